@@ -1,0 +1,168 @@
+package errs
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/covetgo/covet/observe"
+)
+
+// Recover is the panic-recovery stage. It recovers a panic in next, logs it
+// once (sanitized, with the stack and the request ID) and answers 500
+// problem+json. A panic with http.ErrAbortHandler is passed on untouched. If
+// the response had already started, a second response would corrupt it, so
+// Recover aborts the connection instead (by panicking with
+// http.ErrAbortHandler after logging), which the client sees as a truncated
+// response.
+func Recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tw := getTracker(w)
+		defer func() {
+			if v := recover(); v != nil {
+				started := tw.started
+				putTracker(tw)
+				handlePanic(w, r, v, started)
+				return
+			}
+			putTracker(tw)
+		}()
+		next.ServeHTTP(tw, r)
+	})
+}
+
+// PanicError is the cause of the error Recover writes: the recovered value.
+type PanicError struct {
+	Value any
+}
+
+func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v", p.Value) }
+
+// Unwrap returns the value when it is an error.
+func (p *PanicError) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
+}
+
+func handlePanic(w http.ResponseWriter, r *http.Request, v any, started bool) {
+	if v == http.ErrAbortHandler { //nolint:errorlint // the sentinel is compared by identity, as net/http does
+		panic(v)
+	}
+	if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+		panic(v)
+	}
+	c := current()
+	e := &Error{kind: KindInternal, code: "panic", cause: &PanicError{Value: v}, stack: callers(4)}
+	s := c.sanitizer()
+	attrs := requestAttrs(r, observe.RequestIDFrom(r.Context()))
+	attrs = append(attrs,
+		slog.String("panic", s.String(safeText(func() string { return fmt.Sprint(v) }))),
+		slog.Bool("response_started", started),
+		slog.Any("stack", Frames(e.stack, 0)))
+	c.logger().LogAttrs(r.Context(), slog.LevelError, "panic recovered", attrs...)
+	if started {
+		panic(http.ErrAbortHandler)
+	}
+	// Write logs 5xx errors itself; this one is logged above, with the stack.
+	writeNoLog(w, r, e)
+}
+
+func writeNoLog(w http.ResponseWriter, r *http.Request, e *Error) {
+	c := current()
+	h := w.Header()
+	for k := range h {
+		delete(h, k) // drop what the handler set before it panicked
+	}
+	if id := observe.RequestIDFrom(r.Context()); id != "" {
+		h.Set(observe.DefaultRequestIDHeader, id)
+	}
+	h.Set("Content-Type", ContentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.Write(appendProblem(make([]byte, 0, 256), c, r, e, http.StatusInternalServerError, observe.RequestIDFrom(r.Context())))
+}
+
+// Handle adapts a handler that returns an error: a non-nil error is written
+// with Write, unless the handler already started the response, in which case
+// it is logged instead (a second response cannot be sent).
+func Handle(fn func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tw := getTracker(w)
+		err := fn(tw, r)
+		started := tw.started
+		putTracker(tw)
+		if err == nil {
+			return
+		}
+		if started {
+			c := current()
+			attrs := requestAttrs(r, observe.RequestIDFrom(r.Context()))
+			attrs = append(attrs, slog.String("error", c.sanitizer().String(err.Error())))
+			c.logger().LogAttrs(r.Context(), slog.LevelError, "handler error after the response started", attrs...)
+			return
+		}
+		Write(w, r, err)
+	})
+}
+
+// tracker records whether the response has started. It keeps Flusher,
+// Hijacker and ReaderFrom working and exposes the original writer through
+// Unwrap, so http.ResponseController sees through it.
+type tracker struct {
+	http.ResponseWriter
+	started bool
+}
+
+var trackers = sync.Pool{New: func() any { return new(tracker) }}
+
+func getTracker(w http.ResponseWriter) *tracker {
+	t := trackers.Get().(*tracker)
+	t.ResponseWriter, t.started = w, false
+	return t
+}
+
+func putTracker(t *tracker) {
+	t.ResponseWriter = nil
+	trackers.Put(t)
+}
+
+func (t *tracker) WriteHeader(code int) {
+	if code >= 200 || code == http.StatusSwitchingProtocols {
+		t.started = true
+	}
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *tracker) Write(p []byte) (int, error) {
+	t.started = true
+	return t.ResponseWriter.Write(p)
+}
+
+// Unwrap returns the wrapped ResponseWriter.
+func (t *tracker) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+func (t *tracker) Flush() {
+	t.started = true
+	_ = http.NewResponseController(t.ResponseWriter).Flush()
+}
+
+func (t *tracker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	t.started = true
+	return http.NewResponseController(t.ResponseWriter).Hijack()
+}
+
+func (t *tracker) ReadFrom(src io.Reader) (int64, error) {
+	t.started = true
+	if rf, ok := t.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(writerOnly{t.ResponseWriter}, src)
+}
+
+type writerOnly struct{ io.Writer }

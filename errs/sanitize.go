@@ -1,0 +1,463 @@
+package errs
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Redacted is what a redacted value becomes when hashing is off.
+const Redacted = "[REDACTED]"
+
+// SanitizerOptions configures a Sanitizer. The zero value redacts the
+// built-in sensitive keys and secret-looking values, without hashes.
+type SanitizerOptions struct {
+	// ExtraKeys are more sensitive key names. Keys are compared ignoring case
+	// and the separators '-', '_', '.' and ' '; a key is sensitive when it
+	// contains one of the long names (password, secret, token, ...) or equals
+	// one of the short ones (ssn, pin, cvv, otp, ...).
+	ExtraKeys []string
+	// Hash replaces a redacted value by "[REDACTED:xxxxxxxx]", a short keyed
+	// hash of the value, so that two log lines holding the same secret can be
+	// correlated without revealing it.
+	Hash bool
+	// HashKey keys the hash. Empty: a random per-process key, so hashes
+	// correlate within one process only. Set the same key on every instance
+	// to correlate across them.
+	HashKey []byte
+	// MaxString caps the length of any string value (0: 1024 bytes).
+	MaxString int
+}
+
+// Sanitizer redacts sensitive data from error context, log attributes and
+// free text. It is safe for concurrent use.
+type Sanitizer struct {
+	contains  []string
+	exact     map[string]bool
+	hash      bool
+	hashKey   []byte
+	maxString int
+}
+
+var containsKeys = []string{
+	"password", "passwd", "passphrase", "secret", "token", "apikey", "accesskey",
+	"authorization", "cookie", "session", "privatekey", "creditcard", "cardnumber",
+	"signature", "credential",
+}
+
+var exactKeys = []string{"ssn", "pin", "cvv", "cvc", "otp", "pwd", "auth", "jwt", "dsn", "iban"}
+
+// NewSanitizer builds a sanitizer.
+func NewSanitizer(o SanitizerOptions) *Sanitizer {
+	s := &Sanitizer{
+		contains:  containsKeys,
+		exact:     make(map[string]bool, len(exactKeys)+len(o.ExtraKeys)),
+		hash:      o.Hash,
+		hashKey:   o.HashKey,
+		maxString: o.MaxString,
+	}
+	for _, k := range exactKeys {
+		s.exact[k] = true
+	}
+	if len(o.ExtraKeys) > 0 {
+		s.contains = append([]string(nil), containsKeys...)
+		for _, k := range o.ExtraKeys {
+			if n := normalizeKey(k); n != "" {
+				s.contains = append(s.contains, n)
+			}
+		}
+	}
+	if s.hash && len(s.hashKey) == 0 {
+		s.hashKey = make([]byte, 32)
+		_, _ = rand.Read(s.hashKey)
+	}
+	if s.maxString <= 0 {
+		s.maxString = 1024
+	}
+	return s
+}
+
+var defaultSanitizer = NewSanitizer(SanitizerOptions{})
+
+func normalizeKey(k string) string {
+	var b strings.Builder
+	b.Grow(len(k))
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c == '-' || c == '_' || c == '.' || c == ' ':
+			continue
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// SensitiveKey reports whether values under key are redacted whatever they are.
+func (s *Sanitizer) SensitiveKey(key string) bool {
+	n := normalizeKey(key)
+	if s.exact[n] {
+		return true
+	}
+	for _, c := range s.contains {
+		if strings.Contains(n, c) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Sanitizer) redacted(v any) string {
+	if !s.hash {
+		return Redacted
+	}
+	m := hmac.New(sha256.New, s.hashKey)
+	fmt.Fprint(m, v)
+	return "[REDACTED:" + hex.EncodeToString(m.Sum(nil)[:4]) + "]"
+}
+
+// Map returns a sanitized deep copy of m: values under sensitive keys are
+// redacted, secret-looking strings are redacted wherever they are, and every
+// value is reduced to JSON-safe types (maps, slices, strings, numbers, bools).
+func (s *Sanitizer) Map(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return s.walkMap(m, 0)
+}
+
+// Value sanitizes v as found under key (key may be empty).
+func (s *Sanitizer) Value(key string, v any) any {
+	if key != "" && s.SensitiveKey(key) {
+		return s.redacted(v)
+	}
+	return s.walk(v, 0)
+}
+
+const maxDepth = 8
+
+func (s *Sanitizer) walkMap(m map[string]any, depth int) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		k = s.String(k)
+		if s.SensitiveKey(k) {
+			out[k] = s.redacted(v)
+			continue
+		}
+		out[k] = s.walk(v, depth+1)
+	}
+	return out
+}
+
+func (s *Sanitizer) walk(v any, depth int) any {
+	if depth > maxDepth {
+		return "[TOO DEEP]"
+	}
+	switch t := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return s.String(t)
+	case []byte:
+		return s.String(string(t))
+	case bool:
+		return t
+	case int:
+		return s.number(int64(t))
+	case int64:
+		return s.number(t)
+	case int32, int16, int8, uint8, uint16, uint32:
+		return t
+	case uint:
+		return s.unsigned(uint64(t))
+	case uint64:
+		return s.unsigned(t)
+	case float64:
+		return finite(t)
+	case float32:
+		return finite(float64(t))
+	case error:
+		return s.String(safeText(t.Error))
+	case fmt.Stringer:
+		return s.String(safeText(t.String))
+	case map[string]any:
+		return s.walkMap(t, depth)
+	case map[string]string:
+		out := make(map[string]any, len(t))
+		for k, val := range t {
+			k = s.String(k)
+			if s.SensitiveKey(k) {
+				out[k] = s.redacted(val)
+			} else {
+				out[k] = s.String(val)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = s.walk(e, depth+1)
+		}
+		return out
+	case []string:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = s.String(e)
+		}
+		return out
+	}
+	return s.reflectValue(reflect.ValueOf(v), depth)
+}
+
+// reflectValue handles the types the fast switch does not: other maps and
+// slices become their JSON-safe equivalents, anything else its printed form.
+func (s *Sanitizer) reflectValue(rv reflect.Value, depth int) any {
+	switch rv.Kind() {
+	case reflect.Map:
+		if rv.Type().Key().Kind() != reflect.String {
+			break
+		}
+		out := make(map[string]any, rv.Len())
+		it := rv.MapRange()
+		for it.Next() {
+			k := s.String(it.Key().String())
+			if s.SensitiveKey(k) {
+				out[k] = s.redacted(it.Value().Interface())
+			} else {
+				out[k] = s.walk(it.Value().Interface(), depth+1)
+			}
+		}
+		return out
+	case reflect.Slice, reflect.Array:
+		n := min(rv.Len(), 100)
+		out := make([]any, n)
+		for i := range n {
+			out[i] = s.walk(rv.Index(i).Interface(), depth+1)
+		}
+		return out
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return nil
+		}
+		return s.walk(rv.Elem().Interface(), depth+1)
+	case reflect.Func, reflect.Chan, reflect.UnsafePointer:
+		return "[" + rv.Kind().String() + "]"
+	}
+	return s.String(safeText(func() string { return fmt.Sprint(rv.Interface()) }))
+}
+
+// safeText calls a String or Error method, turning a panic into a marker:
+// rendering an error must never fail because a value's method is broken.
+func safeText(f func() string) (out string) {
+	defer func() {
+		if recover() != nil {
+			out = "[PANIC IN STRING METHOD]"
+		}
+	}()
+	return f()
+}
+
+func finite(f float64) any {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	return f
+}
+
+func (s *Sanitizer) number(n int64) any {
+	if n < 0 {
+		return n
+	}
+	return s.unsigned(uint64(n))
+}
+
+func (s *Sanitizer) unsigned(n uint64) any {
+	if n >= 1e12 {
+		d := strconv.FormatUint(n, 10)
+		if len(d) >= 13 && len(d) <= 19 && luhn(d) {
+			return s.redacted(d)
+		}
+	}
+	return n
+}
+
+// String redacts secret-looking substrings of v (JWTs, bearer and basic
+// credentials, card numbers that pass the Luhn check), replaces invalid UTF-8
+// and caps the length. It returns v itself when nothing needs changing.
+func (s *Sanitizer) String(v string) string {
+	if len(v) > s.maxString {
+		cut := s.maxString
+		for cut > 0 && !utf8.RuneStart(v[cut]) {
+			cut--
+		}
+		v = v[:cut] + "…"
+	}
+	if !utf8.ValidString(v) {
+		v = strings.ToValidUTF8(v, "\uFFFD")
+	}
+	var b []byte // built lazily, only when something is redacted
+	last := 0
+	for i := 0; i < len(v); {
+		if end, start := s.secretAt(v, i); end > i {
+			b = append(b, v[last:start]...)
+			b = append(b, s.redacted(v[start:end])...)
+			last, i = end, end
+			continue
+		}
+		i++
+	}
+	if b == nil {
+		return v
+	}
+	return string(append(b, v[last:]...))
+}
+
+// secretAt reports a secret beginning at or just after i: it returns the
+// secret's span [start, end), or end <= i when there is none.
+func (s *Sanitizer) secretAt(v string, i int) (end, start int) {
+	if i > 0 && isTokenByte(v[i-1]) {
+		return 0, 0 // only look at the start of a word
+	}
+	c := v[i]
+	switch {
+	case c == 'e' && strings.HasPrefix(v[i:], "eyJ"):
+		if e := jwtEnd(v, i); e > i {
+			return e, i
+		}
+	case c == 'B' || c == 'b':
+		for _, scheme := range [...]string{"bearer ", "basic "} {
+			if len(v)-i > len(scheme) && strings.EqualFold(v[i:i+len(scheme)], scheme) {
+				j := i + len(scheme)
+				for j < len(v) && v[j] == ' ' {
+					j++
+				}
+				e := j
+				for e < len(v) && (isTokenByte(v[e]) || v[e] == '.' || v[e] == '~' || v[e] == '+' || v[e] == '/' || v[e] == '=') {
+					e++
+				}
+				if e-j >= 8 {
+					return e, j
+				}
+			}
+		}
+	case '0' <= c && c <= '9':
+		if e := cardEnd(v, i); e > i {
+			return e, i
+		}
+	}
+	return 0, 0
+}
+
+func isTokenByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+}
+
+// jwtEnd returns the end of a compact JWS starting at i (three base64url
+// segments, the first two non-empty), or i when there is none.
+func jwtEnd(v string, i int) int {
+	j, dots := i, 0
+	segStart := i
+	for j < len(v) {
+		c := v[j]
+		if isTokenByte(c) {
+			j++
+			continue
+		}
+		if c == '.' && dots < 2 && j > segStart {
+			dots++
+			j++
+			segStart = j
+			continue
+		}
+		break
+	}
+	if dots == 2 {
+		return j
+	}
+	return i
+}
+
+// cardEnd returns the end of a 13-19 digit card number starting at i (digits
+// optionally grouped by single spaces or dashes) that passes the Luhn check.
+func cardEnd(v string, i int) int {
+	var digits [19]byte
+	n, j, end := 0, i, i
+	for j < len(v) && n < 20 {
+		c := v[j]
+		if '0' <= c && c <= '9' {
+			if n == 19 {
+				return i // too long to be a card number
+			}
+			digits[n] = c
+			n++
+			j++
+			end = j
+			continue
+		}
+		if (c == ' ' || c == '-') && j+1 < len(v) && '0' <= v[j+1] && v[j+1] <= '9' && j > i && v[j-1] >= '0' && v[j-1] <= '9' {
+			j++
+			continue
+		}
+		break
+	}
+	if end < len(v) && isTokenByte(v[end]) {
+		return i
+	}
+	if n >= 13 && luhn(string(digits[:n])) {
+		return end
+	}
+	return i
+}
+
+func luhn(d string) bool {
+	sum, double := 0, false
+	for i := len(d) - 1; i >= 0; i-- {
+		x := int(d[i] - '0')
+		if double {
+			x *= 2
+			if x > 9 {
+				x -= 9
+			}
+		}
+		sum += x
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// ReplaceAttr sanitizes slog attributes; use it as slog.HandlerOptions.ReplaceAttr
+// (or call it from yours) so logs never carry secrets.
+func (s *Sanitizer) ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindGroup {
+		return a
+	}
+	if s.SensitiveKey(a.Key) {
+		return slog.String(a.Key, s.redacted(a.Value.Any()))
+	}
+	switch a.Value.Kind() {
+	case slog.KindString:
+		if str := a.Value.String(); len(str) > 0 {
+			if out := s.String(str); out != str {
+				return slog.String(a.Key, out)
+			}
+		}
+	case slog.KindAny:
+		switch v := a.Value.Any().(type) {
+		case error:
+			return slog.String(a.Key, s.String(safeText(v.Error)))
+		case map[string]any:
+			return slog.Any(a.Key, s.Map(v))
+		}
+	}
+	return a
+}

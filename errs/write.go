@@ -1,0 +1,255 @@
+package errs
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/covetgo/covet/observe"
+)
+
+// ContentType is the media type of every error response.
+const ContentType = "application/problem+json"
+
+// genericDetail is the only detail a 5xx shows in Production.
+const genericDetail = "The server could not complete the request. Quote the correlation ID when reporting this."
+
+// stagingFrames is how many frames Staging shows.
+const stagingFrames = 5
+
+// Write renders err as an RFC 9457 problem+json response. It is the only way
+// a Covet stage writes a 4xx or 5xx response, so clients see one shape:
+//
+//	{"type":"about:blank","title":"Too Many Requests","status":429,
+//	 "detail":"...","instance":"/api/notes","code":"rate_limited",
+//	 "correlation_id":"4bf92f3577b34da6a3ce929d0e0e4736"}
+//
+// Validation errors add "errors": [{field, pointer, rule, param, message}].
+// What else is shown depends on the Mode (see Configure). An error that is
+// not an *Error becomes a 500 (well-known ones map as From describes).
+// 5xx errors are logged with their cause; authentication, authorization and
+// security errors go to the audit logger when one is configured.
+func Write(w http.ResponseWriter, r *http.Request, err error) {
+	c := current()
+	e := From(err)
+	if e == nil {
+		e = &Error{kind: KindInternal}
+	}
+	status := e.Status()
+	var ctx context.Context = context.Background()
+	if r != nil {
+		ctx = r.Context()
+	}
+	id := observe.RequestIDFrom(ctx)
+
+	if status >= 500 {
+		logError(ctx, c, r, e, id)
+	} else if c.AuditLogger != nil && isAuditKind(e.kind) {
+		auditError(ctx, c, r, e, id)
+	}
+
+	h := w.Header()
+	for k, v := range e.header {
+		h[k] = v
+	}
+	h.Set("Content-Type", ContentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	h.Del("Content-Length")
+	body := appendProblem(make([]byte, 0, 256), c, r, e, status, id)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// Problem returns the problem+json document Write would send for err, for
+// tests and for transports that are not net/http (WebSocket error messages).
+func Problem(r *http.Request, err error) []byte {
+	e := From(err)
+	if e == nil {
+		e = &Error{kind: KindInternal}
+	}
+	id := ""
+	if r != nil {
+		id = observe.RequestIDFrom(r.Context())
+	}
+	return appendProblem(nil, current(), r, e, e.Status(), id)
+}
+
+func appendProblem(b []byte, c *Config, r *http.Request, e *Error, status int, id string) []byte {
+	s := c.sanitizer()
+	typ := "about:blank"
+	if c.TypeBase != "" {
+		typ = c.TypeBase + e.Code()
+	}
+	title := http.StatusText(status)
+	if title == "" {
+		title = "Error"
+	}
+	detail := e.message
+	if detail == "" {
+		detail = title + "."
+	}
+	if status >= 500 {
+		switch c.Mode {
+		case Production:
+			detail = genericDetail
+		case Staging, Development:
+			if e.cause != nil {
+				detail = s.String(e.Error())
+			}
+		}
+	}
+	b = append(b, `{"type":`...)
+	b = appendString(b, typ)
+	b = append(b, `,"title":`...)
+	b = appendString(b, title)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, `,"detail":`...)
+	b = appendString(b, detail)
+	if r != nil && r.URL != nil {
+		b = append(b, `,"instance":`...)
+		b = appendString(b, s.String(r.URL.EscapedPath()))
+	}
+	b = append(b, `,"code":`...)
+	b = appendString(b, e.Code())
+	if id != "" {
+		b = append(b, `,"correlation_id":`...)
+		b = appendString(b, id)
+	}
+	if len(e.fields) > 0 {
+		fields := make([]FieldError, len(e.fields))
+		for i, f := range e.fields {
+			fields[i] = FieldError{Field: s.String(f.Field), Pointer: s.String(f.Pointer), Rule: s.String(f.Rule), Param: s.String(f.Param), Message: s.String(f.Message)}
+		}
+		b = appendJSON(b, `,"errors":`, fields)
+	}
+	ctxMap := s.Map(e.public)
+	if c.Mode != Production && len(e.context) > 0 {
+		if ctxMap == nil {
+			ctxMap = make(map[string]any, len(e.context))
+		}
+		for k, v := range s.Map(e.context) {
+			ctxMap[k] = v
+		}
+	}
+	if len(ctxMap) > 0 {
+		b = appendJSON(b, `,"context":`, ctxMap)
+	}
+	if c.Mode != Production && len(e.stack) > 0 {
+		limit := 0
+		if c.Mode == Staging {
+			limit = stagingFrames
+		}
+		b = appendJSON(b, `,"stack":`, Frames(e.stack, limit))
+	}
+	return append(b, '}')
+}
+
+// appendJSON appends key and v's JSON encoding; v is sanitized already, so it
+// always encodes, but a failure still leaves a valid document.
+func appendJSON(b []byte, key string, v any) []byte {
+	enc, err := json.Marshal(v)
+	if err != nil {
+		return b
+	}
+	b = append(b, key...)
+	return append(b, enc...)
+}
+
+// appendString appends s as a JSON string, escaping HTML-significant
+// characters too so the body is safe if a browser sniffs it.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x7f:
+				b = append(b, '\\', 'u', '0', '0', hexDigit(c>>4), hexDigit(c&0xf))
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigit(byte(r&0xf)))
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+func hexDigit(c byte) byte { return "0123456789abcdef"[c&0xf] }
+
+func isAuditKind(k Kind) bool {
+	return k == KindAuthentication || k == KindAuthorization || k == KindSecurity
+}
+
+func requestAttrs(r *http.Request, id string) []slog.Attr {
+	attrs := make([]slog.Attr, 0, 6)
+	if id != "" {
+		attrs = append(attrs, slog.String("request_id", id))
+	}
+	if r != nil {
+		attrs = append(attrs, slog.String("method", r.Method), slog.String("remote_addr", r.RemoteAddr))
+		if r.URL != nil {
+			attrs = append(attrs, slog.String("path", r.URL.Path))
+		}
+	}
+	return attrs
+}
+
+func logError(ctx context.Context, c *Config, r *http.Request, e *Error, id string) {
+	s := c.sanitizer()
+	attrs := requestAttrs(r, id)
+	attrs = append(attrs, slog.Int("status", e.Status()), slog.String("code", e.Code()), slog.String("kind", e.kind.String()))
+	if e.cause != nil {
+		attrs = append(attrs, slog.String("error", s.String(e.Error())))
+	}
+	if len(e.context) > 0 {
+		attrs = append(attrs, slog.Any("context", s.Map(e.context)))
+	}
+	c.logger().LogAttrs(ctx, slog.LevelError, "request failed", attrs...)
+}
+
+func auditError(ctx context.Context, c *Config, r *http.Request, e *Error, id string) {
+	attrs := requestAttrs(r, id)
+	attrs = append(attrs, slog.Int("status", e.Status()), slog.String("code", e.Code()), slog.String("kind", e.kind.String()), slog.String("outcome", "denied"))
+	c.AuditLogger.LogAttrs(ctx, slog.LevelWarn, "security event", attrs...)
+}
+
+// Audit records a security-relevant event (a login, a denied permission) on
+// the configured audit logger, with the request ID from ctx. Attributes are
+// sanitized. It does nothing when no audit logger is configured.
+func Audit(ctx context.Context, event string, attrs ...slog.Attr) {
+	c := current()
+	if c.AuditLogger == nil {
+		return
+	}
+	s := c.sanitizer()
+	out := make([]slog.Attr, 0, len(attrs)+1)
+	if id := observe.RequestIDFrom(ctx); id != "" {
+		out = append(out, slog.String("request_id", id))
+	}
+	for _, a := range attrs {
+		out = append(out, s.ReplaceAttr(nil, a))
+	}
+	c.AuditLogger.LogAttrs(ctx, slog.LevelInfo, event, out...)
+}
+
+// AuditEnabled reports whether an audit logger is configured, so callers can
+// skip building attributes nobody will read.
+func AuditEnabled() bool { return current().AuditLogger != nil }

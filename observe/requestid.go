@@ -1,0 +1,154 @@
+package observe
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"net/textproto"
+	"unsafe"
+)
+
+// DefaultRequestIDHeader is the header RequestID reads and writes by default.
+const DefaultRequestIDHeader = "X-Request-ID"
+
+// MaxRequestIDLength is the longest incoming request ID that is kept.
+const MaxRequestIDLength = 64
+
+// RequestIDOptions configures the RequestID stage. The zero value uses the
+// X-Request-ID header and keeps a valid incoming ID.
+type RequestIDOptions struct {
+	// Header is the request and response header that carries the ID.
+	Header string
+	// IgnoreIncoming makes every request get a fresh ID, even when the
+	// client (or a proxy) sent a valid one.
+	IgnoreIncoming bool
+}
+
+// RequestIDStage puts a correlation ID on every request: in the context
+// (RequestIDFrom) and on the response header.
+type RequestIDStage struct {
+	header         string
+	ignoreIncoming bool
+}
+
+// NewRequestID validates opts and returns the stage.
+func NewRequestID(opts RequestIDOptions) (*RequestIDStage, error) {
+	h := opts.Header
+	if h == "" {
+		h = DefaultRequestIDHeader
+	}
+	for i := 0; i < len(h); i++ {
+		if !isTokenChar(h[i]) {
+			return nil, errors.New("observe: RequestIDOptions.Header is not a valid header name")
+		}
+	}
+	return &RequestIDStage{header: textproto.CanonicalMIMEHeaderKey(h), ignoreIncoming: opts.IgnoreIncoming}, nil
+}
+
+var defaultRequestID, _ = NewRequestID(RequestIDOptions{})
+
+// RequestID is the RequestID stage with default options: it keeps an
+// incoming X-Request-ID when it is at most 64 characters of
+// [A-Za-z0-9._:/+=@-], and otherwise makes a new random 128-bit ID (32 hex
+// digits). The ID is set on the response header and in the context.
+func RequestID(next http.Handler) http.Handler { return defaultRequestID.Handler(next) }
+
+// idContext carries the ID in the context. The ID's bytes and the response
+// header's value slice live in the same allocation as the context node.
+type idContext struct {
+	context.Context
+	id  string
+	hdr [1]string
+	buf [32]byte
+}
+
+type requestIDKey struct{}
+
+func (c *idContext) Value(key any) any {
+	if key == (requestIDKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// Handler returns the stage wrapped around next.
+func (s *RequestIDStage) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &idContext{Context: r.Context()}
+		if in := r.Header[s.header]; !s.ignoreIncoming && len(in) == 1 && ValidRequestID(in[0]) {
+			c.id = in[0]
+		} else {
+			c.id = newID(&c.buf)
+		}
+		c.hdr[0] = c.id
+		w.Header()[s.header] = c.hdr[:]
+		next.ServeHTTP(w, r.WithContext(c))
+	})
+}
+
+const hexDigits = "0123456789abcdef"
+
+func newID(buf *[32]byte) string {
+	a, b := rand.Uint64(), rand.Uint64()
+	for i := 15; i >= 0; i-- {
+		buf[i] = hexDigits[a&0xf]
+		buf[16+i] = hexDigits[b&0xf]
+		a >>= 4
+		b >>= 4
+	}
+	return unsafe.String(&buf[0], len(buf))
+}
+
+// NewRequestIDString returns a fresh random 128-bit ID as 32 hex digits, for
+// work that starts outside a request (jobs, WebSocket messages).
+func NewRequestIDString() string {
+	var buf [32]byte
+	return string(newID(&buf))
+}
+
+// ValidRequestID reports whether id is acceptable as an incoming request ID:
+// 1 to 64 characters from [A-Za-z0-9._:/+=@-]. No spaces, no control
+// characters, nothing that could split a header or a log line.
+func ValidRequestID(id string) bool {
+	if len(id) == 0 || len(id) > MaxRequestIDLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			switch c {
+			case '-', '_', '.', ':', '/', '+', '=', '@':
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isTokenChar(c byte) bool {
+	if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+		return true
+	}
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
+}
+
+// RequestIDFrom returns the request ID stored by the RequestID stage, or ""
+// when the stage did not run.
+func RequestIDFrom(ctx context.Context) string {
+	if c, ok := ctx.Value(requestIDKey{}).(*idContext); ok {
+		return c.id
+	}
+	return ""
+}
+
+// WithRequestID returns a context carrying id, for work that starts outside
+// an HTTP request (background jobs, WebSocket messages) and for tests.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return &idContext{Context: ctx, id: id}
+}
