@@ -1,0 +1,88 @@
+// Package testsvc finds the PostgreSQL, MariaDB/MySQL and Redis servers that
+// integration tests run against.
+//
+// Each accessor reads its environment variable (COVET_TEST_POSTGRES_DSN,
+// COVET_TEST_MYSQL_DSN, COVET_TEST_REDIS_ADDR), defaulting to the standard
+// local port, and checks that the server answers. When it does not, the test
+// is skipped, unless COVET_REQUIRE_SERVICES=1, which turns the skip into a
+// failure so CI cannot pass by skipping.
+package testsvc
+
+import (
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Default addresses of the local services.
+const (
+	DefaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	DefaultMySQLDSN    = "root:@tcp(127.0.0.1:3306)/test?parseTime=true&multiStatements=true"
+	DefaultRedisAddr   = "127.0.0.1:6379"
+)
+
+// Required reports whether COVET_REQUIRE_SERVICES=1 is set.
+func Required() bool { return os.Getenv("COVET_REQUIRE_SERVICES") == "1" }
+
+// PostgresDSN returns the PostgreSQL DSN, or skips (fails when required) t
+// when the server does not accept connections.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
+	dsn := env("COVET_TEST_POSTGRES_DSN", DefaultPostgresDSN)
+	host := "127.0.0.1:5432"
+	if u, err := url.Parse(dsn); err == nil && u.Host != "" {
+		host = u.Host
+		if u.Port() == "" {
+			host += ":5432"
+		}
+	}
+	reachable(t, "PostgreSQL", host)
+	return dsn
+}
+
+// MySQLDSN returns the MariaDB/MySQL DSN (go-sql-driver format), or skips
+// (fails when required) t when the server does not accept connections.
+func MySQLDSN(t testing.TB) string {
+	t.Helper()
+	dsn := env("COVET_TEST_MYSQL_DSN", DefaultMySQLDSN)
+	host := "127.0.0.1:3306"
+	if i := strings.Index(dsn, "tcp("); i >= 0 {
+		if j := strings.IndexByte(dsn[i:], ')'); j > 0 {
+			host = dsn[i+4 : i+j]
+		}
+	}
+	reachable(t, "MariaDB", host)
+	return dsn
+}
+
+// RedisAddr returns the Redis address, or skips (fails when required) t when
+// the server does not accept connections.
+func RedisAddr(t testing.TB) string {
+	t.Helper()
+	addr := env("COVET_TEST_REDIS_ADDR", DefaultRedisAddr)
+	reachable(t, "Redis", addr)
+	return addr
+}
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func reachable(t testing.TB, name, addr string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err == nil {
+		_ = c.Close()
+		return
+	}
+	if Required() {
+		t.Fatalf("%s at %s is required (COVET_REQUIRE_SERVICES=1) but unreachable: %v", name, addr, err)
+	}
+	t.Skipf("%s at %s unreachable, skipping: %v", name, addr, err)
+}
