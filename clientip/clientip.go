@@ -1,0 +1,373 @@
+// Package clientip finds the address of the client on the other end of a
+// request, safely, behind any number of trusted reverse proxies.
+//
+// By default the client is the peer of the TCP connection (RemoteAddr) and
+// every forwarding header is ignored: a client can never choose its own
+// address by sending a header. When the peer is a configured trusted proxy,
+// the resolver reads the one header that proxy sets (X-Forwarded-For,
+// RFC 7239 Forwarded, or a single-address header such as CF-Connecting-IP),
+// walks its addresses from right to left past the trusted proxies, and
+// takes the first untrusted one. It never falls back leftward past a
+// malformed entry: a malformed header yields RemoteAddr.
+//
+// Resolve once per request: mount Resolver.Handler early and read the
+// address with From or FromRequest in later stages.
+package clientip
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/netip"
+	"net/textproto"
+	"strings"
+)
+
+// Header names with special parsing.
+const (
+	XForwardedFor = "X-Forwarded-For"
+	Forwarded     = "Forwarded"
+)
+
+// Options configures a Resolver. The zero value trusts no proxy: the client
+// is always RemoteAddr.
+type Options struct {
+	// TrustedProxies are the networks of reverse proxies whose forwarding
+	// header is believed. A request whose RemoteAddr is outside them is
+	// resolved to RemoteAddr, whatever headers it carries.
+	TrustedProxies []netip.Prefix
+	// Header is the header the trusted proxies set: XForwardedFor (the
+	// default when TrustedProxies is set), Forwarded, or the name of a
+	// header holding a single address (CF-Connecting-IP, True-Client-IP,
+	// X-Real-IP). Name exactly the header your proxy overwrites or appends;
+	// any other header is client-controlled.
+	Header string
+}
+
+// Resolver resolves client addresses. It is safe for concurrent use.
+type Resolver struct {
+	trusted []netip.Prefix
+	header  string // canonical
+	kind    headerKind
+}
+
+type headerKind uint8
+
+const (
+	kindNone headerKind = iota
+	kindXFF
+	kindForwarded
+	kindSingle
+)
+
+// New validates opts and returns a Resolver.
+func New(opts Options) (*Resolver, error) {
+	r := &Resolver{}
+	for _, p := range opts.TrustedProxies {
+		if !p.IsValid() {
+			return nil, errors.New("clientip: TrustedProxies holds an invalid prefix")
+		}
+		p = p.Masked()
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		r.trusted = append(r.trusted, p)
+	}
+	h := strings.TrimSpace(opts.Header)
+	if h != "" && len(r.trusted) == 0 {
+		return nil, errors.New("clientip: Header " + h + " is set but TrustedProxies is empty; a header is only believed from a trusted proxy")
+	}
+	if len(r.trusted) == 0 {
+		return r, nil
+	}
+	if h == "" {
+		h = XForwardedFor
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c == '-' || c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return nil, errors.New("clientip: Header " + h + " is not a valid header name")
+		}
+	}
+	r.header = textproto.CanonicalMIMEHeaderKey(h)
+	switch r.header {
+	case XForwardedFor:
+		r.kind = kindXFF
+	case Forwarded:
+		r.kind = kindForwarded
+	default:
+		r.kind = kindSingle
+	}
+	return r, nil
+}
+
+// ParsePrefixes parses CIDRs or single addresses ("10.0.0.0/8",
+// "2001:db8::1"), for configuration from the environment.
+func ParsePrefixes(list ...string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if strings.Contains(s, "/") {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				return nil, errors.New("clientip: invalid CIDR " + s)
+			}
+			out = append(out, p)
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, errors.New("clientip: invalid address " + s)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// Trusted reports whether a is inside a trusted proxy network.
+func (r *Resolver) Trusted(a netip.Addr) bool {
+	for _, p := range r.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ClientIP returns the client's address: RemoteAddr, or the address a
+// trusted proxy forwarded. The result is unmapped (no ::ffff: prefix) and
+// has no zone. It is the zero Addr only when RemoteAddr itself cannot be
+// parsed. It does not allocate.
+func (r *Resolver) ClientIP(req *http.Request) netip.Addr {
+	remote := ParseRemoteAddr(req.RemoteAddr)
+	if r.kind == kindNone || !remote.IsValid() || !r.Trusted(remote) {
+		return remote
+	}
+	values := req.Header[r.header]
+	if len(values) == 0 {
+		return remote
+	}
+	var (
+		a  netip.Addr
+		ok bool
+	)
+	switch r.kind {
+	case kindXFF:
+		a, ok = r.walk(values, nextXFF)
+	case kindForwarded:
+		a, ok = r.walk(values, nextForwarded)
+	case kindSingle:
+		if len(values) == 1 {
+			a, ok = parseHost(strings.TrimSpace(values[0]))
+		}
+	}
+	if !ok {
+		return remote
+	}
+	return a
+}
+
+// walk goes over the header's entries from the last line's last entry to the
+// first line's first, skipping trusted proxies. It stops at the first
+// untrusted address, or fails at the first malformed entry.
+func (r *Resolver) walk(values []string, next func(string) (string, string)) (netip.Addr, bool) {
+	var last netip.Addr
+	for i := len(values) - 1; i >= 0; i-- {
+		rest := values[i]
+		for {
+			var entry string
+			rest, entry = next(rest)
+			if entry == "" && rest == "" {
+				break
+			}
+			a, ok := parseHost(entry)
+			if !ok {
+				return netip.Addr{}, false
+			}
+			if !r.Trusted(a) {
+				return a, true
+			}
+			last = a
+			if rest == "" {
+				break
+			}
+		}
+	}
+	// Every hop was a trusted proxy: the leftmost is the client.
+	return last, last.IsValid()
+}
+
+// nextXFF splits off the rightmost comma-separated entry of s.
+func nextXFF(s string) (rest, entry string) {
+	s = strings.TrimRight(s, " \t")
+	if s == "" {
+		return "", ""
+	}
+	i := strings.LastIndexByte(s, ',')
+	if i < 0 {
+		return "", strings.TrimSpace(s)
+	}
+	entry = strings.TrimSpace(s[i+1:])
+	rest = s[:i]
+	if strings.TrimSpace(rest) == "" {
+		// "…, x" with an empty element on the left: malformed.
+		return "", entry + ","
+	}
+	return rest, entry
+}
+
+// nextForwarded splits off the rightmost forwarded-element of s and returns
+// its for= value (quotes removed), or a non-address marker when it has none.
+func nextForwarded(s string) (rest, entry string) {
+	s = strings.TrimRight(s, " \t")
+	if s == "" {
+		return "", ""
+	}
+	// Find the rightmost comma outside a quoted string.
+	inQuote, cut := false, -1
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			inQuote = !inQuote
+		case '\\':
+			if inQuote {
+				i++
+			}
+		case ',':
+			if !inQuote {
+				cut = i
+			}
+		}
+	}
+	if inQuote {
+		return "", "\x00" // unterminated quote: malformed
+	}
+	elem := s
+	if cut >= 0 {
+		elem, rest = s[cut+1:], s[:cut]
+		if strings.TrimSpace(rest) == "" {
+			return "", "\x00"
+		}
+	}
+	for elem != "" {
+		var pair string
+		pair, elem, _ = strings.Cut(elem, ";")
+		k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "for") {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		if v == "" {
+			return rest, "\x00"
+		}
+		return rest, v
+	}
+	return rest, "\x00" // an element without for=: the hop is unknown
+}
+
+// parseHost parses an address with an optional port: "1.2.3.4",
+// "1.2.3.4:80", "2001:db8::1", "[2001:db8::1]", "[2001:db8::1]:80".
+func parseHost(s string) (netip.Addr, bool) {
+	if s == "" {
+		return netip.Addr{}, false
+	}
+	if s[0] == '[' {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return netip.Addr{}, false
+		}
+		if tail := s[end+1:]; tail != "" && !validPort(tail) {
+			return netip.Addr{}, false
+		}
+		s = s[1:end]
+	} else if i := strings.IndexByte(s, ':'); i >= 0 && strings.IndexByte(s[i+1:], ':') < 0 {
+		// exactly one colon: IPv4 with a port
+		if !validPort(s[i:]) {
+			return netip.Addr{}, false
+		}
+		s = s[:i]
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}
+
+func validPort(s string) bool {
+	if len(s) < 2 || len(s) > 6 || s[0] != ':' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseRemoteAddr parses http.Request.RemoteAddr ("ip:port", or a bare ip as
+// some test servers set it). The result is unmapped and zone-free, or the zero
+// Addr when s is not an address.
+func ParseRemoteAddr(s string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone("")
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap().WithZone("")
+	}
+	return netip.Addr{}
+}
+
+// Prefix returns the network a client is keyed by: the address itself (/32)
+// for IPv4 and its /64 for IPv6, since one IPv6 subscriber usually holds a
+// whole /64. The zero Addr gives the zero Prefix.
+func Prefix(a netip.Addr) netip.Prefix {
+	if !a.IsValid() {
+		return netip.Prefix{}
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return netip.PrefixFrom(a, 32)
+	}
+	p, _ := a.WithZone("").Prefix(64)
+	return p
+}
+
+type ctxKey struct{}
+
+// Handler resolves the client address once and stores it in the request
+// context for later stages (From, FromRequest).
+func (r *Resolver) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		a := r.ClientIP(req)
+		next.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), ctxKey{}, a)))
+	})
+}
+
+// From returns the address stored by Resolver.Handler.
+func From(ctx context.Context) (netip.Addr, bool) {
+	a, ok := ctx.Value(ctxKey{}).(netip.Addr)
+	return a, ok
+}
+
+// FromRequest returns the address stored by Resolver.Handler, or, when that
+// stage did not run, the request's RemoteAddr (no header is believed).
+func FromRequest(req *http.Request) netip.Addr {
+	if a, ok := From(req.Context()); ok {
+		return a
+	}
+	return ParseRemoteAddr(req.RemoteAddr)
+}
+
+// WithAddr returns a context carrying a, for tests and non-HTTP transports.
+func WithAddr(ctx context.Context, a netip.Addr) context.Context {
+	return context.WithValue(ctx, ctxKey{}, a)
+}
