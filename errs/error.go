@@ -46,9 +46,15 @@ type FieldError struct {
 // sentence that is safe to show to the client for 4xx errors. 5xx errors
 // record the caller's stack.
 func New(kind Kind, code, message string) *Error {
+	return newError(kind, code, message)
+}
+
+// newError is called directly by the exported constructors, so the stack it
+// records starts at their caller.
+func newError(kind Kind, code, message string) *Error {
 	e := &Error{kind: kind, code: code, message: message}
 	if kind.Status() >= 500 {
-		e.stack = callers(3)
+		e.stack = callers(4)
 	}
 	return e
 }
@@ -59,7 +65,7 @@ func Wrap(err error, kind Kind, code, message string) *Error {
 	if err == nil {
 		return nil
 	}
-	e := New(kind, code, message)
+	e := newError(kind, code, message)
 	e.cause = err
 	return e
 }

@@ -75,17 +75,20 @@ func handlePanic(w http.ResponseWriter, r *http.Request, v any, started bool) {
 func writeNoLog(w http.ResponseWriter, r *http.Request, e *Error) {
 	c := current()
 	h := w.Header()
-	for k := range h {
-		delete(h, k) // drop what the handler set before it panicked
-	}
-	if id := observe.RequestIDFrom(r.Context()); id != "" {
-		h.Set(observe.DefaultRequestIDHeader, id)
+	// Drop what described the representation the handler meant to send.
+	for _, k := range representationHeaders {
+		delete(h, k)
 	}
 	h.Set("Content-Type", ContentType)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusInternalServerError)
 	_, _ = w.Write(appendProblem(make([]byte, 0, 256), c, r, e, http.StatusInternalServerError, observe.RequestIDFrom(r.Context())))
+}
+
+var representationHeaders = []string{
+	"Content-Type", "Content-Length", "Content-Encoding", "Content-Disposition",
+	"Content-Language", "Content-Range", "Etag", "Last-Modified", "Trailer",
 }
 
 // Handle adapts a handler that returns an error: a non-nil error is written

@@ -308,7 +308,11 @@ func (s *Sanitizer) String(v string) string {
 	var b []byte // built lazily, only when something is redacted
 	last := 0
 	for i := 0; i < len(v); {
-		if end, start := s.secretAt(v, i); end > i {
+		end, start := s.secretAt(v, i)
+		if end <= i {
+			end, start = s.assignmentAt(v, i)
+		}
+		if end > i && start >= last {
 			b = append(b, v[last:start]...)
 			b = append(b, s.redacted(v[start:end])...)
 			last, i = end, end
@@ -353,6 +357,66 @@ func (s *Sanitizer) secretAt(v string, i int) (end, start int) {
 	case '0' <= c && c <= '9':
 		if e := cardEnd(v, i); e > i {
 			return e, i
+		}
+	}
+	return 0, 0
+}
+
+// assignmentAt finds a value given to a sensitive key at v[i] ("password=x",
+// "api_key: x", the password of "scheme://user:pass@host") and returns its span.
+func (s *Sanitizer) assignmentAt(v string, i int) (end, start int) {
+	c := v[i]
+	switch {
+	case c == '=' || c == ':':
+		if c == ':' && strings.HasPrefix(v[i:], "://") {
+			return userinfoPassword(v, i+3)
+		}
+		keyEnd := i
+		if keyEnd > 0 && v[keyEnd-1] == '"' {
+			keyEnd-- // a JSON key: "secret":"x"
+		}
+		k := keyEnd
+		for k > 0 && (isTokenByte(v[k-1]) || v[k-1] == '.') {
+			k--
+		}
+		if k == keyEnd || !s.SensitiveKey(v[k:keyEnd]) {
+			return 0, 0
+		}
+		start = i + 1
+		for start < len(v) && (v[start] == ' ' || v[start] == '"' || v[start] == '\'') {
+			start++
+		}
+		end = start
+		for end < len(v) {
+			d := v[end]
+			if d == '\n' || d == '\r' || d == '&' || d == ';' || d == ',' || d == '"' || d == '\'' || (c == '=' && (d == ' ' || d == '\t')) {
+				break
+			}
+			end++
+		}
+		if end > start {
+			return end, start
+		}
+	}
+	return 0, 0
+}
+
+// userinfoPassword returns the span of the password in "user:pass@" at v[i:].
+func userinfoPassword(v string, i int) (end, start int) {
+	colon := -1
+	for j := i; j < len(v); j++ {
+		switch v[j] {
+		case ':':
+			if colon < 0 {
+				colon = j
+			}
+		case '@':
+			if colon >= 0 && j > colon+1 {
+				return j, colon + 1
+			}
+			return 0, 0
+		case '/', ' ', '\t', '\n', '?', '#':
+			return 0, 0
 		}
 	}
 	return 0, 0

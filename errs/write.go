@@ -52,13 +52,15 @@ func Write(w http.ResponseWriter, r *http.Request, err error) {
 	}
 
 	h := w.Header()
+	for _, k := range representationHeaders {
+		delete(h, k)
+	}
 	for k, v := range e.header {
 		h[k] = v
 	}
 	h.Set("Content-Type", ContentType)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
-	h.Del("Content-Length")
 	body := appendProblem(make([]byte, 0, 256), c, r, e, status, id)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)

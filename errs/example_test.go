@@ -1,0 +1,35 @@
+package errs_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/observe"
+)
+
+// A handler that returns errors, mounted behind RequestID and Recover.
+func Example() {
+	errs.Configure(errs.Config{Mode: errs.Production})
+
+	var notFound = errs.New(errs.KindNotFound, "note_not_found", "No note has this ID.")
+	notes := errs.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		if r.URL.Query().Get("id") != "1" {
+			return notFound.WithPublic("id", r.URL.Query().Get("id"))
+		}
+		_, err := w.Write([]byte("note 1"))
+		return err
+	})
+	h := observe.RequestID(errs.Recover(notes))
+
+	req := httptest.NewRequest(http.MethodGet, "/notes?id=7", nil)
+	req.Header.Set("X-Request-ID", "req-42")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, rec.Header().Get("Content-Type"))
+	fmt.Println(rec.Body.String())
+	// Output:
+	// 404 application/problem+json
+	// {"type":"about:blank","title":"Not Found","status":404,"detail":"No note has this ID.","instance":"/notes","code":"note_not_found","correlation_id":"req-42","context":{"id":"7"}}
+}

@@ -1,0 +1,161 @@
+package observe
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func serveID(t testing.TB, s *RequestIDStage, header string, values ...string) (ctxID, respID string) {
+	t.Helper()
+	h := s.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctxID = RequestIDFrom(r.Context())
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	for _, v := range values {
+		req.Header.Add(header, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return ctxID, rec.Header().Get(header)
+}
+
+func isFresh(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for _, c := range id {
+		if !strings.ContainsRune(hexDigits, c) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRequestID(t *testing.T) {
+	long := strings.Repeat("a", 65)
+	tests := []struct {
+		name   string
+		in     []string
+		keep   bool
+		ignore bool
+	}{
+		{"none: fresh", nil, false, false},
+		{"valid kept", []string{"abc-123_DEF.x:y/z+=@"}, true, false},
+		{"64 chars kept", []string{strings.Repeat("b", 64)}, true, false},
+		{"65 chars replaced", []string{long}, false, false},
+		{"space replaced", []string{"a b"}, false, false},
+		{"CRLF replaced", []string{"a\r\nSet-Cookie: x=y"}, false, false},
+		{"NUL replaced", []string{"a\x00b"}, false, false},
+		{"non-ascii replaced", []string{"идентификатор"}, false, false},
+		{"quote replaced", []string{`a"b`}, false, false},
+		{"empty replaced", []string{""}, false, false},
+		{"two values replaced", []string{"a", "b"}, false, false},
+		{"ignore incoming", []string{"valid-id"}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := NewRequestID(RequestIDOptions{IgnoreIncoming: tt.ignore})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctxID, respID := serveID(t, s, "X-Request-ID", tt.in...)
+			if ctxID != respID {
+				t.Fatalf("context %q and response %q differ", ctxID, respID)
+			}
+			if tt.keep {
+				if ctxID != tt.in[0] {
+					t.Fatalf("kept %q, want %q", ctxID, tt.in[0])
+				}
+				return
+			}
+			if !isFresh(ctxID) {
+				t.Fatalf("want a fresh 32-hex ID, got %q", ctxID)
+			}
+		})
+	}
+}
+
+func TestRequestIDCustomHeaderAndUniqueness(t *testing.T) {
+	s, err := NewRequestID(RequestIDOptions{Header: "x-correlation-id"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctxID, respID := serveID(t, s, "X-Correlation-Id", "corr-1")
+	if ctxID != "corr-1" || respID != "corr-1" {
+		t.Fatalf("%q %q", ctxID, respID)
+	}
+	seen := map[string]bool{}
+	for range 1000 {
+		id, _ := serveID(t, defaultRequestID, "X-Request-ID")
+		if seen[id] {
+			t.Fatalf("duplicate ID %q", id)
+		}
+		seen[id] = true
+	}
+	if _, err := NewRequestID(RequestIDOptions{Header: "bad header"}); err == nil {
+		t.Fatal("an invalid header name must be refused")
+	}
+}
+
+func TestRequestIDFromOutsideRequest(t *testing.T) {
+	if RequestIDFrom(context.Background()) != "" {
+		t.Fatal("want empty ID without the stage")
+	}
+	if RequestIDFrom(WithRequestID(context.Background(), "job-1")) != "job-1" {
+		t.Fatal("WithRequestID")
+	}
+	if id := NewRequestIDString(); !isFresh(id) {
+		t.Fatalf("NewRequestIDString = %q", id)
+	}
+}
+
+func FuzzValidRequestID(f *testing.F) {
+	for _, s := range []string{"abc", "a b", "a\r\nb", strings.Repeat("x", 64), strings.Repeat("x", 65), "\xff", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		ctxID, respID := serveID(t, defaultRequestID, "X-Request-ID", in)
+		if ctxID != respID {
+			t.Fatalf("context %q and response %q differ", ctxID, respID)
+		}
+		if ValidRequestID(in) {
+			if ctxID != in {
+				t.Fatalf("valid ID %q not kept", in)
+			}
+		} else if !isFresh(ctxID) {
+			t.Fatalf("invalid ID %q: got %q, want a fresh one", in, ctxID)
+		}
+		if len(ctxID) > MaxRequestIDLength || strings.ContainsAny(ctxID, " \r\n\x00\t\"") {
+			t.Fatalf("unsafe ID %q", ctxID)
+		}
+	})
+}
+
+type nopWriter struct{ h http.Header }
+
+func (n *nopWriter) Header() http.Header         { return n.h }
+func (n *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (n *nopWriter) WriteHeader(int)             {}
+
+func BenchmarkRequestID(b *testing.B) {
+	h := RequestID(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	w := &nopWriter{h: http.Header{}}
+	fresh := httptest.NewRequest(http.MethodGet, "/", nil)
+	incoming := httptest.NewRequest(http.MethodGet, "/", nil)
+	incoming.Header.Set("X-Request-ID", "0123456789abcdef0123456789abcdef")
+	b.Run("fresh", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h.ServeHTTP(w, fresh)
+		}
+	})
+	b.Run("incoming", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h.ServeHTTP(w, incoming)
+		}
+	})
+}
