@@ -1,0 +1,49 @@
+package cors
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+type benchWriter struct{ h http.Header }
+
+func (w benchWriter) Header() http.Header         { return w.h }
+func (w benchWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w benchWriter) WriteHeader(int)             {}
+
+func benchServe(b *testing.B, c *CORS, r *http.Request) {
+	h := c.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	w := benchWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, r)
+	}
+}
+
+func BenchmarkActualAllowed(b *testing.B) {
+	c := Must(Options{AllowedOrigins: []string{"https://app.example.com"}, AllowCredentials: true})
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Origin", "https://app.example.com")
+	benchServe(b, c, r)
+}
+
+func BenchmarkPreflightAllowed(b *testing.B) {
+	c := Must(Options{AllowedOrigins: []string{"https://*.example.com"}, AllowedMethods: []string{"PUT"}, AllowedHeaders: []string{"Content-Type", "Authorization"}})
+	r := httptest.NewRequest("OPTIONS", "/", nil)
+	r.Header.Set("Origin", "https://a.example.com")
+	r.Header.Set("Access-Control-Request-Method", "PUT")
+	r.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+	benchServe(b, c, r)
+}
+
+func BenchmarkPreflightHostileHeaders(b *testing.B) {
+	c := Must(Options{AllowedOrigins: []string{"https://app.example.com"}, AllowedMethods: []string{"PUT"}})
+	r := httptest.NewRequest("OPTIONS", "/", nil)
+	r.Header.Set("Origin", "https://app.example.com")
+	r.Header.Set("Access-Control-Request-Method", "PUT")
+	r.Header.Set("Access-Control-Request-Headers", strings.Repeat("a", 4096))
+	benchServe(b, c, r)
+}

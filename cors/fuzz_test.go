@@ -1,0 +1,131 @@
+package cors
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	rscors "github.com/rs/cors"
+)
+
+var fuzzAllowed = []string{"accept", "authorization", "content-type", "x-request-id"}
+
+// referenceAccepts is the obvious, allocating implementation of
+// acceptsRequestHeaders, used as the oracle.
+func referenceAccepts(lines []string) bool {
+	if len(lines) > maxACRHLines || len(strings.Join(lines, "")) > maxACRHBytes {
+		return false
+	}
+	n := 0
+	for _, l := range lines {
+		for _, item := range strings.Split(l, ",") {
+			item = strings.Trim(item, " \t")
+			if item == "" {
+				continue
+			}
+			if n++; n > maxACRHNames || !validToken(item) {
+				return false
+			}
+			found := false
+			for _, a := range fuzzAllowed {
+				if strings.EqualFold(a, item) {
+					found = true
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// FuzzRequestHeaders checks the Access-Control-Request-Headers parser
+// against a plain reference, and that it accepts everything rs/cors
+// accepts (it is meant to be more lenient, never stricter).
+func FuzzRequestHeaders(f *testing.F) {
+	for _, s := range []string{
+		"content-type", "accept,content-type", " Content-Type ,\tX-Request-ID ", ",,", "",
+		"content-type;x", "x-evil", "content-type,content-type", "a b", "conten\x00t-type",
+		strings.Repeat("accept,", 400),
+	} {
+		f.Add(s, "")
+		f.Add(s, "authorization")
+	}
+	s := headerSet{names: map[string]struct{}{}}
+	for _, a := range fuzzAllowed {
+		s.names[a] = struct{}{}
+		s.maxLen = max(s.maxLen, len(a))
+	}
+	rs := rscors.New(rscors.Options{AllowedOrigins: []string{"https://a.test"}, AllowedMethods: []string{"PUT"}, AllowedHeaders: fuzzAllowed})
+	rsHandler := rs.Handler(http.NotFoundHandler())
+	f.Fuzz(func(t *testing.T, line1, line2 string) {
+		lines := []string{line1}
+		if line2 != "" {
+			lines = append(lines, line2)
+		}
+		got := s.acceptsRequestHeaders(lines)
+		if want := referenceAccepts(lines); got != want {
+			t.Fatalf("accepts(%q) = %v, reference says %v", lines, got, want)
+		}
+		if len(strings.Join(lines, "")) > maxACRHBytes || strings.ContainsAny(line1+line2, "\r\n\x00") {
+			return
+		}
+		r := httptest.NewRequest("OPTIONS", "/", nil)
+		r.Header.Set("Origin", "https://a.test")
+		r.Header.Set("Access-Control-Request-Method", "PUT")
+		r.Header["Access-Control-Request-Headers"] = lines
+		rec := httptest.NewRecorder()
+		rsHandler.ServeHTTP(rec, r)
+		if rec.Header().Get("Access-Control-Allow-Origin") != "" && !got {
+			t.Fatalf("rs/cors accepts %q, this parser refuses it", lines)
+		}
+	})
+}
+
+// FuzzOrigin checks that only well-formed origins of the configured shapes
+// match, whatever the Origin header holds.
+func FuzzOrigin(f *testing.F) {
+	for _, s := range []string{
+		"https://app.example.com", "https://a.example.org", "https://example.org", "https://evilexample.org",
+		"http://localhost:3000", "http://localhost", "http://localhost:", "https://api.example.net:8443",
+		"null", "https://a.example.org.evil.com", "https://[::1]:80", "https://a..example.org", "://", "https://",
+	} {
+		f.Add(s)
+	}
+	m := newMatcher(mustPatterns(f, "https://app.example.com", "https://*.example.org", "http://localhost:*", "https://api.example.net:8443"))
+	f.Fuzz(func(t *testing.T, origin string) {
+		if !m.allowed(origin) {
+			return
+		}
+		u, err := url.Parse(origin)
+		if err != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.Opaque != "" {
+			t.Fatalf("matched %q, which is not a bare origin (%v)", origin, err)
+		}
+		if origin != strings.ToLower(origin) {
+			t.Fatalf("matched %q, which is not lowercase", origin)
+		}
+		host := u.Hostname()
+		switch {
+		case origin == "https://app.example.com", origin == "https://api.example.net:8443":
+		case u.Scheme == "https" && u.Port() == "" && strings.HasSuffix(host, ".example.org") && len(host) > len(".example.org"):
+		case u.Scheme == "http" && host == "localhost":
+		default:
+			t.Fatalf("matched %q, which no pattern allows", origin)
+		}
+	})
+}
+
+func mustPatterns(tb testing.TB, raw ...string) []pattern {
+	ps := make([]pattern, len(raw))
+	for i, s := range raw {
+		p, err := parsePattern(s)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ps[i] = p
+	}
+	return ps
+}
