@@ -1,0 +1,364 @@
+package validate
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/covetgo/covet/errs"
+)
+
+type address struct {
+	Street string `json:"street" validate:"required"`
+	Zip    string `json:"zip" validate:"required,len=5,numeric"`
+}
+
+type item struct {
+	Name string `json:"name" validate:"required,min=2"`
+	Qty  int    `json:"qty" validate:"gte=1,lte=100"`
+}
+
+type meta struct {
+	Source string `json:"source" validate:"omitempty,oneof=web app"`
+}
+
+type createOrder struct {
+	meta
+	Customer string            `json:"customer" validate:"required,slug"`
+	Email    string            `json:"email" validate:"required,email"`
+	Age      *int              `json:"age" validate:"required,gte=0,lte=150"`
+	Note     string            `json:"note,omitempty" validate:"max=20"`
+	Address  address           `json:"address"`
+	Items    []item            `json:"items" validate:"required,min=1,dive"`
+	Tags     map[string]string `json:"tags,omitempty" validate:"omitempty,max=3,dive,keys,min=2,endkeys,max=5"`
+	Extra    any               `json:"extra,omitempty"`
+}
+
+const goodOrder = `{"customer":"acme-corp","email":"a@example.com","age":30,"address":{"street":"Main 1","zip":"12345"},"items":[{"name":"pen","qty":2}],"source":"web"}`
+
+func orderHandler(t *testing.T, b *Body[createOrder]) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := b.Bind(w, r); err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func TestBodyBindsValidOrder(t *testing.T) {
+	b, err := NewBody[createOrder](newTestValidator(t), BodyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Bind(nil, jsonRequest(goodOrder))
+	if err != nil {
+		t.Fatal(err)
+	}
+	age := 30
+	want := createOrder{meta: meta{Source: "web"}, Customer: "acme-corp", Email: "a@example.com", Age: &age,
+		Address: address{Street: "Main 1", Zip: "12345"}, Items: []item{{Name: "pen", Qty: 2}}}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(createOrder{})); diff != "" {
+		t.Fatalf("bound value (-want +got):\n%s", diff)
+	}
+}
+
+func TestBodyFailures(t *testing.T) {
+	b, err := NewBody[createOrder](newTestValidator(t), BodyOptions{MaxBytes: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := orderHandler(t, b)
+	deep := `{"extra":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`
+	tests := []struct {
+		name        string
+		contentType []string // nil: application/json
+		body        string
+		unsized     bool
+		status      int
+		code        string
+		pointer     string // expected context pointer, if any
+		offset      float64
+	}{
+		{name: "valid", body: goodOrder, status: 204},
+		{name: "charset utf-8", contentType: []string{"application/json; charset=UTF-8"}, body: goodOrder, status: 204},
+		{name: "plus json", contentType: []string{"application/vnd.acme.order+json"}, body: goodOrder, status: 204},
+		{name: "no content type", contentType: []string{}, body: goodOrder, status: 415, code: "unsupported_media_type"},
+		{name: "text plain", contentType: []string{"text/plain"}, body: goodOrder, status: 415, code: "unsupported_media_type"},
+		{name: "form", contentType: []string{"application/x-www-form-urlencoded"}, body: goodOrder, status: 415, code: "unsupported_media_type"},
+		{name: "json prefix trick", contentType: []string{"application/jsonx"}, body: goodOrder, status: 415, code: "unsupported_media_type"},
+		{name: "bare +json", contentType: []string{"application/+json"}, body: goodOrder, status: 415, code: "unsupported_media_type"},
+		{name: "latin1 charset", contentType: []string{"application/json; charset=latin1"}, body: goodOrder, status: 415, code: "unsupported_media_type"},
+		{name: "two content types", contentType: []string{"application/json", "text/plain"}, body: goodOrder, status: 415, code: "unsupported_media_type"},
+		{name: "too large declared", body: `{"note":"` + strings.Repeat("a", 5000) + `"}`, status: 413, code: "payload_too_large"},
+		{name: "too large streamed", body: `{"note":"` + strings.Repeat("a", 5000) + `"}`, unsized: true, status: 413, code: "payload_too_large"},
+		{name: "empty", body: "", status: 400, code: "empty_body"},
+		{name: "whitespace only", body: " \n\t ", unsized: true, status: 400, code: "empty_body"},
+		{name: "truncated", body: `{"customer":`, status: 400, code: "invalid_json", pointer: "/customer"},
+		{name: "bad token", body: `{"customer":nope}`, status: 400, code: "invalid_json", offset: 13},
+		{name: "single quotes", body: `{'customer':1}`, status: 400, code: "invalid_json", offset: 1},
+		{name: "unknown field", body: `{"customer":"a","admin":true}`, status: 400, code: "unknown_field", pointer: "/admin"},
+		{name: "unknown nested field", body: `{"address":{"street":"x","city":"y"}}`, status: 400, code: "unknown_field", pointer: "/address/city"},
+		{name: "unknown field in slice", body: `{"items":[{"name":"ab"},{"nme":"x"}]}`, status: 400, code: "unknown_field", pointer: "/items/1/nme"},
+		{name: "case mismatch is unknown", body: `{"Customer":"a"}`, status: 400, code: "unknown_field", pointer: "/Customer"},
+		{name: "duplicate field", body: `{"customer":"a","customer":"b"}`, status: 400, code: "duplicate_field", pointer: "/customer"},
+		{name: "duplicate nested field", body: `{"address":{"zip":"1","zip":"2"}}`, status: 400, code: "duplicate_field", pointer: "/address/zip"},
+		{name: "duplicate by escape", body: `{"customer":"a","\u0063ustomer":"b"}`, status: 400, code: "duplicate_field", pointer: "/customer"},
+		{name: "trailing object", body: goodOrder + `{}`, status: 400, code: "trailing_data"},
+		{name: "trailing garbage", body: goodOrder + ` x`, status: 400, code: "trailing_data"},
+		{name: "invalid utf-8", body: "{\"customer\":\"a\xffb\"}", status: 400, code: "invalid_utf8", pointer: "/customer"},
+		{name: "invalid utf-8 in name", body: "{\"cust\xc3\":1}", status: 400, code: "invalid_utf8"},
+		{name: "too deep", body: deep, status: 400, code: "too_deep", offset: 9 + 31},
+		{name: "too deep in string is fine", body: `{"note":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}`, status: 422, code: "validation_failed"},
+		{name: "wrong type", body: `{"age":"thirty"}`, status: 400, code: "invalid_type", pointer: "/age"},
+		{name: "wrong nested type", body: `{"items":[{"name":"ab","qty":"2"}]}`, status: 400, code: "invalid_type", pointer: "/items/0/qty"},
+		{name: "overflow", body: `{"items":[{"name":"ab","qty":1e400}]}`, status: 400, code: "invalid_type", pointer: "/items/0/qty"},
+		{name: "fraction for int", body: `{"age":1.5}`, status: 400, code: "invalid_type", pointer: "/age"},
+		{name: "null body", body: `null`, status: 400, code: "not_an_object"},
+		{name: "array body", body: `[1,2]`, status: 400, code: "not_an_object"},
+		{name: "string body", body: `"hi"`, status: 400, code: "not_an_object"},
+		{name: "validation", body: `{}`, status: 422, code: "validation_failed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := jsonRequest(tc.body)
+			if tc.contentType != nil {
+				r.Header["Content-Type"] = tc.contentType
+			}
+			if tc.unsized {
+				r.Body = unsized{strings.NewReader(tc.body)}
+				r.ContentLength = -1
+			}
+			w, p := serve(t, h, r)
+			if w.Code != tc.status {
+				t.Fatalf("status %d, want %d; body %s", w.Code, tc.status, w.Body)
+			}
+			if p.Code != tc.code {
+				t.Fatalf("code %q, want %q; body %s", p.Code, tc.code, w.Body)
+			}
+			if tc.pointer != "" {
+				if got := p.Context["pointer"]; got != tc.pointer {
+					t.Fatalf("pointer %v, want %q; body %s", got, tc.pointer, w.Body)
+				}
+				if !strings.Contains(p.Detail, pointerToField(tc.pointer)) {
+					t.Fatalf("detail %q does not name %s", p.Detail, pointerToField(tc.pointer))
+				}
+			}
+			if tc.offset != 0 {
+				if got := p.Context["offset"]; got != tc.offset {
+					t.Fatalf("offset %v, want %v; body %s", got, tc.offset, w.Body)
+				}
+			}
+		})
+	}
+}
+
+func TestBodyValidationFieldErrors(t *testing.T) {
+	b, err := NewBody[createOrder](newTestValidator(t), BodyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"customer":"Not A Slug","email":"nope","address":{"street":"x","zip":"12a"},` +
+		`"items":[{"name":"pen","qty":1},{"name":"p","qty":0}],"source":"fax","note":"` + strings.Repeat("n", 21) + `",` +
+		`"tags":{"a":"1","a/~b":"toolong"}}`
+	w, p := serve(t, orderHandler(t, b), jsonRequest(body))
+	if w.Code != http.StatusUnprocessableEntity || p.Code != "validation_failed" {
+		t.Fatalf("status %d code %q: %s", w.Code, p.Code, w.Body)
+	}
+	want := []errs.FieldError{
+		{Field: "customer", Pointer: "/customer", Rule: "slug", Message: "customer must be a slug (lowercase letters, digits and dashes)"},
+		{Field: "email", Pointer: "/email", Rule: "email", Message: "email must be a valid email address"},
+		{Field: "age", Pointer: "/age", Rule: "required", Message: "age is required"},
+		{Field: "note", Pointer: "/note", Rule: "max", Param: "20", Message: "note must be at most 20 characters long"},
+		{Field: "address.zip", Pointer: "/address/zip", Rule: "len", Param: "5", Message: "address.zip must be exactly 5 characters long"},
+		{Field: "items[1].name", Pointer: "/items/1/name", Rule: "min", Param: "2", Message: "items[1].name must be at least 2 characters long"},
+		{Field: "items[1].qty", Pointer: "/items/1/qty", Rule: "gte", Param: "1", Message: "items[1].qty must be at least 1"},
+		{Field: "source", Pointer: "/source", Rule: "oneof", Param: "web app", Message: "source must be one of: web, app"},
+		{Field: "tags[a]", Pointer: "/tags/a", Rule: "min", Param: "2", Message: "tags[a] must be at least 2 characters long"},
+		{Field: "tags[a/~b]", Pointer: "/tags/a~1~0b", Rule: "max", Param: "5", Message: "tags[a/~b] must be at most 5 characters long"},
+	}
+	sortFields := cmp.Transformer("sort", func(in []errs.FieldError) map[string]errs.FieldError {
+		m := make(map[string]errs.FieldError, len(in))
+		for _, f := range in {
+			m[f.Field+"|"+f.Rule] = f
+		}
+		return m
+	})
+	if diff := cmp.Diff(want, p.Errors, sortFields); diff != "" {
+		t.Fatalf("field errors (-want +got):\n%s\nbody %s", diff, w.Body)
+	}
+}
+
+func TestBodyMissingVersusZero(t *testing.T) {
+	type patch struct {
+		Count *int    `json:"count" validate:"required"`
+		Name  *string `json:"name" validate:"omitnil,min=1"`
+	}
+	b, err := NewBody[patch](nil, BodyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		body      string
+		wantErr   string // field with an error, "" for none
+		countNil  bool
+		nameIsNil bool
+	}{
+		{name: "zero given", body: `{"count":0}`, nameIsNil: true},
+		{name: "missing", body: `{}`, wantErr: "count", countNil: true, nameIsNil: true},
+		{name: "null is missing", body: `{"count":null}`, wantErr: "count", countNil: true, nameIsNil: true},
+		{name: "empty name given", body: `{"count":1,"name":""}`, wantErr: "name"},
+		{name: "name given", body: `{"count":1,"name":"x"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := b.Bind(nil, jsonRequest(tc.body))
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				var e *errs.Error
+				if !errors.As(err, &e) || !errors.Is(err, ErrInvalid) || len(e.Fields()) != 1 || e.Fields()[0].Field != tc.wantErr {
+					t.Fatalf("error %v, want one field error for %s", err, tc.wantErr)
+				}
+			}
+			if (got.Count == nil) != tc.countNil {
+				t.Fatalf("count nil = %v, want %v", got.Count == nil, tc.countNil)
+			}
+			if (got.Name == nil) != tc.nameIsNil {
+				t.Fatalf("name nil = %v, want %v", got.Name == nil, tc.nameIsNil)
+			}
+		})
+	}
+}
+
+func TestBodySliceType(t *testing.T) {
+	b, err := NewBody[[]item](nil, BodyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Bind(nil, jsonRequest(`[{"name":"ok","qty":1}]`)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Bind(nil, jsonRequest(`[{"name":"ok","qty":1},{"name":"x","qty":1}]`))
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Status() != 422 {
+		t.Fatalf("error %v, want 422", err)
+	}
+	if diff := cmp.Diff([]errs.FieldError{{Field: "[1].name", Pointer: "/1/name", Rule: "min", Param: "2", Message: "[1].name must be at least 2 characters long"}}, e.Fields()); diff != "" {
+		t.Fatalf("fields (-want +got):\n%s", diff)
+	}
+	if _, err := b.Bind(nil, jsonRequest(`null`)); !errors.Is(err, ErrType) {
+		t.Fatalf("null: %v, want ErrType", err)
+	}
+}
+
+func TestBodyHandlerStoresValue(t *testing.T) {
+	b, err := NewBody[createOrder](newTestValidator(t), BodyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got createOrder
+	var ok, okMethod bool
+	h := b.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok = BodyFrom[createOrder](r.Context())
+		_, okMethod = b.From(r.Context())
+		w.WriteHeader(http.StatusCreated)
+	}))
+	w, _ := serve(t, h, jsonRequest(goodOrder))
+	if w.Code != http.StatusCreated || !ok || !okMethod || got.Customer != "acme-corp" {
+		t.Fatalf("status %d ok %v got %+v", w.Code, ok, got)
+	}
+	called := false
+	h = b.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
+	w, p := serve(t, h, jsonRequest(`{"customer":1}`))
+	if called || w.Code != 400 || p.Code != "invalid_type" {
+		t.Fatalf("called %v status %d code %q", called, w.Code, p.Code)
+	}
+	if _, ok := BodyFrom[createOrder](context.Background()); ok {
+		t.Fatal("BodyFrom on an empty context reported a value")
+	}
+}
+
+func TestJSONOneCall(t *testing.T) {
+	v := newTestValidator(t)
+	got, err := JSON[createOrder](v, httptest.NewRecorder(), jsonRequest(goodOrder))
+	if err != nil || got.Customer != "acme-corp" {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	if _, err := JSON[createOrder](v, nil, jsonRequest(`{"customer":"UPPER"}`)); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("err %v, want ErrInvalid", err)
+	}
+	type badTag struct {
+		A string `json:"a" validate:"nosuchrule"`
+	}
+	_, err = JSON[badTag](v, nil, jsonRequest(`{"a":"x"}`))
+	if !errors.Is(err, errs.KindConfiguration) {
+		t.Fatalf("bad tag: %v, want a configuration error", err)
+	}
+}
+
+func TestBodyOptionsRefused(t *testing.T) {
+	for name, o := range map[string]BodyOptions{"negative bytes": {MaxBytes: -1}, "negative depth": {MaxDepth: -1}} {
+		if _, err := NewBody[createOrder](nil, o); !errors.Is(err, errs.KindConfiguration) {
+			t.Errorf("%s: %v, want a configuration error", name, err)
+		}
+	}
+	if _, err := NewBody[int](nil, BodyOptions{}); !errors.Is(err, errs.KindConfiguration) {
+		t.Errorf("int body: %v, want a configuration error", err)
+	}
+}
+
+func TestJSONMediaType(t *testing.T) {
+	tests := map[string]bool{
+		"application/json":                    true,
+		"Application/JSON":                    true,
+		" application/json ; charset=utf-8 ":  true,
+		`application/json; charset="utf-8"`:   true,
+		"application/json;charset=utf8":       true,
+		"application/ld+json":                 true,
+		"application/problem+JSON; q=1":       true,
+		"application/json; charset=iso8859-1": false,
+		"application/json5":                   false,
+		"json":                                false,
+		"/json":                               false,
+		"application/":                        false,
+		"+json":                               false,
+		"a/+json":                             false,
+		"text/html":                           false,
+		"":                                    false,
+	}
+	for ct, want := range tests {
+		if got := jsonMediaType(ct); got != want {
+			t.Errorf("jsonMediaType(%q) = %v, want %v", ct, got, want)
+		}
+	}
+}
+
+func TestPaths(t *testing.T) {
+	tests := []struct{ ns, field, pointer string }{
+		{"name", "name", "/name"},
+		{"address.zip", "address.zip", "/address/zip"},
+		{"items[2].name", "items[2].name", "/items/2/name"},
+		{"m[a.b].x", "m[a.b].x", "/m/a.b/x"},
+		{"m[a]b]", "m[a]b]", "/m/a]b"},
+		{"\x00.id", "id", "/id"},
+		{"outer.\x00.id", "outer.id", "/outer/id"},
+		{"a/b~c", "a/b~c", "/a~1b~0c"},
+		{"[0].x", "[0].x", "/0/x"},
+		{"grid[1][2]", "grid[1][2]", "/grid/1/2"},
+	}
+	for _, tc := range tests {
+		f, p := paths(tc.ns)
+		if f != tc.field || p != tc.pointer {
+			t.Errorf("paths(%q) = %q, %q; want %q, %q", tc.ns, f, p, tc.field, tc.pointer)
+		}
+	}
+}

@@ -1,0 +1,302 @@
+package validate
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/covetgo/covet/errs"
+)
+
+// jsonMediaType reports whether a Content-Type header value names JSON:
+// application/json or any type/subtype+json, with no charset parameter
+// or charset=utf-8. It does not allocate.
+func jsonMediaType(ct string) bool {
+	mt, params, _ := strings.Cut(ct, ";")
+	mt = strings.TrimSpace(mt)
+	slash := strings.IndexByte(mt, '/')
+	if slash <= 0 || slash == len(mt)-1 {
+		return false
+	}
+	if !strings.EqualFold(mt, "application/json") {
+		if len(mt)-slash-1 <= len("+json") || !strings.EqualFold(mt[len(mt)-len("+json"):], "+json") {
+			return false
+		}
+	}
+	for params != "" {
+		var p string
+		p, params, _ = strings.Cut(params, ";")
+		k, val, _ := strings.Cut(p, "=")
+		if !strings.EqualFold(strings.TrimSpace(k), "charset") {
+			continue
+		}
+		val = strings.TrimSpace(val)
+		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+			val = val[1 : len(val)-1]
+		}
+		if !strings.EqualFold(val, "utf-8") && !strings.EqualFold(val, "utf8") {
+			return false
+		}
+	}
+	return true
+}
+
+// scanner passes the body through to the JSON decoder while tracking the
+// nesting depth (refusing the body at the first byte that goes too deep),
+// the first significant byte, and where the top-level value ends.
+type scanner struct {
+	r        io.Reader
+	max      int
+	depth    int
+	inString bool
+	escaped  bool
+	off      int64 // offset of the next byte to read
+	first    byte  // first byte that is not whitespace, 0 if none yet
+	end      int64 // offset just past a top-level object, array or string; -1 before
+	err      error // sticky: the JSON decoder ignores an error that comes with data
+}
+
+var scanners = sync.Pool{New: func() any { return new(scanner) }}
+
+// depthError reports the offset of the byte that went too deep.
+type depthError struct{ offset int64 }
+
+func (e *depthError) Error() string {
+	return "nesting too deep at offset " + strconv.FormatInt(e.offset, 10)
+}
+
+func (s *scanner) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.r.Read(p)
+	for i := 0; i < n; i++ {
+		c := p[i]
+		if s.inString {
+			switch {
+			case s.escaped:
+				s.escaped = false
+			case c == '\\':
+				s.escaped = true
+			case c == '"':
+				s.inString = false
+				if s.depth == 0 && s.end < 0 {
+					s.end = s.off + int64(i) + 1
+				}
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '"':
+			s.inString = true
+		case '{', '[':
+			s.depth++
+			if s.depth > s.max {
+				s.err = &depthError{offset: s.off + int64(i)}
+				s.off += int64(i)
+				return i, s.err
+			}
+		case '}', ']':
+			s.depth--
+			if s.depth == 0 && s.end < 0 {
+				s.end = s.off + int64(i) + 1
+			}
+		}
+		if s.first == 0 {
+			s.first = c
+		}
+	}
+	s.off += int64(n)
+	return n, err
+}
+
+// decodeJSON is the strict body decoder behind Body.
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64, maxDepth int, wantObject bool) error {
+	ct := r.Header["Content-Type"]
+	if len(ct) != 1 || !jsonMediaType(ct[0]) {
+		return ErrUnsupportedMediaType
+	}
+	if r.ContentLength > maxBytes {
+		return tooLarge(maxBytes)
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return ErrEmptyBody
+	}
+	s := scanners.Get().(*scanner)
+	*s = scanner{r: http.MaxBytesReader(w, r.Body, maxBytes), max: maxDepth, end: -1}
+	err := json.UnmarshalRead(s, dst, decodeOptions)
+	first, end := s.first, s.end
+	*s = scanner{}
+	scanners.Put(s)
+	if err != nil {
+		return decodeError(err, first, end, maxBytes, maxDepth)
+	}
+	if first == 'n' {
+		if wantObject {
+			return ErrNotObject.WithMessage("The request body must be a JSON object, not null.")
+		}
+		return ErrType.WithMessage("The request body must not be null.")
+	}
+	return nil
+}
+
+func tooLarge(maxBytes int64) *errs.Error {
+	return ErrTooLarge.WithMessage("The request body is larger than "+strconv.FormatInt(maxBytes, 10)+" bytes.").WithPublic("limit", maxBytes)
+}
+
+// decodeError maps a decoding failure to a 4xx. Every failure is the
+// client's: anything unrecognised is a 400.
+func decodeError(err error, first byte, end, maxBytes int64, maxDepth int) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return tooLarge(maxBytes)
+	}
+	var de *depthError
+	if errors.As(err, &de) {
+		return ErrTooDeep.WithMessage("The request body nests objects and arrays more than "+strconv.Itoa(maxDepth)+" levels deep (at byte offset "+strconv.FormatInt(de.offset, 10)+").").
+			WithPublic("offset", de.offset).WithPublic("limit", maxDepth)
+	}
+	var syn *jsontext.SyntacticError
+	if errors.As(err, &syn) {
+		ptr := string(syn.JSONPointer)
+		switch {
+		case first == 0 && (errors.Is(syn.Err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)):
+			return ErrEmptyBody
+		case syn.Err == jsontext.ErrDuplicateName:
+			return fieldProblem(ErrDuplicateField, ptr, "duplicate_field", " is given more than once")
+		case syn.Err != nil && syn.Err.Error() == "invalid UTF-8":
+			return located(ErrInvalidUTF8, "The request body has text that is not valid UTF-8", ptr, syn.ByteOffset)
+		case end >= 0 && syn.ByteOffset >= end, syn.Err != nil && strings.Contains(syn.Err.Error(), "after top-level value"):
+			return located(ErrTrailingData, "The request body has data after the JSON value", "", syn.ByteOffset)
+		}
+		return located(ErrSyntax, "The request body is not valid JSON", ptr, syn.ByteOffset)
+	}
+	var sem *json.SemanticError
+	if errors.As(err, &sem) {
+		ptr := string(sem.JSONPointer)
+		switch {
+		case sem.Err == json.ErrUnknownName:
+			return fieldProblem(ErrUnknownField, ptr, "unknown_field", " is not a known field")
+		case ptr == "" && sem.GoType != nil && (sem.GoType.Kind() == reflect.Struct || sem.GoType.Kind() == reflect.Map):
+			return ErrNotObject
+		case ptr == "":
+			return located(ErrType, "The request body has the wrong JSON type", "", sem.ByteOffset)
+		}
+		want := describe(sem.GoType)
+		return fieldProblem(ErrType, ptr, "type", " must be "+want)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		if first == 0 {
+			return ErrEmptyBody
+		}
+		return ErrSyntax.WithMessage("The request body ends in the middle of a JSON value.")
+	}
+	return errs.Wrap(err, errs.KindBadRequest, "unreadable_body", "The request body could not be read.")
+}
+
+// maxNameBytes bounds how much of a client-chosen name goes into a message.
+const maxNameBytes = 128
+
+// clip shortens a client-supplied string for a message and makes it valid
+// UTF-8.
+func clip(s string) string {
+	if len(s) > maxNameBytes {
+		s = s[:maxNameBytes] + "…"
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// fieldProblem refines base with a field error for the member at ptr.
+func fieldProblem(base *errs.Error, ptr, rule, what string) *errs.Error {
+	ptr = clip(ptr)
+	field := pointerToField(ptr)
+	return base.WithMessage(base.Message()[:len(base.Message())-1]+": "+field+what+".").
+		WithPublic("pointer", ptr).
+		WithFields(errs.FieldError{Field: field, Pointer: ptr, Rule: rule, Message: field + what})
+}
+
+// located refines base with the JSON pointer and byte offset of a problem.
+func located(base *errs.Error, msg, ptr string, offset int64) *errs.Error {
+	e := base.WithPublic("offset", offset)
+	if ptr != "" {
+		ptr = clip(ptr)
+		e = e.WithPublic("pointer", ptr)
+		msg += " within " + pointerToField(ptr)
+	}
+	return e.WithMessage(msg + " (at byte offset " + strconv.FormatInt(offset, 10) + ").")
+}
+
+// pointerToField turns an RFC 6901 pointer into the dotted path used in
+// field errors: "/items/2/name" → "items[2].name".
+func pointerToField(ptr string) string {
+	var b strings.Builder
+	for tok := range jsontext.Pointer(ptr).Tokens() {
+		if isIndex(tok) {
+			b.WriteByte('[')
+			b.WriteString(tok)
+			b.WriteByte(']')
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
+	}
+	if b.Len() == 0 {
+		return "body"
+	}
+	return strings.ToValidUTF8(b.String(), "\uFFFD")
+}
+
+func isIndex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// describe names the JSON a Go type accepts, for type errors.
+func describe(t reflect.Type) string {
+	if t == nil {
+		return "of another type"
+	}
+	t = deref(t)
+	if decodesItself(t) {
+		return "a valid " + t.Name()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer from " + strconv.FormatInt(minInt(t.Bits()), 10) + " to " + strconv.FormatInt(maxInt(t.Bits()), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "an integer from 0 to " + strconv.FormatUint(maxUint(t.Bits()), 10)
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "of another type"
+}
+
+func minInt(bits int) int64   { return -1 << (bits - 1) }
+func maxInt(bits int) int64   { return 1<<(bits-1) - 1 }
+func maxUint(bits int) uint64 { return 1<<bits - 1 }
