@@ -1,0 +1,75 @@
+package observe_test
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/covetgo/covet/observe"
+)
+
+// stableJSON writes JSON records to stdout without the time and duration,
+// so the example's output does not change from run to run.
+func stableJSON() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey || a.Key == "duration" {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+}
+
+// AccessLog mounted on a chi router: the record names the route pattern,
+// not the path, and carries what the handler added.
+func ExampleAccessLogStage_Handler() {
+	accessLog, err := observe.NewAccessLog(observe.AccessLogOptions{
+		Logger:    stableJSON(),
+		SkipPaths: []string{"/healthz"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	r := chi.NewRouter()
+	r.Use(observe.RequestID, accessLog.Handler)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {})
+	r.Get("/notes/{id}", func(w http.ResponseWriter, r *http.Request) {
+		observe.AddAttrs(r.Context(), slog.String("user", "alice"))
+		_, _ = w.Write([]byte("note " + chi.URLParam(r, "id")))
+	})
+
+	for _, path := range []string{"/notes/42", "/healthz", "/missing"} {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("X-Request-ID", "example-1")
+		r.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	// Output:
+	// {"level":"INFO","msg":"http request","method":"GET","route":"/notes/{id}","status":200,"bytes":7,"client_ip":"192.0.2.1","request_id":"example-1","user":"alice"}
+	// {"level":"WARN","msg":"http request","method":"GET","route":"unmatched","status":404,"bytes":19,"client_ip":"192.0.2.1","request_id":"example-1"}
+}
+
+// With http.ServeMux, put CaptureRoute right around the mux when stages
+// between AccessLog and the mux copy the request.
+func ExampleCaptureRoute() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /orders/{id}/items", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+	})
+	accessLog, err := observe.NewAccessLog(observe.AccessLogOptions{Logger: stableJSON()})
+	if err != nil {
+		panic(err)
+	}
+	authn := func(next http.Handler) http.Handler { // any stage that copies the request
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(r.Context()))
+		})
+	}
+	h := accessLog.Handler(authn(observe.CaptureRoute(mux)))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/orders/7/items", nil))
+	// Output:
+	// {"level":"INFO","msg":"http request","method":"POST","route":"/orders/{id}/items","status":201,"bytes":0,"client_ip":"192.0.2.1"}
+}
