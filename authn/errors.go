@@ -1,0 +1,110 @@
+package authn
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/covetgo/covet/errs"
+)
+
+// The errors this package's stage and verifiers return. They are *errs.Error
+// values, so errs.Write renders them; test them with errors.Is.
+var (
+	// ErrNoCredentials: the request carries no credentials and the stage
+	// requires them (401, code "unauthenticated").
+	ErrNoCredentials = errs.New(errs.KindAuthentication, "unauthenticated", "Authentication is required.")
+	// ErrInvalidToken: a bearer token was presented and is not acceptable
+	// (401, code "invalid_token"). Every reason looks the same to the caller.
+	ErrInvalidToken = errs.New(errs.KindAuthentication, "invalid_token", "The access token is invalid.")
+	// ErrInvalidCredentials: an API key, session or password was presented
+	// and is not acceptable (401, code "invalid_credentials").
+	ErrInvalidCredentials = errs.New(errs.KindAuthentication, "invalid_credentials", "The credentials are invalid.")
+	// ErrInvalidRequest: the Authorization header is malformed or repeated
+	// (400, code "invalid_request").
+	ErrInvalidRequest = errs.New(errs.KindBadRequest, "invalid_request", "The Authorization header is malformed.")
+	// ErrUnavailable: credentials could not be checked because a backing
+	// service failed (503, code "authentication_unavailable").
+	ErrUnavailable = errs.New(errs.KindServiceUnavailable, "authentication_unavailable", "Authentication is temporarily unavailable.")
+)
+
+// reasonError carries the detailed reason a credential was refused. It is
+// the cause of the public error, which errs never shows for 4xx responses.
+type reasonError struct {
+	reason string
+	err    error
+}
+
+func (e *reasonError) Error() string {
+	if e.err != nil {
+		return e.reason + ": " + e.err.Error()
+	}
+	return e.reason
+}
+
+func (e *reasonError) Unwrap() error { return e.err }
+
+// fail returns public with a cause carrying reason (and err, when not nil).
+func fail(public *errs.Error, reason string, err error) error {
+	return public.WithCause(&reasonError{reason: reason, err: err})
+}
+
+// Reason returns the detailed reason code of an error returned by this
+// package ("expired", "bad_signature", "unknown_kid", "reused", ...), or ""
+// when err carries none. Reasons are for logs and metrics, not for clients.
+func Reason(err error) string {
+	var re *reasonError
+	if errors.As(err, &re) {
+		return re.reason
+	}
+	return ""
+}
+
+// quote returns s as an RFC 9110 quoted-string, dropping characters that
+// cannot appear in one.
+func quote(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\t' || (c >= 0x20 && c < 0x7f):
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// BearerChallenge returns an RFC 6750 WWW-Authenticate challenge for the
+// Bearer scheme. code is "" (no credentials were sent), "invalid_request",
+// "invalid_token" or "insufficient_scope"; scope lists the scopes needed for
+// insufficient_scope.
+func BearerChallenge(realm, code, description string, scope ...string) string {
+	var b strings.Builder
+	b.WriteString("Bearer")
+	sep := " "
+	add := func(k, v string) {
+		b.WriteString(sep)
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(quote(v))
+		sep = ", "
+	}
+	if realm != "" {
+		add("realm", realm)
+	}
+	if code != "" {
+		add("error", code)
+	}
+	if description != "" {
+		add("error_description", description)
+	}
+	if len(scope) > 0 {
+		add("scope", strings.Join(scope, " "))
+	}
+	return b.String()
+}

@@ -1,0 +1,74 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+func FuzzParseBearer(f *testing.F) {
+	for _, s := range []string{"Bearer abc", "bearer a.b.c", "Bearer ", "Bearer", "Basic x", "Bearer a=b", "Bearer ===", "BEARER  x==", "Bearer\x00x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		h := http.Header{"Authorization": {v}}
+		tok, ok, err := ParseBearer(h)
+		if err != nil {
+			if ok || tok != "" || !errors.Is(err, ErrInvalidRequest) {
+				t.Fatalf("error %v with ok=%v tok=%q", err, ok, tok)
+			}
+			return
+		}
+		if ok {
+			if tok == "" || !validB64Token(tok) || !strings.HasSuffix(v, tok) {
+				t.Fatalf("token %q from %q", tok, v)
+			}
+			if !equalFoldASCII(v[:6], "bearer") {
+				t.Fatalf("accepted scheme of %q", v)
+			}
+		}
+	})
+}
+
+func FuzzVerify(f *testing.F) {
+	k := keys(f)
+	v := newTestVerifier(f, nil)
+	valid := sign(f, jwt.SigningMethodEdDSA, k.ed, hdr("kid", "ed1"), goodClaims())
+	f.Add(valid)
+	f.Add(sign(f, jwt.SigningMethodHS256, k.hmac, hdr("kid", "hs1"), goodClaims()))
+	f.Add(b64(`{"alg":"none"}`) + "." + b64(`{"sub":"x"}`) + ".")
+	f.Add(b64(`{"alg":"HS256","kid":"hs1","typ":"at+jwt"}`) + "." + b64(`{"exp":1,"exp":2}`) + ".sig")
+	f.Add("a.b.c")
+	f.Add(strings.Repeat(".", 100))
+	f.Fuzz(func(t *testing.T, tok string) {
+		p, err := v.Verify(context.Background(), tok)
+		if err == nil {
+			// Only a correctly signed token can pass; the fuzzer cannot
+			// forge one, so anything accepted must be the seed itself.
+			if p.Subject != "user-1" {
+				t.Fatalf("accepted %q as %+v", tok, p)
+			}
+			return
+		}
+		if !errors.Is(err, ErrInvalidToken) || Reason(err) == "" {
+			t.Fatalf("error %v (reason %q)", err, Reason(err))
+		}
+	})
+}
+
+func FuzzCheckDuplicateKeys(f *testing.F) {
+	for _, s := range []string{`{"a":1,"b":2}`, `{"a":1,"a":2}`, `{"\u0061":1,"a":2}`, `{"a":{"a":1},"b":[1,"]"]}`, `{}`, `{"exp":"1"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var c Claims
+		// Must not panic; on valid JSON objects, a duplicate is the only
+		// new way to fail.
+		_ = checkDuplicateKeys(b)
+		_ = c.UnmarshalJSON(b)
+	})
+}

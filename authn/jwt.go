@@ -1,0 +1,294 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/covetgo/covet/errs"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// MaxTokenSize is the longest token a Verifier parses: longer tokens are
+// refused before any decoding.
+const MaxTokenSize = 8 << 10
+
+// maxLeeway bounds VerifierOptions.Leeway.
+const maxLeeway = 5 * time.Minute
+
+// RevocationList tells whether a verified token has been revoked (by its
+// "jti", subject or issue time). It is asked on every request, cached tokens
+// included; an error fails the request with ErrUnavailable.
+type RevocationList interface {
+	Revoked(ctx context.Context, c *Claims) (bool, error)
+}
+
+// VerifierOptions configure a Verifier. Keys, Algorithms, Issuer and
+// Audience are required: there is no "accept anything" default.
+type VerifierOptions struct {
+	// Keys finds the verification key named by a token's kid: a
+	// StaticKeys, a JWKS or an Issuer's key set.
+	Keys KeySet
+	// Algorithms the verifier accepts, for example {"EdDSA", "ES256"}.
+	// "none" is refused. A token must also match its key's own algorithm.
+	Algorithms []string
+	// Issuer is the required "iss" claim.
+	Issuer string
+	// Audience lists the acceptable "aud" values; a token must carry at
+	// least one of them.
+	Audience []string
+	// Leeway is the clock skew allowed when checking exp, nbf and iat.
+	// Zero: none. At most 5 minutes.
+	Leeway time.Duration
+	// Type, when set, is the required "typ" header, for example "at+jwt"
+	// (RFC 9068); "application/" prefixes and case are ignored.
+	Type string
+	// CacheSize, when positive, enables the verified-token cache with room
+	// for this many tokens: a token seen before skips signature checks
+	// until the earlier of its exp and CacheTTL.
+	CacheSize int
+	// CacheTTL bounds how long a token stays cached. Zero: 5 minutes.
+	CacheTTL time.Duration
+	// Revocation, when set, is asked on every request (cache hits too).
+	Revocation RevocationList
+	// Principal maps verified claims to a principal. Nil: subject from
+	// "sub", roles from "roles", scopes from "scope" and "scp".
+	Principal func(c *Claims) (*Principal, error)
+	// Now is the clock. Nil: time.Now.
+	Now func() time.Time
+}
+
+// Verifier verifies JWTs. It is safe for concurrent use.
+type Verifier struct {
+	keys      KeySet
+	parser    *jwt.Parser
+	typ       string
+	cache     *tokenCache
+	revoked   RevocationList
+	principal func(*Claims) (*Principal, error)
+	now       func() time.Time
+}
+
+// NewVerifier validates opts and returns a Verifier.
+func NewVerifier(opts VerifierOptions) (*Verifier, error) {
+	if opts.Keys == nil {
+		return nil, errs.Configf("authn: VerifierOptions.Keys is required")
+	}
+	if len(opts.Algorithms) == 0 {
+		return nil, errs.Configf("authn: VerifierOptions.Algorithms is required")
+	}
+	for _, a := range opts.Algorithms {
+		if strings.EqualFold(a, "none") {
+			return nil, errs.Configf("authn: algorithm \"none\" is never accepted")
+		}
+		if err := checkKey(Key{Algorithm: a}); err != nil && !strings.Contains(err.Error(), "needs") {
+			return nil, errs.Configf("authn: VerifierOptions.Algorithms: unsupported algorithm %q", a)
+		}
+	}
+	if sk, ok := opts.Keys.(*StaticKeys); ok {
+		for _, a := range sk.algorithms() {
+			if !slices.Contains(opts.Algorithms, a) {
+				return nil, errs.Configf("authn: key algorithm %q is not in VerifierOptions.Algorithms", a)
+			}
+		}
+	}
+	if opts.Issuer == "" {
+		return nil, errs.Configf("authn: VerifierOptions.Issuer is required")
+	}
+	if len(opts.Audience) == 0 || slices.Contains(opts.Audience, "") {
+		return nil, errs.Configf("authn: VerifierOptions.Audience is required and may not contain \"\"")
+	}
+	if opts.Leeway < 0 || opts.Leeway > maxLeeway {
+		return nil, errs.Configf("authn: VerifierOptions.Leeway %s is outside 0..%s", opts.Leeway, maxLeeway)
+	}
+	if opts.CacheSize < 0 {
+		return nil, errs.Configf("authn: VerifierOptions.CacheSize is negative")
+	}
+	if opts.CacheTTL < 0 {
+		return nil, errs.Configf("authn: VerifierOptions.CacheTTL is negative")
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	v := &Verifier{
+		keys:      opts.Keys,
+		typ:       normalizeTyp(opts.Type),
+		revoked:   opts.Revocation,
+		principal: opts.Principal,
+		now:       now,
+	}
+	if v.principal == nil {
+		v.principal = defaultPrincipal
+	}
+	v.parser = jwt.NewParser(
+		jwt.WithValidMethods(slices.Clone(opts.Algorithms)),
+		jwt.WithIssuer(opts.Issuer),
+		jwt.WithAudience(opts.Audience...),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(opts.Leeway),
+		jwt.WithTimeFunc(now),
+		jwt.WithStrictDecoding(),
+	)
+	if opts.CacheSize > 0 {
+		ttl := opts.CacheTTL
+		if ttl == 0 {
+			ttl = 5 * time.Minute
+		}
+		v.cache = newTokenCache(opts.CacheSize, ttl)
+	}
+	return v, nil
+}
+
+func normalizeTyp(t string) string {
+	t = strings.ToLower(strings.TrimSpace(t))
+	return strings.TrimPrefix(t, "application/")
+}
+
+func defaultPrincipal(c *Claims) (*Principal, error) {
+	p := &Principal{
+		Subject: c.Subject,
+		Method:  MethodJWT,
+		Roles:   c.Roles,
+		Scopes:  c.AllScopes(),
+		Claims:  c,
+	}
+	if c.ExpiresAt != nil {
+		p.ExpiresAt = c.ExpiresAt.Time
+	}
+	return p, nil
+}
+
+// Verify checks token and returns its principal. Every refusal is
+// ErrInvalidToken (Reason tells why: "too_long", "malformed", "bad_signature",
+// "alg_mismatch", "unknown_kid", "missing_kid", "expired", "not_yet_valid",
+// "bad_issuer", "bad_audience", "missing_claim", "bad_typ", "crit_header",
+// "duplicate_claim", "missing_sub", "revoked"); a revocation list or key
+// source failure is ErrUnavailable.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error) {
+	if len(token) > MaxTokenSize {
+		return nil, fail(ErrInvalidToken, "too_long", nil)
+	}
+	if strings.Count(token, ".") != 2 {
+		return nil, fail(ErrInvalidToken, "malformed", nil)
+	}
+	if v.cache != nil {
+		if p, ok := v.cache.get(token, v.now()); ok {
+			if err := v.checkRevoked(ctx, p.Claims); err != nil {
+				return nil, err
+			}
+			return p, nil
+		}
+	}
+	claims := &Claims{}
+	kf := keyfunc{v: v, ctx: ctx}
+	if _, err := v.parser.ParseWithClaims(token, claims, kf.key); err != nil {
+		return nil, v.mapError(err)
+	}
+	if claims.Subject == "" {
+		return nil, fail(ErrInvalidToken, "missing_sub", nil)
+	}
+	if err := v.checkRevoked(ctx, claims); err != nil {
+		return nil, err
+	}
+	p, err := v.principal(claims)
+	if err != nil {
+		return nil, fail(ErrInvalidToken, "principal", err)
+	}
+	if p == nil || p.Subject == "" {
+		return nil, fail(ErrInvalidToken, "missing_sub", nil)
+	}
+	if v.cache != nil && claims.ExpiresAt != nil {
+		v.cache.put(token, p, claims.ExpiresAt.Time, v.now())
+	}
+	return p, nil
+}
+
+func (v *Verifier) checkRevoked(ctx context.Context, c *Claims) error {
+	if v.revoked == nil || c == nil {
+		return nil
+	}
+	revoked, err := v.revoked.Revoked(ctx, c)
+	if err != nil {
+		return ErrUnavailable.WithCause(err)
+	}
+	if revoked {
+		return fail(ErrInvalidToken, "revoked", nil)
+	}
+	return nil
+}
+
+// keyfunc carries the request context into golang-jwt's key callback.
+type keyfunc struct {
+	v   *Verifier
+	ctx context.Context
+}
+
+func (k keyfunc) key(t *jwt.Token) (any, error) {
+	if _, ok := t.Header["crit"]; ok {
+		// No extension is understood, so a critical one must be refused
+		// (RFC 7515 section 4.1.11).
+		return nil, &reasonError{reason: "crit_header"}
+	}
+	if k.v.typ != "" {
+		typ, _ := t.Header["typ"].(string)
+		if normalizeTyp(typ) != k.v.typ {
+			return nil, &reasonError{reason: "bad_typ"}
+		}
+	}
+	var kid string
+	if raw, ok := t.Header["kid"]; ok {
+		s, isStr := raw.(string)
+		if !isStr || s == "" {
+			return nil, &reasonError{reason: "malformed"}
+		}
+		kid = s
+	}
+	key, err := k.v.keys.VerificationKey(k.ctx, kid)
+	if err != nil {
+		return nil, err
+	}
+	if key.Algorithm != t.Method.Alg() {
+		return nil, &reasonError{reason: "alg_mismatch"}
+	}
+	return key.Key, nil
+}
+
+func (v *Verifier) mapError(err error) error {
+	var re *reasonError
+	if errors.As(err, &re) {
+		if re.reason == "unavailable" {
+			return ErrUnavailable.WithCause(err)
+		}
+		return fail(ErrInvalidToken, re.reason, err)
+	}
+	reason := "invalid"
+	switch {
+	case errors.Is(err, errDuplicateClaim):
+		reason = "duplicate_claim"
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		reason = "malformed"
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		reason = "bad_signature"
+	case errors.Is(err, jwt.ErrTokenExpired):
+		reason = "expired"
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		reason = "not_yet_valid"
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		reason = "issued_in_future"
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		reason = "bad_issuer"
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		reason = "bad_audience"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		reason = "missing_claim"
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		reason = "unverifiable"
+	case errors.Is(err, jwt.ErrTokenInvalidClaims):
+		reason = "bad_claims"
+	}
+	return fail(ErrInvalidToken, reason, err)
+}
