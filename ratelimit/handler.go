@@ -1,0 +1,167 @@
+package ratelimit
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/covetgo/covet/errs"
+)
+
+// Canonical names of the response headers.
+const (
+	headerPolicy    = "Ratelimit-Policy"
+	headerRateLimit = "Ratelimit"
+	headerLimit     = "X-Ratelimit-Limit"
+	headerRemaining = "X-Ratelimit-Remaining"
+	headerReset     = "X-Ratelimit-Reset"
+)
+
+var (
+	// ErrLimited is the error a refused request is answered with (429,
+	// code "rate_limited"), plus a Retry-After header.
+	ErrLimited = errs.New(errs.KindRateLimit, "rate_limited", "Too many requests. Retry after the number of seconds in the Retry-After header.")
+	// ErrKeyMissing answers a request without a key under NoKeyDeny (400,
+	// code "rate_limit_key_missing").
+	ErrKeyMissing = errs.New(errs.KindBadRequest, "rate_limit_key_missing", "The request carries nothing to rate-limit it by.")
+	// ErrUnavailable answers a request whose limit could not be checked
+	// under FailClosed (503, code "rate_limit_unavailable"), plus a
+	// Retry-After header.
+	ErrUnavailable = errs.New(errs.KindServiceUnavailable, "rate_limit_unavailable", "The rate limit could not be checked. Retry after the number of seconds in the Retry-After header.")
+)
+
+// noKey is the shared key of requests without one (NoKeyShared); no key
+// part starts with a zero byte.
+var noKey = []byte{0}
+
+// Handler is the rate-limit stage. For every request that is not exempt it
+// builds the key, takes the cost from every policy (or from none), and
+// sets the IETF RateLimit-Policy and RateLimit fields
+// (`"burst";q=20;w=1, "hour";q=1000;w=3600` and `"burst";r=19;t=1, "hour";r=999;t=3600`,
+// t rounded up to whole seconds), plus the legacy X-RateLimit-* fields
+// when asked. A refused request gets 429 problem+json with Retry-After
+// (whole seconds, rounded up, so never earlier than the real reset) and
+// Cache-Control: no-store; nothing from the request is echoed.
+func (l *Limiter) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if l.exempt != nil && l.exempt(r) || l.exemptIPs != nil && l.exemptIP(l.clientAddr(r)) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var kb [320]byte
+		key, outcome := l.appendKey(kb[:0], r)
+		switch outcome {
+		case keyExempt:
+			next.ServeHTTP(w, r)
+			return
+		case keyMissing:
+			if l.noKey == NoKeyDeny {
+				errs.Write(w, r, ErrKeyMissing)
+				return
+			}
+			key = noKey
+		}
+		set := l.def
+		if l.plans != nil {
+			if s, ok := l.plans[l.plan(r)]; ok {
+				set = s
+			}
+		}
+		cost := int64(1)
+		if l.cost != nil {
+			cost = l.cost(r)
+		}
+		var res Result
+		if err := l.decide(r.Context(), set, key, cost, &res); err != nil {
+			retry := max(l.retry, time.Second)
+			errs.Write(w, r, ErrUnavailable.WithCause(err).WithHeader("Retry-After", seconds(retry)))
+			return
+		}
+		if res.n > 0 {
+			l.setHeaders(w.Header(), set, &res)
+		}
+		if !res.Allowed {
+			errs.Write(w, r, ErrLimited.WithHeader("Retry-After", seconds(max(res.RetryAfter, time.Second))))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// seconds formats d as whole seconds, rounded up.
+func seconds(d time.Duration) string {
+	return strconv.FormatInt(ceilSeconds(d), 10)
+}
+
+func ceilSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+// headerBlock holds a response's dynamic header values and their bytes in
+// one allocation. Each value slice is capped at length 1, so Header.Add
+// copies instead of writing into the block.
+type headerBlock struct {
+	vals [4]string
+	buf  [208]byte
+}
+
+func (l *Limiter) setHeaders(h http.Header, set *policySet, res *Result) {
+	var tmp [MaxPolicies * 80]byte
+	b := tmp[:0]
+	for i := 0; i < res.n; i++ {
+		d := &res.d[i]
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, set.ps[i].nameItem...)
+		b = append(b, ";r="...)
+		b = strconv.AppendInt(b, d.Remaining, 10)
+		b = append(b, ";t="...)
+		b = strconv.AppendInt(b, ceilSeconds(d.ResetAfter), 10)
+	}
+	ends := [4]int{len(b)}
+	nv := 1
+	if l.legacy {
+		b = strconv.AppendInt(b, res.Limit, 10)
+		ends[1] = len(b)
+		b = strconv.AppendInt(b, res.Remaining, 10)
+		ends[2] = len(b)
+		b = strconv.AppendInt(b, ceilSeconds(res.ResetAfter), 10)
+		ends[3] = len(b)
+		nv = 4
+	}
+	var blk *headerBlock
+	var data []byte
+	if len(b) <= len(headerBlock{}.buf) {
+		blk = new(headerBlock)
+		data = blk.buf[:len(b)]
+	} else {
+		blk = new(headerBlock)
+		data = make([]byte, len(b))
+	}
+	copy(data, b)
+	start := 0
+	for i := 0; i < nv; i++ {
+		if ends[i] > start {
+			blk.vals[i] = unsafe.String(&data[start], ends[i]-start)
+		}
+		start = ends[i]
+	}
+	h[headerPolicy] = set.header
+	h[headerRateLimit] = blk.vals[0:1:1]
+	if l.legacy {
+		h[headerLimit] = blk.vals[1:2:2]
+		h[headerRemaining] = blk.vals[2:3:3]
+		h[headerReset] = blk.vals[3:4:4]
+	}
+}
+
+func cloneBytes(b []byte) []byte {
+	c := make([]byte, len(b))
+	copy(c, b)
+	return c
+}
