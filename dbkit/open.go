@@ -1,0 +1,358 @@
+package dbkit
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/glebarez/go-sqlite"
+	gsqlite "github.com/glebarez/sqlite"
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/prometheus/client_golang/prometheus"
+	gmysql "gorm.io/driver/mysql"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+
+	"github.com/covetgo/covet/errs"
+)
+
+// Driver names a database driver.
+type Driver string
+
+// The supported drivers.
+const (
+	// Postgres is PostgreSQL through pgx (gorm.io/driver/postgres). pgx
+	// caches prepared statements per connection itself.
+	Postgres Driver = "postgres"
+	// MySQL is MySQL or MariaDB through go-sql-driver/mysql
+	// (gorm.io/driver/mysql), with GORM's prepared-statement cache.
+	MySQL Driver = "mysql"
+	// SQLite is SQLite through the pure-Go github.com/glebarez/sqlite, with
+	// WAL, foreign keys, a busy timeout, immediate transactions and GORM's
+	// prepared-statement cache.
+	SQLite Driver = "sqlite"
+)
+
+// Config describes a database to open.
+type Config struct {
+	// Driver is Postgres, MySQL or SQLite. Required.
+	Driver Driver
+	// DSN is the driver's data source name: a postgres:// URL or key=value
+	// string, a go-sql-driver DSN ("user:pass@tcp(host:3306)/db?parseTime=true"),
+	// or an SQLite file name (":memory:" or "file:x.db?..."). Required. It
+	// never appears in errors or logs.
+	DSN string
+	// Name labels metrics and log lines. Zero: the driver name.
+	Name string
+	// Pool sizes the pool; zero fields take the driver's Profile.
+	Pool Pool
+	// Replicas are DSNs of read replicas (same driver). Reads are routed to
+	// them as described on WithIntent; see also ReadYourWrites.
+	Replicas []string
+	// ReplicaPolicy picks a healthy replica for each read. Zero: RoundRobin.
+	ReplicaPolicy ReplicaPolicy
+	// ReplicaCheckInterval is how often each replica is pinged; one that
+	// fails is taken out of rotation (its reads go to the primary) until a
+	// ping succeeds again. Zero: 5 s.
+	ReplicaCheckInterval time.Duration
+	// PingTimeout bounds Ping and Ready. Zero: 2 s.
+	PingTimeout time.Duration
+	// Logger receives GORM's log through NewLogger. Nil: slog.Default().
+	Logger *slog.Logger
+	// Log configures the GORM logger.
+	Log LoggerOptions
+	// Registerer, when set, receives the pool metrics (sql.DBStats of the
+	// primary and each replica, labelled db_name) and replica health.
+	Registerer prometheus.Registerer
+	// GORM is the base GORM configuration. Nil: GORM's defaults. Its
+	// Logger, when nil, becomes NewLogger(Logger, Log); its PrepareStmt is
+	// turned on for MySQL and SQLite.
+	GORM *gorm.Config
+}
+
+// DB is an open database: a GORM handle on a tuned pool, with health,
+// metrics and optional read replicas. It is safe for concurrent use.
+type DB struct {
+	gorm        *gorm.DB
+	sql         *sql.DB
+	driver      Driver
+	name        string
+	pool        Pool
+	pingTimeout time.Duration
+	replicas    *replicaSet
+	reg         prometheus.Registerer
+	collectors  []prometheus.Collector
+	closeOnce   sync.Once
+	closeErr    error
+}
+
+// Open opens the database described by cfg, pings it within ctx (and
+// PingTimeout), and returns it. Errors are *errs.Error values; they never
+// contain the DSN or its password.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.DSN == "" {
+		return nil, errs.Configf("dbkit: Config.DSN is empty")
+	}
+	switch cfg.Driver {
+	case Postgres, MySQL, SQLite:
+	case "":
+		return nil, errs.Configf("dbkit: Config.Driver is empty (want postgres, mysql or sqlite)")
+	default:
+		return nil, errs.Configf("dbkit: unknown Config.Driver %q (want postgres, mysql or sqlite)", string(cfg.Driver))
+	}
+	pool, err := cfg.Pool.resolve(cfg.Driver)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ReplicaPolicy > Random {
+		return nil, errs.Configf("dbkit: unknown Config.ReplicaPolicy %d", cfg.ReplicaPolicy)
+	}
+	if cfg.Driver == SQLite && len(cfg.Replicas) > 0 {
+		return nil, errs.Configf("dbkit: Config.Replicas are not supported for SQLite")
+	}
+	d := &DB{
+		driver:      cfg.Driver,
+		name:        cfg.Name,
+		pool:        pool,
+		pingTimeout: cfg.PingTimeout,
+		reg:         cfg.Registerer,
+	}
+	if d.name == "" {
+		d.name = string(cfg.Driver)
+	}
+	if d.pingTimeout <= 0 {
+		d.pingTimeout = 2 * time.Second
+	}
+	d.sql, err = openPool(cfg.Driver, cfg.DSN, pool)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.pingPool(ctx, d.sql); err != nil {
+		_ = d.sql.Close()
+		return nil, redact(err, cfg.DSN)
+	}
+	gcfg := gorm.Config{}
+	if cfg.GORM != nil {
+		gcfg = *cfg.GORM
+	}
+	if gcfg.Logger == nil {
+		l := cfg.Logger
+		if l == nil {
+			l = slog.Default()
+		}
+		gcfg.Logger = NewLogger(l.With(slog.String("db", d.name)), cfg.Log)
+	}
+	if cfg.Driver != Postgres {
+		gcfg.PrepareStmt = true
+	}
+	d.gorm, err = gorm.Open(dialector(cfg.Driver, d.sql), &gcfg)
+	if err != nil {
+		_ = d.sql.Close()
+		return nil, errs.Wrap(redact(err, cfg.DSN), errs.KindServiceUnavailable, CodeUnavailable, "dbkit: initialising GORM failed")
+	}
+	if len(cfg.Replicas) > 0 {
+		if err := d.openReplicas(ctx, cfg, pool); err != nil {
+			_ = d.Close()
+			return nil, err
+		}
+	}
+	if cfg.Registerer != nil {
+		if err := d.register(); err != nil {
+			_ = d.Close()
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+func openPool(drv Driver, dsn string, pool Pool) (*sql.DB, error) {
+	var conn driver.Connector
+	switch drv {
+	case Postgres:
+		pc, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			return nil, errs.Configf("dbkit: cannot parse the postgres DSN: %v", redact(err, dsn))
+		}
+		if pc.ConnectTimeout == 0 {
+			pc.ConnectTimeout = 5 * time.Second
+		}
+		conn = stdlib.GetConnector(*pc)
+	case MySQL:
+		mc, err := mysql.ParseDSN(dsn)
+		if err != nil {
+			return nil, errs.Configf("dbkit: cannot parse the mysql DSN: %v", redact(err, dsn))
+		}
+		if mc.Timeout == 0 {
+			mc.Timeout = 5 * time.Second
+		}
+		conn, err = mysql.NewConnector(mc)
+		if err != nil {
+			return nil, errs.Configf("dbkit: cannot use the mysql DSN: %v", redact(err, dsn))
+		}
+	case SQLite:
+		conn = dsnConnector{dsn: sqliteDSN(dsn), drv: &sqlite.Driver{}}
+	}
+	if pool.MaxLifetime > 0 && pool.Jitter > 0 {
+		conn = &lifetimeConnector{base: conn, lifetime: pool.MaxLifetime, jitter: pool.Jitter}
+	}
+	db := sql.OpenDB(conn)
+	pool.apply(db)
+	return db, nil
+}
+
+// sqliteDSN adds dbkit's SQLite settings unless the DSN sets them itself.
+func sqliteDSN(dsn string) string {
+	name, query, _ := strings.Cut(dsn, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return dsn
+	}
+	pragmas := strings.ToLower(strings.Join(q["_pragma"], ","))
+	add := func(key, value string) {
+		if !strings.Contains(pragmas, key) {
+			q.Add("_pragma", key+"("+value+")")
+		}
+	}
+	if name != ":memory:" && !strings.Contains(dsn, "mode=memory") {
+		add("journal_mode", "WAL")
+		add("synchronous", "NORMAL")
+	}
+	add("foreign_keys", "1")
+	add("busy_timeout", "5000")
+	if q.Get("_txlock") == "" {
+		q.Set("_txlock", "immediate")
+	}
+	return name + "?" + q.Encode()
+}
+
+func dialector(drv Driver, db *sql.DB) gorm.Dialector {
+	switch drv {
+	case Postgres:
+		return postgres.New(postgres.Config{Conn: db})
+	case MySQL:
+		return gmysql.New(gmysql.Config{Conn: db})
+	}
+	return &gsqlite.Dialector{Conn: db}
+}
+
+func (d *DB) pingPool(ctx context.Context, db *sql.DB) error {
+	ctx, cancel := context.WithTimeout(ctx, d.pingTimeout)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		return errs.Wrap(err, errs.KindServiceUnavailable, CodeUnavailable, "dbkit: the "+d.name+" database does not answer").WithHeader("Retry-After", "1")
+	}
+	return nil
+}
+
+// redact returns err with the DSN's password (and the DSN itself) replaced
+// in its text, keeping it as the cause for errors.Is/As.
+func redact(err error, dsn string) error {
+	if err == nil {
+		return nil
+	}
+	secrets := []string{dsn}
+	if u, perr := url.Parse(dsn); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			secrets = append(secrets, pw, url.QueryEscape(pw))
+		}
+	}
+	if mc, perr := mysql.ParseDSN(dsn); perr == nil && mc.Passwd != "" {
+		secrets = append(secrets, mc.Passwd)
+	}
+	if pc, perr := pgx.ParseConfig(dsn); perr == nil && pc.Password != "" {
+		secrets = append(secrets, pc.Password)
+	}
+	msg := err.Error()
+	changed := false
+	for _, s := range secrets {
+		if s != "" && strings.Contains(msg, s) {
+			msg = strings.ReplaceAll(msg, s, "[redacted]")
+			changed = true
+		}
+	}
+	if !changed {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// Gorm returns the GORM handle. Prefer WithContext in request code.
+func (d *DB) Gorm() *gorm.DB { return d.gorm }
+
+// WithContext returns a GORM session bound to ctx: ctx's deadline bounds
+// every query, and ctx's intent and read-your-writes state route them.
+func (d *DB) WithContext(ctx context.Context) *gorm.DB { return d.gorm.WithContext(ctx) }
+
+// SQL returns the primary's *sql.DB.
+func (d *DB) SQL() *sql.DB { return d.sql }
+
+// Driver returns the driver.
+func (d *DB) Driver() Driver { return d.driver }
+
+// Name returns the name used in metrics and logs.
+func (d *DB) Name() string { return d.name }
+
+// Pool returns the pool settings in effect (the profile merged with Config.Pool).
+func (d *DB) Pool() Pool { return d.pool }
+
+// Stats returns the primary pool's statistics.
+func (d *DB) Stats() sql.DBStats { return d.sql.Stats() }
+
+// Ping checks that the primary answers within PingTimeout (and ctx). Its
+// error is a 503 *errs.Error.
+func (d *DB) Ping(ctx context.Context) error { return d.pingPool(ctx, d.sql) }
+
+// Ready is Ping with the signature of a readiness check
+// (func(context.Context) error), for a serve readiness endpoint.
+func (d *DB) Ready(ctx context.Context) error { return d.Ping(ctx) }
+
+// MapError is the package's MapError plus pool exhaustion: a deadline that
+// passed while every connection of the primary was in use and requests were
+// waiting is reported as 503 database_busy rather than 504.
+func (d *DB) MapError(err error) *errs.Error {
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && d.poolSaturated() {
+		return MapError(fmt.Errorf("%w: %w", ErrPoolExhausted, err))
+	}
+	return MapError(err)
+}
+
+func (d *DB) poolSaturated() bool {
+	s := d.sql.Stats()
+	return s.MaxOpenConnections > 0 && s.InUse >= s.MaxOpenConnections
+}
+
+// Close stops the replica checks, unregisters the metrics and closes every
+// pool. It is safe to call more than once.
+func (d *DB) Close() error {
+	d.closeOnce.Do(func() {
+		if d.reg != nil {
+			for _, c := range d.collectors {
+				d.reg.Unregister(c)
+			}
+		}
+		var errList []error
+		if d.replicas != nil {
+			errList = append(errList, d.replicas.close())
+		}
+		errList = append(errList, d.sql.Close())
+		d.closeErr = errors.Join(errList...)
+	})
+	return d.closeErr
+}
