@@ -41,7 +41,7 @@ type createOrder struct {
 
 const goodOrder = `{"customer":"acme-corp","email":"a@example.com","age":30,"address":{"street":"Main 1","zip":"12345"},"items":[{"name":"pen","qty":2}],"source":"web"}`
 
-func orderHandler(t *testing.T, b *Body[createOrder]) http.Handler {
+func orderHandler(b *Body[createOrder]) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := b.Bind(w, r); err != nil {
 			errs.Write(w, r, err)
@@ -73,7 +73,7 @@ func TestBodyFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := orderHandler(t, b)
+	h := orderHandler(b)
 	deep := `{"extra":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`
 	tests := []struct {
 		name        string
@@ -166,7 +166,7 @@ func TestBodyValidationFieldErrors(t *testing.T) {
 	body := `{"customer":"Not A Slug","email":"nope","address":{"street":"x","zip":"12a"},` +
 		`"items":[{"name":"pen","qty":1},{"name":"p","qty":0}],"source":"fax","note":"` + strings.Repeat("n", 21) + `",` +
 		`"tags":{"a":"1","a/~b":"toolong"}}`
-	w, p := serve(t, orderHandler(t, b), jsonRequest(body))
+	w, p := serve(t, orderHandler(b), jsonRequest(body))
 	if w.Code != http.StatusUnprocessableEntity || p.Code != "validation_failed" {
 		t.Fatalf("status %d code %q: %s", w.Code, p.Code, w.Body)
 	}

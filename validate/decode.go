@@ -284,9 +284,9 @@ func describe(t reflect.Type) string {
 	case reflect.Bool:
 		return "true or false"
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return "an integer from " + strconv.FormatInt(minInt(t.Bits()), 10) + " to " + strconv.FormatInt(maxInt(t.Bits()), 10)
+		return intRange(t.Bits())
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return "an integer from 0 to " + strconv.FormatUint(maxUint(t.Bits()), 10)
+		return uintRange(t.Bits())
 	case reflect.Float32, reflect.Float64:
 		return "a number"
 	case reflect.Slice, reflect.Array:
@@ -297,6 +297,19 @@ func describe(t reflect.Type) string {
 	return "of another type"
 }
 
-func minInt(bits int) int64   { return -1 << (bits - 1) }
-func maxInt(bits int) int64   { return 1<<(bits-1) - 1 }
-func maxUint(bits int) uint64 { return 1<<bits - 1 }
+// intRange describes the values of a signed integer type; the range is
+// spelled out only when it is small enough to matter to a client.
+func intRange(bits int) string {
+	if bits == 64 {
+		return "an integer"
+	}
+	return "an integer from " + strconv.FormatInt(-1<<(bits-1), 10) + " to " + strconv.FormatInt(1<<(bits-1)-1, 10)
+}
+
+// uintRange is intRange for unsigned integer types.
+func uintRange(bits int) string {
+	if bits == 64 {
+		return "a non-negative integer"
+	}
+	return "an integer from 0 to " + strconv.FormatUint(1<<bits-1, 10)
+}

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/go-playground/validator/v10"
 
 	"github.com/covetgo/covet/errs"
@@ -78,4 +80,8 @@ func findField(t *testing.T, p problem, field string) errs.FieldError {
 	}
 	t.Fatalf("no field error for %q in %+v", field, p.Errors)
 	return errs.FieldError{}
+}
+
+func contextWithChi(r *http.Request, rctx *chi.Context) context.Context {
+	return context.WithValue(r.Context(), chi.RouteCtxKey, rctx)
 }

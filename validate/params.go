@@ -111,14 +111,14 @@ func converterFor(t reflect.Type) (converter, string) {
 			n, err := strconv.ParseInt(s, 10, bits)
 			v.SetInt(n)
 			return err == nil
-		}, "an integer from " + strconv.FormatInt(minInt(bits), 10) + " to " + strconv.FormatInt(maxInt(bits), 10)
+		}, intRange(bits)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		bits := t.Bits()
 		return func(v reflect.Value, s string) bool {
 			n, err := strconv.ParseUint(s, 10, bits)
 			v.SetUint(n)
 			return err == nil
-		}, "an integer from 0 to " + strconv.FormatUint(maxUint(bits), 10)
+		}, uintRange(bits)
 	case reflect.Float32, reflect.Float64:
 		bits := t.Bits()
 		return func(v reflect.Value, s string) bool {

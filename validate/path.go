@@ -3,6 +3,7 @@ package validate
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"reflect"
 	"unicode/utf8"
 
@@ -13,9 +14,9 @@ import (
 
 // PathOptions configures a Path binder.
 type PathOptions struct {
-	// Lookup returns the path value called name. Nil: r.PathValue(name),
-	// which http.ServeMux and chi (v5.1 and later) fill, falling back to
-	// chi.URLParam(r, name).
+	// Lookup returns the (unescaped) path value called name. Nil: on a chi
+	// route chi.URLParam(r, name), unescaped when chi matched the escaped
+	// path; otherwise r.PathValue(name), which http.ServeMux fills.
 	Lookup func(r *http.Request, name string) string
 }
 
@@ -36,11 +37,22 @@ type Path[T any] struct {
 	lookup func(r *http.Request, name string) string
 }
 
+// pathValue is the default lookup. On a chi route it reads chi's URL
+// parameter, which chi matched against the escaped path when the request
+// has one (r.URL.RawPath), so the value is unescaped here as ServeMux
+// does; elsewhere it is r.PathValue.
 func pathValue(r *http.Request, name string) string {
-	if s := r.PathValue(name); s != "" {
-		return s
+	if rctx := chi.RouteContext(r.Context()); rctx != nil {
+		if s := rctx.URLParam(name); s != "" {
+			if r.URL.RawPath != "" {
+				if u, err := url.PathUnescape(s); err == nil {
+					return u
+				}
+			}
+			return s
+		}
 	}
-	return chi.URLParam(r, name)
+	return r.PathValue(name)
 }
 
 // NewPath returns a path binder for struct type T, checking its fields and

@@ -3,6 +3,7 @@ package validate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -81,7 +82,7 @@ func New(o Options) (*Validator, error) {
 		if rule.Tag == "" || rule.Func == nil {
 			return nil, errs.Configf("validate: rule %q needs a tag and a function", rule.Tag)
 		}
-		if err := eng.RegisterValidation(rule.Tag, rule.Func, rule.CallIfNull); err != nil {
+		if err := register(eng, rule); err != nil {
 			return nil, errs.Configf("validate: rule %q: %v", rule.Tag, err)
 		}
 		if rule.Message != "" {
@@ -97,6 +98,17 @@ func New(o Options) (*Validator, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// register adds a rule; validator/v10 panics on reserved tags, which
+// becomes an error here.
+func register(eng *validator.Validate, rule Rule) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	return eng.RegisterValidation(rule.Tag, rule.Func, rule.CallIfNull)
 }
 
 var (
