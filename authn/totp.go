@@ -1,0 +1,345 @@
+package authn
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/hex"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/covetgo/covet/errs"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/hotp"
+	"github.com/pquerna/otp/totp"
+)
+
+// The TOTP errors.
+var (
+	// ErrInvalidCode: the one-time or recovery code is wrong, malformed or
+	// already used (401, code "invalid_code").
+	ErrInvalidCode = errs.New(errs.KindAuthentication, "invalid_code", "The code is invalid.")
+	// ErrTooManyAttempts: the account has failed too often recently (429,
+	// code "too_many_attempts").
+	ErrTooManyAttempts = errs.New(errs.KindRateLimit, "too_many_attempts", "Too many failed attempts; try again later.")
+)
+
+// TOTPStore keeps, per account, the last time step a code was accepted for
+// and the recent failures. Implementations must make UseStep atomic: two
+// concurrent calls with the same step must not both succeed.
+type TOTPStore interface {
+	// UseStep records step as used when it is later than the last used
+	// step for account (a compare-and-swap), and reports whether it did.
+	UseStep(ctx context.Context, account string, step int64) (bool, error)
+	// AddFailure counts a failed attempt and returns the failures within
+	// window, this one included.
+	AddFailure(ctx context.Context, account string, window time.Duration) (int, error)
+	// Failures returns the failures within window.
+	Failures(ctx context.Context, account string, window time.Duration) (int, error)
+	// ResetFailures forgets the account's failures.
+	ResetFailures(ctx context.Context, account string) error
+}
+
+// RecoveryStore holds the hashes of an account's recovery codes.
+type RecoveryStore interface {
+	// ConsumeRecoveryCode deletes hash from the account's codes and reports
+	// whether it was there; it must be atomic, so a code works once.
+	ConsumeRecoveryCode(ctx context.Context, account, hash string) (bool, error)
+}
+
+// TOTPOptions configure TOTP.
+type TOTPOptions struct {
+	// Issuer names the service in authenticator apps; required.
+	Issuer string
+	// Store keeps used steps and failures; required.
+	Store TOTPStore
+	// Recovery holds recovery code hashes; needed for VerifyRecoveryCode.
+	Recovery RecoveryStore
+	// Skew is how many steps before and after the current one are
+	// accepted. Zero: 1. At most 2.
+	Skew int
+	// MaxFailures is how many failures within FailureWindow lock an
+	// account's TOTP checks. Zero: 5.
+	MaxFailures int
+	// FailureWindow is the window failures count in. Zero: 15 minutes.
+	FailureWindow time.Duration
+	// Now is the clock. Nil: time.Now.
+	Now func() time.Time
+}
+
+// TOTP enrols and verifies RFC 6238 time-based one-time passwords (30 s
+// steps, 6 digits, SHA-1: what authenticator apps expect), refusing replays.
+type TOTP struct {
+	issuer   string
+	store    TOTPStore
+	recovery RecoveryStore
+	skew     int64
+	max      int
+	window   time.Duration
+	now      func() time.Time
+}
+
+const totpPeriod = 30
+
+// NewTOTP validates opts and returns a TOTP.
+func NewTOTP(opts TOTPOptions) (*TOTP, error) {
+	if opts.Issuer == "" || strings.Contains(opts.Issuer, ":") {
+		return nil, errs.Configf("authn: TOTPOptions.Issuer is required and may not contain ':'")
+	}
+	if opts.Store == nil {
+		return nil, errs.Configf("authn: TOTPOptions.Store is required (replay protection needs it)")
+	}
+	t := &TOTP{issuer: opts.Issuer, store: opts.Store, recovery: opts.Recovery, skew: int64(opts.Skew), max: opts.MaxFailures, window: opts.FailureWindow, now: opts.Now}
+	if opts.Skew == 0 {
+		t.skew = 1
+	}
+	if t.skew < 0 || t.skew > 2 {
+		return nil, errs.Configf("authn: TOTPOptions.Skew %d is outside 0..2", opts.Skew)
+	}
+	if t.max == 0 {
+		t.max = 5
+	}
+	if t.max < 0 {
+		return nil, errs.Configf("authn: TOTPOptions.MaxFailures is negative")
+	}
+	if t.window == 0 {
+		t.window = 15 * time.Minute
+	}
+	if t.window < 0 {
+		return nil, errs.Configf("authn: TOTPOptions.FailureWindow is negative")
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	return t, nil
+}
+
+// Enrollment is a new TOTP secret for an account: store Secret (encrypted at
+// rest) and show URL as a QR code.
+type Enrollment struct {
+	Secret string // base32, no padding
+	URL    string // otpauth://totp/...
+}
+
+// Enroll generates a secret for account (the name shown in the app).
+func (t *TOTP) Enroll(account string) (Enrollment, error) {
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: t.issuer, AccountName: account, SecretSize: 20})
+	if err != nil {
+		return Enrollment{}, errs.Wrap(err, errs.KindBadRequest, "invalid_account", "The account name is invalid.")
+	}
+	return Enrollment{Secret: key.Secret(), URL: key.URL()}, nil
+}
+
+// Verify checks code for the account with secret and returns the time step
+// it matched. A code is accepted for the current step or up to Skew steps
+// around it, and only when its step is later than the last accepted one, so
+// a code cannot be replayed (nor an older one used after a newer). Errors:
+// ErrInvalidCode (Reason "malformed", "mismatch", "replayed"),
+// ErrTooManyAttempts, ErrUnavailable when the store fails.
+func (t *TOTP) Verify(ctx context.Context, account, secret, code string) (int64, error) {
+	n, err := t.store.Failures(ctx, account, t.window)
+	if err != nil {
+		return 0, ErrUnavailable.WithCause(err)
+	}
+	if n >= t.max {
+		return 0, ErrTooManyAttempts
+	}
+	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
+		return 0, t.failed(ctx, account, "malformed")
+	}
+	now := t.now().Unix() / totpPeriod
+	matched := int64(-1)
+	for d := -t.skew; d <= t.skew; d++ {
+		step := now + d
+		if step < 0 {
+			continue
+		}
+		want, err := hotp.GenerateCodeCustom(secret, uint64(step), hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err != nil {
+			return 0, errs.Wrap(err, errs.KindInternal, "", "")
+		}
+		// Check every step, in constant time, so timing does not tell which matched.
+		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 && matched < 0 {
+			matched = step
+		}
+	}
+	if matched < 0 {
+		return 0, t.failed(ctx, account, "mismatch")
+	}
+	ok, err := t.store.UseStep(ctx, account, matched)
+	if err != nil {
+		return 0, ErrUnavailable.WithCause(err)
+	}
+	if !ok {
+		return 0, t.failed(ctx, account, "replayed")
+	}
+	if err := t.store.ResetFailures(ctx, account); err != nil {
+		return 0, ErrUnavailable.WithCause(err)
+	}
+	return matched, nil
+}
+
+func (t *TOTP) failed(ctx context.Context, account, reason string) error {
+	if _, err := t.store.AddFailure(ctx, account, t.window); err != nil {
+		return ErrUnavailable.WithCause(err)
+	}
+	return fail(ErrInvalidCode, reason, nil)
+}
+
+// recoveryAlphabet avoids look-alike characters.
+var recoveryEncoding = base32.NewEncoding("abcdefghjkmnpqrstuvwxyz23456789!").WithPadding(base32.NoPadding)
+
+// NewRecoveryCodes returns n fresh recovery codes to show the user once
+// ("xxxxx-xxxxx", about 50 random bits each) and their hashes to store.
+func NewRecoveryCodes(n int) (codes, hashes []string, err error) {
+	if n <= 0 || n > 100 {
+		return nil, nil, errs.Configf("authn: NewRecoveryCodes: n %d is outside 1..100", n)
+	}
+	for range n {
+		var b [7]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, nil, errs.Wrap(err, errs.KindInternal, "", "")
+		}
+		s := recoveryEncoding.EncodeToString(b[:])[:10]
+		s = strings.ReplaceAll(s, "!", "x")
+		code := s[:5] + "-" + s[5:]
+		codes = append(codes, code)
+		hashes = append(hashes, HashRecoveryCode(code))
+	}
+	return codes, hashes, nil
+}
+
+// HashRecoveryCode returns the stored form of a recovery code: the hex
+// SHA-256 of its normalized text (lower case, without spaces or dashes).
+// Codes carry about 50 random bits, so a fast hash suffices.
+func HashRecoveryCode(code string) string {
+	norm := strings.Map(func(r rune) rune {
+		switch {
+		case r == '-' || r == ' ':
+			return -1
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return r
+	}, code)
+	sum := sha256.Sum256([]byte("covet-recovery:" + norm))
+	return hex.EncodeToString(sum[:])
+}
+
+// VerifyRecoveryCode consumes one of the account's recovery codes. It
+// shares the failure limit with Verify. Errors: ErrInvalidCode,
+// ErrTooManyAttempts, ErrUnavailable.
+func (t *TOTP) VerifyRecoveryCode(ctx context.Context, account, code string) error {
+	if t.recovery == nil {
+		return errs.Configf("authn: TOTPOptions.Recovery is not set")
+	}
+	n, err := t.store.Failures(ctx, account, t.window)
+	if err != nil {
+		return ErrUnavailable.WithCause(err)
+	}
+	if n >= t.max {
+		return ErrTooManyAttempts
+	}
+	if len(code) > 32 {
+		return t.failed(ctx, account, "malformed")
+	}
+	ok, err := t.recovery.ConsumeRecoveryCode(ctx, account, HashRecoveryCode(code))
+	if err != nil {
+		return ErrUnavailable.WithCause(err)
+	}
+	if !ok {
+		return t.failed(ctx, account, "mismatch")
+	}
+	return t.store.ResetFailures(ctx, account)
+}
+
+// MemoryTOTPStore is an in-process TOTPStore and RecoveryStore, for tests
+// and single-instance deployments.
+type MemoryTOTPStore struct {
+	mu       sync.Mutex
+	steps    map[string]int64
+	failures map[string][]time.Time
+	codes    map[string]map[string]struct{}
+	now      func() time.Time
+}
+
+// NewMemoryTOTPStore returns an empty store. now may be nil (time.Now).
+func NewMemoryTOTPStore(now func() time.Time) *MemoryTOTPStore {
+	if now == nil {
+		now = time.Now
+	}
+	return &MemoryTOTPStore{steps: map[string]int64{}, failures: map[string][]time.Time{}, codes: map[string]map[string]struct{}{}, now: now}
+}
+
+// UseStep implements TOTPStore.
+func (s *MemoryTOTPStore) UseStep(_ context.Context, account string, step int64) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	last, seen := s.steps[account]
+	if seen && step <= last {
+		return false, nil
+	}
+	s.steps[account] = step
+	return true, nil
+}
+
+func (s *MemoryTOTPStore) recent(account string, window time.Duration) []time.Time {
+	cut := s.now().Add(-window)
+	list := s.failures[account]
+	i := 0
+	for i < len(list) && !list[i].After(cut) {
+		i++
+	}
+	list = list[i:]
+	s.failures[account] = list
+	return list
+}
+
+// AddFailure implements TOTPStore.
+func (s *MemoryTOTPStore) AddFailure(_ context.Context, account string, window time.Duration) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := append(s.recent(account, window), s.now())
+	s.failures[account] = list
+	return len(list), nil
+}
+
+// Failures implements TOTPStore.
+func (s *MemoryTOTPStore) Failures(_ context.Context, account string, window time.Duration) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.recent(account, window)), nil
+}
+
+// ResetFailures implements TOTPStore.
+func (s *MemoryTOTPStore) ResetFailures(_ context.Context, account string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.failures, account)
+	return nil
+}
+
+// SetRecoveryCodes replaces the account's recovery code hashes.
+func (s *MemoryTOTPStore) SetRecoveryCodes(account string, hashes []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[string]struct{}, len(hashes))
+	for _, h := range hashes {
+		m[h] = struct{}{}
+	}
+	s.codes[account] = m
+}
+
+// ConsumeRecoveryCode implements RecoveryStore.
+func (s *MemoryTOTPStore) ConsumeRecoveryCode(_ context.Context, account, hash string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.codes[account][hash]; !ok {
+		return false, nil
+	}
+	delete(s.codes[account], hash)
+	return true, nil
+}

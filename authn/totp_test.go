@@ -1,0 +1,182 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+)
+
+func newTestTOTP(t *testing.T, now *time.Time) (*TOTP, *MemoryTOTPStore) {
+	t.Helper()
+	clock := func() time.Time { return *now }
+	store := NewMemoryTOTPStore(clock)
+	tp, err := NewTOTP(TOTPOptions{Issuer: "Covet", Store: store, Recovery: store, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tp, store
+}
+
+func code(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	c, err := totp.GenerateCode(secret, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestTOTP(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	tp, _ := newTestTOTP(t, &now)
+	ctx := context.Background()
+	e, err := tp.Enroll("alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(e.URL, "otpauth://totp/Covet:alice@example.com?") || !strings.Contains(e.URL, "secret="+e.Secret) {
+		t.Fatalf("URL = %s", e.URL)
+	}
+	step := now.Unix() / 30
+	steps := []struct {
+		name     string
+		at       time.Time // when the code was generated
+		wantStep int64
+		reason   string
+	}{
+		{"previous step within skew", now.Add(-30 * time.Second), step - 1, ""},
+		{"current step", now, step, ""},
+		{"replay of the current step", now, 0, "replayed"},
+		{"older step after a newer one", now.Add(-30 * time.Second), 0, "replayed"},
+		{"next step within skew", now.Add(30 * time.Second), step + 1, ""},
+		{"two steps ahead is outside the skew", now.Add(60 * time.Second), 0, "mismatch"},
+	}
+	for _, tc := range steps {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tp.Verify(ctx, "alice", e.Secret, code(t, e.Secret, tc.at))
+			if tc.reason == "" {
+				if err != nil || got != tc.wantStep {
+					t.Fatalf("Verify = %d, %v; want step %d", got, err, tc.wantStep)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalidCode) || Reason(err) != tc.reason {
+				t.Fatalf("Verify = %d, %v (reason %q); want %s", got, err, Reason(err), tc.reason)
+			}
+		})
+	}
+	for i, bad := range []string{"", "12345", "1234567", "12a456", "１２３４５６", strings.Repeat("9", 1000)} {
+		if _, err := tp.Verify(ctx, "bob"+string(rune('a'+i)), e.Secret, bad); Reason(err) != "malformed" {
+			t.Fatalf("code %.20q: %v", bad, err)
+		}
+	}
+}
+
+func TestTOTPAttemptLimit(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	tp, _ := newTestTOTP(t, &now)
+	ctx := context.Background()
+	e, _ := tp.Enroll("carol")
+	good := code(t, e.Secret, now)
+	wrong := "000000"
+	if wrong == good {
+		wrong = "111111"
+	}
+	for i := range 5 {
+		if _, err := tp.Verify(ctx, "carol", e.Secret, wrong); !errors.Is(err, ErrInvalidCode) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if _, err := tp.Verify(ctx, "carol", e.Secret, good); !errors.Is(err, ErrTooManyAttempts) {
+		t.Fatalf("after 5 failures the right code gave %v, want ErrTooManyAttempts", err)
+	}
+	now = now.Add(16 * time.Minute)
+	if _, err := tp.Verify(ctx, "carol", e.Secret, code(t, e.Secret, now)); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+}
+
+// Two concurrent uses of one code: exactly one succeeds.
+func TestTOTPRace(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	for trial := range 50 {
+		tp, _ := newTestTOTP(t, &now)
+		e, _ := tp.Enroll("dave")
+		c := code(t, e.Secret, now)
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 2 {
+			wg.Go(func() {
+				<-start
+				if _, err := tp.Verify(context.Background(), "dave", e.Secret, c); err == nil {
+					wins.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("trial %d: %d concurrent uses succeeded, want exactly 1", trial, wins.Load())
+		}
+	}
+}
+
+func TestRecoveryCodes(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	tp, store := newTestTOTP(t, &now)
+	ctx := context.Background()
+	codes, hashes, err := NewRecoveryCodes(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for i, c := range codes {
+		if len(c) != 11 || c[5] != '-' || seen[c] {
+			t.Fatalf("code %q malformed or repeated", c)
+		}
+		seen[c] = true
+		if strings.Contains(hashes[i], c) || len(hashes[i]) != 64 {
+			t.Fatalf("hash %q", hashes[i])
+		}
+	}
+	store.SetRecoveryCodes("erin", hashes)
+	if err := tp.VerifyRecoveryCode(ctx, "erin", strings.ToUpper(strings.ReplaceAll(codes[0], "-", " "))); err != nil {
+		t.Fatalf("normalized code refused: %v", err)
+	}
+	if err := tp.VerifyRecoveryCode(ctx, "erin", codes[0]); !errors.Is(err, ErrInvalidCode) {
+		t.Fatalf("second use of a recovery code: %v", err)
+	}
+	if err := tp.VerifyRecoveryCode(ctx, "frank", codes[1]); !errors.Is(err, ErrInvalidCode) {
+		t.Fatalf("another account's code: %v", err)
+	}
+	if err := tp.VerifyRecoveryCode(ctx, "erin", codes[1]); err != nil {
+		t.Fatalf("second code: %v", err)
+	}
+	if _, _, err := NewRecoveryCodes(0); err == nil {
+		t.Fatal("NewRecoveryCodes(0) accepted")
+	}
+}
+
+func TestTOTPOptionsRefused(t *testing.T) {
+	store := NewMemoryTOTPStore(nil)
+	for name, o := range map[string]TOTPOptions{
+		"no issuer":    {Store: store},
+		"colon issuer": {Issuer: "a:b", Store: store},
+		"no store":     {Issuer: "x"},
+		"big skew":     {Issuer: "x", Store: store, Skew: 5},
+		"negative max": {Issuer: "x", Store: store, MaxFailures: -1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := NewTOTP(o); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+}
