@@ -1,0 +1,517 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/covetgo/covet/errs"
+	"github.com/gorilla/securecookie"
+)
+
+// Defaults of Options.
+const (
+	DefaultCookieName      = "__Host-session"
+	DefaultIdleTimeout     = 30 * time.Minute
+	DefaultAbsoluteTimeout = 12 * time.Hour
+	DefaultRenewGrace      = 5 * time.Second
+	// MaxRenewGrace bounds Options.RenewGrace: the window is for requests
+	// already in flight, not for keeping old IDs useful.
+	MaxRenewGrace = time.Minute
+	// idLen is the length of a session ID: 256 bits.
+	idLen = 32
+	// maxCookieValue bounds a session cookie value that is even looked at.
+	maxCookieValue = 4096
+)
+
+// Options configures a Manager. The zero value of every field except
+// HashKeys (or Stateless) is the secure default.
+type Options struct {
+	// Store keeps the sessions server-side. Nil (and no Stateless): a new
+	// MemoryStore.
+	Store Store
+	// Stateless, when set, keeps each session in an encrypted cookie
+	// instead of a store (see CookieStore). Store must then be nil.
+	Stateless *CookieStore
+	// HashKeys sign the cookie carrying the session ID
+	// (github.com/gorilla/securecookie, HMAC-SHA-256). The first key signs,
+	// every key verifies, so a new key is rotated in by putting it first.
+	// Each must be at least 32 bytes. Required unless Stateless is set.
+	HashKeys [][]byte
+
+	// CookieName is the cookie's name. Empty: "__Host-session" ("session"
+	// with InsecureCookie, "__Secure-session" with Domain). A "__Host-"
+	// name requires Secure and no Domain, so browsers refuse to let a
+	// subdomain or plain HTTP plant the cookie.
+	CookieName string
+	// Domain sets the cookie's Domain attribute. Empty (recommended): the
+	// cookie is sent to this host only.
+	Domain string
+	// SameSite is the cookie's SameSite attribute. Zero: Lax. None is
+	// refused with InsecureCookie (browsers require Secure for it).
+	SameSite http.SameSite
+	// Persistent makes the cookie outlive the browser session (Max-Age is
+	// the session's remaining absolute lifetime). False: a browser-session
+	// cookie; the server-side timeouts apply either way.
+	Persistent bool
+	// InsecureCookie drops the Secure attribute and the "__Host-" prefix so
+	// sessions work over plain HTTP. For local development only; New logs
+	// a warning when it is set.
+	InsecureCookie bool
+
+	// IdleTimeout ends a session not used for this long. Zero: 30 minutes.
+	IdleTimeout time.Duration
+	// AbsoluteTimeout ends a session this long after it started, however
+	// active, renewals included. Zero: 12 hours.
+	AbsoluteTimeout time.Duration
+	// TouchInterval is how often, at most, a request that only reads the
+	// session refreshes its idle timer in the store. Zero: a tenth of the
+	// idle timeout, at most one minute.
+	TouchInterval time.Duration
+	// RenewGrace is how long the ID a session leaves behind at Renew keeps
+	// working, read-only, for requests already in flight. Zero: 5 seconds;
+	// negative: the old ID dies at once. At most MaxRenewGrace.
+	RenewGrace time.Duration
+
+	// CSRF configures cross-site request forgery protection.
+	CSRF CSRFOptions
+
+	// Now is the clock. Nil: time.Now.
+	Now func() time.Time
+	// Logger receives warnings and refused changes. Nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// Manager is the session stage: it attaches a lazily loaded Session to each
+// request and saves it before the response goes out. It also implements
+// github.com/gorilla/sessions' Store interface (see Get, New, Save).
+type Manager struct {
+	store     Store
+	stateless *CookieStore
+	codecs    []*securecookie.SecureCookie
+
+	name         string
+	setSuffix    string
+	expireCookie string
+	persistent   bool
+
+	idle, absolute, touch, grace time.Duration
+	now                          func() time.Time
+	log                          *slog.Logger
+	csrf                         csrfGuard
+}
+
+// New validates o and returns a Manager.
+func New(o Options) (*Manager, error) {
+	m := &Manager{store: o.Store, stateless: o.Stateless, now: o.Now, log: o.Logger, persistent: o.Persistent}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	if o.Store != nil && o.Stateless != nil {
+		return nil, errs.Configf("session: set Store or Stateless, not both")
+	}
+	m.idle, m.absolute = o.IdleTimeout, o.AbsoluteTimeout
+	if m.idle == 0 {
+		m.idle = DefaultIdleTimeout
+	}
+	if m.absolute == 0 {
+		m.absolute = DefaultAbsoluteTimeout
+	}
+	if m.idle < time.Second || m.absolute < time.Second {
+		return nil, errs.Configf("session: IdleTimeout and AbsoluteTimeout must be at least a second")
+	}
+	if m.idle > m.absolute {
+		m.idle = m.absolute
+	}
+	m.touch = o.TouchInterval
+	if m.touch == 0 {
+		m.touch = min(m.idle/10, time.Minute)
+	}
+	if m.touch < 0 || m.touch >= m.idle {
+		return nil, errs.Configf("session: TouchInterval must be positive and below IdleTimeout")
+	}
+	switch {
+	case o.RenewGrace == 0:
+		m.grace = DefaultRenewGrace
+	case o.RenewGrace < 0:
+		m.grace = 0
+	case o.RenewGrace > MaxRenewGrace:
+		return nil, errs.Configf("session: RenewGrace %v exceeds %v", o.RenewGrace, MaxRenewGrace)
+	default:
+		m.grace = o.RenewGrace
+	}
+
+	if o.Stateless == nil {
+		if len(o.HashKeys) == 0 {
+			return nil, errs.Configf("session: HashKeys is required (at least one key of 32 bytes or more)")
+		}
+		for i, k := range o.HashKeys {
+			if len(k) < 32 {
+				return nil, errs.Configf("session: HashKeys[%d] is %d bytes; use at least 32 random bytes", i, len(k))
+			}
+			sc := securecookie.New(k, nil)
+			sc.SetSerializer(securecookie.NopEncoder{})
+			sc.MaxAge(int(m.absolute/time.Second) + 60)
+			sc.MaxLength(maxCookieValue)
+			m.codecs = append(m.codecs, sc)
+		}
+		if m.store == nil {
+			m.store = NewMemoryStore(MemoryOptions{Now: m.now})
+		}
+	}
+
+	if err := m.cookieSettings(o); err != nil {
+		return nil, err
+	}
+	if err := m.csrf.init(o.CSRF); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Manager) cookieSettings(o Options) error {
+	name := o.CookieName
+	switch {
+	case name != "":
+	case o.InsecureCookie:
+		name = "session"
+	case o.Domain != "":
+		name = "__Secure-session"
+	default:
+		name = DefaultCookieName
+	}
+	if !validCookieName(name) {
+		return errs.Configf("session: CookieName %q is not a valid cookie name", name)
+	}
+	host := strings.HasPrefix(name, "__Host-")
+	secure := !o.InsecureCookie
+	if host && (!secure || o.Domain != "") {
+		return errs.Configf("session: a __Host- cookie needs Secure and no Domain")
+	}
+	if strings.HasPrefix(name, "__Secure-") && !secure {
+		return errs.Configf("session: a __Secure- cookie needs Secure")
+	}
+	if o.Domain != "" && !validDomain(o.Domain) {
+		return errs.Configf("session: Domain %q is not a valid cookie domain", o.Domain)
+	}
+	var same string
+	switch o.SameSite {
+	case 0, http.SameSiteDefaultMode, http.SameSiteLaxMode:
+		same = "Lax"
+	case http.SameSiteStrictMode:
+		same = "Strict"
+	case http.SameSiteNoneMode:
+		if !secure {
+			return errs.Configf("session: SameSite=None needs a Secure cookie")
+		}
+		same = "None"
+	default:
+		return errs.Configf("session: unknown SameSite mode %d", o.SameSite)
+	}
+	var b strings.Builder
+	b.WriteString("; Path=/")
+	if o.Domain != "" {
+		b.WriteString("; Domain=")
+		b.WriteString(o.Domain)
+	}
+	b.WriteString("; HttpOnly")
+	if secure {
+		b.WriteString("; Secure")
+	}
+	b.WriteString("; SameSite=")
+	b.WriteString(same)
+	m.name = name
+	m.setSuffix = b.String()
+	m.expireCookie = name + "=; Max-Age=0" + m.setSuffix
+	if o.InsecureCookie {
+		m.log.Warn("session: InsecureCookie is set: the session cookie is sent over plain HTTP without the Secure attribute; never use this in production",
+			slog.String("cookie", name))
+	}
+	return nil
+}
+
+func validCookieName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func validDomain(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// CookieName returns the name of the session cookie.
+func (m *Manager) CookieName() string { return m.name }
+
+// Handler is the session stage. It checks CSRF on unsafe methods (see
+// CSRFOptions), attaches a lazily loaded Session to the request (read it
+// with From), and saves a changed session just before the response headers
+// go out. A request that never touches its session costs no store access.
+//
+// If saving fails, the handler's response is replaced by a 500 (503 when
+// the store is unreachable) problem+json. A change made after the headers
+// went out is refused and logged as an error; in Development mode
+// (errs.CurrentMode) the response is held back until the handler returns
+// so that such a change turns it into a 500.
+func (m *Manager) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := &Session{m: m, r: r, ctx: r.Context()}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
+		if err := m.csrf.check(r, s); err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		rw := &responseWriter{ResponseWriter: w, s: s, r: r}
+		if errs.CurrentMode() == errs.Development {
+			rw.hold = true
+		}
+		next.ServeHTTP(rw, r)
+		rw.finish()
+	})
+}
+
+// load reads the session from the cookie and the store. The caller holds
+// s.mu.
+func (m *Manager) load(s *Session) {
+	s.isNew = true
+	v, ok := cookieValue(s.r, m.name)
+	if !ok {
+		return
+	}
+	if m.stateless != nil {
+		m.loadStateless(s, v)
+		return
+	}
+	var id []byte
+	if !m.decodeID(v, &id) {
+		s.expire = true
+		return
+	}
+	key := keyOf(id)
+	rec, err := m.store.Load(s.ctx, key)
+	if errors.Is(err, ErrNotFound) {
+		s.expire = true
+		return
+	}
+	if err != nil {
+		s.err = errs.Wrap(err, errs.KindServiceUnavailable, "session_store_unavailable", "The session store is unavailable.")
+		return
+	}
+	now := m.now()
+	if m.expired(&rec, now) {
+		_ = m.store.Delete(s.ctx, key)
+		s.expire = true
+		return
+	}
+	s.isNew = false
+	s.exists = true
+	s.key = key
+	s.rec = rec
+	s.readOnly = !rec.GraceUntil.IsZero()
+	s.touch = now.Sub(rec.LastSeen) >= m.touch
+}
+
+func (m *Manager) expired(rec *Record, now time.Time) bool {
+	return !now.Before(rec.Expires) ||
+		now.Sub(rec.LastSeen) >= m.idle ||
+		(!rec.GraceUntil.IsZero() && !now.Before(rec.GraceUntil))
+}
+
+// ttl is the time left to rec as of now: until the idle or the absolute
+// deadline, whichever is first.
+func (m *Manager) ttl(rec *Record, now time.Time) time.Duration {
+	d := min(rec.Expires.Sub(now), rec.LastSeen.Add(m.idle).Sub(now))
+	if !rec.GraceUntil.IsZero() {
+		d = min(d, rec.GraceUntil.Sub(now))
+	}
+	return max(d, time.Millisecond)
+}
+
+func (m *Manager) decodeID(v string, id *[]byte) bool {
+	for _, c := range m.codecs {
+		if c.Decode(m.name, v, id) == nil && len(*id) == idLen {
+			return true
+		}
+	}
+	return false
+}
+
+func newID() []byte {
+	id := make([]byte, idLen)
+	_, _ = rand.Read(id) // crypto/rand.Read never fails (Go 1.24+)
+	return id
+}
+
+// commit saves the session if it changed and sets the cookie headers. It
+// runs once, before the response headers go out.
+func (m *Manager) commit(s *Session, h http.Header) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return nil
+	}
+	s.committed = true
+	if !s.loaded {
+		return nil
+	}
+	h.Add("Vary", "Cookie")
+	now := m.now()
+	if m.stateless != nil {
+		return m.commitStateless(s, h, now)
+	}
+	if s.hasDelKey {
+		if err := m.store.Delete(s.ctx, s.delKey); err != nil {
+			return storeErr(err)
+		}
+	}
+	if s.readOnly && s.dirty {
+		m.log.LogAttrs(s.ctx, slog.LevelWarn, "session: change to a renewed session's old ID dropped (request raced the renewal)")
+		s.dirty = false
+	}
+	if s.dirty {
+		if s.err != nil {
+			return s.err
+		}
+		rec, err := s.merged()
+		if err != nil {
+			return err
+		}
+		key := s.key
+		var id []byte
+		if !s.exists || s.renew {
+			id = newID()
+			key = keyOf(id)
+		}
+		if !s.exists {
+			rec.Created = now
+			rec.Expires = now.Add(m.absolute)
+		}
+		rec.LastSeen = now
+		rec.GraceUntil = time.Time{}
+		if err := m.store.Save(s.ctx, key, rec, m.ttl(&rec, now)); err != nil {
+			return storeErr(err)
+		}
+		if s.exists && s.renew {
+			if err := m.retire(s, now); err != nil {
+				return storeErr(err)
+			}
+		}
+		if id != nil {
+			value, err := m.codecs[0].Encode(m.name, id)
+			if err != nil {
+				return errs.Wrap(err, errs.KindInternal, "session_cookie_failed", "")
+			}
+			m.setCookie(h, value, &rec, now)
+			s.expire = false
+		}
+		s.key, s.exists, s.rec, s.isNew = key, true, rec, false
+		s.dirty, s.renew = false, false
+	} else if s.touch && s.exists && !s.readOnly {
+		s.rec.LastSeen = now
+		if err := m.store.Touch(s.ctx, s.key, now, m.ttl(&s.rec, now)); err != nil {
+			return storeErr(err)
+		}
+	}
+	if s.expire {
+		h.Add("Set-Cookie", m.expireCookie)
+	}
+	return nil
+}
+
+// retire deletes the record the session leaves behind at renewal, or keeps
+// it read-only for the grace window.
+func (m *Manager) retire(s *Session, now time.Time) error {
+	if m.grace <= 0 {
+		return m.store.Delete(s.ctx, s.key)
+	}
+	old := s.rec
+	old.GraceUntil = now.Add(m.grace)
+	return m.store.Save(s.ctx, s.key, old, m.ttl(&old, now))
+}
+
+func storeErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return errs.Wrap(err, errs.KindServiceUnavailable, "session_store_unavailable", "The session store is unavailable.")
+}
+
+func (m *Manager) setCookie(h http.Header, value string, rec *Record, now time.Time) {
+	n := len(m.name) + 1 + len(value) + len(m.setSuffix)
+	if m.persistent {
+		n += 24
+	}
+	b := make([]byte, 0, n)
+	b = append(b, m.name...)
+	b = append(b, '=')
+	b = append(b, value...)
+	b = append(b, m.setSuffix...)
+	if m.persistent {
+		b = append(b, "; Max-Age="...)
+		b = strconv.AppendInt(b, int64(max(rec.Expires.Sub(now)/time.Second, 1)), 10)
+	}
+	h.Add("Set-Cookie", string(b))
+}
+
+// merged returns the record to save: the loaded one with this request's
+// changes applied and encoded. The caller holds s.mu.
+func (s *Session) merged() (Record, error) {
+	rec := s.rec
+	if s.userChanged {
+		rec.UserID = s.user
+	}
+	n := len(s.changes)
+	if !s.cleared {
+		n += len(rec.Values)
+	}
+	vals := make(mapRaw, n)
+	if !s.cleared {
+		for k, v := range rec.Values {
+			vals[k] = v
+		}
+	}
+	for k, v := range s.changes {
+		if _, del := v.(tombstone); del {
+			delete(vals, k)
+			continue
+		}
+		raw, err := encodeValue(v)
+		if err != nil {
+			return Record{}, errs.Wrap(err, errs.KindSerialization, "session_value_unencodable", "").With("key", k)
+		}
+		vals[k] = raw
+	}
+	if len(vals) == 0 {
+		vals = nil
+	}
+	rec.Values = vals
+	return rec, nil
+}

@@ -1,0 +1,497 @@
+// Package sessiontest checks that a session.Store behaves as the session
+// package expects: records round-trip whole, touches never undo values,
+// user indexes list and delete, and the Manager's security properties
+// (no fixation, renewal, idle and absolute expiry, log-out-everywhere)
+// hold on top of it. Run it from a store's tests:
+//
+//	func TestMyStore(t *testing.T) {
+//		sessiontest.Run(t, func(t *testing.T, now func() time.Time) session.Store {
+//			return newMyStore(t, now)
+//		})
+//	}
+package sessiontest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/covetgo/covet/session"
+	"github.com/gorilla/securecookie"
+)
+
+// Factory returns a fresh, empty store whose clock (if it has one) is now.
+// It registers its own cleanup with t.
+type Factory func(t *testing.T, now func() time.Time) session.Store
+
+// Clock is a settable clock.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a Clock at the current time, truncated to milliseconds
+// (the resolution stores keep).
+func NewClock() *Clock { return &Clock{t: time.Now().Truncate(time.Millisecond)} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// Run runs the store conformance tests and the Manager flow tests.
+func Run(t *testing.T, newStore Factory) {
+	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, newStore) })
+	t.Run("TouchKeepsValues", func(t *testing.T) { testTouch(t, newStore) })
+	t.Run("UserIndex", func(t *testing.T) { testUserIndex(t, newStore) })
+	t.Run("Fixation", func(t *testing.T) { testFixation(t, newStore) })
+	t.Run("Renew", func(t *testing.T) { testRenew(t, newStore) })
+	t.Run("Expiry", func(t *testing.T) { testExpiry(t, newStore) })
+	t.Run("LogoutEverywhere", func(t *testing.T) { testLogoutEverywhere(t, newStore) })
+	t.Run("Destroy", func(t *testing.T) { testDestroy(t, newStore) })
+	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore) })
+}
+
+func randomKey(t *testing.T) session.Key {
+	var k session.Key
+	if _, err := rand.Read(k[:]); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func record(now time.Time, user string, vals map[string]string) session.Record {
+	r := session.Record{UserID: user, Created: now, Expires: now.Add(time.Hour), LastSeen: now}
+	if len(vals) > 0 {
+		r.Values = make(map[string]json.RawMessage, len(vals))
+		for k, v := range vals {
+			b, _ := json.Marshal(v)
+			r.Values[k] = b
+		}
+	}
+	return r
+}
+
+func testRoundTrip(t *testing.T, newStore Factory) {
+	ctx := context.Background()
+	clk := NewClock()
+	st := newStore(t, clk.Now)
+	k := randomKey(t)
+	if _, err := st.Load(ctx, k); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("Load of a missing key: err = %v, want ErrNotFound", err)
+	}
+	want := record(clk.Now(), "u1", map[string]string{"a": "1", "b": "two"})
+	if err := st.Save(ctx, k, want, time.Hour); err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	got, err := st.Load(ctx, k)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	sameRecord(t, got, want)
+
+	// A save replaces the record as a whole.
+	repl := record(clk.Now(), "u1", map[string]string{"c": "3"})
+	if err := st.Save(ctx, k, repl, time.Hour); err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	got, _ = st.Load(ctx, k)
+	sameRecord(t, got, repl)
+
+	if err := st.Delete(ctx, k); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, err := st.Load(ctx, k); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("Load after Delete: err = %v, want ErrNotFound", err)
+	}
+	if err := st.Delete(ctx, k); err != nil {
+		t.Fatalf("Delete of a missing key: %v", err)
+	}
+	if err := st.Touch(ctx, k, clk.Now(), time.Hour); err != nil {
+		t.Fatalf("Touch of a missing key: %v", err)
+	}
+	if _, err := st.Load(ctx, k); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("Touch resurrected a deleted key: err = %v", err)
+	}
+}
+
+func sameRecord(t *testing.T, got, want session.Record) {
+	t.Helper()
+	if got.UserID != want.UserID || !got.Created.Equal(want.Created) || !got.Expires.Equal(want.Expires) ||
+		!got.LastSeen.Equal(want.LastSeen) || len(got.Values) != len(want.Values) {
+		t.Fatalf("record = %+v, want %+v", got, want)
+	}
+	for k, v := range want.Values {
+		if !bytes.Equal(got.Values[k], v) {
+			t.Fatalf("value %q = %s, want %s", k, got.Values[k], v)
+		}
+	}
+}
+
+func testTouch(t *testing.T, newStore Factory) {
+	ctx := context.Background()
+	clk := NewClock()
+	st := newStore(t, clk.Now)
+	k := randomKey(t)
+	rec := record(clk.Now(), "", map[string]string{"a": "1"})
+	if err := st.Save(ctx, k, rec, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	later := clk.Now().Add(time.Minute)
+	if err := st.Touch(ctx, k, later, time.Hour); err != nil {
+		t.Fatalf("Touch: %v", err)
+	}
+	got, err := st.Load(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.LastSeen.Equal(later) {
+		t.Fatalf("LastSeen = %v, want %v", got.LastSeen, later)
+	}
+	if string(got.Values["a"]) != `"1"` {
+		t.Fatalf("Touch changed the values: %s", got.Values["a"])
+	}
+}
+
+func testUserIndex(t *testing.T, newStore Factory) {
+	ctx := context.Background()
+	clk := NewClock()
+	st := newStore(t, clk.Now)
+	a1, a2, b1 := randomKey(t), randomKey(t), randomKey(t)
+	for _, s := range []struct {
+		k    session.Key
+		user string
+	}{{a1, "alice"}, {a2, "alice"}, {b1, "bob"}} {
+		if err := st.Save(ctx, s.k, record(clk.Now(), s.user, nil), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := st.UserSessions(ctx, "alice")
+	if err != nil {
+		t.Fatalf("UserSessions: %v", err)
+	}
+	if len(list) != 2 {
+		t.Fatalf("alice has %d sessions listed, want 2", len(list))
+	}
+	_ = st.Delete(ctx, a2)
+	list, _ = st.UserSessions(ctx, "alice")
+	if len(list) != 1 || list[0].Key != a1 {
+		t.Fatalf("after deleting one, alice lists %v", list)
+	}
+	n, err := st.DeleteUser(ctx, "alice")
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteUser = %d, %v; want 1", n, err)
+	}
+	if _, err := st.Load(ctx, a1); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("alice's session survived DeleteUser")
+	}
+	if _, err := st.Load(ctx, b1); err != nil {
+		t.Fatalf("bob's session was removed by DeleteUser(alice): %v", err)
+	}
+	if list, _ := st.UserSessions(ctx, "nobody"); len(list) != 0 {
+		t.Fatalf("unknown user lists %v", list)
+	}
+}
+
+// browser carries the session cookie between requests.
+type browser struct {
+	t      *testing.T
+	h      http.Handler
+	name   string
+	cookie string
+}
+
+func (b *browser) get(path string) *httptest.ResponseRecorder {
+	b.t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	if b.cookie != "" {
+		req.Header.Set("Cookie", b.name+"="+b.cookie)
+	}
+	rec := httptest.NewRecorder()
+	b.h.ServeHTTP(rec, req)
+	for _, c := range (&http.Response{Header: rec.Header()}).Cookies() {
+		if c.Name == b.name {
+			b.cookie = c.Value
+			if c.MaxAge < 0 {
+				b.cookie = ""
+			}
+		}
+	}
+	return rec
+}
+
+var hashKey = bytes.Repeat([]byte{7}, 32)
+
+func manager(t *testing.T, st session.Store, clk *Clock, grace time.Duration) *session.Manager {
+	t.Helper()
+	m, err := session.New(session.Options{
+		Store: st, HashKeys: [][]byte{hashKey}, Now: clk.Now,
+		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 2 * time.Hour, TouchInterval: time.Minute,
+		RenewGrace: grace,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func appHandler(w http.ResponseWriter, r *http.Request) {
+	s := session.From(r)
+	q := r.URL.Query()
+	switch r.URL.Path {
+	case "/set":
+		s.Set(q.Get("k"), q.Get("v"))
+	case "/get":
+		v, _ := session.Get[string](s, q.Get("k"))
+		_, _ = w.Write([]byte(v))
+	case "/login":
+		_ = s.Renew()
+		s.SetUserID(q.Get("u"))
+	case "/logout":
+		_ = s.Destroy()
+	case "/whoami":
+		_, _ = w.Write([]byte(s.UserID()))
+	case "/handle":
+		_, _ = w.Write([]byte(s.Handle()))
+	}
+}
+
+func newBrowser(t *testing.T, m *session.Manager) *browser {
+	return &browser{t: t, h: m.Handler(http.HandlerFunc(appHandler)), name: m.CookieName()}
+}
+
+func testFixation(t *testing.T, newStore Factory) {
+	clk := NewClock()
+	m := manager(t, newStore(t, clk.Now), clk, -1)
+	victim := newBrowser(t, m)
+
+	// An attacker plants a cookie: a validly signed, but unknown, ID.
+	planted, err := plantedCookie(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim.cookie = planted
+	victim.get("/set?k=cart&v=book")
+	if victim.cookie == planted || victim.cookie == "" {
+		t.Fatalf("an unknown ID was adopted (cookie unchanged)")
+	}
+	attacker := newBrowser(t, m)
+	attacker.cookie = planted
+	if got := attacker.get("/get?k=cart").Body.String(); got != "" {
+		t.Fatalf("the planted ID sees the victim's data: %q", got)
+	}
+
+	// Login renews: the pre-login ID dies, the data moves.
+	before := victim.cookie
+	victim.get("/login?u=alice")
+	if victim.cookie == before || victim.cookie == "" {
+		t.Fatalf("Renew kept the ID")
+	}
+	if got := victim.get("/get?k=cart").Body.String(); got != "book" {
+		t.Fatalf("after login cart = %q, want the pre-login value", got)
+	}
+	old := newBrowser(t, m)
+	old.cookie = before
+	if got := old.get("/whoami").Body.String(); got != "" {
+		t.Fatalf("the pre-login ID is still alive and logged in as %q", got)
+	}
+	if got := old.get("/get?k=cart").Body.String(); got != "" {
+		t.Fatalf("the pre-login ID still reads data: %q", got)
+	}
+}
+
+// plantedCookie signs an ID the store has never seen (as a key leak would
+// let an attacker do), so only strict mode stands between it and adoption.
+func plantedCookie(m *session.Manager) (string, error) {
+	sc := securecookie.New(hashKey, nil)
+	sc.SetSerializer(securecookie.NopEncoder{})
+	return sc.Encode(m.CookieName(), bytes.Repeat([]byte{0x42}, 32))
+}
+
+func testRenew(t *testing.T, newStore Factory) {
+	clk := NewClock()
+	m := manager(t, newStore(t, clk.Now), clk, 5*time.Second)
+	b := newBrowser(t, m)
+	b.get("/set?k=a&v=1")
+	first := b.get("/handle").Body.String()
+	for range 4 { // stay active: 80 minutes in
+		clk.Advance(20 * time.Minute)
+		b.get("/get?k=a")
+	}
+	clk.Advance(10 * time.Minute)
+	// The absolute deadline does not move on renewal.
+	b.get("/login?u=bob")
+	if got := b.get("/handle").Body.String(); got == first || got == "" {
+		t.Fatalf("handle after renew = %q (before %q)", got, first)
+	}
+	b.get("/set?k=a&v=2") // keep the idle timer alive
+	clk.Advance(29 * time.Minute)
+	if got := b.get("/whoami").Body.String(); got != "bob" {
+		t.Fatalf("whoami before the absolute deadline = %q", got)
+	}
+	clk.Advance(2 * time.Minute) // 90+29+2 > 120 minutes since the start
+	if got := b.get("/whoami").Body.String(); got != "" {
+		t.Fatalf("renewal extended the absolute lifetime: still %q", got)
+	}
+
+	// Grace window: the old ID reads (read-only) for a moment, then dies.
+	c := newBrowser(t, m)
+	c.get("/set?k=a&v=x")
+	old := c.cookie
+	c.get("/login?u=carol")
+	o := newBrowser(t, m)
+	o.cookie = old
+	if got := o.get("/get?k=a").Body.String(); got != "x" {
+		t.Fatalf("within the grace window the old ID reads %q, want x", got)
+	}
+	o.get("/set?k=a&v=hijack")
+	if got := c.get("/get?k=a").Body.String(); got != "x" {
+		t.Fatalf("a write through the old ID reached the session: %q", got)
+	}
+	clk.Advance(6 * time.Second)
+	o.cookie = old
+	if got := o.get("/get?k=a").Body.String(); got != "" {
+		t.Fatalf("after the grace window the old ID reads %q", got)
+	}
+}
+
+func testExpiry(t *testing.T, newStore Factory) {
+	clk := NewClock()
+	m := manager(t, newStore(t, clk.Now), clk, -1)
+	b := newBrowser(t, m)
+	b.get("/set?k=a&v=1")
+	// Idle: reads keep it alive (throttled touches), silence ends it.
+	for range 5 {
+		clk.Advance(20 * time.Minute)
+		if got := b.get("/get?k=a").Body.String(); got != "1" {
+			t.Fatalf("an active session expired early: %q", got)
+		}
+	}
+	clk.Advance(31 * time.Minute)
+	if got := b.get("/get?k=a").Body.String(); got != "" {
+		t.Fatalf("idle timeout not enforced: %q", got)
+	}
+	// Absolute: activity does not keep it alive past the deadline.
+	b.get("/set?k=a&v=2")
+	for range 6 {
+		clk.Advance(20 * time.Minute)
+		b.get("/get?k=a")
+	}
+	clk.Advance(time.Minute)
+	if got := b.get("/get?k=a").Body.String(); got != "" {
+		t.Fatalf("absolute timeout not enforced: %q", got)
+	}
+}
+
+func testLogoutEverywhere(t *testing.T, newStore Factory) {
+	clk := NewClock()
+	m := manager(t, newStore(t, clk.Now), clk, -1)
+	user := "user-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	devices := make([]*browser, 3)
+	for i := range devices {
+		devices[i] = newBrowser(t, m)
+		devices[i].get("/login?u=" + user)
+		clk.Advance(time.Second)
+	}
+	other := newBrowser(t, m)
+	other.get("/login?u=someone-else-" + user)
+
+	list, err := m.UserSessions(context.Background(), user)
+	if err != nil {
+		t.Fatalf("UserSessions: %v", err)
+	}
+	if len(list) != 3 {
+		t.Fatalf("listed %d sessions, want 3", len(list))
+	}
+	// Revoke one by its handle.
+	h := devices[0].get("/handle").Body.String()
+	if err := m.DestroyUserSession(context.Background(), "someone-else-"+user, h); err == nil {
+		t.Fatalf("another user could revoke this user's session")
+	}
+	if err := m.DestroyUserSession(context.Background(), user, h); err != nil {
+		t.Fatalf("DestroyUserSession: %v", err)
+	}
+	if got := devices[0].get("/whoami").Body.String(); got != "" {
+		t.Fatalf("revoked session still logged in")
+	}
+	n, err := m.DestroyUser(context.Background(), user)
+	if err != nil || n != 2 {
+		t.Fatalf("DestroyUser = %d, %v; want 2", n, err)
+	}
+	for i, d := range devices {
+		if got := d.get("/whoami").Body.String(); got != "" {
+			t.Fatalf("device %d still logged in as %q", i, got)
+		}
+	}
+	if got := other.get("/whoami").Body.String(); got == "" {
+		t.Fatalf("another user's session was logged out")
+	}
+	if list, _ := m.UserSessions(context.Background(), user); len(list) != 0 {
+		t.Fatalf("sessions listed after log-out-everywhere: %v", list)
+	}
+}
+
+func testDestroy(t *testing.T, newStore Factory) {
+	clk := NewClock()
+	m := manager(t, newStore(t, clk.Now), clk, -1)
+	b := newBrowser(t, m)
+	b.get("/login?u=dave")
+	old := b.cookie
+	rec := b.get("/logout")
+	if b.cookie != "" {
+		t.Fatalf("logout did not expire the cookie: %v", rec.Header().Values("Set-Cookie"))
+	}
+	replay := newBrowser(t, m)
+	replay.cookie = old
+	if got := replay.get("/whoami").Body.String(); got != "" {
+		t.Fatalf("a destroyed session's cookie still works: %q", got)
+	}
+}
+
+func testConcurrent(t *testing.T, newStore Factory) {
+	clk := NewClock()
+	m := manager(t, newStore(t, clk.Now), clk, -1)
+	b := newBrowser(t, m)
+	b.get("/set?k=base&v=0")
+	cookie := b.cookie
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			c := &browser{t: t, h: b.h, name: b.name, cookie: cookie}
+			c.get("/set?k=k" + strconv.Itoa(i) + "&v=" + strconv.Itoa(i))
+			c.get("/get?k=base")
+		})
+	}
+	wg.Wait()
+	// Last writer wins per session: the record is one request's whole
+	// snapshot, never a torn mix, and the session survives.
+	if got := b.get("/get?k=base").Body.String(); got != "0" {
+		t.Fatalf("base value after concurrent writes = %q", got)
+	}
+	found := 0
+	for i := range 8 {
+		if b.get("/get?k="+"k"+strconv.Itoa(i)).Body.String() == strconv.Itoa(i) {
+			found++
+		}
+	}
+	if found < 1 {
+		t.Fatalf("no concurrent write survived")
+	}
+}
