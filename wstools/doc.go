@@ -1,0 +1,30 @@
+// Package wstools serves WebSockets from net/http and chi handlers safely and
+// fans messages out across several server instances. It is built on
+// github.com/coder/websocket.
+//
+// A Hub is the whole story: it accepts connections (checking the Origin
+// against an exact allowlist that defaults to same-origin, negotiating a
+// subprotocol, running the application's authentication check and the caps
+// per client IP and per user, refusing with problem+json before the upgrade),
+// runs each connection with limits (message size, messages per second, write
+// timeout, heartbeat), dispatches JSON messages to a Router by their "type",
+// and broadcasts to rooms through bounded per-connection send queues. A
+// Broker carries room broadcasts to the other instances: the default keeps
+// them in the process, RedisBroker uses Redis pub/sub.
+//
+// Close codes a client sees:
+//
+//	1000 normal closure       the client or the application closed the connection
+//	1001 going away           the server is shutting down (Hub.Shutdown)
+//	1003 unsupported data     a binary message reached a JSON endpoint
+//	1007 invalid payload      invalid UTF-8, or too many malformed JSON messages
+//	1008 policy violation     messages faster than the allowed rate, or no pong
+//	1009 message too big      a message larger than MaxMessageBytes
+//	1011 internal error       a handler panicked or returned a 5xx error
+//	1013 try again later      the send queue overflowed under the Disconnect policy
+//
+// Every connection has one reader goroutine (the HTTP handler's own), one
+// writer goroutine that drains its send queue, and one heartbeat goroutine.
+// Reads never have a deadline: liveness is decided by pings, so a quiet but
+// healthy socket is never torn down.
+package wstools

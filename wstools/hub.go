@@ -1,0 +1,452 @@
+package wstools
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/covetgo/covet/clientip"
+	"github.com/covetgo/covet/errs"
+)
+
+// MaxRoomLength bounds a room name: 1 to 128 bytes of ASCII letters, digits
+// and "._:/-@".
+const MaxRoomLength = 128
+
+// allRoom is the broker channel of BroadcastAll; it is not a valid room name.
+const allRoom = "*"
+
+// ErrInvalidRoom is returned for a room name that is empty, too long or
+// contains characters other than letters, digits and "._:/-@".
+var ErrInvalidRoom = errs.New(errs.KindBadRequest, "ws_invalid_room", "invalid room name")
+
+// ErrConnClosed is returned by Join for a connection that is closing.
+var ErrConnClosed = errs.New(errs.KindGone, "ws_conn_closed", "the connection is closed")
+
+// Hub accepts WebSocket connections and broadcasts to them by room. It is an
+// http.Handler for the WebSocket endpoint. Create it with New.
+type Hub struct {
+	s      *settings
+	id     [16]byte
+	broker Broker
+	shared bool // broker is the application's: publish to it
+
+	mu      sync.RWMutex
+	conns   map[*Conn]struct{}
+	rooms   map[string]*room
+	perIP   map[netip.Prefix]int
+	perUser map[string]int
+	closing bool
+	allSub  func()
+	wg      sync.WaitGroup
+	nextID  atomic.Uint64
+
+	stats counters
+}
+
+type room struct {
+	name    string
+	mu      sync.Mutex
+	members []*Conn
+	index   map[*Conn]int
+	seq     uint64
+	unsub   func()
+}
+
+// New validates opts and returns a hub.
+func New(opts Options) (*Hub, error) {
+	s, err := opts.settings()
+	if err != nil {
+		return nil, err
+	}
+	h := &Hub{
+		s:       s,
+		broker:  opts.Broker,
+		shared:  opts.Broker != nil,
+		conns:   make(map[*Conn]struct{}),
+		rooms:   make(map[string]*room),
+		perIP:   make(map[netip.Prefix]int),
+		perUser: make(map[string]int),
+	}
+	_, _ = rand.Read(h.id[:])
+	if h.broker == nil {
+		h.broker = NewMemoryBroker()
+	}
+	if h.shared {
+		cancel, err := h.broker.Subscribe(allRoom, h.receiver(allRoom))
+		if err != nil {
+			return nil, errs.Configf("wstools: subscribing to the broker: %v", err)
+		}
+		h.allSub = cancel
+	}
+	return h, nil
+}
+
+// Handler returns a stage that serves WebSocket handshakes (requests with
+// "Upgrade: websocket") with the hub and passes every other request to next.
+func (h *Hub) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if headerHasToken(r.Header, "Upgrade", "websocket") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ServeHTTP accepts a WebSocket handshake and serves the connection until it
+// closes. Refusals before the upgrade are problem+json responses: 426 for a
+// request that is not a WebSocket handshake, 400 for a malformed one, 403
+// for a refused origin, 401 (or the application's error) for failed
+// authentication, 429 over a connection cap, 503 while shutting down.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s := h.s
+	if e := checkHandshake(r); e != nil {
+		h.refuse(w, r, e)
+		return
+	}
+	if e := s.checkOrigin(r); e != nil {
+		h.refuse(w, r, e.With("origin", r.Header.Get("Origin")))
+		return
+	}
+	proto, ok := s.selectSubprotocol(r)
+	if !ok {
+		h.refuse(w, r, ErrSubprotocolRequired.WithPublic("subprotocols", strings.Join(s.subprotocols, ", ")))
+		return
+	}
+	user, err := s.authenticateRequest(r)
+	if err != nil {
+		h.refuse(w, r, err)
+		return
+	}
+	ipKey := clientip.Prefix(s.clientIP(r))
+	if err := h.reserve(ipKey, user); err != nil {
+		h.refuse(w, r, err)
+		return
+	}
+	var protos []string
+	if proto != "" {
+		protos = []string{proto}
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: protos, InsecureSkipVerify: true})
+	if err != nil {
+		h.release(ipKey, user)
+		h.stats.refused.Add(1)
+		return
+	}
+	ws.SetReadLimit(s.maxMessage)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	c := &Conn{
+		hub:    h,
+		ws:     ws,
+		req:    r,
+		user:   user,
+		ipKey:  ipKey,
+		id:     h.nextID.Add(1),
+		ctx:    ctx,
+		cancel: cancel,
+		q:      newSendQueue(s.queueBytes),
+		done:   make(chan struct{}),
+		tokens: s.burst,
+		last:   time.Now(),
+	}
+	h.mu.Lock()
+	h.conns[c] = struct{}{}
+	closing := h.closing
+	h.mu.Unlock()
+	h.stats.accepted.Add(1)
+	if closing {
+		c.closeWith(websocket.StatusGoingAway, "server shutting down")
+	}
+	c.run()
+	h.remove(c)
+	c.wg.Wait()
+	cancel()
+	h.release(ipKey, user)
+	if s.onDisconnect != nil {
+		s.onDisconnect(c)
+	}
+}
+
+func (h *Hub) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	h.stats.refused.Add(1)
+	errs.Write(w, r, err)
+}
+
+// reserve counts a connection against the caps before the upgrade, and in
+// the hub's wait group so Shutdown waits for it.
+func (h *Hub) reserve(ipKey netip.Prefix, user string) error {
+	s := h.s
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return ErrShuttingDown
+	}
+	if s.maxPerIP > 0 && h.perIP[ipKey] >= s.maxPerIP {
+		return ErrTooManyConnections.WithPublic("limit", "per_ip")
+	}
+	if user != "" && s.maxPerUser > 0 && h.perUser[user] >= s.maxPerUser {
+		return ErrTooManyConnections.WithPublic("limit", "per_user")
+	}
+	h.perIP[ipKey]++
+	if user != "" {
+		h.perUser[user]++
+	}
+	h.wg.Add(1)
+	return nil
+}
+
+func (h *Hub) release(ipKey netip.Prefix, user string) {
+	h.mu.Lock()
+	if n := h.perIP[ipKey] - 1; n > 0 {
+		h.perIP[ipKey] = n
+	} else {
+		delete(h.perIP, ipKey)
+	}
+	if user != "" {
+		if n := h.perUser[user] - 1; n > 0 {
+			h.perUser[user] = n
+		} else {
+			delete(h.perUser, user)
+		}
+	}
+	h.mu.Unlock()
+	h.wg.Done()
+}
+
+// remove takes a closed connection out of the hub and its rooms.
+func (h *Hub) remove(c *Conn) {
+	h.mu.Lock()
+	delete(h.conns, c)
+	for name, rm := range c.rooms {
+		h.leaveLocked(c, name, rm)
+	}
+	h.mu.Unlock()
+}
+
+// Join adds c to room, subscribing the hub to the room on the broker when c
+// is its first local member. Joining a room twice is a no-op.
+func (h *Hub) Join(c *Conn, roomName string) error {
+	if !validName(roomName, MaxRoomLength) {
+		return ErrInvalidRoom
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.closing.Load() {
+		return ErrConnClosed
+	}
+	if _, in := c.rooms[roomName]; in {
+		return nil
+	}
+	rm := h.rooms[roomName]
+	if rm == nil {
+		rm = &room{name: roomName, index: make(map[*Conn]int)}
+		if h.shared {
+			unsub, err := h.broker.Subscribe(roomName, h.receiver(roomName))
+			if err != nil {
+				return errs.Wrap(err, errs.KindServiceUnavailable, "ws_broker_unavailable", "the room could not be joined")
+			}
+			rm.unsub = unsub
+		}
+		h.rooms[roomName] = rm
+	}
+	rm.mu.Lock()
+	rm.index[c] = len(rm.members)
+	rm.members = append(rm.members, c)
+	rm.mu.Unlock()
+	if c.rooms == nil {
+		c.rooms = make(map[string]*room, 2)
+	}
+	c.rooms[roomName] = rm
+	return nil
+}
+
+// Leave removes c from room; the last local member leaving unsubscribes the
+// hub from the room. Leaving a room c is not in is a no-op.
+func (h *Hub) Leave(c *Conn, roomName string) {
+	h.mu.Lock()
+	if rm, in := c.rooms[roomName]; in {
+		h.leaveLocked(c, roomName, rm)
+	}
+	h.mu.Unlock()
+}
+
+func (h *Hub) leaveLocked(c *Conn, name string, rm *room) {
+	delete(c.rooms, name)
+	rm.mu.Lock()
+	i := rm.index[c]
+	last := len(rm.members) - 1
+	rm.members[i] = rm.members[last]
+	rm.index[rm.members[i]] = i
+	rm.members[last] = nil
+	rm.members = rm.members[:last]
+	delete(rm.index, c)
+	empty := last == 0
+	rm.mu.Unlock()
+	if empty {
+		delete(h.rooms, name)
+		if rm.unsub != nil {
+			rm.unsub()
+		}
+	}
+}
+
+// Presence returns how many connections of this instance are in room.
+func (h *Hub) Presence(roomName string) int {
+	h.mu.RLock()
+	rm := h.rooms[roomName]
+	h.mu.RUnlock()
+	if rm == nil {
+		return 0
+	}
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	return len(rm.members)
+}
+
+// Len returns the number of open connections on this instance.
+func (h *Hub) Len() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.conns)
+}
+
+// Broadcast sends {"type":typ,"room":room,"seq":n,"data":data} to every
+// member of room: on this instance directly, on the others through the
+// broker (never back to this one). data is encoded once with encoding/json.
+// seq counts the messages delivered into the room on this instance, so a
+// client that sees a gap knows it missed messages. A broker failure is
+// returned after local delivery.
+func (h *Hub) Broadcast(ctx context.Context, roomName, typ string, data any) error {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return errs.Wrap(err, errs.KindSerialization, "ws_encode_failed", "the message could not be encoded")
+	}
+	return h.BroadcastJSON(ctx, roomName, typ, raw)
+}
+
+// BroadcastJSON is Broadcast with data already encoded; it must be valid
+// JSON and is not copied, so do not modify it afterwards.
+func (h *Hub) BroadcastJSON(ctx context.Context, roomName, typ string, data json.RawMessage) error {
+	if !validName(roomName, MaxRoomLength) {
+		return ErrInvalidRoom
+	}
+	if !validName(typ, MaxTypeLength) {
+		return errs.New(errs.KindBadRequest, "ws_invalid_type", "invalid message type")
+	}
+	h.deliverRoom(roomName, typ, data)
+	return h.publish(ctx, roomName, typ, data)
+}
+
+// BroadcastAll sends {"type":typ,"data":data} to every connection of every
+// instance.
+func (h *Hub) BroadcastAll(ctx context.Context, typ string, data any) error {
+	if !validName(typ, MaxTypeLength) {
+		return errs.New(errs.KindBadRequest, "ws_invalid_type", "invalid message type")
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return errs.Wrap(err, errs.KindSerialization, "ws_encode_failed", "the message could not be encoded")
+	}
+	h.deliverAll(typ, raw)
+	return h.publish(ctx, allRoom, typ, raw)
+}
+
+func (h *Hub) publish(ctx context.Context, roomName, typ string, data []byte) error {
+	if !h.shared {
+		return nil
+	}
+	if err := h.broker.Publish(ctx, roomName, encodeEnvelope(h.id, typ, data)); err != nil {
+		h.stats.publishErrors.Add(1)
+		return errs.Wrap(err, errs.KindServiceUnavailable, "ws_broker_unavailable", "the message reached only this instance")
+	}
+	return nil
+}
+
+// deliverRoom encodes the frame once and queues it for every local member.
+// The room lock is held so every member sees the room's messages in
+// sequence order.
+func (h *Hub) deliverRoom(roomName, typ string, data []byte) {
+	h.mu.RLock()
+	rm := h.rooms[roomName]
+	h.mu.RUnlock()
+	if rm == nil {
+		return
+	}
+	rm.mu.Lock()
+	rm.seq++
+	frame := appendFrame(make([]byte, 0, len(data)+len(typ)+len(roomName)+56), typ, roomName, rm.seq, data)
+	for _, c := range rm.members {
+		c.enqueue(frame)
+	}
+	rm.mu.Unlock()
+	h.stats.broadcasts.Add(1)
+}
+
+func (h *Hub) deliverAll(typ string, data []byte) {
+	frame := appendFrame(make([]byte, 0, len(data)+len(typ)+32), typ, "", 0, data)
+	h.mu.RLock()
+	for c := range h.conns {
+		c.enqueue(frame)
+	}
+	h.mu.RUnlock()
+	h.stats.broadcasts.Add(1)
+}
+
+// receiver returns the broker callback for one room channel.
+func (h *Hub) receiver(roomName string) func([]byte) {
+	return func(msg []byte) {
+		origin, typ, data, ok := decodeEnvelopeMsg(msg)
+		if !ok {
+			h.stats.brokerMalformed.Add(1)
+			return
+		}
+		if origin == h.id {
+			return
+		}
+		h.stats.remoteIn.Add(1)
+		if roomName == allRoom {
+			h.deliverAll(typ, data)
+			return
+		}
+		h.deliverRoom(roomName, typ, data)
+	}
+}
+
+// envelope on the broker: version byte, 16-byte origin hub ID, type length
+// byte, type, JSON data.
+const envelopeVersion = 1
+
+func encodeEnvelope(origin [16]byte, typ string, data []byte) []byte {
+	b := make([]byte, 0, 18+len(typ)+len(data))
+	b = append(b, envelopeVersion)
+	b = append(b, origin[:]...)
+	b = append(b, byte(len(typ)))
+	b = append(b, typ...)
+	return append(b, data...)
+}
+
+func decodeEnvelopeMsg(b []byte) (origin [16]byte, typ string, data []byte, ok bool) {
+	if len(b) < 18 || b[0] != envelopeVersion {
+		return origin, "", nil, false
+	}
+	copy(origin[:], b[1:17])
+	n := int(b[17])
+	if len(b) < 18+n {
+		return origin, "", nil, false
+	}
+	typ = string(b[18 : 18+n])
+	data = b[18+n:]
+	if !validName(typ, MaxTypeLength) || !json.Valid(data) {
+		return origin, "", nil, false
+	}
+	return origin, typ, data, true
+}

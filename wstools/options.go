@@ -1,0 +1,365 @@
+package wstools
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/covetgo/covet/errs"
+)
+
+// Defaults applied to zero-valued Options fields.
+const (
+	DefaultMaxMessageBytes   = 32 << 10
+	DefaultMessagesPerSecond = 20
+	DefaultWriteTimeout      = 10 * time.Second
+	DefaultMaxConnsPerIP     = 32
+	DefaultMaxConnsPerUser   = 8
+	DefaultPingInterval      = 25 * time.Second
+	DefaultPongTimeout       = 10 * time.Second
+	DefaultSendQueueBytes    = 256 << 10
+	DefaultMaxMalformed      = 3
+	DefaultDrainTimeout      = 5 * time.Second
+)
+
+// Unlimited switches off a numeric limit that allows it (MessagesPerSecond,
+// MaxConnsPerIP, MaxConnsPerUser, PingInterval). Zero always means the
+// default, so switching a limit off has to be spelled out.
+const Unlimited = -1
+
+// Overflow is what a connection's send queue does when a new message does
+// not fit in its byte budget.
+type Overflow uint8
+
+const (
+	// DropOldest discards the oldest queued messages until the new one fits.
+	// The client sees a gap in the room's sequence numbers.
+	DropOldest Overflow = iota
+	// DropNewest discards the new message and keeps the queue as it is.
+	DropNewest
+	// Disconnect closes the connection with 1013 (try again later).
+	Disconnect
+)
+
+// String returns "drop_oldest", "drop_newest" or "disconnect".
+func (o Overflow) String() string {
+	switch o {
+	case DropNewest:
+		return "drop_newest"
+	case Disconnect:
+		return "disconnect"
+	}
+	return "drop_oldest"
+}
+
+// Drop describes messages a slow connection lost (see Options.OnDrop).
+type Drop struct {
+	Conn     *Conn
+	Messages int // how many messages were discarded
+	Bytes    int // their total size
+	Policy   Overflow
+}
+
+// Options configures a Hub. The zero value is a secure, same-origin,
+// anonymous endpoint with every limit at its default.
+type Options struct {
+	// Origins lists the exact origins ("https://app.example.com",
+	// "http://localhost:3000": scheme, host and port, no path) whose pages
+	// may open a socket in addition to the endpoint's own origin. Browsers
+	// always send Origin on a WebSocket handshake; a request without one
+	// (a non-browser client) is accepted unless RequireOrigin is set.
+	Origins []string
+	// AllowAnyOrigin accepts every origin. Only for endpoints that carry no
+	// ambient credentials (no cookies, no client certificates): otherwise any
+	// site the user visits can open a socket as the user.
+	AllowAnyOrigin bool
+	// RequireOrigin refuses handshakes that carry no Origin header.
+	RequireOrigin bool
+
+	// Subprotocols lists the subprotocols the endpoint speaks, in order of
+	// preference. When it is set, a client must offer one of them.
+	Subprotocols []string
+
+	// Authenticate, when set, runs before the upgrade and returns the user
+	// the connection belongs to ("" for anonymous). An error refuses the
+	// handshake: an *errs.Error is written as it is, any other error as 401.
+	Authenticate func(r *http.Request) (user string, err error)
+
+	// ClientIP returns the client's address for the per-IP cap. Nil: the
+	// address the clientip stage stored in the context, else RemoteAddr.
+	ClientIP func(r *http.Request) netip.Addr
+
+	// Router dispatches incoming messages. Nil: every message is answered
+	// with an unknown_type error.
+	Router *Router
+
+	// OnConnect runs in the connection's reader goroutine after the upgrade,
+	// before the first message is read (join rooms here). An error closes
+	// the connection: 1008 for a 4xx error, 1011 otherwise.
+	OnConnect func(c *Conn) error
+	// OnDisconnect runs once the connection is closed and has left its rooms.
+	OnDisconnect func(c *Conn)
+
+	// MaxMessageBytes is the largest message a client may send; a larger
+	// one closes the connection with 1009. Zero: 32 KiB.
+	MaxMessageBytes int64
+	// MessagesPerSecond is the sustained rate of client messages, with a
+	// burst of Burst; a message beyond it closes the connection with 1008.
+	// Zero: 20 per second. Unlimited switches the check off.
+	MessagesPerSecond float64
+	// Burst is the token bucket's size. Zero: twice MessagesPerSecond.
+	Burst int
+	// WriteTimeout bounds one write to the socket; a peer that does not
+	// take the data in time is disconnected. Zero: 10 s.
+	WriteTimeout time.Duration
+	// MaxConnsPerIP caps concurrent connections per client address (IPv6
+	// counted per /64). Zero: 32. Unlimited switches the cap off.
+	MaxConnsPerIP int
+	// MaxConnsPerUser caps concurrent connections per authenticated user.
+	// Zero: 8. Unlimited switches the cap off.
+	MaxConnsPerUser int
+	// PingInterval is how often the server pings; a peer that does not
+	// answer within PongTimeout is disconnected. Zero: 25 s and 10 s.
+	// PingInterval Unlimited switches the heartbeat off.
+	PingInterval time.Duration
+	PongTimeout  time.Duration
+
+	// SendQueueBytes bounds the bytes queued for one connection. Zero: 256 KiB.
+	SendQueueBytes int
+	// Overflow chooses what happens when the send queue is full.
+	Overflow Overflow
+	// OnDrop, when set, is called (synchronously, keep it fast) whenever
+	// messages are discarded or a connection is disconnected for overflow.
+	OnDrop func(Drop)
+
+	// MaxMalformed is how many malformed messages (invalid JSON, no type) a
+	// connection may send; the next one closes it with 1007. Each earlier one
+	// is answered with an error message. Zero: 3.
+	MaxMalformed int
+
+	// Broker carries room broadcasts to other instances. Nil: an in-process
+	// broker that nothing else shares (a single instance).
+	Broker Broker
+
+	// DrainTimeout bounds Shutdown when it is started by the http.Server the
+	// hub is registered with. Zero: 5 s.
+	DrainTimeout time.Duration
+
+	// Logger receives handler failures and broker errors. Nil: slog.Default().
+	Logger *slog.Logger
+}
+
+type settings struct {
+	origins       map[string]struct{}
+	anyOrigin     bool
+	requireOrigin bool
+	subprotocols  []string
+	authenticate  func(*http.Request) (string, error)
+	clientIP      func(*http.Request) netip.Addr
+	router        *Router
+	onConnect     func(*Conn) error
+	onDisconnect  func(*Conn)
+	maxMessage    int64
+	rate          float64
+	burst         float64
+	writeTimeout  time.Duration
+	maxPerIP      int
+	maxPerUser    int
+	pingInterval  time.Duration
+	pongTimeout   time.Duration
+	queueBytes    int
+	overflow      Overflow
+	onDrop        func(Drop)
+	maxMalformed  int
+	drainTimeout  time.Duration
+	logger        *slog.Logger
+}
+
+func (o *Options) settings() (*settings, error) {
+	s := &settings{
+		anyOrigin:     o.AllowAnyOrigin,
+		requireOrigin: o.RequireOrigin,
+		authenticate:  o.Authenticate,
+		clientIP:      o.ClientIP,
+		router:        o.Router,
+		onConnect:     o.OnConnect,
+		onDisconnect:  o.OnDisconnect,
+		overflow:      o.Overflow,
+		onDrop:        o.OnDrop,
+		logger:        o.Logger,
+	}
+	if s.clientIP == nil {
+		s.clientIP = defaultClientIP
+	}
+	if s.router == nil {
+		s.router = NewRouter()
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	if len(o.Origins) > 0 {
+		s.origins = make(map[string]struct{}, len(o.Origins))
+	}
+	for _, origin := range o.Origins {
+		norm, err := normalizeOrigin(origin)
+		if err != nil {
+			return nil, errs.Configf("wstools: Origins entry %q: %v", origin, err)
+		}
+		s.origins[norm] = struct{}{}
+	}
+	for _, p := range o.Subprotocols {
+		if p == "" || !isToken(p) {
+			return nil, errs.Configf("wstools: Subprotocols entry %q is not a valid token", p)
+		}
+	}
+	s.subprotocols = append([]string(nil), o.Subprotocols...)
+
+	var err error
+	if s.maxMessage, err = positive64("MaxMessageBytes", o.MaxMessageBytes, DefaultMaxMessageBytes, false); err != nil {
+		return nil, err
+	}
+	switch {
+	case o.MessagesPerSecond == Unlimited:
+		s.rate = 0
+	case o.MessagesPerSecond == 0:
+		s.rate = DefaultMessagesPerSecond
+	case o.MessagesPerSecond < 0 || o.MessagesPerSecond != o.MessagesPerSecond:
+		return nil, errs.Configf("wstools: MessagesPerSecond %v is negative (use Unlimited to switch the limit off)", o.MessagesPerSecond)
+	default:
+		s.rate = o.MessagesPerSecond
+	}
+	switch {
+	case o.Burst < 0:
+		return nil, errs.Configf("wstools: Burst %d is negative", o.Burst)
+	case o.Burst == 0:
+		s.burst = 2 * s.rate
+		if s.burst < 1 {
+			s.burst = 1
+		}
+	default:
+		s.burst = float64(o.Burst)
+	}
+	if s.writeTimeout, err = positiveDuration("WriteTimeout", o.WriteTimeout, DefaultWriteTimeout, false); err != nil {
+		return nil, err
+	}
+	if s.maxPerIP, err = positiveInt("MaxConnsPerIP", o.MaxConnsPerIP, DefaultMaxConnsPerIP, true); err != nil {
+		return nil, err
+	}
+	if s.maxPerUser, err = positiveInt("MaxConnsPerUser", o.MaxConnsPerUser, DefaultMaxConnsPerUser, true); err != nil {
+		return nil, err
+	}
+	if s.pingInterval, err = positiveDuration("PingInterval", o.PingInterval, DefaultPingInterval, true); err != nil {
+		return nil, err
+	}
+	if s.pongTimeout, err = positiveDuration("PongTimeout", o.PongTimeout, DefaultPongTimeout, false); err != nil {
+		return nil, err
+	}
+	if s.queueBytes, err = positiveInt("SendQueueBytes", o.SendQueueBytes, DefaultSendQueueBytes, false); err != nil {
+		return nil, err
+	}
+	if o.Overflow > Disconnect {
+		return nil, errs.Configf("wstools: unknown Overflow policy %d", o.Overflow)
+	}
+	if s.maxMalformed, err = positiveInt("MaxMalformed", o.MaxMalformed, DefaultMaxMalformed, false); err != nil {
+		return nil, err
+	}
+	if s.drainTimeout, err = positiveDuration("DrainTimeout", o.DrainTimeout, DefaultDrainTimeout, false); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func positiveInt(name string, v, def int, unlimited bool) (int, error) {
+	switch {
+	case v == 0:
+		return def, nil
+	case v == Unlimited && unlimited:
+		return 0, nil
+	case v < 0:
+		if unlimited {
+			return 0, errs.Configf("wstools: %s %d is negative (use Unlimited to switch the limit off)", name, v)
+		}
+		return 0, errs.Configf("wstools: %s %d is negative", name, v)
+	}
+	return v, nil
+}
+
+func positive64(name string, v, def int64, unlimited bool) (int64, error) {
+	n, err := positiveInt(name, int(v), int(def), unlimited)
+	return int64(n), err
+}
+
+func positiveDuration(name string, v, def time.Duration, unlimited bool) (time.Duration, error) {
+	switch {
+	case v == 0:
+		return def, nil
+	case v == Unlimited && unlimited:
+		return 0, nil
+	case v < 0:
+		return 0, errs.Configf("wstools: %s %v is negative", name, v)
+	}
+	return v, nil
+}
+
+// normalizeOrigin checks an allowlist entry and returns it in the form
+// originOf produces for a request's Origin header.
+func normalizeOrigin(s string) (string, error) {
+	if s == "*" || strings.Contains(s, "*") {
+		return "", errorString("wildcards are not supported; set AllowAnyOrigin to accept every origin")
+	}
+	norm, ok := originOf(s)
+	if !ok {
+		return "", errorString(`want scheme://host[:port] with scheme http or https and nothing after the host`)
+	}
+	return norm, nil
+}
+
+// originOf parses an origin (as sent in the Origin header) into the
+// canonical "scheme://host:port" form: lower case, default port explicit.
+func originOf(s string) (string, bool) {
+	if s == "" || s == "null" || len(s) > 2048 {
+		return "", false
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Opaque != "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") || u.RawPath != "" {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", false
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "" {
+		return "", false
+	}
+	port := u.Port()
+	if port == "" {
+		if scheme == "https" {
+			port = "443"
+		} else {
+			port = "80"
+		}
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host + ":" + port, true
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+// isToken reports whether s is an RFC 7230 token.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,239 @@
+package wstools
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/covetgo/covet/errs"
+)
+
+// DefaultRedisPrefix is the channel prefix RedisBroker uses by default: room
+// "lobby" is published on channel "covet:ws:lobby".
+const DefaultRedisPrefix = "covet:ws:"
+
+// RedisOptions configures a RedisBroker.
+type RedisOptions struct {
+	// Client is the Redis client to publish and subscribe with. Required.
+	// The broker never closes it.
+	Client redis.UniversalClient
+	// Prefix is prepended to room names to form channel names, so several
+	// applications can share a server. Empty: DefaultRedisPrefix.
+	Prefix string
+	// Logger receives connection errors. Nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// RedisBroker is a Broker on Redis pub/sub, one channel per room. It holds
+// one subscriber connection, subscribed only to the rooms that have local
+// subscribers; subscription changes are applied in the background, so
+// Subscribe never waits for Redis. When the connection drops, it reconnects
+// with backoff and subscribes again to every room; messages published in
+// the meantime are lost for this instance (pub/sub keeps no history).
+type RedisBroker struct {
+	client redis.UniversalClient
+	prefix string
+	logger *slog.Logger
+	ps     *redis.PubSub
+
+	mu   sync.Mutex
+	subs map[string]map[*redisSub]struct{}
+	ops  []redisOp
+	wake chan struct{}
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type redisSub struct{ deliver func([]byte) }
+
+type redisOp struct {
+	subscribe bool
+	channel   string
+}
+
+// NewRedisBroker validates opts and starts the subscriber goroutines. Call
+// Close when done.
+func NewRedisBroker(opts RedisOptions) (*RedisBroker, error) {
+	if opts.Client == nil {
+		return nil, errs.Configf("wstools: RedisOptions.Client is required")
+	}
+	prefix := opts.Prefix
+	if prefix == "" {
+		prefix = DefaultRedisPrefix
+	}
+	if strings.ContainsAny(prefix, "*?[]") {
+		return nil, errs.Configf("wstools: RedisOptions.Prefix %q must not contain glob characters", prefix)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &RedisBroker{
+		client: opts.Client,
+		prefix: prefix,
+		logger: logger,
+		ps:     opts.Client.Subscribe(ctx),
+		subs:   make(map[string]map[*redisSub]struct{}),
+		wake:   make(chan struct{}, 1),
+		ctx:    ctx,
+		cancel: cancel,
+	}
+	b.wg.Add(2)
+	go b.receive()
+	go b.sync()
+	return b, nil
+}
+
+// Publish publishes msg on room's channel.
+func (b *RedisBroker) Publish(ctx context.Context, room string, msg []byte) error {
+	return b.client.Publish(ctx, b.prefix+room, msg).Err()
+}
+
+// Subscribe registers deliver for room; the first subscriber of a room makes
+// the broker SUBSCRIBE to its channel, the last one leaving UNSUBSCRIBE.
+func (b *RedisBroker) Subscribe(room string, deliver func([]byte)) (func(), error) {
+	s := &redisSub{deliver: deliver}
+	b.mu.Lock()
+	if b.ctx.Err() != nil {
+		b.mu.Unlock()
+		return nil, net.ErrClosed
+	}
+	m := b.subs[room]
+	if m == nil {
+		m = make(map[*redisSub]struct{})
+		b.subs[room] = m
+		b.queue(redisOp{subscribe: true, channel: b.prefix + room})
+	}
+	m[s] = struct{}{}
+	b.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			b.mu.Lock()
+			if m := b.subs[room]; m != nil {
+				delete(m, s)
+				if len(m) == 0 {
+					delete(b.subs, room)
+					b.queue(redisOp{channel: b.prefix + room})
+				}
+			}
+			b.mu.Unlock()
+		})
+	}, nil
+}
+
+// queue records a subscription change for the sync goroutine; b.mu is held.
+func (b *RedisBroker) queue(op redisOp) {
+	b.ops = append(b.ops, op)
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// sync applies subscription changes in order. go-redis remembers the
+// channel set even when the command fails and subscribes to all of it again
+// on reconnect, so a failure here needs no retry.
+func (b *RedisBroker) sync() {
+	defer b.wg.Done()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-b.wake:
+		}
+		b.mu.Lock()
+		ops := b.ops
+		b.ops = nil
+		b.mu.Unlock()
+		for _, op := range ops {
+			ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+			var err error
+			if op.subscribe {
+				err = b.ps.Subscribe(ctx, op.channel)
+			} else {
+				err = b.ps.Unsubscribe(ctx, op.channel)
+			}
+			cancel()
+			if err != nil && b.ctx.Err() == nil {
+				b.logger.LogAttrs(b.ctx, slog.LevelWarn, "wstools: redis subscription change failed; it is applied on reconnect",
+					slog.String("channel", op.channel), slog.String("error", err.Error()))
+			}
+		}
+	}
+}
+
+// receive reads messages and dispatches them to the room's subscribers. A
+// read error makes go-redis drop the connection; the next read dials again
+// and resubscribes.
+func (b *RedisBroker) receive() {
+	defer b.wg.Done()
+	backoff := 50 * time.Millisecond
+	for b.ctx.Err() == nil {
+		v, err := b.ps.ReceiveTimeout(b.ctx, 30*time.Second)
+		if err != nil {
+			if b.ctx.Err() != nil || errors.Is(err, redis.ErrClosed) {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Idle: check the connection is still alive.
+				pctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+				_ = b.ps.Ping(pctx)
+				cancel()
+				continue
+			}
+			b.logger.LogAttrs(b.ctx, slog.LevelWarn, "wstools: redis subscriber connection failed; retrying", slog.String("error", err.Error()))
+			select {
+			case <-b.ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 2*time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		msg, ok := v.(*redis.Message)
+		if !ok {
+			continue
+		}
+		room, ok := strings.CutPrefix(msg.Channel, b.prefix)
+		if !ok {
+			continue
+		}
+		b.mu.Lock()
+		m := b.subs[room]
+		subs := make([]*redisSub, 0, len(m))
+		for s := range m {
+			subs = append(subs, s)
+		}
+		b.mu.Unlock()
+		if len(subs) == 0 {
+			continue
+		}
+		payload := []byte(msg.Payload)
+		for _, s := range subs {
+			s.deliver(payload)
+		}
+	}
+}
+
+// Close stops the subscriber and waits for its goroutines. It does not
+// close the Redis client.
+func (b *RedisBroker) Close() error {
+	b.mu.Lock()
+	b.cancel()
+	b.mu.Unlock()
+	err := b.ps.Close()
+	b.wg.Wait()
+	return err
+}
