@@ -4,8 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"net/http"
-	"net/textproto"
 	"net/netip"
+	"net/textproto"
 
 	"github.com/covetgo/covet/clientip"
 	"github.com/covetgo/covet/errs"

@@ -218,7 +218,19 @@ func (s *MemoryStore) decideHash(set *policySet, h uint64, cost int64, res *Resu
 		expires = max(expires, exp)
 		allowed = allowed && d.Allowed
 	}
-	if allowed && cost > 0 {
+	if !allowed {
+		// The request takes nothing: policies that had room report their
+		// quota as it stays.
+		for j := range set.ps {
+			if res.d[j].Allowed && cost > 0 {
+				var cur state
+				if e != nil {
+					cur = e.st[j]
+				}
+				_, res.d[j], _ = set.ps[j].step(cur, now, 0)
+			}
+		}
+	} else if cost > 0 {
 		if e == nil {
 			e = &sh.ents[sh.insert(h, n, now)]
 		}
@@ -303,6 +315,12 @@ func (sh *shard) insert(h uint64, n int, now int64) int32 {
 		i = sh.free
 		sh.free = sh.ents[i].next
 	} else {
+		if len(sh.ents) == cap(sh.ents) {
+			// Grow geometrically but never past the shard's cap.
+			grown := make([]entry, len(sh.ents), min(max(2*cap(sh.ents), 16), sh.max))
+			copy(grown, sh.ents)
+			sh.ents = grown
+		}
 		sh.ents = append(sh.ents, entry{})
 		i = int32(len(sh.ents) - 1)
 	}

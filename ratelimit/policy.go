@@ -87,13 +87,19 @@ type Policy struct {
 // PerSecond, PerMinute and PerHour return a TokenBucket policy of limit
 // units per period with a burst of limit; set Burst or Algorithm on the
 // result to change them.
-func PerSecond(name string, limit int64) Policy { return Policy{Name: name, Limit: limit, Period: time.Second} }
+func PerSecond(name string, limit int64) Policy {
+	return Policy{Name: name, Limit: limit, Period: time.Second}
+}
 
 // PerMinute returns a TokenBucket policy of limit per minute (see PerSecond).
-func PerMinute(name string, limit int64) Policy { return Policy{Name: name, Limit: limit, Period: time.Minute} }
+func PerMinute(name string, limit int64) Policy {
+	return Policy{Name: name, Limit: limit, Period: time.Minute}
+}
 
 // PerHour returns a TokenBucket policy of limit per hour (see PerSecond).
-func PerHour(name string, limit int64) Policy { return Policy{Name: name, Limit: limit, Period: time.Hour} }
+func PerHour(name string, limit int64) Policy {
+	return Policy{Name: name, Limit: limit, Period: time.Hour}
+}
 
 // FromRate returns a FixedWindow policy with the limit and period of a
 // github.com/ulule/limiter Rate (for example one parsed by

@@ -45,7 +45,7 @@ for i = 1, n do
       ok = 1
       remaining = floor((capacity - (nxt - now)) / p)
       reset = nxt - now
-      writes[i] = {num(nxt), nxt - now}
+      writes[i] = {num(nxt), nxt - now, floor((capacity - (tat - now)) / p), tat - now}
     end
   else
     local win = floor(now / p)
@@ -62,7 +62,7 @@ for i = 1, n do
       if cost <= limit and count + cost <= limit then
         ok = 1
         remaining = limit - count - cost
-        writes[i] = {num(win) .. ':' .. num(count + cost) .. ':0', p - elapsed}
+        writes[i] = {num(win) .. ':' .. num(count + cost) .. ':0', p - elapsed, limit - count, reset}
       else
         remaining = math.max(limit - count, 0)
         retry = reset
@@ -80,7 +80,7 @@ for i = 1, n do
       if cost <= limit and estimate + cost <= limit then
         ok = 1
         remaining = limit - estimate - cost
-        writes[i] = {num(win) .. ':' .. num(curr + cost) .. ':' .. num(prev), 2 * p - elapsed}
+        writes[i] = {num(win) .. ':' .. num(curr + cost) .. ':' .. num(prev), 2 * p - elapsed, limit - estimate, reset}
       else
         remaining = math.max(limit - estimate, 0)
         if cost > limit then
@@ -108,6 +108,15 @@ if all then
     end
   end
 else
+  -- The request takes nothing: policies that had room report their quota
+  -- as it stays.
   out[1] = 0
+  for i = 1, n do
+    local wr = writes[i]
+    if wr then
+      out[3 + (i - 1) * 4] = wr[3]
+      out[4 + (i - 1) * 4] = wr[4]
+    end
+  end
 end
 return out
