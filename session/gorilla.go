@@ -11,7 +11,7 @@ import (
 
 var _ sessions.Store = (*Manager)(nil)
 
-func slogString(k, v string) slog.Attr { return slog.String(k, v) }
+func slogString(k, v string) slog.Attr  { return slog.String(k, v) }
 func slogInt(k string, v int) slog.Attr { return slog.Int(k, v) }
 
 // Get implements github.com/gorilla/sessions' Store: it returns the
