@@ -1,0 +1,241 @@
+package sanitize
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/covetgo/covet/clientip"
+	"github.com/covetgo/covet/errs"
+)
+
+// HeadersOptions configures the security-headers stage. The zero value is
+// the strict default: no framing, no sniffing, strict-origin-when-cross-origin
+// referrers, a same-origin opener policy, the legacy XSS auditor off, and
+// HSTS for one year on TLS requests.
+type HeadersOptions struct {
+	// AllowSameOriginFraming sends X-Frame-Options SAMEORIGIN and
+	// frame-ancestors 'self' instead of DENY and 'none'.
+	AllowSameOriginFraming bool
+
+	// ReferrerPolicy is the Referrer-Policy value. Empty:
+	// "strict-origin-when-cross-origin". "unsafe-url" is refused.
+	ReferrerPolicy string
+
+	// CrossOriginOpenerPolicy is the Cross-Origin-Opener-Policy value.
+	// Empty: "same-origin".
+	CrossOriginOpenerPolicy string
+
+	// HSTSMaxAge is the Strict-Transport-Security max-age. Zero: one year.
+	// Under a day is refused (it protects nothing); use DisableHSTS to
+	// send none.
+	HSTSMaxAge time.Duration
+	// HSTSIncludeSubdomains adds includeSubDomains.
+	HSTSIncludeSubdomains bool
+	// HSTSPreload adds preload; it needs HSTSIncludeSubdomains and at least
+	// one year, as the preload list requires.
+	HSTSPreload bool
+	// DisableHSTS sends no Strict-Transport-Security at all.
+	DisableHSTS bool
+	// Proxies, when set, lets a request that arrived over plain HTTP from a
+	// trusted proxy (Proxies.Trusted(RemoteAddr)) count as HTTPS when the
+	// proxy says "X-Forwarded-Proto: https". Without it only r.TLS counts:
+	// HSTS is never sent over plain HTTP, where it is ignored anyway and
+	// would tell an attacker nothing useful.
+	Proxies *clientip.Resolver
+
+	// CSP is the Content-Security-Policy. Nil: "frame-ancestors 'none'"
+	// (or 'self'). A policy without frame-ancestors gets it added.
+	CSP *CSP
+	// CSPReportOnly sends the policy as Content-Security-Policy-Report-Only.
+	// frame-ancestors is then not enforced, so X-Frame-Options still is.
+	CSPReportOnly bool
+}
+
+// Headers is the security-headers stage. Every header value is computed at
+// construction; per request the stage only copies them into the response
+// header map (in one fresh allocation, so handlers may edit them), and when
+// the CSP uses a nonce, draws one and stores it in the context.
+type Headers struct {
+	keys     []string // canonical header names, HSTS last
+	values   []string
+	hsts     bool
+	proxies  *clientip.Resolver
+	cspKey   string
+	cspParts []string // the CSP split around nonce placeholders
+}
+
+type nonceKey struct{}
+
+// NonceFrom returns the CSP nonce of the request, for <script nonce="...">,
+// or "" when the policy uses none.
+func NonceFrom(ctx context.Context) string {
+	s, _ := ctx.Value(nonceKey{}).(string)
+	return s
+}
+
+var referrerPolicies = map[string]bool{
+	"no-referrer": true, "no-referrer-when-downgrade": true, "origin": true, "origin-when-cross-origin": true,
+	"same-origin": true, "strict-origin": true, "strict-origin-when-cross-origin": true,
+}
+
+var openerPolicies = map[string]bool{"same-origin": true, "same-origin-allow-popups": true, "unsafe-none": true, "noopener-allow-popups": true}
+
+// NewHeaders validates o and precomputes the header values.
+func NewHeaders(o HeadersOptions) (*Headers, error) {
+	h := &Headers{proxies: o.Proxies}
+	add := func(k, v string) {
+		h.keys = append(h.keys, k)
+		h.values = append(h.values, v)
+	}
+	add("X-Content-Type-Options", "nosniff")
+	frame, ancestors := "DENY", "'none'"
+	if o.AllowSameOriginFraming {
+		frame, ancestors = "SAMEORIGIN", "'self'"
+	}
+	add("X-Frame-Options", frame)
+	rp := o.ReferrerPolicy
+	if rp == "" {
+		rp = "strict-origin-when-cross-origin"
+	}
+	if !referrerPolicies[rp] {
+		return nil, errs.Configf("sanitize: ReferrerPolicy %q is not a known safe policy", rp)
+	}
+	add("Referrer-Policy", rp)
+	coop := o.CrossOriginOpenerPolicy
+	if coop == "" {
+		coop = "same-origin"
+	}
+	if !openerPolicies[coop] {
+		return nil, errs.Configf("sanitize: CrossOriginOpenerPolicy %q is not a known policy", coop)
+	}
+	add("Cross-Origin-Opener-Policy", coop)
+	add("X-Xss-Protection", "0")
+
+	csp := o.CSP
+	if csp == nil {
+		csp = NewCSP()
+	}
+	if csp.err != nil {
+		return nil, csp.err
+	}
+	if !csp.has("frame-ancestors") {
+		csp = csp.clone().Add("frame-ancestors", ancestors)
+	}
+	h.cspKey = "Content-Security-Policy"
+	if o.CSPReportOnly {
+		h.cspKey = "Content-Security-Policy-Report-Only"
+	}
+	h.cspParts = strings.Split(csp.String(), Nonce)
+	if len(h.cspParts) == 1 {
+		add(h.cspKey, h.cspParts[0])
+		h.cspParts = nil
+	}
+
+	if !o.DisableHSTS {
+		age := o.HSTSMaxAge
+		if age == 0 {
+			age = 365 * 24 * time.Hour
+		}
+		if age < 24*time.Hour {
+			return nil, errs.Configf("sanitize: HSTSMaxAge %v is under a day; use DisableHSTS to send none", age)
+		}
+		if o.HSTSPreload && (!o.HSTSIncludeSubdomains || age < 365*24*time.Hour) {
+			return nil, errs.Configf("sanitize: HSTSPreload needs HSTSIncludeSubdomains and a max-age of at least a year")
+		}
+		v := "max-age=" + strconv.FormatInt(int64(age/time.Second), 10)
+		if o.HSTSIncludeSubdomains {
+			v += "; includeSubDomains"
+		}
+		if o.HSTSPreload {
+			v += "; preload"
+		}
+		add("Strict-Transport-Security", v)
+		h.hsts = true
+	} else if o.HSTSPreload || o.HSTSIncludeSubdomains || o.HSTSMaxAge != 0 {
+		return nil, errs.Configf("sanitize: HSTS options set together with DisableHSTS")
+	}
+	return h, nil
+}
+
+// Handler returns the stage. Headers are set before next runs; next may
+// still change or delete them.
+func (s *Headers) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		n := len(s.keys)
+		if s.hsts && !s.secure(r) {
+			n-- // HSTS is last
+		}
+		var vals []string
+		if n <= 8 {
+			vals = new([8]string)[:n]
+		} else {
+			vals = make([]string, n)
+		}
+		copy(vals, s.values)
+		for i, k := range s.keys[:n] {
+			h[k] = vals[i : i+1 : i+1]
+		}
+		if s.cspParts != nil {
+			nonce, policy := s.nonceCSP()
+			h[s.cspKey] = []string{policy}
+			r = r.WithContext(context.WithValue(r.Context(), nonceKey{}, nonce))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// secure reports whether the request reached us over TLS, directly or
+// through a trusted proxy that says so.
+func (s *Headers) secure(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if s.proxies == nil {
+		return false
+	}
+	proto := r.Header["X-Forwarded-Proto"]
+	if len(proto) != 1 || !strings.EqualFold(strings.TrimSpace(proto[0]), "https") {
+		return false
+	}
+	return s.proxies.Trusted(clientip.ParseRemoteAddr(r.RemoteAddr))
+}
+
+// nonceLen is the encoded length of a 128-bit nonce.
+const nonceLen = 22
+
+// nonceCSP draws a nonce and returns it and the policy that names it, built
+// in one allocation (the nonce is a substring of the policy).
+func (s *Headers) nonceCSP() (nonce, policy string) {
+	var raw [16]byte
+	_, _ = rand.Read(raw[:]) // crypto/rand.Read never fails (Go 1.24+)
+	var enc [nonceLen]byte
+	base64.RawURLEncoding.Encode(enc[:], raw[:])
+	size := 0
+	for _, p := range s.cspParts {
+		size += len(p)
+	}
+	const pre, post = "'nonce-", "'"
+	size += (len(s.cspParts) - 1) * (len(pre) + nonceLen + len(post))
+	var b strings.Builder
+	b.Grow(size)
+	at := -1
+	for i, p := range s.cspParts {
+		b.WriteString(p)
+		if i < len(s.cspParts)-1 {
+			b.WriteString(pre)
+			if at < 0 {
+				at = b.Len()
+			}
+			b.Write(enc[:])
+			b.WriteString(post)
+		}
+	}
+	policy = b.String()
+	return policy[at : at+nonceLen], policy
+}

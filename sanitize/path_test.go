@@ -1,0 +1,145 @@
+package sanitize
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/covetgo/covet/errs"
+)
+
+func TestLocalPath(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string // want "": refused
+	}{
+		{"report.pdf", "report.pdf"},
+		{"a/b/c.txt", "a/b/c.txt"},
+		{"a//b/./c", "a/b/c"},
+		{"a/b/", "a/b"},
+		{".hidden", ".hidden"},
+		{"日本/ファイル.txt", "日本/ファイル.txt"},
+		{"", ""},
+		{".", ""},
+		{"..", ""},
+		{"../etc/passwd", ""},
+		{"a/../../etc", ""},
+		{"a/../b", ""},
+		{"/etc/passwd", ""},
+		{"//server/share", ""},
+		{`..\..\windows\win.ini`, ""},
+		{`a\b`, ""},
+		{`C:\Windows`, ""},
+		{"C:/Windows", ""},
+		{"c:", ""},
+		{"file.txt:stream", ""},
+		{"a\x00.png", ""},
+		{"a\nb", ""},
+		{"a\x7f", ""},
+		{"\xff\xfe", ""},
+		{"CON", ""},
+		{"docs/nul.txt", ""},
+		{"com1", ""},
+		{"LPT9.log", ""},
+		{"console.txt", "console.txt"},
+		{strings.Repeat("a/", 600), ""},
+	} {
+		got, err := LocalPath(tc.in)
+		if tc.want == "" {
+			if err == nil {
+				t.Errorf("LocalPath(%q) = %q, want refusal", tc.in, got)
+			} else if !errors.Is(err, ErrUnsafePath) {
+				t.Errorf("LocalPath(%q): error %v", tc.in, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("LocalPath(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestRoot(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "files")
+	secret := filepath.Join(base, "secret.txt")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(dir, "sub"), 0o755))
+	must(os.WriteFile(filepath.Join(dir, "sub", "a.txt"), []byte("hello"), 0o644))
+	must(os.WriteFile(secret, []byte("secret"), 0o644))
+	must(os.Symlink(secret, filepath.Join(dir, "escape")))
+	must(os.Symlink("../..", filepath.Join(dir, "sub", "up")))
+	must(os.Symlink("a.txt", filepath.Join(dir, "sub", "inside")))
+	r, err := OpenRoot(dir)
+	must(err)
+	defer r.Close()
+
+	for _, tc := range []struct {
+		name string
+		want string // content, or an error code
+	}{
+		{"sub/a.txt", "hello"},
+		{"sub/inside", "hello"},
+		{"escape", "unsafe_path"},
+		{"sub/up/secret.txt", "unsafe_path"},
+		{"../secret.txt", "unsafe_path"},
+		{secret, "unsafe_path"},
+		{"missing.txt", "file_not_found"},
+		{"sub/a.txt/x", "unsafe_path"},
+	} {
+		f, err := r.Open(tc.name)
+		if err != nil {
+			if code := errs.From(err).Code(); code != tc.want {
+				t.Errorf("Open(%q): %v (code %s), want %s", tc.name, err, code, tc.want)
+			}
+			continue
+		}
+		b, _ := io.ReadAll(f)
+		f.Close()
+		if string(b) != tc.want {
+			t.Errorf("Open(%q) read %q, want %s", tc.name, b, tc.want)
+		}
+	}
+	if _, err := r.Stat("escape"); err == nil {
+		t.Error("Stat follows an escaping symlink")
+	}
+	if fi, err := r.Stat("sub/a.txt"); err != nil || fi.Size() != 5 {
+		t.Errorf("Stat: %v", err)
+	}
+	if _, err := r.FS().Open("escape"); err == nil {
+		t.Error("FS follows an escaping symlink")
+	}
+	if _, err := OpenRoot(filepath.Join(base, "nope")); !errors.Is(err, errs.KindConfiguration) {
+		t.Errorf("OpenRoot of a missing dir: %v", err)
+	}
+}
+
+func FuzzLocalPath(f *testing.F) {
+	for _, s := range []string{"a/b", "../x", "a/../../b", `a\..\b`, "/abs", "C:x", "a\x00b", "CON", "./a", "a/./b/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		clean, err := LocalPath(name)
+		if err != nil {
+			return
+		}
+		if !filepath.IsLocal(clean) || strings.ContainsAny(clean, "\\:\x00") || strings.HasPrefix(clean, "/") {
+			t.Fatalf("LocalPath(%q) = %q, not local", name, clean)
+		}
+		for _, seg := range strings.Split(clean, "/") {
+			if seg == ".." || seg == "." || seg == "" {
+				t.Fatalf("LocalPath(%q) = %q has segment %q", name, clean, seg)
+			}
+		}
+		if again, err := LocalPath(clean); err != nil || again != clean {
+			t.Fatalf("LocalPath not idempotent on %q: %q, %v", clean, again, err)
+		}
+	})
+}

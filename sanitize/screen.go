@@ -1,0 +1,288 @@
+package sanitize
+
+import (
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/covetgo/covet/errs"
+)
+
+// ScreenOptions sets the limits of the request-screening stage. Zero fields
+// take the defaults shown.
+type ScreenOptions struct {
+	// MaxURLBytes caps the request target (path and query as sent). 0: 4096.
+	MaxURLBytes int
+	// MaxQueryParams caps the number of query parameters. 0: 64.
+	MaxQueryParams int
+	// AllowEncodedSlash accepts %2F and %5C in the path. Off by default:
+	// an encoded slash is one path segment to one component and two to
+	// the next, which is how traversal slips past prefix checks.
+	AllowEncodedSlash bool
+}
+
+// Screen refuses request targets that no legitimate client sends and that
+// later stages may interpret differently: invalid UTF-8, NUL and other
+// control characters, ".." and "." segments (also when percent-encoded,
+// "%2e%2e"), encoded slashes and backslashes, double encoding ("%252e"),
+// malformed escapes, over-long targets and too many query parameters. Each
+// refusal is a 400 problem+json with its own code.
+type Screen struct {
+	maxURL    int
+	maxParams int
+	slashOK   bool
+}
+
+// Screening errors, one code per refusal; all are security errors (400).
+var (
+	ErrURLTooLong        = errs.New(errs.KindSecurity, "url_too_long", "The request URL is too long.")
+	ErrTooManyParams     = errs.New(errs.KindSecurity, "too_many_query_params", "The request has too many query parameters.")
+	ErrBadEscape         = errs.New(errs.KindSecurity, "bad_percent_escape", "The request URL holds a malformed percent-escape.")
+	ErrInvalidUTF8       = errs.New(errs.KindSecurity, "invalid_utf8", "The request URL is not valid UTF-8.")
+	ErrControlCharacter  = errs.New(errs.KindSecurity, "control_character", "The request URL holds a NUL or control character.")
+	ErrPathTraversal     = errs.New(errs.KindSecurity, "path_traversal", `The request path holds a "." or ".." segment.`)
+	ErrEncodedSeparator  = errs.New(errs.KindSecurity, "encoded_separator", "The request path holds an encoded slash or a backslash.")
+	ErrDoubleEncoding    = errs.New(errs.KindSecurity, "double_encoding", "The request URL is percent-encoded twice.")
+	errMissingRequestURL = errs.New(errs.KindSecurity, "bad_request_target", "The request has no URL.")
+)
+
+// NewScreen validates o and returns the stage.
+func NewScreen(o ScreenOptions) (*Screen, error) {
+	s := &Screen{maxURL: o.MaxURLBytes, maxParams: o.MaxQueryParams, slashOK: o.AllowEncodedSlash}
+	if s.maxURL < 0 || s.maxParams < 0 {
+		return nil, errs.Configf("sanitize: negative screening limit (MaxURLBytes %d, MaxQueryParams %d)", o.MaxURLBytes, o.MaxQueryParams)
+	}
+	if s.maxURL == 0 {
+		s.maxURL = 4096
+	}
+	if s.maxParams == 0 {
+		s.maxParams = 64
+	}
+	return s, nil
+}
+
+// Handler returns the screening stage.
+func (s *Screen) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Check(r); err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Check screens r's target as the client sent it (RequestURI), or as
+// r.URL encodes it for requests built in-process.
+func (s *Screen) Check(r *http.Request) error {
+	if r.URL == nil {
+		return errMissingRequestURL
+	}
+	if r.RequestURI != "" && r.RequestURI != "*" {
+		path, query := splitTarget(r.RequestURI)
+		return s.CheckTarget(path, query)
+	}
+	return s.CheckTarget(r.URL.EscapedPath(), r.URL.RawQuery)
+}
+
+// splitTarget splits a request target into its path and query, dropping
+// the scheme and authority of an absolute-form target.
+func splitTarget(t string) (path, query string) {
+	if len(t) > 0 && t[0] != '/' {
+		// absolute-form: scheme://authority/path?query
+		for i := 0; i+2 < len(t); i++ {
+			if t[i] == ':' && t[i+1] == '/' && t[i+2] == '/' {
+				rest := t[i+3:]
+				j := 0
+				for j < len(rest) && rest[j] != '/' && rest[j] != '?' {
+					j++
+				}
+				t = rest[j:]
+				break
+			}
+		}
+	}
+	for i := 0; i < len(t); i++ {
+		if t[i] == '?' {
+			return t[:i], t[i+1:]
+		}
+	}
+	return t, ""
+}
+
+// CheckTarget screens an escaped path and a raw query. It does not
+// allocate.
+func (s *Screen) CheckTarget(path, query string) error {
+	if len(path)+len(query) > s.maxURL {
+		return ErrURLTooLong
+	}
+	if err := s.checkPath(path); err != nil {
+		return err
+	}
+	return s.checkQuery(query)
+}
+
+// decoder percent-decodes one byte at a time and validates the decoded
+// stream as UTF-8 without allocating.
+type decoder struct {
+	pending [utf8.UTFMax]byte
+	n, need int
+}
+
+// feed takes one decoded byte; it reports false when the stream is not
+// valid UTF-8 so far.
+func (d *decoder) feed(c byte) bool {
+	if d.need == 0 {
+		switch {
+		case c < utf8.RuneSelf:
+			return true
+		case c&0xE0 == 0xC0:
+			d.need = 2
+		case c&0xF0 == 0xE0:
+			d.need = 3
+		case c&0xF8 == 0xF0:
+			d.need = 4
+		default:
+			return false
+		}
+		d.pending[0], d.n = c, 1
+		return true
+	}
+	if c&0xC0 != 0x80 {
+		return false
+	}
+	d.pending[d.n] = c
+	d.n++
+	if d.n < d.need {
+		return true
+	}
+	ok := utf8.Valid(d.pending[:d.n]) // refuses overlong forms and surrogates
+	d.n, d.need = 0, 0
+	return ok
+}
+
+func (d *decoder) complete() bool { return d.need == 0 }
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// next decodes the byte at s[i], returning it, whether it was escaped, the
+// index after it, and an error for a malformed escape.
+func next(s string, i int) (c byte, escaped bool, j int, err error) {
+	c = s[i]
+	if c != '%' {
+		return c, false, i + 1, nil
+	}
+	if i+2 >= len(s) {
+		return 0, false, i, ErrBadEscape
+	}
+	hi, ok1 := unhex(s[i+1])
+	lo, ok2 := unhex(s[i+2])
+	if !ok1 || !ok2 {
+		return 0, false, i, ErrBadEscape
+	}
+	return hi<<4 | lo, true, i + 3, nil
+}
+
+// isControl reports C0 controls and DEL.
+func isControl(c byte) bool { return c < 0x20 || c == 0x7f }
+
+func (s *Screen) checkPath(p string) error {
+	var d decoder
+	segLen, dots := 0, 0
+	endSegment := func() error {
+		if segLen > 0 && segLen == dots && dots <= 2 {
+			return ErrPathTraversal
+		}
+		segLen, dots = 0, 0
+		return nil
+	}
+	for i := 0; i < len(p); {
+		c, escaped, j, err := next(p, i)
+		if err != nil {
+			return err
+		}
+		if escaped && c == '%' && j+1 < len(p) {
+			if _, ok := unhex(p[j]); ok {
+				if _, ok := unhex(p[j+1]); ok {
+					return ErrDoubleEncoding
+				}
+			}
+		}
+		i = j
+		switch {
+		case isControl(c):
+			return ErrControlCharacter
+		case c == '\\':
+			if !escaped || !s.slashOK {
+				return ErrEncodedSeparator
+			}
+		case c == ';' && segLen > 0 && segLen == dots && dots <= 2:
+			return ErrPathTraversal // "..;/" is ".." to servlet containers
+		case c == '/':
+			if escaped {
+				if !s.slashOK {
+					return ErrEncodedSeparator
+				}
+				// Also a segment boundary for whoever decodes before splitting.
+			}
+			if err := endSegment(); err != nil {
+				return err
+			}
+			continue
+		}
+		if !d.feed(c) {
+			return ErrInvalidUTF8
+		}
+		segLen++
+		if c == '.' {
+			dots++
+		}
+	}
+	if !d.complete() {
+		return ErrInvalidUTF8
+	}
+	return endSegment()
+}
+
+func (s *Screen) checkQuery(q string) error {
+	if q == "" {
+		return nil
+	}
+	params := 1
+	var d decoder
+	for i := 0; i < len(q); {
+		c, escaped, j, err := next(q, i)
+		if err != nil {
+			return err
+		}
+		i = j
+		if !escaped && (c == '&' || c == ';') {
+			if !d.complete() {
+				return ErrInvalidUTF8
+			}
+			if params++; params > s.maxParams {
+				return ErrTooManyParams
+			}
+			continue
+		}
+		if isControl(c) {
+			return ErrControlCharacter
+		}
+		if !d.feed(c) {
+			return ErrInvalidUTF8
+		}
+	}
+	if !d.complete() {
+		return ErrInvalidUTF8
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+package sanitize
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/covetgo/covet/errs"
+)
+
+func rawRequest(target string) *http.Request {
+	path, query := splitTarget(target)
+	return &http.Request{Method: "GET", RequestURI: target, URL: &url.URL{RawPath: path, Path: path, RawQuery: query}, Header: http.Header{}}
+}
+
+func TestScreenTable(t *testing.T) {
+	s, err := NewScreen(ScreenOptions{MaxURLBytes: 512, MaxQueryParams: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, target string
+		want         error // nil: accepted
+	}{
+		{"plain", "/api/notes/7", nil},
+		{"query", "/search?q=caf%C3%A9&page=2", nil},
+		{"plus and encoded space", "/search?q=a+b%20c", nil},
+		{"utf8 path", "/wiki/%E6%97%A5%E6%9C%AC", nil},
+		{"raw utf8 path", "/wiki/日本", nil},
+		{"three dots is a name", "/files/.../x", nil},
+		{"dotfile is a name", "/files/.well-known/x", nil},
+		{"encoded reserved chars", "/a%3Bb/c%3Fd", nil},
+		{"absolute-form target", "http://api.test/notes?x=1", nil},
+		{"root", "/", nil},
+		{"five params", "/?a=1&b=2&c=3&d=4&e=5", nil},
+
+		{"dot-dot", "/files/../etc/passwd", ErrPathTraversal},
+		{"dot-dot at end", "/files/..", ErrPathTraversal},
+		{"dot", "/files/./x", ErrPathTraversal},
+		{"encoded dot-dot", "/files/%2e%2e/etc/passwd", ErrPathTraversal},
+		{"encoded dot-dot uppercase", "/files/%2E%2E/etc", ErrPathTraversal},
+		{"half-encoded dot-dot", "/files/.%2e/etc", ErrPathTraversal},
+		{"dot-dot semicolon", "/files/..;/admin", ErrPathTraversal},
+		{"encoded slash", "/files/..%2fetc", ErrEncodedSeparator},
+		{"encoded slash uppercase", "/a%2Fb", ErrEncodedSeparator},
+		{"encoded backslash", "/files/..%5c..%5cwindows", ErrEncodedSeparator},
+		{"raw backslash", `/files/..\..\windows`, ErrEncodedSeparator},
+		{"double-encoded dot", "/files/%252e%252e/etc", ErrDoubleEncoding},
+		{"double-encoded slash", "/a%252fb", ErrDoubleEncoding},
+		{"NUL", "/files/a%00.png", ErrControlCharacter},
+		{"raw NUL", "/files/a\x00", ErrControlCharacter},
+		{"CRLF injection", "/a%0d%0aSet-Cookie:x=1", ErrControlCharacter},
+		{"DEL", "/a%7f", ErrControlCharacter},
+		{"tab in query", "/?q=a%09b", ErrControlCharacter},
+		{"NUL in query", "/?q=a%00", ErrControlCharacter},
+		{"invalid utf8", "/a%ff", ErrInvalidUTF8},
+		{"truncated utf8", "/a%C3", ErrInvalidUTF8},
+		{"truncated utf8 before slash", "/a%C3/b", ErrInvalidUTF8},
+		{"overlong slash", "/a%C0%AFb", ErrInvalidUTF8},
+		{"overlong dot", "/%C0%AE%C0%AE/etc", ErrInvalidUTF8},
+		{"surrogate", "/a%ED%A0%80", ErrInvalidUTF8},
+		{"invalid utf8 in query", "/?q=%ff", ErrInvalidUTF8},
+		{"bad escape", "/a%zz", ErrBadEscape},
+		{"truncated escape", "/a%2", ErrBadEscape},
+		{"bad escape in query", "/?q=100%", ErrBadEscape},
+		{"too long", "/" + strings.Repeat("a", 600), ErrURLTooLong},
+		{"too many params", "/?a=1&b=2&c=3&d=4&e=5&f=6", ErrTooManyParams},
+		{"semicolon params count", "/?a=1;b=2;c=3;d=4;e=5;f=6", ErrTooManyParams},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.Check(rawRequest(tc.target))
+			if !errors.Is(err, tc.want) && !(err == nil && tc.want == nil) {
+				t.Fatalf("Check(%q) = %v, want %v", tc.target, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestScreenHandlerProblem(t *testing.T) {
+	s, _ := NewScreen(ScreenOptions{})
+	h := s.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("handler reached") }))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, rawRequest("/x/%2e%2e/y"))
+	if rec.Code != 400 || rec.Header().Get("Content-Type") != errs.ContentType {
+		t.Fatalf("got %d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	var p struct{ Code string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Code != "path_traversal" {
+		t.Fatalf("body %s (%v)", rec.Body, err)
+	}
+}
+
+// TestScreenOverTheWire sends raw request lines through a real server, so
+// the targets are exactly what net/http hands to the stage.
+func TestScreenOverTheWire(t *testing.T) {
+	s, _ := NewScreen(ScreenOptions{})
+	srv := httptest.NewServer(s.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "ok")
+	})))
+	defer srv.Close()
+	for _, tc := range []struct {
+		target string
+		status int
+	}{
+		{"/notes/7?x=1", 200},
+		{"/notes/%2e%2e/admin", 400},
+		{"/notes/..%2fadmin", 400},
+		{"/a%00b", 400},
+		{"/a%C0%AE", 400},
+		{"/?" + strings.Repeat("a=1&", 100), 400},
+	} {
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", tc.target)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		conn.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.target, resp.StatusCode, tc.status)
+		}
+	}
+}
+
+func TestScreenNoAlloc(t *testing.T) {
+	s, _ := NewScreen(ScreenOptions{})
+	r := rawRequest("/api/notes/%E6%97%A5?q=caf%C3%A9&page=2")
+	if n := testing.AllocsPerRun(100, func() { _ = s.Check(r) }); n != 0 {
+		t.Errorf("Check allocates %v times", n)
+	}
+}
+
+func TestScreenConfig(t *testing.T) {
+	if _, err := NewScreen(ScreenOptions{MaxURLBytes: -1}); !errors.Is(err, errs.KindConfiguration) {
+		t.Errorf("negative limit: %v", err)
+	}
+	s, _ := NewScreen(ScreenOptions{AllowEncodedSlash: true})
+	if err := s.CheckTarget("/repos/a%2Fb", ""); err != nil {
+		t.Errorf("AllowEncodedSlash: %v", err)
+	}
+	if err := s.CheckTarget("/repos/..%2F", ""); err == nil {
+		t.Error(`AllowEncodedSlash accepts "..%2F"`)
+	}
+}
+
+func FuzzScreen(f *testing.F) {
+	for _, s := range []string{"/a/b", "/a/%2e%2e/b", "/a%2fb", "/%C0%AE", "/a;b", "/..;/", "/%252e", "/%", "/\x00", "/日本"} {
+		f.Add(s, "q=1&b=%ff")
+	}
+	s, _ := NewScreen(ScreenOptions{})
+	f.Fuzz(func(t *testing.T, path, query string) {
+		if s.CheckTarget(path, query) != nil {
+			return
+		}
+		dp, err := url.PathUnescape(path)
+		if err != nil {
+			t.Fatalf("accepted path %q that does not unescape: %v", path, err)
+		}
+		if !utf8.ValidString(dp) {
+			t.Fatalf("accepted path %q, invalid UTF-8 once decoded", path)
+		}
+		for _, seg := range strings.Split(dp, "/") {
+			if seg == "." || seg == ".." || strings.HasPrefix(seg, "..;") {
+				t.Fatalf("accepted path %q with segment %q", path, seg)
+			}
+		}
+		if strings.ContainsAny(dp, "\\") || strings.ContainsFunc(dp+query, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			t.Fatalf("accepted %q ? %q with a control character or backslash", path, query)
+		}
+		if strings.Contains(path, "%2f") || strings.Contains(path, "%2F") {
+			t.Fatalf("accepted encoded slash in %q", path)
+		}
+		for _, kv := range strings.FieldsFunc(query, func(r rune) bool { return r == '&' || r == ';' }) {
+			v, err := url.QueryUnescape(kv)
+			if err != nil || !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != 0 }) {
+				t.Fatalf("accepted query %q: part %q decodes to %q (%v)", query, kv, v, err)
+			}
+		}
+	})
+}
