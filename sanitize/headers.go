@@ -171,19 +171,17 @@ func (s *Headers) Handler(next http.Handler) http.Handler {
 		if s.hsts && !s.secure(r) {
 			n-- // HSTS is last
 		}
-		var vals []string
-		if n <= 8 {
-			vals = new([8]string)[:n]
-		} else {
-			vals = make([]string, n)
-		}
-		copy(vals, s.values)
+		// One array for every value of this response; NewHeaders keeps the
+		// count (at most 7, plus a nonce CSP) within it.
+		vals := new([8]string)
+		copy(vals[:n], s.values)
 		for i, k := range s.keys[:n] {
 			h[k] = vals[i : i+1 : i+1]
 		}
 		if s.cspParts != nil {
 			nonce, policy := s.nonceCSP()
-			h[s.cspKey] = []string{policy}
+			vals[n] = policy
+			h[s.cspKey] = vals[n : n+1 : n+1]
 			r = r.WithContext(context.WithValue(r.Context(), nonceKey{}, nonce))
 		}
 		next.ServeHTTP(w, r)
