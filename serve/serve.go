@@ -1,0 +1,448 @@
+// Package serve runs an http.Handler in production: an http.Server with
+// safe timeouts and limits, start-up and shutdown hooks, graceful shutdown
+// on SIGINT/SIGTERM, and the /healthz and /readyz probes.
+//
+// The lifecycle of Run:
+//
+//  1. Start hooks run in the order they were added. A failure (or a panic)
+//     stops start-up: the stop hooks of the hooks already started run in
+//     reverse order and Run returns a *HookError naming the hook.
+//  2. The server listens; /readyz starts answering 200 when its checks pass.
+//  3. On SIGINT, SIGTERM or the cancellation of Run's context, /readyz
+//     fails at once (503), the listener closes after Options.DrainDelay,
+//     and in-flight requests get Options.ShutdownTimeout to finish. A
+//     second signal cuts the drain short.
+//  4. Stop hooks run in reverse order, each with Options.HookTimeout, so
+//     resources close after the requests that use them have finished.
+package serve
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/covetgo/covet/errs"
+)
+
+// Defaults for the zero Options fields.
+const (
+	DefaultAddr              = ":8080"
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultShutdownTimeout   = 20 * time.Second
+	DefaultHookTimeout       = 30 * time.Second
+	DefaultCheckTimeout      = 2 * time.Second
+	DefaultHealthPath        = "/healthz"
+	DefaultReadyPath         = "/readyz"
+)
+
+// minMaxHeaderBytes is the smallest header limit accepted: less refuses
+// ordinary browser requests.
+const minMaxHeaderBytes = 4 << 10
+
+// Options configures the server. Zero fields take the Default values above.
+type Options struct {
+	// Handler serves every request except the probes. Required.
+	Handler http.Handler
+	// Addr is the TCP address to listen on. Empty: DefaultAddr.
+	Addr string
+	// Listener, when set, is used instead of listening on Addr (for socket
+	// activation and tests). Run closes it.
+	Listener net.Listener
+	// TLSConfig, when set, serves HTTPS with it. It must carry a
+	// certificate (Certificates, GetCertificate or GetConfigForClient) and
+	// may not allow versions below TLS 1.2.
+	TLSConfig *tls.Config
+
+	// ReadHeaderTimeout bounds reading the request headers (the slowloris
+	// defence). It cannot be disabled.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading the whole request; WriteTimeout bounds
+	// writing the response; IdleTimeout bounds a keep-alive connection's
+	// wait for its next request. Negative disables one (for long streams;
+	// a handler can also extend its own deadlines with
+	// http.ResponseController).
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxHeaderBytes bounds the request line and headers. Zero:
+	// DefaultMaxHeaderBytes (64 KiB); at least 4 KiB.
+	MaxHeaderBytes int
+
+	// ShutdownTimeout is how long in-flight requests get to finish once
+	// shutdown begins; connections still open then are closed.
+	ShutdownTimeout time.Duration
+	// DrainDelay keeps accepting requests for this long after readiness
+	// starts failing, so load balancers stop routing here before the
+	// listener closes. Zero: close at once.
+	DrainDelay time.Duration
+	// HookTimeout bounds each start and stop hook.
+	HookTimeout time.Duration
+	// CheckTimeout bounds a readiness run: a check that has not answered
+	// by then is reported as timed out.
+	CheckTimeout time.Duration
+
+	// HealthPath and ReadyPath are where the liveness and readiness probes
+	// answer. They are served before Handler, without its middleware.
+	HealthPath, ReadyPath string
+	// Signals start a graceful shutdown. Nil: SIGINT and SIGTERM. An empty
+	// non-nil slice: none (only the context stops Run).
+	Signals []os.Signal
+	// Logger receives lifecycle events and http.Server errors. Nil:
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is a configured server; Run starts it. Add hooks with Hook and
+// readiness checks with Check before calling Run.
+type Server struct {
+	handler     http.Handler
+	addr        string
+	listener    net.Listener
+	tls         *tls.Config
+	srv         *http.Server
+	logger      *slog.Logger
+	signals     []os.Signal
+	shutdown    time.Duration
+	drainDelay  time.Duration
+	hookTimeout time.Duration
+	healthPath  string
+	readyPath   string
+
+	mu      sync.Mutex
+	hooks   []Hook
+	running bool
+
+	state     atomic.Int32
+	started   chan struct{}
+	boundAddr atomic.Pointer[net.Addr]
+	readiness readiness
+}
+
+// Server states, as seen by the readiness probe.
+const (
+	stateStarting int32 = iota
+	stateServing
+	stateDraining
+	stateStopped
+)
+
+// New validates opts and returns the server. Invalid or unsafe settings
+// give an errs Configuration error naming the field.
+func New(opts Options) (*Server, error) {
+	if opts.Handler == nil {
+		return nil, errs.Configf("serve: Options.Handler is required")
+	}
+	s := &Server{
+		handler:     opts.Handler,
+		addr:        opts.Addr,
+		listener:    opts.Listener,
+		tls:         opts.TLSConfig,
+		logger:      opts.Logger,
+		signals:     opts.Signals,
+		shutdown:    opts.ShutdownTimeout,
+		drainDelay:  opts.DrainDelay,
+		hookTimeout: opts.HookTimeout,
+		healthPath:  opts.HealthPath,
+		readyPath:   opts.ReadyPath,
+		started:     make(chan struct{}),
+	}
+	if s.addr == "" {
+		s.addr = DefaultAddr
+	}
+	if s.listener == nil {
+		if _, _, err := net.SplitHostPort(s.addr); err != nil {
+			return nil, errs.Configf("serve: Options.Addr %q is not host:port: %v", s.addr, err)
+		}
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	if s.signals == nil {
+		s.signals = []os.Signal{os.Interrupt, syscall.SIGTERM}
+	}
+	if s.healthPath == "" {
+		s.healthPath = DefaultHealthPath
+	}
+	if s.readyPath == "" {
+		s.readyPath = DefaultReadyPath
+	}
+	if s.healthPath[0] != '/' || s.readyPath[0] != '/' || s.healthPath == s.readyPath {
+		return nil, errs.Configf("serve: Options.HealthPath and ReadyPath must be distinct paths starting with /")
+	}
+	if err := checkTLS(opts.TLSConfig); err != nil {
+		return nil, err
+	}
+
+	var err error
+	readHeader := opts.ReadHeaderTimeout
+	if readHeader < 0 {
+		return nil, errs.Configf("serve: Options.ReadHeaderTimeout cannot be disabled: it is the defence against slow-header attacks")
+	}
+	if readHeader == 0 {
+		readHeader = DefaultReadHeaderTimeout
+	}
+	var read, write, idle time.Duration
+	if read, err = timeout("ReadTimeout", opts.ReadTimeout, DefaultReadTimeout, true); err != nil {
+		return nil, err
+	}
+	if write, err = timeout("WriteTimeout", opts.WriteTimeout, DefaultWriteTimeout, true); err != nil {
+		return nil, err
+	}
+	if idle, err = timeout("IdleTimeout", opts.IdleTimeout, DefaultIdleTimeout, true); err != nil {
+		return nil, err
+	}
+	if s.shutdown, err = timeout("ShutdownTimeout", opts.ShutdownTimeout, DefaultShutdownTimeout, false); err != nil {
+		return nil, err
+	}
+	if s.hookTimeout, err = timeout("HookTimeout", opts.HookTimeout, DefaultHookTimeout, false); err != nil {
+		return nil, err
+	}
+	checkTimeout, err := timeout("CheckTimeout", opts.CheckTimeout, DefaultCheckTimeout, false)
+	if err != nil {
+		return nil, err
+	}
+	if opts.DrainDelay < 0 {
+		return nil, errs.Configf("serve: Options.DrainDelay must not be negative")
+	}
+	maxHeader := opts.MaxHeaderBytes
+	if maxHeader == 0 {
+		maxHeader = DefaultMaxHeaderBytes
+	}
+	if maxHeader < minMaxHeaderBytes {
+		return nil, errs.Configf("serve: Options.MaxHeaderBytes %d is below %d bytes", opts.MaxHeaderBytes, minMaxHeaderBytes)
+	}
+	s.readiness.timeout = checkTimeout
+
+	s.srv = &http.Server{
+		Handler:           http.HandlerFunc(s.route),
+		TLSConfig:         opts.TLSConfig,
+		ReadHeaderTimeout: readHeader,
+		ReadTimeout:       read,
+		WriteTimeout:      write,
+		IdleTimeout:       idle,
+		MaxHeaderBytes:    maxHeader,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// timeout applies the default to a zero duration; a negative one disables
+// the timeout when that is allowed.
+func timeout(name string, d, def time.Duration, canDisable bool) (time.Duration, error) {
+	switch {
+	case d == 0:
+		return def, nil
+	case d < 0 && canDisable:
+		return 0, nil
+	case d < 0:
+		return 0, errs.Configf("serve: Options.%s must not be negative", name)
+	}
+	return d, nil
+}
+
+func checkTLS(c *tls.Config) error {
+	if c == nil {
+		return nil
+	}
+	if len(c.Certificates) == 0 && c.GetCertificate == nil && c.GetConfigForClient == nil {
+		return errs.Configf("serve: Options.TLSConfig has no certificate")
+	}
+	if c.MinVersion != 0 && c.MinVersion < tls.VersionTLS12 {
+		return errs.Configf("serve: Options.TLSConfig.MinVersion allows versions below TLS 1.2")
+	}
+	return nil
+}
+
+// HTTPServer returns the underlying http.Server, for settings Options does
+// not cover (RegisterOnShutdown, ConnState, HTTP/2 options). Change it only
+// before Run.
+func (s *Server) HTTPServer() *http.Server { return s.srv }
+
+// Started returns a channel closed once the server accepts connections.
+func (s *Server) Started() <-chan struct{} { return s.started }
+
+// Addr returns the address the server listens on, or nil before it does.
+func (s *Server) Addr() net.Addr {
+	if a := s.boundAddr.Load(); a != nil {
+		return *a
+	}
+	return nil
+}
+
+// route serves the probes and passes everything else to the handler.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case s.healthPath:
+		s.serveHealth(w, r)
+	case s.readyPath:
+		s.serveReady(w, r)
+	default:
+		s.handler.ServeHTTP(w, r)
+	}
+}
+
+// Run starts the server and blocks until it has shut down: it runs the
+// start hooks, listens, serves until a signal in Options.Signals arrives or
+// ctx is cancelled, drains, and runs the stop hooks (see the package
+// documentation). It returns nil after an orderly shutdown; otherwise the
+// start-up error, or the drain and stop-hook errors joined. Run may be
+// called once.
+func (s *Server) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.running {
+		s.mu.Unlock()
+		return errors.New("serve: Run called more than once")
+	}
+	s.running = true
+	hooks := append([]Hook(nil), s.hooks...)
+	s.mu.Unlock()
+
+	// stop is cancelled by the first signal or by ctx; force by a second
+	// signal, which cuts the drain short.
+	stop, cancelStop := context.WithCancelCause(ctx)
+	defer cancelStop(nil)
+	force := make(chan struct{})
+	runDone := make(chan struct{})
+	defer close(runDone)
+	if len(s.signals) > 0 {
+		sigs := make(chan os.Signal, 2)
+		signal.Notify(sigs, s.signals...)
+		defer signal.Stop(sigs)
+		go func() {
+			select {
+			case sig := <-sigs:
+				cancelStop(&SignalError{Signal: sig})
+			case <-runDone:
+				return
+			}
+			select {
+			case sig := <-sigs:
+				s.logger.Warn("second signal: closing connections now", slog.String("signal", sig.String()))
+				close(force)
+			case <-runDone:
+			}
+		}()
+	}
+
+	// 1. Start hooks, in order.
+	for i, h := range hooks {
+		if err := s.callHook(stop, h.OnStart); err != nil {
+			herr := &HookError{Hook: h.Name, Phase: "start", Err: err}
+			s.logger.Error("start-up hook failed", slog.String("hook", h.Name), slog.String("error", errs.DefaultSanitizer().String(err.Error())))
+			s.state.Store(stateStopped)
+			return errors.Join(herr, s.stopHooks(ctx, hooks[:i]))
+		}
+	}
+	if err := context.Cause(stop); err != nil {
+		s.state.Store(stateStopped)
+		return errors.Join(fmt.Errorf("serve: start-up interrupted: %w", err), s.stopHooks(ctx, hooks))
+	}
+
+	// 2. Listen and serve.
+	ln := s.listener
+	if ln == nil {
+		var err error
+		var lc net.ListenConfig
+		if ln, err = lc.Listen(stop, "tcp", s.addr); err != nil {
+			s.state.Store(stateStopped)
+			return errors.Join(fmt.Errorf("serve: listen on %s: %w", s.addr, err), s.stopHooks(ctx, hooks))
+		}
+	}
+	addr := ln.Addr()
+	s.boundAddr.Store(&addr)
+	if s.tls != nil {
+		ln = tls.NewListener(ln, s.tls)
+	}
+	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	s.srv.BaseContext = func(net.Listener) context.Context { return base }
+	served := make(chan error, 1)
+	s.state.Store(stateServing)
+	go func() { served <- s.srv.Serve(ln) }()
+	close(s.started)
+	s.logger.Info("server started", slog.String("addr", addr.String()), slog.Bool("tls", s.tls != nil))
+
+	var serveErr error
+	select {
+	case <-stop.Done():
+	case serveErr = <-served:
+	}
+
+	// 3. Readiness fails at once; drain.
+	s.state.Store(stateDraining)
+	reason := "context cancelled"
+	var se *SignalError
+	if errors.As(context.Cause(stop), &se) {
+		reason = se.Signal.String()
+	}
+	if serveErr != nil {
+		reason = "serve failed"
+	}
+	s.logger.Info("shutting down", slog.String("reason", reason), slog.Duration("drain_delay", s.drainDelay), slog.Duration("timeout", s.shutdown))
+	if s.drainDelay > 0 && serveErr == nil {
+		t := time.NewTimer(s.drainDelay)
+		select {
+		case <-t.C:
+		case <-force:
+			t.Stop()
+		}
+	}
+	var drainErr error
+	if serveErr != nil {
+		drainErr = fmt.Errorf("serve: %w", serveErr)
+		_ = s.srv.Close()
+	} else {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdown)
+		go func() {
+			select {
+			case <-force:
+				cancel()
+			case <-sctx.Done():
+			}
+		}()
+		if err := s.srv.Shutdown(sctx); err != nil {
+			drainErr = fmt.Errorf("serve: in-flight requests did not finish within the shutdown timeout (%v): %w", s.shutdown, err)
+			s.logger.Warn("closing connections that did not drain", slog.String("error", err.Error()))
+			_ = s.srv.Close()
+		}
+		cancel()
+		<-served
+	}
+	cancelBase()
+	s.state.Store(stateStopped)
+
+	// 4. Stop hooks, in reverse order.
+	err := errors.Join(drainErr, s.stopHooks(ctx, hooks))
+	if err != nil {
+		s.logger.Error("server stopped with errors", slog.String("error", errs.DefaultSanitizer().String(err.Error())))
+	} else {
+		s.logger.Info("server stopped")
+	}
+	return err
+}
+
+// SignalError is the cause of a shutdown started by a signal.
+type SignalError struct {
+	Signal os.Signal
+}
+
+func (e *SignalError) Error() string { return "received " + e.Signal.String() }
+
+// CloseOnStop adds a hook that closes c when the server stops, after the
+// requests that may use it have drained.
+func (s *Server) CloseOnStop(name string, c io.Closer) {
+	s.Hook(Hook{Name: name, OnStop: func(context.Context) error { return c.Close() }})
+}
