@@ -56,7 +56,9 @@ type RedisStore struct {
 }
 
 // NewRedisStore returns a store on client (a *redis.Client,
-// *redis.ClusterClient or *redis.Ring). The store does not own the client.
+// *redis.ClusterClient or *redis.Ring). The client must be built with
+// ContextTimeoutEnabled: true, so that RedisOptions.Timeout bounds every
+// call; New refuses it otherwise. The store does not own the client.
 func NewRedisStore(client redis.Scripter, opts RedisOptions) (*RedisStore, error) {
 	if client == nil {
 		return nil, errs.Configf("ratelimit: NewRedisStore needs a Redis client")
@@ -68,6 +70,9 @@ func NewRedisStore(client redis.Scripter, opts RedisOptions) (*RedisStore, error
 	if strings.ContainsAny(prefix, "{}") {
 		return nil, errs.Configf("ratelimit: RedisOptions.Prefix %q must not contain '{' or '}'", prefix)
 	}
+	if !contextTimeouts(client) {
+		return nil, errs.Configf("ratelimit: the Redis client must set ContextTimeoutEnabled, or RedisOptions.Timeout cannot bound a call (go-redis otherwise waits its own ReadTimeout)")
+	}
 	if opts.Timeout < 0 {
 		return nil, errs.Configf("ratelimit: RedisOptions.Timeout must not be negative")
 	}
@@ -76,6 +81,20 @@ func NewRedisStore(client redis.Scripter, opts RedisOptions) (*RedisStore, error
 		timeout = DefaultRedisTimeout
 	}
 	return &RedisStore{client: client, prefix: prefix, timeout: timeout}, nil
+}
+
+// contextTimeouts reports whether client honours context deadlines on
+// socket reads and writes. Clients of other types are trusted to.
+func contextTimeouts(client redis.Scripter) bool {
+	switch c := client.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return true
 }
 
 // Close does nothing: the client belongs to the caller.
