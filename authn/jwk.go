@@ -1,0 +1,134 @@
+package authn
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"math/big"
+)
+
+// jwk is one JSON Web Key (RFC 7517) as this package reads and writes it:
+// public signature keys only.
+type jwk struct {
+	Kty string `json:"kty"`
+	Kid string `json:"kid,omitempty"`
+	Alg string `json:"alg,omitempty"`
+	Use string `json:"use,omitempty"`
+	Crv string `json:"crv,omitempty"`
+	X   string `json:"x,omitempty"`
+	Y   string `json:"y,omitempty"`
+	N   string `json:"n,omitempty"`
+	E   string `json:"e,omitempty"`
+	// Private or symmetric members: their presence makes the key refused.
+	D string `json:"d,omitempty"`
+	K string `json:"k,omitempty"`
+}
+
+type jwkSet struct {
+	Keys []json.RawMessage `json:"keys"`
+}
+
+var b64u = base64.RawURLEncoding
+
+// publicJWK encodes k's public key.
+func publicJWK(k Key) (jwk, error) {
+	j := jwk{Kid: k.ID, Alg: k.Algorithm, Use: "sig"}
+	switch pk := k.Key.(type) {
+	case ed25519.PublicKey:
+		j.Kty, j.Crv, j.X = "OKP", "Ed25519", b64u.EncodeToString(pk)
+	case *ecdsa.PublicKey:
+		raw, err := pk.Bytes() // 0x04 || X || Y
+		if err != nil {
+			return j, err
+		}
+		n := (len(raw) - 1) / 2
+		j.Kty, j.Crv = "EC", pk.Curve.Params().Name
+		j.X, j.Y = b64u.EncodeToString(raw[1:1+n]), b64u.EncodeToString(raw[1+n:])
+	case *rsa.PublicKey:
+		j.Kty = "RSA"
+		j.N = b64u.EncodeToString(pk.N.Bytes())
+		j.E = b64u.EncodeToString(big.NewInt(int64(pk.E)).Bytes())
+	default:
+		return j, errors.New("unsupported key type")
+	}
+	return j, nil
+}
+
+// parseJWK decodes one public signature key. The key must name its
+// algorithm ("alg"), which must suit its type; private and symmetric keys,
+// keys for encryption, and keys without an ID are refused.
+func parseJWK(raw []byte) (Key, error) {
+	var j jwk
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return Key{}, err
+	}
+	if j.D != "" || j.K != "" || j.Kty == "oct" {
+		return Key{}, errors.New("private or symmetric key in a key set")
+	}
+	if j.Use != "" && j.Use != "sig" {
+		return Key{}, errors.New("key is not for signatures")
+	}
+	if j.Kid == "" {
+		return Key{}, errors.New("key without kid")
+	}
+	k := Key{ID: j.Kid, Algorithm: j.Alg}
+	switch j.Kty {
+	case "OKP":
+		if j.Crv != "Ed25519" {
+			return Key{}, errors.New("unsupported OKP curve")
+		}
+		x, err := b64u.DecodeString(j.X)
+		if err != nil || len(x) != ed25519.PublicKeySize {
+			return Key{}, errors.New("bad Ed25519 key")
+		}
+		k.Key = ed25519.PublicKey(x)
+		if k.Algorithm == "" {
+			k.Algorithm = "EdDSA"
+		}
+	case "EC":
+		var curve elliptic.Curve
+		switch j.Crv {
+		case "P-256":
+			curve = elliptic.P256()
+		case "P-384":
+			curve = elliptic.P384()
+		case "P-521":
+			curve = elliptic.P521()
+		default:
+			return Key{}, errors.New("unsupported EC curve")
+		}
+		x, err1 := b64u.DecodeString(j.X)
+		y, err2 := b64u.DecodeString(j.Y)
+		size := (curve.Params().BitSize + 7) / 8
+		if err1 != nil || err2 != nil || len(x) != size || len(y) != size {
+			return Key{}, errors.New("bad EC key")
+		}
+		// The parser checks that the point is on the curve.
+		pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
+		if err != nil {
+			return Key{}, err
+		}
+		k.Key = pub
+	case "RSA":
+		n, err1 := b64u.DecodeString(j.N)
+		e, err2 := b64u.DecodeString(j.E)
+		if err1 != nil || err2 != nil || len(e) == 0 || len(e) > 4 || len(n) > 1024 {
+			return Key{}, errors.New("bad RSA key")
+		}
+		ev := new(big.Int).SetBytes(e)
+		if ev.Int64() < 3 || ev.Bit(0) == 0 {
+			return Key{}, errors.New("bad RSA exponent")
+		}
+		k.Key = &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(ev.Int64())}
+	default:
+		return Key{}, errors.New("unsupported key type")
+	}
+	if err := checkKey(k); err != nil {
+		return Key{}, err
+	}
+	return k, nil
+}
