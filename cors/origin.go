@@ -176,6 +176,7 @@ func validIPv6Literal(h string) bool {
 // entries, and for wildcard subdomains a walk of a label trie from the
 // right, one map lookup per label.
 type matcher struct {
+	few     []string            // the exact entries when there are at most 4: compared directly
 	exact   map[string]struct{} // "https://app.example.com:8443"
 	anyPort map[string]struct{} // "http://localhost" for "http://localhost:*"
 	wild    []wildGroup
@@ -210,6 +211,12 @@ func newMatcher(ps []pattern) *matcher {
 		default:
 			m.exact[base] = struct{}{}
 		}
+	}
+	if len(m.exact) <= 4 {
+		for o := range m.exact {
+			m.few = append(m.few, o)
+		}
+		m.exact = nil
 	}
 	return m
 }
@@ -255,6 +262,11 @@ func (m *matcher) addWild(p pattern) {
 func (m *matcher) allowed(origin string) bool {
 	if len(origin) > maxOriginLen {
 		return false
+	}
+	for _, o := range m.few {
+		if o == origin {
+			return true
+		}
 	}
 	if _, ok := m.exact[origin]; ok {
 		return true
