@@ -111,13 +111,16 @@ func (c *Conn) Close(code websocket.StatusCode, reason string) {
 	c.closeWith(code, reason)
 }
 
-func (c *Conn) closeWith(code websocket.StatusCode, reason string) {
+// closeWith starts closing with code; it reports whether this call did.
+func (c *Conn) closeWith(code websocket.StatusCode, reason string) (first bool) {
 	c.closeOnce.Do(func() {
 		c.closeCode, c.closeReason = code, reason
 		c.status.Store(int32(code))
 		c.closing.Store(true)
 		close(c.done)
+		first = true
 	})
+	return first
 }
 
 // abort closes the connection without a close handshake (the peer is dead
@@ -129,12 +132,17 @@ func (c *Conn) abort(code websocket.StatusCode, reason string) {
 
 // enqueue puts an encoded frame on the send queue under the overflow policy.
 func (c *Conn) enqueue(frame []byte) {
+	if c.closing.Load() {
+		return
+	}
 	s := c.hub.s
 	dropped, bytes, overflow := c.q.push(frame, s.overflow)
 	switch {
 	case overflow:
+		if !c.closeWith(websocket.StatusTryAgainLater, "send queue full") {
+			return
+		}
 		c.hub.stats.slowDisconnects.Add(1)
-		c.closeWith(websocket.StatusTryAgainLater, "send queue full")
 		if s.onDrop != nil {
 			s.onDrop(Drop{Conn: c, Messages: 1, Bytes: len(frame), Policy: Disconnect})
 		}

@@ -1,0 +1,335 @@
+package wstools
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+func TestRoomsAndSequence(t *testing.T) {
+	var h *Hub
+	h, url := serve(t, Options{Router: joinRouter(&h)})
+	a, b, c := dial(t, url, nil), dial(t, url, nil), dial(t, url, nil)
+	join(t, a, "lobby")
+	join(t, b, "lobby")
+	join(t, c, "other")
+	join(t, a, "lobby") // twice is a no-op
+	if got := h.Presence("lobby"); got != 2 {
+		t.Fatalf("Presence(lobby) = %d", got)
+	}
+	if got := h.Presence("nowhere"); got != 0 {
+		t.Fatalf("Presence(nowhere) = %d", got)
+	}
+	ctx := context.Background()
+	for i := 1; i <= 3; i++ {
+		if err := h.Broadcast(ctx, "lobby", "chat", map[string]int{"n": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, conn := range []*websocket.Conn{a, b} {
+		for i := 1; i <= 3; i++ {
+			f := readFrame(t, conn)
+			if f.Type != "chat" || f.Room != "lobby" || f.Seq != uint64(i) || string(f.Data) != `{"n":`+string(rune('0'+i))+`}` {
+				t.Fatalf("message %d = %+v", i, f)
+			}
+		}
+	}
+	// c is in another room: the next thing it sees is the hub-wide broadcast.
+	if err := h.BroadcastAll(ctx, "notice", "maintenance"); err != nil {
+		t.Fatal(err)
+	}
+	for _, conn := range []*websocket.Conn{a, b, c} {
+		if f := readFrame(t, conn); f.Type != "notice" || f.Room != "" || string(f.Data) != `"maintenance"` {
+			t.Fatalf("notice = %+v", f)
+		}
+	}
+	send(t, b, `{"type":"leave","room":"lobby"}`)
+	if f := readFrame(t, b); f.Type != "left" {
+		t.Fatalf("leave: %+v", f)
+	}
+	if got := h.Presence("lobby"); got != 1 {
+		t.Fatalf("Presence after leave = %d", got)
+	}
+	_ = h.Broadcast(ctx, "lobby", "chat", 4)
+	if f := readFrame(t, a); f.Seq != 4 {
+		t.Fatalf("after leave: %+v", f)
+	}
+	_ = a.Close(websocket.StatusNormalClosure, "")
+	eventually(t, "room emptied", func() bool { return h.Presence("lobby") == 0 && h.Stats().Rooms == 1 })
+
+	// Bad names are refused.
+	for _, bad := range []string{"", "a b", strings.Repeat("r", MaxRoomLength+1), `x"y`} {
+		if err := h.Broadcast(ctx, bad, "chat", 1); err == nil {
+			t.Fatalf("Broadcast to %q accepted", bad)
+		}
+	}
+	if err := h.Broadcast(ctx, "lobby", "bad type", 1); err == nil {
+		t.Fatal("bad type accepted")
+	}
+	send(t, c, `{"type":"join","room":"has space","id":"j"}`)
+	if f := readFrame(t, c); f.Error == nil || f.Error.Code != "ws_invalid_room" {
+		t.Fatalf("join bad room: %+v", f)
+	}
+}
+
+func TestSendQueuePolicies(t *testing.T) {
+	f := func(n int) []byte { return []byte(strings.Repeat("x", n)) }
+	tests := []struct {
+		name        string
+		policy      Overflow
+		push        []int
+		wantQueued  []int // sizes left in the queue
+		wantDropped int
+		wantOver    bool
+	}{
+		{name: "fits", policy: DropOldest, push: []int{4, 4}, wantQueued: []int{4, 4}},
+		{name: "drop oldest", policy: DropOldest, push: []int{4, 4, 4}, wantQueued: []int{4, 4}, wantDropped: 1},
+		{name: "drop oldest several", policy: DropOldest, push: []int{3, 3, 3, 9}, wantQueued: []int{9}, wantDropped: 3},
+		{name: "drop newest", policy: DropNewest, push: []int{4, 4, 4}, wantQueued: []int{4, 4}, wantDropped: 1},
+		{name: "larger than the queue", policy: DropOldest, push: []int{4, 11}, wantQueued: []int{4}, wantDropped: 1},
+		{name: "disconnect", policy: Disconnect, push: []int{4, 4, 4}, wantQueued: []int{4, 4}, wantOver: true},
+		{name: "grows ring", policy: DropOldest, push: []int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, wantQueued: []int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := newSendQueue(10)
+			dropped, over := 0, false
+			for _, n := range tt.push {
+				d, _, o := q.push(f(n), tt.policy)
+				dropped += d
+				over = over || o
+			}
+			var sizes []int
+			for _, b := range q.popAll(nil) {
+				sizes = append(sizes, len(b))
+			}
+			if dropped != tt.wantDropped || over != tt.wantOver || !equalInts(sizes, tt.wantQueued) {
+				t.Fatalf("queued %v dropped %d overflow %v; want %v %d %v", sizes, dropped, over, tt.wantQueued, tt.wantDropped, tt.wantOver)
+			}
+		})
+	}
+	t.Run("in-flight bytes count", func(t *testing.T) {
+		q := newSendQueue(10)
+		q.push(f(8), DropOldest)
+		taken := q.popAll(nil)
+		if d, _, _ := q.push(f(4), DropOldest); d != 1 {
+			t.Fatalf("push over in-flight bytes dropped %d", d)
+		}
+		q.written(len(taken[0]))
+		if d, _, _ := q.push(f(4), DropOldest); d != 0 {
+			t.Fatalf("push after write dropped %d", d)
+		}
+	})
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestSlowConsumer checks that a client that stops reading neither blocks
+// the hub nor delays the others, under every overflow policy.
+func TestSlowConsumer(t *testing.T) {
+	const msgs, size = 60, 16 << 10
+	for _, policy := range []Overflow{DropOldest, DropNewest, Disconnect} {
+		t.Run(policy.String(), func(t *testing.T) {
+			var drops atomic.Int64
+			var dropPolicy atomic.Value
+			var h *Hub
+			opts := Options{
+				Router:         joinRouter(&h),
+				SendQueueBytes: 4 * size,
+				Overflow:       policy,
+				OnDrop: func(d Drop) {
+					drops.Add(int64(d.Messages))
+					dropPolicy.Store(d.Policy)
+				},
+			}
+			if policy == Disconnect {
+				opts.WriteTimeout = 500 * time.Millisecond
+			}
+			h, url := serve(t, opts)
+			slow := dial(t, url, slowDialOptions())
+			join(t, slow, "feed")
+			fast := []*websocket.Conn{dial(t, url, nil), dial(t, url, nil)}
+			for _, c := range fast {
+				join(t, c, "feed")
+			}
+			payload := strings.Repeat("p", size)
+			ctx := context.Background()
+			for i := 1; i <= msgs; i++ {
+				start := time.Now()
+				if err := h.Broadcast(ctx, "feed", "chunk", payload); err != nil {
+					t.Fatal(err)
+				}
+				if d := time.Since(start); d > time.Second {
+					t.Fatalf("broadcast %d took %v: the slow client blocked the hub", i, d)
+				}
+				for _, c := range fast {
+					if f := readFrame(t, c); f.Seq != uint64(i) {
+						t.Fatalf("fast client got seq %d, want %d", f.Seq, i)
+					}
+				}
+			}
+			eventually(t, "drops reported", func() bool { return drops.Load() > 0 })
+			if got := dropPolicy.Load().(Overflow); got != policy {
+				t.Fatalf("OnDrop policy = %v", got)
+			}
+			st := h.Stats()
+			switch policy {
+			case Disconnect:
+				if st.SlowDisconnects != 1 || st.Dropped != 0 {
+					t.Fatalf("stats = %+v", st)
+				}
+				eventually(t, "slow client gone", func() bool { return h.Presence("feed") == 2 })
+			default:
+				if st.Dropped == 0 || st.SlowDisconnects != 0 || h.Presence("feed") != 3 {
+					t.Fatalf("stats = %+v, presence %d", st, h.Presence("feed"))
+				}
+				// One more message, then the slow client reads everything:
+				// it sees a gap in the sequence before the last one.
+				_ = h.Broadcast(ctx, "feed", "chunk", "end")
+				for _, c := range fast {
+					readFrame(t, c)
+				}
+				var last uint64
+				gap := false
+				for last < msgs+1 {
+					f := readFrame(t, slow)
+					if f.Seq != last+1 {
+						gap = true
+					}
+					last = f.Seq
+				}
+				if !gap {
+					t.Fatal("slow client saw no sequence gap")
+				}
+			}
+		})
+	}
+}
+
+// TestCrossInstanceMemory runs two hubs on one MemoryBroker, as two
+// instances on one Redis.
+func TestCrossInstanceMemory(t *testing.T) {
+	broker := NewMemoryBroker()
+	testCrossInstance(t, broker, broker, func() int { return broker.Rooms() })
+}
+
+func testCrossInstance(t *testing.T, brokerA, brokerB Broker, rooms func() int) {
+	var ha, hb *Hub
+	ha, urlA := serve(t, Options{Router: joinRouter(&ha), Broker: brokerA})
+	hb, urlB := serve(t, Options{Router: joinRouter(&hb), Broker: brokerB})
+	ctx := context.Background()
+
+	baseRooms := rooms()
+	a, b := dial(t, urlA, nil), dial(t, urlB, nil)
+	join(t, a, "room-1")
+	join(t, b, "room-1")
+	bOnly := dial(t, urlB, nil)
+	join(t, bOnly, "room-2")
+	// "*" for BroadcastAll, plus room-1 and room-2.
+	eventually(t, "subscriptions", func() bool { return rooms() == baseRooms+2 })
+
+	var mu sync.Mutex
+	received := map[string][]frame{}
+	collect := func(name string, c *websocket.Conn) {
+		go func() {
+			for {
+				_, msg, err := c.Read(context.Background())
+				if err != nil {
+					return
+				}
+				var f frame
+				_ = json.Unmarshal(msg, &f)
+				mu.Lock()
+				received[name] = append(received[name], f)
+				mu.Unlock()
+			}
+		}()
+	}
+	collect("a", a)
+	collect("b", b)
+	collect("bOnly", bOnly)
+	got := func(name string) []frame {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]frame(nil), received[name]...)
+	}
+
+	if err := ha.Broadcast(ctx, "room-1", "chat", "from A"); err != nil {
+		t.Fatal(err)
+	}
+	if err := hb.Broadcast(ctx, "room-1", "chat", "from B"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ha.Broadcast(ctx, "room-2", "chat", "A to room-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := hb.BroadcastAll(ctx, "notice", "all"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "deliveries", func() bool {
+		return len(got("a")) >= 3 && len(got("b")) >= 3 && len(got("bOnly")) >= 2
+	})
+	time.Sleep(200 * time.Millisecond) // room for duplicates to show up
+	want := map[string][]string{
+		"a":     {`"from A"`, `"from B"`, `"all"`},
+		"b":     {`"from A"`, `"from B"`, `"all"`},
+		"bOnly": {`"A to room-2"`, `"all"`},
+	}
+	for name, w := range want {
+		g := got(name)
+		var datas []string
+		for _, f := range g {
+			datas = append(datas, string(f.Data))
+		}
+		if !sameSet(datas, w) {
+			t.Fatalf("%s received %v, want each of %v exactly once", name, datas, w)
+		}
+		var seq uint64
+		for _, f := range g {
+			if f.Room == "room-1" {
+				seq++
+				if f.Seq != seq {
+					t.Fatalf("%s: room-1 seq %d, want %d", name, f.Seq, seq)
+				}
+			}
+		}
+	}
+	if st := hb.Stats(); st.RemoteIn != 2 {
+		t.Fatalf("B RemoteIn = %d, want 2 (room-1 and room-2 from A)", st.RemoteIn)
+	}
+	// Leaving the last local member unsubscribes.
+	_ = bOnly.Close(websocket.StatusNormalClosure, "")
+	eventually(t, "room-2 unsubscribed", func() bool { return rooms() == baseRooms+1 })
+}
+
+func sameSet(got, want []string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	seen := map[string]int{}
+	for _, g := range got {
+		seen[g]++
+	}
+	for _, w := range want {
+		if seen[w] != 1 {
+			return false
+		}
+	}
+	return true
+}
