@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 func serve(t testing.TB, opts Options) (*Hub, string) {
 	t.Helper()
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+		opts.Logger = discardLogger
 	}
 	h, err := New(opts)
 	if err != nil {
@@ -207,3 +207,5 @@ func slowDialOptions() *websocket.DialOptions {
 	}}
 	return &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}}
 }
+
+var discardLogger = slog.New(slog.DiscardHandler)

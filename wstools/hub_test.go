@@ -226,23 +226,30 @@ func TestSlowConsumer(t *testing.T) {
 // instances on one Redis.
 func TestCrossInstanceMemory(t *testing.T) {
 	broker := NewMemoryBroker()
-	testCrossInstance(t, broker, broker, func() int { return broker.Rooms() })
+	testCrossInstance(t, broker, broker, func(room string) int {
+		broker.mu.RLock()
+		defer broker.mu.RUnlock()
+		return len(broker.subs[room])
+	})
 }
 
-func testCrossInstance(t *testing.T, brokerA, brokerB Broker, rooms func() int) {
+// testCrossInstance checks delivery between two hubs; subscribers reports
+// how many hubs are subscribed to a room on the broker.
+func testCrossInstance(t *testing.T, brokerA, brokerB Broker, subscribers func(room string) int) {
 	var ha, hb *Hub
 	ha, urlA := serve(t, Options{Router: joinRouter(&ha), Broker: brokerA})
 	hb, urlB := serve(t, Options{Router: joinRouter(&hb), Broker: brokerB})
 	ctx := context.Background()
 
-	baseRooms := rooms()
 	a, b := dial(t, urlA, nil), dial(t, urlB, nil)
 	join(t, a, "room-1")
 	join(t, b, "room-1")
 	bOnly := dial(t, urlB, nil)
 	join(t, bOnly, "room-2")
-	// "*" for BroadcastAll, plus room-1 and room-2.
-	eventually(t, "subscriptions", func() bool { return rooms() == baseRooms+2 })
+	// Each hub is subscribed to "*" (BroadcastAll) and to its rooms only.
+	eventually(t, "subscriptions", func() bool {
+		return subscribers(allRoom) == 2 && subscribers("room-1") == 2 && subscribers("room-2") == 1 && subscribers("room-3") == 0
+	})
 
 	var mu sync.Mutex
 	received := map[string][]frame{}
@@ -315,7 +322,7 @@ func testCrossInstance(t *testing.T, brokerA, brokerB Broker, rooms func() int) 
 	}
 	// Leaving the last local member unsubscribes.
 	_ = bOnly.Close(websocket.StatusNormalClosure, "")
-	eventually(t, "room-2 unsubscribed", func() bool { return rooms() == baseRooms+1 })
+	eventually(t, "room-2 unsubscribed", func() bool { return subscribers("room-2") == 0 })
 }
 
 func sameSet(got, want []string) bool {

@@ -1,0 +1,219 @@
+package wstools
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/covetgo/covet/internal/testsvc"
+)
+
+// testPrefix returns a channel prefix unique to this package and test run.
+func testPrefix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "covet_wstools_test:" + hex.EncodeToString(b[:]) + ":"
+}
+
+func newRedisBroker(t testing.TB, addr, prefix string) (*RedisBroker, *redis.Client) {
+	t.Helper()
+	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
+	b, err := NewRedisBroker(RedisOptions{Client: client, Prefix: prefix, Logger: discardLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = b.Close()
+		_ = client.Close()
+	})
+	return b, client
+}
+
+func redisSubscribers(client *redis.Client, prefix string) func(room string) int {
+	return func(room string) int {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := client.PubSubNumSub(ctx, prefix+room).Result()
+		if err != nil {
+			return -1
+		}
+		return int(n[prefix+room])
+	}
+}
+
+func TestNewRedisBrokerValidates(t *testing.T) {
+	if _, err := NewRedisBroker(RedisOptions{}); err == nil {
+		t.Fatal("nil client accepted")
+	}
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer client.Close()
+	if _, err := NewRedisBroker(RedisOptions{Client: client, Prefix: "app:*"}); err == nil {
+		t.Fatal("glob prefix accepted")
+	}
+}
+
+// TestCrossInstanceRedis runs two hubs, each with its own RedisBroker and
+// client, on the shared Redis server.
+func TestCrossInstanceRedis(t *testing.T) {
+	addr := testsvc.RedisAddr(t)
+	prefix := testPrefix()
+	brokerA, client := newRedisBroker(t, addr, prefix)
+	brokerB, _ := newRedisBroker(t, addr, prefix)
+	testCrossInstance(t, brokerA, brokerB, redisSubscribers(client, prefix))
+}
+
+// TestRedisReconnect stops and restarts a private Redis server: local
+// delivery goes on while it is down, and cross-instance delivery resumes
+// after it returns, without resubscribing by hand.
+func TestRedisReconnect(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server not installed")
+	}
+	port := freePort(t)
+	addr := "127.0.0.1:" + port
+	stop := startRedis(t, port)
+	defer func() { stop() }()
+
+	prefix := testPrefix()
+	brokerA, client := newRedisBroker(t, addr, prefix)
+	brokerB, _ := newRedisBroker(t, addr, prefix)
+	var ha, hb *Hub
+	ha, urlA := serve(t, Options{Router: joinRouter(&ha), Broker: brokerA})
+	hb, urlB := serve(t, Options{Router: joinRouter(&hb), Broker: brokerB})
+	a, b := dial(t, urlA, nil), dial(t, urlB, nil)
+	join(t, a, "r")
+	join(t, b, "r")
+	subs := redisSubscribers(client, prefix)
+	eventually(t, "both subscribed", func() bool { return subs("r") == 2 })
+	ca, cb := collect(a), collect(b)
+	ctx := context.Background()
+
+	if err := ha.Broadcast(ctx, "r", "m", "before"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "delivery before the outage", func() bool { return cb.has(`"before"`) && ca.has(`"before"`) })
+
+	stop()
+	if err := ha.Broadcast(ctx, "r", "m", "during"); err == nil {
+		t.Fatal("Broadcast reported no error with Redis down")
+	}
+	eventually(t, "local delivery during the outage", func() bool { return ca.has(`"during"`) })
+	if ha.Stats().PublishErrors == 0 {
+		t.Fatal("PublishErrors not counted")
+	}
+
+	stop = startRedis(t, port)
+	eventually(t, "resubscribed after the restart", func() bool { return subs("r") == 2 })
+	if err := ha.Broadcast(ctx, "r", "m", "after"); err != nil {
+		t.Fatal(err)
+	}
+	if err := hb.Broadcast(ctx, "r", "m", "after from B"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "delivery after the restart", func() bool { return cb.has(`"after"`) && ca.has(`"after from B"`) })
+	if cb.has(`"during"`) {
+		t.Fatal("B received a message published while Redis was down")
+	}
+	for _, c := range []*collector{ca, cb} {
+		for _, d := range []string{`"before"`, `"after"`, `"after from B"`} {
+			eventually(t, "each message once", func() bool { return c.count(d) == 1 })
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	for _, c := range []*collector{ca, cb} {
+		for _, d := range []string{`"before"`, `"after"`, `"after from B"`} {
+			if n := c.count(d); n != 1 {
+				t.Fatalf("%s delivered %d times", d, n)
+			}
+		}
+	}
+}
+
+func freePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// startRedis starts a private redis-server and returns a function that
+// stops it (idempotent).
+func startRedis(t testing.TB, port string) func() {
+	t.Helper()
+	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("redis-server on %s did not start", port)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+	}
+}
+
+// collector reads a client connection in the background.
+type collector struct {
+	mu   sync.Mutex
+	data []string
+}
+
+func collect(c *websocket.Conn) *collector {
+	col := &collector{}
+	go func() {
+		for {
+			_, msg, err := c.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var f frame
+			_ = json.Unmarshal(msg, &f)
+			col.mu.Lock()
+			col.data = append(col.data, string(f.Data))
+			col.mu.Unlock()
+		}
+	}()
+	return col
+}
+
+func (c *collector) count(data string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, d := range c.data {
+		if d == data {
+			n++
+		}
+	}
+	return n
+}
+
+func (c *collector) has(data string) bool { return c.count(data) > 0 }
