@@ -182,7 +182,6 @@ func join(t testing.TB, c *websocket.Conn, room string) {
 	}
 }
 
-
 // smallBufferListener shrinks the kernel send buffer of accepted
 // connections, so a client that stops reading fills it quickly and the
 // hub's send queue policies come into play without megabytes of traffic.
