@@ -72,3 +72,22 @@ func FuzzCheckDuplicateKeys(f *testing.F) {
 		_ = c.UnmarshalJSON(b)
 	})
 }
+
+func FuzzParseJWKSet(f *testing.F) {
+	k := keys(f)
+	j, _ := publicJWK(Key{ID: "e", Algorithm: "ES256", Key: &k.ec.PublicKey})
+	f.Add([]byte(`{"keys":[` + mustJSON(j) + `]}`))
+	f.Add([]byte(`{"keys":[{"kty":"oct","k":"AA","kid":"x"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"RSA","kid":"r","n":"AQAB","e":"AQAB"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		keys, err := parseJWKSet(b)
+		if err != nil {
+			return
+		}
+		for id, key := range keys {
+			if id == "" || key.ID != id || checkKey(key) != nil {
+				t.Fatalf("unusable key accepted: %+v", key)
+			}
+		}
+	})
+}

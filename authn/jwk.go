@@ -107,6 +107,9 @@ func parseJWK(raw []byte) (Key, error) {
 		if err1 != nil || err2 != nil || len(x) != size || len(y) != size {
 			return Key{}, errors.New("bad EC key")
 		}
+		if k.Algorithm == "" {
+			k.Algorithm = map[string]string{"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}[j.Crv]
+		}
 		// The parser checks that the point is on the curve.
 		pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
 		if err != nil {
@@ -118,6 +121,10 @@ func parseJWK(raw []byte) (Key, error) {
 		e, err2 := b64u.DecodeString(j.E)
 		if err1 != nil || err2 != nil || len(e) == 0 || len(e) > 4 || len(n) > 1024 {
 			return Key{}, errors.New("bad RSA key")
+		}
+		if k.Algorithm == "" {
+			// RS256 is what providers that omit "alg" use in practice.
+			k.Algorithm = "RS256"
 		}
 		ev := new(big.Int).SetBytes(e)
 		if ev.Int64() < 3 || ev.Bit(0) == 0 {
