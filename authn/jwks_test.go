@@ -151,7 +151,10 @@ func TestJWKSRotationAndOutage(t *testing.T) {
 		t.Fatalf("stale k2 during the outage: %v", err)
 	}
 	// A broken document does not replace good keys either.
-	p.set(func(p *jwksProvider) { p.status = 200; p.body = []byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"k1"}]}`) })
+	p.set(func(p *jwksProvider) {
+		p.status = 200
+		p.body = []byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"k1"}]}`)
+	})
 	if err := j.fetchShared(ctx, true); err == nil {
 		t.Fatal("a document without usable keys was accepted")
 	}
