@@ -362,3 +362,101 @@ func TestPaths(t *testing.T) {
 		}
 	}
 }
+
+func TestBodyPointerType(t *testing.T) {
+	b, err := NewBody[*item](nil, BodyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Bind(nil, jsonRequest(`{"name":"pen","qty":3}`))
+	if err != nil || got == nil || got.Name != "pen" {
+		t.Fatalf("%+v, %v", got, err)
+	}
+	_, err = b.Bind(nil, jsonRequest(`{"name":"p","qty":3}`))
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Status() != 422 || e.Fields()[0].Pointer != "/name" {
+		t.Fatalf("%v, want a 422 for /name", err)
+	}
+	if _, err := b.Bind(nil, jsonRequest(`null`)); !errors.Is(err, ErrNotObject) {
+		t.Fatalf("null: %v", err)
+	}
+}
+
+func TestBodyConcurrent(t *testing.T) {
+	b, err := NewBody[createOrder](newTestValidator(t), BodyOptions{MaxDepth: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := []struct {
+		body string
+		code string
+	}{
+		{goodOrder, ""},
+		{`{"extra":[[[[[[[[[[]]]]]]]]]]}`, "too_deep"},
+		{`{"customer":"a","customer":"b"}`, "duplicate_field"},
+		{`{}`, "validation_failed"},
+	}
+	done := make(chan error)
+	for g := range 8 {
+		go func() {
+			for i := range 200 {
+				c := bodies[(g+i)%len(bodies)]
+				_, err := b.Bind(nil, jsonRequest(c.body))
+				if (c.code == "" && err != nil) || (c.code != "" && errs.From(err).Code() != c.code) {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestBodyHostileShapes(t *testing.T) {
+	b, err := NewBody[createOrder](newTestValidator(t), BodyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys strings.Builder
+	keys.WriteString(`{"extra":{`)
+	for i := range 20000 {
+		if i > 0 {
+			keys.WriteByte(',')
+		}
+		keys.WriteString(`"k` + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + `":1`)
+	}
+	keys.WriteString(`}}`)
+	manyKeys := keys.String()
+	tests := []struct {
+		name string
+		body string
+		code string
+	}{
+		{"object nesting in any", `{"extra":` + strings.Repeat(`{"a":`, 100) + `1` + strings.Repeat(`}`, 100) + `}`, "too_deep"},
+		{"duplicate keys in any", manyKeys, "duplicate_field"},
+		{"megabyte of brackets", strings.Repeat("[", 1<<20+1), "payload_too_large"},
+		{"brackets inside the limit", strings.Repeat("[", 1<<20), "not_an_object"},
+		{"deep arrays where objects belong stop at the type", `{"items":` + strings.Repeat("[", 1<<19) + `}`, "invalid_type"},
+		{"deep arrays in any", `{"extra":` + strings.Repeat("[", 1<<19) + `}`, "too_deep"},
+		{"NUL bytes", "{\"customer\":\"\x00\"}", "invalid_json"},
+		{"lone surrogate escape", `{"customer":"\ud800"}`, "invalid_utf8"},
+		{"bad escape", `{"customer":"\x"}`, "invalid_json"},
+		{"proto key", `{"__proto__":{"admin":true}}`, "unknown_field"},
+		{"huge exponent", `{"age":1e99999999999}`, "invalid_type"},
+		{"negative zero age is fine", `{"age":-0}`, "validation_failed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := b.Bind(nil, jsonRequest(tc.body))
+			e := errs.From(err)
+			if e == nil || e.Code() != tc.code || e.Status() >= 500 {
+				t.Fatalf("error %v (code %q), want code %q", err, e.Code(), tc.code)
+			}
+		})
+	}
+}

@@ -173,7 +173,8 @@ func decodeError(err error, first byte, end, maxBytes int64, maxDepth int) error
 			return ErrEmptyBody
 		case syn.Err == jsontext.ErrDuplicateName:
 			return fieldProblem(ErrDuplicateField, ptr, "duplicate_field", " is given more than once")
-		case syn.Err != nil && syn.Err.Error() == "invalid UTF-8":
+		case syn.Err != nil && (syn.Err.Error() == "invalid UTF-8" || strings.Contains(syn.Err.Error(), "surrogate")):
+			// A lone surrogate escape (\ud800) cannot become UTF-8 either.
 			return located(ErrInvalidUTF8, "The request body has text that is not valid UTF-8", ptr, syn.ByteOffset)
 		case end >= 0 && syn.ByteOffset >= end, syn.Err != nil && strings.Contains(syn.Err.Error(), "after top-level value"):
 			return located(ErrTrailingData, "The request body has data after the JSON value", "", syn.ByteOffset)

@@ -271,6 +271,17 @@ func (v *Validator) Struct(ctx context.Context, x any) error {
 // rename maps a Go field path to the client's name for flat parameter
 // structs; nil means JSON names.
 func (v *Validator) validate(ctx context.Context, dst any, t reflect.Type, rename func(goPath string) string, base *errs.Error) error {
+	if t.Kind() == reflect.Pointer {
+		// dst is a pointer to a pointer: validate what it points to.
+		rv := reflect.ValueOf(dst).Elem()
+		for rv.Kind() == reflect.Pointer && rv.Elem().Kind() == reflect.Pointer {
+			rv = rv.Elem()
+		}
+		if rv.IsNil() {
+			return nil
+		}
+		dst, t = rv.Interface(), deref(t)
+	}
 	if t.Kind() == reflect.Struct {
 		if err := v.engine.StructCtx(ctx, dst); err != nil {
 			return v.validationError(err, t, rename, base)
