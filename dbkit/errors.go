@@ -272,6 +272,7 @@ func classifySQLite(code int, err error) *Error {
 	switch code {
 	case sqliteConstraintUnique, sqliteConstraintPrimaryKey, sqliteConstraintRowID:
 		e.Class = ClassUnique
+		e.Constraint = sqliteUniqueColumns(err)
 	case sqliteConstraintForeignKey:
 		e.Class = ClassForeignKey
 	case sqliteConstraintCheck:
@@ -295,6 +296,23 @@ func classifySQLite(code int, err error) *Error {
 		}
 	}
 	return e
+}
+
+// sqliteUniqueColumns extracts "table.column" from SQLite's unique
+// violation message ("UNIQUE constraint failed: users.email"): SQLite names
+// no constraint, and the class already came from the result code.
+func sqliteUniqueColumns(err error) string {
+	msg := err.Error()
+	const marker = "constraint failed: "
+	i := strings.LastIndex(msg, marker)
+	if i < 0 {
+		return ""
+	}
+	cols := msg[i+len(marker):]
+	if j := strings.IndexAny(cols, " ()"); j >= 0 {
+		cols = cols[:j]
+	}
+	return strings.TrimRight(cols, ",")
 }
 
 func isConnectionError(err error) bool {

@@ -154,6 +154,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.Driver != Postgres {
 		gcfg.PrepareStmt = true
 	}
+	if gcfg.PrepareStmtTTL == 0 {
+		// GORM's statement cache runs an expiry goroutine that never stops
+		// when a TTL is set; at this value (its "no eviction" TTL) it starts
+		// none, and the cache stays bounded by PrepareStmtMaxSize.
+		gcfg.PrepareStmtTTL = 10 * 365 * 24 * time.Hour
+	}
 	d.gorm, err = gorm.Open(dialector(cfg.Driver, d.sql), &gcfg)
 	if err != nil {
 		_ = d.sql.Close()

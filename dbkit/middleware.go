@@ -1,0 +1,272 @@
+package dbkit
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/covetgo/covet/errs"
+)
+
+// MiddlewareOptions configures the request-scoped database stage.
+type MiddlewareOptions struct {
+	// Transaction wraps each request in a transaction: From returns it, it
+	// commits when the handler sends a 1xx-3xx status (before the status is
+	// sent, so a failed commit still becomes a problem response) and rolls
+	// back on 4xx/5xx or a panic. It is not retried: a conflict at COMMIT is
+	// answered with 409 and Retry-After. All database work must happen
+	// before the handler writes its status.
+	Transaction bool
+	// Isolation and ReadOnly configure that transaction.
+	Isolation sql.IsolationLevel
+	ReadOnly  bool
+	// Timeout, when positive, bounds each request's context (and so every
+	// query it runs) in addition to any deadline it already has.
+	Timeout time.Duration
+	// ReadYourWritesWindow, when positive, extends read-your-writes past the
+	// request: after a request writes, a cookie makes the same client's
+	// reads go to the primary for this long (replica lag should be below
+	// it). Zero: within the request only.
+	ReadYourWritesWindow time.Duration
+	// CookieName names that cookie. Zero: "covet_ryw".
+	CookieName string
+}
+
+// Middleware is the stage that gives each request its database handle.
+type Middleware struct {
+	db     *DB
+	o      MiddlewareOptions
+	cookie string
+}
+
+// NewMiddleware returns the stage for db.
+func NewMiddleware(db *DB, o MiddlewareOptions) (*Middleware, error) {
+	if db == nil {
+		return nil, errs.Configf("dbkit: NewMiddleware needs a DB")
+	}
+	if o.Timeout < 0 || o.ReadYourWritesWindow < 0 {
+		return nil, errs.Configf("dbkit: MiddlewareOptions durations must not be negative")
+	}
+	if o.CookieName == "" {
+		o.CookieName = "covet_ryw"
+	}
+	if !validCookieName(o.CookieName) {
+		return nil, errs.Configf("dbkit: MiddlewareOptions.CookieName %q is not a valid cookie name", o.CookieName)
+	}
+	return &Middleware{db: db, o: o, cookie: o.CookieName}, nil
+}
+
+func validCookieName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
+}
+
+type scopeKey struct{}
+
+// From returns the request's database handle, bound to ctx: the request's
+// transaction when the Middleware runs with Transaction (or ctx is inside
+// Tx), otherwise a GORM session tracking read-your-writes. It returns nil
+// when ctx comes from neither.
+func From(ctx context.Context) *gorm.DB {
+	if st := txFrom(ctx); st != nil {
+		return st.tx.WithContext(ctx)
+	}
+	if db, ok := ctx.Value(scopeKey{}).(*gorm.DB); ok {
+		return db.WithContext(ctx)
+	}
+	return nil
+}
+
+// Handler is the stage.
+func (m *Middleware) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if m.o.ReadYourWritesWindow > 0 && m.pinned(r) {
+			ctx = WithIntent(ctx, IntentPrimary)
+		}
+		// A fresh tracker per request: it records this request's writes only.
+		ctx = context.WithValue(ctx, rywKey{}, &rywState{})
+		if m.o.Timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, m.o.Timeout)
+			defer cancel()
+		}
+		rw := &responseWriter{ResponseWriter: w, m: m}
+		if m.o.Transaction {
+			var opts *sql.TxOptions
+			if m.o.Isolation != sql.LevelDefault || m.o.ReadOnly {
+				opts = &sql.TxOptions{Isolation: m.o.Isolation, ReadOnly: m.o.ReadOnly}
+			}
+			tx := m.db.gorm.WithContext(ctx).Begin(opts)
+			if tx.Error != nil {
+				errs.Write(w, r, m.db.MapError(tx.Error))
+				return
+			}
+			st := &txState{}
+			ctx = context.WithValue(ctx, txKey{}, st)
+			st.tx = tx.WithContext(ctx)
+			rw.tx = tx
+			defer func() {
+				if rw.tx != nil {
+					rw.tx.Rollback()
+					rw.tx = nil
+				}
+			}()
+		} else {
+			ctx = context.WithValue(ctx, scopeKey{}, m.db.gorm)
+		}
+		rw.ctx = ctx
+		rw.r = r.WithContext(ctx)
+		next.ServeHTTP(rw, rw.r)
+		if !rw.decided {
+			rw.decide(http.StatusOK)
+		}
+	})
+}
+
+// pinned reports whether the request carries an unexpired
+// read-your-writes cookie.
+func (m *Middleware) pinned(r *http.Request) bool {
+	c, err := r.Cookie(m.cookie)
+	if err != nil || len(c.Value) > 20 {
+		return false
+	}
+	until, err := strconv.ParseInt(c.Value, 10, 64)
+	return err == nil && time.Now().UnixMilli() < until
+}
+
+// errResponseReplaced is what a handler's Write gets once a failed commit
+// replaced its response with a problem response.
+var errResponseReplaced = errors.New("dbkit: the response was replaced because the transaction did not commit")
+
+// responseWriter commits or rolls back the request's transaction when the
+// status is decided and sets the read-your-writes cookie. It keeps Flusher,
+// Hijacker, ReaderFrom and Unwrap working.
+type responseWriter struct {
+	http.ResponseWriter
+	m       *Middleware
+	r       *http.Request
+	ctx     context.Context
+	tx      *gorm.DB
+	decided bool
+	discard bool
+}
+
+func (w *responseWriter) decide(code int) {
+	w.decided = true
+	if tx := w.tx; tx != nil {
+		w.tx = nil
+		if code >= 400 {
+			tx.Rollback()
+		} else if err := commit(w.ctx, tx); err != nil {
+			w.discard = true
+			errs.Write(w.ResponseWriter, w.r, w.m.db.MapError(err))
+			return
+		}
+	}
+	if w.m.o.ReadYourWritesWindow > 0 && Wrote(w.ctx) {
+		until := time.Now().Add(w.m.o.ReadYourWritesWindow)
+		http.SetCookie(w.ResponseWriter, &http.Cookie{
+			Name:     w.m.cookie,
+			Value:    strconv.FormatInt(until.UnixMilli(), 10),
+			Path:     "/",
+			MaxAge:   int((w.m.o.ReadYourWritesWindow + time.Second - 1) / time.Second),
+			HttpOnly: true,
+			Secure:   w.r.TLS != nil,
+			SameSite: http.SameSiteLaxMode,
+		})
+	}
+}
+
+func commit(ctx context.Context, tx *gorm.DB) error {
+	if err := ctx.Err(); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit().Error; err != nil {
+		if commitRefused(err) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", ErrCommitUnknown, safeError(err))
+	}
+	return nil
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.decided {
+		if !w.discard {
+			w.ResponseWriter.WriteHeader(code)
+		}
+		return
+	}
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.decide(code)
+	if !w.discard {
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.decided {
+		w.decide(http.StatusOK)
+	}
+	if w.discard {
+		return 0, errResponseReplaced
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
+	if !w.decided {
+		w.decide(http.StatusOK)
+	}
+	if w.discard {
+		return 0, errResponseReplaced
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
+}
+
+// Flush decides the status as 200 (committing) when nothing was written yet.
+func (w *responseWriter) Flush() {
+	if !w.decided {
+		w.decide(http.StatusOK)
+	}
+	if !w.discard {
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
+	}
+}
+
+// Hijack commits first: a hijacked connection has no status to wait for.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.decided {
+		w.decide(http.StatusSwitchingProtocols)
+	}
+	if w.discard {
+		return nil, nil, errResponseReplaced
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

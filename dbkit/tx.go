@@ -1,0 +1,229 @@
+package dbkit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/glebarez/go-sqlite"
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+)
+
+// TxOptions tunes TxWith. The zero value is what Tx uses.
+type TxOptions struct {
+	// MaxAttempts bounds how often the transaction runs, counting the first
+	// run. Zero: 5. One disables retries.
+	MaxAttempts int
+	// BaseDelay and MaxDelay shape the full-jitter backoff between attempts:
+	// before attempt n+1 Tx sleeps a random duration in
+	// [0, min(MaxDelay, BaseDelay·2^(n-1))). Zero: 5 ms and 500 ms.
+	BaseDelay, MaxDelay time.Duration
+	// Isolation is the isolation level (sql.LevelDefault: the server's).
+	Isolation sql.IsolationLevel
+	// ReadOnly starts a read-only transaction.
+	ReadOnly bool
+	// RetryLockTimeouts retries MySQL/MariaDB lock wait timeouts (1205),
+	// which are not retried by default: the statement waited
+	// innodb_lock_wait_timeout already.
+	RetryLockTimeouts bool
+	// OnRetry, when set, is called before each retry with the attempt that
+	// failed (1-based) and its classified error.
+	OnRetry func(attempt int, err *Error)
+}
+
+type txState struct {
+	tx         *gorm.DB
+	savepoints int
+}
+
+type txKey struct{}
+
+func txFrom(ctx context.Context) *txState {
+	if ctx == nil {
+		return nil
+	}
+	s, _ := ctx.Value(txKey{}).(*txState)
+	return s
+}
+
+// Tx runs fn in a transaction on db with TxOptions{}; see TxWith.
+func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
+	return TxWith(ctx, db, TxOptions{}, fn)
+}
+
+// TxWith runs fn in a transaction and commits it when fn returns nil. It
+// rolls back when fn returns an error or panics (re-panicking after the
+// rollback).
+//
+// At the outermost level, a serialization failure or deadlock (PostgreSQL
+// 40001 and 40P01, MySQL/MariaDB 1213 and 1020, and 1205 with
+// RetryLockTimeouts, SQLite busy or locked), whether raised by a statement or
+// by COMMIT, rolls back and runs fn again after a full-jitter backoff, up to
+// MaxAttempts and never past ctx. fn must therefore be safe to run again:
+// no side effects outside the transaction. When the attempts run out the
+// error wraps ErrRetriesExhausted and the last error.
+//
+// Inside a transaction (ctx or db carries one, as in fn or after the
+// Middleware began one), TxWith nests: it opens a uniquely named savepoint,
+// rolls back to it on error or panic and releases it on success; it never
+// retries, leaving that to the outermost level.
+//
+// When the connection fails during COMMIT, the transaction may or may not
+// have committed: TxWith returns an error wrapping ErrCommitUnknown and does
+// not retry.
+func TxWith(ctx context.Context, db *gorm.DB, o TxOptions, fn func(tx *gorm.DB) error) error {
+	if st := txFrom(ctx); st != nil {
+		return nested(st, fn)
+	}
+	if inTransaction(db.Statement) {
+		if st := txFrom(db.Statement.Context); st != nil {
+			return nested(st, fn)
+		}
+		return nested(&txState{tx: db}, fn)
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 5
+	}
+	if o.BaseDelay <= 0 {
+		o.BaseDelay = 5 * time.Millisecond
+	}
+	if o.MaxDelay <= 0 {
+		o.MaxDelay = 500 * time.Millisecond
+	}
+	markWrote(ctx)
+	for attempt := 1; ; attempt++ {
+		err := runTx(ctx, db, o, fn)
+		if err == nil || errors.Is(err, ErrCommitUnknown) {
+			return err
+		}
+		d := classify(err, o.RetryLockTimeouts)
+		if d == nil || !d.Retryable {
+			return err
+		}
+		if attempt >= o.MaxAttempts {
+			return fmt.Errorf("%w after %d attempts: %w", ErrRetriesExhausted, attempt, d)
+		}
+		if o.OnRetry != nil {
+			o.OnRetry(attempt, d)
+		}
+		if err := sleep(ctx, backoff(o, attempt)); err != nil {
+			return fmt.Errorf("%w (retrying after %w)", err, d)
+		}
+	}
+}
+
+func backoff(o TxOptions, attempt int) time.Duration {
+	ceil := o.MaxDelay
+	if shift := attempt - 1; shift < 30 {
+		if d := o.BaseDelay << shift; d > 0 && d < ceil {
+			ceil = d
+		}
+	}
+	return rand.N(ceil)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func runTx(ctx context.Context, db *gorm.DB, o TxOptions, fn func(tx *gorm.DB) error) (err error) {
+	var opts *sql.TxOptions
+	if o.Isolation != sql.LevelDefault || o.ReadOnly {
+		opts = &sql.TxOptions{Isolation: o.Isolation, ReadOnly: o.ReadOnly}
+	}
+	tx := db.WithContext(ctx).Begin(opts)
+	if tx.Error != nil {
+		return tx.Error
+	}
+	st := &txState{}
+	st.tx = tx.WithContext(context.WithValue(ctx, txKey{}, st))
+	done := false
+	defer func() {
+		if !done {
+			tx.Rollback()
+		}
+	}()
+	err = fn(st.tx)
+	done = true
+	if err != nil {
+		tx.Rollback()
+		return err
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		tx.Rollback()
+		return cerr
+	}
+	if cerr := tx.Commit().Error; cerr != nil {
+		if commitRefused(cerr) {
+			return cerr
+		}
+		return fmt.Errorf("%w: %w", ErrCommitUnknown, safeError(cerr))
+	}
+	return nil
+}
+
+// commitRefused reports whether a failed COMMIT certainly did not commit:
+// the server answered with an error other than a connection failure (a
+// backend terminated around COMMIT reports one), the transaction was
+// already over, or the driver knows nothing was sent.
+func commitRefused(err error) bool {
+	if d := Classify(err); d != nil && d.Class == ClassConnection && !pgconn.SafeToRetry(err) {
+		return false
+	}
+	var pg *pgconn.PgError
+	var my *mysql.MySQLError
+	var sq *sqlite.Error
+	return errors.As(err, &pg) || errors.As(err, &my) || errors.As(err, &sq) ||
+		errors.Is(err, sql.ErrTxDone) || errors.Is(err, gorm.ErrInvalidTransaction) ||
+		pgconn.SafeToRetry(err)
+}
+
+// safeError returns err's classification when it has one, so the text
+// carries no driver message.
+func safeError(err error) error {
+	if d := Classify(err); d != nil {
+		return d
+	}
+	return &Error{Class: ClassOther, Err: err}
+}
+
+func nested(st *txState, fn func(tx *gorm.DB) error) error {
+	st.savepoints++
+	name := "dbkit_sp_" + strconv.Itoa(st.savepoints)
+	tx := st.tx
+	if err := tx.SavePoint(name).Error; err != nil {
+		return err
+	}
+	done := false
+	defer func() {
+		if !done {
+			tx.RollbackTo(name)
+		}
+	}()
+	err := fn(tx)
+	done = true
+	if err != nil {
+		if rerr := tx.RollbackTo(name).Error; rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	return tx.Exec("RELEASE SAVEPOINT " + name).Error
+}
+
+// InTx reports whether ctx carries a transaction begun by Tx or by the
+// Middleware.
+func InTx(ctx context.Context) bool { return txFrom(ctx) != nil }
