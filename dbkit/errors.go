@@ -26,18 +26,18 @@ type Class uint8
 // The classes. ClassOther is a database error dbkit does not recognise; it is
 // reported as a 500.
 const (
-	ClassOther        Class = iota // unrecognised: 500
-	ClassNotFound                  // no row matched (gorm.ErrRecordNotFound): 404
-	ClassUnique                    // unique or primary-key violation: 409
-	ClassForeignKey                // foreign-key violation: 409
-	ClassCheck                     // check constraint violation: 422
-	ClassNotNull                   // NOT NULL violation: 422
-	ClassTooLong                   // value too long or out of range for its column: 422
-	ClassInvalidValue              // a value the column type cannot represent: 422
-	ClassSerialization             // serialization failure or deadlock; retrying may succeed: 409
-	ClassLockTimeout               // a lock wait timed out: 409
-	ClassTimeout                   // statement timeout, query canceled, or context deadline: 504
-	ClassConnection                // the server could not be reached or went away: 503
+	ClassOther         Class = iota // unrecognised: 500
+	ClassNotFound                   // no row matched (gorm.ErrRecordNotFound): 404
+	ClassUnique                     // unique or primary-key violation: 409
+	ClassForeignKey                 // foreign-key violation: 409
+	ClassCheck                      // check constraint violation: 422
+	ClassNotNull                    // NOT NULL violation: 422
+	ClassTooLong                    // value too long or out of range for its column: 422
+	ClassInvalidValue               // a value the column type cannot represent: 422
+	ClassSerialization              // serialization failure or deadlock; retrying may succeed: 409
+	ClassLockTimeout                // a lock wait timed out: 409
+	ClassTimeout                    // statement timeout, query canceled, or context deadline: 504
+	ClassConnection                 // the server could not be reached or went away: 503
 )
 
 var classNames = [...]string{
