@@ -267,8 +267,9 @@ func checkTLS(c *tls.Config) error {
 }
 
 // HTTPServer returns the underlying http.Server, for settings Options does
-// not cover (RegisterOnShutdown, ConnState, HTTP/2 options). Change it only
-// before Run.
+// not cover (ConnState, HTTP/2 options). Change it only before Run.
+// Shutdown does not track hijacked connections such as WebSockets: use its
+// RegisterOnShutdown to tell them to close.
 func (s *Server) HTTPServer() *http.Server { return s.srv }
 
 // Started returns a channel closed once the server accepts connections.
@@ -414,7 +415,12 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 		if err := s.srv.Shutdown(sctx); err != nil {
-			drainErr = fmt.Errorf("serve: in-flight requests did not finish within the shutdown timeout (%v): %w", s.shutdown, err)
+			select {
+			case <-force:
+				drainErr = fmt.Errorf("serve: in-flight requests did not finish: a second signal cut the drain short: %w", err)
+			default:
+				drainErr = fmt.Errorf("serve: in-flight requests did not finish within the shutdown timeout (%v): %w", s.shutdown, err)
+			}
 			s.logger.Warn("closing connections that did not drain", slog.String("error", err.Error()))
 			_ = s.srv.Close()
 		}

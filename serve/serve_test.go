@@ -30,7 +30,10 @@ import (
 	"github.com/covetgo/covet/serve"
 )
 
-var quiet = slog.New(slog.DiscardHandler)
+var (
+	quiet     = slog.New(slog.DiscardHandler)
+	noSignals = []os.Signal{}
+)
 
 func TestMain(m *testing.M) {
 	// Failing probes are 5xx problems, which errs logs; keep test output clean.
