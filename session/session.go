@@ -187,11 +187,16 @@ func Pop[T any](s *Session, key string) (v T, ok bool) {
 }
 
 func convert[T any](cur any) (v T, ok bool) {
-	if t, is := cur.(T); is {
-		return t, true
-	}
-	raw, is := cur.(json.RawMessage)
-	if !is {
+	raw, isRaw := cur.(json.RawMessage)
+	if isRaw {
+		if p, wantRaw := any(&v).(*json.RawMessage); wantRaw {
+			*p = raw
+			return v, true
+		}
+	} else {
+		if t, is := cur.(T); is {
+			return t, true
+		}
 		b, err := json.Marshal(cur)
 		if err != nil {
 			return v, false
@@ -458,7 +463,7 @@ func callerOutside() string {
 	frames := runtime.CallersFrames(pcs[:n])
 	for {
 		f, more := frames.Next()
-		if f.Function != "" && !strings.HasPrefix(f.Function, pkgPrefix) {
+		if f.Function != "" && (!strings.HasPrefix(f.Function, pkgPrefix) || strings.HasSuffix(f.File, "_test.go")) {
 			return f.Function + ":" + strconv.Itoa(f.Line)
 		}
 		if !more {
