@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-playground/validator/v10"
 
 	"github.com/covetgo/covet/validate"
@@ -115,5 +116,79 @@ func BenchmarkValidate_Handler(b *testing.B) {
 	for b.Loop() {
 		rb.Reset(validateBody)
 		h.ServeHTTP(w, r)
+	}
+}
+
+// BenchmarkValidate_HandJSONv2 is the same hand-written pair on
+// go-json-experiment/json with default (lenient about unknown members)
+// options: the floor validate.Body's strictness adds to.
+func BenchmarkValidate_HandJSONv2(b *testing.B) {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	r, rb := validateRequest()
+	b.ReportAllocs()
+	for b.Loop() {
+		rb.Reset(validateBody)
+		var s validateSignup
+		if err := jsonv2.UnmarshalRead(r.Body, &s); err != nil {
+			b.Fatal(err)
+		}
+		if err := v.Struct(&s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// validatePlain is validateSignup without rules, to time decoding alone.
+type validatePlain struct {
+	Name    string  `json:"name"`
+	Email   string  `json:"email"`
+	Age     int     `json:"age"`
+	Country string  `json:"country"`
+	Active  bool    `json:"active"`
+	Score   float64 `json:"score"`
+}
+
+// BenchmarkValidate_DecodeOnlyStdlib times encoding/json's Decoder alone.
+func BenchmarkValidate_DecodeOnlyStdlib(b *testing.B) {
+	r, rb := validateRequest()
+	b.ReportAllocs()
+	for b.Loop() {
+		rb.Reset(validateBody)
+		var s validatePlain
+		if err := json.NewDecoder(r.Body).Decode(&s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkValidate_DecodeOnlyJSONv2 times go-json-experiment/json alone.
+func BenchmarkValidate_DecodeOnlyJSONv2(b *testing.B) {
+	r, rb := validateRequest()
+	b.ReportAllocs()
+	for b.Loop() {
+		rb.Reset(validateBody)
+		var s validatePlain
+		if err := jsonv2.UnmarshalRead(r.Body, &s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkValidate_DecodeOnlyBind times validate.Body on a type without
+// rules: media type, cap, strict decoding, depth scan, and validator/v10
+// walking six fields that have nothing to check.
+func BenchmarkValidate_DecodeOnlyBind(b *testing.B) {
+	body, err := validate.NewBody[validatePlain](nil, validate.BodyOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, rb := validateRequest()
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		rb.Reset(validateBody)
+		if _, err := body.Bind(w, r); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

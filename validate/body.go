@@ -69,7 +69,7 @@ func NewBody[T any](v *Validator, o BodyOptions) (*Body[T], error) {
 	default:
 		return nil, errs.Configf("validate: NewBody needs a struct, slice, array or map type, not %s", t)
 	}
-	if err := v.checkType(t); err != nil {
+	if err := v.checkType(t, true); err != nil {
 		return nil, err
 	}
 	return &Body[T]{v: v, maxBytes: o.MaxBytes, maxDepth: o.MaxDepth, typ: t, wantObject: deref(t).Kind() == reflect.Struct || deref(t).Kind() == reflect.Map}, nil

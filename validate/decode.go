@@ -216,11 +216,16 @@ func clip(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-// fieldProblem refines base with a field error for the member at ptr.
+// fieldProblem refines base with a field error for the member at ptr; the
+// detail names the field after base's own sentence.
 func fieldProblem(base *errs.Error, ptr, rule, what string) *errs.Error {
 	ptr = clip(ptr)
 	field := pointerToField(ptr)
-	return base.WithMessage(base.Message()[:len(base.Message())-1]+": "+field+what+".").
+	detail := base.Message()[:len(base.Message())-1] + ": " + field
+	if rule == "type" {
+		detail += what
+	}
+	return base.WithMessage(detail+".").
 		WithPublic("pointer", ptr).
 		WithFields(errs.FieldError{Field: field, Pointer: ptr, Rule: rule, Message: field + what})
 }

@@ -82,7 +82,7 @@ func Example() {
 	// Output:
 	// 200 created "Groceries" (pin given: false)
 	// 422 {"type":"about:blank","title":"Unprocessable Entity","status":422,"detail":"The request is not valid.","instance":"/notes","code":"validation_failed","errors":[{"field":"tags[0]","pointer":"/tags/0","rule":"slug","message":"tags[0] must be lowercase words joined by dashes"}]}
-	// 400 {"type":"about:blank","title":"Bad Request","status":400,"detail":"The request body has an unknown field: owner is not a known field.","instance":"/notes","code":"unknown_field","errors":[{"field":"owner","pointer":"/owner","rule":"unknown_field","message":"owner is not a known field"}],"context":{"pointer":"/owner"}}
+	// 400 {"type":"about:blank","title":"Bad Request","status":400,"detail":"The request body has an unknown field: owner.","instance":"/notes","code":"unknown_field","errors":[{"field":"owner","pointer":"/owner","rule":"unknown_field","message":"owner is not a known field"}],"context":{"pointer":"/owner"}}
 	// 200 limit=10 sort=-created_at
 	// 400 {"type":"about:blank","title":"Bad Request","status":400,"detail":"The parameter limit must be an integer.","instance":"/notes","code":"invalid_parameter","errors":[{"field":"limit","rule":"type","param":"int","message":"limit must be an integer"}]}
 }

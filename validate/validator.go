@@ -57,7 +57,7 @@ type Validator struct {
 	engine      *validator.Validate
 	messages    map[string]string
 	messageFunc MessageFunc
-	checked     sync.Map // reflect.Type → error (nil when the type is sound)
+	checked     sync.Map // checkKey → error (nil when the type is sound)
 	bodies      sync.Map // reflect.Type → *Body[T] used by JSON
 }
 
@@ -146,28 +146,34 @@ func (v *Validator) Register(types ...any) error {
 		if x == nil {
 			return errs.Configf("validate: Register needs a type, got nil")
 		}
-		if err := v.checkType(reflect.TypeOf(x)); err != nil {
+		if err := v.checkType(reflect.TypeOf(x), true); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// checkType checks t and every struct reachable from it once; the result
-// is cached.
-func (v *Validator) checkType(t reflect.Type) error {
-	if e, ok := v.checked.Load(t); ok {
+type checkKey struct {
+	t    reflect.Type
+	json bool
+}
+
+// checkType checks t and every struct reachable from it once, including
+// what JSON decoding needs when forJSON is set; the result is cached.
+func (v *Validator) checkType(t reflect.Type, forJSON bool) error {
+	k := checkKey{t, forJSON}
+	if e, ok := v.checked.Load(k); ok {
 		if e == nil {
 			return nil
 		}
 		return e.(error)
 	}
-	err := v.walkType(t, make(map[reflect.Type]bool))
+	err := v.walkType(t, forJSON, make(map[reflect.Type]bool))
 	if err != nil {
-		v.checked.Store(t, err)
+		v.checked.Store(k, err)
 		return err
 	}
-	v.checked.Store(t, nil)
+	v.checked.Store(k, nil)
 	return nil
 }
 
@@ -189,7 +195,7 @@ func decodesItself(t reflect.Type) bool {
 	return false
 }
 
-func (v *Validator) walkType(t reflect.Type, seen map[reflect.Type]bool) error {
+func (v *Validator) walkType(t reflect.Type, forJSON bool, seen map[reflect.Type]bool) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -202,35 +208,43 @@ func (v *Validator) walkType(t reflect.Type, seen map[reflect.Type]bool) error {
 	}
 	switch t.Kind() {
 	case reflect.Slice, reflect.Array:
-		return v.walkType(t.Elem(), seen)
+		return v.walkType(t.Elem(), forJSON, seen)
 	case reflect.Map:
-		if err := v.walkType(t.Key(), seen); err != nil {
+		if err := v.walkType(t.Key(), forJSON, seen); err != nil {
 			return err
 		}
-		return v.walkType(t.Elem(), seen)
+		return v.walkType(t.Elem(), forJSON, seen)
 	case reflect.Chan, reflect.Func, reflect.Complex64, reflect.Complex128, reflect.UnsafePointer:
-		return errs.Configf("validate: type %s cannot be decoded from JSON", t)
+		if forJSON {
+			return errs.Configf("validate: type %s cannot be decoded from JSON", t)
+		}
+		return nil
 	case reflect.Struct:
 	default:
 		return nil
 	}
 	// JSON: the field set of the struct must be valid (no name collisions,
 	// no malformed json tags). Decoding "{}" builds it.
-	if err := json.Unmarshal([]byte("{}"), reflect.New(t).Interface()); err != nil {
-		return errs.Configf("validate: type %s: %v", t, err)
+	if forJSON {
+		if err := json.Unmarshal([]byte("{}"), reflect.New(t).Interface()); err != nil {
+			return errs.Configf("validate: type %s: %v", t, err)
+		}
 	}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() && !f.Anonymous {
 			continue
 		}
-		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name == "-" && !strings.Contains(f.Tag.Get("json"), ",") {
-			continue
+		// A field JSON skips (json:"-") is still validated, so its tags
+		// are checked, but it need not be decodable.
+		fieldJSON := forJSON
+		if tag := f.Tag.Get("json"); tag == "-" {
+			fieldJSON = false
 		}
 		if err := checkTag(f.Tag.Get("validate"), f.Type); err != nil {
 			return errs.Configf("validate: type %s, field %s: %v", t, f.Name, err)
 		}
-		if err := v.walkType(f.Type, seen); err != nil {
+		if err := v.walkType(f.Type, fieldJSON, seen); err != nil {
 			return err
 		}
 	}
@@ -257,7 +271,7 @@ func (v *Validator) probe(t reflect.Type) (err error) {
 func (v *Validator) Struct(ctx context.Context, x any) error {
 	t := reflect.TypeOf(x)
 	if t != nil {
-		if err := v.checkType(t); err != nil {
+		if err := v.checkType(t, false); err != nil {
 			return err
 		}
 	}

@@ -219,3 +219,30 @@ func TestDefaultIsShared(t *testing.T) {
 		t.Fatal("Default is not one instance")
 	}
 }
+
+func TestStructChecksOnlyWhatValidationNeeds(t *testing.T) {
+	type domain struct {
+		Name     string      `validate:"required"`
+		Callback func()      `json:"-"`
+		Events   chan string `json:"-"`
+	}
+	v := newTestValidator(t)
+	if err := v.Struct(context.Background(), domain{Name: "x"}); err != nil {
+		t.Fatalf("Struct refused a type it can validate: %v", err)
+	}
+	type bad struct {
+		Hidden string `json:"-" validate:"nosuch"`
+	}
+	if err := v.Struct(context.Background(), bad{}); !errors.Is(err, errs.KindConfiguration) {
+		t.Fatalf("bad tag on a json:\"-\" field: %v", err)
+	}
+	type undecodable struct {
+		C chan int `json:"c"`
+	}
+	if err := v.Register(undecodable{}); !errors.Is(err, errs.KindConfiguration) {
+		t.Fatalf("Register accepted a channel field: %v", err)
+	}
+	if err := v.Struct(context.Background(), undecodable{}); err != nil {
+		t.Fatalf("Struct refused a channel field it does not decode: %v", err)
+	}
+}
