@@ -407,4 +407,3 @@ func TestUluleStores(t *testing.T) {
 		})
 	}
 }
-

@@ -38,7 +38,9 @@ func testPrefix(t *testing.T, c *redis.Client) string {
 	return prefix
 }
 
-func redisClient(t *testing.T, addr string) *redis.Client {
+func redisClient(t *testing.T, addr string) *redis.Client { return redisClientTB(t, addr) }
+
+func redisClientTB(t testing.TB, addr string) *redis.Client {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 64, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = c.Close() })
