@@ -73,7 +73,8 @@ func (rd *Redirects) Check(target string) (string, error) {
 			return "", ErrUnsafeRedirect
 		}
 		// A decoding proxy or framework must not turn it into "//" or "/\".
-		if d, err := url.PathUnescape(target); err != nil || strings.HasPrefix(d, "//") || strings.HasPrefix(d, `/\`) || strings.ContainsAny(d, "\\\x00") {
+		if d, err := url.PathUnescape(target); err != nil || strings.HasPrefix(d, "//") || strings.HasPrefix(d, `/\`) ||
+			strings.ContainsFunc(d, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 			return "", ErrUnsafeRedirect
 		}
 		u, err := url.Parse(target)

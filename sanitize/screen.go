@@ -218,6 +218,9 @@ func (s *Screen) checkPath(p string) error {
 			}
 		}
 		i = j
+		if !d.feed(c) {
+			return ErrInvalidUTF8 // also a sequence cut by '/' or '%'
+		}
 		switch {
 		case isControl(c):
 			return ErrControlCharacter
@@ -238,9 +241,6 @@ func (s *Screen) checkPath(p string) error {
 				return err
 			}
 			continue
-		}
-		if !d.feed(c) {
-			return ErrInvalidUTF8
 		}
 		segLen++
 		if c == '.' {
@@ -265,10 +265,10 @@ func (s *Screen) checkQuery(q string) error {
 			return err
 		}
 		i = j
+		if !d.feed(c) {
+			return ErrInvalidUTF8
+		}
 		if !escaped && (c == '&' || c == ';') {
-			if !d.complete() {
-				return ErrInvalidUTF8
-			}
 			if params++; params > s.maxParams {
 				return ErrTooManyParams
 			}
@@ -276,9 +276,6 @@ func (s *Screen) checkQuery(q string) error {
 		}
 		if isControl(c) {
 			return ErrControlCharacter
-		}
-		if !d.feed(c) {
-			return ErrInvalidUTF8
 		}
 	}
 	if !d.complete() {
