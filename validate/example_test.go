@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/go-playground/validator/v10"
 
 	"github.com/covetgo/covet/errs"
@@ -85,4 +86,31 @@ func Example() {
 	// 400 {"type":"about:blank","title":"Bad Request","status":400,"detail":"The request body has an unknown field: owner.","instance":"/notes","code":"unknown_field","errors":[{"field":"owner","pointer":"/owner","rule":"unknown_field","message":"owner is not a known field"}],"context":{"pointer":"/owner"}}
 	// 200 limit=10 sort=-created_at
 	// 400 {"type":"about:blank","title":"Bad Request","status":400,"detail":"The parameter limit must be an integer.","instance":"/notes","code":"invalid_parameter","errors":[{"field":"limit","rule":"type","param":"int","message":"limit must be an integer"}]}
+}
+
+type NoteRef struct {
+	ID int64 `path:"id" validate:"gt=0"`
+}
+
+// A path binder on a chi route: mounted with r.With so it runs after chi
+// has matched {id}.
+func ExamplePath_Handler() {
+	noteRef, err := validate.NewPath[NoteRef](nil, validate.PathOptions{})
+	if err != nil {
+		panic(err)
+	}
+	r := chi.NewRouter()
+	r.With(noteRef.Handler).Get("/notes/{id}", func(w http.ResponseWriter, r *http.Request) {
+		ref, _ := validate.PathFrom[NoteRef](r.Context())
+		fmt.Fprintf(w, "note %d", ref.ID)
+	})
+	for _, path := range []string{"/notes/42", "/notes/abc", "/notes/0"} {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		fmt.Println(w.Code, w.Body.String())
+	}
+	// Output:
+	// 200 note 42
+	// 400 {"type":"about:blank","title":"Bad Request","status":400,"detail":"The parameter id must be an integer.","instance":"/notes/abc","code":"invalid_parameter","errors":[{"field":"id","rule":"type","param":"int64","message":"id must be an integer"}]}
+	// 422 {"type":"about:blank","title":"Unprocessable Entity","status":422,"detail":"The path is not valid.","instance":"/notes/0","code":"validation_failed","errors":[{"field":"id","rule":"gt","param":"0","message":"id must be more than 0"}]}
 }
