@@ -278,15 +278,16 @@ const (
 // context asks for the primary or has written; raw statements go to the
 // primary unless the context says IntentReplica and has not written.
 func (d *DB) registerRouting() error {
+	// dbresolver's own callbacks run first (Before "*"); dbkit's run after
+	// them and before the statement executes.
 	cb := d.gorm.Callback()
-	const after = "gorm:db_resolver"
 	steps := []error{
-		cb.Query().After(after).Register("dbkit:route_read", routeRead),
-		cb.Row().After(after).Register("dbkit:route_read", routeRead),
-		cb.Raw().After(after).Register("dbkit:route_write", routeWrite),
-		cb.Create().After(after).Register("dbkit:route_write", routeWrite),
-		cb.Update().After(after).Register("dbkit:route_write", routeWrite),
-		cb.Delete().After(after).Register("dbkit:route_write", routeWrite),
+		cb.Query().Before("gorm:query").Register("dbkit:route_read", routeRead),
+		cb.Row().Before("gorm:row").Register("dbkit:route_read", routeRead),
+		cb.Raw().Before("gorm:raw").Register("dbkit:route_write", routeWrite),
+		cb.Create().Before("gorm:create").Register("dbkit:route_write", routeWrite),
+		cb.Update().Before("gorm:update").Register("dbkit:route_write", routeWrite),
+		cb.Delete().Before("gorm:delete").Register("dbkit:route_write", routeWrite),
 	}
 	if err := errors.Join(steps...); err != nil {
 		return errs.Configf("dbkit: registering replica routing failed: %v", err)
