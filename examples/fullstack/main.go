@@ -1,72 +1,89 @@
-// Command fullstack is the whole Covet stack assembled on chi: the model
-// way to mount the stages. It starts with no setup:
+// Command fullstack is the whole Covet stack assembled on chi: request IDs,
+// panic recovery, CORS, access logs and metrics, security headers and
+// request screening, rate limits, sessions with CSRF protection, JWT and
+// session authentication, RBAC with ownership, validated input, sanitized
+// HTML, a WebSocket chat and a SQL database with migrations.
+//
+// It starts with no setup, on SQLite and in-memory stores:
 //
 //	go run ./examples/fullstack
+//
+// and moves to PostgreSQL (or MariaDB) and Redis by environment alone:
+//
+//	COVET_DB_DSN=postgres://... COVET_REDIS_ADDR=127.0.0.1:6379 go run ./examples/fullstack
+//
+// The environment: COVET_ADDR (127.0.0.1:8080), COVET_ENV (development,
+// staging or production; development), COVET_DB_DSN (a SQLite file, a
+// postgres:// or a mysql:// URL), COVET_REDIS_ADDR (empty: memory stores),
+// COVET_CORS_ORIGINS (comma-separated), COVET_SECRET_KEY (at least 32
+// characters; required in production), COVET_TRUSTED_PROXIES (CIDRs), and
+// the per-minute limits COVET_RATE_GLOBAL, COVET_RATE_AUTH and COVET_RATE_API.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/covetgo/covet/errs"
-	"github.com/covetgo/covet/observe"
+	"github.com/covetgo/covet/serve"
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(context.Background(), os.Getenv); err != nil {
 		fmt.Fprintln(os.Stderr, "fullstack:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	addr := os.Getenv("COVET_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:8080"
-	}
-	mode, err := errs.ParseMode(envOr("COVET_ENV", "development"))
+func run(ctx context.Context, getenv func(string) string) error {
+	cfg, err := loadConfig(getenv)
 	if err != nil {
-		return fmt.Errorf("COVET_ENV: %w", err)
-	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{ReplaceAttr: errs.DefaultSanitizer().ReplaceAttr}))
-	errs.Configure(errs.Config{Mode: mode, Logger: logger, AuditLogger: logger.With("log", "audit")})
-
-	r := chi.NewRouter()
-	r.Use(observe.RequestID, errs.Recover)
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	r.Get("/", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("Covet for Go\n")) })
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		errs.Write(w, r, errs.New(errs.KindNotFound, "", "No such route."))
-	})
-
-	srv := &http.Server{Addr: addr, Handler: r, ReadHeaderTimeout: 5 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	logger.Info("listening", "addr", "http://"+addr, "mode", mode.String())
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	logger := newLogger(cfg.Mode)
+	errs.Configure(errs.Config{Mode: cfg.Mode, Logger: logger, AuditLogger: logger.With("log", "audit")})
+	if !cfg.SecretFromEnv {
+		logger.Warn("COVET_SECRET_KEY is not set: using a random key, so sessions and tokens end when the process does",
+			"generated", randomSecret(cfg.SecretKey))
+	}
+
+	a, err := newApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	srv, err := newServer(a, serve.Options{Addr: cfg.Addr, Logger: logger})
+	if err != nil {
+		a.close()
+		return err
+	}
+	logger.Info("starting", "url", "http://"+cfg.Addr, "mode", cfg.Mode.String(), "db", cfg.DBDriver, "redis", cfg.RedisAddr != "")
+	return srv.Run(ctx)
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
+// newServer wires the app into the production lifecycle: migrations before
+// listening, readiness checks, the hub's close frames and resource closing
+// after the requests drain.
+func newServer(a *app, o serve.Options) (*serve.Server, error) {
+	o.Handler = a.handler()
+	srv, err := serve.New(o)
+	if err != nil {
+		return nil, err
 	}
-	return def
+	srv.Hook(serve.Hook{Name: "migrations", OnStart: a.migrate})
+	srv.Hook(serve.Hook{Name: "resources", OnStop: func(context.Context) error { a.close(); return nil }})
+	for name, check := range a.ready() {
+		srv.Check(name, check)
+	}
+	a.hub.RegisterOnShutdown(srv.HTTPServer())
+	return srv, nil
+}
+
+func newLogger(mode errs.Mode) *slog.Logger {
+	level := slog.LevelInfo
+	if mode == errs.Development {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: errs.DefaultSanitizer().ReplaceAttr}))
 }

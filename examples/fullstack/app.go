@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/klauspost/compress/gzhttp"
+	"github.com/pressly/goose/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authz"
+	"github.com/covetgo/covet/clientip"
+	"github.com/covetgo/covet/cors"
+	"github.com/covetgo/covet/dbkit"
+	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/observe"
+	"github.com/covetgo/covet/observe/metrics"
+	"github.com/covetgo/covet/ratelimit"
+	"github.com/covetgo/covet/sanitize"
+	"github.com/covetgo/covet/session"
+	"github.com/covetgo/covet/validate"
+	"github.com/covetgo/covet/wstools"
+)
+
+// app holds every stage and service the routes use. Everything is built
+// once, in newApp; a bad setting fails there, before the server listens.
+type app struct {
+	cfg      *config
+	log      *slog.Logger
+	db       *dbkit.DB
+	store    *store
+	migrator *goose.Provider
+	rdb      *redis.Client // nil without COVET_REDIS_ADDR
+
+	ips       *clientip.Resolver
+	cors      *cors.CORS
+	metrics   *metrics.Metrics
+	registry  *prometheus.Registry
+	accessLog *observe.AccessLogStage
+	headers   *sanitize.Headers
+	screen    *sanitize.Screen
+
+	sessions  *session.Manager
+	passwords *authn.Passwords
+	issuer    *authn.Issuer
+	verifier  *authn.Verifier
+	authn     *authn.Authn
+	totp      *authn.TOTP
+	authz     *authz.Authorizer
+	sealer    *sealer
+
+	globalLimit, authLimit, loginLimit, apiLimit *ratelimit.Limiter
+
+	validator  *validate.Validator
+	notesQuery *validate.Query[notesQuery]
+	pageQuery  *validate.Query[pageQuery]
+	html      *sanitize.HTML
+	sortBy    *sanitize.Identifiers
+	hub       *wstools.Hub
+
+	closers []io.Closer
+}
+
+// handler assembles the stack: the model way to mount Covet on chi.
+func (a *app) handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(observe.RequestID, errs.Recover, a.cors.Handler, a.metrics.Handler, a.accessLog.Handler,
+		a.headers.Handler, a.screen.Handler, a.ips.Handler, a.globalLimit.Handler, a.sessions.Handler)
+	r.NotFound(problem(errs.New(errs.KindNotFound, "route_not_found", "There is no such route.")))
+	r.MethodNotAllowed(problem(errs.New(errs.KindMethodNotAllowed, "", "The route does not allow this method.")))
+
+	r.Handle("/metrics", a.metrics.Endpoint())
+	r.Get("/ws", a.hub.ServeHTTP) // uncompressed: the socket is hijacked
+	r.Group(func(r chi.Router) {
+		r.Use(compress)
+		r.Get("/", a.page)
+		r.Handle("/static/*", staticFiles())
+		r.Handle("/.well-known/jwks.json", a.issuer.JWKSHandler())
+		r.Route("/auth", func(r chi.Router) {
+			r.Use(a.authLimit.Handler)
+			r.Post("/register", errs.Handle(a.register).ServeHTTP)
+			r.Post("/login", errs.Handle(a.login).ServeHTTP)
+			r.Post("/refresh", errs.Handle(a.refresh).ServeHTTP)
+			r.Post("/logout", errs.Handle(a.logout).ServeHTTP)
+			r.With(a.authn.Handler).Post("/2fa/enroll", errs.Handle(a.enrollTOTP).ServeHTTP)
+			r.With(a.authn.Handler).Post("/2fa/verify", errs.Handle(a.verifyTOTP).ServeHTTP)
+		})
+		r.Route("/api", func(r chi.Router) {
+			r.Use(a.authn.Handler, a.apiLimit.Handler)
+			r.Get("/me", errs.Handle(a.me).ServeHTTP)
+			r.With(a.authz.Require("notes:read")).Get("/notes", errs.Handle(a.listNotes).ServeHTTP)
+			r.With(a.authz.Require("notes:write")).Post("/notes", errs.Handle(a.createNote).ServeHTTP)
+			r.Route("/notes/{id}", func(r chi.Router) {
+				r.Use(a.authz.RequireOwner(a.loadNote, "notes:*"))
+				r.Get("/", errs.Handle(a.getNote).ServeHTTP)
+				r.Put("/", errs.Handle(a.updateNote).ServeHTTP)
+				r.Delete("/", errs.Handle(a.deleteNote).ServeHTTP)
+			})
+			r.With(a.authz.RequireRole("admin")).Get("/admin/users", errs.Handle(a.adminUsers).ServeHTTP)
+		})
+	})
+	return r
+}
+
+// compress gzips responses that are worth it (gzhttp decides by size and type).
+func compress(next http.Handler) http.Handler { return gzhttp.GzipHandler(next) }
+
+// problem returns a handler that writes err.
+func problem(err error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { errs.Write(w, r, err) }
+}
+
+// newApp builds every stage from cfg.
+func newApp(ctx context.Context, cfg *config, logger *slog.Logger) (_ *app, err error) {
+	a := &app{cfg: cfg, log: logger, registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+
+	a.db, err = dbkit.Open(ctx, dbkit.Config{
+		Driver: dbkit.Driver(cfg.DBDriver), DSN: cfg.DBDSN, Name: "app",
+		Logger: logger, Registerer: a.registry,
+		Log: dbkit.LoggerOptions{LogParams: cfg.Mode == errs.Development},
+	})
+	if err != nil {
+		return nil, &configError{"COVET_DB_DSN", err.Error()}
+	}
+	a.closers = append(a.closers, a.db)
+	a.store = &store{db: a.db}
+	if a.migrator, err = newMigrator(a.db); err != nil {
+		return nil, err
+	}
+
+	if cfg.RedisAddr != "" {
+		a.rdb = redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, DialTimeout: 2 * time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second})
+		a.closers = append(a.closers, a.rdb)
+		if err := a.rdb.Ping(ctx).Err(); err != nil {
+			return nil, &configError{"COVET_REDIS_ADDR", "Redis does not answer: " + err.Error()}
+		}
+	}
+
+	if err := a.buildEdge(); err != nil {
+		return nil, err
+	}
+	if err := a.buildAuth(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.buildLimits(); err != nil {
+		return nil, err
+	}
+	if err := a.buildInput(); err != nil {
+		return nil, err
+	}
+	if err := a.buildChat(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// buildEdge builds the stages every request passes first.
+func (a *app) buildEdge() (err error) {
+	if a.ips, err = clientip.New(clientip.Options{TrustedProxies: a.cfg.TrustedProxies}); err != nil {
+		return &configError{"COVET_TRUSTED_PROXIES", err.Error()}
+	}
+	a.cors, err = cors.New(cors.Options{
+		AllowedOrigins:   a.cfg.CORSOrigins,
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "X-Request-ID"},
+		ExposedHeaders:   []string{"X-Request-ID", "RateLimit", "RateLimit-Policy", "Retry-After"},
+		AllowCredentials: true,
+		// Local development serves the second origin over plain HTTP.
+		DangerouslyAllowHTTPOriginsWithCredentials: a.cfg.Mode == errs.Development,
+		MaxAge: 2 * time.Hour,
+	})
+	if err != nil {
+		return &configError{"COVET_CORS_ORIGINS", err.Error()}
+	}
+	if a.metrics, err = metrics.New(metrics.Options{Registerer: a.registry, Namespace: "covet", SkipPaths: []string{"/metrics", "/healthz", "/readyz"}}); err != nil {
+		return err
+	}
+	clientIP := func(r *http.Request) string { return clientip.FromRequest(r).String() }
+	if a.accessLog, err = observe.NewAccessLog(observe.AccessLogOptions{Logger: a.log, ClientIP: clientIP, SkipPaths: []string{"/healthz", "/readyz", "/metrics"}}); err != nil {
+		return err
+	}
+	csp := sanitize.NewCSP().
+		Add("default-src", "'self'").
+		Add("script-src", "'self'").
+		Add("style-src", "'self'").
+		Add("img-src", "'self'", "data:").
+		Add("connect-src", "'self'").
+		Add("object-src", "'none'").
+		Add("base-uri", "'none'").
+		Add("form-action", "'self'")
+	var proxies *clientip.Resolver
+	if len(a.cfg.TrustedProxies) > 0 {
+		proxies = a.ips
+	}
+	if a.headers, err = sanitize.NewHeaders(sanitize.HeadersOptions{CSP: csp, Proxies: proxies}); err != nil {
+		return err
+	}
+	a.screen, err = sanitize.NewScreen(sanitize.ScreenOptions{})
+	return err
+}
+
+// buildLimits builds the three rate limits; with Redis they are shared by
+// every instance.
+func (a *app) buildLimits() (err error) {
+	var shared ratelimit.Store
+	if a.rdb != nil {
+		rs, err := ratelimit.NewRedisStore(a.rdb, ratelimit.RedisOptions{Prefix: "covet:fullstack:rl:"})
+		if err != nil {
+			return err
+		}
+		shared = rs
+		a.closers = append(a.closers, rs)
+	}
+	build := func(o ratelimit.Options) (*ratelimit.Limiter, error) {
+		o.Store, o.ClientIP, o.Logger = shared, a.ips, a.log
+		o.OnStoreError = ratelimit.FailLocal
+		l, err := ratelimit.New(o)
+		if err == nil {
+			a.closers = append(a.closers, l)
+		}
+		return l, err
+	}
+	perMinute := func(name string, n int) ratelimit.Policy {
+		return ratelimit.Policy{Name: name, Limit: int64(n), Period: time.Minute, Burst: int64(max(n/4, 1))}
+	}
+	if a.globalLimit, err = build(ratelimit.Options{Name: "global", Policies: []ratelimit.Policy{perMinute("ip", a.cfg.RateGlobal)},
+		Exempt: func(r *http.Request) bool { return r.URL.Path == "/metrics" }}); err != nil {
+		return err
+	}
+	if a.authLimit, err = build(ratelimit.Options{Name: "auth", Policies: []ratelimit.Policy{perMinute("auth", a.cfg.RateAuth)}}); err != nil {
+		return err
+	}
+	// Keyed by account, not by request: login calls Allow itself.
+	if a.loginLimit, err = build(ratelimit.Options{Name: "login", Policies: []ratelimit.Policy{
+		{Name: "account", Algorithm: ratelimit.SlidingWindow, Limit: 10, Period: 15 * time.Minute},
+	}}); err != nil {
+		return err
+	}
+	a.apiLimit, err = build(ratelimit.Options{Name: "api", Policies: []ratelimit.Policy{perMinute("user", a.cfg.RateAPI)},
+		Key: ratelimit.ByPrincipal(func(r *http.Request) (string, bool) {
+			s := authn.SubjectFrom(r.Context())
+			return s, s != ""
+		})})
+	return err
+}
+
+// buildInput builds the validator, the HTML policy and the sort allowlist.
+func (a *app) buildInput() (err error) {
+	if a.validator, err = validate.New(validate.Options{Types: []any{registerBody{}, loginBody{}, refreshBody{}, logoutBody{}, codeBody{}, noteBody{}, notesQuery{}, pageQuery{}}}); err != nil {
+		return err
+	}
+	if a.notesQuery, err = validate.NewQuery[notesQuery](a.validator, validate.QueryOptions{}); err != nil {
+		return err
+	}
+	if a.pageQuery, err = validate.NewQuery[pageQuery](a.validator, validate.QueryOptions{}); err != nil {
+		return err
+	}
+	if a.html, err = sanitize.NewHTML(sanitize.HTMLOptions{Preset: sanitize.PresetUGC, MaxBytes: 64 << 10}); err != nil {
+		return err
+	}
+	a.sortBy, err = sanitize.NewIdentifiers(map[string]string{"created_at": "created_at", "title": "title"})
+	return err
+}
+
+// hooks registers start-up work, readiness checks and closing with srv.
+func (a *app) ready() map[string]func(context.Context) error {
+	checks := map[string]func(context.Context) error{
+		"database":   a.db.Ready,
+		"migrations": migrationsCurrent(a.migrator),
+	}
+	if a.rdb != nil {
+		checks["redis"] = func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }
+	}
+	return checks
+}
+
+// migrate applies pending migrations.
+func (a *app) migrate(ctx context.Context) error {
+	res, err := a.migrator.Up(ctx)
+	for _, r := range res {
+		if r.Error == nil {
+			a.log.Info("migration applied", "version", r.Source.Version, "path", r.Source.Path)
+		}
+	}
+	return err
+}
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i].Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
+			a.log.Warn("close failed", "error", err)
+		}
+	}
+	a.closers = nil
+}
+
+// origins lists the allowed origins for log lines.
+func (a *app) origins() string { return strings.Join(a.cfg.CORSOrigins, ",") }

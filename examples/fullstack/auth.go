@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authz"
+	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/session"
+	"github.com/covetgo/covet/validate"
+)
+
+const (
+	tokenIssuer   = "covet-fullstack"
+	tokenAudience = "covet-fullstack-api"
+)
+
+// policy is the app's RBAC: users manage their own notes (ownership is
+// checked per note), admins inherit that and may touch everything.
+var policy = authz.Policy{Roles: map[string]authz.Role{
+	"user":  {Permissions: []string{"notes:read", "notes:write"}},
+	"admin": {Inherits: []string{"user"}, Permissions: []string{"notes:*", "users:*"}},
+}}
+
+var (
+	errBadLogin    = errs.New(errs.KindAuthentication, "invalid_credentials", "The email or the password is wrong.")
+	errOTPRequired = errs.New(errs.KindAuthentication, "otp_required", "A valid one-time code is required for this account.")
+	errNotEnrolled = errs.New(errs.KindConflict, "totp_not_enrolled", "Start two-factor enrolment first.")
+	errLoginLimit  = errs.New(errs.KindRateLimit, "login_rate_limited", "Too many login attempts for this account; try again later.")
+)
+
+type registerBody struct {
+	Email    string `json:"email" validate:"required,email,max=254"`
+	Password string `json:"password" validate:"required,min=12,max=1024"`
+	Name     string `json:"name" validate:"required,min=1,max=64"`
+}
+
+type loginBody struct {
+	Email    string `json:"email" validate:"required,max=254"`
+	Password string `json:"password" validate:"required,max=1024"`
+	OTP      string `json:"otp" validate:"omitempty,max=32"`
+}
+
+type refreshBody struct {
+	RefreshToken string `json:"refresh_token" validate:"required,max=512"`
+}
+
+type codeBody struct {
+	Code string `json:"code" validate:"required,max=32"`
+}
+
+func (a *app) buildAuth(ctx context.Context) (err error) {
+	if a.passwords, err = authn.NewPasswords(authn.PasswordOptions{}); err != nil {
+		return err
+	}
+	if a.sealer, err = newSealer(deriveKey(a.cfg.SecretKey, "totp-secrets")); err != nil {
+		return err
+	}
+	var refresh authn.RefreshStore = authn.NewMemoryRefreshStore()
+	var store session.Store = session.NewMemoryStore(session.MemoryOptions{})
+	if a.rdb != nil {
+		if refresh, err = authn.NewRedisRefreshStore(a.rdb, "covet:fullstack:auth:"); err != nil {
+			return err
+		}
+		if store, err = session.NewRedisStore(session.RedisOptions{Client: a.rdb, Prefix: "covet:fullstack:session:"}); err != nil {
+			return err
+		}
+	}
+	if a.issuer, err = authn.NewIssuer(authn.IssuerOptions{
+		Issuer: tokenIssuer, Audience: []string{tokenAudience}, Refresh: refresh,
+		// KeySeed: deriveKey(a.cfg.SecretKey, "token-signing"),
+	}); err != nil {
+		return err
+	}
+	if a.verifier, err = a.issuer.Verifier(authn.VerifierOptions{CacheSize: 10_000, Leeway: 30 * time.Second}); err != nil {
+		return err
+	}
+	a.sessions, err = session.New(session.Options{
+		Store:          store,
+		HashKeys:       [][]byte{deriveKey(a.cfg.SecretKey, "session-cookie")},
+		InsecureCookie: a.cfg.Mode == errs.Development, // plain HTTP on a laptop
+		CSRF:           session.CSRFOptions{TrustedOrigins: a.cfg.CORSOrigins},
+		Logger:         a.log,
+	})
+	if err != nil {
+		return err
+	}
+	a.authn, err = authn.New(authn.Options{
+		Realm:          "covet",
+		Authenticators: []authn.Authenticator{authn.Bearer(a.verifier), authn.Session(a.sessionPrincipal)},
+	})
+	if err != nil {
+		return err
+	}
+	a.totp, err = authn.NewTOTP(authn.TOTPOptions{Issuer: "Covet notes", Store: &totpStore{store: a.store, failures: authn.NewMemoryTOTPStore(nil)}})
+	if err != nil {
+		return err
+	}
+	rbac, err := authz.NewRBAC(policy)
+	if err != nil {
+		return err
+	}
+	a.authz, err = authz.New(authz.Options{Decider: rbac, Realm: "covet"})
+	return err
+}
+
+// sessionPrincipal is the session authenticator: the user and roles that
+// login stored in the session.
+func (a *app) sessionPrincipal(r *http.Request) (*authn.Principal, error) {
+	s := session.From(r)
+	if s == nil {
+		return nil, nil
+	}
+	if err := s.Err(); err != nil {
+		return nil, authn.ErrUnavailable.WithCause(err)
+	}
+	if s.UserID() == "" {
+		return nil, nil
+	}
+	roles, _ := session.Get[[]string](s, "roles")
+	return &authn.Principal{Subject: s.UserID(), Roles: roles, Method: authn.MethodSession}, nil
+}
+
+func (a *app) register(w http.ResponseWriter, r *http.Request) error {
+	in, err := validate.JSON[registerBody](a.validator, w, r)
+	if err != nil {
+		return err
+	}
+	hash, err := a.passwords.Hash(r.Context(), in.Password)
+	if err != nil {
+		return err
+	}
+	u := &User{Email: strings.ToLower(in.Email), Name: in.Name, PasswordHash: hash}
+	if err := a.store.createUser(r.Context(), u); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, u)
+}
+
+func (a *app) login(w http.ResponseWriter, r *http.Request) error {
+	in, err := validate.JSON[loginBody](a.validator, w, r)
+	if err != nil {
+		return err
+	}
+	email := strings.ToLower(in.Email)
+	if res, err := a.loginLimit.Allow(r.Context(), email, 1); err != nil {
+		return err
+	} else if !res.Allowed {
+		return errLoginLimit.WithHeader("Retry-After", strconv.Itoa(int(res.RetryAfter.Seconds()+0.999)))
+	}
+	u, err := a.store.userByEmail(r.Context(), email)
+	if err != nil {
+		return err
+	}
+	hash := ""
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	// Verify even for unknown accounts (against a dummy hash), so the
+	// response time does not tell which emails have accounts.
+	ok, err := a.passwords.Verify(r.Context(), hash, in.Password)
+	if err != nil {
+		return err
+	}
+	if !ok || u == nil {
+		return errBadLogin
+	}
+	if u.TOTPEnabled {
+		if in.OTP == "" {
+			return errOTPRequired
+		}
+		secret, err := a.sealer.open(u.TOTPSecret, u.Subject())
+		if err != nil {
+			return err
+		}
+		if _, err := a.totp.Verify(r.Context(), u.Subject(), secret, in.OTP); err != nil {
+			if errors.Is(err, authn.ErrTooManyAttempts) {
+				return err
+			}
+			return errOTPRequired.WithCause(err)
+		}
+	}
+	if a.passwords.NeedsRehash(u.PasswordHash) {
+		if h, err := a.passwords.Hash(r.Context(), in.Password); err == nil {
+			_ = a.store.setPasswordHash(r.Context(), u.ID, h)
+		}
+	}
+	// A fresh session ID at login: a session planted before it is useless.
+	if err := session.Renew(r); err != nil {
+		return err
+	}
+	s := session.From(r)
+	s.SetUserID(u.Subject())
+	s.Set("roles", []string{u.Role})
+	pair, err := a.issuer.IssuePair(r.Context(), authn.Grant{Subject: u.Subject(), Roles: []string{u.Role}})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pair)
+}
+
+func (a *app) refresh(w http.ResponseWriter, r *http.Request) error {
+	in, err := validate.JSON[refreshBody](a.validator, w, r)
+	if err != nil {
+		return err
+	}
+	pair, err := a.issuer.Refresh(r.Context(), in.RefreshToken)
+	if err != nil {
+		// A reused token has already revoked its family; the client is
+		// told only that this token is no good.
+		return errs.New(errs.KindAuthentication, "invalid_refresh_token", "The refresh token is invalid, expired or revoked.").WithCause(err)
+	}
+	return writeJSON(w, http.StatusOK, pair)
+}
+
+func (a *app) logout(w http.ResponseWriter, r *http.Request) error {
+	if r.ContentLength != 0 {
+		in, err := validate.JSON[logoutBody](a.validator, w, r)
+		if err != nil {
+			return err
+		}
+		if in.RefreshToken != "" {
+			if err := a.issuer.Revoke(r.Context(), in.RefreshToken); err != nil {
+				return err
+			}
+		}
+	}
+	if err := session.Destroy(r); err != nil && !errors.Is(err, session.ErrNoSession) {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type logoutBody struct {
+	RefreshToken string `json:"refresh_token" validate:"omitempty,max=512"`
+}
+
+// currentUser loads the authenticated caller.
+func (a *app) currentUser(ctx context.Context) (*User, error) {
+	id, err := strconv.ParseInt(authn.SubjectFrom(ctx), 10, 64)
+	if err != nil {
+		return nil, authn.ErrNoCredentials
+	}
+	u, err := a.store.userByID(ctx, id)
+	if errors.Is(err, errNoUser) {
+		return nil, authn.ErrInvalidCredentials // the account is gone
+	}
+	return u, err
+}
+
+func (a *app) me(w http.ResponseWriter, r *http.Request) error {
+	u, err := a.currentUser(r.Context())
+	if err != nil {
+		return err
+	}
+	p, _ := authn.PrincipalFrom(r.Context())
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"id": u.ID, "email": u.Email, "name": u.Name, "roles": []string{u.Role},
+		"totp_enabled": u.TOTPEnabled, "auth_method": p.Method,
+	})
+}
+
+func (a *app) enrollTOTP(w http.ResponseWriter, r *http.Request) error {
+	u, err := a.currentUser(r.Context())
+	if err != nil {
+		return err
+	}
+	if u.TOTPEnabled {
+		return errs.New(errs.KindConflict, "totp_enabled", "Two-factor authentication is already on.")
+	}
+	e, err := a.totp.Enroll(u.Email)
+	if err != nil {
+		return err
+	}
+	if err := a.store.setTOTP(r.Context(), u.ID, a.sealer.seal(e.Secret, u.Subject()), false); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"secret": e.Secret, "otpauth_url": e.URL})
+}
+
+func (a *app) verifyTOTP(w http.ResponseWriter, r *http.Request) error {
+	in, err := validate.JSON[codeBody](a.validator, w, r)
+	if err != nil {
+		return err
+	}
+	u, err := a.currentUser(r.Context())
+	if err != nil {
+		return err
+	}
+	if u.TOTPSecret == "" {
+		return errNotEnrolled
+	}
+	secret, err := a.sealer.open(u.TOTPSecret, u.Subject())
+	if err != nil {
+		return err
+	}
+	if _, err := a.totp.Verify(r.Context(), u.Subject(), secret, in.Code); err != nil {
+		return err
+	}
+	if err := a.store.setTOTP(r.Context(), u.ID, u.TOTPSecret, true); err != nil {
+		return err
+	}
+	// A privilege change: the session gets a new ID.
+	if err := session.Renew(r); err != nil && !errors.Is(err, session.ErrNoSession) {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]bool{"totp_enabled": true})
+}
+
+// totpStore keeps the last accepted TOTP step in the users table (a
+// compare-and-swap every instance sees) and recent failures in memory.
+type totpStore struct {
+	store    *store
+	failures *authn.MemoryTOTPStore
+}
+
+func (t *totpStore) UseStep(ctx context.Context, account string, step int64) (bool, error) {
+	id, err := strconv.ParseInt(account, 10, 64)
+	if err != nil {
+		return false, err
+	}
+	return t.store.useTOTPStep(ctx, id, step)
+}
+
+func (t *totpStore) AddFailure(ctx context.Context, account string, window time.Duration) (int, error) {
+	return t.failures.AddFailure(ctx, account, window)
+}
+
+func (t *totpStore) Failures(ctx context.Context, account string, window time.Duration) (int, error) {
+	return t.failures.Failures(ctx, account, window)
+}
+
+func (t *totpStore) ResetFailures(ctx context.Context, account string) error {
+	return t.failures.ResetFailures(ctx, account)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,26 @@
+-- +goose Up
+CREATE TABLE users (
+    id            BIGSERIAL PRIMARY KEY,
+    email         VARCHAR(254) NOT NULL UNIQUE,
+    name          VARCHAR(64)  NOT NULL,
+    password_hash VARCHAR(255) NOT NULL,
+    role          VARCHAR(32)  NOT NULL DEFAULT 'user',
+    totp_secret   VARCHAR(255) NOT NULL DEFAULT '',
+    totp_enabled  BOOLEAN      NOT NULL DEFAULT FALSE,
+    totp_last_step BIGINT      NOT NULL DEFAULT 0,
+    created_at    TIMESTAMPTZ  NOT NULL DEFAULT now()
+);
+
+CREATE TABLE notes (
+    id         BIGSERIAL PRIMARY KEY,
+    owner_id   BIGINT       NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    title      VARCHAR(200) NOT NULL,
+    body       TEXT         NOT NULL,
+    created_at TIMESTAMPTZ  NOT NULL DEFAULT now(),
+    updated_at TIMESTAMPTZ  NOT NULL DEFAULT now()
+);
+CREATE INDEX notes_owner_created ON notes (owner_id, created_at);
+
+-- +goose Down
+DROP TABLE notes;
+DROP TABLE users;
