@@ -62,9 +62,9 @@ type app struct {
 	validator  *validate.Validator
 	notesQuery *validate.Query[notesQuery]
 	pageQuery  *validate.Query[pageQuery]
-	html      *sanitize.HTML
-	sortBy    *sanitize.Identifiers
-	hub       *wstools.Hub
+	html       *sanitize.HTML
+	sortBy     *sanitize.Identifiers
+	hub        *wstools.Hub
 
 	closers []io.Closer
 }
