@@ -51,7 +51,7 @@ func tkCreatePostgres(t *testing.T, full string) {
 }
 
 type tkReplicaFixture struct {
-	db                 *DB
+	db                  *DB
 	primary, rep1, rep2 string
 }
 
