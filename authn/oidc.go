@@ -1,0 +1,277 @@
+package authn
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/covetgo/covet/errs"
+	"golang.org/x/oauth2"
+)
+
+// ErrLoginFailed: an OAuth2/OIDC callback could not complete the login
+// (401, code "login_failed"); Reason tells why ("state_mismatch",
+// "no_state", "provider_error", "exchange", "id_token", "nonce_mismatch").
+var ErrLoginFailed = errs.New(errs.KindAuthentication, "login_failed", "The login could not be completed.")
+
+// LoginState is what a login must remember between the redirect to the
+// provider and the callback: the state, nonce and PKCE verifier, and where
+// to send the user afterwards.
+type LoginState struct {
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	ReturnTo string `json:"r,omitempty"`
+	Expires  int64  `json:"e"`
+}
+
+// LoginStateStore binds a LoginState to the user's browser session, so a
+// callback is only accepted in the session that started the login.
+// CookieStateStore keeps it in a signed cookie; an application with server
+// sessions can keep it there.
+type LoginStateStore interface {
+	SaveLoginState(w http.ResponseWriter, r *http.Request, st LoginState) error
+	// TakeLoginState returns the saved state and forgets it (one use).
+	TakeLoginState(w http.ResponseWriter, r *http.Request) (LoginState, error)
+}
+
+// OIDCOptions configure an OIDC login flow.
+type OIDCOptions struct {
+	// Issuer is the provider's issuer URL (https); its discovery document
+	// is fetched by NewOIDC.
+	Issuer string
+	// ClientID, ClientSecret and RedirectURL are the client's registration.
+	ClientID, ClientSecret, RedirectURL string
+	// Scopes to request; "openid" is always included.
+	Scopes []string
+	// States keeps login state between redirect and callback; required.
+	States LoginStateStore
+	// Client makes the requests to the provider. Nil: a client with a
+	// 10 s timeout.
+	Client *http.Client
+	// Principal maps the verified ID token's claims to a principal. Nil:
+	// subject from "sub", roles from "roles", scopes from the token
+	// response.
+	Principal func(c *Claims, tok *oauth2.Token) (*Principal, error)
+}
+
+// OIDC is an OpenID Connect authorization-code login with PKCE (S256,
+// always), state and nonce.
+type OIDC struct {
+	cfg       oauth2.Config
+	verifier  *oidc.IDTokenVerifier
+	states    LoginStateStore
+	client    *http.Client
+	principal func(*Claims, *oauth2.Token) (*Principal, error)
+}
+
+// NewOIDC validates opts and fetches the provider's discovery document.
+func NewOIDC(ctx context.Context, opts OIDCOptions) (*OIDC, error) {
+	if u, err := url.Parse(opts.Issuer); err != nil || u.Scheme != "https" {
+		return nil, errs.Configf("authn: OIDCOptions.Issuer %q must be an https URL", opts.Issuer)
+	}
+	if opts.ClientID == "" || opts.RedirectURL == "" {
+		return nil, errs.Configf("authn: OIDCOptions.ClientID and RedirectURL are required")
+	}
+	if opts.States == nil {
+		return nil, errs.Configf("authn: OIDCOptions.States is required")
+	}
+	client := opts.Client
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	pctx := oidc.ClientContext(ctx, client)
+	provider, err := oidc.NewProvider(pctx, opts.Issuer)
+	if err != nil {
+		return nil, errs.Configf("authn: OIDC discovery for %s failed: %v", opts.Issuer, err)
+	}
+	scopes := []string{oidc.ScopeOpenID}
+	for _, s := range opts.Scopes {
+		if s != oidc.ScopeOpenID {
+			scopes = append(scopes, s)
+		}
+	}
+	o := &OIDC{
+		cfg: oauth2.Config{
+			ClientID: opts.ClientID, ClientSecret: opts.ClientSecret, RedirectURL: opts.RedirectURL,
+			Endpoint: provider.Endpoint(), Scopes: scopes,
+		},
+		verifier:  provider.VerifierContext(pctx, &oidc.Config{ClientID: opts.ClientID}),
+		states:    opts.States,
+		client:    client,
+		principal: opts.Principal,
+	}
+	return o, nil
+}
+
+func randomToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return b64u.EncodeToString(b[:])
+}
+
+// Login starts a login: it saves fresh state, nonce and PKCE verifier in
+// the user's session and redirects to the provider. returnTo (a local path,
+// or "") is where Callback's caller may send the user afterwards.
+func (o *OIDC) Login(w http.ResponseWriter, r *http.Request, returnTo string) {
+	if !localPath(returnTo) {
+		returnTo = ""
+	}
+	st := LoginState{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(), ReturnTo: returnTo, Expires: time.Now().Add(10 * time.Minute).Unix()}
+	if err := o.states.SaveLoginState(w, r, st); err != nil {
+		errs.Write(w, r, ErrUnavailable.WithCause(err))
+		return
+	}
+	u := o.cfg.AuthCodeURL(st.State, oidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier))
+	http.Redirect(w, r, u, http.StatusFound)
+}
+
+// localPath reports whether p is a path on this site ("/x", not "//host").
+func localPath(p string) bool {
+	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\") && !strings.ContainsAny(p, "\r\n")
+}
+
+// Callback completes a login at the redirect URL: it checks the state
+// against the session's, exchanges the code with the PKCE verifier,
+// verifies the ID token (signature, issuer, audience, expiry) and its
+// nonce, and returns the principal, the provider's tokens and the saved
+// return path. Errors are ErrLoginFailed (with a Reason) or ErrUnavailable.
+func (o *OIDC) Callback(w http.ResponseWriter, r *http.Request) (*Principal, *oauth2.Token, string, error) {
+	st, err := o.states.TakeLoginState(w, r)
+	if err != nil {
+		return nil, nil, "", fail(ErrLoginFailed, "no_state", err)
+	}
+	q := r.URL.Query()
+	if st.Expires < time.Now().Unix() {
+		return nil, nil, "", fail(ErrLoginFailed, "state_expired", nil)
+	}
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(st.State)) != 1 || st.State == "" {
+		return nil, nil, "", fail(ErrLoginFailed, "state_mismatch", nil)
+	}
+	if e := q.Get("error"); e != "" {
+		return nil, nil, "", fail(ErrLoginFailed, "provider_error", errors.New(e))
+	}
+	code := q.Get("code")
+	if code == "" || len(code) > 2048 {
+		return nil, nil, "", fail(ErrLoginFailed, "no_code", nil)
+	}
+	ctx := oidc.ClientContext(r.Context(), o.client)
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, o.client)
+	tok, err := o.cfg.Exchange(ctx, code, oauth2.VerifierOption(st.Verifier))
+	if err != nil {
+		return nil, nil, "", fail(ErrLoginFailed, "exchange", err)
+	}
+	raw, ok := tok.Extra("id_token").(string)
+	if !ok || raw == "" || len(raw) > MaxTokenSize {
+		return nil, nil, "", fail(ErrLoginFailed, "id_token", errors.New("no usable id_token in the token response"))
+	}
+	idt, err := o.verifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
+	}
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(st.Nonce)) != 1 {
+		return nil, nil, "", fail(ErrLoginFailed, "nonce_mismatch", nil)
+	}
+	if idt.AccessTokenHash != "" {
+		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+			return nil, nil, "", fail(ErrLoginFailed, "at_hash", err)
+		}
+	}
+	var c Claims
+	if err := idt.Claims(&c); err != nil {
+		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
+	}
+	var p *Principal
+	if o.principal != nil {
+		p, err = o.principal(&c, tok)
+		if err != nil {
+			return nil, nil, "", fail(ErrLoginFailed, "principal", err)
+		}
+	} else {
+		p = &Principal{Subject: idt.Subject, Method: MethodOIDC, Roles: c.Roles, Claims: &c, ExpiresAt: idt.Expiry}
+		if s, ok := tok.Extra("scope").(string); ok {
+			p.Scopes = strings.Fields(s)
+		} else {
+			p.Scopes = slices.Clone(o.cfg.Scopes)
+		}
+	}
+	if p == nil || p.Subject == "" {
+		return nil, nil, "", fail(ErrLoginFailed, "no_subject", nil)
+	}
+	return p, tok, st.ReturnTo, nil
+}
+
+// CookieStateStore keeps login state in a short-lived cookie signed with
+// HMAC-SHA256, so it is bound to the browser that started the login.
+type CookieStateStore struct {
+	key    []byte
+	name   string
+	secure bool
+}
+
+// NewCookieStateStore returns a store signing with key (at least 32
+// bytes). The cookie is "__Host-covet_login" (Secure, HttpOnly,
+// SameSite=Lax, Path=/); insecure, for plain-http development only, drops
+// the __Host- prefix and Secure.
+func NewCookieStateStore(key []byte, insecure bool) (*CookieStateStore, error) {
+	if len(key) < 32 {
+		return nil, errs.Configf("authn: NewCookieStateStore needs a key of at least 32 bytes")
+	}
+	s := &CookieStateStore{key: slices.Clone(key), name: "__Host-covet_login", secure: true}
+	if insecure {
+		s.name, s.secure = "covet_login", false
+	}
+	return s, nil
+}
+
+func (s *CookieStateStore) mac(b []byte) []byte {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("covet-login-state:"))
+	m.Write(b)
+	return m.Sum(nil)
+}
+
+// SaveLoginState implements LoginStateStore.
+func (s *CookieStateStore) SaveLoginState(w http.ResponseWriter, _ *http.Request, st LoginState) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	v := b64u.EncodeToString(b) + "." + b64u.EncodeToString(s.mac(b))
+	http.SetCookie(w, &http.Cookie{Name: s.name, Value: v, Path: "/", MaxAge: 600, Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	return nil
+}
+
+// TakeLoginState implements LoginStateStore: it verifies the signature and
+// deletes the cookie.
+func (s *CookieStateStore) TakeLoginState(w http.ResponseWriter, r *http.Request) (LoginState, error) {
+	c, err := r.Cookie(s.name)
+	if err != nil {
+		return LoginState{}, err
+	}
+	http.SetCookie(w, &http.Cookie{Name: s.name, Value: "", Path: "/", MaxAge: -1, Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	payload, sig, ok := strings.Cut(c.Value, ".")
+	if !ok || len(c.Value) > 4096 {
+		return LoginState{}, errors.New("malformed login cookie")
+	}
+	b, err1 := b64u.DecodeString(payload)
+	mac, err2 := b64u.DecodeString(sig)
+	if err1 != nil || err2 != nil || !hmac.Equal(mac, s.mac(b)) {
+		return LoginState{}, errors.New("login cookie signature mismatch")
+	}
+	var st LoginState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return LoginState{}, err
+	}
+	return st, nil
+}
