@@ -1,0 +1,138 @@
+package wstools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestDecodeEnvelope(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		typ, id string
+		ok      bool
+	}{
+		{name: "minimal", in: `{"type":"chat.send"}`, typ: "chat.send", ok: true},
+		{name: "with id and data", in: ` { "id" : "42", "data": {"type":"inner"}, "type" : "a:b/c-d_e@f" } `, typ: "a:b/c-d_e@f", id: "42", ok: true},
+		{name: "nested arrays and strings", in: `{"x":[1,"]}",{"y":"\"}"}],"type":"t"}`, typ: "t", ok: true},
+		{name: "escaped key", in: `{"\u0074ype":"t"}`, typ: "t", ok: true},
+		{name: "escaped value", in: `{"type":"\u0074"}`, typ: "t", ok: true},
+		{name: "numbers and literals", in: `{"a":-1.5e3,"b":true,"c":null,"type":"t","d":false}`, typ: "t", ok: true},
+		{name: "empty", in: ``},
+		{name: "not JSON", in: `hello`},
+		{name: "truncated", in: `{"type":"t"`},
+		{name: "trailing data", in: `{"type":"t"} {}`},
+		{name: "array", in: `[{"type":"t"}]`},
+		{name: "string", in: `"type"`},
+		{name: "no type", in: `{"data":1}`},
+		{name: "type null", in: `{"type":null}`},
+		{name: "type object", in: `{"type":{"a":1}}`},
+		{name: "empty type", in: `{"type":""}`},
+		{name: "type too long", in: `{"type":"` + strings.Repeat("a", MaxTypeLength+1) + `"}`},
+		{name: "type with space", in: `{"type":"a b"}`},
+		{name: "type with escaped quote", in: `{"type":"a\"b"}`},
+		{name: "duplicate type", in: `{"type":"a","type":"a"}`},
+		{name: "type only in upper case", in: `{"Type":"a"}`},
+		{name: "id not a string", in: `{"type":"a","id":7}`},
+		{name: "duplicate id", in: `{"type":"a","id":"1","id":"2"}`},
+		{name: "id too long", in: `{"type":"a","id":"` + strings.Repeat("i", MaxIDLength+1) + `"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			typ, id, err := decodeEnvelope([]byte(tt.in))
+			if (err == nil) != tt.ok || typ != tt.typ && tt.ok || id != tt.id && tt.ok {
+				t.Fatalf("decodeEnvelope(%q) = %q, %q, %v", tt.in, typ, id, err)
+			}
+		})
+	}
+}
+
+func TestAppendFrameIsJSON(t *testing.T) {
+	for _, tc := range []struct {
+		typ, room string
+		seq       uint64
+		raw       string
+	}{
+		{"chat", "lobby", 1, `{"text":"hi \"there\" <b>"}`},
+		{"chat", "", 0, `"x"`},
+		{"n", "r", 18446744073709551615, ``},
+	} {
+		b := appendFrame(nil, tc.typ, tc.room, tc.seq, []byte(tc.raw))
+		var f frame
+		if err := json.Unmarshal(b, &f); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if f.Type != tc.typ || f.Room != tc.room || f.Seq != tc.seq {
+			t.Fatalf("%s decoded as %+v", b, f)
+		}
+	}
+}
+
+func TestRouterHandlePanics(t *testing.T) {
+	h := func(context.Context, *Conn, Message) error { return nil }
+	for name, reg := range map[string]func(rt *Router){
+		"invalid type": func(rt *Router) { rt.Handle("bad type", h) },
+		"nil handler":  func(rt *Router) { rt.Handle("ok", nil) },
+		"twice":        func(rt *Router) { rt.Handle("ok", h); rt.Handle("ok", h) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			reg(NewRouter())
+		})
+	}
+}
+
+// FuzzDecodeEnvelope checks the envelope scanner against encoding/json: it
+// never panics, accepts only valid JSON objects, and what it reads is what
+// encoding/json reads.
+func FuzzDecodeEnvelope(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"chat.send","id":"1","data":{"text":"hi"}}`,
+		`{"\u0074ype":"t","x":[1,{"y":"}"}]}`,
+		`{"type":"a","type":"b"}`,
+		`{"Type":"a"}`,
+		`[]`, `{`, `"`, `{"type":"t"} x`, "{\"type\":\"\xff\"}",
+		`{"a":{"b":{"c":[[[[]]]]}},"type":"deep","id":"\ud83d\ude00"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		typ, id, err := decodeEnvelope(in)
+		if err != nil {
+			return
+		}
+		if !json.Valid(in) {
+			t.Fatalf("accepted invalid JSON %q", in)
+		}
+		if !validName(typ, MaxTypeLength) || len(id) > MaxIDLength {
+			t.Fatalf("accepted type %q id %q", typ, id)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(in, &m); err != nil {
+			t.Fatalf("accepted %q that is not an object: %v", in, err)
+		}
+		var gotType string
+		if err := json.Unmarshal(m["type"], &gotType); err != nil || gotType != typ {
+			t.Fatalf("%q: type %q, encoding/json reads %q (%v)", in, typ, gotType, err)
+		}
+		if raw, ok := m["id"]; ok {
+			var gotID string
+			if err := json.Unmarshal(raw, &gotID); err != nil || gotID != id {
+				t.Fatalf("%q: id %q, encoding/json reads %q (%v)", in, id, gotID, err)
+			}
+		} else if id != "" {
+			t.Fatalf("%q: id %q without an id member", in, id)
+		}
+		// A frame built from what was read is valid JSON.
+		if !json.Valid(appendFrame(nil, typ, "room", 1, bytes.TrimSpace(in))) {
+			t.Fatalf("frame from %q is not JSON", in)
+		}
+	})
+}
