@@ -33,10 +33,15 @@ type Decision struct {
 type Result struct {
 	// Allowed reports whether every policy admitted the request (and the
 	// cost was taken from all of them).
-	Allowed    bool
-	Limit      int64
-	Remaining  int64
+	Allowed bool
+	// Limit is the deciding policy's Limit.
+	Limit int64
+	// Remaining is the deciding policy's remaining units.
+	Remaining int64
+	// ResetAfter is the deciding policy's ResetAfter.
 	ResetAfter time.Duration
+	// RetryAfter is how long a refused request should wait (zero when it
+	// passed).
 	RetryAfter time.Duration
 	// Policy is the name of the deciding policy.
 	Policy string
