@@ -71,11 +71,20 @@ type Headers struct {
 
 type nonceKey struct{}
 
+// responseValues holds the header values of one response and its nonce; a
+// pointer to it is the context value, which boxes without allocating.
+type responseValues struct {
+	vals  [8]string
+	nonce string
+}
+
 // NonceFrom returns the CSP nonce of the request, for <script nonce="...">,
 // or "" when the policy uses none.
 func NonceFrom(ctx context.Context) string {
-	s, _ := ctx.Value(nonceKey{}).(string)
-	return s
+	if v, ok := ctx.Value(nonceKey{}).(*responseValues); ok {
+		return v.nonce
+	}
+	return ""
 }
 
 var referrerPolicies = map[string]bool{
@@ -171,18 +180,18 @@ func (s *Headers) Handler(next http.Handler) http.Handler {
 		if s.hsts && !s.secure(r) {
 			n-- // HSTS is last
 		}
-		// One array for every value of this response; NewHeaders keeps the
-		// count (at most 7, plus a nonce CSP) within it.
-		vals := new([8]string)
-		copy(vals[:n], s.values)
+		// One allocation for every value of this response (and the nonce);
+		// NewHeaders keeps the count (at most 7, plus a nonce CSP) within it.
+		v := new(responseValues)
+		copy(v.vals[:n], s.values)
 		for i, k := range s.keys[:n] {
-			h[k] = vals[i : i+1 : i+1]
+			h[k] = v.vals[i : i+1 : i+1]
 		}
 		if s.cspParts != nil {
-			nonce, policy := s.nonceCSP()
-			vals[n] = policy
-			h[s.cspKey] = vals[n : n+1 : n+1]
-			r = r.WithContext(context.WithValue(r.Context(), nonceKey{}, nonce))
+			policy := s.nonceCSP(v)
+			v.vals[n] = policy
+			h[s.cspKey] = v.vals[n : n+1 : n+1]
+			r = r.WithContext(context.WithValue(r.Context(), nonceKey{}, v))
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -207,9 +216,9 @@ func (s *Headers) secure(r *http.Request) bool {
 // nonceLen is the encoded length of a 128-bit nonce.
 const nonceLen = 22
 
-// nonceCSP draws a nonce and returns it and the policy that names it, built
-// in one allocation (the nonce is a substring of the policy).
-func (s *Headers) nonceCSP() (nonce, policy string) {
+// nonceCSP draws a nonce, stores it in v and returns the policy that names
+// it, built in one allocation (the nonce is a substring of the policy).
+func (s *Headers) nonceCSP(v *responseValues) (policy string) {
 	var raw [16]byte
 	_, _ = rand.Read(raw[:]) // crypto/rand.Read never fails (Go 1.24+)
 	var enc [nonceLen]byte
@@ -235,5 +244,6 @@ func (s *Headers) nonceCSP() (nonce, policy string) {
 		}
 	}
 	policy = b.String()
-	return policy[at : at+nonceLen], policy
+	v.nonce = policy[at : at+nonceLen]
+	return policy
 }
