@@ -1,0 +1,239 @@
+package dbkit
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/covetgo/covet/errs"
+)
+
+// ID layout: 0 | 41 bits of milliseconds since IDEpoch | 10 bits of node |
+// 12 bits of sequence. IDs are positive int64s that sort by creation time
+// (across nodes, to the millisecond), fit a BIGINT, and stay unique across
+// shards as long as no two live generators share a node number.
+const (
+	idNodeBits = 10
+	idSeqBits  = 12
+	// MaxNode is the largest node number (1023).
+	MaxNode = 1<<idNodeBits - 1
+	maxSeq  = 1<<idSeqBits - 1
+)
+
+// IDEpoch is the zero time of IDs: 41 bits of milliseconds last until 2093.
+var IDEpoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// ErrNodeLeaseLost is returned by Next when the generator's node lease
+// could not be renewed in time: another instance may now hold the node.
+var ErrNodeLeaseLost = errors.New("dbkit: ID node lease lost")
+
+// IDGenerator issues unique 64-bit IDs (a Snowflake layout). Uniqueness
+// across instances rests on the node number: use NewIDGenerator only when
+// the deployment guarantees distinct node numbers (a StatefulSet ordinal);
+// otherwise LeaseIDGenerator, which claims a free node number in a
+// database table and holds it with a renewed lease, so two live instances
+// can never share one. Within a generator, IDs strictly increase; if the
+// clock steps back, it keeps counting from the last millisecond it used
+// instead of reusing earlier ones.
+type IDGenerator struct {
+	mu    sync.Mutex
+	node  int64
+	last  int64
+	seq   int64
+	lease *nodeLease
+}
+
+// NewIDGenerator returns a generator for a node number the caller
+// guarantees unique among live instances (0..MaxNode).
+func NewIDGenerator(node int) (*IDGenerator, error) {
+	if node < 0 || node > MaxNode {
+		return nil, errs.Configf("dbkit: ID node %d is out of range 0..%d", node, MaxNode)
+	}
+	return &IDGenerator{node: int64(node)}, nil
+}
+
+// Node returns the generator's node number.
+func (g *IDGenerator) Node() int { return int(g.node) }
+
+// Next returns a new ID. It fails only when the generator's lease is lost.
+func (g *IDGenerator) Next() (int64, error) {
+	if g.lease != nil && !g.lease.valid() {
+		return 0, ErrNodeLeaseLost
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := time.Since(IDEpoch).Milliseconds()
+	if now > g.last {
+		g.last, g.seq = now, 0
+	} else {
+		g.seq++
+		if g.seq > maxSeq {
+			// 4096 IDs this millisecond: wait for the next one, or borrow
+			// it when the clock stepped back.
+			for now <= g.last && g.last-now < 2 {
+				time.Sleep(100 * time.Microsecond)
+				now = time.Since(IDEpoch).Milliseconds()
+			}
+			g.last++
+			if now > g.last {
+				g.last = now
+			}
+			g.seq = 0
+		}
+	}
+	return g.last<<(idNodeBits+idSeqBits) | g.node<<idSeqBits | g.seq, nil
+}
+
+// ParseID splits an ID into its creation time, node and sequence.
+func ParseID(id int64) (t time.Time, node, seq int) {
+	ms := id >> (idNodeBits + idSeqBits)
+	return IDEpoch.Add(time.Duration(ms) * time.Millisecond), int(id>>idSeqBits) & MaxNode, int(id) & maxSeq
+}
+
+// LeaseOptions configures LeaseIDGenerator.
+type LeaseOptions struct {
+	// Table holds the leases. Zero: "dbkit_id_nodes". It is created when
+	// missing.
+	Table string
+	// TTL is how long a lease lives without renewal; it is renewed every
+	// TTL/3. Clocks of the instances must agree to well within it. Zero:
+	// one minute.
+	TTL time.Duration
+}
+
+type nodeLease struct {
+	db      *gorm.DB
+	table   string
+	node    int
+	holder  string
+	ttl     time.Duration
+	expires atomic.Int64 // unix ms
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// LeaseIDGenerator claims a node number not held by any live instance in
+// a lease table on db (PostgreSQL, MySQL/MariaDB or SQLite), renews the
+// lease in the background and returns a generator for it. Call Close to
+// stop renewing and free the node. When a renewal fails for longer than
+// the lease could be trusted, Next returns ErrNodeLeaseLost rather than
+// risk a duplicate.
+func LeaseIDGenerator(ctx context.Context, db *gorm.DB, o LeaseOptions) (*IDGenerator, error) {
+	if o.Table == "" {
+		o.Table = "dbkit_id_nodes"
+	}
+	if !sqlIdentifier(o.Table) {
+		return nil, errs.Configf("dbkit: LeaseOptions.Table %q is not a plain SQL identifier", o.Table)
+	}
+	if o.TTL == 0 {
+		o.TTL = time.Minute
+	}
+	if o.TTL < 100*time.Millisecond {
+		return nil, errs.Configf("dbkit: LeaseOptions.TTL %v is too short", o.TTL)
+	}
+	g := db.WithContext(ctx)
+	if err := g.Exec(`CREATE TABLE IF NOT EXISTS ` + o.Table + ` (node INTEGER PRIMARY KEY, holder VARCHAR(64) NOT NULL, expires_at BIGINT NOT NULL)`).Error; err != nil {
+		return nil, fmt.Errorf("dbkit: creating the ID lease table: %w", err)
+	}
+	var raw [16]byte
+	_, _ = crand.Read(raw[:])
+	l := &nodeLease{db: db, table: o.Table, holder: hex.EncodeToString(raw[:]), ttl: o.TTL, stop: make(chan struct{}), done: make(chan struct{})}
+	start := mrand(MaxNode + 1)
+	for i := range MaxNode + 1 {
+		node := (start + i) % (MaxNode + 1)
+		now := time.Now().UnixMilli()
+		exp := now + o.TTL.Milliseconds()
+		res := g.Exec(`UPDATE `+o.Table+` SET holder = ?, expires_at = ? WHERE node = ? AND expires_at < ?`, l.holder, exp, node, now)
+		if res.Error != nil {
+			return nil, fmt.Errorf("dbkit: claiming an ID node: %w", res.Error)
+		}
+		claimed := res.RowsAffected == 1
+		if !claimed {
+			err := g.Exec(`INSERT INTO `+o.Table+` (node, holder, expires_at) VALUES (?, ?, ?)`, node, l.holder, exp).Error
+			if err == nil {
+				claimed = true
+			} else if d := Classify(err); d == nil || d.Class != ClassUnique {
+				return nil, fmt.Errorf("dbkit: claiming an ID node: %w", err)
+			}
+		}
+		if claimed {
+			l.node = node
+			l.expires.Store(exp)
+			go l.renew()
+			return &IDGenerator{node: int64(node), lease: l}, nil
+		}
+	}
+	return nil, errs.New(errs.KindServiceUnavailable, CodeUnavailable, "dbkit: every ID node number is leased")
+}
+
+func mrand(n int) int { return rand.IntN(n) }
+
+// valid reports whether the lease is still safely ours: a margin of a
+// quarter TTL covers clock differences between instances.
+func (l *nodeLease) valid() bool {
+	return time.Now().UnixMilli() < l.expires.Load()-l.ttl.Milliseconds()/4
+}
+
+func (l *nodeLease) renew() {
+	defer close(l.done)
+	t := time.NewTicker(l.ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), l.ttl/3)
+			exp := time.Now().UnixMilli() + l.ttl.Milliseconds()
+			res := l.db.WithContext(ctx).Exec(`UPDATE `+l.table+` SET expires_at = ? WHERE node = ? AND holder = ?`, exp, l.node, l.holder)
+			cancel()
+			if res.Error == nil && res.RowsAffected == 1 {
+				l.expires.Store(exp)
+			} else if res.Error == nil {
+				// Someone else holds the node now: never issue again.
+				l.expires.Store(0)
+				return
+			}
+		}
+	}
+}
+
+// Close stops renewing a leased generator's node and releases it. It does
+// nothing for a generator from NewIDGenerator. The generator must not be
+// used afterwards.
+func (g *IDGenerator) Close(ctx context.Context) error {
+	l := g.lease
+	if l == nil {
+		return nil
+	}
+	select {
+	case <-l.stop:
+		return nil
+	default:
+	}
+	close(l.stop)
+	<-l.done
+	l.expires.Store(0)
+	return l.db.WithContext(ctx).Exec(`DELETE FROM `+l.table+` WHERE node = ? AND holder = ?`, l.node, l.holder).Error
+}
+
+func sqlIdentifier(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,156 @@
+package dbkit
+
+import (
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/covetgo/covet/errs"
+)
+
+// ShardSetOptions configures a ShardSet.
+type ShardSetOptions struct {
+	// Shards are the physical databases. Their order is their identity:
+	// never reorder them, append new ones at the end.
+	Shards []*gorm.DB
+	// Logical is the number of logical shards that keys hash onto with jump
+	// consistent hash. Many logical shards on few databases let a logical
+	// shard move to a new database without rehashing keys. Zero: 1024. It
+	// must be at least len(Shards) and at most 1<<16.
+	Logical int
+	// Placement maps each logical shard to the index of its database in
+	// Shards (len(Placement) == Logical). Nil: contiguous ranges, logical
+	// shard l on database l·len(Shards)/Logical.
+	Placement []int
+	// Pinned maps keys (tenants that need their own database, or must stay
+	// put) to a database index, bypassing the hash.
+	Pinned map[string]int
+	// Concurrency bounds how many shards Each and Gather query at once.
+	// Zero: all of them.
+	Concurrency int
+	// Timeout, when positive, bounds each shard's call in Each and Gather,
+	// so one slow shard cannot hold the others' results past it.
+	Timeout time.Duration
+}
+
+// ShardSet routes keys to one of several databases and runs queries on all
+// of them. It is immutable and safe for concurrent use.
+type ShardSet struct {
+	shards      []*gorm.DB
+	logical     int
+	placement   []uint16
+	pinned      map[string]int
+	concurrency int
+	timeout     time.Duration
+}
+
+// NewShardSet validates o and returns the shard set.
+func NewShardSet(o ShardSetOptions) (*ShardSet, error) {
+	n := len(o.Shards)
+	if n == 0 {
+		return nil, errs.Configf("dbkit: ShardSetOptions.Shards is empty")
+	}
+	if n > 1<<16 {
+		return nil, errs.Configf("dbkit: %d shards; at most 65536 are supported", n)
+	}
+	for i, db := range o.Shards {
+		if db == nil {
+			return nil, errs.Configf("dbkit: ShardSetOptions.Shards[%d] is nil", i)
+		}
+	}
+	if o.Logical == 0 {
+		o.Logical = 1024
+	}
+	if o.Logical < n || o.Logical > 1<<16 {
+		return nil, errs.Configf("dbkit: ShardSetOptions.Logical is %d; it must be between len(Shards) (%d) and 65536", o.Logical, n)
+	}
+	s := &ShardSet{
+		shards:      append([]*gorm.DB(nil), o.Shards...),
+		logical:     o.Logical,
+		placement:   make([]uint16, o.Logical),
+		concurrency: o.Concurrency,
+		timeout:     o.Timeout,
+	}
+	if s.concurrency <= 0 || s.concurrency > n {
+		s.concurrency = n
+	}
+	if o.Placement != nil {
+		if len(o.Placement) != o.Logical {
+			return nil, errs.Configf("dbkit: ShardSetOptions.Placement has %d entries; want Logical (%d)", len(o.Placement), o.Logical)
+		}
+		for l, p := range o.Placement {
+			if p < 0 || p >= n {
+				return nil, errs.Configf("dbkit: ShardSetOptions.Placement[%d] is %d; want 0..%d", l, p, n-1)
+			}
+			s.placement[l] = uint16(p)
+		}
+	} else {
+		for l := range s.placement {
+			s.placement[l] = uint16(l * n / o.Logical)
+		}
+	}
+	if len(o.Pinned) > 0 {
+		s.pinned = make(map[string]int, len(o.Pinned))
+		for k, p := range o.Pinned {
+			if p < 0 || p >= n {
+				return nil, errs.Configf("dbkit: ShardSetOptions.Pinned[%q] is %d; want 0..%d", k, p, n-1)
+			}
+			s.pinned[k] = p
+		}
+	}
+	return s, nil
+}
+
+// HashKey is the stable 64-bit hash ShardSet uses for keys: FNV-1a followed
+// by a 64-bit finalizer, so close keys land far apart. It never changes
+// between releases, since changing it would move every key.
+func HashKey(key string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(key); i++ {
+		h ^= uint64(key[i])
+		h *= 1099511628211
+	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+// JumpHash maps a 64-bit key to a bucket in [0, buckets) with Lamping and
+// Veach's jump consistent hash: when buckets grows from n to n+1, only about
+// 1/(n+1) of the keys move, all of them to the new bucket. buckets < 1 is
+// treated as 1.
+func JumpHash(key uint64, buckets int) int {
+	var b, j int64 = -1, 0
+	for j < int64(buckets) {
+		b = j
+		key = key*2862933555777941757 + 1
+		j = int64(float64(b+1) * (float64(int64(1)<<31) / float64((key>>33)+1)))
+	}
+	return int(max(b, 0))
+}
+
+// Logical returns the logical shard of key (ignoring pins).
+func (s *ShardSet) Logical(key string) int { return JumpHash(HashKey(key), s.logical) }
+
+// Index returns the index of the database key lives on: its pinned
+// database, or the placement of its logical shard.
+func (s *ShardSet) Index(key string) int {
+	if s.pinned != nil {
+		if p, ok := s.pinned[key]; ok {
+			return p
+		}
+	}
+	return int(s.placement[JumpHash(HashKey(key), s.logical)])
+}
+
+// ForKey returns the database key lives on. It does not allocate.
+func (s *ShardSet) ForKey(key string) *gorm.DB { return s.shards[s.Index(key)] }
+
+// Shard returns database i (as in ShardSetOptions.Shards).
+func (s *ShardSet) Shard(i int) *gorm.DB { return s.shards[i] }
+
+// Len returns the number of databases.
+func (s *ShardSet) Len() int { return len(s.shards) }
