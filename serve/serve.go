@@ -269,7 +269,9 @@ func checkTLS(c *tls.Config) error {
 // HTTPServer returns the underlying http.Server, for settings Options does
 // not cover (ConnState, HTTP/2 options). Change it only before Run.
 // Shutdown does not track hijacked connections such as WebSockets: use its
-// RegisterOnShutdown to tell them to close.
+// RegisterOnShutdown to tell them to close. Run sets BaseContext: request
+// contexts carry the values of Run's context, are not cancelled when it
+// is (so requests can drain), and are cancelled when the drain gives up.
 func (s *Server) HTTPServer() *http.Server { return s.srv }
 
 // Started returns a channel closed once the server accepts connections.
@@ -343,12 +345,12 @@ func (s *Server) Run(ctx context.Context) error {
 		if err := s.callHook(stop, h.OnStart); err != nil {
 			herr := &HookError{Hook: h.Name, Phase: "start", Err: err}
 			s.logger.Error("start-up hook failed", slog.String("hook", h.Name), slog.String("error", errs.DefaultSanitizer().String(err.Error())))
-			s.state.Store(stateStopped)
+			s.abortStart()
 			return errors.Join(herr, s.stopHooks(ctx, hooks[:i]))
 		}
 	}
 	if err := context.Cause(stop); err != nil {
-		s.state.Store(stateStopped)
+		s.abortStart()
 		return errors.Join(fmt.Errorf("serve: start-up interrupted: %w", err), s.stopHooks(ctx, hooks))
 	}
 
@@ -438,6 +440,15 @@ func (s *Server) Run(ctx context.Context) error {
 		s.logger.Info("server stopped")
 	}
 	return err
+}
+
+// abortStart marks a start-up that will not serve, closing the listener
+// Options gave (Run owns it).
+func (s *Server) abortStart() {
+	s.state.Store(stateStopped)
+	if s.listener != nil {
+		_ = s.listener.Close()
+	}
 }
 
 // SignalError is the cause of a shutdown started by a signal.

@@ -425,6 +425,25 @@ func TestSecondSignalCutsTheDrainShort(t *testing.T) {
 	}
 }
 
+func TestFailedStartClosesTheGivenListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := serve.New(serve.Options{Handler: http.NotFoundHandler(), Listener: ln, Logger: quiet, Signals: noSignals})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Hook(serve.Hook{Name: "db", OnStart: func(context.Context) error { return errDown }})
+	if err := s.Run(context.Background()); !errors.Is(err, errDown) {
+		t.Fatalf("Run = %v", err)
+	}
+	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		c.Close()
+		t.Error("the listener is still open after a failed start")
+	}
+}
+
 func TestListenFailureRunsStopHooks(t *testing.T) {
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
