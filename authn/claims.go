@@ -2,6 +2,7 @@ package authn
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -73,21 +74,6 @@ func (c *Claims) Decode(v any) error {
 // errDuplicateClaim is returned when a payload names a claim twice, which
 // encoding/json would silently resolve to the last value.
 var errDuplicateClaim = errors.New("duplicate claim")
-
-// UnmarshalJSON decodes the payload, refusing duplicate member names.
-func (c *Claims) UnmarshalJSON(b []byte) error {
-	if err := checkDuplicateKeys(b); err != nil {
-		return err
-	}
-	type plain Claims
-	var p plain
-	if err := json.Unmarshal(b, &p); err != nil {
-		return err
-	}
-	*c = Claims(p)
-	c.raw = bytes.Clone(b)
-	return nil
-}
 
 var errNumericDate = errors.New("exp, nbf and iat must be JSON numbers")
 
@@ -228,4 +214,59 @@ func skipValue(b []byte, i int) int {
 		}
 		return j
 	}
+}
+
+// payloadOf base64url-decodes the payload segment of a compact JWS.
+func payloadOf(token string) ([]byte, error) {
+	_, rest, _ := strings.Cut(token, ".")
+	seg, _, _ := strings.Cut(rest, ".")
+	return base64.RawURLEncoding.DecodeString(seg)
+}
+
+// canonicalB64 reports whether every segment of token is canonical
+// unpadded base64url: the unused low bits of a final partial group must be
+// zero, so one signature has exactly one spelling. (golang-jwt's own strict
+// mode would allocate a decoder per segment.)
+func canonicalB64(token string) bool {
+	start := 0
+	for i := 0; i <= len(token); i++ {
+		if i < len(token) && token[i] != '.' {
+			continue
+		}
+		seg := token[start:i]
+		start = i + 1
+		if len(seg) == 0 {
+			continue
+		}
+		v := b64val(seg[len(seg)-1])
+		switch len(seg) % 4 {
+		case 1:
+			return false
+		case 2:
+			if v&0x0f != 0 {
+				return false
+			}
+		case 3:
+			if v&0x03 != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func b64val(c byte) byte {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return c - 'A'
+	case c >= 'a' && c <= 'z':
+		return c - 'a' + 26
+	case c >= '0' && c <= '9':
+		return c - '0' + 52
+	case c == '-':
+		return 62
+	case c == '_':
+		return 63
+	}
+	return 0xff
 }

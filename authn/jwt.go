@@ -69,6 +69,9 @@ type Verifier struct {
 	revoked   RevocationList
 	principal func(*Claims) (*Principal, error)
 	now       func() time.Time
+	// staticKeyfunc is set when the key set never waits on the network,
+	// so no per-request closure carries the context.
+	staticKeyfunc jwt.Keyfunc
 }
 
 // NewVerifier validates opts and returns a Verifier.
@@ -123,6 +126,10 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	if v.principal == nil {
 		v.principal = defaultPrincipal
 	}
+	switch opts.Keys.(type) {
+	case *StaticKeys, *Issuer:
+		v.staticKeyfunc = keyfunc{v: v, ctx: context.Background()}.key
+	}
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods(slices.Clone(opts.Algorithms)),
 		jwt.WithIssuer(opts.Issuer),
@@ -131,7 +138,6 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(opts.Leeway),
 		jwt.WithTimeFunc(now),
-		jwt.WithStrictDecoding(),
 	)
 	if opts.CacheSize > 0 {
 		ttl := opts.CacheTTL
@@ -172,7 +178,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	if len(token) > MaxTokenSize {
 		return nil, fail(ErrInvalidToken, "too_long", nil)
 	}
-	if strings.Count(token, ".") != 2 {
+	if strings.Count(token, ".") != 2 || !canonicalB64(token) {
 		return nil, fail(ErrInvalidToken, "malformed", nil)
 	}
 	if v.cache != nil {
@@ -184,10 +190,27 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 		}
 	}
 	claims := &Claims{}
-	kf := keyfunc{v: v, ctx: ctx}
-	if _, err := v.parser.ParseWithClaims(token, claims, kf.key); err != nil {
+	kf := v.staticKeyfunc
+	if kf == nil {
+		kf = keyfunc{v: v, ctx: ctx}.key
+	}
+	if _, err := v.parser.ParseWithClaims(token, claims, kf); err != nil {
 		return nil, v.mapError(err)
 	}
+	// encoding/json takes the last of duplicate members, and golang-jwt
+	// takes a NumericDate from a string: both are refused here, on the
+	// payload whose signature has just been checked.
+	payload, err := payloadOf(token)
+	if err != nil {
+		return nil, fail(ErrInvalidToken, "malformed", err)
+	}
+	if err := checkDuplicateKeys(payload); err != nil {
+		if errors.Is(err, errDuplicateClaim) {
+			return nil, fail(ErrInvalidToken, "duplicate_claim", err)
+		}
+		return nil, fail(ErrInvalidToken, "malformed", err)
+	}
+	claims.raw = payload
 	if claims.Subject == "" {
 		return nil, fail(ErrInvalidToken, "missing_sub", nil)
 	}

@@ -134,6 +134,7 @@ func TestAttackTable(t *testing.T) {
 		{"duplicate claim through an escape", signRaw(t, jwt.SigningMethodEdDSA, k.ed, edHeader, strings.Replace(goodPayload, `}`, `,"\u0073ub":"admin"}`, 1)), "duplicate_claim"},
 		{"thousands of dots", parts[0] + strings.Repeat(".", 4000) + parts[2], "malformed"},
 		{"header of dots only", strings.Repeat(".", MaxTokenSize), "malformed"},
+		{"non-canonical base64 signature", parts[0] + "." + parts[1] + "." + nonCanonical(parts[2]), "malformed"},
 		{"tampered payload", parts[0] + "." + b64(strings.Replace(goodPayload, "user-1", "admin", 1)) + "." + parts[2], "bad_signature"},
 		{"empty signature", parts[0] + "." + parts[1] + ".", "bad_signature"},
 		{"missing sub", sign(t, jwt.SigningMethodEdDSA, k.ed, hdr("kid", "ed1"), withClaims(func(c map[string]any) { delete(c, "sub") })), "missing_sub"},
@@ -327,4 +328,12 @@ func TestTokenCacheBounded(t *testing.T) {
 	if _, ok := c.get("short-lived", testNow); !ok {
 		t.Fatal("entry missing before exp")
 	}
+}
+
+// nonCanonical returns seg with the unused low bits of its last character
+// set: a second spelling of the same bytes that lenient decoders accept.
+func nonCanonical(seg string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := seg[len(seg)-1]
+	return seg[:len(seg)-1] + string(alphabet[b64val(last)|1])
 }

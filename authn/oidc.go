@@ -187,10 +187,18 @@ func (o *OIDC) Callback(w http.ResponseWriter, r *http.Request) (*Principal, *oa
 			return nil, nil, "", fail(ErrLoginFailed, "at_hash", err)
 		}
 	}
-	var c Claims
-	if err := idt.Claims(&c); err != nil {
+	var payload json.RawMessage
+	if err := idt.Claims(&payload); err != nil {
 		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
 	}
+	var c Claims
+	if err := checkDuplicateKeys(payload); err != nil {
+		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
+	}
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
+	}
+	c.raw = payload
 	var p *Principal
 	if o.principal != nil {
 		p, err = o.principal(&c, tok)
