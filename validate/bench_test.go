@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/go-json-experiment/json"
 )
 
 type benchSignup struct {
@@ -116,6 +118,59 @@ func BenchmarkPathBind(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := p.Bind(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type benchPlain struct {
+	Name    string  `json:"name"`
+	Email   string  `json:"email"`
+	Age     int     `json:"age"`
+	Country string  `json:"country"`
+	Active  bool    `json:"active"`
+	Score   float64 `json:"score"`
+}
+
+// BenchmarkDecodeStrict times the strict decoder alone: media type, cap,
+// depth scan, unknown members refused.
+func BenchmarkDecodeStrict(b *testing.B) {
+	r, rb := benchRequest(benchBody)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		rb.Reset(benchBody)
+		var s benchPlain
+		if err := decodeJSON(w, r, &s, DefaultMaxBytes, DefaultMaxDepth, false, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeLenient is the same decoder with no checks of its own,
+// the floor BenchmarkDecodeStrict compares with.
+func BenchmarkDecodeLenient(b *testing.B) {
+	r, rb := benchRequest(benchBody)
+	b.ReportAllocs()
+	for b.Loop() {
+		rb.Reset(benchBody)
+		var s benchPlain
+		if err := json.UnmarshalRead(r.Body, &s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeStrictScan forces the depth scan a type with unbounded
+// nesting (an any field) needs.
+func BenchmarkDecodeStrictScan(b *testing.B) {
+	r, rb := benchRequest(benchBody)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		rb.Reset(benchBody)
+		var s benchPlain
+		if err := decodeJSON(w, r, &s, DefaultMaxBytes, DefaultMaxDepth, true, true); err != nil {
 			b.Fatal(err)
 		}
 	}

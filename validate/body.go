@@ -37,6 +37,7 @@ type Body[T any] struct {
 	maxBytes   int64
 	maxDepth   int
 	typ        reflect.Type
+	scanDepth  bool // T can nest deeper than maxDepth
 	wantObject bool
 }
 
@@ -72,7 +73,12 @@ func NewBody[T any](v *Validator, o BodyOptions) (*Body[T], error) {
 	if err := v.checkType(t, true); err != nil {
 		return nil, err
 	}
-	return &Body[T]{v: v, maxBytes: o.MaxBytes, maxDepth: o.MaxDepth, typ: t, wantObject: deref(t).Kind() == reflect.Struct || deref(t).Kind() == reflect.Map}, nil
+	depth, bounded := staticDepth(t, make(map[reflect.Type]bool))
+	return &Body[T]{
+		v: v, maxBytes: o.MaxBytes, maxDepth: o.MaxDepth, typ: t,
+		scanDepth:  !bounded || depth > o.MaxDepth,
+		wantObject: deref(t).Kind() == reflect.Struct || deref(t).Kind() == reflect.Map,
+	}, nil
 }
 
 // Bind reads r's body into a T and validates it. The error is an *errs.Error
@@ -88,7 +94,7 @@ func (b *Body[T]) Bind(w http.ResponseWriter, r *http.Request) (T, error) {
 // Decode is Bind into an existing value: it decodes into *dst (merging into
 // what is there) and validates it.
 func (b *Body[T]) Decode(w http.ResponseWriter, r *http.Request, dst *T) error {
-	if err := decodeJSON(w, r, dst, b.maxBytes, b.maxDepth, b.wantObject); err != nil {
+	if err := decodeJSON(w, r, dst, b.maxBytes, b.maxDepth, b.scanDepth, b.wantObject); err != nil {
 		return err
 	}
 	return b.v.validate(r.Context(), dst, b.typ, nil, ErrInvalid)

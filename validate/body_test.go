@@ -2,12 +2,16 @@ package validate
 
 import (
 	"context"
+	stdjson "encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/covetgo/covet/errs"
@@ -459,4 +463,115 @@ func TestBodyHostileShapes(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestStaticDepth(t *testing.T) {
+	type leaf struct {
+		A int       `json:"a"`
+		T time.Time `json:"t"`
+	}
+	type embedded struct{ leaf }
+	type grid struct {
+		Cells [][]leaf `json:"cells"`
+	}
+	type recursive struct {
+		Next *recursive `json:"next"`
+	}
+	type withAny struct {
+		X any `json:"x"`
+	}
+	type withRaw struct {
+		X jsontext.Value `json:"x"`
+	}
+	type withStdRaw struct {
+		X stdjson.RawMessage `json:"x"`
+	}
+	type hidden struct {
+		X any `json:"-"`
+		y any
+	}
+	_ = hidden{y: nil}.y
+	tests := []struct {
+		name    string
+		typ     reflect.Type
+		depth   int
+		bounded bool
+	}{
+		{"leaf", reflect.TypeFor[leaf](), 1, true},
+		{"embedded is inlined", reflect.TypeFor[embedded](), 1, true},
+		{"grid", reflect.TypeFor[grid](), 4, true},
+		{"slice of leaves", reflect.TypeFor[[]leaf](), 2, true},
+		{"order has any", reflect.TypeFor[createOrder](), 0, false},
+		{"recursive", reflect.TypeFor[recursive](), 0, false},
+		{"any", reflect.TypeFor[withAny](), 0, false},
+		{"jsontext.Value", reflect.TypeFor[withRaw](), 0, false},
+		{"json.RawMessage", reflect.TypeFor[withStdRaw](), 0, false},
+		{"skipped fields", reflect.TypeFor[hidden](), 1, true},
+	}
+	for _, tc := range tests {
+		d, ok := staticDepth(tc.typ, map[reflect.Type]bool{})
+		if ok != tc.bounded || (ok && d != tc.depth) {
+			t.Errorf("%s: staticDepth = %d, %v; want %d, %v", tc.name, d, ok, tc.depth, tc.bounded)
+		}
+	}
+}
+
+// TestBodyBoundedType covers a type whose shape bounds nesting, so the
+// decoder runs without the depth scan.
+func TestBodyBoundedType(t *testing.T) {
+	b, err := NewBody[address](nil, BodyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.scanDepth {
+		t.Fatal("address needs no depth scan")
+	}
+	tight, err := NewBody[[]address](nil, BodyOptions{MaxDepth: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tight.scanDepth {
+		t.Fatal("[]address is 2 deep: a limit of 1 needs the scan")
+	}
+	tests := []struct {
+		name string
+		b    interface {
+			bind(*http.Request) error
+		}
+		body string
+		code string
+	}{
+		{"valid", bodyFunc[address]{b}, `{"street":"s","zip":"12345"}`, ""},
+		{"trailing object", bodyFunc[address]{b}, `{"street":"s","zip":"12345"} {}`, "trailing_data"},
+		{"trailing garbage", bodyFunc[address]{b}, `{"street":"s","zip":"12345"}x`, "trailing_data"},
+		{"null", bodyFunc[address]{b}, ` null `, "not_an_object"},
+		{"deep", bodyFunc[address]{b}, `{"street":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, "invalid_type"},
+		{"deeper than the decoder goes", bodyFunc[address]{b}, `{"street":` + strings.Repeat("[", 100000) + `}`, "too_deep"},
+		{"unknown", bodyFunc[address]{b}, `{"street":"s","x":{}}`, "unknown_field"},
+		{"duplicate", bodyFunc[address]{b}, `{"street":"s","street":"t"}`, "duplicate_field"},
+		{"empty", bodyFunc[address]{b}, `  `, "empty_body"},
+		{"too deep for the limit", bodyFunc[[]address]{tight}, `[{"street":"s","zip":"12345"}]`, "too_deep"},
+		{"inside the limit", bodyFunc[[]address]{tight}, `[]`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.b.bind(jsonRequest(tc.body))
+			if tc.code == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if e := errs.From(err); e == nil || e.Code() != tc.code {
+				t.Fatalf("error %v, want code %q", err, tc.code)
+			}
+		})
+	}
+}
+
+type bodyFunc[T any] struct{ b *Body[T] }
+
+func (f bodyFunc[T]) bind(r *http.Request) error {
+	_, err := f.b.Bind(nil, r)
+	return err
 }

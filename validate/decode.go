@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -53,6 +54,7 @@ func jsonMediaType(ct string) bool {
 // the first significant byte, and where the top-level value ends.
 type scanner struct {
 	r        io.Reader
+	full     bool // track depth; otherwise only the first byte
 	max      int
 	depth    int
 	inString bool
@@ -77,6 +79,15 @@ func (s *scanner) Read(p []byte) (int, error) {
 		return 0, s.err
 	}
 	n, err := s.r.Read(p)
+	if !s.full {
+		for i := 0; i < n && s.first == 0; i++ {
+			if c := p[i]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+				s.first = c
+			}
+		}
+		s.off += int64(n)
+		return n, err
+	}
 	for i := 0; i < n; i++ {
 		c := p[i]
 		if s.inString {
@@ -120,7 +131,9 @@ func (s *scanner) Read(p []byte) (int, error) {
 }
 
 // decodeJSON is the strict body decoder behind Body.
-func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64, maxDepth int, wantObject bool) error {
+// With scanDepth unset the type itself bounds the nesting (see
+// staticDepth) and the depth scan is skipped.
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64, maxDepth int, scanDepth, wantObject bool) error {
 	ct := r.Header["Content-Type"]
 	if len(ct) != 1 || !jsonMediaType(ct[0]) {
 		return ErrUnsupportedMediaType
@@ -132,7 +145,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64,
 		return ErrEmptyBody
 	}
 	s := scanners.Get().(*scanner)
-	*s = scanner{r: http.MaxBytesReader(w, r.Body, maxBytes), max: maxDepth, end: -1}
+	*s = scanner{r: http.MaxBytesReader(w, r.Body, maxBytes), full: scanDepth, max: maxDepth, end: -1}
 	err := json.UnmarshalRead(s, dst, decodeOptions)
 	first, end := s.first, s.end
 	*s = scanner{}
@@ -171,6 +184,11 @@ func decodeError(err error, first byte, end, maxBytes int64, maxDepth int) error
 		switch {
 		case first == 0 && (errors.Is(syn.Err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)):
 			return ErrEmptyBody
+		case syn.Err != nil && syn.Err.Error() == "exceeded max depth":
+			// The decoder's own limit, reached where the type bounds nesting
+			// and the depth scan is off.
+			return ErrTooDeep.WithMessage("The request body nests objects and arrays too deeply (at byte offset "+strconv.FormatInt(syn.ByteOffset, 10)+").").
+				WithPublic("offset", syn.ByteOffset)
 		case syn.Err == jsontext.ErrDuplicateName:
 			return fieldProblem(ErrDuplicateField, ptr, "duplicate_field", " is given more than once")
 		case syn.Err != nil && (syn.Err.Error() == "invalid UTF-8" || strings.Contains(syn.Err.Error(), "surrogate")):
@@ -318,4 +336,62 @@ func uintRange(bits int) string {
 		return "a non-negative integer"
 	}
 	return "an integer from 0 to " + strconv.FormatUint(1<<bits-1, 10)
+}
+
+var (
+	jsontextValueType = reflect.TypeFor[jsontext.Value]()
+	timeType          = reflect.TypeFor[time.Time]()
+)
+
+// staticDepth returns how deeply JSON decoded into t can nest, and false
+// when nothing bounds it: interfaces, raw JSON values, types that decode
+// themselves from JSON, and recursive types. A body nested deeper than a
+// bounded type allows fails on a type mismatch before it gets deeper.
+func staticDepth(t reflect.Type, visiting map[reflect.Type]bool) (int, bool) {
+	t = deref(t)
+	if t == jsontextValueType {
+		return 0, false
+	}
+	if t == timeType {
+		return 0, true // its UnmarshalJSON takes a string only
+	}
+	p := reflect.PointerTo(t)
+	for _, i := range []reflect.Type{jsonUnmarshalerFrom, jsonUnmarshaler} {
+		if t.Implements(i) || p.Implements(i) {
+			return 0, false
+		}
+	}
+	if t.Implements(textUnmarshaler) || p.Implements(textUnmarshaler) {
+		return 0, true // decoded from a JSON string only
+	}
+	switch t.Kind() {
+	case reflect.Interface:
+		return 0, false
+	case reflect.Slice, reflect.Array, reflect.Map:
+		d, ok := staticDepth(t.Elem(), visiting)
+		return d + 1, ok
+	case reflect.Struct:
+		if visiting[t] {
+			return 0, false
+		}
+		visiting[t] = true
+		defer delete(visiting, t)
+		deepest := 0
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if (!f.IsExported() && !f.Anonymous) || f.Tag.Get("json") == "-" {
+				continue
+			}
+			d, ok := staticDepth(f.Type, visiting)
+			if !ok {
+				return 0, false
+			}
+			if f.Anonymous && deref(f.Type).Kind() == reflect.Struct {
+				d-- // JSON inlines an embedded struct's fields
+			}
+			deepest = max(deepest, d)
+		}
+		return deepest + 1, true
+	}
+	return 0, true
 }
