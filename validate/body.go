@@ -21,8 +21,12 @@ const DefaultMaxDepth = 32
 type BodyOptions struct {
 	// MaxBytes caps the body; a longer one is a 413. Zero: DefaultMaxBytes.
 	MaxBytes int64
-	// MaxDepth caps how deeply objects and arrays nest; deeper is a 400.
-	// The body's top-level object is level 1. Zero: DefaultMaxDepth.
+	// MaxDepth caps how deeply objects and arrays nest; deeper is a 400
+	// (too_deep, with the byte offset). The body's top-level object is
+	// level 1. Zero: DefaultMaxDepth. A type whose own shape nests less
+	// deeply (no interface, raw JSON or self-decoding fields, no recursion)
+	// needs no scan: deeper input cannot match it and fails as invalid_type
+	// at the field that went wrong.
 	MaxDepth int
 }
 
