@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -147,6 +148,18 @@ func localPath(p string) bool {
 // nonce, and returns the principal, the provider's tokens and the saved
 // return path. Errors are ErrLoginFailed (with a Reason) or ErrUnavailable.
 func (o *OIDC) Callback(w http.ResponseWriter, r *http.Request) (*Principal, *oauth2.Token, string, error) {
+	p, tok, ret, err := o.callback(w, r)
+	if err != nil {
+		errs.Audit(r.Context(), "authn.failure", slog.String("method", string(MethodOIDC)),
+			slog.String("reason", Reason(err)), slog.String("client_ip", clientIP(r)))
+		return nil, nil, "", err
+	}
+	errs.Audit(r.Context(), "authn.login", slog.String("method", string(p.Method)),
+		slog.String("subject", p.Subject), slog.String("client_ip", clientIP(r)))
+	return p, tok, ret, nil
+}
+
+func (o *OIDC) callback(w http.ResponseWriter, r *http.Request) (*Principal, *oauth2.Token, string, error) {
 	st, err := o.states.TakeLoginState(w, r)
 	if err != nil {
 		return nil, nil, "", fail(ErrLoginFailed, "no_state", err)

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base32"
 	"encoding/hex"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -183,6 +184,7 @@ func (t *TOTP) Verify(ctx context.Context, account, secret, code string) (int64,
 }
 
 func (t *TOTP) failed(ctx context.Context, account, reason string) error {
+	errs.Audit(ctx, "authn.totp_failure", slog.String("account", account), slog.String("reason", reason))
 	if _, err := t.store.AddFailure(ctx, account, t.window); err != nil {
 		return ErrUnavailable.WithCause(err)
 	}
