@@ -1,0 +1,203 @@
+package dbkit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/covetgo/covet/errs"
+)
+
+// CodeSchemaPending is the problem code of Migrator.Ready while migrations
+// are pending.
+const CodeSchemaPending = "schema_pending"
+
+// MigrateOptions configures a Migrator.
+type MigrateOptions struct {
+	// FS holds the goose migration files (NNNNN_name.sql with
+	// "-- +goose Up" / "-- +goose Down" sections) at its root; for an
+	// embed.FS use fs.Sub(files, "migrations"). Required.
+	FS fs.FS
+	// Table is goose's version table. Zero: "goose_db_version".
+	Table string
+	// DisableLocking turns off the lock that lets several instances start
+	// together and still apply each migration once. Locking is on by
+	// default: PostgreSQL uses a lock row in a table (dbkit_migration_lock),
+	// which, unlike a session advisory lock, also holds behind PgBouncer in
+	// transaction pooling; MySQL/MariaDB uses GET_LOCK on a name derived
+	// from the database. SQLite needs none: its migrations run in the one
+	// process that owns the file.
+	DisableLocking bool
+	// LockTimeout bounds the wait for another instance's lock. Zero: 5 min.
+	LockTimeout time.Duration
+	// Logger receives goose's progress. Nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// Migrator applies versioned migrations with goose's Provider. Each
+// migration runs in its own transaction where the database allows it
+// (PostgreSQL and SQLite DDL is transactional; MySQL/MariaDB commits DDL
+// implicitly, so keep one DDL statement per migration there) and is
+// recorded only after it succeeded: a failed migration leaves no "dirty"
+// state, it stays pending until a fixed version of it is deployed.
+type Migrator struct {
+	p       *goose.Provider
+	current atomic.Bool
+}
+
+// NewMigrator prepares the migrations in o.FS for db.
+func NewMigrator(db *DB, o MigrateOptions) (*Migrator, error) {
+	if db == nil {
+		return nil, errs.Configf("dbkit: NewMigrator needs a DB")
+	}
+	if o.FS == nil {
+		return nil, errs.Configf("dbkit: MigrateOptions.FS is nil")
+	}
+	if o.LockTimeout == 0 {
+		o.LockTimeout = 5 * time.Minute
+	}
+	if o.LockTimeout < 0 {
+		return nil, errs.Configf("dbkit: MigrateOptions.LockTimeout is negative")
+	}
+	l := o.Logger
+	if l == nil {
+		l = slog.Default()
+	}
+	opts := []goose.ProviderOption{goose.WithSlog(l), goose.WithDisableGlobalRegistry(true)}
+	if o.Table != "" {
+		if !sqlIdentifier(o.Table) {
+			return nil, errs.Configf("dbkit: MigrateOptions.Table %q is not a plain SQL identifier", o.Table)
+		}
+		opts = append(opts, goose.WithTableName(o.Table))
+	}
+	var dialect goose.Dialect
+	switch db.driver {
+	case Postgres:
+		dialect = goose.DialectPostgres
+		if !o.DisableLocking {
+			interval := min(time.Second, max(o.LockTimeout/20, 100*time.Millisecond))
+			locker, err := lock.NewPostgresTableLocker(
+				lock.WithTableName("dbkit_migration_lock"),
+				lock.WithTableLockTimeout(interval, uint64(max(o.LockTimeout/interval, 1))),
+				lock.WithTableLogger(l),
+			)
+			if err != nil {
+				return nil, errs.Configf("dbkit: migration lock: %v", err)
+			}
+			opts = append(opts, goose.WithLocker(locker))
+		}
+	case MySQL:
+		dialect = goose.DialectMySQL
+		if !o.DisableLocking {
+			opts = append(opts, goose.WithSessionLocker(&mysqlLocker{timeout: o.LockTimeout}))
+		}
+	case SQLite:
+		dialect = goose.DialectSQLite3
+	}
+	p, err := goose.NewProvider(dialect, db.sql, o.FS, opts...)
+	if err != nil {
+		return nil, errs.Configf("dbkit: migrations: %v", err)
+	}
+	return &Migrator{p: p}, nil
+}
+
+// Up applies every pending migration, in version order, under the lock.
+// It returns the migrations applied; on failure, those applied before the
+// failing one stay applied and the error names the failing file.
+func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
+	res, err := m.p.Up(ctx)
+	if err != nil {
+		return res, errs.Wrap(err, errs.KindDatabase, "migration_failed", "dbkit: applying migrations failed")
+	}
+	m.current.Store(true)
+	return res, nil
+}
+
+// Status lists every migration with its state (applied, with the time, or
+// pending). It takes the migration lock, so it waits for a running Up and
+// shows its outcome.
+func (m *Migrator) Status(ctx context.Context) ([]*goose.MigrationStatus, error) {
+	return m.p.Status(ctx)
+}
+
+// Pending lists the versions not yet applied (through Status).
+func (m *Migrator) Pending(ctx context.Context) ([]int64, error) {
+	st, err := m.p.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for _, s := range st {
+		if s.State == goose.StatePending {
+			out = append(out, s.Source.Version)
+		}
+	}
+	return out, nil
+}
+
+// Ready is a readiness check (func(context.Context) error): it fails with
+// a 503 schema_pending error while any migration is pending, and passes
+// once the schema is current (after which it no longer queries).
+func (m *Migrator) Ready(ctx context.Context) error {
+	if m.current.Load() {
+		return nil
+	}
+	pending, err := m.p.HasPending(ctx)
+	if err != nil {
+		return errs.Wrap(err, errs.KindServiceUnavailable, CodeUnavailable, "dbkit: reading the schema version failed")
+	}
+	if pending {
+		return errs.New(errs.KindServiceUnavailable, CodeSchemaPending, "dbkit: database migrations are pending")
+	}
+	m.current.Store(true)
+	return nil
+}
+
+// mysqlLocker holds a MySQL/MariaDB named lock (GET_LOCK) on the migration
+// connection. Named locks are server-wide, so the name includes the
+// database.
+type mysqlLocker struct {
+	timeout time.Duration
+	name    string
+}
+
+func (l *mysqlLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	var dbName sql.NullString
+	if err := conn.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&dbName); err != nil {
+		return err
+	}
+	l.name = "covet_migrate:" + dbName.String
+	if len(l.name) > 64 {
+		l.name = l.name[:64]
+	}
+	secs := max(int64(l.timeout/time.Second), 1)
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", l.name, secs).Scan(&got); err != nil {
+		return err
+	}
+	if !got.Valid || got.Int64 != 1 {
+		return fmt.Errorf("dbkit: migration lock %q not acquired within %v: %w", l.name, l.timeout, errLockTimeout)
+	}
+	return nil
+}
+
+func (l *mysqlLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	var released sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT RELEASE_LOCK(?)", l.name).Scan(&released); err != nil {
+		return err
+	}
+	if released.Int64 != 1 {
+		return fmt.Errorf("dbkit: migration lock %q was not held", l.name)
+	}
+	return nil
+}
+
+var errLockTimeout = errors.New("lock wait timed out")
