@@ -233,8 +233,9 @@ func (a *app) buildLimits() (err error) {
 		}
 		return l, err
 	}
+	// n per minute, all of it usable at once by a client that was idle.
 	perMinute := func(name string, n int) ratelimit.Policy {
-		return ratelimit.Policy{Name: name, Limit: int64(n), Period: time.Minute, Burst: int64(max(n/4, 1))}
+		return ratelimit.Policy{Name: name, Limit: int64(n), Period: time.Minute}
 	}
 	if a.globalLimit, err = build(ratelimit.Options{Name: "global", Policies: []ratelimit.Policy{perMinute("ip", a.cfg.RateGlobal)},
 		Exempt: func(r *http.Request) bool { return r.URL.Path == "/metrics" }}); err != nil {

@@ -16,15 +16,28 @@ type noteBody struct {
 	Body  string `json:"body" validate:"max=65536"`
 }
 
+// Pointers tell "absent" (the default applies) from "limit=0" (refused).
 type notesQuery struct {
-	Limit  int    `query:"limit" validate:"omitempty,min=1,max=100"`
-	Offset int    `query:"offset" validate:"omitempty,min=0,max=1000000"`
+	Limit  *int   `query:"limit" validate:"omitempty,min=1,max=100"`
+	Offset *int   `query:"offset" validate:"omitempty,min=0,max=1000000"`
 	Sort   string `query:"sort" validate:"omitempty,oneof=created_at -created_at title -title"`
 }
 
 type pageQuery struct {
-	Limit  int `query:"limit" validate:"omitempty,min=1,max=100"`
-	Offset int `query:"offset" validate:"omitempty,min=0,max=1000000"`
+	Limit  *int `query:"limit" validate:"omitempty,min=1,max=100"`
+	Offset *int `query:"offset" validate:"omitempty,min=0,max=1000000"`
+}
+
+// page returns the limit and offset, with def as the default limit.
+func page(limit, offset *int, def int) (int, int) {
+	l, o := def, 0
+	if limit != nil {
+		l = *limit
+	}
+	if offset != nil {
+		o = *offset
+	}
+	return l, o
 }
 
 func (a *app) listNotes(w http.ResponseWriter, r *http.Request) error {
@@ -32,9 +45,7 @@ func (a *app) listNotes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if q.Limit == 0 {
-		q.Limit = 20
-	}
+	limit, offset := page(q.Limit, q.Offset, 20)
 	if q.Sort == "" {
 		q.Sort = "-created_at"
 	}
@@ -43,11 +54,11 @@ func (a *app) listNotes(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	owner, _ := strconv.ParseInt(authn.SubjectFrom(r.Context()), 10, 64)
-	notes, err := a.store.notes(r.Context(), owner, order, q.Limit, q.Offset)
+	notes, err := a.store.notes(r.Context(), owner, order, limit, offset)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": notes, "limit": q.Limit, "offset": q.Offset, "sort": q.Sort})
+	return writeJSON(w, http.StatusOK, map[string]any{"items": notes, "limit": limit, "offset": offset, "sort": q.Sort})
 }
 
 func (a *app) createNote(w http.ResponseWriter, r *http.Request) error {
@@ -121,12 +132,10 @@ func (a *app) adminUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if q.Limit == 0 {
-		q.Limit = 50
-	}
-	users, err := a.store.users(r.Context(), q.Limit, q.Offset)
+	limit, offset := page(q.Limit, q.Offset, 50)
+	users, err := a.store.users(r.Context(), limit, offset)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": users, "limit": q.Limit, "offset": q.Offset})
+	return writeJSON(w, http.StatusOK, map[string]any{"items": users, "limit": limit, "offset": offset})
 }

@@ -59,6 +59,15 @@ func (s *store) gorm(ctx context.Context) *gorm.DB {
 	return s.db.WithContext(ctx)
 }
 
+// mapErr turns a database error into its problem (404, 409, 422, 503, ...).
+// A nil error stays a nil error interface, not a typed nil.
+func (s *store) mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return s.db.MapError(err)
+}
+
 // createUser inserts u; the first user of an empty database becomes admin.
 func (s *store) createUser(ctx context.Context, u *User) error {
 	err := dbkit.Tx(ctx, s.db.Gorm(), func(tx *gorm.DB) error {
@@ -77,7 +86,7 @@ func (s *store) createUser(ctx context.Context, u *User) error {
 		if e := dbkit.Classify(err); e != nil && e.Class == dbkit.ClassUnique {
 			return errEmailTaken.WithCause(err)
 		}
-		return s.db.MapError(err)
+		return s.mapErr(err)
 	}
 	return nil
 }
@@ -89,7 +98,7 @@ func (s *store) userByEmail(ctx context.Context, email string) (*User, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, s.db.MapError(err)
+		return nil, s.mapErr(err)
 	}
 	return &u, nil
 }
@@ -101,7 +110,7 @@ func (s *store) userByID(ctx context.Context, id int64) (*User, error) {
 		return nil, errNoUser
 	}
 	if err != nil {
-		return nil, s.db.MapError(err)
+		return nil, s.mapErr(err)
 	}
 	return &u, nil
 }
@@ -109,17 +118,17 @@ func (s *store) userByID(ctx context.Context, id int64) (*User, error) {
 func (s *store) users(ctx context.Context, limit, offset int) ([]User, error) {
 	var out []User
 	if err := s.gorm(ctx).Order("id").Limit(limit).Offset(offset).Find(&out).Error; err != nil {
-		return nil, s.db.MapError(err)
+		return nil, s.mapErr(err)
 	}
 	return out, nil
 }
 
 func (s *store) setPasswordHash(ctx context.Context, id int64, hash string) error {
-	return s.db.MapError(s.gorm(ctx).Model(&User{}).Where("id = ?", id).Update("password_hash", hash).Error)
+	return s.mapErr(s.gorm(ctx).Model(&User{}).Where("id = ?", id).Update("password_hash", hash).Error)
 }
 
 func (s *store) setTOTP(ctx context.Context, id int64, secret string, enabled bool) error {
-	return s.db.MapError(s.gorm(ctx).Model(&User{}).Where("id = ?", id).
+	return s.mapErr(s.gorm(ctx).Model(&User{}).Where("id = ?", id).
 		Updates(map[string]any{"totp_secret": secret, "totp_enabled": enabled}).Error)
 }
 
@@ -129,7 +138,7 @@ func (s *store) setTOTP(ctx context.Context, id int64, secret string, enabled bo
 func (s *store) useTOTPStep(ctx context.Context, id, step int64) (bool, error) {
 	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND totp_last_step < ?", id, step).Update("totp_last_step", step)
 	if res.Error != nil {
-		return false, s.db.MapError(res.Error)
+		return false, s.mapErr(res.Error)
 	}
 	return res.RowsAffected == 1, nil
 }
@@ -138,7 +147,7 @@ func (s *store) notes(ctx context.Context, owner int64, order clause.OrderBy, li
 	out := []Note{}
 	q := s.gorm(ctx).Where("owner_id = ?", owner).Clauses(order).Limit(limit).Offset(offset)
 	if err := q.Find(&out).Error; err != nil {
-		return nil, s.db.MapError(err)
+		return nil, s.mapErr(err)
 	}
 	return out, nil
 }
@@ -150,7 +159,7 @@ func (s *store) note(ctx context.Context, id int64) (*Note, error) {
 		return nil, errNoNote
 	}
 	if err != nil {
-		return nil, s.db.MapError(err)
+		return nil, s.mapErr(err)
 	}
 	return &n, nil
 }
@@ -158,14 +167,14 @@ func (s *store) note(ctx context.Context, id int64) (*Note, error) {
 func (s *store) createNote(ctx context.Context, n *Note) error {
 	now := time.Now().UTC()
 	n.CreatedAt, n.UpdatedAt = now, now
-	return s.db.MapError(s.gorm(ctx).Create(n).Error)
+	return s.mapErr(s.gorm(ctx).Create(n).Error)
 }
 
 func (s *store) updateNote(ctx context.Context, n *Note) error {
 	n.UpdatedAt = time.Now().UTC()
-	return s.db.MapError(s.gorm(ctx).Model(n).Updates(map[string]any{"title": n.Title, "body": n.Body, "updated_at": n.UpdatedAt}).Error)
+	return s.mapErr(s.gorm(ctx).Model(n).Updates(map[string]any{"title": n.Title, "body": n.Body, "updated_at": n.UpdatedAt}).Error)
 }
 
 func (s *store) deleteNote(ctx context.Context, id int64) error {
-	return s.db.MapError(s.gorm(ctx).Delete(&Note{}, id).Error)
+	return s.mapErr(s.gorm(ctx).Delete(&Note{}, id).Error)
 }
