@@ -79,9 +79,10 @@ func AccessLog(next http.Handler) http.Handler { return defaultAccessLog.Handler
 //
 // followed by the attributes inner stages added with AddAttrs, and
 // "hijacked" or "panic" (true) when the connection was hijacked or next
-// panicked. The record's time is when the request arrived. The level is Error for 5xx and for panics, Warn for 4xx, and
-// Info otherwise. Requests whose path is in SkipPaths are passed on
-// untouched.
+// panicked (the panic goes on to the stages outside). The record's time is
+// when the request arrived. The level is Error for 5xx and for panics, Warn
+// for 4xx, and Info otherwise. Requests whose path is in SkipPaths are
+// passed on untouched.
 //
 // Mount it inside the RequestID stage so the ID is known, and inside
 // errs.Recover so a panic is logged here as a 500 before Recover answers.
