@@ -216,6 +216,7 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
 	_, _ = w.Write(healthBody)
 }
 
@@ -257,6 +258,7 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
 	_, _ = w.Write(append(body, '\n'))
 }
 
