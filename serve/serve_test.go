@@ -378,6 +378,33 @@ func TestSignalStartsShutdown(t *testing.T) {
 	}
 }
 
+// TestSIGTERMByDefault: with Signals left nil, SIGTERM (what Kubernetes and
+// systemd send) starts an orderly shutdown.
+func TestSIGTERMByDefault(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := serve.New(serve.Options{Handler: http.NotFoundHandler(), Listener: ln, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	<-s.Started() // the handler is installed before the listener opens
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("SIGTERM did not stop the server")
+	}
+}
+
 func TestSecondSignalCutsTheDrainShort(t *testing.T) {
 	entered := make(chan struct{})
 	release := make(chan struct{})
