@@ -34,6 +34,7 @@ type Conn struct {
 	cancel context.CancelFunc
 	q      *sendQueue
 	wg     sync.WaitGroup
+	write  func(ctx context.Context, frame []byte) error
 
 	closeOnce   sync.Once
 	closing     atomic.Bool
@@ -337,11 +338,16 @@ func (c *Conn) writeLoop() {
 	defer c.wg.Done()
 	s := c.hub.s
 	var batch [][]byte
+	deadline := time.AfterFunc(time.Hour, c.writeTimedOut)
+	deadline.Stop()
+	defer deadline.Stop()
 	for {
 		select {
 		case <-c.done:
 			c.q.close()
-			_ = c.ws.Close(c.closeCode, c.closeReason)
+			if c.ws != nil {
+				_ = c.ws.Close(c.closeCode, c.closeReason)
+			}
 			c.cancel()
 			return
 		case <-c.q.wake:
@@ -350,12 +356,15 @@ func (c *Conn) writeLoop() {
 		if len(batch) == 0 {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(c.ctx, s.writeTimeout)
+		// The deadline is a timer armed per batch rather than a context per
+		// write: coder/websocket would register a context callback for every
+		// frame. The timer closes the socket, which fails the stuck write.
+		deadline.Reset(s.writeTimeout)
 		n, sent := 0, 0
 		var err error
 		for i, f := range batch {
 			if err == nil {
-				err = c.ws.Write(ctx, websocket.MessageText, f)
+				err = c.write(context.Background(), f)
 				if err == nil {
 					sent++
 				}
@@ -363,13 +372,21 @@ func (c *Conn) writeLoop() {
 			n += len(f)
 			batch[i] = nil
 		}
-		cancel()
+		deadline.Stop()
 		c.q.written(n)
 		c.hub.stats.messagesOut.Add(uint64(sent))
 		if err != nil {
 			c.hub.stats.writeFailures.Add(1)
-			c.abort(websocket.StatusPolicyViolation, "write timeout")
+			c.abort(websocket.StatusPolicyViolation, "write failed")
 		}
+	}
+}
+
+// writeTimedOut runs when a batch of writes takes longer than WriteTimeout.
+func (c *Conn) writeTimedOut() {
+	c.abort(websocket.StatusPolicyViolation, "write timeout")
+	if c.ws != nil {
+		_ = c.ws.CloseNow()
 	}
 }
 

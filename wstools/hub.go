@@ -157,6 +157,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		done:   make(chan struct{}),
 		tokens: s.burst,
 		last:   time.Now(),
+		write: func(ctx context.Context, frame []byte) error {
+			return ws.Write(ctx, websocket.MessageText, frame)
+		},
 	}
 	h.mu.Lock()
 	h.conns[c] = struct{}{}
