@@ -69,7 +69,7 @@ func TestReadiness(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := start(t, serve.Options{CheckTimeout: 100 * time.Millisecond}, func(s *serve.Server) {
+			srv := start(t, serve.Options{CheckTimeout: 500 * time.Millisecond}, func(s *serve.Server) {
 				for name, fn := range tc.checks {
 					s.Check(name, fn)
 				}
@@ -77,7 +77,7 @@ func TestReadiness(t *testing.T) {
 			began := time.Now()
 			code, body := srv.get(t, "/readyz")
 			if took := time.Since(began); took > 2*time.Second {
-				t.Errorf("readiness took %v with a 100ms timeout", took)
+				t.Errorf("readiness took %v with a 500ms timeout", took)
 			}
 			if code != tc.wantStatus {
 				t.Fatalf("status %d, want %d: %s", code, tc.wantStatus, body)
@@ -136,7 +136,7 @@ func TestReadinessErrorDetailByMode(t *testing.T) {
 func TestReadinessCoalescesProbes(t *testing.T) {
 	var calls atomic.Int32
 	gate := make(chan struct{})
-	srv := start(t, serve.Options{}, func(s *serve.Server) {
+	srv := start(t, serve.Options{CheckTimeout: 10 * time.Second}, func(s *serve.Server) {
 		s.Check("db", func(ctx context.Context) error {
 			calls.Add(1)
 			select {
@@ -146,22 +146,27 @@ func TestReadinessCoalescesProbes(t *testing.T) {
 			return nil
 		})
 	})
-	var wg sync.WaitGroup
+	h := srv.s.Readyz()
+	var arrived, finished sync.WaitGroup
 	codes := make(chan int, 20)
 	for range 20 {
-		wg.Add(1)
+		arrived.Add(1)
+		finished.Add(1)
 		go func() {
-			defer wg.Done()
-			code, _ := srv.get(t, "/readyz")
-			codes <- code
+			defer finished.Done()
+			rec := httptest.NewRecorder()
+			arrived.Done()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+			codes <- rec.Code
 		}()
 	}
+	arrived.Wait()
 	for calls.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(50 * time.Millisecond) // let the other probes join the run
+	time.Sleep(100 * time.Millisecond) // the run is held open; let every probe join it
 	close(gate)
-	wg.Wait()
+	finished.Wait()
 	close(codes)
 	for c := range codes {
 		if c != http.StatusOK {
