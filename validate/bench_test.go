@@ -132,8 +132,8 @@ type benchPlain struct {
 	Score   float64 `json:"score"`
 }
 
-// BenchmarkDecodeStrict times the strict decoder alone: media type, cap,
-// depth scan, unknown members refused.
+// BenchmarkDecodeStrict times the strict decoder alone on a type that
+// bounds its own shape: media type, cap, unknown members refused.
 func BenchmarkDecodeStrict(b *testing.B) {
 	r, rb := benchRequest(benchBody)
 	w := httptest.NewRecorder()
@@ -141,7 +141,7 @@ func BenchmarkDecodeStrict(b *testing.B) {
 	for b.Loop() {
 		rb.Reset(benchBody)
 		var s benchPlain
-		if err := decodeJSON(w, r, &s, DefaultMaxBytes, DefaultMaxDepth, false, true); err != nil {
+		if err := decodeJSON(w, r, &s, &limits{maxBytes: DefaultMaxBytes, maxDepth: DefaultMaxDepth, maxElems: DefaultMaxElements, wantObject: true}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -161,8 +161,8 @@ func BenchmarkDecodeLenient(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeStrictScan forces the depth scan a type with unbounded
-// nesting (an any field) needs.
+// BenchmarkDecodeStrictScan forces the depth and element scan that types
+// with slices, maps or interfaces need.
 func BenchmarkDecodeStrictScan(b *testing.B) {
 	r, rb := benchRequest(benchBody)
 	w := httptest.NewRecorder()
@@ -170,7 +170,7 @@ func BenchmarkDecodeStrictScan(b *testing.B) {
 	for b.Loop() {
 		rb.Reset(benchBody)
 		var s benchPlain
-		if err := decodeJSON(w, r, &s, DefaultMaxBytes, DefaultMaxDepth, true, true); err != nil {
+		if err := decodeJSON(w, r, &s, &limits{maxBytes: DefaultMaxBytes, maxDepth: DefaultMaxDepth, maxElems: DefaultMaxElements, scan: true, wantObject: true}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -16,8 +16,12 @@ const DefaultMaxBytes = 1 << 20
 // DefaultMaxDepth is the nesting limit when BodyOptions.MaxDepth is zero.
 const DefaultMaxDepth = 32
 
+// DefaultMaxElements is the element limit when BodyOptions.MaxElements is
+// zero.
+const DefaultMaxElements = 10000
+
 // BodyOptions configures a Body binder. The zero value is the default:
-// 1 MiB, 32 levels of nesting.
+// 1 MiB, 32 levels of nesting, 10000 elements.
 type BodyOptions struct {
 	// MaxBytes caps the body; a longer one is a 413. Zero: DefaultMaxBytes.
 	MaxBytes int64
@@ -28,6 +32,16 @@ type BodyOptions struct {
 	// needs no scan: deeper input cannot match it and fails as invalid_type
 	// at the field that went wrong.
 	MaxDepth int
+	// MaxElements caps the array elements and object members of the whole
+	// body, counted together as the commas and opening brackets outside
+	// strings; more is a 400 (too_many_elements, with the byte offset). It
+	// applies to types with slices, maps or interfaces (the others bound
+	// their own size). It bounds
+	// the work and memory validation spends on a body, which grows with the
+	// number of failing elements rather than with bytes: a 1 MiB array of
+	// empty objects could otherwise produce hundreds of thousands of field
+	// errors. Zero: DefaultMaxElements.
+	MaxElements int
 }
 
 // Body binds JSON request bodies to T and validates them. Build one per
@@ -37,12 +51,9 @@ type BodyOptions struct {
 // (case-sensitively), and unknown or duplicate members, data after the
 // value, invalid UTF-8 and a top-level null are refused.
 type Body[T any] struct {
-	v          *Validator
-	maxBytes   int64
-	maxDepth   int
-	typ        reflect.Type
-	scanDepth  bool // T can nest deeper than maxDepth
-	wantObject bool
+	v      *Validator
+	typ    reflect.Type
+	limits limits
 }
 
 // decodeOptions are the strict decoding options; json v2 already refuses
@@ -62,6 +73,12 @@ func NewBody[T any](v *Validator, o BodyOptions) (*Body[T], error) {
 	if o.MaxDepth < 0 {
 		return nil, errs.Configf("validate: BodyOptions.MaxDepth is negative (%d)", o.MaxDepth)
 	}
+	if o.MaxElements < 0 {
+		return nil, errs.Configf("validate: BodyOptions.MaxElements is negative (%d)", o.MaxElements)
+	}
+	if o.MaxElements == 0 {
+		o.MaxElements = DefaultMaxElements
+	}
 	if o.MaxBytes == 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
@@ -77,12 +94,14 @@ func NewBody[T any](v *Validator, o BodyOptions) (*Body[T], error) {
 	if err := v.checkType(t, true); err != nil {
 		return nil, err
 	}
-	depth, bounded := staticDepth(t, make(map[reflect.Type]bool))
-	return &Body[T]{
-		v: v, maxBytes: o.MaxBytes, maxDepth: o.MaxDepth, typ: t,
-		scanDepth:  !bounded || depth > o.MaxDepth,
+	depth, bounded := typeBounds(t, make(map[reflect.Type]bool))
+	return &Body[T]{v: v, typ: t, limits: limits{
+		maxBytes:   o.MaxBytes,
+		maxDepth:   o.MaxDepth,
+		maxElems:   o.MaxElements,
+		scan:       !bounded || depth > o.MaxDepth,
 		wantObject: deref(t).Kind() == reflect.Struct || deref(t).Kind() == reflect.Map,
-	}, nil
+	}}, nil
 }
 
 // Bind reads r's body into a T and validates it. The error is an *errs.Error
@@ -98,7 +117,7 @@ func (b *Body[T]) Bind(w http.ResponseWriter, r *http.Request) (T, error) {
 // Decode is Bind into an existing value: it decodes into *dst (merging into
 // what is there) and validates it.
 func (b *Body[T]) Decode(w http.ResponseWriter, r *http.Request, dst *T) error {
-	if err := decodeJSON(w, r, dst, b.maxBytes, b.maxDepth, b.scanDepth, b.wantObject); err != nil {
+	if err := decodeJSON(w, r, dst, &b.limits); err != nil {
 		return err
 	}
 	return b.v.validate(r.Context(), dst, b.typ, nil, ErrInvalid)

@@ -465,7 +465,7 @@ func TestBodyHostileShapes(t *testing.T) {
 	}
 }
 
-func TestStaticDepth(t *testing.T) {
+func TestTypeBounds(t *testing.T) {
 	type leaf struct {
 		A int       `json:"a"`
 		T time.Time `json:"t"`
@@ -499,8 +499,11 @@ func TestStaticDepth(t *testing.T) {
 	}{
 		{"leaf", reflect.TypeFor[leaf](), 1, true},
 		{"embedded is inlined", reflect.TypeFor[embedded](), 1, true},
-		{"grid", reflect.TypeFor[grid](), 4, true},
-		{"slice of leaves", reflect.TypeFor[[]leaf](), 2, true},
+		{"grid of slices", reflect.TypeFor[grid](), 0, false},
+		{"slice of leaves", reflect.TypeFor[[]leaf](), 0, false},
+		{"map", reflect.TypeFor[map[string]int](), 0, false},
+		{"array of leaves", reflect.TypeFor[[3]leaf](), 2, true},
+		{"nested struct", reflect.TypeFor[createOrderAddress](), 2, true},
 		{"order has any", reflect.TypeFor[createOrder](), 0, false},
 		{"recursive", reflect.TypeFor[recursive](), 0, false},
 		{"any", reflect.TypeFor[withAny](), 0, false},
@@ -509,9 +512,9 @@ func TestStaticDepth(t *testing.T) {
 		{"skipped fields", reflect.TypeFor[hidden](), 1, true},
 	}
 	for _, tc := range tests {
-		d, ok := staticDepth(tc.typ, map[reflect.Type]bool{})
+		d, ok := typeBounds(tc.typ, map[reflect.Type]bool{})
 		if ok != tc.bounded || (ok && d != tc.depth) {
-			t.Errorf("%s: staticDepth = %d, %v; want %d, %v", tc.name, d, ok, tc.depth, tc.bounded)
+			t.Errorf("%s: typeBounds = %d, %v; want %d, %v", tc.name, d, ok, tc.depth, tc.bounded)
 		}
 	}
 }
@@ -523,15 +526,15 @@ func TestBodyBoundedType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.scanDepth {
-		t.Fatal("address needs no depth scan")
+	if b.limits.scan {
+		t.Fatal("address needs no scan")
 	}
-	tight, err := NewBody[[]address](nil, BodyOptions{MaxDepth: 1})
+	tight, err := NewBody[createOrderAddress](nil, BodyOptions{MaxDepth: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !tight.scanDepth {
-		t.Fatal("[]address is 2 deep: a limit of 1 needs the scan")
+	if !tight.limits.scan {
+		t.Fatal("createOrderAddress is 2 deep: a limit of 1 needs the scan")
 	}
 	tests := []struct {
 		name string
@@ -550,8 +553,8 @@ func TestBodyBoundedType(t *testing.T) {
 		{"unknown", bodyFunc[address]{b}, `{"street":"s","x":{}}`, "unknown_field"},
 		{"duplicate", bodyFunc[address]{b}, `{"street":"s","street":"t"}`, "duplicate_field"},
 		{"empty", bodyFunc[address]{b}, `  `, "empty_body"},
-		{"too deep for the limit", bodyFunc[[]address]{tight}, `[{"street":"s","zip":"12345"}]`, "too_deep"},
-		{"inside the limit", bodyFunc[[]address]{tight}, `[]`, ""},
+		{"too deep for the limit", bodyFunc[createOrderAddress]{tight}, `{"address":{"street":"s","zip":"12345"}}`, "too_deep"},
+		{"inside the limit", bodyFunc[createOrderAddress]{tight}, `{}`, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -574,4 +577,63 @@ type bodyFunc[T any] struct{ b *Body[T] }
 func (f bodyFunc[T]) bind(r *http.Request) error {
 	_, err := f.b.Bind(nil, r)
 	return err
+}
+
+type createOrderAddress struct {
+	Address address `json:"address" validate:"omitempty"`
+}
+
+func TestBodyElementLimit(t *testing.T) {
+	b, err := NewBody[createOrder](newTestValidator(t), BodyOptions{MaxElements: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		body   string
+		code   string
+		offset float64
+	}{
+		{"at the limit", `{"note":"x","items":[{"name":"ab","qty":1}]}`, "validation_failed", 0}, // 3 openings and 2 commas
+		{"commas over the limit", `{"items":[{},{},{},{}]}`, "too_many_elements", 15},
+		{"commas in strings do not count", `{"note":",,,,,,,,,,,,"}`, "validation_failed", 0},
+		{"members count", `{"tags":{"a":"1","b":"2","c":"3","d":"4","e":"5"}}`, "too_many_elements", 40},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w, p := serve(t, orderHandler(b), jsonRequest(tc.body))
+			if p.Code != tc.code {
+				t.Fatalf("status %d code %q, want %q: %s", w.Code, p.Code, tc.code, w.Body)
+			}
+			if tc.offset != 0 && p.Context["offset"] != tc.offset {
+				t.Fatalf("offset %v, want %v", p.Context["offset"], tc.offset)
+			}
+		})
+	}
+}
+
+// TestBodyManyFailuresStayBounded sends the largest body of failing
+// elements the default limits let through: the response lists at most
+// maxFieldErrors fields.
+func TestBodyManyFailuresStayBounded(t *testing.T) {
+	b, err := NewBody[createOrder](newTestValidator(t), BodyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := DefaultMaxElements/2 - 1
+	body := `{"items":[` + strings.Repeat(`{"qty":0},`, n-1) + `{"qty":0}]}`
+	w, p := serve(t, orderHandler(b), jsonRequest(body))
+	if w.Code != 422 || len(p.Errors) != maxFieldErrors {
+		t.Fatalf("status %d with %d field errors, want 422 with %d", w.Code, len(p.Errors), maxFieldErrors)
+	}
+	if omitted, _ := p.Context["errors_omitted"].(float64); omitted < float64(n) {
+		t.Fatalf("errors_omitted %v, want at least %d", p.Context["errors_omitted"], n)
+	}
+	if w.Body.Len() > 64<<10 {
+		t.Fatalf("response of %d bytes", w.Body.Len())
+	}
+	body = `{"items":[` + strings.Repeat(`{},`, DefaultMaxElements) + `{}]}`
+	if _, p := serve(t, orderHandler(b), jsonRequest(body)); p.Code != "too_many_elements" {
+		t.Fatalf("code %q, want too_many_elements", p.Code)
+	}
 }

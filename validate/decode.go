@@ -50,12 +50,15 @@ func jsonMediaType(ct string) bool {
 }
 
 // scanner passes the body through to the JSON decoder while tracking the
-// nesting depth (refusing the body at the first byte that goes too deep),
-// the first significant byte, and where the top-level value ends.
+// nesting depth and the number of elements (refusing the body at the first
+// byte over either limit), the first significant byte, and where the
+// top-level value ends.
 type scanner struct {
 	r        io.Reader
-	full     bool // track depth; otherwise only the first byte
-	max      int
+	full     bool // track depth and elements; otherwise only the first byte
+	max      int  // depth limit
+	maxElems int  // element limit
+	elems    int  // array elements and object members so far (roughly: commas and openings)
 	depth    int
 	inString bool
 	escaped  bool
@@ -67,11 +70,14 @@ type scanner struct {
 
 var scanners = sync.Pool{New: func() any { return new(scanner) }}
 
-// depthError reports the offset of the byte that went too deep.
-type depthError struct{ offset int64 }
+// limitError reports the offset of the byte that went over a limit.
+type limitError struct {
+	offset int64
+	elems  bool // the element limit, not the depth limit
+}
 
-func (e *depthError) Error() string {
-	return "nesting too deep at offset " + strconv.FormatInt(e.offset, 10)
+func (e *limitError) Error() string {
+	return "limit exceeded at offset " + strconv.FormatInt(e.offset, 10)
 }
 
 func (s *scanner) Read(p []byte) (int, error) {
@@ -109,10 +115,17 @@ func (s *scanner) Read(p []byte) (int, error) {
 			continue
 		case '"':
 			s.inString = true
+		case ',':
+			if s.elems++; s.elems > s.maxElems {
+				s.err = &limitError{offset: s.off + int64(i), elems: true}
+				s.off += int64(i)
+				return i, s.err
+			}
 		case '{', '[':
 			s.depth++
-			if s.depth > s.max {
-				s.err = &depthError{offset: s.off + int64(i)}
+			s.elems++
+			if s.depth > s.max || s.elems > s.maxElems {
+				s.err = &limitError{offset: s.off + int64(i), elems: s.depth <= s.max}
 				s.off += int64(i)
 				return i, s.err
 			}
@@ -130,31 +143,38 @@ func (s *scanner) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// limits are a Body's decoding limits.
+type limits struct {
+	maxBytes   int64
+	maxDepth   int
+	maxElems   int
+	scan       bool // the type does not bound depth and elements itself (see typeBounds)
+	wantObject bool // refuse anything but an object at the top
+}
+
 // decodeJSON is the strict body decoder behind Body.
-// With scanDepth unset the type itself bounds the nesting (see
-// staticDepth) and the depth scan is skipped.
-func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64, maxDepth int, scanDepth, wantObject bool) error {
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, l *limits) error {
 	ct := r.Header["Content-Type"]
 	if len(ct) != 1 || !jsonMediaType(ct[0]) {
 		return ErrUnsupportedMediaType
 	}
-	if r.ContentLength > maxBytes {
-		return tooLarge(maxBytes)
+	if r.ContentLength > l.maxBytes {
+		return tooLarge(l.maxBytes)
 	}
 	if r.Body == nil || r.Body == http.NoBody {
 		return ErrEmptyBody
 	}
 	s := scanners.Get().(*scanner)
-	*s = scanner{r: http.MaxBytesReader(w, r.Body, maxBytes), full: scanDepth, max: maxDepth, end: -1}
+	*s = scanner{r: http.MaxBytesReader(w, r.Body, l.maxBytes), full: l.scan, max: l.maxDepth, maxElems: l.maxElems, end: -1}
 	err := json.UnmarshalRead(s, dst, decodeOptions)
 	first, end := s.first, s.end
 	*s = scanner{}
 	scanners.Put(s)
 	if err != nil {
-		return decodeError(err, first, end, maxBytes, maxDepth)
+		return decodeError(err, first, end, l)
 	}
 	if first == 'n' {
-		if wantObject {
+		if l.wantObject {
 			return ErrNotObject.WithMessage("The request body must be a JSON object, not null.")
 		}
 		return ErrType.WithMessage("The request body must not be null.")
@@ -168,15 +188,19 @@ func tooLarge(maxBytes int64) *errs.Error {
 
 // decodeError maps a decoding failure to a 4xx. Every failure is the
 // client's: anything unrecognised is a 400.
-func decodeError(err error, first byte, end, maxBytes int64, maxDepth int) error {
+func decodeError(err error, first byte, end int64, l *limits) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return tooLarge(maxBytes)
+		return tooLarge(l.maxBytes)
 	}
-	var de *depthError
-	if errors.As(err, &de) {
-		return ErrTooDeep.WithMessage("The request body nests objects and arrays more than "+strconv.Itoa(maxDepth)+" levels deep (at byte offset "+strconv.FormatInt(de.offset, 10)+").").
-			WithPublic("offset", de.offset).WithPublic("limit", maxDepth)
+	var le *limitError
+	if errors.As(err, &le) {
+		if le.elems {
+			return ErrTooManyElements.WithMessage("The request body has more than "+strconv.Itoa(l.maxElems)+" array elements and object members (at byte offset "+strconv.FormatInt(le.offset, 10)+").").
+				WithPublic("offset", le.offset).WithPublic("limit", l.maxElems)
+		}
+		return ErrTooDeep.WithMessage("The request body nests objects and arrays more than "+strconv.Itoa(l.maxDepth)+" levels deep (at byte offset "+strconv.FormatInt(le.offset, 10)+").").
+			WithPublic("offset", le.offset).WithPublic("limit", l.maxDepth)
 	}
 	var syn *jsontext.SyntacticError
 	if errors.As(err, &syn) {
@@ -343,11 +367,13 @@ var (
 	timeType          = reflect.TypeFor[time.Time]()
 )
 
-// staticDepth returns how deeply JSON decoded into t can nest, and false
-// when nothing bounds it: interfaces, raw JSON values, types that decode
-// themselves from JSON, and recursive types. A body nested deeper than a
-// bounded type allows fails on a type mismatch before it gets deeper.
-func staticDepth(t reflect.Type, visiting map[reflect.Type]bool) (int, bool) {
+// typeBounds returns how deeply JSON decoded into t can nest, and false
+// when the type bounds neither depth nor element count: slices, maps,
+// interfaces, raw JSON values, types that decode themselves from JSON, and
+// recursive types. A body nested deeper than a bounded type allows fails
+// on a type mismatch before it gets deeper, and unknown members are
+// refused, so a bounded type needs no scan.
+func typeBounds(t reflect.Type, visiting map[reflect.Type]bool) (int, bool) {
 	t = deref(t)
 	if t == jsontextValueType {
 		return 0, false
@@ -367,8 +393,10 @@ func staticDepth(t reflect.Type, visiting map[reflect.Type]bool) (int, bool) {
 	switch t.Kind() {
 	case reflect.Interface:
 		return 0, false
-	case reflect.Slice, reflect.Array, reflect.Map:
-		d, ok := staticDepth(t.Elem(), visiting)
+	case reflect.Slice, reflect.Map:
+		return 0, false
+	case reflect.Array:
+		d, ok := typeBounds(t.Elem(), visiting)
 		return d + 1, ok
 	case reflect.Struct:
 		if visiting[t] {
@@ -382,7 +410,7 @@ func staticDepth(t reflect.Type, visiting map[reflect.Type]bool) (int, bool) {
 			if (!f.IsExported() && !f.Anonymous) || f.Tag.Get("json") == "-" {
 				continue
 			}
-			d, ok := staticDepth(f.Type, visiting)
+			d, ok := typeBounds(f.Type, visiting)
 			if !ok {
 				return 0, false
 			}

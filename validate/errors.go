@@ -21,6 +21,9 @@ var (
 	ErrInvalidUTF8 = errs.New(errs.KindBadRequest, "invalid_utf8", "The request body has text that is not valid UTF-8.")
 	// ErrTooDeep (400): objects and arrays are nested deeper than allowed.
 	ErrTooDeep = errs.New(errs.KindBadRequest, "too_deep", "The request body is nested too deeply.")
+	// ErrTooManyElements (400): the body holds more array elements and
+	// object members than allowed.
+	ErrTooManyElements = errs.New(errs.KindBadRequest, "too_many_elements", "The request body has too many elements.")
 	// ErrUnknownField (400): an object has a member the type does not know.
 	ErrUnknownField = errs.New(errs.KindBadRequest, "unknown_field", "The request body has an unknown field.")
 	// ErrDuplicateField (400): an object has the same member twice.

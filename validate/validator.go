@@ -338,8 +338,8 @@ func (v *Validator) validationError(err error, top reflect.Type, rename func(str
 			prefix = len(n) + 1
 		}
 	}
-	fields := make([]errs.FieldError, 0, len(verrs))
-	for _, fe := range verrs {
+	fields := make([]errs.FieldError, 0, min(len(verrs), maxFieldErrors))
+	for _, fe := range verrs[:min(len(verrs), maxFieldErrors)] {
 		var field, pointer string
 		if rename != nil {
 			field = rename(fe.StructNamespace()[min(prefix, len(fe.StructNamespace())):])
@@ -350,8 +350,16 @@ func (v *Validator) validationError(err error, top reflect.Type, rename func(str
 		f := Failure{Field: field, Pointer: pointer, Rule: fe.Tag(), Param: fe.Param(), Kind: fe.Kind(), Type: fe.Type()}
 		fields = append(fields, errs.FieldError{Field: field, Pointer: pointer, Rule: f.Rule, Param: f.Param, Message: v.message(f)})
 	}
-	return base.WithFields(fields...)
+	e := base.WithFields(fields...)
+	if len(verrs) > maxFieldErrors {
+		e = e.WithPublic("errors_omitted", len(verrs)-maxFieldErrors)
+	}
+	return e
 }
+
+// maxFieldErrors caps the field errors of one response; the rest are
+// counted in the public context as "errors_omitted".
+const maxFieldErrors = 100
 
 // paths turns a validator/v10 namespace with JSON names ("items[2].name",
 // without the top type's name) into the field path the client knows and
