@@ -103,6 +103,16 @@ func (c *Conn) Send(typ string, data any) error {
 	return nil
 }
 
+// SendJSON is Send with data already encoded: it must be valid JSON (for
+// example m.Raw in a handler) and is copied into the frame.
+func (c *Conn) SendJSON(typ string, data json.RawMessage) error {
+	if !validName(typ, MaxTypeLength) {
+		return errs.New(errs.KindBadRequest, "ws_invalid_type", "invalid message type").With("type", typ)
+	}
+	c.enqueue(appendFrame(make([]byte, 0, len(data)+len(typ)+24), typ, "", 0, data))
+	return nil
+}
+
 // Close starts closing the connection with code and reason (at most 123
 // bytes) and returns at once. The client receives the code.
 func (c *Conn) Close(code websocket.StatusCode, reason string) {
