@@ -11,7 +11,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/klauspost/compress/gzhttp"
-	"github.com/pressly/goose/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -37,7 +36,7 @@ type app struct {
 	log      *slog.Logger
 	db       *dbkit.DB
 	store    *store
-	migrator *goose.Provider
+	migrator *dbkit.Migrator
 	rdb      *redis.Client // nil without COVET_REDIS_ADDR
 
 	ips       *clientip.Resolver
@@ -142,7 +141,8 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger) (_ *app, err 
 	}
 
 	if cfg.RedisAddr != "" {
-		a.rdb = redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, DialTimeout: 2 * time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second})
+		a.rdb = redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, DialTimeout: 2 * time.Second,
+			ReadTimeout: time.Second, WriteTimeout: time.Second, ContextTimeoutEnabled: true})
 		a.closers = append(a.closers, a.rdb)
 		if err := a.rdb.Ping(ctx).Err(); err != nil {
 			return nil, &configError{"COVET_REDIS_ADDR", "Redis does not answer: " + err.Error()}
@@ -217,7 +217,7 @@ func (a *app) buildEdge() (err error) {
 func (a *app) buildLimits() (err error) {
 	var shared ratelimit.Store
 	if a.rdb != nil {
-		rs, err := ratelimit.NewRedisStore(a.rdb, ratelimit.RedisOptions{Prefix: "covet:fullstack:rl:"})
+		rs, err := ratelimit.NewRedisStore(a.rdb, ratelimit.RedisOptions{Prefix: a.cfg.RedisPrefix + "rl:"})
 		if err != nil {
 			return err
 		}
@@ -280,7 +280,7 @@ func (a *app) buildInput() (err error) {
 func (a *app) ready() map[string]func(context.Context) error {
 	checks := map[string]func(context.Context) error{
 		"database":   a.db.Ready,
-		"migrations": migrationsCurrent(a.migrator),
+		"migrations": a.migrator.Ready,
 	}
 	if a.rdb != nil {
 		checks["redis"] = func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }
@@ -293,7 +293,7 @@ func (a *app) migrate(ctx context.Context) error {
 	res, err := a.migrator.Up(ctx)
 	for _, r := range res {
 		if r.Error == nil {
-			a.log.Info("migration applied", "version", r.Source.Version, "path", r.Source.Path)
+			a.log.Info("migration applied", "version", r.Source.Version, "path", r.Source.Path, "duration", r.Duration)
 		}
 	}
 	return err

@@ -65,10 +65,10 @@ func (a *app) buildAuth(ctx context.Context) (err error) {
 	var refresh authn.RefreshStore = authn.NewMemoryRefreshStore()
 	var store session.Store = session.NewMemoryStore(session.MemoryOptions{})
 	if a.rdb != nil {
-		if refresh, err = authn.NewRedisRefreshStore(a.rdb, "covet:fullstack:auth:"); err != nil {
+		if refresh, err = authn.NewRedisRefreshStore(a.rdb, a.cfg.RedisPrefix+"auth:"); err != nil {
 			return err
 		}
-		if store, err = session.NewRedisStore(session.RedisOptions{Client: a.rdb, Prefix: "covet:fullstack:session:"}); err != nil {
+		if store, err = session.NewRedisStore(session.RedisOptions{Client: a.rdb, Prefix: a.cfg.RedisPrefix + "session:"}); err != nil {
 			return err
 		}
 	}

@@ -61,7 +61,7 @@ func (a *app) buildChat() (err error) {
 
 	var broker wstools.Broker
 	if a.rdb != nil {
-		rb, err := wstools.NewRedisBroker(wstools.RedisOptions{Client: a.rdb, Prefix: "covet:fullstack:ws:", Logger: a.log})
+		rb, err := wstools.NewRedisBroker(wstools.RedisOptions{Client: a.rdb, Prefix: a.cfg.RedisPrefix + "ws:", Logger: a.log})
 		if err != nil {
 			return err
 		}

@@ -22,6 +22,7 @@ type config struct {
 	DBDriver       string // sqlite, postgres or mysql
 	DBDSN          string
 	RedisAddr      string // empty: in-memory stores
+	RedisPrefix    string // starts every Redis key and channel of the app
 	CORSOrigins    []string
 	SecretKey      []byte
 	SecretFromEnv  bool
@@ -45,13 +46,14 @@ func (e *configError) Error() string { return e.Var + ": " + e.Msg }
 // loadConfig reads the environment through getenv.
 func loadConfig(getenv func(string) string) (*config, error) {
 	c := &config{
-		Addr:       or(getenv("COVET_ADDR"), "127.0.0.1:8080"),
-		DBDriver:   "sqlite",
-		DBDSN:      "covet-fullstack.db",
-		RedisAddr:  strings.TrimSpace(getenv("COVET_REDIS_ADDR")),
-		RateGlobal: 600,
-		RateAuth:   30,
-		RateAPI:    300,
+		Addr:        or(getenv("COVET_ADDR"), "127.0.0.1:8080"),
+		DBDriver:    "sqlite",
+		DBDSN:       "covet-fullstack.db",
+		RedisAddr:   strings.TrimSpace(getenv("COVET_REDIS_ADDR")),
+		RedisPrefix: or(getenv("COVET_REDIS_PREFIX"), "covet:fullstack:"),
+		RateGlobal:  600,
+		RateAuth:    30,
+		RateAPI:     300,
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return nil, &configError{"COVET_ADDR", "want host:port, got " + strconv.Quote(c.Addr)}
@@ -72,6 +74,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		if _, _, err := net.SplitHostPort(c.RedisAddr); err != nil {
 			return nil, &configError{"COVET_REDIS_ADDR", "want host:port"}
 		}
+	}
+	if strings.ContainsAny(c.RedisPrefix, "{} \t\r\n") || len(c.RedisPrefix) > 64 {
+		return nil, &configError{"COVET_REDIS_PREFIX", "at most 64 characters, without braces or white space"}
 	}
 	for _, o := range strings.Split(getenv("COVET_CORS_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {

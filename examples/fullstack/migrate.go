@@ -1,47 +1,25 @@
 package main
 
 import (
-	"context"
 	"embed"
-	"fmt"
 	"io/fs"
-
-	"github.com/pressly/goose/v3"
 
 	"github.com/covetgo/covet/dbkit"
 )
 
+// migrationFiles holds one folder of goose migrations per dialect, so each
+// database gets its native types. MySQL commits DDL implicitly, so every
+// migration holds a single statement.
+//
 //go:embed migrations
 var migrationFiles embed.FS
 
-// newMigrator returns the goose provider for the database's dialect.
-func newMigrator(db *dbkit.DB) (*goose.Provider, error) {
-	var dialect goose.Dialect
-	switch db.Driver() {
-	case dbkit.Postgres:
-		dialect = goose.DialectPostgres
-	case dbkit.MySQL:
-		dialect = goose.DialectMySQL
-	default:
-		dialect = goose.DialectSQLite3
-	}
+// newMigrator returns the migrator for the database's dialect. Its lock lets
+// several instances start together and still apply each migration once.
+func newMigrator(db *dbkit.DB) (*dbkit.Migrator, error) {
 	dir, err := fs.Sub(migrationFiles, "migrations/"+string(db.Driver()))
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(dialect, db.SQL(), dir)
-}
-
-// migrationsCurrent is a readiness check: it fails while migrations are pending.
-func migrationsCurrent(p *goose.Provider) func(ctx context.Context) error {
-	return func(ctx context.Context) error {
-		pending, err := p.HasPending(ctx)
-		if err != nil {
-			return err
-		}
-		if pending {
-			return fmt.Errorf("migrations pending")
-		}
-		return nil
-	}
+	return dbkit.NewMigrator(db, dbkit.MigrateOptions{FS: dir})
 }

@@ -1,16 +1,4 @@
 -- +goose Up
-CREATE TABLE users (
-    id            BIGINT       NOT NULL AUTO_INCREMENT PRIMARY KEY,
-    email         VARCHAR(254) NOT NULL UNIQUE,
-    name          VARCHAR(64)  NOT NULL,
-    password_hash VARCHAR(255) NOT NULL,
-    role          VARCHAR(32)  NOT NULL DEFAULT 'user',
-    totp_secret   VARCHAR(255) NOT NULL DEFAULT '',
-    totp_enabled  BOOLEAN      NOT NULL DEFAULT FALSE,
-    totp_last_step BIGINT      NOT NULL DEFAULT 0,
-    created_at    DATETIME(6)  NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
-) CHARACTER SET utf8mb4;
-
 CREATE TABLE notes (
     id         BIGINT       NOT NULL AUTO_INCREMENT PRIMARY KEY,
     owner_id   BIGINT       NOT NULL,
@@ -24,4 +12,3 @@ CREATE TABLE notes (
 
 -- +goose Down
 DROP TABLE notes;
-DROP TABLE users;
