@@ -2,14 +2,19 @@ package authn
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/covetgo/covet/internal/testsvc"
 	"github.com/pquerna/otp/totp"
+	"github.com/redis/go-redis/v9"
 )
 
 func newTestTOTP(t *testing.T, now *time.Time) (*TOTP, *MemoryTOTPStore) {
@@ -178,5 +183,88 @@ func TestTOTPOptionsRefused(t *testing.T) {
 				t.Fatal("accepted")
 			}
 		})
+	}
+}
+
+func redisTOTPStore(t *testing.T) *RedisTOTPStore {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: testsvc.RedisAddr(t)})
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := "covet_authn_test:" + hex.EncodeToString(b[:]) + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+		_ = rdb.Close()
+	})
+	s, err := NewRedisTOTPStore(rdb, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestTOTPRedis runs replay, race, limits and recovery codes against the
+// real Redis.
+func TestTOTPRedis(t *testing.T) {
+	store := redisTOTPStore(t)
+	now := time.Unix(1_800_000_000, 0)
+	tp, err := NewTOTP(TOTPOptions{Issuer: "Covet", Store: store, Recovery: store, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	e, _ := tp.Enroll("alice")
+	c := code(t, e.Secret, now)
+	if _, err := tp.Verify(ctx, "alice", e.Secret, c); err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	if _, err := tp.Verify(ctx, "alice", e.Secret, c); Reason(err) != "replayed" {
+		t.Fatalf("replay: %v", err)
+	}
+	if _, err := tp.Verify(ctx, "alice", e.Secret, code(t, e.Secret, now.Add(-30*time.Second))); Reason(err) != "replayed" {
+		t.Fatalf("older step: %v", err)
+	}
+	for trial := range 20 {
+		account := "race-" + strconv.Itoa(trial)
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 2 {
+			wg.Go(func() {
+				<-start
+				if _, err := tp.Verify(ctx, account, e.Secret, c); err == nil {
+					wins.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("trial %d: %d concurrent uses succeeded", trial, wins.Load())
+		}
+	}
+	wrong := "000000"
+	if wrong == c {
+		wrong = "111111"
+	}
+	for range 5 {
+		_, _ = tp.Verify(ctx, "bob", e.Secret, wrong)
+	}
+	if _, err := tp.Verify(ctx, "bob", e.Secret, c); !errors.Is(err, ErrTooManyAttempts) {
+		t.Fatalf("after 5 failures: %v", err)
+	}
+	codes, hashes, _ := NewRecoveryCodes(3)
+	if err := store.SetRecoveryCodes(ctx, "carol", hashes); err != nil {
+		t.Fatal(err)
+	}
+	if err := tp.VerifyRecoveryCode(ctx, "carol", codes[2]); err != nil {
+		t.Fatalf("recovery code: %v", err)
+	}
+	if err := tp.VerifyRecoveryCode(ctx, "carol", codes[2]); !errors.Is(err, ErrInvalidCode) {
+		t.Fatalf("recovery code reused: %v", err)
 	}
 }
