@@ -10,9 +10,9 @@
 //   - NewBody[T] reads a JSON body: the Content-Type must be application/json
 //     or a +json type (else 415), the body is capped through
 //     http.MaxBytesReader (1 MiB by default, else 413), and decoding is strict
-//     (unknown fields, duplicate names, trailing data, invalid UTF-8 and
-//     nesting deeper than a limit are 400s naming the JSON pointer or byte
-//     offset).
+//     (unknown fields, duplicate names, trailing data, invalid UTF-8,
+//     nesting deeper than a limit and more elements than a limit are 400s
+//     naming the JSON pointer or byte offset).
 //   - NewQuery[T] reads the query string into fields tagged `query:"name"`.
 //   - NewPath[T] reads path values (r.PathValue, which chi and
 //     http.ServeMux fill, with chi.URLParam as a fallback) into fields tagged
@@ -22,7 +22,7 @@
 // Handler method, a middleware that decodes before the handler and stores
 // the value in the request context for BodyFrom, QueryFrom and PathFrom.
 // Values that cannot be converted to the field's type are 400s; values that
-// break a rule are 422s listing every failed field as
+// break a rule are 422s listing the failed fields (up to 100) as
 // {field, pointer, rule, param, message}, where field is the name the client
 // used ("items[2].name") and pointer its RFC 6901 JSON pointer
 // ("/items/2/name").
