@@ -37,6 +37,12 @@ func benchRequests(n int) []*http.Request {
 // any request was refused (the benchmarks measure the allowed path).
 func runHandler(b *testing.B, h http.Handler, reqs []*http.Request) {
 	b.Helper()
+	// Warm up: every key exists before timing.
+	warm := &benchWriter{h: make(http.Header, 4)}
+	for _, r := range reqs {
+		clear(warm.h)
+		h.ServeHTTP(warm, r)
+	}
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -123,4 +129,32 @@ func BenchmarkHandlerRedis(b *testing.B) {
 		{Name: "day", Algorithm: FixedWindow, Limit: 1 << 40, Period: time.Hour},
 	}})
 	runHandler(b, l.Handler(okHandler), benchRequests(1000))
+}
+
+// TestAllocations pins the allocation budget: none in a memory-store
+// decision, at most two per allowed request through the whole stage.
+func TestAllocations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation counts")
+	}
+	mem := newMem(t, MemoryOptions{})
+	l := newLimiter(t, Options{Store: mem, Policies: []Policy{benchPolicies[0], {Name: "day", Algorithm: SlidingWindow, Limit: 1 << 40, Period: 24 * time.Hour}}})
+	key := []byte("client")
+	var res Result
+	if n := testing.AllocsPerRun(1000, func() { _ = mem.decide(context.Background(), l.def, key, 1, &res) }); n != 0 {
+		t.Errorf("store decision: %v allocs, want 0", n)
+	}
+	h := l.Handler(okHandler)
+	r := benchRequests(1)[0]
+	w := &benchWriter{h: make(http.Header, 4)}
+	for _, legacy := range []bool{false, true} {
+		l.legacy = legacy
+		n := testing.AllocsPerRun(1000, func() {
+			clear(w.h)
+			h.ServeHTTP(w, r)
+		})
+		if n > 2 || w.code != http.StatusOK {
+			t.Errorf("legacy=%v: %v allocs per allowed request (status %d), want at most 2", legacy, n, w.code)
+		}
+	}
 }

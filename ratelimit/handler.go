@@ -101,12 +101,17 @@ func ceilSeconds(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)
 }
 
-// headerBlock holds a response's dynamic header values and their bytes in
-// one allocation. Each value slice is capped at length 1, so Header.Add
-// copies instead of writing into the block.
+// headerBlock and legacyBlock hold a response's dynamic header values and
+// their bytes in one allocation. Each value slice is capped at length 1,
+// so Header.Add copies instead of writing into the block.
 type headerBlock struct {
+	vals [1]string
+	buf  [112]byte
+}
+
+type legacyBlock struct {
 	vals [4]string
-	buf  [208]byte
+	buf  [192]byte
 }
 
 func (l *Limiter) setHeaders(h http.Header, set *policySet, res *Result) {
@@ -134,29 +139,32 @@ func (l *Limiter) setHeaders(h http.Header, set *policySet, res *Result) {
 		ends[3] = len(b)
 		nv = 4
 	}
-	var blk *headerBlock
+	var vals []string
 	var data []byte
-	if len(b) <= len(headerBlock{}.buf) {
-		blk = new(headerBlock)
-		data = blk.buf[:len(b)]
-	} else {
-		blk = new(headerBlock)
-		data = make([]byte, len(b))
+	switch {
+	case !l.legacy && len(b) <= len(headerBlock{}.buf):
+		blk := new(headerBlock)
+		vals, data = blk.vals[:], blk.buf[:len(b)]
+	case l.legacy && len(b) <= len(legacyBlock{}.buf):
+		blk := new(legacyBlock)
+		vals, data = blk.vals[:], blk.buf[:len(b)]
+	default:
+		vals, data = make([]string, nv), make([]byte, len(b))
 	}
 	copy(data, b)
 	start := 0
 	for i := 0; i < nv; i++ {
 		if ends[i] > start {
-			blk.vals[i] = unsafe.String(&data[start], ends[i]-start)
+			vals[i] = unsafe.String(&data[start], ends[i]-start)
 		}
 		start = ends[i]
 	}
 	h[headerPolicy] = set.header
-	h[headerRateLimit] = blk.vals[0:1:1]
+	h[headerRateLimit] = vals[0:1:1]
 	if l.legacy {
-		h[headerLimit] = blk.vals[1:2:2]
-		h[headerRemaining] = blk.vals[2:3:3]
-		h[headerReset] = blk.vals[3:4:4]
+		h[headerLimit] = vals[1:2:2]
+		h[headerRemaining] = vals[2:3:3]
+		h[headerReset] = vals[3:4:4]
 	}
 }
 

@@ -74,7 +74,18 @@ type entry struct {
 	expires    int64
 	prev, next int32
 	live       bool
-	st         []state
+	// The states of a key's policies: inline for up to two (the usual
+	// case, one cache line less per decision), else in more.
+	inline [2]state
+	more   []state
+}
+
+// states returns the entry's n states.
+func (e *entry) states(n int) []state {
+	if n <= len(e.inline) {
+		return e.inline[:n]
+	}
+	return e.more[:n]
 }
 
 // MemoryStats are a MemoryStore's counters.
@@ -169,16 +180,19 @@ func (s *MemoryStore) now() int64 {
 	return s.baseNS + int64(time.Since(s.base))
 }
 
+// hash maps a policy set and a key to the table key. maphash's seed is
+// secret and per store, so clients cannot aim for collisions; the set's
+// fingerprint keeps limiters sharing the store apart.
 func (s *MemoryStore) hash(set *policySet, key []byte) uint64 {
-	var h maphash.Hash
-	h.SetSeed(s.seed)
-	var fp [8]byte
-	for i := range fp {
-		fp[i] = byte(set.fp >> (8 * i))
-	}
-	_, _ = h.Write(fp[:])
-	_, _ = h.Write(key)
-	return h.Sum64()
+	h := maphash.Bytes(s.seed, key) ^ set.fp
+	// A bijective finalizer (murmur3's fmix64) so the fingerprint spreads
+	// into the shard bits.
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
 }
 
 func (s *MemoryStore) decide(_ context.Context, set *policySet, key []byte, cost int64, res *Result) error {
@@ -210,7 +224,7 @@ func (s *MemoryStore) decideHash(set *policySet, h uint64, cost int64, res *Resu
 	for j := range set.ps {
 		var cur state
 		if e != nil {
-			cur = e.st[j]
+			cur = e.states(n)[j]
 		}
 		ns, d, exp := set.ps[j].step(cur, now, cost)
 		next[j] = ns
@@ -225,7 +239,7 @@ func (s *MemoryStore) decideHash(set *policySet, h uint64, cost int64, res *Resu
 			if res.d[j].Allowed && cost > 0 {
 				var cur state
 				if e != nil {
-					cur = e.st[j]
+					cur = e.states(n)[j]
 				}
 				_, res.d[j], _ = set.ps[j].step(cur, now, 0)
 			}
@@ -234,7 +248,7 @@ func (s *MemoryStore) decideHash(set *policySet, h uint64, cost int64, res *Resu
 		if e == nil {
 			e = &sh.ents[sh.insert(h, n, now)]
 		}
-		copy(e.st, next[:n])
+		copy(e.states(n), next[:n])
 		e.expires = max(e.expires, expires)
 	}
 	sh.mu.Unlock()
@@ -326,11 +340,14 @@ func (sh *shard) insert(h uint64, n int, now int64) int32 {
 	}
 	e := &sh.ents[i]
 	e.key, e.expires, e.live = h, 0, true
-	if cap(e.st) >= n {
-		e.st = e.st[:n]
-		clear(e.st)
-	} else {
-		e.st = make([]state, n)
+	e.inline = [2]state{}
+	if n > len(e.inline) {
+		if cap(e.more) >= n {
+			e.more = e.more[:n]
+			clear(e.more)
+		} else {
+			e.more = make([]state, n)
+		}
 	}
 	sh.idx[h] = i
 	sh.pushFront(i)
