@@ -271,6 +271,9 @@ func (m *matcher) allowed(origin string) bool {
 	if _, ok := m.exact[origin]; ok {
 		return true
 	}
+	if len(m.anyPort) == 0 && len(m.wild) == 0 {
+		return false
+	}
 	scheme, host, port, ok := splitOrigin(origin)
 	if !ok {
 		return false
