@@ -147,6 +147,7 @@ func TestSlowConsumer(t *testing.T) {
 	for _, policy := range []Overflow{DropOldest, DropNewest, Disconnect} {
 		t.Run(policy.String(), func(t *testing.T) {
 			var drops atomic.Int64
+			closed := make(chan websocket.StatusCode, 4)
 			var dropPolicy atomic.Value
 			var h *Hub
 			opts := Options{
@@ -157,6 +158,7 @@ func TestSlowConsumer(t *testing.T) {
 					drops.Add(int64(d.Messages))
 					dropPolicy.Store(d.Policy)
 				},
+				OnDisconnect: func(c *Conn) { closed <- c.CloseStatus() },
 			}
 			if policy == Disconnect {
 				opts.WriteTimeout = 500 * time.Millisecond
@@ -195,6 +197,9 @@ func TestSlowConsumer(t *testing.T) {
 					t.Fatalf("stats = %+v", st)
 				}
 				eventually(t, "slow client gone", func() bool { return h.Presence("feed") == 2 })
+				if code := <-closed; code != websocket.StatusTryAgainLater {
+					t.Fatalf("slow client closed with %v, want 1013", code)
+				}
 			default:
 				if st.Dropped == 0 || st.SlowDisconnects != 0 || h.Presence("feed") != 3 {
 					t.Fatalf("stats = %+v, presence %d", st, h.Presence("feed"))

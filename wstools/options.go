@@ -40,7 +40,9 @@ const (
 	DropOldest Overflow = iota
 	// DropNewest discards the new message and keeps the queue as it is.
 	DropNewest
-	// Disconnect closes the connection with 1013 (try again later).
+	// Disconnect closes the connection with 1013 (try again later). The
+	// close frame reaches a peer that is still reading; one whose socket
+	// stays full is dropped after WriteTimeout.
 	Disconnect
 )
 
@@ -131,8 +133,10 @@ type Options struct {
 	SendQueueBytes int
 	// Overflow chooses what happens when the send queue is full.
 	Overflow Overflow
-	// OnDrop, when set, is called (synchronously, keep it fast) whenever
-	// messages are discarded or a connection is disconnected for overflow.
+	// OnDrop, when set, is called whenever messages are discarded or a
+	// connection is disconnected for overflow. It runs synchronously inside
+	// the broadcast, holding the room's lock: keep it fast and do not call
+	// the Hub from it.
 	OnDrop func(Drop)
 
 	// MaxMalformed is how many malformed messages (invalid JSON, no type) a

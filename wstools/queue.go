@@ -111,10 +111,3 @@ func (q *sendQueue) close() {
 	q.n, q.bytes, q.flight = 0, 0, 0
 	q.mu.Unlock()
 }
-
-// len returns the number of queued frames and their size.
-func (q *sendQueue) len() (int, int) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.n, q.bytes
-}
