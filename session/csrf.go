@@ -176,7 +176,7 @@ func (s *Session) checkCSRF(tok string) bool {
 		return false
 	}
 	var raw [2 * csrfSecretLen]byte
-	if n, err := base64.RawURLEncoding.Decode(raw[:], []byte(tok)); err != nil || n != len(raw) {
+	if n, err := decodeToken(tok, raw[:]); err != nil || n != len(raw) {
 		return false
 	}
 	s.mu.Lock()
@@ -190,4 +190,8 @@ func (s *Session) checkCSRF(tok string) bool {
 		got[i] = raw[i] ^ raw[csrfSecretLen+i]
 	}
 	return subtle.ConstantTimeCompare(got[:], secret) == 1
+}
+
+func decodeToken(tok string, dst []byte) (int, error) {
+	return base64.RawURLEncoding.Decode(dst, []byte(tok))
 }

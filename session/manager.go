@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/covetgo/covet/errs"
@@ -94,6 +95,7 @@ type Manager struct {
 	store     Store
 	stateless *CookieStore
 	codecs    []*securecookie.SecureCookie
+	verified  verifiedCookies
 
 	name         string
 	setSuffix    string
@@ -351,13 +353,50 @@ func (m *Manager) ttl(rec *Record, now time.Time) time.Duration {
 	return max(d, time.Millisecond)
 }
 
+// decodeID verifies a signed cookie and returns the session ID in it.
+// Verified cookies are remembered (see verifiedCookies), so a session's
+// repeat requests skip the HMAC; the store still decides whether the ID is
+// alive.
 func (m *Manager) decodeID(v string, id *[]byte) bool {
+	if known, ok := m.verified.get(v); ok {
+		*id = known[:]
+		return true
+	}
 	for _, c := range m.codecs {
 		if c.Decode(m.name, v, id) == nil && len(*id) == idLen {
+			m.verified.put(v, [idLen]byte(*id))
 			return true
 		}
 	}
 	return false
+}
+
+// verifiedCookiesMax bounds the cache of verified cookie values; when it is
+// full it starts over.
+const verifiedCookiesMax = 8192
+
+// verifiedCookies remembers cookie values whose signature checked out, and
+// the ID each carries. It holds only what securecookie verified, so a hit
+// is exactly as trustworthy as a fresh verification of the same bytes.
+type verifiedCookies struct {
+	mu sync.RWMutex
+	m  map[string][idLen]byte
+}
+
+func (c *verifiedCookies) get(v string) ([idLen]byte, bool) {
+	c.mu.RLock()
+	id, ok := c.m[v]
+	c.mu.RUnlock()
+	return id, ok
+}
+
+func (c *verifiedCookies) put(v string, id [idLen]byte) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= verifiedCookiesMax {
+		c.m = make(map[string][idLen]byte, 64)
+	}
+	c.m[strings.Clone(v)] = id
+	c.mu.Unlock()
 }
 
 func newID() []byte {
@@ -365,6 +404,10 @@ func newID() []byte {
 	_, _ = rand.Read(id) // crypto/rand.Read never fails (Go 1.24+)
 	return id
 }
+
+// varyCookie is shared by every response: net/http only reads it, and
+// appending to it (len = cap) copies.
+var varyCookie = []string{"Cookie"}
 
 // commit saves the session if it changed and sets the cookie headers. It
 // runs once, before the response headers go out.
@@ -378,7 +421,11 @@ func (m *Manager) commit(s *Session, h http.Header) error {
 	if !s.loaded {
 		return nil
 	}
-	h.Add("Vary", "Cookie")
+	if len(h["Vary"]) == 0 {
+		h["Vary"] = varyCookie
+	} else {
+		h.Add("Vary", "Cookie")
+	}
 	now := m.now()
 	if m.stateless != nil {
 		return m.commitStateless(s, h, now)

@@ -409,16 +409,16 @@ func TestResponseWriterInterfaces(t *testing.T) {
 }
 
 // failingStore is a store whose server is down.
-type failingStore struct{ MemoryStore }
+type failingStore struct{ *MemoryStore }
 
 var errDown = errors.New("connection refused")
 
-func (failingStore) Load(context.Context, Key) (Record, error)                  { return Record{}, errDown }
-func (failingStore) Save(context.Context, Key, Record, time.Duration) error     { return errDown }
-func (failingStore) Touch(context.Context, Key, time.Time, time.Duration) error { return errDown }
+func (*failingStore) Load(context.Context, Key) (Record, error)                  { return Record{}, errDown }
+func (*failingStore) Save(context.Context, Key, Record, time.Duration) error     { return errDown }
+func (*failingStore) Touch(context.Context, Key, time.Time, time.Duration) error { return errDown }
 
 func TestStoreFailure(t *testing.T) {
-	m := newTestManager(t, Options{Store: &failingStore{}})
+	m := newTestManager(t, Options{Store: &failingStore{NewMemoryStore(MemoryOptions{})}})
 	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
 		From(r).Set("a", 1)
 		w.Header().Set("X-Handler", "1")

@@ -78,12 +78,12 @@ func TestRedisRoundTrips(t *testing.T) {
 		advance time.Duration
 		want    int64
 	}{
-		{"new session, write", "/set?v=1", 0, 1},        // save only: nothing to load without a cookie
-		{"read", "/get", 0, 1},                          // one HMGET
-		{"untouched", "/noop", 0, 0},                    // lazy: no access
-		{"changed save", "/set?v=2", 0, 2},              // load + one MULTI/EXEC
+		{"new session, write", "/set?v=1", 0, 1},            // save only: nothing to load without a cookie
+		{"read", "/get", 0, 1},                              // one HMGET
+		{"untouched", "/noop", 0, 0},                        // lazy: no access
+		{"changed save", "/set?v=2", 0, 2},                  // load + one MULTI/EXEC
 		{"read with touch due", "/get", 2 * time.Minute, 2}, // load + one touch script
-		{"login with user index", "/login?u=rt", 0, 2},  // load + save with index; grace record: +1
+		{"login with user index", "/login?u=rt", 0, 2},      // load + save with index; grace record: +1
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

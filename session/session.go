@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/observe"
@@ -189,9 +190,15 @@ func Pop[T any](s *Session, key string) (v T, ok bool) {
 func convert[T any](cur any) (v T, ok bool) {
 	raw, isRaw := cur.(json.RawMessage)
 	if isRaw {
-		if p, wantRaw := any(&v).(*json.RawMessage); wantRaw {
+		switch p := any(&v).(type) {
+		case *json.RawMessage:
 			*p = raw
 			return v, true
+		case *string:
+			if str, plain := plainJSONString(raw); plain {
+				*p = str
+				return v, true
+			}
 		}
 	} else {
 		if t, is := cur.(T); is {
@@ -208,6 +215,21 @@ func convert[T any](cur any) (v T, ok bool) {
 		return zero, false
 	}
 	return v, true
+}
+
+// plainJSONString decodes a JSON string without escapes, the common case,
+// without the reflection of json.Unmarshal.
+func plainJSONString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	for _, c := range body {
+		if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return "", false
+		}
+	}
+	return string(body), true
 }
 
 // Has reports whether key is set.
