@@ -140,8 +140,17 @@ func LeaseIDGenerator(ctx context.Context, db *gorm.DB, o LeaseOptions) (*IDGene
 		return nil, errs.Configf("dbkit: LeaseOptions.TTL %v is too short", o.TTL)
 	}
 	g := db.WithContext(ctx)
-	if err := g.Exec(`CREATE TABLE IF NOT EXISTS ` + o.Table + ` (node INTEGER PRIMARY KEY, holder VARCHAR(64) NOT NULL, expires_at BIGINT NOT NULL)`).Error; err != nil {
-		return nil, fmt.Errorf("dbkit: creating the ID lease table: %w", err)
+	create := `CREATE TABLE IF NOT EXISTS ` + o.Table + ` (node INTEGER PRIMARY KEY, holder VARCHAR(64) NOT NULL, expires_at BIGINT NOT NULL)`
+	if err := g.Exec(create).Error; err != nil {
+		// PostgreSQL's IF NOT EXISTS is not safe against a concurrent
+		// CREATE: the loser gets a unique violation on its catalog. By
+		// then the table exists, which a second attempt confirms.
+		if d := Classify(err); d == nil || d.Class != ClassUnique {
+			return nil, fmt.Errorf("dbkit: creating the ID lease table: %w", err)
+		}
+		if err := g.Exec(create).Error; err != nil {
+			return nil, fmt.Errorf("dbkit: creating the ID lease table: %w", err)
+		}
 	}
 	var raw [16]byte
 	_, _ = crand.Read(raw[:])

@@ -344,6 +344,14 @@ func TestLeasedIDGeneratorsNeverShareANode(t *testing.T) {
 				})
 			}
 			wg.Wait()
+			if len(gens) != 6 {
+				t.Fatalf("%d of 6 generators leased a node", len(gens))
+			}
+			defer func() {
+				for _, g := range gens {
+					_ = g.Close(ctx)
+				}
+			}()
 			nodes := map[int]bool{}
 			for _, g := range gens {
 				if nodes[g.Node()] {
