@@ -9,7 +9,7 @@ package bench
 //     server loops over its 1,000 *websocket.Conn and calls Write on each
 //     with the same pre-encoded frame. ns/delivery = ns/op / 1,000.
 //   - Echo: round trips of a ~120-byte JSON message through one connection.
-//     Hub: router dispatch by "type" and Conn.SendJSON. Plain: a
+//     Hub: router dispatch by "type" and Message.ReplyJSON. Plain: a
 //     Read/Write loop.
 //
 // The 10,000-connection case is measured inside the wstools package with an
@@ -188,8 +188,8 @@ func benchEcho(b *testing.B, h http.Handler) {
 
 func BenchmarkWSTools_Echo_Hub(b *testing.B) {
 	router := wstools.NewRouter()
-	router.Handle("echo", func(_ context.Context, c *wstools.Conn, m wstools.Message) error {
-		return c.SendJSON("echo", m.Raw)
+	router.Handle("echo", func(_ context.Context, _ *wstools.Conn, m wstools.Message) error {
+		return m.ReplyJSON("echo", m.Raw)
 	})
 	hub, err := wstools.New(wstools.Options{Router: router, MessagesPerSecond: wstools.Unlimited})
 	if err != nil {

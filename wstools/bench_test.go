@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -29,6 +30,8 @@ func fakeConn(h *Hub, sink func([]byte)) *Conn {
 			return nil
 		},
 	}
+	c.deadline = time.AfterFunc(time.Hour, c.writeTimedOut)
+	c.deadline.Stop()
 	h.mu.Lock()
 	h.conns[c] = struct{}{}
 	h.mu.Unlock()

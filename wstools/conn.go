@@ -35,6 +35,9 @@ type Conn struct {
 	q      *sendQueue
 	wg     sync.WaitGroup
 	write  func(ctx context.Context, frame []byte) error
+	// deadline bounds a batch or inline write; only the holder of the
+	// queue's busy flag arms it.
+	deadline *time.Timer
 
 	closeOnce   sync.Once
 	closing     atomic.Bool
@@ -305,7 +308,7 @@ func (c *Conn) dispatch() {
 		c.sendError(id, ErrUnknownType.WithPublic("type", typ))
 		return
 	}
-	err = c.call(h, Message{Type: typ, ID: id, Raw: c.buf})
+	err = c.call(h, Message{Type: typ, ID: id, Raw: c.buf, conn: c})
 	if err == nil {
 		return
 	}
@@ -339,7 +342,7 @@ func (c *Conn) sendError(id string, err error) {
 	b = append(b, `,"error":`...)
 	b = append(b, errs.Problem(c.req, err)...)
 	b = append(b, '}')
-	c.enqueue(b)
+	c.writeInline(b)
 }
 
 // writeLoop drains the send queue. It is the only goroutine that writes
@@ -348,9 +351,7 @@ func (c *Conn) writeLoop() {
 	defer c.wg.Done()
 	s := c.hub.s
 	var batch [][]byte
-	deadline := time.AfterFunc(time.Hour, c.writeTimedOut)
-	deadline.Stop()
-	defer deadline.Stop()
+	defer c.deadline.Stop()
 	for {
 		select {
 		case <-c.done:
@@ -369,7 +370,7 @@ func (c *Conn) writeLoop() {
 		// The deadline is a timer armed per batch rather than a context per
 		// write: coder/websocket would register a context callback for every
 		// frame. The timer closes the socket, which fails the stuck write.
-		deadline.Reset(s.writeTimeout)
+		c.deadline.Reset(s.writeTimeout)
 		n, sent := 0, 0
 		var err error
 		for i, f := range batch {
@@ -382,7 +383,7 @@ func (c *Conn) writeLoop() {
 			n += len(f)
 			batch[i] = nil
 		}
-		deadline.Stop()
+		c.deadline.Stop()
 		c.q.written(n)
 		c.hub.stats.messagesOut.Add(uint64(sent))
 		if err != nil {
@@ -390,6 +391,31 @@ func (c *Conn) writeLoop() {
 			c.abort(websocket.StatusPolicyViolation, "write failed")
 		}
 	}
+}
+
+// writeInline writes frame from the calling goroutine when the send queue is
+// idle, saving the hand-off to the writer goroutine; otherwise it queues the
+// frame. Only the reader goroutine calls it (replies to a message), so a
+// slow peer only delays its own connection's reading, by at most
+// WriteTimeout.
+func (c *Conn) writeInline(frame []byte) {
+	if c.closing.Load() {
+		return
+	}
+	if !c.q.tryInline(frame) {
+		c.enqueue(frame)
+		return
+	}
+	c.deadline.Reset(c.hub.s.writeTimeout)
+	err := c.write(context.Background(), frame)
+	c.deadline.Stop()
+	c.q.written(len(frame))
+	if err != nil {
+		c.hub.stats.writeFailures.Add(1)
+		c.abort(websocket.StatusPolicyViolation, "write failed")
+		return
+	}
+	c.hub.stats.messagesOut.Add(1)
 }
 
 // writeTimedOut runs when a batch of writes takes longer than WriteTimeout.

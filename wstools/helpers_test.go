@@ -159,7 +159,7 @@ func joinRouter(h **Hub) *Router {
 		if err := m.Decode(&in); err != nil {
 			return err
 		}
-		return c.Send("echo", in.Data)
+		return m.Reply("echo", in.Data)
 	})
 	rt.Handle("fail", func(context.Context, *Conn, Message) error {
 		return errors.New("database on fire")

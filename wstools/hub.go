@@ -161,6 +161,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return ws.Write(ctx, websocket.MessageText, frame)
 		},
 	}
+	c.deadline = time.AfterFunc(time.Hour, c.writeTimedOut)
+	c.deadline.Stop()
 	h.mu.Lock()
 	h.conns[c] = struct{}{}
 	closing := h.closing

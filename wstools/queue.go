@@ -15,6 +15,7 @@ type sendQueue struct {
 	flight int // bytes in flight
 	limit  int
 	closed bool
+	busy   bool          // a writer holds frames taken by popAll or tryInline
 	wake   chan struct{} // capacity 1: "there is something to write"
 }
 
@@ -79,9 +80,16 @@ func (q *sendQueue) grow() {
 }
 
 // popAll moves every queued frame into dst (reused by the caller) and
-// returns it. The frames keep counting against the limit until written.
+// returns it; the caller must call written once they are written. The
+// frames keep counting against the limit until then. It returns nothing
+// while an inline write is in progress: that writer signals wake when done.
 func (q *sendQueue) popAll(dst [][]byte) [][]byte {
 	q.mu.Lock()
+	if q.busy {
+		q.mu.Unlock()
+		return dst
+	}
+	q.busy = q.n > 0
 	for q.n > 0 {
 		f := q.frames[q.head]
 		dst = append(dst, f)
@@ -95,12 +103,36 @@ func (q *sendQueue) popAll(dst [][]byte) [][]byte {
 	return dst
 }
 
-// written releases the budget of frames taken by popAll.
+// tryInline reserves the right to write frame directly, bypassing the
+// queue, when nothing is queued or being written and it fits. The caller
+// must call written(len(frame)) afterwards.
+func (q *sendQueue) tryInline(frame []byte) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || q.busy || q.n > 0 || q.bytes+len(frame) > q.limit {
+		return false
+	}
+	q.busy = true
+	q.bytes += len(frame)
+	q.flight += len(frame)
+	return true
+}
+
+// written releases the budget of frames taken by popAll or tryInline, and
+// wakes the writer if frames were queued meanwhile.
 func (q *sendQueue) written(n int) {
 	q.mu.Lock()
 	q.flight -= n
 	q.bytes -= n
+	q.busy = false
+	more := q.n > 0
 	q.mu.Unlock()
+	if more {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // close discards the queue; later pushes are ignored.

@@ -33,6 +33,32 @@ type Message struct {
 	// Raw is the whole message. It is only valid during the handler call:
 	// copy it to keep it.
 	Raw []byte
+
+	conn *Conn
+}
+
+// Reply sends {"type": typ, "data": data} to the connection the message came
+// from. Call it only from the handler: when nothing is queued for the
+// connection it writes at once from the reader goroutine, saving a hand-off
+// to the writer goroutine, and a slow peer then holds up only its own
+// connection's reading, for at most WriteTimeout. Otherwise it queues like
+// Conn.Send.
+func (m Message) Reply(typ string, data any) error {
+	frame, err := encodeFrame(typ, "", 0, data)
+	if err != nil {
+		return err
+	}
+	m.conn.writeInline(frame)
+	return nil
+}
+
+// ReplyJSON is Reply with data already encoded (valid JSON, copied).
+func (m Message) ReplyJSON(typ string, data json.RawMessage) error {
+	if !validName(typ, MaxTypeLength) {
+		return errs.New(errs.KindBadRequest, "ws_invalid_type", "invalid message type").With("type", typ)
+	}
+	m.conn.writeInline(appendFrame(make([]byte, 0, len(data)+len(typ)+24), typ, "", 0, data))
+	return nil
 }
 
 // Decode unmarshals the whole message into v. A failure is an
