@@ -523,3 +523,49 @@ func TestRedisNoHang(t *testing.T) {
 	_ = c.Close()
 	ln.Close()
 }
+
+func TestRedisAllOrNothing(t *testing.T) {
+	c := redisClient(t, testsvc.RedisAddr(t))
+	prefix := testPrefix(t, c)
+	day := 24 * time.Hour
+	policies := []Policy{
+		{Name: "tb", Limit: 3, Period: day},
+		{Name: "fw", Algorithm: FixedWindow, Limit: 5, Period: day},
+		{Name: "sw", Algorithm: SlidingWindow, Limit: 4, Period: day},
+	}
+	red := newLimiter(t, Options{Store: newRedis(t, c, prefix), Policies: policies})
+	mem := newLimiter(t, Options{Policies: policies})
+	for name, l := range map[string]*Limiter{"redis": red, "memory": mem} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			admitted := 0
+			for range 10 {
+				res, err := l.Allow(ctx, "k", 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Allowed {
+					admitted++
+				} else if res.Policy != "tb" {
+					t.Fatalf("refused by %q, want tb: %+v", res.Policy, res)
+				}
+			}
+			if admitted != 3 {
+				t.Fatalf("admitted %d, want 3", admitted)
+			}
+			res, err := l.Allow(ctx, "k", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int64{}
+			for _, d := range res.Decisions() {
+				got[d.Policy] = d.Remaining
+			}
+			// Refusals took nothing from the windows, and policies that had
+			// room report their quota as it stays.
+			if got["tb"] != 0 || got["fw"] != 2 || got["sw"] != 1 {
+				t.Fatalf("remaining %v, want tb 0, fw 2, sw 1", got)
+			}
+		})
+	}
+}
