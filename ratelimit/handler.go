@@ -109,6 +109,13 @@ type headerBlock struct {
 	buf  [112]byte
 }
 
+// smallBlock is headerBlock for the common one- or two-policy value, in
+// half the memory.
+type smallBlock struct {
+	vals [1]string
+	buf  [48]byte
+}
+
 type legacyBlock struct {
 	vals [4]string
 	buf  [192]byte
@@ -142,6 +149,9 @@ func (l *Limiter) setHeaders(h http.Header, set *policySet, res *Result) {
 	var vals []string
 	var data []byte
 	switch {
+	case !l.legacy && len(b) <= len(smallBlock{}.buf):
+		blk := new(smallBlock)
+		vals, data = blk.vals[:], blk.buf[:len(b)]
 	case !l.legacy && len(b) <= len(headerBlock{}.buf):
 		blk := new(headerBlock)
 		vals, data = blk.vals[:], blk.buf[:len(b)]
