@@ -94,17 +94,20 @@ func (s *scanner) Read(p []byte) (int, error) {
 		s.off += int64(n)
 		return n, err
 	}
+	// The state lives in locals for the loop: the compiler cannot keep
+	// fields behind s in registers across the writes to them.
+	depth, elems, inString, escaped := s.depth, s.elems, s.inString, s.escaped
 	for i := 0; i < n; i++ {
 		c := p[i]
-		if s.inString {
+		if inString {
 			switch {
-			case s.escaped:
-				s.escaped = false
+			case escaped:
+				escaped = false
 			case c == '\\':
-				s.escaped = true
+				escaped = true
 			case c == '"':
-				s.inString = false
-				if s.depth == 0 && s.end < 0 {
+				inString = false
+				if depth == 0 && s.end < 0 {
 					s.end = s.off + int64(i) + 1
 				}
 			}
@@ -114,24 +117,20 @@ func (s *scanner) Read(p []byte) (int, error) {
 		case ' ', '\t', '\n', '\r':
 			continue
 		case '"':
-			s.inString = true
+			inString = true
 		case ',':
-			if s.elems++; s.elems > s.maxElems {
-				s.err = &limitError{offset: s.off + int64(i), elems: true}
-				s.off += int64(i)
-				return i, s.err
+			if elems++; elems > s.maxElems {
+				return s.fail(i, true)
 			}
 		case '{', '[':
-			s.depth++
-			s.elems++
-			if s.depth > s.max || s.elems > s.maxElems {
-				s.err = &limitError{offset: s.off + int64(i), elems: s.depth <= s.max}
-				s.off += int64(i)
-				return i, s.err
+			depth++
+			elems++
+			if depth > s.max || elems > s.maxElems {
+				return s.fail(i, depth <= s.max)
 			}
 		case '}', ']':
-			s.depth--
-			if s.depth == 0 && s.end < 0 {
+			depth--
+			if depth == 0 && s.end < 0 {
 				s.end = s.off + int64(i) + 1
 			}
 		}
@@ -139,8 +138,17 @@ func (s *scanner) Read(p []byte) (int, error) {
 			s.first = c
 		}
 	}
+	s.depth, s.elems, s.inString, s.escaped = depth, elems, inString, escaped
 	s.off += int64(n)
 	return n, err
+}
+
+// fail stops the body at p[i], the byte over a limit: the decoder gets the
+// bytes before it, then the error.
+func (s *scanner) fail(i int, elems bool) (int, error) {
+	s.err = &limitError{offset: s.off + int64(i), elems: elems}
+	s.off += int64(i)
+	return i, s.err
 }
 
 // limits are a Body's decoding limits.
