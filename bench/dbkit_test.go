@@ -1,0 +1,275 @@
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "github.com/glebarez/go-sqlite"
+	"github.com/glebarez/sqlite"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	gormlogger "gorm.io/gorm/logger"
+
+	"github.com/covetgo/covet/dbkit"
+)
+
+// dbkitItem is the row every variant reads and writes.
+type dbkitItem struct {
+	ID    int64 `gorm:"primaryKey;autoIncrement:false"`
+	Name  string
+	Price int64
+}
+
+// dbkitVariant is one way to reach the same database.
+type dbkitVariant struct {
+	name  string
+	gorm  *gorm.DB // nil for database/sql
+	sql   *sql.DB
+	table string
+}
+
+// dbkitTarget opens the variants on one database: dbkit, GORM with its
+// defaults, GORM configured as dbkit configures it (the same statement
+// cache and pool, so the difference is dbkit's own layer), and
+// database/sql.
+func dbkitTarget(b *testing.B, drv dbkit.Driver) []dbkitVariant {
+	b.Helper()
+	var dsn, sqlDriver string
+	var dial func(string) gorm.Dialector
+	switch drv {
+	case dbkit.SQLite:
+		dsn = filepath.Join(b.TempDir(), "bench.db")
+		sqlDriver = "sqlite"
+		dial = func(d string) gorm.Dialector { return sqlite.Open(d) }
+	case dbkit.Postgres:
+		dsn = dbkitPostgres(b)
+		sqlDriver = "pgx"
+		dial = func(d string) gorm.Dialector { return postgres.Open(d) }
+	}
+	ctx := context.Background()
+	kit, err := dbkit.Open(ctx, dbkit.Config{Driver: drv, DSN: dsn, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { kit.Close() })
+	// Plain GORM with its default logger silenced, as dbkit's logs nothing
+	// below its slow threshold.
+	quiet := gormlogger.Default.LogMode(gormlogger.Silent)
+	// Plain GORM and database/sql get WAL too; the "same config" GORM gets
+	// every setting dbkit applies (pragmas, statement cache, pool).
+	plainDSN, sameDSN := dsn, dsn
+	if drv == dbkit.SQLite {
+		plainDSN = dsn + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)"
+		sameDSN = dsn + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_txlock=immediate"
+	}
+	plain, err := gorm.Open(dial(plainDSN), &gorm.Config{Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	same, err := gorm.Open(dial(sameDSN), &gorm.Config{Logger: quiet, PrepareStmt: drv != dbkit.Postgres, PrepareStmtTTL: 10 * 365 * 24 * time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := sql.Open(sqlDriver, sameDSN)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, g := range []*gorm.DB{plain, same} {
+		s, _ := g.DB()
+		p := kit.Pool()
+		s.SetMaxOpenConns(p.MaxOpen)
+		s.SetMaxIdleConns(p.MaxIdle)
+		b.Cleanup(func() { s.Close() })
+	}
+	raw.SetMaxOpenConns(kit.Pool().MaxOpen)
+	raw.SetMaxIdleConns(kit.Pool().MaxIdle)
+	b.Cleanup(func() { raw.Close() })
+	vs := []dbkitVariant{
+		{name: "dbkit", gorm: kit.Gorm(), table: "bench_items_dbkit"},
+		{name: "gorm", gorm: plain, table: "bench_items_gorm"},
+		{name: "gorm_same_config", gorm: same, table: "bench_items_gorm_same"},
+		{name: "database_sql", sql: raw, table: "bench_items_sql"},
+	}
+	for _, v := range vs {
+		stmts := []string{
+			"DROP TABLE IF EXISTS " + v.table,
+			"CREATE TABLE " + v.table + " (id BIGINT PRIMARY KEY, name VARCHAR(100) NOT NULL, price BIGINT NOT NULL)",
+		}
+		for _, s := range stmts {
+			if err := kit.Gorm().Exec(s).Error; err != nil {
+				b.Fatal(err)
+			}
+		}
+		rows := make([]dbkitItem, 1000)
+		for i := range rows {
+			rows[i] = dbkitItem{ID: int64(i + 1), Name: "item " + strconv.Itoa(i), Price: int64(i * 10)}
+		}
+		if err := kit.Gorm().Table(v.table).CreateInBatches(rows, 200).Error; err != nil {
+			b.Fatal(err)
+		}
+	}
+	return vs
+}
+
+// dbkitPostgres creates the covet_dbkit_bench database on the local
+// server (COVET_TEST_POSTGRES_DSN), or skips.
+func dbkitPostgres(b *testing.B) string {
+	admin := os.Getenv("COVET_TEST_POSTGRES_DSN")
+	if admin == "" {
+		admin = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if c, err := net.DialTimeout("tcp", u.Host, time.Second); err != nil {
+		b.Skipf("PostgreSQL unreachable: %v", err)
+	} else {
+		c.Close()
+	}
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("DROP DATABASE IF EXISTS covet_dbkit_bench WITH (FORCE)"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE DATABASE covet_dbkit_bench"); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		db, err := sql.Open("pgx", admin)
+		if err == nil {
+			_, _ = db.Exec("DROP DATABASE IF EXISTS covet_dbkit_bench WITH (FORCE)")
+			db.Close()
+		}
+	})
+	u.Path = "/covet_dbkit_bench"
+	return u.String()
+}
+
+func dbkitPlaceholders(drv dbkit.Driver, n, cols int) string {
+	var sb strings.Builder
+	k := 1
+	for r := range n {
+		if r > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				sb.WriteByte(',')
+			}
+			if drv == dbkit.Postgres {
+				sb.WriteString("$" + strconv.Itoa(k))
+			} else {
+				sb.WriteByte('?')
+			}
+			k++
+		}
+		sb.WriteByte(')')
+	}
+	return sb.String()
+}
+
+func benchDBKitLookup(b *testing.B, drv dbkit.Driver) {
+	ctx := context.Background()
+	for _, v := range dbkitTarget(b, drv) {
+		b.Run(v.name, func(b *testing.B) {
+			q := "SELECT id, name, price FROM " + v.table + " WHERE id = ?"
+			if drv == dbkit.Postgres {
+				q = strings.Replace(q, "?", "$1", 1)
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				id := int64(i%1000 + 1)
+				var it dbkitItem
+				var err error
+				if v.gorm != nil {
+					err = v.gorm.WithContext(ctx).Table(v.table).First(&it, id).Error
+				} else {
+					err = v.sql.QueryRowContext(ctx, q, id).Scan(&it.ID, &it.Name, &it.Price)
+				}
+				if err != nil || it.ID != id {
+					b.Fatalf("lookup %d: %v", id, err)
+				}
+			}
+		})
+	}
+}
+
+var dbkitNextID atomic.Int64
+
+func benchDBKitInsert10(b *testing.B, drv dbkit.Driver) {
+	ctx := context.Background()
+	dbkitNextID.Store(1_000_000)
+	for _, v := range dbkitTarget(b, drv) {
+		b.Run(v.name, func(b *testing.B) {
+			q := "INSERT INTO " + v.table + " (id, name, price) VALUES " + dbkitPlaceholders(drv, 10, 3)
+			rows := make([]dbkitItem, 10)
+			args := make([]any, 0, 30)
+			b.ReportAllocs()
+			for b.Loop() {
+				for j := range rows {
+					rows[j] = dbkitItem{ID: dbkitNextID.Add(1), Name: "new item", Price: 42}
+				}
+				var err error
+				if v.gorm != nil {
+					err = v.gorm.WithContext(ctx).Table(v.table).Create(&rows).Error
+				} else {
+					args = args[:0]
+					for _, r := range rows {
+						args = append(args, r.ID, r.Name, r.Price)
+					}
+					_, err = v.sql.ExecContext(ctx, q, args...)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkDBKit_PKLookup_SQLite(b *testing.B)   { benchDBKitLookup(b, dbkit.SQLite) }
+func BenchmarkDBKit_PKLookup_Postgres(b *testing.B) { benchDBKitLookup(b, dbkit.Postgres) }
+func BenchmarkDBKit_Insert10_SQLite(b *testing.B)   { benchDBKitInsert10(b, dbkit.SQLite) }
+func BenchmarkDBKit_Insert10_Postgres(b *testing.B) { benchDBKitInsert10(b, dbkit.Postgres) }
+
+// BenchmarkDBKit_ForKey measures the shard router alone (target: at most
+// 50 ns and no allocation).
+func BenchmarkDBKit_ForKey(b *testing.B) {
+	kit, err := dbkit.Open(context.Background(), dbkit.Config{Driver: dbkit.SQLite, DSN: ":memory:", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer kit.Close()
+	shards := make([]*gorm.DB, 8)
+	for i := range shards {
+		shards[i] = kit.Gorm()
+	}
+	set, err := dbkit.NewShardSet(dbkit.ShardSetOptions{Shards: shards})
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = "tenant-" + strconv.Itoa(i*7919)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		_ = set.ForKey(keys[i&1023])
+	}
+}
