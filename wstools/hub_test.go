@@ -3,6 +3,10 @@ package wstools
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -344,4 +348,72 @@ func sameSet(got, want []string) bool {
 		}
 	}
 	return true
+}
+
+func TestHandlerStage(t *testing.T) {
+	var h *Hub
+	h, err := New(Options{Router: joinRouter(&h), Logger: discardLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("page"))
+	})
+	ts := httptest.NewServer(h.Handler(next))
+	defer ts.Close()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = h.Shutdown(ctx)
+	}()
+	resp, err := http.Get(ts.URL + "/any")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "page" {
+		t.Fatalf("plain request got %q", body)
+	}
+	c := dial(t, "ws"+strings.TrimPrefix(ts.URL, "http")+"/any", nil)
+	send(t, c, `{"type":"echo","data":1}`)
+	if f := readFrame(t, c); f.Type != "echo" {
+		t.Fatalf("upgrade through the stage: %+v", f)
+	}
+}
+
+func TestConnCloseFromHandler(t *testing.T) {
+	rt := NewRouter()
+	rt.Handle("bye", func(_ context.Context, c *Conn, _ Message) error {
+		c.Close(4001, "bye")
+		return nil
+	})
+	_, url := serve(t, Options{Router: rt})
+	c := dial(t, url, nil)
+	send(t, c, `{"type":"bye"}`)
+	expectClose(t, c, 4001)
+}
+
+func TestReplyKeepsOrderBehindQueuedMessages(t *testing.T) {
+	var h *Hub
+	rt := joinRouter(&h)
+	rt.Handle("burst", func(ctx context.Context, c *Conn, m Message) error {
+		for i := 1; i <= 50; i++ {
+			if err := c.Send("n", i); err != nil {
+				return err
+			}
+		}
+		return m.Reply("done", nil)
+	})
+	h, url := serve(t, Options{Router: rt})
+	c := dial(t, url, nil)
+	send(t, c, `{"type":"burst"}`)
+	for i := 1; i <= 50; i++ {
+		if f := readFrame(t, c); f.Type != "n" || string(f.Data) != strconv.Itoa(i) {
+			t.Fatalf("message %d = %+v", i, f)
+		}
+	}
+	if f := readFrame(t, c); f.Type != "done" {
+		t.Fatalf("reply = %+v", f)
+	}
 }

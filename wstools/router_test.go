@@ -136,3 +136,27 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBrokerEnvelope checks that broker messages (which come from the
+// network) never panic the decoder, and that encoding round-trips.
+func FuzzBrokerEnvelope(f *testing.F) {
+	var id [16]byte
+	f.Add(encodeEnvelope(id, "chat", []byte(`{"a":1}`)), "chat", []byte(`{"a":1}`))
+	f.Add([]byte{1, 2, 3}, "x", []byte(`null`))
+	f.Add([]byte{}, "", []byte{})
+	f.Fuzz(func(t *testing.T, msg []byte, typ string, data []byte) {
+		if _, gotTyp, gotData, ok := decodeEnvelopeMsg(msg); ok {
+			if !validName(gotTyp, MaxTypeLength) || !json.Valid(gotData) {
+				t.Fatalf("accepted type %q data %q", gotTyp, gotData)
+			}
+		}
+		if !validName(typ, MaxTypeLength) || !json.Valid(data) {
+			return
+		}
+		id[0]++
+		origin, gotTyp, gotData, ok := decodeEnvelopeMsg(encodeEnvelope(id, typ, data))
+		if !ok || origin != id || gotTyp != typ || !bytes.Equal(gotData, data) {
+			t.Fatalf("round trip of %q %q: %v %q %q", typ, data, ok, gotTyp, gotData)
+		}
+	})
+}
