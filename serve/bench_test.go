@@ -62,7 +62,7 @@ func BenchmarkReadyzChecks(b *testing.B) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {
-			b.Fatalf("status %d", rec.Code)
+			b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
 		}
 	}
 }

@@ -121,9 +121,11 @@ func (rd *readiness) runChecks(checks []*check) (map[string]CheckResult, bool) {
 		}
 		pending[i] = true
 		go func() {
-			defer c.running.Store(false)
 			t := time.Now()
-			err := callCheck(ctx, c.fn)
+			err := callCheck(ctx, c.fn) // never panics
+			// Cleared before the outcome is sent: the next probe may start
+			// as soon as this one has its answer.
+			c.running.Store(false)
 			out <- checkOutcome{i: i, res: CheckResult{DurationMS: ms(time.Since(t))}, err: err}
 		}()
 	}

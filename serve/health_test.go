@@ -179,6 +179,25 @@ func TestReadinessCoalescesProbes(t *testing.T) {
 	_ = srv.stop(t)
 }
 
+// TestReadinessBackToBack: a probe right after another must run the
+// checks again, not find them still marked as running.
+func TestReadinessBackToBack(t *testing.T) {
+	srv := start(t, serve.Options{}, func(s *serve.Server) {
+		s.Check("a", func(context.Context) error { return nil })
+		s.Check("b", func(context.Context) error { return nil })
+	})
+	h := srv.s.Readyz()
+	req := httptest.NewRequest(http.MethodGet, "/readyz", nil)
+	for i := range 1000 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("probe %d = %d %s", i, rec.Code, rec.Body.String())
+		}
+	}
+	_ = srv.stop(t)
+}
+
 // TestReadinessStuckCheckNotRestarted: a check that ignores its context is
 // reported as timed out and not started again while it is still running.
 func TestReadinessStuckCheckNotRestarted(t *testing.T) {
