@@ -193,6 +193,12 @@ const (
 // Access-Control-Request-Method) are answered here and never reach next;
 // every other request, including a plain OPTIONS, goes to next, with CORS
 // headers added when its Origin is allowed.
+//
+// The headers are in place before next runs, in slices that belong to this
+// response alone, so next may read, edit or extend them. Vary is appended
+// to: a handler that adds its own field should use Header().Add("Vary", ...),
+// since Set would drop Origin and let caches mix up responses for different
+// origins.
 func (c *CORS) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header["Origin"]
