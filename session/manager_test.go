@@ -451,3 +451,66 @@ func TestUnencodableValue(t *testing.T) {
 		t.Fatalf("unencodable value: %d %s", rec.Code, rec.Body.String())
 	}
 }
+
+func TestStoreDownAtLoad(t *testing.T) {
+	mem := NewMemoryStore(MemoryOptions{})
+	good := newTestManager(t, Options{Store: mem})
+	c := newClient(t, good, app)
+	c.get("/set?v=1")
+
+	down := newTestManager(t, Options{Store: &failingStore{mem}})
+	var loadErr error
+	reader := &client{t: t, name: down.CookieName(), cookie: c.cookie, h: down.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := From(r)
+		if _, ok := Get[string](s, "v"); ok {
+			t.Error("a failed load returned data")
+		}
+		loadErr = s.Err()
+		if r.URL.Path == "/write" {
+			s.Set("v", "overwrite")
+		}
+	}))}
+	if rec := reader.get("/read"); rec.Code != http.StatusOK || loadErr == nil {
+		t.Fatalf("read with the store down: %d, Err = %v", rec.Code, loadErr)
+	}
+	if rec := reader.get("/write"); rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("write with the store down: %d, want 503", rec.Code)
+	}
+	if got := c.get("/get").Body.String(); got != "1" {
+		t.Fatalf("the outage overwrote the session: %q", got)
+	}
+}
+
+func TestConcurrentUseWithinARequest(t *testing.T) {
+	m := newTestManager(t, Options{})
+	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
+		s := From(r)
+		done := make(chan struct{})
+		for i := range 8 {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				key := string(rune('a' + i))
+				s.Set(key, i)
+				_, _ = Get[int](s, key)
+				s.AddFlash("n", key)
+				_ = s.Keys()
+			}()
+		}
+		for range 8 {
+			<-done
+		}
+	})
+	c.get("/")
+	n := 0
+	check := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
+		n = len(From(r).Keys())
+		if f := From(r).Flashes(); len(f) != 8 {
+			t.Errorf("flashes = %d, want 8", len(f))
+		}
+	})
+	check.cookie = c.cookie
+	check.get("/")
+	if n != 8 {
+		t.Fatalf("keys after concurrent sets = %d, want 8", n)
+	}
+}
