@@ -1,0 +1,21 @@
+// Package observe makes every request traceable: a correlation ID on the
+// request and the response, and one structured access-log record per
+// request on log/slog. Its subpackage metrics exports Prometheus RED
+// metrics with the same route labels.
+//
+// RequestID keeps a well-formed incoming X-Request-ID (or makes a random
+// 128-bit one), sets it on the response and puts it in the context, where
+// RequestIDFrom reads it; errs puts it in every problem response as
+// correlation_id, so a client's report leads straight to the log line.
+//
+// AccessLog logs method, route pattern (never the raw path, which would
+// leak IDs into dashboards and blow up label cardinality), status, bytes,
+// duration, client IP and request ID, at Error for 5xx, Warn for 4xx and
+// Info otherwise. Inner stages and handlers see a copied request, so they
+// write to the record through the context: AddAttrs adds attributes (the
+// user, a tenant) and SetRoute names the route; CaptureRoute copies the
+// pattern a router matched when stages between it and AccessLog copy the
+// request.
+//
+// The package imports no other Covet package, so any stage can use it.
+package observe
