@@ -204,7 +204,7 @@ func (c *CORS) Handler(next http.Handler) http.Handler {
 		origin := r.Header["Origin"]
 		if r.Method == http.MethodOptions && len(origin) > 0 {
 			if acrm := r.Header["Access-Control-Request-Method"]; len(acrm) > 0 {
-				c.preflight(w, r, origin[0], acrm)
+				c.preflight(w, r, origin, acrm)
 				return
 			}
 		}
@@ -252,7 +252,7 @@ func (c *CORS) actual(w http.ResponseWriter, origin []string) {
 }
 
 // preflight answers a preflight request.
-func (c *CORS) preflight(w http.ResponseWriter, r *http.Request, origin string, acrm []string) {
+func (c *CORS) preflight(w http.ResponseWriter, r *http.Request, origins, acrm []string) {
 	h := w.Header()
 	if c.none {
 		c.refuse(w, r)
@@ -262,7 +262,7 @@ func (c *CORS) preflight(w http.ResponseWriter, r *http.Request, origin string, 
 	ok := len(acrm) == 1 && c.methodAllowed(method)
 	acrh := r.Header["Access-Control-Request-Headers"]
 	if ok {
-		ok = c.allOrigins || (len(r.Header["Origin"]) == 1 && c.match.allowed(origin))
+		ok = c.allOrigins || (len(origins) == 1 && c.match.allowed(origins[0]))
 	}
 	if ok && len(acrh) > 0 {
 		ok = c.headers.acceptsRequestHeaders(acrh)
@@ -272,13 +272,13 @@ func (c *CORS) preflight(w http.ResponseWriter, r *http.Request, origin string, 
 		c.refuse(w, r)
 		return
 	}
-	v := new([7]string)
+	v := new([6]string)
 	v[0] = varyPreflight
 	addVary(h, varyPreflight, v[0:1:1])
 	if c.allOrigins {
 		v[1] = "*"
 	} else {
-		v[1] = origin
+		v[1] = origins[0]
 	}
 	h["Access-Control-Allow-Origin"] = v[1:2:2]
 	if c.credentials {
