@@ -228,13 +228,6 @@ func headerValue(h http.Header, key string) string {
 	return v
 }
 
-func (l *Limiter) clientAddr(r *http.Request) netip.Addr {
-	if l.resolver != nil {
-		return l.resolver.ClientIP(r)
-	}
-	return clientip.FromRequest(r)
-}
-
 func (l *Limiter) exemptIP(a netip.Addr) bool {
 	a = a.Unmap()
 	for _, p := range l.exemptIPs {
