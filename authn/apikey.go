@@ -121,6 +121,18 @@ func NewAPIKeys(opts APIKeysOptions) (*APIKeys, error) {
 // Method implements Authenticator.
 func (a *APIKeys) Method() Method { return MethodAPIKey }
 
+// Challenge implements Challenger: "APIKey realm=..., header=...", so a
+// 401 names the header a client should send.
+func (a *APIKeys) Challenge(realm, code string) string {
+	s := "APIKey"
+	sep := " "
+	if realm != "" {
+		s += sep + "realm=" + quote(realm)
+		sep = ", "
+	}
+	return s + sep + "header=" + quote(a.header)
+}
+
 // dummyHash keeps the unknown-ID path doing the same hashing work.
 var dummyHash = sha256.Sum256([]byte("covet-dummy-api-key"))
 

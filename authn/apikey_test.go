@@ -66,6 +66,11 @@ func TestAPIKeys(t *testing.T) {
 			}
 		})
 	}
+	w := httptest.NewRecorder()
+	stage.Handler(whoami).ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	if got := w.Header().Get("WWW-Authenticate"); got != `APIKey header="X-Api-Key"` {
+		t.Fatalf("challenge without a key: %q", got)
+	}
 	p, err := keys.Check(t.Context(), good)
 	if err != nil || !p.HasScope("notes:read") || p.Attributes["api_key_name"] != "test key" {
 		t.Fatalf("Check = %+v, %v", p, err)

@@ -24,9 +24,10 @@ type cacheShard struct {
 }
 
 type cacheEntry struct {
-	token string
-	p     *Principal
-	exp   int64 // unix nanoseconds
+	token  string
+	p      *Principal
+	claims *Claims // for the revocation check, whatever Principal kept
+	exp    int64   // unix nanoseconds
 }
 
 func newTokenCache(size int, ttl time.Duration) *tokenCache {
@@ -38,7 +39,7 @@ func newTokenCache(size int, ttl time.Duration) *tokenCache {
 	return c
 }
 
-func (c *tokenCache) get(token string, now time.Time) (*Principal, bool) {
+func (c *tokenCache) get(token string, now time.Time) (*Principal, *Claims, bool) {
 	h := maphash.String(c.seed, token)
 	s := &c.shards[h%cacheShards]
 	s.mu.RLock()
@@ -47,12 +48,12 @@ func (c *tokenCache) get(token string, now time.Time) (*Principal, bool) {
 	// The hash is seeded per process, so a caller cannot aim a different
 	// token at a cached entry; the comparison only rules out accidents.
 	if !ok || now.UnixNano() >= e.exp || e.token != token {
-		return nil, false
+		return nil, nil, false
 	}
-	return e.p, true
+	return e.p, e.claims, true
 }
 
-func (c *tokenCache) put(token string, p *Principal, exp, now time.Time) {
+func (c *tokenCache) put(token string, p *Principal, claims *Claims, exp, now time.Time) {
 	until := exp.UnixNano()
 	if lim := now.Add(c.ttl).UnixNano(); lim < until {
 		until = lim
@@ -81,7 +82,7 @@ func (c *tokenCache) put(token string, p *Principal, exp, now time.Time) {
 			delete(s.m, k)
 		}
 	}
-	s.m[h] = cacheEntry{token: token, p: p, exp: until}
+	s.m[h] = cacheEntry{token: token, p: p, claims: claims, exp: until}
 }
 
 // len returns the number of cached entries.

@@ -113,7 +113,7 @@ func (i *Introspector) Verify(ctx context.Context, token string) (*Principal, er
 	}
 	now := i.now()
 	if i.cache != nil {
-		if p, ok := i.cache.get(token, now); ok {
+		if p, _, ok := i.cache.get(token, now); ok {
 			return p, nil
 		}
 	}
@@ -162,7 +162,7 @@ func (i *Introspector) Verify(ctx context.Context, token string) (*Principal, er
 		if res.Exp != 0 && time.Unix(res.Exp, 0).Before(exp) {
 			exp = time.Unix(res.Exp, 0)
 		}
-		i.cache.put(token, p, exp, now)
+		i.cache.put(token, p, nil, exp, now)
 	}
 	return p, nil
 }

@@ -182,8 +182,8 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 		return nil, fail(ErrInvalidToken, "malformed", nil)
 	}
 	if v.cache != nil {
-		if p, ok := v.cache.get(token, v.now()); ok {
-			if err := v.checkRevoked(ctx, p.Claims); err != nil {
+		if p, claims, ok := v.cache.get(token, v.now()); ok {
+			if err := v.checkRevoked(ctx, claims); err != nil {
 				return nil, err
 			}
 			return p, nil
@@ -225,7 +225,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 		return nil, fail(ErrInvalidToken, "missing_sub", nil)
 	}
 	if v.cache != nil && claims.ExpiresAt != nil {
-		v.cache.put(token, p, claims.ExpiresAt.Time, v.now())
+		v.cache.put(token, p, claims, claims.ExpiresAt.Time, v.now())
 	}
 	return p, nil
 }

@@ -311,21 +311,41 @@ func TestVerifierCache(t *testing.T) {
 	}
 }
 
+// A Principal hook that keeps no claims must not switch revocation off for
+// cached tokens.
+func TestCacheRevocationWithCustomPrincipal(t *testing.T) {
+	k := keys(t)
+	rev := &countingRevocation{revoked: map[string]bool{}}
+	v := newTestVerifier(t, func(o *VerifierOptions) {
+		o.CacheSize = 16
+		o.Revocation = rev
+		o.Principal = func(c *Claims) (*Principal, error) { return &Principal{Subject: c.Subject}, nil }
+	})
+	tok := sign(t, jwt.SigningMethodEdDSA, k.ed, hdr("kid", "ed1"), withClaims(func(c map[string]any) { c["jti"] = "t9" }))
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	rev.revoked["t9"] = true
+	if _, err := v.Verify(context.Background(), tok); Reason(err) != "revoked" {
+		t.Fatalf("revoked token served from the cache: %v", err)
+	}
+}
+
 func TestTokenCacheBounded(t *testing.T) {
 	c := newTokenCache(32, time.Hour)
 	p := &Principal{Subject: "x"}
 	exp := testNow.Add(time.Hour)
 	for i := range 1000 {
-		c.put("token-"+strings.Repeat("x", i%7)+string(rune('a'+i%26))+time.Duration(i).String(), p, exp, testNow)
+		c.put("token-"+strings.Repeat("x", i%7)+string(rune('a'+i%26))+time.Duration(i).String(), p, nil, exp, testNow)
 	}
 	if n := c.len(); n > 32+cacheShards {
 		t.Fatalf("cache holds %d entries, bound 32", n)
 	}
-	c.put("short-lived", p, testNow.Add(time.Second), testNow)
-	if _, ok := c.get("short-lived", testNow.Add(2*time.Second)); ok {
+	c.put("short-lived", p, nil, testNow.Add(time.Second), testNow)
+	if _, _, ok := c.get("short-lived", testNow.Add(2*time.Second)); ok {
 		t.Fatal("entry outlived exp")
 	}
-	if _, ok := c.get("short-lived", testNow); !ok {
+	if _, _, ok := c.get("short-lived", testNow); !ok {
 		t.Fatal("entry missing before exp")
 	}
 }

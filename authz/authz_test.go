@@ -208,6 +208,7 @@ func TestMiddleware(t *testing.T) {
 		{"role: direct", a.RequireRole("reader"), alice, "/", ok, 200, "", ""},
 		{"role: inherited", a.RequireRole("reader"), admin, "/", ok, 200, "", ""},
 		{"role: missing", a.RequireRole("admin"), bob, "/", ok, 403, "forbidden", ""},
+		{"role: held but not in the policy", a.RequireRole("ops"), &authn.Principal{Subject: "o", Roles: []string{"ops"}}, "/", ok, 200, "", ""},
 		{"role: anonymous", a.RequireRole("admin"), nil, "/", ok, 401, "unauthenticated", ""},
 		{"scope: granted", a.RequireScope("notes:read"), alice, "/", ok, 200, "", ""},
 		{"scope: missing", a.RequireScope("notes:read", "notes:write"), alice, "/", ok, 403, "insufficient_scope", `Bearer realm="api", error="insufficient_scope", error_description="The access token does not grant the required scope.", scope="notes:read notes:write"`},

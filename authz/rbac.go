@@ -222,6 +222,9 @@ func (r *RBAC) Decide(_ context.Context, p *authn.Principal, permission string) 
 // HasRole reports whether any of held is role or inherits it.
 func (r *RBAC) HasRole(held []string, role string) bool {
 	for _, h := range held {
+		if h == role {
+			return true
+		}
 		if _, ok := r.closure[h][role]; ok {
 			return true
 		}

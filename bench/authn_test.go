@@ -105,3 +105,68 @@ func BenchmarkAuthn_Verify(b *testing.B) {
 		}
 	}
 }
+
+// pairTimer runs two implementations in alternating blocks inside one
+// benchmark loop, so a busy machine slows both alike, and reports each
+// one's time per operation and their ratio.
+func pairTimer(b *testing.B, block int, names [2]string, ops [2]func()) {
+	var total [2]time.Duration
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, op := range ops {
+			start := time.Now()
+			for range block {
+				op()
+			}
+			total[i] += time.Since(start)
+		}
+		n += block
+	}
+	b.ReportMetric(float64(total[0].Nanoseconds())/float64(n), names[0]+"-ns/op")
+	b.ReportMetric(float64(total[1].Nanoseconds())/float64(n), names[1]+"-ns/op")
+	b.ReportMetric(float64(total[0])/float64(total[1]), "ratio")
+}
+
+// BenchmarkAuthn_Paired reports covet/golang-jwt time ratios measured in
+// alternating blocks: cold verification per algorithm, and the cached
+// verification against golang-jwt's HS256.
+func BenchmarkAuthn_Paired(b *testing.B) {
+	ctx := context.Background()
+	var hsPeer func()
+	for _, c := range jwtCases(b) {
+		tok := jwtToken(b, c)
+		p := jwt.NewParser(jwt.WithValidMethods([]string{c.method.Alg()}), jwt.WithIssuer("https://auth.test"),
+			jwt.WithAudience("api"), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
+		key := c.verify
+		keyfunc := func(t *jwt.Token) (any, error) { return key, nil }
+		peer := func() {
+			var claims jwtPeerClaims
+			if _, err := p.ParseWithClaims(tok, &claims, keyfunc); err != nil {
+				b.Fatal(err)
+			}
+		}
+		keys, _ := authn.NewStaticKeys(authn.Key{ID: "k1", Algorithm: c.method.Alg(), Key: c.verify})
+		cold, _ := authn.NewVerifier(authn.VerifierOptions{Keys: keys, Algorithms: []string{c.method.Alg()}, Issuer: "https://auth.test", Audience: []string{"api"}})
+		b.Run(c.name+"/covet-vs-golang-jwt", func(b *testing.B) {
+			pairTimer(b, 4, [2]string{"covet", "golang-jwt"}, [2]func(){
+				func() {
+					if _, err := cold.Verify(ctx, tok); err != nil {
+						b.Fatal(err)
+					}
+				}, peer})
+		})
+		if c.name == "HS256" {
+			hsPeer = peer
+			cached, _ := authn.NewVerifier(authn.VerifierOptions{Keys: keys, Algorithms: []string{"HS256"}, Issuer: "https://auth.test", Audience: []string{"api"}, CacheSize: 1024})
+			b.Run("HS256/covet-cached-vs-golang-jwt", func(b *testing.B) {
+				pairTimer(b, 16, [2]string{"covet-cached", "golang-jwt"}, [2]func(){
+					func() {
+						if _, err := cached.Verify(ctx, tok); err != nil {
+							b.Fatal(err)
+						}
+					}, hsPeer})
+			})
+		}
+	}
+}

@@ -116,3 +116,31 @@ func BenchmarkAuthz_Check(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAuthz_Paired reports covet/casbin time ratios measured in
+// alternating blocks (see pairTimer).
+func BenchmarkAuthz_Paired(b *testing.B) {
+	rbac := authz.MustRBAC(authz.Policy{Roles: authzRoles})
+	perm, _ := rbac.Compile("notes:read")
+	roles := []string{"admin"}
+	e := casbinEnforcer(b, false)
+	casbinCheck := func() {
+		if ok, err := e.Enforce("admin", "notes", "read"); err != nil || !ok {
+			b.Fatal("denied", err)
+		}
+	}
+	b.Run("covet-vs-casbin", func(b *testing.B) {
+		pairTimer(b, 64, [2]string{"covet", "casbin"}, [2]func(){func() {
+			if !rbac.Allowed(roles, "notes:read") {
+				b.Fatal("denied")
+			}
+		}, casbinCheck})
+	})
+	b.Run("covet-compiled-vs-casbin", func(b *testing.B) {
+		pairTimer(b, 64, [2]string{"covet-compiled", "casbin"}, [2]func(){func() {
+			if !perm.Allows(roles) {
+				b.Fatal("denied")
+			}
+		}, casbinCheck})
+	})
+}
