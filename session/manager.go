@@ -434,6 +434,9 @@ func (m *Manager) commit(s *Session, h http.Header) error {
 		if err := m.store.Delete(s.ctx, s.delKey); err != nil {
 			return storeErr(err)
 		}
+		if errs.AuditEnabled() {
+			errs.Audit(s.ctx, "session.destroyed", slog.String("session", s.delKey.String()))
+		}
 	}
 	if s.readOnly && s.dirty {
 		m.log.LogAttrs(s.ctx, slog.LevelWarn, "session: change to a renewed session's old ID dropped (request raced the renewal)")
@@ -465,6 +468,9 @@ func (m *Manager) commit(s *Session, h http.Header) error {
 		if s.exists && s.renew {
 			if err := m.retire(s, now); err != nil {
 				return storeErr(err)
+			}
+			if errs.AuditEnabled() {
+				errs.Audit(s.ctx, "session.renewed", slog.String("user_id", rec.UserID), slog.String("session", key.String()))
 			}
 		}
 		if id != nil {

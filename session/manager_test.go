@@ -514,3 +514,17 @@ func TestConcurrentUseWithinARequest(t *testing.T) {
 		t.Fatalf("keys after concurrent sets = %d, want 8", n)
 	}
 }
+
+func TestPersistentCookieNeverOutlivesTheSession(t *testing.T) {
+	clk := newClock()
+	m := newTestManager(t, Options{Persistent: true, Now: clk.Now, IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 12 * time.Hour})
+	c := newClient(t, m, app)
+	if line := setCookieHeader(c.get("/set?v=1"), m.CookieName()); !strings.Contains(line, "Max-Age=43200") {
+		t.Fatalf("fresh session cookie: %q", line)
+	}
+	clk.Advance(time.Hour)
+	line := setCookieHeader(c.get("/login?u=x"), m.CookieName())
+	if !strings.Contains(line, "Max-Age=39600") {
+		t.Fatalf("renewed cookie must carry the remaining 11h, got %q", line)
+	}
+}
