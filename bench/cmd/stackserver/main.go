@@ -1,0 +1,45 @@
+// Command stackserver serves one of the full-stack comparison stacks (or
+// the bare handler) on a loopback port, for load tests with wrk:
+//
+//	stackserver -stack covet -addr 127.0.0.1:18080
+//
+// It prints a bearer token the stacks accept on its first line.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/covetgo/covet/bench"
+)
+
+func main() {
+	stack := flag.String("stack", "covet", "bare, covet, covet-uncached or peers")
+	addr := flag.String("addr", "127.0.0.1:18080", "listen address (loopback)")
+	flag.Parse()
+
+	var h http.Handler
+	switch *stack {
+	case "bare":
+		h = bench.StackHandler
+	case "covet", "covet-uncached":
+		var err error
+		h, _, err = bench.CovetStack(*stack == "covet", io.Discard)
+		if err != nil {
+			log.Fatal(err)
+		}
+	case "peers":
+		h = bench.PeerStack(io.Discard)
+	default:
+		fmt.Fprintln(os.Stderr, "unknown -stack", *stack)
+		os.Exit(2)
+	}
+	fmt.Println(bench.StackToken())
+	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	log.Fatal(srv.ListenAndServe())
+}

@@ -1,0 +1,150 @@
+package bench
+
+import (
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/httprate"
+	"github.com/golang-jwt/jwt/v5"
+	rscors "github.com/rs/cors"
+
+	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authz"
+	"github.com/covetgo/covet/cors"
+	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/observe"
+	"github.com/covetgo/covet/ratelimit"
+)
+
+// The full stack: RequestID, Recover, CORS, AccessLog, JWT authentication,
+// rate limiting and a permission check around one handler, built from
+// Covet's stages and, for comparison, from the peers a team would otherwise
+// assemble (chi's middleware, rs/cors, golang-jwt in a small middleware,
+// httprate). The benchmarks and cmd/stackserver (for wrk) share them.
+
+var (
+	stackSecret = []byte("a benchmark secret of at least 32 bytes!")
+	// StackOrigin is the origin the stacks allow.
+	StackOrigin = "https://app.example.com"
+)
+
+const (
+	stackIssuer   = "https://auth.example.com"
+	stackAudience = "notes-api"
+)
+
+type stackClaims struct {
+	jwt.RegisteredClaims
+	Roles []string `json:"roles"`
+}
+
+// StackToken returns a valid HS256 token for the stacks.
+func StackToken() string {
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, stackClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: stackIssuer, Subject: "user-1", Audience: jwt.ClaimStrings{stackAudience},
+			ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour)), IssuedAt: jwt.NewNumericDate(time.Now()),
+		},
+		Roles: []string{"reader"},
+	})
+	tok.Header["kid"] = "k1"
+	s, err := tok.SignedString(stackSecret)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// StackHandler is the trivial handler every stack wraps.
+var StackHandler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"items":[]}`))
+})
+
+// CovetStack builds the stack from Covet's stages; close releases the rate
+// limiter's store. logs receives the access log.
+func CovetStack(cache bool, logs io.Writer) (h http.Handler, close func() error, err error) {
+	errs.Configure(errs.Config{Logger: slog.New(slog.DiscardHandler)})
+	keys, err := authn.NewStaticKeys(authn.Key{ID: "k1", Algorithm: "HS256", Key: stackSecret})
+	if err != nil {
+		return nil, nil, err
+	}
+	vo := authn.VerifierOptions{Keys: keys, Algorithms: []string{"HS256"}, Issuer: stackIssuer, Audience: []string{stackAudience}}
+	if cache {
+		vo.CacheSize = 1024
+	}
+	verifier, err := authn.NewVerifier(vo)
+	if err != nil {
+		return nil, nil, err
+	}
+	an, err := authn.New(authn.Options{Authenticators: []authn.Authenticator{authn.Bearer(verifier)}})
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := cors.New(cors.Options{AllowedOrigins: []string{StackOrigin}, AllowCredentials: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	access, err := observe.NewAccessLog(observe.AccessLogOptions{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	if err != nil {
+		return nil, nil, err
+	}
+	limit, err := ratelimit.New(ratelimit.Options{Policies: []ratelimit.Policy{ratelimit.PerMinute("ip", 50_000_000)}})
+	if err != nil {
+		return nil, nil, err
+	}
+	az, err := authz.New(authz.Options{Decider: authz.MustRBAC(authz.Policy{Roles: map[string]authz.Role{"reader": {Permissions: []string{"notes:read"}}}})})
+	if err != nil {
+		return nil, nil, err
+	}
+	h = StackHandler
+	h = az.Require("notes:read")(h)
+	h = limit.Handler(h)
+	h = an.Handler(h)
+	h = access.Handler(h)
+	h = c.Handler(h)
+	h = errs.Recover(h)
+	return observe.RequestID(h), limit.Close, nil
+}
+
+// peerJWT is the small JWT middleware a team writes around golang-jwt.
+func peerJWT(next http.Handler) http.Handler {
+	parser := jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(stackIssuer), jwt.WithAudience(stackAudience), jwt.WithExpirationRequired())
+	keyFunc := func(*jwt.Token) (any, error) { return stackSecret, nil }
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		var claims stackClaims
+		if _, err := parser.ParseWithClaims(raw, &claims, keyFunc); err != nil {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		for _, role := range claims.Roles {
+			if role == "reader" {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		http.Error(w, "forbidden", http.StatusForbidden)
+	})
+}
+
+// PeerStack builds the same stack from chi's middleware, rs/cors,
+// golang-jwt and httprate; logs receives chi's request log.
+func PeerStack(logs io.Writer) http.Handler {
+	var h http.Handler = StackHandler
+	h = httprate.LimitByIP(1<<30, time.Minute)(h)
+	h = peerJWT(h)
+	h = middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: log.New(logs, "", log.LstdFlags), NoColor: true})(h)
+	h = rscors.New(rscors.Options{AllowedOrigins: []string{StackOrigin}, AllowCredentials: true}).Handler(h)
+	h = middleware.Recoverer(h)
+	return middleware.RequestID(h)
+}
