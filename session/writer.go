@@ -55,6 +55,8 @@ func (w *responseWriter) commit() bool {
 	return true
 }
 
+// WriteHeader saves the session, then sends (or, in Development, holds)
+// the status. 1xx informational responses pass straight through.
 func (w *responseWriter) WriteHeader(code int) {
 	if w.failed {
 		return
@@ -83,6 +85,7 @@ func (w *responseWriter) WriteHeader(code int) {
 
 func (w *responseWriter) holding() bool { return w.hold && !w.passthrough }
 
+// Write saves the session on the first call, like WriteHeader.
 func (w *responseWriter) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
