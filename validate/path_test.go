@@ -163,3 +163,19 @@ func TestPathUnescapesOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestFromEmptyContext(t *testing.T) {
+	if _, ok := PathFrom[notePath](t.Context()); ok {
+		t.Error("PathFrom found a value in an empty context")
+	}
+	if _, ok := QueryFrom[listQuery](t.Context()); ok {
+		t.Error("QueryFrom found a value in an empty context")
+	}
+	p, err := NewPath[notePath](newTestValidator(t), PathOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.From(t.Context()); ok {
+		t.Error("Path.From found a value in an empty context")
+	}
+}

@@ -20,6 +20,9 @@ type Rule struct {
 	Tag string
 	// Func reports whether the field is valid.
 	Func validator.Func
+	// FuncCtx is Func with the request's context, for rules that look
+	// something up. Set Func or FuncCtx, not both.
+	FuncCtx validator.FuncCtx
 	// CallIfNull runs Func even for nil pointers, maps and slices.
 	CallIfNull bool
 	// Message is the English message for a failure, with "{field}" and
@@ -79,8 +82,8 @@ func New(o Options) (*Validator, error) {
 		}
 	}
 	for _, rule := range o.Rules {
-		if rule.Tag == "" || rule.Func == nil {
-			return nil, errs.Configf("validate: rule %q needs a tag and a function", rule.Tag)
+		if rule.Tag == "" || (rule.Func == nil) == (rule.FuncCtx == nil) {
+			return nil, errs.Configf("validate: rule %q needs a tag and one of Func and FuncCtx", rule.Tag)
 		}
 		if err := register(eng, rule); err != nil {
 			return nil, errs.Configf("validate: rule %q: %v", rule.Tag, err)
@@ -108,6 +111,9 @@ func register(eng *validator.Validate, rule Rule) (err error) {
 			err = fmt.Errorf("%v", p)
 		}
 	}()
+	if rule.FuncCtx != nil {
+		return eng.RegisterValidationCtx(rule.Tag, rule.FuncCtx, rule.CallIfNull)
+	}
 	return eng.RegisterValidation(rule.Tag, rule.Func, rule.CallIfNull)
 }
 

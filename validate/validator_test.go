@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-playground/validator/v10"
 
@@ -116,6 +117,7 @@ func TestRulesRefused(t *testing.T) {
 	tests := map[string]Rule{
 		"no tag":        {Func: fn},
 		"no func":       {Tag: "x"},
+		"both funcs":    {Tag: "x", Func: fn, FuncCtx: func(context.Context, validator.FieldLevel) bool { return true }},
 		"reserved word": {Tag: "dive", Func: fn},
 	}
 	for name, r := range tests {
@@ -244,5 +246,114 @@ func TestStructChecksOnlyWhatValidationNeeds(t *testing.T) {
 	}
 	if err := v.Struct(context.Background(), undecodable{}); err != nil {
 		t.Fatalf("Struct refused a channel field it does not decode: %v", err)
+	}
+}
+
+func TestEngineStructLevelRule(t *testing.T) {
+	type passwordChange struct {
+		New     string `json:"new_password" validate:"required,min=8"`
+		Confirm string `json:"confirm_password" validate:"required"`
+	}
+	v := newTestValidator(t)
+	v.Engine().RegisterStructValidation(func(sl validator.StructLevel) {
+		p := sl.Current().Interface().(passwordChange)
+		if p.New != p.Confirm {
+			sl.ReportError(p.Confirm, "confirm_password", "Confirm", "eqfield", "new_password")
+		}
+	}, passwordChange{})
+	b, err := NewBody[passwordChange](v, BodyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Bind(nil, jsonRequest(`{"new_password":"longenough","confirm_password":"different"}`))
+	var e *errs.Error
+	if !errors.As(err, &e) || len(e.Fields()) != 1 {
+		t.Fatalf("%v, want one field error", err)
+	}
+	want := errs.FieldError{Field: "confirm_password", Pointer: "/confirm_password", Rule: "eqfield", Param: "new_password", Message: "confirm_password must be equal to new_password"}
+	if got := e.Fields()[0]; got != want {
+		t.Fatalf("field error %+v, want %+v", got, want)
+	}
+}
+
+func TestTypeErrorMessages(t *testing.T) {
+	type kinds struct {
+		S  string            `json:"s"`
+		B  bool              `json:"b"`
+		I8 int8              `json:"i8"`
+		U  uint64            `json:"u"`
+		U8 uint8             `json:"u8"`
+		F  float64           `json:"f"`
+		L  []int             `json:"l"`
+		M  map[string]string `json:"m"`
+		T  time.Time         `json:"t"`
+	}
+	b, err := NewBody[kinds](nil, BodyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]string{
+		`{"s":1}`:           "s must be a string",
+		`{"b":"yes"}`:       "b must be true or false",
+		`{"i8":300}`:        "i8 must be an integer from -128 to 127",
+		`{"u":-1}`:          "u must be a non-negative integer",
+		`{"u8":256}`:        "u8 must be an integer from 0 to 255",
+		`{"f":"1.5"}`:       "f must be a number",
+		`{"l":{}}`:          "l must be an array",
+		`{"m":[]}`:          "m must be an object",
+		`{"t":"yesterday"}`: "t must be a valid Time",
+	}
+	for body, want := range tests {
+		_, err := b.Bind(nil, jsonRequest(body))
+		var e *errs.Error
+		if !errors.As(err, &e) || !errors.Is(err, ErrType) || len(e.Fields()) != 1 || e.Fields()[0].Message != want {
+			t.Errorf("%s: %v (fields %+v), want %q", body, err, e.Fields(), want)
+		}
+	}
+}
+
+func TestLongUnknownNameIsClipped(t *testing.T) {
+	b, err := NewBody[address](nil, BodyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.Repeat("A", 5000)
+	_, err = b.Bind(nil, jsonRequest(`{"`+name+`":1}`))
+	e := errs.From(err)
+	if !errors.Is(err, ErrUnknownField) || len(e.Message()) > 300 || len(e.Fields()[0].Field) > 300 {
+		t.Fatalf("unknown field error of %d bytes: %v", len(e.Message()), err)
+	}
+}
+
+type ctxKey struct{}
+
+func TestRuleWithContext(t *testing.T) {
+	taken := Rule{
+		Tag: "available",
+		FuncCtx: func(ctx context.Context, fl validator.FieldLevel) bool {
+			used, _ := ctx.Value(ctxKey{}).(string)
+			return fl.Field().String() != used
+		},
+		Message: "{field} is taken",
+	}
+	v, err := New(Options{Rules: []Rule{taken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type signup struct {
+		Handle string `json:"handle" validate:"available"`
+	}
+	b, err := NewBody[signup](v, BodyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := jsonRequest(`{"handle":"ada"}`)
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, "ada"))
+	_, err = b.Bind(nil, r)
+	if e := errs.From(err); e == nil || len(e.Fields()) != 1 || e.Fields()[0].Message != "handle is taken" {
+		t.Fatalf("%v, want handle is taken", err)
+	}
+	if _, err := b.Bind(nil, jsonRequest(`{"handle":"ada"}`)); err != nil {
+		t.Fatalf("without the context value: %v", err)
 	}
 }
