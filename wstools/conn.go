@@ -350,7 +350,7 @@ func (c *Conn) sendError(id string, err error) {
 func (c *Conn) writeLoop() {
 	defer c.wg.Done()
 	s := c.hub.s
-	var batch [][]byte
+	batch := make([][]byte, 0, 8)
 	defer c.deadline.Stop()
 	for {
 		select {

@@ -124,10 +124,11 @@ type Options struct {
 	// Zero: 8. Unlimited switches the cap off.
 	MaxConnsPerUser int
 	// PingInterval is how often the server pings; a peer that does not
-	// answer within PongTimeout is disconnected. Zero: 25 s and 10 s.
-	// PingInterval Unlimited switches the heartbeat off.
+	// answer within PongTimeout is disconnected with 1008. Zero: 25 s.
+	// Unlimited switches the heartbeat off.
 	PingInterval time.Duration
-	PongTimeout  time.Duration
+	// PongTimeout is how long a ping may wait for its pong. Zero: 10 s.
+	PongTimeout time.Duration
 
 	// SendQueueBytes bounds the bytes queued for one connection. Zero: 256 KiB.
 	SendQueueBytes int
