@@ -27,6 +27,8 @@ type Error struct {
 	header  http.Header
 	cause   error
 	stack   []uintptr
+	// causeShown: the message already holds the cause's text (Configf).
+	causeShown bool
 }
 
 // FieldError describes one invalid field of a request body or query. Field is
@@ -71,14 +73,15 @@ func Wrap(err error, kind Kind, code, message string) *Error {
 }
 
 // Configf returns a configuration error: what a constructor returns for an
-// invalid or insecure setting. The message should name the setting.
+// invalid or insecure setting. The message should name the setting. Like
+// fmt.Errorf, a %w verb makes its operand the cause (errors.Is/As reach it).
 func Configf(format string, args ...any) *Error {
-	e := &Error{kind: KindConfiguration, message: fmt.Sprintf(format, args...)}
-	for _, a := range args {
-		if err, ok := a.(error); ok {
-			e.cause = err
-			break
-		}
+	err := fmt.Errorf(format, args...)
+	e := &Error{kind: KindConfiguration, message: err.Error(), causeShown: true}
+	if u, ok := err.(interface{ Unwrap() error }); ok {
+		e.cause = u.Unwrap()
+	} else if u, ok := err.(interface{ Unwrap() []error }); ok {
+		e.cause = errors.Join(u.Unwrap()...)
 	}
 	return e
 }
@@ -95,7 +98,7 @@ func (e *Error) Error() string {
 	if msg == "" {
 		msg = e.Code()
 	}
-	if e.cause != nil {
+	if e.cause != nil && !e.causeShown {
 		return msg + ": " + e.cause.Error()
 	}
 	return msg
@@ -176,7 +179,7 @@ func (e *Error) WithMessage(message string) *Error {
 // WithCause returns a copy whose cause is err.
 func (e *Error) WithCause(err error) *Error {
 	c := e.clone()
-	c.cause = err
+	c.cause, c.causeShown = err, false
 	return c
 }
 

@@ -76,6 +76,10 @@ func TestKindsAndIs(t *testing.T) {
 	if !errors.Is(Configf("bad %s", "x"), KindConfiguration) {
 		t.Error("Configf is not a configuration error")
 	}
+	cfg := Configf("pkg: Options.Store: %w", io.ErrClosedPipe)
+	if !errors.Is(cfg, io.ErrClosedPipe) || cfg.Error() != "pkg: Options.Store: io: read/write on closed pipe" {
+		t.Errorf("Configf with %%w: %q", cfg.Error())
+	}
 }
 
 func TestWithCopies(t *testing.T) {
