@@ -42,7 +42,8 @@ var noKey = []byte{0}
 // t rounded up to whole seconds), plus the legacy X-RateLimit-* fields
 // when asked. A refused request gets 429 problem+json with Retry-After
 // (whole seconds, rounded up, so never earlier than the real reset) and
-// Cache-Control: no-store; nothing from the request is echoed.
+// Cache-Control: no-store; nothing from the request is echoed. Chained
+// limiter stages (say per IP, then per route) each add their own field line.
 func (l *Limiter) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if l.exempt != nil && l.exempt(r) || l.exemptIPs != nil && l.exemptIP(l.clientAddr(r)) {
@@ -169,8 +170,15 @@ func (l *Limiter) setHeaders(h http.Header, set *policySet, res *Result) {
 		}
 		start = ends[i]
 	}
-	h[headerPolicy] = set.header
-	h[headerRateLimit] = vals[0:1:1]
+	if prev := h[headerRateLimit]; len(prev) > 0 {
+		// An earlier limiter stage set its own fields: both are lists, so
+		// each stage adds its items as another field line.
+		h[headerPolicy] = append(h[headerPolicy][:len(h[headerPolicy]):len(h[headerPolicy])], set.header[0])
+		h[headerRateLimit] = append(prev[:len(prev):len(prev)], vals[0])
+	} else {
+		h[headerPolicy] = set.header
+		h[headerRateLimit] = vals[0:1:1]
+	}
 	if l.legacy {
 		h[headerLimit] = vals[1:2:2]
 		h[headerRemaining] = vals[2:3:3]

@@ -407,3 +407,15 @@ func TestUluleStores(t *testing.T) {
 		})
 	}
 }
+
+func TestChainedLimitersAddFieldLines(t *testing.T) {
+	perIP, _ := frozenLimiter(t, Options{Name: "ip", Policies: []Policy{PerSecond("ip", 5)}})
+	perRoute, _ := frozenLimiter(t, Options{Name: "route", Key: ByRoute(func(*http.Request) string { return "/api" }), Policies: []Policy{PerMinute("route", 100)}})
+	w := serve(perIP.Handler(perRoute.Handler(okHandler)), "192.0.2.1:1")
+	if got := w.Header().Values("RateLimit-Policy"); len(got) != 2 || got[0] != `"ip";q=5;w=1` || got[1] != `"route";q=100;w=60` {
+		t.Fatalf("RateLimit-Policy %q", got)
+	}
+	if got := w.Header().Values("RateLimit"); len(got) != 2 || !strings.HasPrefix(got[0], `"ip";r=4`) || !strings.HasPrefix(got[1], `"route";r=99`) {
+		t.Fatalf("RateLimit %q", got)
+	}
+}
