@@ -147,7 +147,10 @@ func (m *Middleware) pinned(r *http.Request) bool {
 		return false
 	}
 	until, err := strconv.ParseInt(c.Value, 10, 64)
-	return err == nil && time.Now().UnixMilli() < until
+	now := time.Now().UnixMilli()
+	// A deadline further out than the window did not come from this stage;
+	// honouring it would let a client pin its reads to the primary.
+	return err == nil && now < until && until <= now+m.o.ReadYourWritesWindow.Milliseconds()
 }
 
 // errResponseReplaced is what a handler's Write gets once a failed commit

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -264,7 +265,8 @@ func TestMiddlewareReadYourWritesWindow(t *testing.T) {
 	}
 	expired := &http.Cookie{Name: "covet_ryw", Value: "1"}
 	garbage := &http.Cookie{Name: "covet_ryw", Value: "99999999999999999999999999"}
-	for _, c := range []*http.Cookie{expired, garbage} {
+	forever := &http.Cookie{Name: "covet_ryw", Value: strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)}
+	for _, c := range []*http.Cookie{expired, garbage, forever} {
 		if got := get(c); got == "primary" {
 			t.Errorf("cookie %q pinned reads to the primary", c.Value)
 		}
