@@ -203,3 +203,34 @@ func TestClientCloseCode(t *testing.T) {
 		t.Fatal("OnDisconnect not called")
 	}
 }
+
+func TestWriteTimeout(t *testing.T) {
+	closed := make(chan websocket.StatusCode, 1)
+	var h *Hub
+	h, url := serve(t, Options{
+		Router:         joinRouter(&h),
+		WriteTimeout:   200 * time.Millisecond,
+		SendQueueBytes: 64 << 20, // the queue never overflows: only the timeout can act
+		OnDisconnect:   func(c *Conn) { closed <- c.CloseStatus() },
+	})
+	c := dial(t, url, slowDialOptions()) // never reads
+	join(t, c, "feed")
+	chunk := strings.Repeat("w", 16<<10)
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for h.Stats().WriteFailures == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no write timed out")
+		}
+		_ = h.Broadcast(ctx, "feed", "chunk", chunk)
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case code := <-closed:
+		if code != websocket.StatusPolicyViolation {
+			t.Fatalf("closed with %v, want 1008", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("connection not closed after the write timeout")
+	}
+}

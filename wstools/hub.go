@@ -28,6 +28,10 @@ const allRoom = "*"
 // contains characters other than letters, digits and "._:/-@".
 var ErrInvalidRoom = errs.New(errs.KindBadRequest, "ws_invalid_room", "invalid room name")
 
+// ErrTooManyRooms is returned by Join when the connection is in
+// MaxRoomsPerConn rooms already.
+var ErrTooManyRooms = errs.New(errs.KindRateLimit, "ws_too_many_rooms", "this connection is in too many rooms")
+
 // ErrConnClosed is returned by Join for a connection that is closing.
 var ErrConnClosed = errs.New(errs.KindGone, "ws_conn_closed", "the connection is closed")
 
@@ -250,6 +254,9 @@ func (h *Hub) Join(c *Conn, roomName string) error {
 	}
 	if _, in := c.rooms[roomName]; in {
 		return nil
+	}
+	if h.s.maxRooms > 0 && len(c.rooms) >= h.s.maxRooms {
+		return ErrTooManyRooms
 	}
 	rm := h.rooms[roomName]
 	if rm == nil {

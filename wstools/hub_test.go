@@ -417,3 +417,22 @@ func TestReplyKeepsOrderBehindQueuedMessages(t *testing.T) {
 		t.Fatalf("reply = %+v", f)
 	}
 }
+
+func TestMaxRoomsPerConn(t *testing.T) {
+	var h *Hub
+	h, url := serve(t, Options{Router: joinRouter(&h), MaxRoomsPerConn: 2})
+	c := dial(t, url, nil)
+	join(t, c, "r1")
+	join(t, c, "r2")
+	join(t, c, "r2") // already in: no new slot
+	send(t, c, `{"type":"join","room":"r3","id":"x"}`)
+	if f := readFrame(t, c); f.Error == nil || f.Error.Code != "ws_too_many_rooms" || f.Error.Status != 429 || f.ID != "x" {
+		t.Fatalf("third room: %+v", f)
+	}
+	send(t, c, `{"type":"leave","room":"r1"}`)
+	readFrame(t, c)
+	join(t, c, "r3")
+	if h.Stats().Rooms != 2 {
+		t.Fatalf("Rooms = %d", h.Stats().Rooms)
+	}
+}

@@ -22,11 +22,12 @@ const (
 	DefaultPongTimeout       = 10 * time.Second
 	DefaultSendQueueBytes    = 256 << 10
 	DefaultMaxMalformed      = 3
+	DefaultMaxRoomsPerConn   = 64
 	DefaultDrainTimeout      = 5 * time.Second
 )
 
 // Unlimited switches off a numeric limit that allows it (MessagesPerSecond,
-// MaxConnsPerIP, MaxConnsPerUser, PingInterval). Zero always means the
+// MaxConnsPerIP, MaxConnsPerUser, MaxRoomsPerConn, PingInterval). Zero always means the
 // default, so switching a limit off has to be spelled out.
 const Unlimited = -1
 
@@ -130,6 +131,12 @@ type Options struct {
 	// PongTimeout is how long a ping may wait for its pong. Zero: 10 s.
 	PongTimeout time.Duration
 
+	// MaxRoomsPerConn caps the rooms one connection may be in, so a client
+	// that picks room names cannot make the instance subscribe to without
+	// bound. Join returns ErrTooManyRooms beyond it. Zero: 64. Unlimited
+	// switches the cap off.
+	MaxRoomsPerConn int
+
 	// SendQueueBytes bounds the bytes queued for one connection. Zero: 256 KiB.
 	SendQueueBytes int
 	// Overflow chooses what happens when the send queue is full.
@@ -179,6 +186,7 @@ type settings struct {
 	overflow      Overflow
 	onDrop        func(Drop)
 	maxMalformed  int
+	maxRooms      int
 	drainTimeout  time.Duration
 	logger        *slog.Logger
 }
@@ -269,6 +277,9 @@ func (o *Options) settings() (*settings, error) {
 		return nil, errs.Configf("wstools: unknown Overflow policy %d", o.Overflow)
 	}
 	if s.maxMalformed, err = positiveInt("MaxMalformed", o.MaxMalformed, DefaultMaxMalformed, false); err != nil {
+		return nil, err
+	}
+	if s.maxRooms, err = positiveInt("MaxRoomsPerConn", o.MaxRoomsPerConn, DefaultMaxRoomsPerConn, true); err != nil {
 		return nil, err
 	}
 	if s.drainTimeout, err = positiveDuration("DrainTimeout", o.DrainTimeout, DefaultDrainTimeout, false); err != nil {
