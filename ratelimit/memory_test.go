@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,17 @@ func TestMemoryCapWhileKeysRotate(t *testing.T) {
 	const maxKeys = 2048
 	mem := newMem(t, MemoryOptions{MaxKeys: maxKeys})
 	l := newLimiter(t, Options{Store: mem, Policies: []Policy{PerHour("h", 10), {Name: "d", Algorithm: SlidingWindow, Limit: 100, Period: 24 * time.Hour}}})
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	// Fill to the cap, then measure while 200,000 more keys rotate through.
+	for i := 0; i < 4*maxKeys; i++ {
+		_, _ = l.Allow(context.Background(), "warm"+strconv.Itoa(i), 1)
+	}
+	before := heap()
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
@@ -67,6 +79,9 @@ func TestMemoryCapWhileKeysRotate(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	if after := heap(); after > before+1<<20 {
+		t.Fatalf("heap grew from %d to %d bytes while keys rotated under a cap", before, after)
+	}
 	st := mem.Stats()
 	if st.Keys > maxKeys {
 		t.Fatalf("%d keys held, cap %d", st.Keys, maxKeys)
