@@ -103,6 +103,10 @@ func BenchmarkMemoryDecide(b *testing.B) {
 				keys[i] = []byte("client-" + strconv.Itoa(i))
 			}
 			ctx := context.Background()
+			var warm Result
+			for _, k := range keys {
+				_ = mem.decide(ctx, set, k, 1, &warm)
+			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
