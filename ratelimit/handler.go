@@ -44,6 +44,9 @@ var noKey = []byte{0}
 // (whole seconds, rounded up, so never earlier than the real reset) and
 // Cache-Control: no-store; nothing from the request is echoed. Chained
 // limiter stages (say per IP, then per route) each add their own field line.
+// The RateLimit-Policy value slice is shared between responses (it never
+// changes), so a later handler must replace it (Header.Set, Header.Del)
+// rather than assign into its elements.
 func (l *Limiter) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if l.exempt != nil && l.exempt(r) || l.exemptIPs != nil && l.exemptIP(l.clientAddr(r)) {
