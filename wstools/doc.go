@@ -23,8 +23,15 @@
 //	1011 internal error       a handler panicked or returned a 5xx error
 //	1013 try again later      the send queue overflowed under the Disconnect policy
 //
-// Every connection has one reader goroutine (the HTTP handler's own), one
-// writer goroutine that drains its send queue, and one heartbeat goroutine.
-// Reads never have a deadline: liveness is decided by pings, so a quiet but
-// healthy socket is never torn down.
+// Every connection has one reader goroutine (the HTTP handler's own, which
+// also runs the message handlers in order), one writer goroutine that drains
+// its send queue, and one heartbeat goroutine. Reads never have a deadline:
+// liveness is decided by pings, so a quiet but healthy socket is never torn
+// down. Broadcasts only queue, so a slow client never holds up the hub or
+// the other clients; Message.Reply writes straight from the reader goroutine
+// when the queue is idle.
+//
+// Sequence numbers and Presence are per instance: a client is connected to
+// one instance, and its room's "seq" counts what that instance delivered
+// into the room.
 package wstools

@@ -335,8 +335,10 @@ func (h *Hub) Len() int {
 // member of room: on this instance directly, on the others through the
 // broker (never back to this one). data is encoded once with encoding/json.
 // seq counts the messages delivered into the room on this instance, so a
-// client that sees a gap knows it missed messages. A broker failure is
-// returned after local delivery.
+// client that sees a gap knows it missed messages. Local delivery only
+// queues, so it never waits for a slow client; publishing waits for the
+// broker (bounded by ctx and the Redis client's timeouts). A broker failure
+// is returned after local delivery.
 func (h *Hub) Broadcast(ctx context.Context, roomName, typ string, data any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
