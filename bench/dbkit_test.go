@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -272,4 +273,71 @@ func BenchmarkDBKit_ForKey(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		_ = set.ForKey(keys[i&1023])
 	}
+}
+
+// benchDBKitInterleaved runs the variants in turn within each iteration, so
+// the machine's load at any moment hits all of them alike, and reports each
+// variant's median time per operation (medians resist the preemption spikes
+// of a shared machine) plus dbkit's ratio to identically configured GORM
+// ("dbkit/gorm_same") and to GORM's defaults ("dbkit/gorm").
+func benchDBKitInterleaved(b *testing.B, drv dbkit.Driver, insert bool) {
+	ctx := context.Background()
+	vs := dbkitTarget(b, drv)
+	var gormVs []dbkitVariant
+	for _, v := range vs {
+		if v.gorm != nil {
+			gormVs = append(gormVs, v)
+		}
+	}
+	spent := make([][]time.Duration, len(gormVs))
+	rows := make([]dbkitItem, 10)
+	next := int64(5_000_000)
+	b.ReportAllocs()
+	n := 0
+	for i := 0; b.Loop(); i++ {
+		for k := range gormVs {
+			// Rotate the order so no variant always runs first.
+			v := gormVs[(k+i)%len(gormVs)]
+			idx := (k + i) % len(gormVs)
+			start := time.Now()
+			var err error
+			if insert {
+				for j := range rows {
+					next++
+					rows[j] = dbkitItem{ID: next, Name: "new item", Price: 42}
+				}
+				err = v.gorm.WithContext(ctx).Table(v.table).Create(&rows).Error
+			} else {
+				var it dbkitItem
+				err = v.gorm.WithContext(ctx).Table(v.table).First(&it, int64(i%1000+1)).Error
+			}
+			spent[idx] = append(spent[idx], time.Since(start))
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		n++
+	}
+	_ = n
+	med := make([]float64, len(gormVs))
+	for k, v := range gormVs {
+		slices.Sort(spent[k])
+		med[k] = float64(spent[k][len(spent[k])/2])
+		b.ReportMetric(med[k], v.name+"-median-ns/op")
+	}
+	b.ReportMetric(med[0]/med[2], "dbkit/gorm_same")
+	b.ReportMetric(med[0]/med[1], "dbkit/gorm")
+}
+
+func BenchmarkDBKit_Interleaved_PKLookup_SQLite(b *testing.B) {
+	benchDBKitInterleaved(b, dbkit.SQLite, false)
+}
+func BenchmarkDBKit_Interleaved_PKLookup_Postgres(b *testing.B) {
+	benchDBKitInterleaved(b, dbkit.Postgres, false)
+}
+func BenchmarkDBKit_Interleaved_Insert10_SQLite(b *testing.B) {
+	benchDBKitInterleaved(b, dbkit.SQLite, true)
+}
+func BenchmarkDBKit_Interleaved_Insert10_Postgres(b *testing.B) {
+	benchDBKitInterleaved(b, dbkit.Postgres, true)
 }
