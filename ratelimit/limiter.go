@@ -177,7 +177,7 @@ func New(opts Options) (*Limiter, error) {
 		for name, ps := range opts.Plans {
 			set, err := compileSet(opts.Name, ps)
 			if err != nil {
-				return nil, errs.Configf("ratelimit: plan %q: %v", name, err)
+				return nil, errs.Configf("ratelimit: plan %q: %w", name, err)
 			}
 			l.plans[name] = set
 		}
