@@ -155,20 +155,40 @@ func (b *RedisBroker) sync() {
 		ops := b.ops
 		b.ops = nil
 		b.mu.Unlock()
+		// Only the last change of each channel matters; apply them in two
+		// commands.
+		final := make(map[string]bool, len(ops))
 		for _, op := range ops {
-			ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-			var err error
-			if op.subscribe {
-				err = b.ps.Subscribe(ctx, op.channel)
+			final[op.channel] = op.subscribe
+		}
+		var sub, unsub []string
+		for ch, subscribe := range final {
+			if subscribe {
+				sub = append(sub, ch)
 			} else {
-				err = b.ps.Unsubscribe(ctx, op.channel)
-			}
-			cancel()
-			if err != nil && b.ctx.Err() == nil {
-				b.logger.LogAttrs(b.ctx, slog.LevelWarn, "wstools: redis subscription change failed; it is applied on reconnect",
-					slog.String("channel", op.channel), slog.String("error", err.Error()))
+				unsub = append(unsub, ch)
 			}
 		}
+		b.apply(true, sub)
+		b.apply(false, unsub)
+	}
+}
+
+func (b *RedisBroker) apply(subscribe bool, channels []string) {
+	if len(channels) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	var err error
+	if subscribe {
+		err = b.ps.Subscribe(ctx, channels...)
+	} else {
+		err = b.ps.Unsubscribe(ctx, channels...)
+	}
+	if err != nil && b.ctx.Err() == nil {
+		b.logger.LogAttrs(b.ctx, slog.LevelWarn, "wstools: redis subscription change failed; it is applied on reconnect",
+			slog.Int("channels", len(channels)), slog.String("error", err.Error()))
 	}
 }
 
