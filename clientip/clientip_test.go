@@ -249,3 +249,21 @@ func BenchmarkClientIP(b *testing.B) {
 		}
 	})
 }
+
+// FuzzParseRemoteAddr checks the IPv4 fast path against netip's parsers:
+// whenever the fast path answers, it answers the same.
+func FuzzParseRemoteAddr(f *testing.F) {
+	for _, s := range []string{"192.0.2.1:80", "1.2.3.4:0", "255.255.255.255:65535", "01.2.3.4:1", "1.2.3.4:65536",
+		"1.2.3.4:", "1.2.3.4", "256.1.1.1:1", "1.2.3.4:0080", "[::1]:80", "1.2.3:4", "1.2.3.4:+1", "1.2.3.4:1a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, ok := parseIPv4Port(s)
+		if !ok {
+			return
+		}
+		if want := parseRemoteAddrSlow(s); fast != want {
+			t.Fatalf("%q: fast path %v, netip %v", s, fast, want)
+		}
+	})
+}

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/covetgo/covet/clientip"
 )
 
 var (
@@ -155,24 +153,6 @@ func FuzzAlgorithms(f *testing.F) {
 					}
 				}
 			}
-		}
-	})
-}
-
-// FuzzRemoteAddr checks the IPv4 fast path against clientip's general
-// parser: whenever the fast path answers, it answers the same.
-func FuzzRemoteAddr(f *testing.F) {
-	for _, s := range []string{"192.0.2.1:80", "1.2.3.4:0", "255.255.255.255:65535", "01.2.3.4:1", "1.2.3.4:65536",
-		"1.2.3.4:", "1.2.3.4", "256.1.1.1:1", "1.2.3.4:0080", "[::1]:80", "1.2.3:4", "1.2.3.4:+1", "1.2.3.4:1a"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		fast, ok := parseIPv4Port(s)
-		if !ok {
-			return
-		}
-		if want := clientip.ParseRemoteAddr(s); fast != want {
-			t.Fatalf("%q: fast path %v, clientip %v", s, fast, want)
 		}
 	})
 }
