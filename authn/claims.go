@@ -16,16 +16,18 @@ import (
 type Claims struct {
 	jwt.RegisteredClaims
 	// Scope is the "scope" claim (RFC 8693/9068: space-separated; a JSON
-	// array is accepted too).
-	Scope Scopes `json:"scope,omitempty"`
+	// array is accepted too). The verifier fills it while it checks the
+	// payload for duplicate claims, so encoding/json does not decode it.
+	Scope Scopes `json:"-"`
 	// Scp is the "scp" claim some providers use instead of "scope".
-	Scp Scopes `json:"scp,omitempty"`
+	Scp Scopes `json:"-"`
 	// Roles is the "roles" claim.
 	Roles []string `json:"roles,omitempty"`
 	// ClientID is the "client_id" claim (RFC 9068).
 	ClientID string `json:"client_id,omitempty"`
 
-	raw []byte
+	raw   []byte // the payload, when kept
+	token string // else the token, to decode the payload from on demand
 }
 
 // Scopes is a list of scopes that decodes from a space-separated JSON string
@@ -34,20 +36,34 @@ type Scopes []string
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (s *Scopes) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var str string
-		if err := json.Unmarshal(b, &str); err != nil {
-			return err
-		}
-		*s = strings.Fields(str)
-		return nil
-	}
-	var list []string
-	if err := json.Unmarshal(b, &list); err != nil {
+	list, err := parseScopes(b)
+	if err != nil {
 		return err
 	}
 	*s = list
 	return nil
+}
+
+// parseScopes decodes a JSON string of space-separated scopes or an array
+// of strings. It never retains b.
+func parseScopes(b []byte) (Scopes, error) {
+	// Fast path: a string without escapes (the common "a b c").
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && bytes.IndexByte(b, '\\') < 0 {
+		return strings.Fields(string(b[1 : len(b)-1])), nil
+	}
+	cb := bytes.Clone(b)
+	if len(cb) > 0 && cb[0] == '"' {
+		var str string
+		if err := json.Unmarshal(cb, &str); err != nil {
+			return nil, err
+		}
+		return strings.Fields(str), nil
+	}
+	var list []string
+	if err := json.Unmarshal(cb, &list); err != nil {
+		return nil, err
+	}
+	return list, nil
 }
 
 // AllScopes returns the scopes of both the scope and scp claims.
@@ -65,10 +81,17 @@ func (c *Claims) AllScopes() []string {
 // Decode unmarshals the whole verified payload into v, for claims this type
 // does not name.
 func (c *Claims) Decode(v any) error {
-	if c.raw == nil {
+	raw := c.raw
+	if raw == nil && c.token != "" {
+		var err error
+		if raw, err = payloadOf(c.token); err != nil {
+			return err
+		}
+	}
+	if raw == nil {
 		return errors.New("authn: claims have no payload")
 	}
-	return json.Unmarshal(c.raw, v)
+	return json.Unmarshal(raw, v)
 }
 
 // errDuplicateClaim is returned when a payload names a claim twice, which
@@ -84,14 +107,18 @@ func isTimeClaim(name []byte) bool {
 // checkDuplicateKeys scans the members of the top-level JSON object in b
 // (already known to be valid JSON) and fails when a name repeats. Names are
 // compared after unescaping, so "\u0065xp" and "exp" are the same claim.
-func checkDuplicateKeys(b []byte) error {
+func checkDuplicateKeys(b []byte) error { return scanPayload(b, nil) }
+
+// scanPayload is checkDuplicateKeys that also fills c's scope claims (when
+// c is not nil). It never retains b, so b may live on the caller's stack.
+func scanPayload(b []byte, c *Claims) error {
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return errors.New("payload is not a JSON object")
 	}
 	i++
-	var small [24][]byte
-	seen := small[:0]
+	var small [24][]byte // names seen, while few (no allocation)
+	nSeen := 0
 	var big map[string]struct{}
 	for {
 		i = skipWS(b, i)
@@ -114,22 +141,23 @@ func checkDuplicateKeys(b []byte) error {
 		name := b[i+1 : end-1]
 		if escaped {
 			var s string
-			if err := json.Unmarshal(b[i:end], &s); err != nil {
+			if err := json.Unmarshal(bytes.Clone(b[i:end]), &s); err != nil {
 				return err
 			}
 			name = []byte(s)
 		}
-		if big == nil && len(seen) < cap(seen) {
-			for _, n := range seen {
+		if big == nil && nSeen < len(small) {
+			for _, n := range small[:nSeen] {
 				if bytes.Equal(n, name) {
 					return errDuplicateClaim
 				}
 			}
-			seen = append(seen, name)
+			small[nSeen] = name
+			nSeen++
 		} else {
 			if big == nil {
-				big = make(map[string]struct{}, 2*len(seen))
-				for _, n := range seen {
+				big = make(map[string]struct{}, 2*nSeen)
+				for _, n := range small[:nSeen] {
 					big[string(n)] = struct{}{}
 				}
 			}
@@ -148,9 +176,21 @@ func checkDuplicateKeys(b []byte) error {
 			// take a string.
 			return errNumericDate
 		}
+		start := i
 		i = skipValue(b, i)
 		if i < 0 {
 			return errors.New("malformed value")
+		}
+		if c != nil && (string(name) == "scope" || string(name) == "scp") {
+			list, err := parseScopes(b[start:i])
+			if err != nil {
+				return err
+			}
+			if name[1] == 'c' && len(name) == 5 {
+				c.Scope = list
+			} else {
+				c.Scp = list
+			}
 		}
 	}
 }
@@ -166,16 +206,28 @@ func skipWS(b []byte, i int) int {
 // starts at b[i], and whether it contains escapes; -1 when unterminated.
 func scanString(b []byte, i int) (int, bool) {
 	escaped := false
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			escaped = true
-			j++
-		case '"':
-			return j + 1, escaped
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return -1, escaped
 		}
+		q := j + k
+		if bytes.IndexByte(b[j:q], '\\') >= 0 {
+			escaped = true
+			// Count the backslashes right before the quote: an odd
+			// number escapes it.
+			n := 0
+			for p := q - 1; p > i && b[p] == '\\'; p-- {
+				n++
+			}
+			if n%2 == 1 {
+				j = q + 1
+				continue
+			}
+		}
+		return q + 1, escaped
 	}
-	return -1, escaped
 }
 
 // skipValue returns the index after the JSON value starting at b[i].
@@ -216,57 +268,102 @@ func skipValue(b []byte, i int) int {
 	}
 }
 
-// payloadOf base64url-decodes the payload segment of a compact JWS.
-func payloadOf(token string) ([]byte, error) {
+// payloadSegment returns the payload segment of a compact JWS.
+func payloadSegment(token string) string {
 	_, rest, _ := strings.Cut(token, ".")
 	seg, _, _ := strings.Cut(rest, ".")
-	return base64.RawURLEncoding.DecodeString(seg)
+	return seg
 }
 
-// canonicalB64 reports whether every segment of token is canonical
-// unpadded base64url: the unused low bits of a final partial group must be
-// zero, so one signature has exactly one spelling. (golang-jwt's own strict
-// mode would allocate a decoder per segment.)
-func canonicalB64(token string) bool {
-	start := 0
-	for i := 0; i <= len(token); i++ {
-		if i < len(token) && token[i] != '.' {
-			continue
+// payloadOf base64url-decodes the payload segment of a compact JWS.
+func payloadOf(token string) ([]byte, error) {
+	return base64.RawURLEncoding.DecodeString(payloadSegment(token))
+}
+
+// b64dec maps base64url characters to their values; 0xff marks others.
+var b64dec = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
+		t[c] = byte(i)
+	}
+	return t
+}()
+
+// decodeB64URL decodes unpadded base64url s into dst (which must hold
+// len(s)*3/4+3 bytes) and returns the decoded bytes. Unlike the standard
+// decoder it takes a string without converting it, so a caller's stack
+// buffer can hold the result.
+func decodeB64URL(dst []byte, s string) ([]byte, bool) {
+	if len(s)%4 == 1 {
+		return nil, false
+	}
+	n := 0
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		a, b, c, d := b64dec[s[i]], b64dec[s[i+1]], b64dec[s[i+2]], b64dec[s[i+3]]
+		if a|b|c|d == 0xff || (a|b|c|d)&0xc0 != 0 {
+			return nil, false
 		}
-		seg := token[start:i]
-		start = i + 1
-		if len(seg) == 0 {
-			continue
+		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
+		dst[n], dst[n+1], dst[n+2] = byte(v>>16), byte(v>>8), byte(v)
+		n += 3
+	}
+	var acc uint32
+	bits := 0
+	for ; i < len(s); i++ {
+		v := b64dec[s[i]]
+		if v == 0xff {
+			return nil, false
 		}
-		v := b64val(seg[len(seg)-1])
-		switch len(seg) % 4 {
-		case 1:
-			return false
-		case 2:
-			if v&0x0f != 0 {
-				return false
-			}
-		case 3:
-			if v&0x03 != 0 {
-				return false
-			}
+		acc = acc<<6 | uint32(v)
+		bits += 6
+		if bits >= 8 {
+			bits -= 8
+			dst[n] = byte(acc >> bits)
+			n++
 		}
+	}
+	return dst[:n], true
+}
+
+// splitCanonical reports whether token has exactly three dot-separated
+// segments, each canonical unpadded base64url: the unused low bits of a
+// final partial group must be zero, so one signature has exactly one
+// spelling. (golang-jwt's own strict mode would allocate a decoder per
+// segment.) It looks at the dots and the last character of each segment
+// only; the decoder checks the rest.
+func splitCanonical(token string) bool {
+	i := strings.IndexByte(token, '.')
+	if i < 0 {
+		return false
+	}
+	j := strings.IndexByte(token[i+1:], '.')
+	if j < 0 {
+		return false
+	}
+	j += i + 1
+	if strings.IndexByte(token[j+1:], '.') >= 0 {
+		return false
+	}
+	return canonicalTail(token[:i]) && canonicalTail(token[i+1:j]) && canonicalTail(token[j+1:])
+}
+
+func canonicalTail(seg string) bool {
+	if len(seg) == 0 {
+		return true
+	}
+	v := b64val(seg[len(seg)-1])
+	switch len(seg) % 4 {
+	case 1:
+		return false
+	case 2:
+		return v&0x0f == 0
+	case 3:
+		return v&0x03 == 0
 	}
 	return true
 }
 
-func b64val(c byte) byte {
-	switch {
-	case c >= 'A' && c <= 'Z':
-		return c - 'A'
-	case c >= 'a' && c <= 'z':
-		return c - 'a' + 26
-	case c >= '0' && c <= '9':
-		return c - '0' + 52
-	case c == '-':
-		return 62
-	case c == '_':
-		return 63
-	}
-	return 0xff
-}
+func b64val(c byte) byte { return b64dec[c] }

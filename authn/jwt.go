@@ -178,7 +178,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	if len(token) > MaxTokenSize {
 		return nil, fail(ErrInvalidToken, "too_long", nil)
 	}
-	if strings.Count(token, ".") != 2 || !canonicalB64(token) {
+	if !splitCanonical(token) {
 		return nil, fail(ErrInvalidToken, "malformed", nil)
 	}
 	if v.cache != nil {
@@ -199,18 +199,28 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	}
 	// encoding/json takes the last of duplicate members, and golang-jwt
 	// takes a NumericDate from a string: both are refused here, on the
-	// payload whose signature has just been checked.
-	payload, err := payloadOf(token)
-	if err != nil {
-		return nil, fail(ErrInvalidToken, "malformed", err)
+	// payload whose signature has just been checked. The same pass reads
+	// the scope claims, and the payload is decoded again only if the
+	// application asks for it (Claims.Decode).
+	var buf [2048]byte
+	seg := payloadSegment(token)
+	var dst []byte
+	if len(seg)*3/4+3 <= len(buf) {
+		dst = buf[:]
+	} else {
+		dst = make([]byte, len(seg)*3/4+3)
 	}
-	if err := checkDuplicateKeys(payload); err != nil {
+	payload, ok := decodeB64URL(dst, seg)
+	if !ok {
+		return nil, fail(ErrInvalidToken, "malformed", nil)
+	}
+	if err := scanPayload(payload, claims); err != nil {
 		if errors.Is(err, errDuplicateClaim) {
 			return nil, fail(ErrInvalidToken, "duplicate_claim", err)
 		}
 		return nil, fail(ErrInvalidToken, "malformed", err)
 	}
-	claims.raw = payload
+	claims.token = token
 	if claims.Subject == "" {
 		return nil, fail(ErrInvalidToken, "missing_sub", nil)
 	}

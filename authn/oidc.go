@@ -205,10 +205,10 @@ func (o *OIDC) callback(w http.ResponseWriter, r *http.Request) (*Principal, *oa
 		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
 	}
 	var c Claims
-	if err := checkDuplicateKeys(payload); err != nil {
+	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
 	}
-	if err := json.Unmarshal(payload, &c); err != nil {
+	if err := scanPayload(payload, &c); err != nil {
 		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
 	}
 	c.raw = payload

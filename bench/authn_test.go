@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"slices"
 	"testing"
 	"time"
 
@@ -107,11 +108,11 @@ func BenchmarkAuthn_Verify(b *testing.B) {
 }
 
 // pairTimer runs two implementations in alternating blocks inside one
-// benchmark loop, so a busy machine slows both alike, and reports each
-// one's time per operation and their ratio.
+// benchmark loop and reports each one's median block time per operation and
+// the ratio of the medians. Medians of back-to-back blocks keep a busy,
+// shared machine (a preempted block, a GC cycle) from deciding the ratio.
 func pairTimer(b *testing.B, block int, names [2]string, ops [2]func()) {
-	var total [2]time.Duration
-	n := 0
+	var times [2][]time.Duration
 	b.ReportAllocs()
 	for b.Loop() {
 		for i, op := range ops {
@@ -119,13 +120,17 @@ func pairTimer(b *testing.B, block int, names [2]string, ops [2]func()) {
 			for range block {
 				op()
 			}
-			total[i] += time.Since(start)
+			times[i] = append(times[i], time.Since(start))
 		}
-		n += block
 	}
-	b.ReportMetric(float64(total[0].Nanoseconds())/float64(n), names[0]+"-ns/op")
-	b.ReportMetric(float64(total[1].Nanoseconds())/float64(n), names[1]+"-ns/op")
-	b.ReportMetric(float64(total[0])/float64(total[1]), "ratio")
+	med := func(d []time.Duration) float64 {
+		slices.Sort(d)
+		return float64(d[len(d)/2].Nanoseconds()) / float64(block)
+	}
+	m0, m1 := med(times[0]), med(times[1])
+	b.ReportMetric(m0, names[0]+"-ns/op")
+	b.ReportMetric(m1, names[1]+"-ns/op")
+	b.ReportMetric(m0/m1, "ratio")
 }
 
 // BenchmarkAuthn_Paired reports covet/golang-jwt time ratios measured in
