@@ -96,7 +96,9 @@ func TxWith(ctx context.Context, db *gorm.DB, o TxOptions, fn func(tx *gorm.DB) 
 	if o.MaxDelay <= 0 {
 		o.MaxDelay = 500 * time.Millisecond
 	}
-	markWrote(ctx)
+	if !o.ReadOnly {
+		markWrote(ctx)
+	}
 	for attempt := 1; ; attempt++ {
 		err := runTx(ctx, db, o, fn)
 		if err == nil || errors.Is(err, ErrCommitUnknown) {
