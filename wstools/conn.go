@@ -236,8 +236,16 @@ func (c *Conn) readLoop() {
 			continue
 		}
 		c.dispatch()
+		if cap(c.buf) > retainedBuffer {
+			// Do not keep a large buffer for an idle connection.
+			c.buf = nil
+		}
 	}
 }
+
+// retainedBuffer is the largest read buffer a connection keeps between
+// messages.
+const retainedBuffer = 8 << 10
 
 // readInto reads a whole message into buf.
 func readInto(buf []byte, r io.Reader) ([]byte, error) {
