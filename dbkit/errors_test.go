@@ -58,6 +58,7 @@ var tkSchemas = map[Driver][]string{
 }
 
 func TestMapErrorOnRealDatabases(t *testing.T) {
+	tkNoLeaks(t)
 	dbs := tkAll(t, "errors")
 	for drv, db := range dbs {
 		tkExec(t, db, tkSchemas[drv]...)
@@ -239,6 +240,7 @@ func TestMapErrorByCode(t *testing.T) {
 }
 
 func TestStatementTimeoutMapsTo504(t *testing.T) {
+	tkNoLeaks(t)
 	t.Run("postgres statement_timeout", func(t *testing.T) {
 		db := tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "timeout")})
 		err := db.Gorm().Transaction(func(tx *gorm.DB) error {

@@ -39,6 +39,7 @@ func TestNewMiddlewareValidates(t *testing.T) {
 }
 
 func TestMiddlewareTransactionPerRequest(t *testing.T) {
+	tkNoLeaks(t)
 	for drv, db := range tkAll(t, "mwtx") {
 		t.Run(string(drv), func(t *testing.T) {
 			if err := db.Gorm().AutoMigrate(&tkAccount{}); err != nil {
@@ -134,6 +135,7 @@ func TestMiddlewareTransactionPerRequest(t *testing.T) {
 // deferred constraint violation on PostgreSQL: the handler's 200 must be
 // replaced by the mapped problem response.
 func TestMiddlewareCommitFailureBecomesProblem(t *testing.T) {
+	tkNoLeaks(t)
 	db := tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "mwcommit")})
 	tkExec(t, db, `CREATE TABLE tk_deferred (id BIGINT PRIMARY KEY, email TEXT,
 		CONSTRAINT tk_deferred_email_key UNIQUE (email) DEFERRABLE INITIALLY DEFERRED)`)

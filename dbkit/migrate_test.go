@@ -30,6 +30,7 @@ func tkMigrations(t testing.TB) fs.FS {
 var tkQuiet = slog.New(slog.DiscardHandler)
 
 func TestMigratorUpStatusReady(t *testing.T) {
+	tkNoLeaks(t)
 	for drv, db := range tkAll(t, "migrate") {
 		t.Run(string(drv), func(t *testing.T) {
 			ctx := context.Background()
@@ -69,6 +70,7 @@ func TestMigratorUpStatusReady(t *testing.T) {
 // TestMigratorConcurrentInstancesApplyOnce starts several migrators on the
 // same database at once; a migration that counts its runs must run once.
 func TestMigratorConcurrentInstancesApplyOnce(t *testing.T) {
+	tkNoLeaks(t)
 	files := fstest.MapFS{
 		"00001_runs.sql":  {Data: []byte("-- +goose Up\nCREATE TABLE tk_runs (n INTEGER);\n")},
 		"00002_count.sql": {Data: []byte("-- +goose Up\nINSERT INTO tk_runs (n) VALUES (1);\n")},
@@ -111,6 +113,7 @@ func TestMigratorConcurrentInstancesApplyOnce(t *testing.T) {
 }
 
 func TestMigratorFailedMigrationIsNotADeadEnd(t *testing.T) {
+	tkNoLeaks(t)
 	good := "-- +goose Up\nCREATE TABLE tk_ok (id INTEGER);\n"
 	broken := fstest.MapFS{
 		"00001_ok.sql":  {Data: []byte(good)},
@@ -152,6 +155,7 @@ func TestMigratorFailedMigrationIsNotADeadEnd(t *testing.T) {
 }
 
 func TestMigratorMySQLLockTimeout(t *testing.T) {
+	tkNoLeaks(t)
 	db := tkOpen(t, Config{Driver: MySQL, DSN: tkMySQLDB(t, "miglock")})
 	ctx := context.Background()
 	conn, err := db.SQL().Conn(ctx)

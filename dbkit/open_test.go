@@ -85,6 +85,7 @@ func TestOpenConfigErrors(t *testing.T) {
 }
 
 func TestOpenNeverShowsThePassword(t *testing.T) {
+	tkNoLeaks(t)
 	const pw = "Sup3r-S3cret-pw"
 	cases := []struct {
 		name string
@@ -180,6 +181,7 @@ func TestPingFailsWhenServerGone(t *testing.T) {
 }
 
 func TestPoolExhaustionIs503WithinDeadline(t *testing.T) {
+	tkNoLeaks(t)
 	for _, drv := range []Driver{Postgres, MySQL, SQLite} {
 		t.Run(string(drv), func(t *testing.T) {
 			var dsn string
@@ -263,6 +265,7 @@ func TestLoggerSlowQueryWithRequestIDAndNoParams(t *testing.T) {
 }
 
 func TestJitteredLifetimeRecyclesConnections(t *testing.T) {
+	tkNoLeaks(t)
 	db := tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "lifetime"), Pool: Pool{MaxOpen: 4, MaxLifetime: 300 * time.Millisecond, MaxIdleTime: 200 * time.Millisecond, Jitter: 0.5}})
 	pids := map[int]bool{}
 	deadline := time.Now().Add(3 * time.Second)

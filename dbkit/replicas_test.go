@@ -217,6 +217,7 @@ func tkCountUp(g prometheus.Gatherer) (float64, error) {
 }
 
 func TestMiddlewareReadYourWritesWindow(t *testing.T) {
+	tkNoLeaks(t)
 	f := tkReplicas(t, nil)
 	mw, err := NewMiddleware(f.db, MiddlewareOptions{ReadYourWritesWindow: 2 * time.Second})
 	if err != nil {
@@ -270,5 +271,30 @@ func TestMiddlewareReadYourWritesWindow(t *testing.T) {
 		if got := get(c); got == "primary" {
 			t.Errorf("cookie %q pinned reads to the primary", c.Value)
 		}
+	}
+}
+
+func TestReplicaHealthCheckRunsOnItsOwn(t *testing.T) {
+	tkNoLeaks(t)
+	primary, rep := tkPostgresDB(t, "hprimary"), tkPostgresDB(t, "hrep")
+	tkSeedOrigin(t, primary, "primary")
+	tkSeedOrigin(t, rep, "rep")
+	db := tkOpen(t, Config{Driver: Postgres, DSN: primary, Replicas: []string{rep}, ReplicaCheckInterval: 50 * time.Millisecond, PingTimeout: time.Second})
+	if got := tkServedBy(t, db.WithContext(context.Background())); got != "rep" {
+		t.Fatalf("served by %s; want rep", got)
+	}
+	tkDropPostgres(t, "covet_dbkit_hrep")
+	deadline := time.Now().Add(5 * time.Second)
+	for db.ReplicaHealth()[0] && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if db.ReplicaHealth()[0] {
+		t.Fatal("the periodic check did not take the dropped replica out")
+	}
+	if got := tkServedBy(t, db.WithContext(context.Background())); got != "primary" {
+		t.Fatalf("served by %s; want primary", got)
+	}
+	if s := db.ReplicaStats(); len(s) != 1 {
+		t.Errorf("ReplicaStats has %d entries", len(s))
 	}
 }
