@@ -117,11 +117,16 @@ type replicaSet struct {
 	wg       sync.WaitGroup
 }
 
-// Resolve implements dbresolver.Policy: a healthy replica by the policy, or
-// the primary when none is healthy.
+// Resolve implements dbresolver.Policy. dbresolver is given the replicas
+// followed by the primary (so it always consults the policy: with a single
+// entry it would skip it); Resolve picks a healthy replica by the policy,
+// or that last entry, the primary, when none is healthy.
 func (rs *replicaSet) Resolve(pools []gorm.ConnPool) gorm.ConnPool {
-	n := len(pools)
-	if n == 0 {
+	n := len(pools) - 1
+	if n <= 0 {
+		if len(pools) == 1 {
+			return pools[0]
+		}
 		return rs.primary
 	}
 	var start int
@@ -136,7 +141,7 @@ func (rs *replicaSet) Resolve(pools []gorm.ConnPool) gorm.ConnPool {
 			return pools[j]
 		}
 	}
-	return rs.primary
+	return pools[n]
 }
 
 func (d *DB) openReplicas(ctx context.Context, cfg Config, pool Pool) error {
@@ -164,6 +169,7 @@ func (d *DB) openReplicas(ctx context.Context, cfg Config, pool Pool) error {
 		rs.members = append(rs.members, r)
 		dialectors = append(dialectors, dialector(cfg.Driver, db))
 	}
+	dialectors = append(dialectors, dialector(cfg.Driver, d.sql))
 	// A replica that is down at start is not fatal: it starts out of
 	// rotation and joins when its health check passes.
 	rs.check(ctx)
