@@ -278,3 +278,45 @@ func TestClientIPCapKeysIPv6By64(t *testing.T) {
 func clientPrefix(h *Hub, r *http.Request) netip.Prefix {
 	return clientip.Prefix(h.s.clientIP(r))
 }
+
+// FuzzHandshakeHeaders feeds arbitrary Origin, Host, key and subprotocol
+// headers to the checks made before the upgrade: they never panic, and an
+// origin is accepted only when it is the allowlisted one or the request's
+// own host.
+func FuzzHandshakeHeaders(f *testing.F) {
+	f.Add("https://app.example.com", "chat.example.com", "dGhlIHNhbXBsZSBub25jZQ==", "chat.v1, chat.v2")
+	f.Add("http://chat.example.com:80", "chat.example.com", "x", "")
+	f.Add("null", "[::1]:80", "", ",,,")
+	f.Add("http://[::1", "[::1", "====", "chat.v2")
+	s, err := (&Options{Origins: []string{"https://app.example.com"}, Subprotocols: []string{"chat.v2"}}).settings()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, origin, host, key, protos string) {
+		r := handshake(func(r *http.Request) {
+			r.Host = host
+			r.Header.Set("Origin", origin)
+			r.Header.Set("Sec-WebSocket-Key", key)
+			r.Header.Set("Sec-WebSocket-Protocol", protos)
+		})
+		_ = checkHandshake(r)
+		if p, ok := s.selectSubprotocol(r); ok && p != "chat.v2" {
+			t.Fatalf("selected %q", p)
+		}
+		if s.checkOrigin(r) != nil {
+			return
+		}
+		norm, ok := originOf(origin)
+		if !ok {
+			t.Fatalf("accepted unparsable origin %q", origin)
+		}
+		if norm != "https://app.example.com:443" && !strings.EqualFold(norm[strings.Index(norm, "://")+3:strings.LastIndexByte(norm, ':')], hostOnly(host)) {
+			t.Fatalf("accepted origin %q (%s) for host %q", origin, norm, host)
+		}
+	})
+}
+
+func hostOnly(h string) string {
+	host, _ := splitHostPort(h)
+	return host
+}
