@@ -436,3 +436,29 @@ func TestMaxRoomsPerConn(t *testing.T) {
 		t.Fatalf("Rooms = %d", h.Stats().Rooms)
 	}
 }
+
+func TestConnAccessors(t *testing.T) {
+	got := make(chan string, 1)
+	var h *Hub
+	rt := NewRouter()
+	rt.Handle("who", func(ctx context.Context, c *Conn, m Message) error {
+		if err := h.Join(c, "b"); err != nil {
+			return err
+		}
+		if err := h.Join(c, "a"); err != nil {
+			return err
+		}
+		got <- strings.Join([]string{c.User(), c.Subprotocol(), strings.Join(c.Rooms(), ","), c.Request().Header.Get("X-Trace"), strconv.FormatBool(c.ID() > 0), strconv.Itoa(int(c.CloseStatus())), strconv.FormatBool(c.Context().Err() == nil && ctx.Err() == nil)}, "|")
+		return nil
+	})
+	h, url := serve(t, Options{
+		Router:       rt,
+		Subprotocols: []string{"v1"},
+		Authenticate: func(*http.Request) (string, error) { return "ann", nil },
+	})
+	c := dial(t, url, &websocket.DialOptions{Subprotocols: []string{"v1"}, HTTPHeader: http.Header{"X-Trace": {"t-1"}}})
+	send(t, c, `{"type":"who"}`)
+	if s := <-got; s != "ann|v1|a,b|t-1|true|-1|true" {
+		t.Fatalf("accessors = %q", s)
+	}
+}
