@@ -30,8 +30,10 @@ type MiddlewareOptions struct {
 	// Isolation and ReadOnly configure that transaction.
 	Isolation sql.IsolationLevel
 	ReadOnly  bool
-	// Timeout, when positive, bounds each request's context (and so every
-	// query it runs) in addition to any deadline it already has.
+	// Timeout bounds each request's context, and so every query it runs and
+	// every wait for a pooled connection, in addition to any deadline the
+	// request already has. Zero: 30 s; negative: no bound beyond the
+	// request's own deadline.
 	Timeout time.Duration
 	// ReadYourWritesWindow, when positive, extends read-your-writes past the
 	// request: after a request writes, a cookie makes the same client's
@@ -54,8 +56,11 @@ func NewMiddleware(db *DB, o MiddlewareOptions) (*Middleware, error) {
 	if db == nil {
 		return nil, errs.Configf("dbkit: NewMiddleware needs a DB")
 	}
-	if o.Timeout < 0 || o.ReadYourWritesWindow < 0 {
-		return nil, errs.Configf("dbkit: MiddlewareOptions durations must not be negative")
+	if o.ReadYourWritesWindow < 0 {
+		return nil, errs.Configf("dbkit: MiddlewareOptions.ReadYourWritesWindow must not be negative")
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 30 * time.Second
 	}
 	if o.CookieName == "" {
 		o.CookieName = "covet_ryw"

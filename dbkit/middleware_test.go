@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -22,7 +23,6 @@ func TestNewMiddlewareValidates(t *testing.T) {
 		o    MiddlewareOptions
 	}{
 		{"nil db", nil, MiddlewareOptions{}},
-		{"negative timeout", db, MiddlewareOptions{Timeout: -1}},
 		{"negative window", db, MiddlewareOptions{ReadYourWritesWindow: -1}},
 		{"bad cookie name", db, MiddlewareOptions{CookieName: "a b;c"}},
 	}
@@ -35,6 +35,21 @@ func TestNewMiddlewareValidates(t *testing.T) {
 	}
 	if From(context.Background()) != nil {
 		t.Error("From without the middleware is not nil")
+	}
+	for _, tc := range []struct {
+		timeout time.Duration
+		bounded bool
+	}{{0, true}, {time.Minute, true}, {-1, false}} {
+		mw, err := NewMiddleware(db, MiddlewareOptions{Timeout: tc.timeout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, has := r.Context().Deadline()
+			if has != tc.bounded {
+				t.Errorf("Timeout %v: deadline set = %v; want %v", tc.timeout, has, tc.bounded)
+			}
+		})).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 	}
 }
 
