@@ -80,6 +80,9 @@ type CORS struct {
 	exposed     string
 	maxAge      string
 	refuse403   bool
+
+	actualValues    int // fresh values an allowed actual request needs
+	preflightValues int // fresh values an allowed preflight needs
 }
 
 var errPreflightRefused = errs.New(errs.KindAuthorization, "cors_preflight_refused",
@@ -168,6 +171,20 @@ func New(o Options) (*CORS, error) {
 	case o.MaxAge >= time.Second:
 		c.maxAge = strconv.FormatInt(int64(o.MaxAge/time.Second), 10)
 	}
+	c.actualValues, c.preflightValues = 1, 1
+	if c.credentials {
+		c.actualValues++
+		c.preflightValues++
+	}
+	if c.exposed != "" {
+		c.actualValues++
+	}
+	if c.allOrigins {
+		c.preflightValues++
+	}
+	if c.maxAge != "" {
+		c.preflightValues++
+	}
 	return c, nil
 }
 
@@ -236,19 +253,22 @@ func (c *CORS) actual(w http.ResponseWriter, origin []string) {
 		addVary(h, varyOrigin, nil)
 		return
 	}
-	v := new([4]string)
-	v[0] = origin[0]
-	h["Access-Control-Allow-Origin"] = v[0:1:1]
+	// Allow-Origin reuses the request's own Origin slice: it belongs to
+	// this request alone. The constant values get one fresh array.
+	h["Access-Control-Allow-Origin"] = origin
+	v := make([]string, c.actualValues)
+	v[0] = varyOrigin
+	i := 1
 	if c.credentials {
-		v[1] = "true"
-		h["Access-Control-Allow-Credentials"] = v[1:2:2]
+		v[i] = "true"
+		h["Access-Control-Allow-Credentials"] = v[i : i+1 : i+1]
+		i++
 	}
 	if c.exposed != "" {
-		v[2] = c.exposed
-		h["Access-Control-Expose-Headers"] = v[2:3:3]
+		v[i] = c.exposed
+		h["Access-Control-Expose-Headers"] = v[i : i+1 : i+1]
 	}
-	v[3] = varyOrigin
-	addVary(h, varyOrigin, v[3:4:4])
+	addVary(h, varyOrigin, v[0:1:1])
 }
 
 // preflight answers a preflight request.
@@ -258,8 +278,7 @@ func (c *CORS) preflight(w http.ResponseWriter, r *http.Request, origins, acrm [
 		c.refuse(w, r)
 		return
 	}
-	method := acrm[0]
-	ok := len(acrm) == 1 && c.methodAllowed(method)
+	ok := len(acrm) == 1 && c.methodAllowed(acrm[0])
 	acrh := r.Header["Access-Control-Request-Headers"]
 	if ok {
 		ok = c.allOrigins || (len(origins) == 1 && c.match.allowed(origins[0]))
@@ -272,33 +291,37 @@ func (c *CORS) preflight(w http.ResponseWriter, r *http.Request, origins, acrm [
 		c.refuse(w, r)
 		return
 	}
-	v := new([6]string)
+	// Values taken from the request reuse its own header slices (each holds
+	// one value, checked above, and belongs to this request alone); the
+	// constant values get one fresh array.
+	v := make([]string, c.preflightValues)
 	v[0] = varyPreflight
 	addVary(h, varyPreflight, v[0:1:1])
+	i := 1
 	if c.allOrigins {
-		v[1] = "*"
+		v[i] = "*"
+		h["Access-Control-Allow-Origin"] = v[i : i+1 : i+1]
+		i++
 	} else {
-		v[1] = origins[0]
+		h["Access-Control-Allow-Origin"] = origins
 	}
-	h["Access-Control-Allow-Origin"] = v[1:2:2]
 	if c.credentials {
-		v[2] = "true"
-		h["Access-Control-Allow-Credentials"] = v[2:3:3]
+		v[i] = "true"
+		h["Access-Control-Allow-Credentials"] = v[i : i+1 : i+1]
+		i++
 	}
-	v[3] = method
-	h["Access-Control-Allow-Methods"] = v[3:4:4]
+	h["Access-Control-Allow-Methods"] = acrm
 	switch {
 	case len(acrh) == 1:
 		if acrh[0] != "" {
-			v[4] = acrh[0]
-			h["Access-Control-Allow-Headers"] = v[4:5:5]
+			h["Access-Control-Allow-Headers"] = acrh
 		}
 	case len(acrh) > 1:
 		h["Access-Control-Allow-Headers"] = []string{strings.Join(acrh, ",")}
 	}
 	if c.maxAge != "" {
-		v[5] = c.maxAge
-		h["Access-Control-Max-Age"] = v[5:6:6]
+		v[i] = c.maxAge
+		h["Access-Control-Max-Age"] = v[i : i+1 : i+1]
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
