@@ -118,6 +118,7 @@ func scanPayload(b []byte, c *Claims) error {
 	}
 	i++
 	var small [24][]byte // names seen, while few (no allocation)
+	var tags [24]uint32  // length and end bytes of each, to skip most compares
 	nSeen := 0
 	var big map[string]struct{}
 	for {
@@ -147,12 +148,16 @@ func scanPayload(b []byte, c *Claims) error {
 			name = []byte(s)
 		}
 		if big == nil && nSeen < len(small) {
-			for _, n := range small[:nSeen] {
-				if bytes.Equal(n, name) {
+			tag := uint32(len(name)) << 16
+			if len(name) > 0 {
+				tag |= uint32(name[0])<<8 | uint32(name[len(name)-1])
+			}
+			for k := 0; k < nSeen; k++ {
+				if tags[k] == tag && bytes.Equal(small[k], name) {
 					return errDuplicateClaim
 				}
 			}
-			small[nSeen] = name
+			small[nSeen], tags[nSeen] = name, tag
 			nSeen++
 		} else {
 			if big == nil {
@@ -206,28 +211,16 @@ func skipWS(b []byte, i int) int {
 // starts at b[i], and whether it contains escapes; -1 when unterminated.
 func scanString(b []byte, i int) (int, bool) {
 	escaped := false
-	j := i + 1
-	for {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
-			return -1, escaped
-		}
-		q := j + k
-		if bytes.IndexByte(b[j:q], '\\') >= 0 {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
 			escaped = true
-			// Count the backslashes right before the quote: an odd
-			// number escapes it.
-			n := 0
-			for p := q - 1; p > i && b[p] == '\\'; p-- {
-				n++
-			}
-			if n%2 == 1 {
-				j = q + 1
-				continue
-			}
+			j++
+		case '"':
+			return j + 1, escaped
 		}
-		return q + 1, escaped
 	}
+	return -1, escaped
 }
 
 // skipValue returns the index after the JSON value starting at b[i].

@@ -123,9 +123,6 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 		principal: opts.Principal,
 		now:       now,
 	}
-	if v.principal == nil {
-		v.principal = defaultPrincipal
-	}
 	switch opts.Keys.(type) {
 	case *StaticKeys, *Issuer:
 		v.staticKeyfunc = keyfunc{v: v, ctx: context.Background()}.key
@@ -154,8 +151,16 @@ func normalizeTyp(t string) string {
 	return strings.TrimPrefix(t, "application/")
 }
 
-func defaultPrincipal(c *Claims) (*Principal, error) {
-	p := &Principal{
+// verifiedToken holds a token's claims and its default principal in one
+// allocation.
+type verifiedToken struct {
+	claims    Claims
+	principal Principal
+}
+
+// defaultPrincipal fills p from c: subject, roles, both scope claims, exp.
+func defaultPrincipal(p *Principal, c *Claims) {
+	*p = Principal{
 		Subject: c.Subject,
 		Method:  MethodJWT,
 		Roles:   c.Roles,
@@ -165,7 +170,6 @@ func defaultPrincipal(c *Claims) (*Principal, error) {
 	if c.ExpiresAt != nil {
 		p.ExpiresAt = c.ExpiresAt.Time
 	}
-	return p, nil
 }
 
 // Verify checks token and returns its principal. Every refusal is
@@ -189,7 +193,8 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 			return p, nil
 		}
 	}
-	claims := &Claims{}
+	vt := new(verifiedToken)
+	claims := &vt.claims
 	kf := v.staticKeyfunc
 	if kf == nil {
 		kf = keyfunc{v: v, ctx: ctx}.key
@@ -227,9 +232,14 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	if err := v.checkRevoked(ctx, claims); err != nil {
 		return nil, err
 	}
-	p, err := v.principal(claims)
-	if err != nil {
-		return nil, fail(ErrInvalidToken, "principal", err)
+	p := &vt.principal
+	if v.principal != nil {
+		var err error
+		if p, err = v.principal(claims); err != nil {
+			return nil, fail(ErrInvalidToken, "principal", err)
+		}
+	} else {
+		defaultPrincipal(p, claims)
 	}
 	if p == nil || p.Subject == "" {
 		return nil, fail(ErrInvalidToken, "missing_sub", nil)
