@@ -176,9 +176,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.closeWith(websocket.StatusGoingAway, "server shutting down")
 	}
 	c.run()
-	h.remove(c)
+	// Leave the rooms at once, but stay in h.conns until the close
+	// handshake is over, so Shutdown can still abort it at its deadline.
+	h.leaveAll(c)
 	c.wg.Wait()
 	cancel()
+	h.remove(c)
 	h.release(ipKey, user)
 	if s.onDisconnect != nil {
 		s.onDisconnect(c)
@@ -235,6 +238,15 @@ func (h *Hub) release(ipKey netip.Prefix, user string) {
 func (h *Hub) remove(c *Conn) {
 	h.mu.Lock()
 	delete(h.conns, c)
+	for name, rm := range c.rooms {
+		h.leaveLocked(c, name, rm)
+	}
+	h.mu.Unlock()
+}
+
+// leaveAll takes a closing connection out of its rooms.
+func (h *Hub) leaveAll(c *Conn) {
+	h.mu.Lock()
 	for name, rm := range c.rooms {
 		h.leaveLocked(c, name, rm)
 	}
