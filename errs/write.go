@@ -224,7 +224,13 @@ func logError(ctx context.Context, c *Config, r *http.Request, e *Error, id stri
 	if len(e.context) > 0 {
 		attrs = append(attrs, slog.Any("context", s.Map(e.context)))
 	}
-	c.logger().LogAttrs(ctx, slog.LevelError, "request failed", attrs...)
+	// 503 (shedding, draining, a dependency down) and 504 are operational
+	// states, not bugs: they log at Warn so an outage does not flood Error.
+	level := slog.LevelError
+	if s := e.Status(); s == http.StatusServiceUnavailable || s == http.StatusGatewayTimeout {
+		level = slog.LevelWarn
+	}
+	c.logger().LogAttrs(ctx, level, "request failed", attrs...)
 }
 
 func auditError(ctx context.Context, c *Config, r *http.Request, e *Error, id string) {

@@ -218,6 +218,11 @@ func TestWriteLogsAndAudits(t *testing.T) {
 	if !strings.Contains(logs.String(), "rid-9") || !strings.Contains(logs.String(), "disk full") || strings.Contains(logs.String(), jwt) {
 		t.Errorf("5xx log: %s", logs.String())
 	}
+	logs.Reset()
+	Write(httptest.NewRecorder(), reqWithID("GET", "/", "rid-503"), New(KindServiceUnavailable, "", "Try later."))
+	if !strings.Contains(logs.String(), `"level":"WARN"`) {
+		t.Errorf("503 should log at Warn: %s", logs.String())
+	}
 	Write(httptest.NewRecorder(), reqWithID("GET", "/", "rid-10"), New(KindAuthentication, "invalid_token", "Invalid token."))
 	if !strings.Contains(audit.String(), "invalid_token") || !strings.Contains(audit.String(), "rid-10") {
 		t.Errorf("audit log: %s", audit.String())
