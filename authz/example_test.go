@@ -81,3 +81,48 @@ func Example() {
 	// POST as "reader": 403 forbidden
 	// POST as "editor": 200 created
 }
+
+// Ownership: a note's owner may delete it, so may holders of "notes:*";
+// a missing note stays 404 for everyone.
+func ExampleAuthorizer_RequireOwner() {
+	rbac := authz.MustRBAC(authz.Policy{Roles: map[string]authz.Role{
+		"user":  {Permissions: []string{"notes:read"}},
+		"admin": {Permissions: []string{"notes:*"}},
+	}})
+	az, _ := authz.New(authz.Options{Decider: rbac})
+	owners := map[string]string{"1": "alice"}
+	load := func(r *http.Request) (authz.Resource, error) {
+		id := r.PathValue("id")
+		owner, ok := owners[id]
+		if !ok {
+			return authz.Resource{}, authz.ErrNotFound
+		}
+		return authz.Resource{ID: "notes/" + id, Owner: owner}, nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("DELETE /notes/{id}", az.RequireOwner(load, "notes:*")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, _ := authz.ResourceFrom(r.Context())
+		fmt.Fprint(w, "deleted ", res.ID)
+	})))
+
+	for _, c := range []struct {
+		who  authn.Principal
+		note string
+	}{
+		{authn.Principal{Subject: "alice", Roles: []string{"user"}}, "1"},
+		{authn.Principal{Subject: "bob", Roles: []string{"user"}}, "1"},
+		{authn.Principal{Subject: "root", Roles: []string{"admin"}}, "1"},
+		{authn.Principal{Subject: "root", Roles: []string{"admin"}}, "2"},
+	} {
+		req := httptest.NewRequest("DELETE", "/notes/"+c.note, nil)
+		req = req.WithContext(authn.WithPrincipal(req.Context(), &c.who))
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, req)
+		fmt.Println(c.who.Subject, c.note, w.Code)
+	}
+	// Output:
+	// alice 1 200
+	// bob 1 403
+	// root 1 200
+	// root 2 404
+}
