@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -43,6 +44,11 @@ type Options struct {
 	// Realm is the realm parameter of WWW-Authenticate challenges. Empty:
 	// no realm parameter.
 	Realm string
+	// OnOutcome, when set, is called once per request with the method
+	// that decided (empty when none found credentials) and the refusal
+	// reason ("" for success, "no_credentials", "expired", ...), for
+	// metrics. It must be fast and must not block.
+	OnOutcome func(ctx context.Context, method Method, reason string)
 }
 
 // Authn is the authentication stage.
@@ -55,6 +61,7 @@ type Authn struct {
 	badReq   []error // per authenticator: malformed request
 	realm    string
 	anyChall bool
+	observe  func(context.Context, Method, string)
 }
 
 // New validates opts and returns the stage.
@@ -74,6 +81,7 @@ func New(opts Options) (*Authn, error) {
 		auths:    append([]Authenticator(nil), opts.Authenticators...),
 		optional: opts.Optional,
 		realm:    opts.Realm,
+		observe:  opts.OnOutcome,
 		invalid:  make([]error, len(opts.Authenticators)),
 		badReq:   make([]error, len(opts.Authenticators)),
 	}
@@ -134,6 +142,9 @@ func (a *Authn) Authenticate(r *http.Request) (*Principal, error) {
 			return nil, a.refuse(r, i, au, err)
 		}
 		if p != nil {
+			if a.observe != nil {
+				a.observe(r.Context(), p.Method, "")
+			}
 			if errs.AuditEnabled() {
 				errs.Audit(r.Context(), "authn.success",
 					slog.String("method", string(p.Method)),
@@ -144,7 +155,13 @@ func (a *Authn) Authenticate(r *http.Request) (*Principal, error) {
 		}
 	}
 	if a.optional {
+		if a.observe != nil {
+			a.observe(r.Context(), "", "anonymous")
+		}
 		return nil, nil
+	}
+	if a.observe != nil {
+		a.observe(r.Context(), "", "no_credentials")
 	}
 	if errs.AuditEnabled() {
 		errs.Audit(r.Context(), "authn.failure",
@@ -158,10 +175,13 @@ func (a *Authn) Authenticate(r *http.Request) (*Principal, error) {
 // challenge and audits it.
 func (a *Authn) refuse(r *http.Request, i int, au Authenticator, err error) error {
 	reason := Reason(err)
+	if reason == "" {
+		reason = errs.From(err).Code()
+	}
+	if a.observe != nil {
+		a.observe(r.Context(), au.Method(), reason)
+	}
 	if errs.AuditEnabled() {
-		if reason == "" {
-			reason = errs.From(err).Code()
-		}
 		errs.Audit(r.Context(), "authn.failure",
 			slog.String("method", string(au.Method())),
 			slog.String("reason", reason),

@@ -2,6 +2,7 @@ package authn
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -238,5 +239,32 @@ func TestBearerChallenge(t *testing.T) {
 	want := `Bearer realm="a\"b", error="insufficient_scope", error_description="need more", scope="notes:read notes:write"`
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestOnOutcome(t *testing.T) {
+	k := keys(t)
+	v := newTestVerifier(t, nil)
+	var got []string
+	stage, err := New(Options{
+		Authenticators: []Authenticator{Bearer(v)},
+		OnOutcome: func(_ context.Context, m Method, reason string) {
+			got = append(got, string(m)+"/"+reason)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := sign(t, jwt.SigningMethodEdDSA, k.ed, hdr("kid", "ed1"), goodClaims())
+	for _, h := range []string{"Bearer " + valid, "Bearer " + valid + "x", "", "Bearer a\"b"} {
+		r := httptest.NewRequest("GET", "/", nil)
+		if h != "" {
+			r.Header.Set("Authorization", h)
+		}
+		stage.Handler(whoami).ServeHTTP(httptest.NewRecorder(), r)
+	}
+	want := "jwt/ jwt/malformed /no_credentials jwt/malformed_token"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("outcomes %q, want %q", strings.Join(got, " "), want)
 	}
 }
