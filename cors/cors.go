@@ -198,9 +198,9 @@ func Must(o Options) *CORS {
 	return c
 }
 
-// Header values. They are copied into a fresh slice for every response
-// (see values), never shared: a handler may modify the slices it finds in
-// its header map.
+// Header values. They are copied into a fresh array for every response,
+// never shared between requests: a handler may modify the slices it finds
+// in its header map.
 const (
 	varyOrigin    = "Origin"
 	varyPreflight = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"

@@ -19,10 +19,11 @@
 // github.com/rs/cors, the library the team used before, with the parts that
 // did not fit done here instead:
 //
-//   - Header values are fresh slices for every response. rs/cors assigns
-//     shared package-level slices into the response header map (rs/cors#198),
-//     so a handler that edits its Vary header in place races with every other
-//     request.
+//   - No header slice is shared between requests: constant values go into
+//     a fresh array per response, and values echoed from the request reuse
+//     that request's own slices. rs/cors assigns shared package-level slices
+//     into the response header map (rs/cors#198), so a handler that edits
+//     its Vary header in place races with every other request.
 //   - Vary is appended to, never replaced, and Origin is not listed twice.
 //   - Access-Control-Request-Headers is accepted over several field lines,
 //     in any order and case and with any optional whitespace (rs/cors wants
