@@ -141,16 +141,20 @@ func LeaseIDGenerator(ctx context.Context, db *gorm.DB, o LeaseOptions) (*IDGene
 	}
 	g := db.WithContext(ctx)
 	create := `CREATE TABLE IF NOT EXISTS ` + o.Table + ` (node INTEGER PRIMARY KEY, holder VARCHAR(64) NOT NULL, expires_at BIGINT NOT NULL)`
-	if err := g.Exec(create).Error; err != nil {
-		// PostgreSQL's IF NOT EXISTS is not safe against a concurrent
-		// CREATE: the loser gets a unique violation on its catalog. By
-		// then the table exists, which a second attempt confirms.
-		if d := Classify(err); d == nil || d.Class != ClassUnique {
-			return nil, fmt.Errorf("dbkit: creating the ID lease table: %w", err)
+	// PostgreSQL's IF NOT EXISTS is not safe against a concurrent CREATE:
+	// the loser gets a unique violation or "type already exists" from its
+	// catalog, after which the table exists; a few attempts settle it.
+	var err error
+	for attempt := range 4 {
+		if err = g.Exec(create).Error; err == nil {
+			break
 		}
-		if err := g.Exec(create).Error; err != nil {
-			return nil, fmt.Errorf("dbkit: creating the ID lease table: %w", err)
+		if serr := sleep(ctx, time.Duration(attempt+1)*20*time.Millisecond); serr != nil {
+			break
 		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dbkit: creating the ID lease table: %w", err)
 	}
 	var raw [16]byte
 	_, _ = crand.Read(raw[:])

@@ -33,7 +33,8 @@ type MigrateOptions struct {
 	// default: PostgreSQL uses a lock row in a table (dbkit_migration_lock),
 	// which, unlike a session advisory lock, also holds behind PgBouncer in
 	// transaction pooling; MySQL/MariaDB uses GET_LOCK on a name derived
-	// from the database. SQLite needs none: its migrations run in the one
+	// from the database, held on a connection of its own (the pool needs
+	// two free connections while migrating). SQLite needs none: its migrations run in the one
 	// process that owns the file.
 	DisableLocking bool
 	// LockTimeout bounds the wait for another instance's lock. Zero: 5 min.
@@ -50,6 +51,8 @@ type MigrateOptions struct {
 // state, it stays pending until a fixed version of it is deployed.
 type Migrator struct {
 	p       *goose.Provider
+	db      *sql.DB
+	mysql   *mysqlLocker // nil unless MySQL with locking
 	current atomic.Bool
 }
 
@@ -79,6 +82,7 @@ func NewMigrator(db *DB, o MigrateOptions) (*Migrator, error) {
 		opts = append(opts, goose.WithTableName(o.Table))
 	}
 	var dialect goose.Dialect
+	var mysqlLock *mysqlLocker
 	switch db.driver {
 	case Postgres:
 		dialect = goose.DialectPostgres
@@ -96,8 +100,12 @@ func NewMigrator(db *DB, o MigrateOptions) (*Migrator, error) {
 		}
 	case MySQL:
 		dialect = goose.DialectMySQL
+		// The lock is held around whole operations rather than handed to
+		// goose: goose checks for pending migrations before it locks, and
+		// on MySQL, whose DDL is not transactional, that check can see the
+		// version table another instance is still creating.
 		if !o.DisableLocking {
-			opts = append(opts, goose.WithSessionLocker(&mysqlLocker{timeout: o.LockTimeout}))
+			mysqlLock = &mysqlLocker{timeout: o.LockTimeout}
 		}
 	case SQLite:
 		dialect = goose.DialectSQLite3
@@ -106,14 +114,39 @@ func NewMigrator(db *DB, o MigrateOptions) (*Migrator, error) {
 	if err != nil {
 		return nil, errs.Configf("dbkit: migrations: %v", err)
 	}
-	return &Migrator{p: p}, nil
+	return &Migrator{p: p, db: db.sql, mysql: mysqlLock}, nil
+}
+
+// locked runs fn holding the MySQL/MariaDB named lock on a connection of
+// its own (so the pool needs two free connections); other drivers rely on
+// goose's locker.
+func (m *Migrator) locked(ctx context.Context, fn func() error) error {
+	if m.mysql == nil {
+		return fn()
+	}
+	conn, err := m.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	name, err := m.mysql.lock(ctx, conn)
+	if err != nil {
+		return err
+	}
+	err = fn()
+	return errors.Join(err, m.mysql.unlock(context.WithoutCancel(ctx), conn, name))
 }
 
 // Up applies every pending migration, in version order, under the lock.
 // It returns the migrations applied; on failure, those applied before the
 // failing one stay applied and the error names the failing file.
 func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
-	res, err := m.p.Up(ctx)
+	var res []*goose.MigrationResult
+	err := m.locked(ctx, func() error {
+		var err error
+		res, err = m.p.Up(ctx)
+		return err
+	})
 	if err != nil {
 		return res, errs.Wrap(err, errs.KindDatabase, "migration_failed", "dbkit: applying migrations failed")
 	}
@@ -125,12 +158,18 @@ func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
 // pending). It takes the migration lock, so it waits for a running Up and
 // shows its outcome.
 func (m *Migrator) Status(ctx context.Context) ([]*goose.MigrationStatus, error) {
-	return m.p.Status(ctx)
+	var st []*goose.MigrationStatus
+	err := m.locked(ctx, func() error {
+		var err error
+		st, err = m.p.Status(ctx)
+		return err
+	})
+	return st, err
 }
 
 // Pending lists the versions not yet applied (through Status).
 func (m *Migrator) Pending(ctx context.Context) ([]int64, error) {
-	st, err := m.p.Status(ctx)
+	st, err := m.Status(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -161,41 +200,39 @@ func (m *Migrator) Ready(ctx context.Context) error {
 	return nil
 }
 
-// mysqlLocker holds a MySQL/MariaDB named lock (GET_LOCK) on the migration
-// connection. Named locks are server-wide, so the name includes the
-// database.
+// mysqlLocker takes a MySQL/MariaDB named lock (GET_LOCK) with a timeout.
+// Named locks are server-wide, so the name includes the database.
 type mysqlLocker struct {
 	timeout time.Duration
-	name    string
 }
 
-func (l *mysqlLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
+func (l *mysqlLocker) lock(ctx context.Context, conn *sql.Conn) (string, error) {
 	var dbName sql.NullString
 	if err := conn.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&dbName); err != nil {
-		return err
+		return "", err
 	}
-	l.name = "covet_migrate:" + dbName.String
-	if len(l.name) > 64 {
-		l.name = l.name[:64]
+	name := "covet_migrate:" + dbName.String
+	if len(name) > 64 {
+		name = name[:64]
 	}
 	secs := max(int64(l.timeout/time.Second), 1)
 	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", l.name, secs).Scan(&got); err != nil {
-		return err
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", name, secs).Scan(&got); err != nil {
+		return "", err
 	}
 	if !got.Valid || got.Int64 != 1 {
-		return fmt.Errorf("dbkit: migration lock %q not acquired within %v: %w", l.name, l.timeout, errLockTimeout)
+		return "", fmt.Errorf("dbkit: migration lock %q not acquired within %v: %w", name, l.timeout, errLockTimeout)
 	}
-	return nil
+	return name, nil
 }
 
-func (l *mysqlLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+func (l *mysqlLocker) unlock(ctx context.Context, conn *sql.Conn, name string) error {
 	var released sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT RELEASE_LOCK(?)", l.name).Scan(&released); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT RELEASE_LOCK(?)", name).Scan(&released); err != nil {
 		return err
 	}
 	if released.Int64 != 1 {
-		return fmt.Errorf("dbkit: migration lock %q was not held", l.name)
+		return fmt.Errorf("dbkit: migration lock %q was not held", name)
 	}
 	return nil
 }
