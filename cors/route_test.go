@@ -63,3 +63,19 @@ func TestPerRoutePolicies(t *testing.T) {
 		}
 	}
 }
+
+// TestMountedOnRouteOnly shows why the stage belongs outside method
+// routing: attached to the PUT route alone, the preflight never reaches it.
+func TestMountedOnRouteOnly(t *testing.T) {
+	api := cors.Must(cors.Options{AllowedOrigins: []string{"https://app.example.com"}, AllowedMethods: []string{"PUT"}})
+	r := chi.NewRouter()
+	r.With(api.Handler).Put("/notes/{id}", func(w http.ResponseWriter, r *http.Request) {})
+	req := httptest.NewRequest("OPTIONS", "/notes/1", nil)
+	req.Header.Set("Origin", "https://app.example.com")
+	req.Header.Set("Access-Control-Request-Method", "PUT")
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, req)
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("got %d, ACAO %q; want 405 from the router and no CORS headers", rec.Code, rec.Header().Get("Access-Control-Allow-Origin"))
+	}
+}
