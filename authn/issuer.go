@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -52,12 +53,22 @@ type IssuerOptions struct {
 	RefreshFamilyTTL time.Duration
 	// Now is the clock. Nil: time.Now.
 	Now func() time.Time
+	// KeySeed, when set (at least 32 secret bytes), derives the signing
+	// keys from the seed and the rotation period they sign in, instead of
+	// generating them: every instance given the same seed signs with the
+	// same key at the same time and publishes the same JWKS, so a token
+	// issued by one verifies on all, and scheduled rotation needs no
+	// coordination. Periods are aligned to the Unix epoch. Rotate is then
+	// refused: replace a leaked seed instead. Empty: random keys per
+	// process (verifiers must read each process's JWKS).
+	KeySeed []byte
 }
 
 // Issuer mints access tokens signed with a rotating key, publishes the
 // verification keys as a JWKS, and rotates refresh tokens with reuse
-// detection. Its keys live in memory: every process has its own, so
-// verifiers should read the JWKS of each (or run one issuer service).
+// detection. Its keys live in memory: without IssuerOptions.KeySeed every
+// process has its own, so verifiers should read the JWKS of each (or run one
+// issuer service); with it, every instance derives the same keys.
 type Issuer struct {
 	opts   IssuerOptions
 	method jwt.SigningMethod
@@ -125,6 +136,13 @@ func NewIssuer(opts IssuerOptions) (*Issuer, error) {
 		i.now = time.Now
 	}
 	now := i.now()
+	if opts.KeySeed != nil {
+		if len(opts.KeySeed) < 32 {
+			return nil, errs.Configf("authn: IssuerOptions.KeySeed must hold at least 32 bytes")
+		}
+		i.opts.KeySeed = append([]byte(nil), opts.KeySeed...)
+		return i, i.seedKeys(now)
+	}
 	cur, err := i.newKey(now)
 	if err != nil {
 		return nil, err
@@ -141,12 +159,14 @@ func (i *Issuer) newKey(active time.Time) (*signingKey, error) {
 	var priv crypto.Signer
 	var pub any
 	var err error
-	switch i.opts.Algorithm {
-	case "EdDSA":
+	switch {
+	case i.opts.KeySeed != nil:
+		priv, pub, err = i.derivedKey(i.period(active))
+	case i.opts.Algorithm == "EdDSA":
 		var p ed25519.PrivateKey
 		pub, p, err = ed25519.GenerateKey(rand.Reader)
 		priv = p
-	case "ES256":
+	case i.opts.Algorithm == "ES256":
 		var p *ecdsa.PrivateKey
 		p, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err == nil {
@@ -189,7 +209,12 @@ func (i *Issuer) current(now time.Time) (*signingKey, error) {
 // next key, and retires the old signing key (still verifiable for
 // AccessTTL). Call it when a key may have leaked; rotation on schedule is
 // automatic.
-func (i *Issuer) Rotate() error { return i.rotate(i.now(), true) }
+func (i *Issuer) Rotate() error {
+	if i.opts.KeySeed != nil {
+		return errs.Configf("authn: an Issuer with a KeySeed rotates on schedule only; replace the seed to replace its keys")
+	}
+	return i.rotate(i.now(), true)
+}
 
 func (i *Issuer) rotate(now time.Time, force bool) error {
 	i.mu.Lock()
@@ -201,6 +226,16 @@ func (i *Issuer) rotate(now time.Time, force bool) error {
 			break
 		}
 		force = false
+		if i.opts.KeySeed != nil {
+			// Derived keys keep the aligned schedule every instance shares.
+			nk, err := i.newKey(next.active.Add(i.opts.RotateEvery))
+			if err != nil {
+				return err
+			}
+			i.keys[n-2].retired = next.active
+			i.keys = append(i.keys, nk)
+			continue
+		}
 		nk, err := i.newKey(maxTime(now, next.active).Add(i.opts.RotateEvery))
 		if err != nil {
 			return err
@@ -220,6 +255,57 @@ func (i *Issuer) rotate(now time.Time, force bool) error {
 	}
 	i.keys = keep
 	return nil
+}
+
+// period returns the number of the rotation period t falls in.
+func (i *Issuer) period(t time.Time) int64 {
+	return t.UnixNano() / int64(i.opts.RotateEvery)
+}
+
+// seedKeys sets up the derived keys around now: the signing key of the
+// current period, the next one, and the retired ones whose tokens may still
+// be alive.
+func (i *Issuer) seedKeys(now time.Time) error {
+	every := i.opts.RotateEvery
+	start := time.Unix(0, i.period(now)*int64(every))
+	back := int((i.opts.AccessTTL + time.Minute + every - 1) / every)
+	for p := -back; p <= 1; p++ {
+		k, err := i.newKey(start.Add(time.Duration(p) * every))
+		if err != nil {
+			return err
+		}
+		if p < 0 {
+			k.retired = k.active.Add(every)
+			if !now.Before(k.retired.Add(i.opts.AccessTTL + time.Minute)) {
+				continue
+			}
+		}
+		i.keys = append(i.keys, k)
+	}
+	return nil
+}
+
+// derivedKey derives the key pair of one rotation period from the seed.
+func (i *Issuer) derivedKey(period int64) (crypto.Signer, any, error) {
+	info := "covet authn issuer " + i.opts.Algorithm + " " + strconv.FormatInt(period, 10)
+	for attempt := 0; attempt < 8; attempt++ {
+		raw, err := hkdf.Key(sha256.New, i.opts.KeySeed, []byte{byte(attempt)}, info, 32)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch i.opts.Algorithm {
+		case "EdDSA":
+			p := ed25519.NewKeyFromSeed(raw)
+			return p, p.Public(), nil
+		case "ES256":
+			// A scalar of zero or at least the group order is refused;
+			// the next attempt derives another.
+			if p, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), raw); err == nil {
+				return p, &p.PublicKey, nil
+			}
+		}
+	}
+	return nil, nil, errors.New("authn: no valid key could be derived from the seed")
 }
 
 func maxTime(a, b time.Time) time.Time {

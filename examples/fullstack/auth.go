@@ -74,7 +74,9 @@ func (a *app) buildAuth(ctx context.Context) (err error) {
 	}
 	if a.issuer, err = authn.NewIssuer(authn.IssuerOptions{
 		Issuer: tokenIssuer, Audience: []string{tokenAudience}, Refresh: refresh,
-		// KeySeed: deriveKey(a.cfg.SecretKey, "token-signing"),
+		// Every instance with the same COVET_SECRET_KEY signs with the same
+		// keys on the same schedule, so tokens verify on all of them.
+		KeySeed: deriveKey(a.cfg.SecretKey, "token-signing"),
 	}); err != nil {
 		return err
 	}
