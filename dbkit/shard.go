@@ -40,7 +40,7 @@ type ShardSet struct {
 	shards      []*gorm.DB
 	logical     int
 	placement   []uint16
-	pinned      map[string]int
+	pinned      map[uint64][]pin // by HashKey: integer lookups are cheaper than string ones
 	concurrency int
 	timeout     time.Duration
 }
@@ -91,12 +91,13 @@ func NewShardSet(o ShardSetOptions) (*ShardSet, error) {
 		}
 	}
 	if len(o.Pinned) > 0 {
-		s.pinned = make(map[string]int, len(o.Pinned))
+		s.pinned = make(map[uint64][]pin, len(o.Pinned))
 		for k, p := range o.Pinned {
 			if p < 0 || p >= n {
 				return nil, errs.Configf("dbkit: ShardSetOptions.Pinned[%q] is %d; want 0..%d", k, p, n-1)
 			}
-			s.pinned[k] = p
+			h := HashKey(k)
+			s.pinned[h] = append(s.pinned[h], pin{key: k, index: p})
 		}
 	}
 	return s, nil
@@ -128,12 +129,20 @@ func (s *ShardSet) Logical(key string) int { return JumpHash(HashKey(key), s.log
 // Index returns the index of the database key lives on: its pinned
 // database, or the placement of its logical shard.
 func (s *ShardSet) Index(key string) int {
+	h := HashKey(key)
 	if s.pinned != nil {
-		if p, ok := s.pinned[key]; ok {
-			return p
+		for _, p := range s.pinned[h] {
+			if p.key == key {
+				return p.index
+			}
 		}
 	}
-	return int(s.placement[JumpHash(HashKey(key), s.logical)])
+	return int(s.placement[JumpHash(h, s.logical)])
+}
+
+type pin struct {
+	key   string
+	index int
 }
 
 // ForKey returns the database key lives on. It does not allocate.
