@@ -99,19 +99,19 @@ func (s *AccessLogStage) Handler(next http.Handler) http.Handler {
 			rec = newRecord(r.Context())
 			r = r.WithContext(rec)
 		}
-		sw := getStatusWriter(w)
+		sw := NewStatusWriter(w)
 		start := time.Now()
 		done := false
 		defer func() {
 			s.log(r, rec, sw, start, !done)
-			putStatusWriter(sw)
+			sw.Release()
 		}()
 		next.ServeHTTP(sw, r)
 		done = true
 	})
 }
 
-func (s *AccessLogStage) log(r *http.Request, rec *requestRecord, sw *statusWriter, start time.Time, panicked bool) {
+func (s *AccessLogStage) log(r *http.Request, rec *requestRecord, sw *StatusWriter, start time.Time, panicked bool) {
 	elapsed := time.Since(start)
 	status := sw.status
 	if status == 0 && !sw.hijacked {

@@ -8,40 +8,54 @@ import (
 	"sync"
 )
 
-// statusWriter records the status and the body size of a response. It keeps
-// http.Flusher, http.Hijacker and io.ReaderFrom working and exposes the
-// original writer through Unwrap, so http.ResponseController sees through
-// it. Writers are pooled: one is only valid while its handler runs.
-type statusWriter struct {
+// StatusWriter records the status and the body size of a response, for
+// stages that report on it after the handler returns (AccessLog, metrics).
+// It keeps http.Flusher, http.Hijacker and io.ReaderFrom working and
+// exposes the original writer through Unwrap, so http.ResponseController
+// sees through it. Writers are pooled: get one with NewStatusWriter and
+// Release it once the handler has returned and its numbers are read.
+type StatusWriter struct {
 	http.ResponseWriter
 	status   int
 	bytes    int64
 	hijacked bool
 }
 
-var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
+var statusWriters = sync.Pool{New: func() any { return new(StatusWriter) }}
 
-func getStatusWriter(w http.ResponseWriter) *statusWriter {
-	sw := statusWriters.Get().(*statusWriter)
-	*sw = statusWriter{ResponseWriter: w}
+// NewStatusWriter returns a pooled StatusWriter around w.
+func NewStatusWriter(w http.ResponseWriter) *StatusWriter {
+	sw := statusWriters.Get().(*StatusWriter)
+	*sw = StatusWriter{ResponseWriter: w}
 	return sw
 }
 
-func putStatusWriter(sw *statusWriter) {
+// Release returns sw to the pool; it must not be used afterwards.
+func (sw *StatusWriter) Release() {
 	sw.ResponseWriter = nil
 	statusWriters.Put(sw)
 }
 
+// Status returns the final status written (or 101), or 0 when the handler
+// wrote nothing.
+func (sw *StatusWriter) Status() int { return sw.status }
+
+// Bytes returns how many body bytes were written.
+func (sw *StatusWriter) Bytes() int64 { return sw.bytes }
+
+// Hijacked reports whether the handler took the connection over.
+func (sw *StatusWriter) Hijacked() bool { return sw.hijacked }
+
 // WriteHeader records the first final status (or 101) and passes code on.
 // Informational codes such as 103 Early Hints are not the response's status.
-func (sw *statusWriter) WriteHeader(code int) {
+func (sw *StatusWriter) WriteHeader(code int) {
 	if sw.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		sw.status = code
 	}
 	sw.ResponseWriter.WriteHeader(code)
 }
 
-func (sw *statusWriter) Write(p []byte) (int, error) {
+func (sw *StatusWriter) Write(p []byte) (int, error) {
 	if sw.status == 0 {
 		sw.status = http.StatusOK
 	}
@@ -51,11 +65,11 @@ func (sw *statusWriter) Write(p []byte) (int, error) {
 }
 
 // Unwrap returns the wrapped ResponseWriter.
-func (sw *statusWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }
+func (sw *StatusWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }
 
 // Flush sends buffered data; flushing commits the headers with status 200
 // when none was written.
-func (sw *statusWriter) Flush() {
+func (sw *StatusWriter) Flush() {
 	if sw.status == 0 {
 		sw.status = http.StatusOK
 	}
@@ -63,7 +77,7 @@ func (sw *statusWriter) Flush() {
 }
 
 // Hijack hands the connection over; the writer then records nothing more.
-func (sw *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (sw *StatusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, rw, err := http.NewResponseController(sw.ResponseWriter).Hijack()
 	if err == nil {
 		sw.hijacked = true
@@ -72,7 +86,7 @@ func (sw *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // ReadFrom lets io.Copy use the connection's sendfile path.
-func (sw *statusWriter) ReadFrom(src io.Reader) (int64, error) {
+func (sw *StatusWriter) ReadFrom(src io.Reader) (int64, error) {
 	if sw.status == 0 {
 		sw.status = http.StatusOK
 	}

@@ -211,22 +211,22 @@ func (m *Metrics) Handler(next http.Handler) http.Handler {
 			}
 		}
 		r = observe.Track(r)
-		sw := getStatusWriter(w)
+		sw := observe.NewStatusWriter(w)
 		m.inFlight.Inc()
 		start := time.Now()
 		done := false
 		defer func() {
 			elapsed := time.Since(start)
 			m.inFlight.Dec()
-			status := sw.status
-			if status == 0 && !sw.hijacked {
+			status := sw.Status()
+			if status == 0 && !sw.Hijacked() {
 				if done {
 					status = http.StatusOK
 				} else {
 					status = http.StatusInternalServerError
 				}
 			}
-			putStatusWriter(sw)
+			sw.Release()
 			s := m.seriesFor(methodLabel(r.Method), observe.Route(r), status)
 			s.count.Inc()
 			s.duration.Observe(elapsed.Seconds())
