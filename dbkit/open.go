@@ -47,7 +47,8 @@ type Config struct {
 	// Driver is Postgres, MySQL or SQLite. Required.
 	Driver Driver
 	// DSN is the driver's data source name: a postgres:// URL or key=value
-	// string, a go-sql-driver DSN ("user:pass@tcp(host:3306)/db?parseTime=true"),
+	// string, a go-sql-driver DSN ("user:pass@tcp(host:3306)/db"; parseTime
+	// is turned on unless the DSN sets it),
 	// or an SQLite file name (":memory:" or "file:x.db?..."). Required. It
 	// never appears in errors or logs.
 	DSN string
@@ -199,6 +200,10 @@ func openPool(drv Driver, dsn string, pool Pool) (*sql.DB, error) {
 		}
 		if mc.Timeout == 0 {
 			mc.Timeout = 5 * time.Second
+		}
+		if !strings.Contains(dsn, "parseTime=") {
+			// GORM scans DATETIME columns into time.Time.
+			mc.ParseTime = true
 		}
 		conn, err = mysql.NewConnector(mc)
 		if err != nil {

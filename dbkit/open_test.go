@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/prometheus/client_golang/prometheus"
 	gormlogger "gorm.io/gorm/logger"
 
@@ -151,6 +152,16 @@ func TestOpenPingStatsAndMetrics(t *testing.T) {
 	var lite string
 	if err := dbs[SQLite].Gorm().Raw("PRAGMA journal_mode").Scan(&lite).Error; err != nil || !strings.EqualFold(lite, "wal") {
 		t.Errorf("sqlite journal_mode = %q, %v; want wal", lite, err)
+	}
+	mc, err := mysql.ParseDSN(tkMySQLDB(t, "parsetime"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc.ParseTime = false // FormatDSN then leaves parseTime out
+	noParse := tkOpen(t, Config{Driver: MySQL, DSN: mc.FormatDSN()})
+	var now time.Time
+	if err := noParse.Gorm().Raw("SELECT NOW()").Scan(&now).Error; err != nil || now.IsZero() {
+		t.Errorf("mysql DATETIME into time.Time without parseTime in the DSN: %v, %v", now, err)
 	}
 	var fk int
 	if err := dbs[SQLite].Gorm().Raw("PRAGMA foreign_keys").Scan(&fk).Error; err != nil || fk != 1 {
