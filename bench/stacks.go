@@ -141,6 +141,7 @@ func peerJWT(next http.Handler) http.Handler {
 // golang-jwt and httprate; logs receives chi's request log.
 func PeerStack(logs io.Writer) http.Handler {
 	var h http.Handler = StackHandler
+	//lint:ignore SA1019 LimitByIP is the peer the comparison names; it keys by RemoteAddr like covet's default.
 	h = httprate.LimitByIP(1<<30, time.Minute)(h)
 	h = peerJWT(h)
 	h = middleware.RequestLogger(&middleware.DefaultLogFormatter{Logger: log.New(logs, "", log.LstdFlags), NoColor: true})(h)

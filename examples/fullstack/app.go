@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -307,6 +306,3 @@ func (a *app) close() {
 	}
 	a.closers = nil
 }
-
-// origins lists the allowed origins for log lines.
-func (a *app) origins() string { return strings.Join(a.cfg.CORSOrigins, ",") }
