@@ -106,8 +106,8 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}{{"COVET_RATE_GLOBAL", &c.RateGlobal}, {"COVET_RATE_AUTH", &c.RateAuth}, {"COVET_RATE_API", &c.RateAPI}} {
 		if v := getenv(l.name); v != "" {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 100_000_000 {
-				return nil, &configError{l.name, "want a whole number of requests per minute from 1 to 100000000"}
+			if err != nil || n < 1 || n > 60_000_000 {
+				return nil, &configError{l.name, "want a whole number of requests per minute from 1 to 60000000"}
 			}
 			*l.dst = n
 		}

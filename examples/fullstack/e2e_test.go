@@ -432,3 +432,51 @@ func waitPresence(t *testing.T, a *app, room string, n int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestModes breaks the database under a running app and reads the 5xx each
+// environment mode answers: Production reveals nothing, Staging and
+// Development show the stack, and no mode shows a secret.
+func TestModes(t *testing.T) {
+	for _, mode := range []string{"production", "staging", "development"} {
+		t.Run(mode, func(t *testing.T) {
+			in := start(t, testEnv(t, map[string]string{"COVET_ENV": mode}))
+			c := newClient(t, in.URL)
+			c.register("m@example.com", "M", password)
+			c.login("m@example.com", password)
+			if err := in.app.db.SQL().Close(); err != nil {
+				t.Fatal(err)
+			}
+			r := c.do("GET", "/api/notes", nil)
+			if r.Status < 500 {
+				t.Fatalf("status %d after the database closed: %s", r.Status, r.Body)
+			}
+			m := r.json(t)
+			body := string(r.Body)
+			for _, secret := range []string{password, c.token, "test-secret-key"} {
+				if strings.Contains(body, secret) {
+					t.Fatalf("%s response reveals a secret: %s", mode, body)
+				}
+			}
+			_, hasStack := m["stack"]
+			_, hasContext := m["context"]
+			switch mode {
+			case "production":
+				if hasStack || hasContext || strings.Contains(body, "closed") || !strings.Contains(m["detail"].(string), "correlation ID") {
+					t.Fatalf("production 5xx reveals internals: %s", body)
+				}
+			default:
+				if !hasStack {
+					t.Fatalf("%s 5xx without a stack: %s", mode, body)
+				}
+				for _, f := range m["stack"].([]any) {
+					if file := f.(map[string]any)["file"].(string); strings.HasPrefix(file, "/") {
+						t.Fatalf("absolute path in the stack: %s", file)
+					}
+				}
+			}
+			if m["correlation_id"] == "" || m["correlation_id"] != r.Header.Get("X-Request-ID") {
+				t.Fatalf("correlation ID %v vs header %q", m["correlation_id"], r.Header.Get("X-Request-ID"))
+			}
+		})
+	}
+}

@@ -75,7 +75,7 @@ app() {
 	local name=$1 port=$2
 	shift 2
 	env COVET_ADDR="127.0.0.1:$port" COVET_ENV=staging COVET_SECRET_KEY=load-test-secret-key-0123456789abcdef \
-		COVET_RATE_GLOBAL=100000000 COVET_RATE_AUTH=100000000 COVET_RATE_API=100000000 "$@" \
+		COVET_RATE_GLOBAL=50000000 COVET_RATE_AUTH=50000000 COVET_RATE_API=50000000 "$@" \
 		"$work/fullstack" >"$work/app-$port.log" 2>&1 &
 	pids+=($!)
 	wait_ready "http://127.0.0.1:$port/readyz" || { cat "$work/app-$port.log" >&2; return 1; }
