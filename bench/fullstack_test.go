@@ -58,3 +58,23 @@ func covet(b *testing.B, cache bool) http.Handler {
 func BenchmarkFullStack_CovetCached(b *testing.B)   { runStack(b, covet(b, true)) }
 func BenchmarkFullStack_CovetUncached(b *testing.B) { runStack(b, covet(b, false)) }
 func BenchmarkFullStack_Peers(b *testing.B)         { runStack(b, PeerStack(io.Discard)) }
+
+// runStackParallel is runStack on every P at once, as a server under load
+// runs it: shared state (the rate limiter's bucket, the token cache) is
+// contended as it would be.
+func runStackParallel(b *testing.B, h http.Handler) {
+	r := stackRequest(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &statusWriter{h: make(http.Header, 16)}
+		for pb.Next() {
+			clear(w.h)
+			w.status = 0
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+func BenchmarkFullStackParallel_CovetCached(b *testing.B) { runStackParallel(b, covet(b, true)) }
+func BenchmarkFullStackParallel_Peers(b *testing.B)       { runStackParallel(b, PeerStack(io.Discard)) }
