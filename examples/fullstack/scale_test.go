@@ -17,11 +17,11 @@ import (
 	"github.com/covetgo/covet/internal/testsvc"
 )
 
-// freshPostgres creates an empty database for one test and returns its URL.
-func freshPostgres(t *testing.T) string {
+// freshDatabase creates an empty database named for one test on the server
+// behind dsn (driver is the database/sql driver name) and drops it after.
+func freshDatabase(t *testing.T, driver, dsn, dropSuffix string) string {
 	t.Helper()
-	dsn := testsvc.PostgresDSN(t)
-	admin, err := sql.Open("pgx", dsn)
+	admin, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,13 +31,19 @@ func freshPostgres(t *testing.T) string {
 		t.Fatalf("create database: %v", err)
 	}
 	t.Cleanup(func() {
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			return
+		if db, err := sql.Open(driver, dsn); err == nil {
+			_, _ = db.Exec("DROP DATABASE IF EXISTS " + name + dropSuffix)
+			db.Close()
 		}
-		defer db.Close()
-		_, _ = db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 	})
+	return name
+}
+
+// freshPostgres creates an empty database for one test and returns its URL.
+func freshPostgres(t *testing.T) string {
+	t.Helper()
+	dsn := testsvc.PostgresDSN(t)
+	name := freshDatabase(t, "pgx", dsn, " WITH (FORCE)")
 	u, _ := url.Parse(dsn)
 	u.Path = "/" + name
 	return u.String()
@@ -47,22 +53,7 @@ func freshPostgres(t *testing.T) string {
 func freshMySQL(t *testing.T) string {
 	t.Helper()
 	dsn := testsvc.MySQLDSN(t)
-	admin, err := sql.Open("mysql", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := fmt.Sprintf("covet_fullstack_%d", rand.Uint32())
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("mysql", dsn)
-		if err == nil {
-			_, _ = db.Exec("DROP DATABASE IF EXISTS " + name)
-			db.Close()
-		}
-	})
+	name := freshDatabase(t, "mysql", dsn, "")
 	host := "127.0.0.1:3306"
 	if i := strings.Index(dsn, "tcp("); i >= 0 {
 		host = dsn[i+4 : i+strings.IndexByte(dsn[i:], ')')]
