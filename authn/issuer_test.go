@@ -2,8 +2,6 @@ package authn
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
@@ -203,17 +201,8 @@ func refreshStores(t *testing.T) map[string]RefreshStore {
 	stores := map[string]RefreshStore{"memory": NewMemoryRefreshStore()}
 	addr := testsvc.RedisAddr(t)
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "covet_authn_test:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		_ = rdb.Close()
-	})
+	t.Cleanup(func() { _ = rdb.Close() })
+	prefix := testsvc.RedisKeyPrefix(t, rdb, "covet_authn_test")
 	rs, err := NewRedisRefreshStore(rdb, prefix)
 	if err != nil {
 		t.Fatal(err)

@@ -2,8 +2,6 @@ package authn
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"strconv"
 	"strings"
@@ -189,17 +187,8 @@ func TestTOTPOptionsRefused(t *testing.T) {
 func redisTOTPStore(t *testing.T) *RedisTOTPStore {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: testsvc.RedisAddr(t)})
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "covet_authn_test:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		_ = rdb.Close()
-	})
+	t.Cleanup(func() { _ = rdb.Close() })
+	prefix := testsvc.RedisKeyPrefix(t, rdb, "covet_authn_test")
 	s, err := NewRedisTOTPStore(rdb, prefix)
 	if err != nil {
 		t.Fatal(err)

@@ -2,8 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -25,17 +23,7 @@ import (
 // deletes its keys when the test ends.
 func testPrefix(t *testing.T, c *redis.Client) string {
 	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "covet_ratelimit_test:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
-	return prefix
+	return testsvc.RedisKeyPrefix(t, c, "covet_ratelimit_test")
 }
 
 func redisClient(t *testing.T, addr string) *redis.Client { return redisClientTB(t, addr) }

@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,16 +44,8 @@ func handshake(cmd redis.Cmder) bool {
 func testRedis(t testing.TB) (*redis.Client, string) {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: testsvc.RedisAddr(t)})
-	prefix := "covet_session_test:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 200).Iterator()
-		for iter.Next(ctx) {
-			_ = c.Del(ctx, iter.Val()).Err()
-		}
-		_ = c.Close()
-	})
-	return c, prefix
+	t.Cleanup(func() { _ = c.Close() })
+	return c, testsvc.RedisKeyPrefix(t, c, "covet_session_test")
 }
 
 func TestRedisRoundTrips(t *testing.T) {

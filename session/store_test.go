@@ -1,8 +1,6 @@
 package session_test
 
 import (
-	"context"
-	"strconv"
 	"testing"
 	"time"
 
@@ -20,10 +18,6 @@ func TestMemoryStore(t *testing.T) {
 
 // redisPrefix is unique to this package and this run, and its keys are
 // removed afterwards (never FLUSHDB: the server is shared).
-func redisPrefix(t testing.TB) string {
-	return "covet_session_test:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":" + t.Name() + ":"
-}
-
 func redisClient(t testing.TB) *redis.Client {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: testsvc.RedisAddr(t)})
@@ -31,21 +25,10 @@ func redisClient(t testing.TB) *redis.Client {
 	return c
 }
 
-func cleanupPrefix(t testing.TB, c *redis.Client, prefix string) {
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 200).Iterator()
-		for iter.Next(ctx) {
-			_ = c.Del(ctx, iter.Val()).Err()
-		}
-	})
-}
-
 func TestRedisStore(t *testing.T) {
 	c := redisClient(t)
 	sessiontest.Run(t, func(t *testing.T, _ func() time.Time) session.Store {
-		prefix := redisPrefix(t)
-		cleanupPrefix(t, c, prefix)
+		prefix := testsvc.RedisKeyPrefix(t, c, "covet_session_test")
 		st, err := session.NewRedisStore(session.RedisOptions{Client: c, Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)

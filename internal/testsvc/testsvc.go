@@ -9,12 +9,17 @@
 package testsvc
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Default addresses of the local services.
@@ -85,4 +90,23 @@ func reachable(t testing.TB, name, addr string) {
 		t.Fatalf("%s at %s is required (COVET_REQUIRE_SERVICES=1) but unreachable: %v", name, addr, err)
 	}
 	t.Skipf("%s at %s unreachable, skipping: %v", name, addr, err)
+}
+
+// RedisKeyPrefix returns a key prefix unique to one test ("name:<random>:"),
+// so tests of several packages can share the server, and deletes every key
+// under it through c when the test ends (before c is closed by a cleanup
+// registered earlier).
+func RedisKeyPrefix(t testing.TB, c *redis.Client, name string) string {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := name + ":" + hex.EncodeToString(b[:]) + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			_ = c.Del(ctx, iter.Val()).Err()
+		}
+	})
+	return prefix
 }
