@@ -13,6 +13,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/covetgo/covet/bench"
@@ -21,7 +22,19 @@ import (
 func main() {
 	stack := flag.String("stack", "covet", "bare, covet, covet-uncached or peers")
 	addr := flag.String("addr", "127.0.0.1:18080", "listen address (loopback)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the first -profilefor of serving to this file")
+	profileFor := flag.Duration("profilefor", 10*time.Second, "how long -cpuprofile records")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		time.AfterFunc(*profileFor, func() { pprof.StopCPUProfile(); _ = f.Close() })
+	}
 
 	var h http.Handler
 	switch *stack {
