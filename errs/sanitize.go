@@ -382,6 +382,9 @@ func (s *Sanitizer) assignmentAt(v string, i int) (end, start int) {
 		if k == keyEnd || !s.SensitiveKey(v[k:keyEnd]) {
 			return 0, 0
 		}
+		if c == ':' && errorPrefix(v, k, i) && prefixWords[strings.ToLower(v[k:keyEnd])] {
+			return 0, 0 // "session: not found" is a package's error prefix, not a value
+		}
 		start = i + 1
 		for start < len(v) && (v[start] == ' ' || v[start] == '"' || v[start] == '\'') {
 			start++
@@ -399,6 +402,17 @@ func (s *Sanitizer) assignmentAt(v string, i int) (end, start int) {
 		}
 	}
 	return 0, 0
+}
+
+// prefixWords are sensitive key words that are also the names of packages,
+// whose errors read "session: not found".
+var prefixWords = map[string]bool{"session": true, "sessions": true, "cookie": true, "auth": true, "csrf": true}
+
+// errorPrefix reports whether the word v[k:colon] is placed like the
+// package prefix of a Go error: at the start of the text or of a wrapped
+// error (after ": "), and followed by ": ".
+func errorPrefix(v string, k, colon int) bool {
+	return (k == 0 || strings.HasSuffix(v[:k], ": ")) && colon+1 < len(v) && v[colon+1] == ' '
 }
 
 // userinfoPassword returns the span of the password in "user:pass@" at v[i:].

@@ -209,6 +209,11 @@ func TestSanitizerAssignments(t *testing.T) {
 		{"https://example.com:8443/a?b=c", "https://example.com:8443/a?b=c"},
 		{"at 12:30 user=alice", "at 12:30 user=alice"},
 		{"Authorization: Bearer abcdefgh12345678", "Authorization: " + Redacted},
+		{"session: not found", "session: not found"},
+		{"load: session: store unavailable", "load: session: store unavailable"},
+		{"password: hunter2", "password: " + Redacted},
+		{"bad session: abc123", "bad session: " + Redacted},
+		{"cookie=abc123", "cookie=" + Redacted},
 	}
 	for _, tt := range tests {
 		if got := s.String(tt.in); got != tt.want {
