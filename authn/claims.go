@@ -100,13 +100,34 @@ var errDuplicateClaim = errors.New("duplicate claim")
 
 var errNumericDate = errors.New("exp, nbf and iat must be JSON numbers")
 
+// isTimeClaim reports whether name is exp, nbf or iat in any letter case:
+// encoding/json matches struct fields case-insensitively, so "Exp" lands
+// in the same field.
 func isTimeClaim(name []byte) bool {
-	return len(name) == 3 && (string(name) == "exp" || string(name) == "nbf" || string(name) == "iat")
+	return len(name) == 3 && (bytes.EqualFold(name, []byte("exp")) || bytes.EqualFold(name, []byte("nbf")) || bytes.EqualFold(name, []byte("iat")))
+}
+
+// asciiName reports whether name is plain ASCII.
+func asciiName(name []byte) bool {
+	for _, c := range name {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // checkDuplicateKeys scans the members of the top-level JSON object in b
 // (already known to be valid JSON) and fails when a name repeats. Names are
-// compared after unescaping, so "\u0065xp" and "exp" are the same claim.
+// compared after unescaping and ignoring case, as encoding/json matches
+// them to fields: "\u0065xp", "EXP" and "exp" are the same claim.
 func checkDuplicateKeys(b []byte) error { return scanPayload(b, nil) }
 
 // scanPayload is checkDuplicateKeys that also fills c's scope claims (when
@@ -148,12 +169,19 @@ func scanPayload(b []byte, c *Claims) error {
 			name = []byte(s)
 		}
 		if big == nil && nSeen < len(small) {
-			tag := uint32(len(name)) << 16
-			if len(name) > 0 {
-				tag |= uint32(name[0])<<8 | uint32(name[len(name)-1])
+			// The tag (length and lower-cased end bytes) rules most pairs
+			// out; a non-ASCII name, which Unicode folding may equate with
+			// an ASCII one of another length, gets tag 0 and is compared
+			// with every name in full.
+			var tag uint32
+			if asciiName(name) {
+				tag = uint32(len(name))<<16 | 1
+				if len(name) > 0 {
+					tag |= uint32(lowerASCII(name[0]))<<8 | uint32(lowerASCII(name[len(name)-1]))
+				}
 			}
 			for k := 0; k < nSeen; k++ {
-				if tags[k] == tag && bytes.Equal(small[k], name) {
+				if (tags[k] == tag || tags[k] == 0 || tag == 0) && bytes.EqualFold(small[k], name) {
 					return errDuplicateClaim
 				}
 			}
@@ -163,13 +191,14 @@ func scanPayload(b []byte, c *Claims) error {
 			if big == nil {
 				big = make(map[string]struct{}, 2*nSeen)
 				for _, n := range small[:nSeen] {
-					big[string(n)] = struct{}{}
+					big[strings.ToLower(string(n))] = struct{}{}
 				}
 			}
-			if _, dup := big[string(name)]; dup {
+			folded := strings.ToLower(string(name))
+			if _, dup := big[folded]; dup {
 				return errDuplicateClaim
 			}
-			big[string(name)] = struct{}{}
+			big[folded] = struct{}{}
 		}
 		i = skipWS(b, end)
 		if i >= len(b) || b[i] != ':' {

@@ -138,8 +138,15 @@ func (o *OIDC) Login(w http.ResponseWriter, r *http.Request, returnTo string) {
 }
 
 // localPath reports whether p is a path on this site ("/x", not "//host").
+// Control characters are refused outright: browsers delete tabs and
+// newlines from URLs, so "/\t/evil.test" would become "//evil.test".
 func localPath(p string) bool {
-	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\") && !strings.ContainsAny(p, "\r\n")
+	for i := 0; i < len(p); i++ {
+		if p[i] < 0x20 || p[i] == 0x7f {
+			return false
+		}
+	}
+	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\")
 }
 
 // Callback completes a login at the redirect URL: it checks the state

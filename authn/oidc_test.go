@@ -273,7 +273,7 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 		t.Fatalf("code with another login's verifier: %v (%s)", err, Reason(err))
 	}
 	// Open redirects are dropped from the return path.
-	for _, bad := range []string{"//evil.test", "https://evil.test", "/\\evil.test", "/ok\r\nSet-Cookie: x"} {
+	for _, bad := range []string{"//evil.test", "https://evil.test", "/\\evil.test", "/ok\r\nSet-Cookie: x", "/\t/evil.test", "/\t\\evil.test", "/\x00x"} {
 		authURL, cookie := startLogin(t, o, bad)
 		code, state := p.authorize(t, authURL, "alice")
 		if _, ret, err := callback(o, "code="+code+"&state="+state, cookie); err != nil || ret != "" {

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base32"
 	"encoding/hex"
 	"log/slog"
 	"strings"
@@ -141,12 +140,8 @@ func (t *TOTP) Enroll(account string) (Enrollment, error) {
 // ErrInvalidCode (Reason "malformed", "mismatch", "replayed"),
 // ErrTooManyAttempts, ErrUnavailable when the store fails.
 func (t *TOTP) Verify(ctx context.Context, account, secret, code string) (int64, error) {
-	n, err := t.store.Failures(ctx, account, t.window)
-	if err != nil {
-		return 0, ErrUnavailable.WithCause(err)
-	}
-	if n >= t.max {
-		return 0, ErrTooManyAttempts
+	if err := t.attempt(ctx, account); err != nil {
+		return 0, err
 	}
 	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
 		return 0, t.failed(ctx, account, "malformed")
@@ -183,30 +178,41 @@ func (t *TOTP) Verify(ctx context.Context, account, secret, code string) (int64,
 	return matched, nil
 }
 
-func (t *TOTP) failed(ctx context.Context, account, reason string) error {
-	errs.Audit(ctx, "authn.totp_failure", slog.String("account", account), slog.String("reason", reason))
-	if _, err := t.store.AddFailure(ctx, account, t.window); err != nil {
+// attempt counts an attempt as a failure before the code is checked (a
+// success resets the count), so concurrent guesses cannot all pass the
+// limit check before any of them is counted.
+func (t *TOTP) attempt(ctx context.Context, account string) error {
+	n, err := t.store.AddFailure(ctx, account, t.window)
+	if err != nil {
 		return ErrUnavailable.WithCause(err)
 	}
+	if n > t.max {
+		return ErrTooManyAttempts
+	}
+	return nil
+}
+
+// failed records a refused code; attempt has already counted it.
+func (t *TOTP) failed(ctx context.Context, account, reason string) error {
+	errs.Audit(ctx, "authn.totp_failure", slog.String("account", account), slog.String("reason", reason))
 	return fail(ErrInvalidCode, reason, nil)
 }
 
-// recoveryAlphabet avoids look-alike characters.
-var recoveryEncoding = base32.NewEncoding("abcdefghjkmnpqrstuvwxyz23456789!").WithPadding(base32.NoPadding)
+// recoveryAlphabet has no look-alike characters (no i, l, o, 0 or 1).
+const recoveryAlphabet = "abcdefghjkmnpqrstuvwxyz23456789"
 
 // NewRecoveryCodes returns n fresh recovery codes to show the user once
-// ("xxxxx-xxxxx", about 50 random bits each) and their hashes to store.
+// ("xxxxx-xxxxx": ten characters drawn uniformly from 31, about 49 random
+// bits each) and their hashes to store.
 func NewRecoveryCodes(n int) (codes, hashes []string, err error) {
 	if n <= 0 || n > 100 {
 		return nil, nil, errs.Configf("authn: NewRecoveryCodes: n %d is outside 1..100", n)
 	}
 	for range n {
-		var b [7]byte
-		if _, err := rand.Read(b[:]); err != nil {
+		s, err := randomChars(10)
+		if err != nil {
 			return nil, nil, errs.Wrap(err, errs.KindInternal, "", "")
 		}
-		s := recoveryEncoding.EncodeToString(b[:])[:10]
-		s = strings.ReplaceAll(s, "!", "x")
 		code := s[:5] + "-" + s[5:]
 		codes = append(codes, code)
 		hashes = append(hashes, HashRecoveryCode(code))
@@ -214,9 +220,28 @@ func NewRecoveryCodes(n int) (codes, hashes []string, err error) {
 	return codes, hashes, nil
 }
 
+// randomChars draws n characters uniformly from recoveryAlphabet, by
+// rejecting the random bytes that would bias the modulo.
+func randomChars(n int) (string, error) {
+	const limit = 256 - 256%len(recoveryAlphabet)
+	out := make([]byte, 0, n)
+	var buf [32]byte
+	for len(out) < n {
+		if _, err := rand.Read(buf[:]); err != nil {
+			return "", err
+		}
+		for _, b := range buf {
+			if int(b) < limit && len(out) < n {
+				out = append(out, recoveryAlphabet[int(b)%len(recoveryAlphabet)])
+			}
+		}
+	}
+	return string(out), nil
+}
+
 // HashRecoveryCode returns the stored form of a recovery code: the hex
 // SHA-256 of its normalized text (lower case, without spaces or dashes).
-// Codes carry about 50 random bits, so a fast hash suffices.
+// Codes carry about 49 random bits, so a fast hash suffices.
 func HashRecoveryCode(code string) string {
 	norm := strings.Map(func(r rune) rune {
 		switch {
@@ -238,12 +263,8 @@ func (t *TOTP) VerifyRecoveryCode(ctx context.Context, account, code string) err
 	if t.recovery == nil {
 		return errs.Configf("authn: TOTPOptions.Recovery is not set")
 	}
-	n, err := t.store.Failures(ctx, account, t.window)
-	if err != nil {
-		return ErrUnavailable.WithCause(err)
-	}
-	if n >= t.max {
-		return ErrTooManyAttempts
+	if err := t.attempt(ctx, account); err != nil {
+		return err
 	}
 	if len(code) > 32 {
 		return t.failed(ctx, account, "malformed")

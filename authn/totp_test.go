@@ -257,3 +257,53 @@ func TestTOTPRedis(t *testing.T) {
 		t.Fatalf("recovery code reused: %v", err)
 	}
 }
+
+// slowCountStore delays every failure count, as a network store does, so
+// concurrent guesses overlap between the limit check and the count.
+type slowCountStore struct{ *MemoryTOTPStore }
+
+func (s slowCountStore) AddFailure(ctx context.Context, account string, window time.Duration) (int, error) {
+	time.Sleep(2 * time.Millisecond)
+	return s.MemoryTOTPStore.AddFailure(ctx, account, window)
+}
+
+// Concurrent wrong guesses cannot get more codes checked than the limit.
+func TestTOTPConcurrentGuessesStayUnderLimit(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	stores := map[string]TOTPStore{
+		"memory (slow)": slowCountStore{NewMemoryTOTPStore(clock)},
+		"redis":         redisTOTPStore(t),
+	}
+	for name, store := range stores {
+		t.Run(name, func(t *testing.T) {
+			tp, err := NewTOTP(TOTPOptions{Issuer: "Covet", Store: store, MaxFailures: 5, Now: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, _ := tp.Enroll("dave")
+			wrong := "000000"
+			if wrong == code(t, e.Secret, now) {
+				wrong = "111111"
+			}
+			var checked atomic.Int32
+			var wg sync.WaitGroup
+			for range 100 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := tp.Verify(context.Background(), "dave", e.Secret, wrong)
+					if errors.Is(err, ErrInvalidCode) {
+						checked.Add(1)
+					} else if !errors.Is(err, ErrTooManyAttempts) {
+						t.Errorf("unexpected %v", err)
+					}
+				}()
+			}
+			wg.Wait()
+			if n := checked.Load(); n > 5 {
+				t.Fatalf("%d guesses were checked with MaxFailures 5", n)
+			}
+		})
+	}
+}

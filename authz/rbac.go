@@ -141,6 +141,9 @@ func nameChar(c byte) bool {
 
 // splitPermission splits "resource:action". "*" alone means "*:*". Each part
 // is a name (letters, digits, _ - . /) or "*" when wildcards are allowed.
+// validPart reports whether p is a well-formed permission part or "*".
+func validPart(p string) bool { return p == "*" || validName(p) }
+
 func splitPermission(perm string, wildcards bool) (res, act string, err error) {
 	if perm == "*" {
 		if !wildcards {
@@ -201,6 +204,9 @@ func (r *RBAC) Allowed(roles []string, perm string) bool {
 		res, act, perm = "*", "*", "*:*"
 	} else {
 		res, act = perm[:i], perm[i+1:]
+		if !validPart(res) || !validPart(act) {
+			return false // a malformed permission is granted by nothing
+		}
 	}
 	for _, role := range roles {
 		if g, ok := r.roles[role]; ok && g.allows(res, act, perm) {

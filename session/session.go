@@ -384,12 +384,16 @@ func (s *Session) Renew() error {
 	if s.refused("renew", "") {
 		return errChangedAfterHeaders
 	}
+	if s.readOnly {
+		// This is the ID a renewal left behind for requests in flight;
+		// renewing it would fork a live session from a retired ID.
+		return ErrRenewedElsewhere
+	}
 	if s.changes == nil {
 		s.changes = make(map[string]any, 2)
 	}
 	s.changes[csrfKey] = tombstone{}
 	s.renew = true
-	s.readOnly = false
 	s.dirty = true
 	return nil
 }
@@ -418,6 +422,11 @@ func (s *Session) Destroy() error {
 	s.expire = true
 	return nil
 }
+
+// ErrRenewedElsewhere is what Renew returns for a request that still holds
+// the ID another request's renewal retired (409, code "session_renewed"):
+// the client should retry with the new cookie it has been sent.
+var ErrRenewedElsewhere = errs.New(errs.KindConflict, "session_renewed", "The session was renewed by another request; retry with the new session cookie.")
 
 var errChangedAfterHeaders = errs.New(errs.KindInternal, "session_changed_after_headers",
 	"session: the session was changed after the response headers were sent")

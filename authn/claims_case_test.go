@@ -1,0 +1,37 @@
+package authn
+
+import (
+	"errors"
+	"testing"
+)
+
+// encoding/json fills a field from a member whose name differs only in
+// case, the last one winning, so the duplicate and NumericDate checks
+// compare names the same way.
+func TestPayloadNamesComparedIgnoringCase(t *testing.T) {
+	tests := []struct {
+		payload string
+		want    error
+	}{
+		{`{"sub":"alice","SUB":"admin"}`, errDuplicateClaim},
+		{`{"roles":["user"],"Roles":["admin"]}`, errDuplicateClaim},
+		{`{"exp":1,"\u0045XP":2}`, errDuplicateClaim},
+		{`{"sub":"a","\u212aid":"x","kid":"y"}`, errDuplicateClaim}, // Kelvin sign folds to k
+		{`{"Exp":"2099-01-01"}`, errNumericDate},
+		{`{"IAT":"1"}`, errNumericDate},
+		{`{"sub":"alice","subject":"x","Sub2":"y"}`, nil},
+	}
+	for _, tt := range tests {
+		if err := checkDuplicateKeys([]byte(tt.payload)); !errors.Is(err, tt.want) && !(tt.want == nil && err == nil) {
+			t.Errorf("%s: got %v, want %v", tt.payload, err, tt.want)
+		}
+	}
+	// Past the small-set fast path, in the map.
+	many := `{`
+	for i := range 30 {
+		many += `"c` + string(rune('a'+i%26)) + string(rune('a'+i/26)) + `":1,`
+	}
+	if err := checkDuplicateKeys([]byte(many + `"CAA":2}`)); !errors.Is(err, errDuplicateClaim) {
+		t.Errorf("case-folded duplicate beyond 24 names: %v", err)
+	}
+}
