@@ -462,13 +462,26 @@ func (m *Manager) commit(s *Session, h http.Header) error {
 		}
 		rec.LastSeen = now
 		rec.GraceUntil = time.Time{}
-		if err := m.store.Save(s.ctx, key, rec, m.ttl(&rec, now)); err != nil {
-			return storeErr(err)
-		}
-		if s.exists && s.renew {
-			if err := m.retire(s, now); err != nil {
+		if s.exists {
+			// The session was loaded before this write: if it has been
+			// destroyed since (Destroy, DestroyUser), it must stay so.
+			alive, err := m.retireOrReplace(s, key, rec, now)
+			if err != nil {
 				return storeErr(err)
 			}
+			if !alive {
+				m.log.LogAttrs(s.ctx, slog.LevelWarn, "session: change to a session destroyed during the request dropped")
+				s.exists, s.dirty, s.renew, s.rec = false, false, false, Record{}
+				h.Add("Set-Cookie", m.expireCookie)
+				return nil
+			}
+		}
+		if !s.exists || s.renew {
+			if err := m.store.Save(s.ctx, key, rec, m.ttl(&rec, now)); err != nil {
+				return storeErr(err)
+			}
+		}
+		if s.exists && s.renew {
 			if errs.AuditEnabled() {
 				errs.Audit(s.ctx, "session.renewed", slog.String("user_id", rec.UserID), slog.String("session", key.String()))
 			}
@@ -495,15 +508,35 @@ func (m *Manager) commit(s *Session, h http.Header) error {
 	return nil
 }
 
-// retire deletes the record the session leaves behind at renewal, or keeps
-// it read-only for the grace window.
-func (m *Manager) retire(s *Session, now time.Time) error {
-	if m.grace <= 0 {
-		return m.store.Delete(s.ctx, s.key)
+// retireOrReplace writes an existing session back, reporting false when it
+// was destroyed during the request. Without renewal, rec replaces the
+// record under the session's key. With renewal, the old record is retired
+// (deleted, or kept read-only for the grace window) and the caller saves
+// rec under the new key. With a store that is not a Replacer, the session
+// is taken to be alive.
+func (m *Manager) retireOrReplace(s *Session, key Key, rec Record, now time.Time) (bool, error) {
+	r, conditional := m.store.(Replacer)
+	if !s.renew {
+		if !conditional {
+			return true, m.store.Save(s.ctx, key, rec, m.ttl(&rec, now))
+		}
+		return r.Replace(s.ctx, key, rec, m.ttl(&rec, now))
 	}
 	old := s.rec
-	old.GraceUntil = now.Add(m.grace)
-	return m.store.Save(s.ctx, s.key, old, m.ttl(&old, now))
+	old.GraceUntil = now.Add(max(m.grace, time.Millisecond))
+	if conditional {
+		alive, err := r.Replace(s.ctx, s.key, old, m.ttl(&old, now))
+		if err != nil || !alive {
+			return alive, err
+		}
+	}
+	if m.grace <= 0 {
+		return true, m.store.Delete(s.ctx, s.key)
+	}
+	if conditional {
+		return true, nil
+	}
+	return true, m.store.Save(s.ctx, s.key, old, m.ttl(&old, now))
 }
 
 func storeErr(err error) error {

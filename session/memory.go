@@ -57,6 +57,11 @@ func (s *MemoryStore) Save(_ context.Context, key Key, rec Record, ttl time.Dura
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.saveLocked(now, key, rec, ttl)
+	return nil
+}
+
+func (s *MemoryStore) saveLocked(now time.Time, key Key, rec Record, ttl time.Duration) {
 	if old, ok := s.recs[key]; ok && old.rec.UserID != rec.UserID {
 		s.unindex(old.rec.UserID, key)
 	}
@@ -73,7 +78,19 @@ func (s *MemoryStore) Save(_ context.Context, key Key, rec Record, ttl time.Dura
 	if s.writes%sweepEvery == 0 {
 		s.sweepLocked(now)
 	}
-	return nil
+}
+
+// Replace implements Replacer: the check and the save happen under one
+// lock, so a Delete or DeleteUser cannot slip in between.
+func (s *MemoryStore) Replace(_ context.Context, key Key, rec Record, ttl time.Duration) (bool, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.recs[key]; !ok || !now.Before(e.until) {
+		return false, nil
+	}
+	s.saveLocked(now, key, rec, ttl)
+	return true, nil
 }
 
 // Touch implements Store.

@@ -119,6 +119,43 @@ func (s *RedisStore) Save(ctx context.Context, key Key, rec Record, ttl time.Dur
 	return err
 }
 
+// replaceScript is Save that only writes over a live record: the existence
+// check and the write are one atomic step, so a concurrent Delete or
+// DeleteUser cannot be undone by a request that loaded the session before.
+var replaceScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'r', ARGV[1], 't', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if #KEYS > 1 then
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[7])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+  redis.call('PEXPIRE', KEYS[2], ARGV[6], 'NX')
+  redis.call('PEXPIRE', KEYS[2], ARGV[6], 'GT')
+end
+return 1`)
+
+// Replace implements Replacer in one round trip.
+func (s *RedisStore) Replace(ctx context.Context, key Key, rec Record, ttl time.Duration) (bool, error) {
+	blob, err := rec.MarshalBinary()
+	if err != nil {
+		return false, err
+	}
+	ttl = max(ttl, time.Millisecond)
+	keys := []string{s.recKey(key)}
+	args := []any{blob, rec.LastSeen.UnixMilli(), ttl.Milliseconds()}
+	if rec.UserID != "" {
+		life := max(rec.Expires.Sub(rec.LastSeen), ttl)
+		now := time.Now()
+		keys = append(keys, s.userKey(rec.UserID))
+		args = append(args, now.Add(life).UnixMilli(), now.UnixMilli(), life.Milliseconds(), key.String())
+	}
+	n, err := replaceScript.Run(ctx, s.c, keys, args...).Int()
+	return n == 1, err
+}
+
 var touchScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('HSET', KEYS[1], 't', ARGV[1])

@@ -62,6 +62,7 @@ func TestRedisRoundTrips(t *testing.T) {
 	// Warm the touch script so EVALSHA finds it (a cold script costs one
 	// extra round trip, once per server).
 	_ = touchScript.Load(context.Background(), c).Err()
+	_ = replaceScript.Load(context.Background(), c).Err()
 
 	cases := []struct {
 		name    string
@@ -72,7 +73,7 @@ func TestRedisRoundTrips(t *testing.T) {
 		{"new session, write", "/set?v=1", 0, 1},            // save only: nothing to load without a cookie
 		{"read", "/get", 0, 1},                              // one HMGET
 		{"untouched", "/noop", 0, 0},                        // lazy: no access
-		{"changed save", "/set?v=2", 0, 2},                  // load + one MULTI/EXEC
+		{"changed save", "/set?v=2", 0, 2},                  // load + one replace script
 		{"read with touch due", "/get", 2 * time.Minute, 2}, // load + one touch script
 		{"login with user index", "/login?u=rt", 0, 2},      // load + save with index; grace record: +1
 	}

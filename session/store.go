@@ -98,6 +98,18 @@ type Store interface {
 	DeleteUser(ctx context.Context, userID string) (int, error)
 }
 
+// Replacer is a Store that can save a record only while one is there, so a
+// request that loaded a session before it was destroyed (Destroy,
+// DestroyUser, expiry) cannot write it back. The Manager saves existing
+// sessions through it when the store has it: MemoryStore and RedisStore
+// do; with a store without it, a request in flight when its session is
+// destroyed can still write the session back.
+type Replacer interface {
+	// Replace stores rec under key, as Save does, only if a live record is
+	// there, and reports whether it did.
+	Replace(ctx context.Context, key Key, rec Record, ttl time.Duration) (bool, error)
+}
+
 // wireRecord is the JSON form of a Record, with times as Unix milliseconds.
 type wireRecord struct {
 	U string                     `json:"u,omitempty"`
