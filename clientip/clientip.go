@@ -227,15 +227,16 @@ func nextForwarded(s string) (rest, entry string) {
 	if s == "" {
 		return "", ""
 	}
-	// Find the rightmost comma outside a quoted string.
+	// Find the rightmost comma outside a quoted string, scanning from the
+	// right: the trusted proxy's element is last, and nothing a client
+	// put to its left (an unterminated quote, say) may change how it
+	// parses.
 	inQuote, cut := false, -1
-	for i := 0; i < len(s); i++ {
+	for i := len(s) - 1; i >= 0 && cut < 0; i-- {
 		switch s[i] {
 		case '"':
-			inQuote = !inQuote
-		case '\\':
-			if inQuote {
-				i++
+			if !escapedAt(s, i) {
+				inQuote = !inQuote
 			}
 		case ',':
 			if !inQuote {
@@ -244,7 +245,7 @@ func nextForwarded(s string) (rest, entry string) {
 		}
 	}
 	if inQuote {
-		return "", "\x00" // unterminated quote: malformed
+		return "", "\x00" // unterminated quote in this element: malformed
 	}
 	elem := s
 	if cut >= 0 {
@@ -270,6 +271,15 @@ func nextForwarded(s string) (rest, entry string) {
 		return rest, v
 	}
 	return rest, "\x00" // an element without for=: the hop is unknown
+}
+
+// escapedAt reports whether s[i] is preceded by an odd number of backslashes.
+func escapedAt(s string, i int) bool {
+	n := 0
+	for j := i - 1; j >= 0 && s[j] == '\\'; j-- {
+		n++
+	}
+	return n%2 == 1
 }
 
 // parseHost parses an address with an optional port: "1.2.3.4",

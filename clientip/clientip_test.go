@@ -114,6 +114,8 @@ func TestSpoofing(t *testing.T) {
 		{"forwarded obfuscated", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {"for=" + attacker + ", for=_hidden"}}, "10.0.0.1"},
 		{"forwarded unknown", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {"for=" + attacker + ", for=unknown"}}, "10.0.0.1"},
 		{"forwarded unterminated quote", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {`for="` + attacker}}, "10.0.0.1"},
+		{"forwarded unterminated quote left of the proxy's element", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {`for="` + attacker + `, for=198.51.100.7`}}, "198.51.100.7"},
+		{"forwarded escaped quote", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {`for=198.51.100.7;x="a\", for=` + attacker + `"`}}, "198.51.100.7"},
 		{"forwarded element without for", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {"for=" + attacker + ", proto=https"}}, "10.0.0.1"},
 		{"forwarded quoted comma smuggling", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {`for=198.51.100.7;x=", for=` + attacker + `"`}}, "198.51.100.7"},
 		{"single header from untrusted peer", "X-Real-IP", "198.51.100.7:1", map[string][]string{"X-Real-Ip": {attacker}}, "198.51.100.7"},

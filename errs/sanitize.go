@@ -245,6 +245,8 @@ func (s *Sanitizer) reflectValue(rv reflect.Value, depth int) any {
 			out[i] = s.walk(rv.Index(i).Interface(), depth+1)
 		}
 		return out
+	case reflect.Struct:
+		return s.walkStruct(rv, depth)
 	case reflect.Pointer, reflect.Interface:
 		if rv.IsNil() {
 			return nil
@@ -254,6 +256,37 @@ func (s *Sanitizer) reflectValue(rv reflect.Value, depth int) any {
 		return "[" + rv.Kind().String() + "]"
 	}
 	return s.String(safeText(func() string { return fmt.Sprint(rv.Interface()) }))
+}
+
+// walkStruct turns a struct into a map of its exported fields, named as
+// encoding/json names them, so key-based redaction sees "Password" and
+// `json:"api_token"` fields.
+func (s *Sanitizer) walkStruct(rv reflect.Value, depth int) any {
+	t := rv.Type()
+	out := make(map[string]any, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name := f.Name
+		if tag, ok := f.Tag.Lookup("json"); ok {
+			n, _, _ := strings.Cut(tag, ",")
+			if n == "-" {
+				continue
+			}
+			if n != "" {
+				name = n
+			}
+		}
+		v := rv.Field(i).Interface()
+		if s.SensitiveKey(name) {
+			out[name] = s.redacted(v)
+			continue
+		}
+		out[name] = s.walk(v, depth+1)
+	}
+	return out
 }
 
 // safeText calls a String or Error method, turning a panic into a marker:
@@ -530,12 +563,30 @@ func (s *Sanitizer) ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
 			}
 		}
 	case slog.KindAny:
-		switch v := a.Value.Any().(type) {
-		case error:
-			return slog.String(a.Key, s.String(safeText(v.Error)))
-		case map[string]any:
-			return slog.Any(a.Key, s.Map(v))
+		// Everything else (maps, headers, structs, slices, errors) gets the
+		// full walk, so key-based redaction reaches nested values too.
+		if _, ok := a.Value.Any().(slog.LogValuer); ok {
+			return a
 		}
+		return slog.Any(a.Key, s.walk(a.Value.Any(), 0))
 	}
 	return a
+}
+
+// Attrs sanitizes attributes as ReplaceAttr does, going into groups, for
+// callers that build records by hand.
+func (s *Sanitizer) Attrs(attrs []slog.Attr) []slog.Attr {
+	out := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		if a.Value.Kind() == slog.KindGroup {
+			if s.SensitiveKey(a.Key) {
+				out[i] = slog.String(a.Key, Redacted)
+				continue
+			}
+			out[i] = slog.Attr{Key: a.Key, Value: slog.GroupValue(s.Attrs(a.Value.Group())...)}
+			continue
+		}
+		out[i] = s.ReplaceAttr(nil, a)
+	}
+	return out
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -219,5 +221,46 @@ func TestSanitizerAssignments(t *testing.T) {
 		if got := s.String(tt.in); got != tt.want {
 			t.Errorf("String(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+type loginForm struct {
+	User     string
+	Password string
+	Token    string `json:"api_token"`
+	Skipped  string `json:"-"`
+	inner    string
+}
+
+// Values of any type are walked, so headers, plain maps, structs and
+// groups cannot carry a secret past the sanitizer.
+func TestSanitizerReachesEveryType(t *testing.T) {
+	var buf bytes.Buffer
+	s := NewSanitizer(SanitizerOptions{})
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: s.ReplaceAttr}))
+	log.Info("request",
+		"headers", http.Header{"Authorization": {"Basic dXNlcjpodW50ZXIy"}, "Cookie": {"sid=s3cr3t"}, "Accept": {"text/html"}},
+		"plain", map[string]string{"password": "hunter2-plain"},
+		"form", loginForm{User: "alice", Password: "hunter2-struct", Token: "tok-123456", Skipped: "x", inner: "y"},
+		"ptr", &loginForm{Password: "hunter2-ptr"},
+		slog.Group("g", slog.String("password", "hunter2-group")))
+	out := buf.String()
+	for _, leaked := range []string{"dXNlcjpodW50ZXIy", "s3cr3t", "hunter2", "tok-123456"} {
+		if strings.Contains(out, leaked) {
+			t.Errorf("log leaked %q: %s", leaked, out)
+		}
+	}
+	for _, kept := range []string{"text/html", `"User":"alice"`} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("log lost %q: %s", kept, out)
+		}
+	}
+	if strings.Contains(out, `"Skipped"`) || strings.Contains(out, "inner") {
+		t.Errorf("json:\"-\" or unexported field logged: %s", out)
+	}
+
+	attrs := s.Attrs([]slog.Attr{slog.Group("form", slog.String("password", "hunter2-audit"), slog.String("user", "bob"))})
+	if got := fmt.Sprint(attrs); strings.Contains(got, "hunter2") || !strings.Contains(got, "bob") {
+		t.Errorf("Attrs: %s", got)
 	}
 }

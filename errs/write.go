@@ -201,6 +201,7 @@ func isAuditKind(k Kind) bool {
 }
 
 func requestAttrs(r *http.Request, id string) []slog.Attr {
+	s := current().sanitizer()
 	attrs := make([]slog.Attr, 0, 6)
 	if id != "" {
 		attrs = append(attrs, slog.String("request_id", id))
@@ -208,7 +209,7 @@ func requestAttrs(r *http.Request, id string) []slog.Attr {
 	if r != nil {
 		attrs = append(attrs, slog.String("method", r.Method), slog.String("remote_addr", r.RemoteAddr))
 		if r.URL != nil {
-			attrs = append(attrs, slog.String("path", r.URL.Path))
+			attrs = append(attrs, slog.String("path", s.String(r.URL.Path)))
 		}
 	}
 	return attrs
@@ -252,9 +253,7 @@ func Audit(ctx context.Context, event string, attrs ...slog.Attr) {
 	if id := observe.RequestIDFrom(ctx); id != "" {
 		out = append(out, slog.String("request_id", id))
 	}
-	for _, a := range attrs {
-		out = append(out, s.ReplaceAttr(nil, a))
-	}
+	out = append(out, s.Attrs(attrs)...)
 	c.AuditLogger.LogAttrs(ctx, slog.LevelInfo, event, out...)
 }
 

@@ -451,3 +451,14 @@ type discardWriter struct{ h http.Header }
 func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(int)             {}
+
+// The path is logged through the sanitizer, as the response shows it.
+func TestLoggedPathSanitized(t *testing.T) {
+	var logs bytes.Buffer
+	withConfig(t, Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	rec := httptest.NewRecorder()
+	Write(rec, httptest.NewRequest("GET", "/magic/"+jwt, nil), errors.New("boom"))
+	if strings.Contains(logs.String(), jwt) || strings.Contains(rec.Body.String(), jwt) {
+		t.Fatalf("token in the path leaked: log %s body %s", logs.String(), rec.Body.String())
+	}
+}

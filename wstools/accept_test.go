@@ -165,6 +165,7 @@ func TestSameOrigin(t *testing.T) {
 		{"explicit port matches", "chat.example.com:8080", false, "http://chat.example.com:8080", true},
 		{"explicit port differs", "chat.example.com:8080", false, "http://chat.example.com", false},
 		{"TLS wants https", "chat.example.com", true, "http://chat.example.com", false},
+		{"TLS refuses http on the TLS port", "chat.example.com", true, "http://chat.example.com:443", false},
 		{"TLS https", "chat.example.com", true, "https://chat.example.com", true},
 		{"TLS https explicit default port", "chat.example.com", true, "https://chat.example.com:443", true},
 		{"IPv6", "[::1]:8080", false, "http://[::1]:8080", true},

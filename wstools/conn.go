@@ -185,7 +185,7 @@ func (c *Conn) run() {
 			if e.Status() < 500 {
 				c.closeWith(websocket.StatusPolicyViolation, "refused")
 			} else {
-				s.logger.LogAttrs(c.ctx, slog.LevelError, "wstools: OnConnect failed", slog.String("error", err.Error()))
+				s.logger.LogAttrs(c.ctx, slog.LevelError, "wstools: OnConnect failed", slog.String("error", errs.DefaultSanitizer().String(err.Error())))
 				c.closeWith(websocket.StatusInternalError, "internal error")
 			}
 		}
@@ -325,7 +325,7 @@ func (c *Conn) dispatch() {
 		return
 	}
 	s.logger.LogAttrs(c.ctx, slog.LevelError, "wstools: message handler failed",
-		slog.String("type", typ), slog.Uint64("conn", c.id), slog.String("error", err.Error()))
+		slog.String("type", typ), slog.Uint64("conn", c.id), slog.String("error", errs.DefaultSanitizer().String(err.Error())))
 	c.closeWith(websocket.StatusInternalError, "internal error")
 }
 
