@@ -137,6 +137,30 @@ func (s *SessionStore) SaveSession(ctx context.Context, key, userID string, data
 	return s.db.WithContext(ctx).Exec(s.upsert, key, userID, data, lastSeen.UnixMilli(), expiresAt.UnixMilli()).Error
 }
 
+// ReplaceSession is SaveSession only while the row is there, reporting
+// whether it wrote: the check and the write run in one transaction, the row
+// locked (FOR UPDATE) on PostgreSQL and MySQL, while SQLite serializes
+// writers itself. It lets session.SQLStore implement session.Replacer.
+func (s *SessionStore) ReplaceSession(ctx context.Context, key, userID string, data []byte, lastSeen, expiresAt time.Time) (bool, error) {
+	check := "SELECT id FROM " + s.table + " WHERE id = ?"
+	if s.dialect != "sqlite" {
+		check += " FOR UPDATE"
+	}
+	written := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var ids []string
+		if err := tx.Raw(check, key).Scan(&ids).Error; err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		written = true
+		return tx.Exec(s.upsert, key, userID, data, lastSeen.UnixMilli(), expiresAt.UnixMilli()).Error
+	})
+	return written && err == nil, err
+}
+
 // TouchSession implements session.SQLBackend.
 func (s *SessionStore) TouchSession(ctx context.Context, key string, lastSeen, expiresAt time.Time) error {
 	return s.db.WithContext(ctx).Exec("UPDATE "+s.table+" SET last_seen = ?, expires_at = ? WHERE id = ?",

@@ -83,6 +83,22 @@ func (s *SQLStore) Save(ctx context.Context, key Key, rec Record, ttl time.Durat
 	return s.b.SaveSession(ctx, key.String(), rec.UserID, data, rec.LastSeen, s.now().Add(ttl))
 }
 
+// Replace implements Replacer when the backend has ReplaceSession (dbkit's
+// SessionStore does); otherwise it saves unconditionally and reports true.
+func (s *SQLStore) Replace(ctx context.Context, key Key, rec Record, ttl time.Duration) (bool, error) {
+	r, ok := s.b.(interface {
+		ReplaceSession(ctx context.Context, key, userID string, data []byte, lastSeen, expiresAt time.Time) (bool, error)
+	})
+	if !ok {
+		return true, s.Save(ctx, key, rec, ttl)
+	}
+	data, err := rec.MarshalBinary()
+	if err != nil {
+		return false, err
+	}
+	return r.ReplaceSession(ctx, key.String(), rec.UserID, data, rec.LastSeen, s.now().Add(ttl))
+}
+
 // Touch implements Store.
 func (s *SQLStore) Touch(ctx context.Context, key Key, lastSeen time.Time, ttl time.Duration) error {
 	return s.b.TouchSession(ctx, key.String(), lastSeen, s.now().Add(ttl))

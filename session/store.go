@@ -101,9 +101,10 @@ type Store interface {
 // Replacer is a Store that can save a record only while one is there, so a
 // request that loaded a session before it was destroyed (Destroy,
 // DestroyUser, expiry) cannot write it back. The Manager saves existing
-// sessions through it when the store has it: MemoryStore and RedisStore
-// do; with a store without it, a request in flight when its session is
-// destroyed can still write the session back.
+// sessions through it when the store has it: MemoryStore, RedisStore and
+// SQLStore (over a backend with ReplaceSession, as dbkit's) do; with a
+// store without it, a request in flight when its session is destroyed can
+// still write the session back.
 type Replacer interface {
 	// Replace stores rec under key, as Save does, only if a live record is
 	// there, and reports whether it did.

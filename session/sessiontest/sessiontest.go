@@ -67,6 +67,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("LogoutEverywhere", func(t *testing.T) { testLogoutEverywhere(t, newStore) })
 	t.Run("Destroy", func(t *testing.T) { testDestroy(t, newStore) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore) })
+	t.Run("DestroyedDuringRequest", func(t *testing.T) { testDestroyedDuringRequest(t, newStore) })
 }
 
 func randomKey(t *testing.T) session.Key {
@@ -493,5 +494,44 @@ func testConcurrent(t *testing.T, newStore Factory) {
 	}
 	if found < 1 {
 		t.Fatalf("no concurrent write survived")
+	}
+}
+
+// testDestroyedDuringRequest: a request that loaded the session before log
+// out everywhere ran must not write it back when it finishes. Stores that
+// are not session.Replacers cannot promise this, so the test skips them.
+func testDestroyedDuringRequest(t *testing.T, newStore Factory) {
+	clk := NewClock()
+	st := newStore(t, clk.Now)
+	if _, ok := st.(session.Replacer); !ok {
+		t.Skip("the store is not a session.Replacer")
+	}
+	m := manager(t, st, clk, -1)
+	user := "user-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	loaded, release := make(chan struct{}), make(chan struct{})
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/slow" {
+			appHandler(w, r)
+			return
+		}
+		s := session.From(r)
+		_ = s.UserID() // loads the session
+		close(loaded)
+		<-release
+		s.Set("late", "write")
+	})
+	b := &browser{t: t, h: m.Handler(slow), name: m.CookieName()}
+	b.get("/login?u=" + user)
+	done := make(chan struct{})
+	inflight := &browser{t: t, h: b.h, name: b.name, cookie: b.cookie}
+	go func() { defer close(done); inflight.get("/slow") }()
+	<-loaded
+	if n, err := m.DestroyUser(context.Background(), user); err != nil || n != 1 {
+		t.Fatalf("DestroyUser = %d, %v", n, err)
+	}
+	close(release)
+	<-done
+	if got := b.get("/whoami").Body.String(); got != "" {
+		t.Fatalf("a session destroyed during a request came back as %q", got)
 	}
 }
