@@ -100,7 +100,16 @@ func (a *app) buildAuth(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	a.totp, err = authn.NewTOTP(authn.TOTPOptions{Issuer: "Covet notes", Store: &totpStore{store: a.store, failures: authn.NewMemoryTOTPStore(nil)}})
+	// Failed codes are counted in Redis when there is one, so the attempt
+	// limit holds across instances; the last used step lives in the users
+	// table either way.
+	var failures authn.TOTPStore = authn.NewMemoryTOTPStore(nil)
+	if a.rdb != nil {
+		if failures, err = authn.NewRedisTOTPStore(a.rdb, a.cfg.RedisPrefix+"totp:"); err != nil {
+			return err
+		}
+	}
+	a.totp, err = authn.NewTOTP(authn.TOTPOptions{Issuer: "Covet notes", Store: &totpStore{store: a.store, failures: failures}})
 	if err != nil {
 		return err
 	}
@@ -317,10 +326,11 @@ func (a *app) verifyTOTP(w http.ResponseWriter, r *http.Request) error {
 }
 
 // totpStore keeps the last accepted TOTP step in the users table (a
-// compare-and-swap every instance sees) and recent failures in memory.
+// compare-and-swap every instance sees) and counts failures in another
+// store (Redis when configured, else memory).
 type totpStore struct {
 	store    *store
-	failures *authn.MemoryTOTPStore
+	failures authn.TOTPStore
 }
 
 func (t *totpStore) UseStep(ctx context.Context, account string, step int64) (bool, error) {

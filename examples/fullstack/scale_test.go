@@ -13,6 +13,7 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/covetgo/covet/internal/testsvc"
 )
@@ -78,6 +79,17 @@ func smoke(t *testing.T, in *instance) {
 	}
 	c.do("DELETE", "/api/notes/"+id, nil).expect(t, 204, "")
 	c.do("GET", "/api/notes/"+id, nil).expect(t, 404, "")
+
+	// Two-factor authentication: the used step is kept in the database,
+	// failures in Redis when there is one.
+	secret := c.do("POST", "/auth/2fa/enroll", nil).expect(t, 200, "").json(t)["secret"].(string)
+	now := time.Now()
+	code, _ := totp.GenerateCode(secret, now)
+	c.do("POST", "/auth/2fa/verify", map[string]string{"code": code}).expect(t, 200, "")
+	fresh := newClient(t, in.URL)
+	fresh.do("POST", "/auth/login", map[string]string{"email": "smoke@example.com", "password": password, "otp": code}).expect(t, 401, "otp_required")
+	next, _ := totp.GenerateCode(secret, now.Add(30*time.Second))
+	fresh.do("POST", "/auth/login", map[string]string{"email": "smoke@example.com", "password": password, "otp": next}).expect(t, 200, "")
 }
 
 func TestOnPostgresAndRedis(t *testing.T) {
