@@ -104,7 +104,14 @@ var errNumericDate = errors.New("exp, nbf and iat must be JSON numbers")
 // encoding/json matches struct fields case-insensitively, so "Exp" lands
 // in the same field.
 func isTimeClaim(name []byte) bool {
-	return len(name) == 3 && (bytes.EqualFold(name, []byte("exp")) || bytes.EqualFold(name, []byte("nbf")) || bytes.EqualFold(name, []byte("iat")))
+	if len(name) != 3 {
+		return false
+	}
+	switch string([]byte{lowerASCII(name[0]), lowerASCII(name[1]), lowerASCII(name[2])}) {
+	case "exp", "nbf", "iat":
+		return true
+	}
+	return false
 }
 
 // asciiName reports whether name is plain ASCII.
