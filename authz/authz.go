@@ -178,28 +178,14 @@ func (a *Authorizer) RequireRole(roles ...string) func(http.Handler) http.Handle
 		panic("authz: RequireRole needs at least one role")
 	}
 	roles = append([]string(nil), roles...)
-	label := "role:" + strings.Join(roles, "|")
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx := r.Context()
-			p, ok := authn.PrincipalFrom(ctx)
-			if !ok {
-				errs.Write(w, r, a.unauth)
-				return
+	return a.gate("role:"+strings.Join(roles, "|"), ErrForbidden, func(p *authn.Principal) bool {
+		for _, role := range roles {
+			if (a.rbac != nil && a.rbac.HasRole(p.Roles, role)) || (a.rbac == nil && p.HasRole(role)) {
+				return true
 			}
-			for _, role := range roles {
-				if (a.rbac != nil && a.rbac.HasRole(p.Roles, role)) || (a.rbac == nil && p.HasRole(role)) {
-					if a.auditAllowed {
-						a.audit(ctx, p, label, "", true)
-					}
-					next.ServeHTTP(w, r)
-					return
-				}
-			}
-			a.audit(ctx, p, label, "", false)
-			errs.Write(w, r, ErrForbidden)
-		})
-	}
+		}
+		return false
+	})
 }
 
 // RequireScope returns middleware that lets a request through only when its
@@ -211,9 +197,21 @@ func (a *Authorizer) RequireScope(scopes ...string) func(http.Handler) http.Hand
 		panic("authz: RequireScope needs at least one scope")
 	}
 	scopes = append([]string(nil), scopes...)
-	label := "scope:" + strings.Join(scopes, " ")
 	deny := ErrInsufficientScope.WithHeader("WWW-Authenticate",
 		authn.BearerChallenge(a.realm, "insufficient_scope", "The access token does not grant the required scope.", scopes...))
+	return a.gate("scope:"+strings.Join(scopes, " "), deny, func(p *authn.Principal) bool {
+		for _, sc := range scopes {
+			if !p.HasScope(sc) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// gate is the middleware RequireRole and RequireScope share: 401 without a
+// principal, then allowed decides between next and deny, audited under label.
+func (a *Authorizer) gate(label string, deny error, allowed func(*authn.Principal) bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()
@@ -222,12 +220,10 @@ func (a *Authorizer) RequireScope(scopes ...string) func(http.Handler) http.Hand
 				errs.Write(w, r, a.unauth)
 				return
 			}
-			for _, s := range scopes {
-				if !p.HasScope(s) {
-					a.audit(ctx, p, label, "", false)
-					errs.Write(w, r, deny)
-					return
-				}
+			if !allowed(p) {
+				a.audit(ctx, p, label, "", false)
+				errs.Write(w, r, deny)
+				return
 			}
 			if a.auditAllowed {
 				a.audit(ctx, p, label, "", true)
