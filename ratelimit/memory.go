@@ -17,37 +17,50 @@ type MemoryOptions struct {
 	// MaxKeys is the hard cap on the number of keys held. When the store is
 	// full, a new key first takes the place of an expired entry and
 	// otherwise evicts the least recently used one (counted in
-	// MemoryStats.Evictions). Zero: DefaultMaxKeys.
+	// MemoryStats.Evictions). Recency is the store clock's reading at a
+	// key's last decision, so keys last used at the same instant (under
+	// a clock that stands still) leave in no particular order. The cap
+	// applies per shard: each holds an equal part of MaxKeys, and the
+	// expired or least recently used key goes from the new key's shard.
+	// Zero: DefaultMaxKeys.
 	MaxKeys int
-	// Shards is the number of independently locked parts of the table,
-	// rounded up to a power of two. Zero: 8 per CPU, at least 16.
+	// Shards is the number of parts of the table, rounded up to a power of
+	// two. Each has its own lock, taken to add and remove keys and to
+	// decide for several policies at once (see MemoryStore). Zero: 8 per
+	// CPU, at least 16.
 	Shards int
 	// SweepInterval is how often a background goroutine reclaims expired
 	// keys, a bounded batch per shard at a time. Zero: one second.
 	// Negative: no background sweeping (expired keys are still reused
 	// before live ones are evicted).
 	SweepInterval time.Duration
-	// Clock returns the current time. It is read under the shard lock and
-	// never allowed to move a shard's time backwards. Nil: the real clock
-	// (wall time at construction advanced by the monotonic clock).
+	// Clock returns the current time. It is read after the key's state,
+	// and a reading earlier than the latest one the store has used counts
+	// as that latest one, so a key's time never moves backwards. Nil: the
+	// real clock (wall time at construction advanced by the monotonic
+	// clock, which never moves backwards by itself).
 	Clock func() time.Time
 }
 
 // DefaultMaxKeys is the key cap of a MemoryStore whose MaxKeys is zero.
 const DefaultMaxKeys = 1 << 18
 
-// sweepBatch is how many slots a sweep looks at per shard and tick.
+// sweepBatch is how many keys a sweep looks at per shard and tick.
 const sweepBatch = 256
 
 // MemoryStore keeps rate-limit state in process memory. It is safe for
-// concurrent use: the table is split into shards, each with its own lock,
-// and a decision locks exactly one shard (a key's policies live together).
+// concurrent use without a global lock. A key under one token bucket or
+// one fixed window is decided without any lock: it is found in its
+// shard's table with atomic loads, and its state is one word, changed by
+// compare-and-swap. Keys under several policies (or a sliding window), and
+// adding and removing keys, lock one shard of the table.
 // Close stops its sweeper goroutine.
 type MemoryStore struct {
 	seed   maphash.Seed
 	shards []shard
 	mask   uint64
 	clock  func() time.Time
+	last   atomic.Int64 // Clock: the latest reading used
 	base   time.Time
 	baseNS int64
 	stop   chan struct{}
@@ -56,36 +69,101 @@ type MemoryStore struct {
 }
 
 type shard struct {
-	mu         sync.Mutex
-	idx        map[uint64]int32
-	ents       []entry
-	free       int32 // head of the free list through entry.next, -1 if none
-	head, tail int32 // LRU list, head most recent
-	max        int
-	last       int64 // latest time seen: time never moves backwards
-	cursor     int   // sweep position
-	evictions  uint64
-	expired    uint64
-	_          [64]byte
+	// tab is read without the lock and replaced under it when the table
+	// is rebuilt; the padding keeps readers off the lock's cache line.
+	tab atomic.Pointer[table]
+	_   [56]byte
+
+	mu sync.Mutex
+	// lru is a min-heap of every key the shard holds, on the time of use
+	// it was placed with. Decisions record their time in slot.used
+	// without the lock; a key used since it was placed is moved down to
+	// that time when it reaches the top, so the top, once settled, is the
+	// least recently used key.
+	lru []heapItem
+	// locked holds the states of kindLocked keys.
+	locked    map[uint64]*lockedState
+	max       int
+	cursor    int // sweep position in lru
+	evictions uint64
+	expired   uint64
+	_         [64]byte
 }
 
-type entry struct {
-	key        uint64
-	expires    int64
-	prev, next int32
-	live       bool
-	// The states of a key's policies: inline for up to two (the usual
-	// case, one cache line less per decision), else in more.
+type heapItem struct {
+	stamp int64 // the slot's used time when last placed
+	slot  int32
+}
+
+// table is an open-addressing hash table (linear probing) of a shard's
+// keys, with each key's state inline so that a decision touches one cache
+// line of it. Lookups read it without a lock; keys are added under the
+// shard lock. A slot's key never changes during the table's life: a
+// removed key's slot is marked dead and stays until the shard rebuilds
+// its table, so a decision that found a key can never change another
+// key's state.
+type table struct {
+	mask  uint64
+	slots []slot
+	meta  []slotMeta // under the shard lock
+	full  int        // slots with a key, dead or alive
+}
+
+// slot is one key. Key 0 marks an empty slot.
+type slot struct {
+	key atomic.Uint64
+	// word is the state of a kindBucket or kindWindow key (zero: none
+	// yet), or zero for a kindLocked one; deadWord once removed, and with
+	// movedBit set once copied into a rebuilt table.
+	word atomic.Uint64
+	// used is the store time of the key's latest decision, for the LRU.
+	used atomic.Int64
+	// tag is the key's kind in the top byte and, for kindWindow, the
+	// window index the word counts from in the rest. It is set before the
+	// key is published and never changes.
+	tag uint64
+}
+
+// slotMeta is what only the shard lock's holder needs about a slot.
+type slotMeta struct {
+	per   int64 // kindWindow: period in ns
+	hidx  int32 // position in the shard's lru heap
+	shift uint8 // kindWindow: bits of the count
+}
+
+type entryKind uint8
+
+const (
+	kindLocked entryKind = iota // states in shard.locked, under the shard lock
+	kindBucket                  // word: a token bucket's TAT
+	kindWindow                  // word: a fixed window's index and count
+)
+
+const (
+	// deadWord marks a removed key: no state encodes to it, so a decision
+	// still holding the slot fails its compare-and-swap and decides again
+	// under the shard lock.
+	deadWord = ^uint64(0)
+	// movedBit marks a slot copied into a rebuilt table. States keep the
+	// top bit clear.
+	movedBit = 1 << 63
+	tagShift = 56
+)
+
+// lockedState holds a kindLocked key's states.
+type lockedState struct {
+	expires int64 // when the states stop mattering
+	n       int
+	// The states: inline for up to two policies, else in more.
 	inline [2]state
 	more   []state
 }
 
-// states returns the entry's n states.
-func (e *entry) states(n int) []state {
-	if n <= len(e.inline) {
-		return e.inline[:n]
+func (m *lockedState) states() []state {
+	if m.n <= len(m.inline) {
+		return m.inline[:m.n]
 	}
-	return e.more[:n]
+	return m.more[:m.n]
 }
 
 // MemoryStats are a MemoryStore's counters.
@@ -134,8 +212,8 @@ func NewMemoryStore(opts MemoryOptions) (*MemoryStore, error) {
 		if i < extra {
 			sh.max++
 		}
-		sh.idx = make(map[uint64]int32)
-		sh.free, sh.head, sh.tail = -1, -1, -1
+		sh.tab.Store(newTable(minTable))
+		sh.locked = make(map[uint64]*lockedState)
 	}
 	interval := opts.SweepInterval
 	if interval == 0 {
@@ -165,7 +243,7 @@ func (s *MemoryStore) Stats() MemoryStats {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		st.Keys += len(sh.idx)
+		st.Keys += len(sh.lru)
 		st.Evictions += sh.evictions
 		st.Expired += sh.expired
 		sh.mu.Unlock()
@@ -173,11 +251,24 @@ func (s *MemoryStore) Stats() MemoryStats {
 	return st
 }
 
+// now reads the store clock. A decision reads it after loading the key's
+// state, so the time is never earlier than the one that state was made
+// at: the monotonic clock never goes back, and readings of Clock are
+// raised to the latest one handed out.
 func (s *MemoryStore) now() int64 {
-	if s.clock != nil {
-		return s.clock().UnixNano()
+	if s.clock == nil {
+		return s.baseNS + int64(time.Since(s.base))
 	}
-	return s.baseNS + int64(time.Since(s.base))
+	t := s.clock().UnixNano()
+	for {
+		l := s.last.Load()
+		if t <= l {
+			return l
+		}
+		if s.last.CompareAndSwap(l, t) {
+			return t
+		}
+	}
 }
 
 // hash maps a policy set and a key to the table key. maphash's seed is
@@ -202,31 +293,102 @@ func (s *MemoryStore) decide(_ context.Context, set *policySet, key []byte, cost
 
 // decideHash runs one all-or-nothing decision for the key whose hash is h.
 func (s *MemoryStore) decideHash(set *policySet, h uint64, cost int64, res *Result) {
+	if h == 0 {
+		h = 1 // key 0 marks empty slots
+	}
 	sh := &s.shards[h&s.mask]
-	n := len(set.ps)
-	res.n = n
-	sh.mu.Lock()
-	now := s.now()
-	if now < sh.last {
-		now = sh.last
-	} else {
-		sh.last = now
+	res.n = len(set.ps)
+	if set.kind == kindLocked || !s.decideFast(set, sh.tab.Load(), h, cost, res) {
+		s.decideSlow(sh, set, h, cost, res)
 	}
-	i, ok := sh.idx[h]
-	var e *entry
-	if ok {
-		e = &sh.ents[i]
-		sh.touch(i)
+	res.summarize()
+}
+
+// decideFast decides, without a lock, for a lone token bucket or fixed
+// window the store holds. It reports false, having changed nothing, when
+// the key is not found, was removed or moved meanwhile, or its new state
+// does not fit the slot; the caller then decides under the shard lock.
+func (s *MemoryStore) decideFast(set *policySet, t *table, h uint64, cost int64, res *Result) bool {
+	i, ok := t.find(h)
+	if !ok {
+		return false
 	}
+	sl := &t.slots[i]
+	if entryKind(sl.tag>>tagShift) != set.kind {
+		return false // another policy set's key with the same hash
+	}
+	p := &set.ps[0]
+	for {
+		w := sl.word.Load()
+		if w&movedBit != 0 {
+			return false
+		}
+		now := s.now()
+		st, now := sl.decode(w, now, set.shift)
+		ns, d, _ := p.step(st, now, cost)
+		res.d[0] = d
+		if d.Allowed && cost > 0 {
+			nw, ok := sl.encode(ns, set.shift)
+			if !ok {
+				return false
+			}
+			if !sl.word.CompareAndSwap(w, nw) {
+				continue
+			}
+		}
+		sl.touch(now)
+		return true
+	}
+}
+
+// decode returns the state in word w and the time to decide at: now, or
+// for a fixed window whose state is from a later window than now's (which
+// a monotonic clock rules out), the start of that window.
+func (sl *slot) decode(w uint64, now int64, shift uint8) (state, int64) {
+	if entryKind(sl.tag>>tagShift) != kindWindow {
+		return state{a: int64(w)}, now
+	}
+	if w == 0 {
+		return state{}, now
+	}
+	base := int64(sl.tag & (1<<tagShift - 1))
+	return state{a: base + int64(w>>shift) - 1, b: int64(w & (1<<shift - 1))}, now
+}
+
+// encode returns the word for st, or false when st's window is too far
+// beyond the slot's base for the word.
+func (sl *slot) encode(st state, shift uint8) (uint64, bool) {
+	if entryKind(sl.tag>>tagShift) != kindWindow {
+		return uint64(st.a), true
+	}
+	d := st.a - int64(sl.tag&(1<<tagShift-1)) + 1
+	if d < 1 || uint64(d) >= 1<<(63-shift) {
+		return 0, false // the word's top bit stays clear
+	}
+	return uint64(d)<<shift | uint64(st.b), true
+}
+
+// touch records a decision at now for the LRU.
+func (sl *slot) touch(now int64) {
+	if sl.used.Load() < now {
+		sl.used.Store(now)
+	}
+}
+
+// decideStates runs every policy of set on the states cur (nil: none
+// yet) and fills res. It returns the states to store, when they stop
+// mattering, and whether to store them (the request passed and cost
+// something).
+func decideStates(set *policySet, cur []state, now, cost int64, res *Result) ([MaxPolicies]state, int64, bool) {
 	var next [MaxPolicies]state
 	var expires int64
 	allowed := true
 	for j := range set.ps {
-		var cur state
-		if e != nil {
-			cur = e.states(n)[j]
+		var st state
+		if cur != nil {
+			st = cur[j]
 		}
-		ns, d, exp := set.ps[j].step(cur, now, cost)
+		ns, d, exp := set.ps[j].step(st, now, cost)
 		next[j] = ns
 		res.d[j] = d
 		expires = max(expires, exp)
@@ -237,121 +399,314 @@ func (s *MemoryStore) decideHash(set *policySet, h uint64, cost int64, res *Resu
 		// quota as it stays.
 		for j := range set.ps {
 			if res.d[j].Allowed && cost > 0 {
-				var cur state
-				if e != nil {
-					cur = e.states(n)[j]
+				var st state
+				if cur != nil {
+					st = cur[j]
 				}
-				_, res.d[j], _ = set.ps[j].step(cur, now, 0)
+				_, res.d[j], _ = set.ps[j].step(st, now, 0)
 			}
 		}
-	} else if cost > 0 {
-		if e == nil {
-			e = &sh.ents[sh.insert(h, n, now)]
+	}
+	return next, expires, allowed && cost > 0
+}
+
+// decideSlow decides under the shard lock: for a kindLocked set, a key the
+// store does not hold, or one whose state must move to a new slot.
+func (s *MemoryStore) decideSlow(sh *shard, set *policySet, h uint64, cost int64, res *Result) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	t := sh.tab.Load()
+	var one [1]state
+	var cur []state
+	if i, ok := t.find(h); ok {
+		sl := &t.slots[i]
+		kind := entryKind(sl.tag >> tagShift)
+		switch {
+		case kind != set.kind:
+			// Another policy set's key with the same hash: replace it.
+		case kind == kindLocked:
+			if m := sh.locked[h]; m.n == len(set.ps) {
+				now := s.now()
+				states := m.states()
+				next, expires, apply := decideStates(set, states, now, cost, res)
+				if apply {
+					copy(states, next[:m.n])
+					m.expires = max(m.expires, expires)
+				}
+				sl.touch(now)
+				return
+			}
+		default:
+			// Nothing moves or leaves under the lock, so a failure means
+			// the new state does not fit the slot: a fixed window too far
+			// beyond its base. It moves to a new slot.
+			if s.decideFast(set, t, h, cost, res) {
+				return
+			}
+			one[0], _ = sl.decode(sh.kill(t, i), 0, set.shift)
+			cur = one[:]
 		}
-		copy(e.states(n), next[:n])
-		e.expires = max(e.expires, expires)
+		if cur == nil {
+			sh.kill(t, i)
+		}
+		sh.remove(t, i)
 	}
-	sh.mu.Unlock()
-	res.summarize()
+	now := s.now()
+	if cur != nil && set.kind == kindWindow {
+		now = max(now, cur[0].a*set.ps[0].periodNS)
+	}
+	next, expires, apply := decideStates(set, cur, now, cost, res)
+	if !apply {
+		if cur == nil {
+			return // nothing to keep
+		}
+		next[0] = cur[0]
+	}
+	var m *lockedState
+	if set.kind == kindLocked {
+		m = &lockedState{n: len(set.ps), expires: expires}
+		if m.n > len(m.inline) {
+			m.more = make([]state, m.n)
+		}
+		copy(m.states(), next[:m.n])
+	}
+	sh.add(set, h, next[0], m, now)
 }
 
-// touch moves entry i to the front of the LRU list.
-func (sh *shard) touch(i int32) {
-	if sh.head == i {
-		return
-	}
-	sh.unlink(i)
-	sh.pushFront(i)
-}
-
-func (sh *shard) unlink(i int32) {
-	e := &sh.ents[i]
-	if e.prev >= 0 {
-		sh.ents[e.prev].next = e.next
-	} else {
-		sh.head = e.next
-	}
-	if e.next >= 0 {
-		sh.ents[e.next].prev = e.prev
-	} else {
-		sh.tail = e.prev
-	}
-	e.prev, e.next = -1, -1
-}
-
-func (sh *shard) pushFront(i int32) {
-	e := &sh.ents[i]
-	e.prev, e.next = -1, sh.head
-	if sh.head >= 0 {
-		sh.ents[sh.head].prev = i
-	}
-	sh.head = i
-	if sh.tail < 0 {
-		sh.tail = i
+// kill marks slot i of t removed and returns its last state word.
+func (sh *shard) kill(t *table, i int32) uint64 {
+	sl := &t.slots[i]
+	for {
+		w := sl.word.Load()
+		if sl.word.CompareAndSwap(w, deadWord) {
+			return w
+		}
 	}
 }
 
-// remove drops entry i and puts its slot on the free list.
-func (sh *shard) remove(i int32) {
-	e := &sh.ents[i]
-	delete(sh.idx, e.key)
-	sh.unlink(i)
-	e.live = false
-	e.next = sh.free
-	sh.free = i
+// killExpired marks slot i removed if its key's state no longer matters at
+// now, and reports whether it did. A decision racing it either lands
+// first (and the key stays) or finds the slot dead.
+func (sh *shard) killExpired(t *table, i int32, now int64) bool {
+	sl := &t.slots[i]
+	w := sl.word.Load()
+	switch entryKind(sl.tag >> tagShift) {
+	case kindLocked:
+		if sh.locked[sl.key.Load()].expires > now {
+			return false
+		}
+	case kindBucket:
+		if int64(w) > now {
+			return false
+		}
+	case kindWindow:
+		if w != 0 {
+			st, _ := sl.decode(w, 0, t.meta[i].shift)
+			if (st.a+1)*t.meta[i].per > now {
+				return false
+			}
+		}
+	}
+	return sl.word.CompareAndSwap(w, deadWord)
 }
 
-// reclaimTail scans this many entries from the LRU tail for one that has
-// expired.
-const reclaimTail = 8
+// reclaimScan is how many keys at the least recently used end of the heap
+// eviction looks at for an expired one.
+const reclaimScan = 8
 
-// insert adds key h with n zeroed states and returns its slot, making room
-// first when the shard is full: an expired entry near the LRU tail goes
-// first, otherwise the least recently used one.
-func (sh *shard) insert(h uint64, n int, now int64) int32 {
-	if len(sh.idx) >= sh.max && sh.tail >= 0 {
-		victim := sh.tail
-		for i, k := sh.tail, 0; i >= 0 && k < reclaimTail; i, k = sh.ents[i].prev, k+1 {
-			if sh.ents[i].expires <= now {
-				victim = i
+// minTable is the smallest table.
+const minTable = 16
+
+// add puts key h of set, with state st (or, for kindLocked, states m),
+// used at now, into the shard, making room first when the shard is full:
+// an expired key among the least recently used goes first, otherwise the
+// least recently used one.
+func (sh *shard) add(set *policySet, h uint64, st state, m *lockedState, now int64) {
+	t := sh.tab.Load()
+	if len(sh.lru) >= sh.max && len(sh.lru) > 0 {
+		sh.settle(t)
+		victim := -1
+		for k := range min(len(sh.lru), reclaimScan) {
+			if sh.killExpired(t, sh.lru[k].slot, now) {
+				victim = k
+				sh.expired++
 				break
 			}
 		}
-		if sh.ents[victim].expires <= now {
-			sh.expired++
-		} else {
+		if victim < 0 {
+			victim = 0
+			sh.kill(t, sh.lru[0].slot)
 			sh.evictions++
 		}
-		sh.remove(victim)
+		sh.remove(t, sh.lru[victim].slot)
 	}
-	var i int32
-	if sh.free >= 0 {
-		i = sh.free
-		sh.free = sh.ents[i].next
-	} else {
-		if len(sh.ents) == cap(sh.ents) {
-			// Grow geometrically but never past the shard's cap.
-			grown := make([]entry, len(sh.ents), min(max(2*cap(sh.ents), 16), sh.max))
-			copy(grown, sh.ents)
-			sh.ents = grown
+	if 4*(t.full+1) > 3*len(t.slots) {
+		t = sh.rebuild(t)
+	}
+	i := t.empty(h)
+	sl := &t.slots[i]
+	sl.tag = uint64(set.kind) << tagShift
+	var w uint64
+	switch set.kind {
+	case kindLocked:
+		sh.locked[h] = m
+	case kindWindow:
+		sl.tag |= uint64(st.a) // the base: the state's own window
+		t.meta[i].per, t.meta[i].shift = set.ps[0].periodNS, set.shift
+		w, _ = sl.encode(st, set.shift)
+	default:
+		w, _ = sl.encode(st, set.shift)
+	}
+	sl.word.Store(w)
+	sl.used.Store(now)
+	sl.key.Store(h) // publishes the slot
+	t.full++
+	sh.lru = append(sh.lru, heapItem{stamp: now, slot: i})
+	sh.up(t, len(sh.lru)-1)
+}
+
+// settle moves keys used since they were placed in the heap down to their
+// last use until the top is one that was not: the least recently used key.
+func (sh *shard) settle(t *table) {
+	for len(sh.lru) > 0 {
+		top := &sh.lru[0]
+		u := t.slots[top.slot].used.Load()
+		if u <= top.stamp {
+			return
 		}
-		sh.ents = append(sh.ents, entry{})
-		i = int32(len(sh.ents) - 1)
+		top.stamp = u
+		sh.down(t, 0)
 	}
-	e := &sh.ents[i]
-	e.key, e.expires, e.live = h, 0, true
-	e.inline = [2]state{}
-	if n > len(e.inline) {
-		if cap(e.more) >= n {
-			e.more = e.more[:n]
-			clear(e.more)
-		} else {
-			e.more = make([]state, n)
+}
+
+// remove takes the key of dead slot i out of the heap (the slot itself
+// stays, dead, until the table is rebuilt).
+func (sh *shard) remove(t *table, i int32) {
+	if entryKind(t.slots[i].tag>>tagShift) == kindLocked {
+		delete(sh.locked, t.slots[i].key.Load())
+	}
+	k := int(t.meta[i].hidx)
+	last := len(sh.lru) - 1
+	if k != last {
+		sh.lru[k] = sh.lru[last]
+		t.meta[sh.lru[k].slot].hidx = int32(k)
+	}
+	sh.lru = sh.lru[:last]
+	if k < last {
+		sh.down(t, k)
+		sh.up(t, k)
+	}
+	t.meta[i].hidx = -1
+}
+
+func (sh *shard) up(t *table, k int) {
+	it := sh.lru[k]
+	for k > 0 {
+		p := (k - 1) / 2
+		if sh.lru[p].stamp <= it.stamp {
+			break
 		}
+		sh.lru[k] = sh.lru[p]
+		t.meta[sh.lru[k].slot].hidx = int32(k)
+		k = p
 	}
-	sh.idx[h] = i
-	sh.pushFront(i)
-	return i
+	sh.lru[k] = it
+	t.meta[it.slot].hidx = int32(k)
+}
+
+func (sh *shard) down(t *table, k int) {
+	n := len(sh.lru)
+	it := sh.lru[k]
+	for {
+		c := 2*k + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && sh.lru[c+1].stamp < sh.lru[c].stamp {
+			c++
+		}
+		if it.stamp <= sh.lru[c].stamp {
+			break
+		}
+		sh.lru[k] = sh.lru[c]
+		t.meta[sh.lru[k].slot].hidx = int32(k)
+		k = c
+	}
+	sh.lru[k] = it
+	t.meta[it.slot].hidx = int32(k)
+}
+
+// rebuild copies the shard's keys into a new table with room for as many
+// again, leaving dead slots behind, and publishes it. A decision still on
+// the old table finds its key's slot moved and decides again under the
+// lock.
+func (sh *shard) rebuild(t *table) *table {
+	size := minTable
+	for size < 2*(len(sh.lru)+1) {
+		size *= 2
+	}
+	nt := newTable(size)
+	for k := range sh.lru {
+		i := sh.lru[k].slot
+		sl := &t.slots[i]
+		var w uint64
+		if entryKind(sl.tag>>tagShift) != kindLocked {
+			for {
+				w = sl.word.Load()
+				if sl.word.CompareAndSwap(w, w|movedBit) {
+					break
+				}
+			}
+		}
+		h := sl.key.Load()
+		j := nt.empty(h)
+		ns := &nt.slots[j]
+		ns.tag = sl.tag
+		ns.word.Store(w)
+		ns.used.Store(sl.used.Load())
+		ns.key.Store(h)
+		nt.meta[j] = t.meta[i]
+		nt.meta[j].hidx = int32(k)
+		nt.full++
+		sh.lru[k].slot = j
+	}
+	sh.tab.Store(nt)
+	return nt
+}
+
+func newTable(size int) *table {
+	return &table{mask: uint64(size - 1), slots: make([]slot, size), meta: make([]slotMeta, size)}
+}
+
+// home is the slot where key h's probe starts; the shard index uses h's
+// low bits, so the table uses its high ones.
+func (t *table) home(h uint64) uint64 { return h >> 32 & t.mask }
+
+// find returns the slot of key h that is not dead.
+func (t *table) find(h uint64) (int32, bool) {
+	i := t.home(h)
+	for range len(t.slots) {
+		sl := &t.slots[i]
+		k := sl.key.Load()
+		if k == 0 {
+			break
+		}
+		if k == h && sl.word.Load() != deadWord {
+			return int32(i), true
+		}
+		i = (i + 1) & t.mask
+	}
+	return -1, false
+}
+
+// empty returns the first empty slot on key h's probe (under the shard
+// lock; the table is never full).
+func (t *table) empty(h uint64) int32 {
+	i := t.home(h)
+	for t.slots[i].key.Load() != 0 {
+		i = (i + 1) & t.mask
+	}
+	return int32(i)
 }
 
 func (s *MemoryStore) sweeper(interval time.Duration) {
@@ -368,25 +723,23 @@ func (s *MemoryStore) sweeper(interval time.Duration) {
 	}
 }
 
-// sweep reclaims expired entries, at most sweepBatch slots per shard, one
-// shard locked at a time.
+// sweep reclaims expired keys, looking at most at sweepBatch keys
+// per shard, one shard locked at a time.
 func (s *MemoryStore) sweep() {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		now := s.now()
-		if now < sh.last {
-			now = sh.last
-		}
-		for k := 0; k < sweepBatch && len(sh.ents) > 0; k++ {
-			if sh.cursor >= len(sh.ents) {
+		t := sh.tab.Load()
+		for k := 0; k < sweepBatch && len(sh.lru) > 0; k++ {
+			if sh.cursor >= len(sh.lru) {
 				sh.cursor = 0
 			}
-			j := int32(sh.cursor)
-			sh.cursor++
-			if e := &sh.ents[j]; e.live && e.expires <= now {
-				sh.remove(j)
+			if i := sh.lru[sh.cursor].slot; sh.killExpired(t, i, now) {
+				sh.remove(t, i) // another key moves into the cursor's place
 				sh.expired++
+			} else {
+				sh.cursor++
 			}
 		}
 		sh.mu.Unlock()

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"math"
+	"math/bits"
 	"strconv"
 	"time"
 
@@ -213,6 +214,11 @@ type policySet struct {
 	fp      uint64 // fingerprint of name and policies: memory-store key space
 	header  []string
 	maxCost int64
+	// How the memory store keeps a key's state: one word changed by
+	// compare-and-swap for a lone token bucket or fixed window, else
+	// state records under a per-key lock.
+	kind  entryKind
+	shift uint8 // kindWindow: bits of the window count in the word
 }
 
 var errNoPolicies = errs.Configf("ratelimit: at least one policy is required")
@@ -252,6 +258,16 @@ func compileSet(name string, in []Policy) (*policySet, error) {
 	}
 	s.fp = h
 	s.header = []string{hdr}
+	s.kind = kindLocked
+	if len(s.ps) == 1 {
+		switch s.ps[0].Algorithm {
+		case TokenBucket:
+			s.kind = kindBucket
+		case FixedWindow:
+			s.kind = kindWindow
+			s.shift = uint8(bits.Len64(uint64(s.ps[0].Limit)))
+		}
+	}
 	return s, nil
 }
 
