@@ -1,7 +1,9 @@
 package ratelimit
 
 import (
+	"math/bits"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 	"unsafe"
@@ -54,7 +56,18 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 			return
 		}
 		var kb [320]byte
-		key, outcome := l.appendKey(kb[:0], r)
+		var key []byte
+		var addr netip.Addr
+		outcome := keyOK
+		if l.ipOnly {
+			// The usual ByIP key on a memory store: hashed straight from the
+			// address, without building the byte key.
+			if addr = l.clientAddr(r); !addr.IsValid() {
+				outcome = keyMissing
+			}
+		} else {
+			key, outcome = l.appendKey(kb[:0], r)
+		}
 		switch outcome {
 		case keyExempt:
 			next.ServeHTTP(w, r)
@@ -77,7 +90,12 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 			cost = l.cost(r)
 		}
 		var res Result
-		if err := l.decide(r.Context(), set, key, cost, &res); err != nil {
+		if l.ipOnly && outcome == keyOK {
+			if cost < 0 {
+				cost = 1
+			}
+			l.mem.decideHash(set, l.mem.hashAddr(set, addr), cost, &res)
+		} else if err := l.decide(r.Context(), set, key, cost, &res); err != nil {
 			retry := max(l.retry, time.Second)
 			errs.Write(w, r, ErrUnavailable.WithCause(err).WithHeader("Retry-After", seconds(retry)))
 			return
@@ -105,19 +123,24 @@ func ceilSeconds(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)
 }
 
-// headerBlock and legacyBlock hold a response's dynamic header values and
-// their bytes in one allocation. Each value slice is capped at length 1,
-// so Header.Add copies instead of writing into the block.
-type headerBlock struct {
+// The blocks hold a response's dynamic header values and their bytes in
+// one allocation, sized to the common cases: one or two short policy
+// items (block32, block48) and the legacy fields (legacyBlock). Each value
+// slice is capped at length 1, so Header.Add copies instead of writing
+// into the block.
+type block32 struct {
 	vals [1]string
-	buf  [112]byte
+	buf  [32]byte
 }
 
-// smallBlock is headerBlock for the common one- or two-policy value, in
-// half the memory.
-type smallBlock struct {
+type block48 struct {
 	vals [1]string
 	buf  [48]byte
+}
+
+type block112 struct {
+	vals [1]string
+	buf  [112]byte
 }
 
 type legacyBlock struct {
@@ -126,54 +149,70 @@ type legacyBlock struct {
 }
 
 func (l *Limiter) setHeaders(h http.Header, set *policySet, res *Result) {
-	var tmp [MaxPolicies * 80]byte
-	b := tmp[:0]
+	// Size the values first, then write them once, straight into the
+	// block the response keeps.
+	var ends [4]int
+	n := 2 * (res.n - 1)
+	for i := 0; i < res.n; i++ {
+		d := &res.d[i]
+		n += len(set.ps[i].rateItem) + intLen(d.Remaining) + len(";t=") + intLen(ceilSeconds(d.ResetAfter))
+	}
+	ends[0] = n
+	nv := 1
+	if l.legacy {
+		ends[1] = ends[0] + intLen(res.Limit)
+		ends[2] = ends[1] + intLen(res.Remaining)
+		ends[3] = ends[2] + intLen(ceilSeconds(res.ResetAfter))
+		n, nv = ends[3], 4
+	}
+	var vals []string
+	var b []byte
+	switch {
+	case l.legacy && n <= len(legacyBlock{}.buf):
+		blk := new(legacyBlock)
+		vals, b = blk.vals[:], blk.buf[:n]
+	case l.legacy:
+		vals, b = make([]string, nv), make([]byte, n)
+	case n <= len(block32{}.buf):
+		blk := new(block32)
+		vals, b = blk.vals[:], blk.buf[:n]
+	case n <= len(block48{}.buf):
+		blk := new(block48)
+		vals, b = blk.vals[:], blk.buf[:n]
+	case n <= len(block112{}.buf):
+		blk := new(block112)
+		vals, b = blk.vals[:], blk.buf[:n]
+	default:
+		vals, b = make([]string, nv), make([]byte, n)
+	}
+	p := 0
 	for i := 0; i < res.n; i++ {
 		d := &res.d[i]
 		if i > 0 {
-			b = append(b, ", "...)
+			p += copy(b[p:], ", ")
 		}
-		b = append(b, set.ps[i].nameItem...)
-		b = append(b, ";r="...)
-		b = strconv.AppendInt(b, d.Remaining, 10)
-		b = append(b, ";t="...)
-		b = strconv.AppendInt(b, ceilSeconds(d.ResetAfter), 10)
+		p += copy(b[p:], set.ps[i].rateItem)
+		p += putInt(b[p:], d.Remaining)
+		p += copy(b[p:], ";t=")
+		p += putInt(b[p:], ceilSeconds(d.ResetAfter))
 	}
-	ends := [4]int{len(b)}
-	nv := 1
 	if l.legacy {
-		b = strconv.AppendInt(b, res.Limit, 10)
-		ends[1] = len(b)
-		b = strconv.AppendInt(b, res.Remaining, 10)
-		ends[2] = len(b)
-		b = strconv.AppendInt(b, ceilSeconds(res.ResetAfter), 10)
-		ends[3] = len(b)
-		nv = 4
+		p += putInt(b[p:], res.Limit)
+		p += putInt(b[p:], res.Remaining)
+		putInt(b[p:], ceilSeconds(res.ResetAfter))
 	}
-	var vals []string
-	var data []byte
-	switch {
-	case !l.legacy && len(b) <= len(smallBlock{}.buf):
-		blk := new(smallBlock)
-		vals, data = blk.vals[:], blk.buf[:len(b)]
-	case !l.legacy && len(b) <= len(headerBlock{}.buf):
-		blk := new(headerBlock)
-		vals, data = blk.vals[:], blk.buf[:len(b)]
-	case l.legacy && len(b) <= len(legacyBlock{}.buf):
-		blk := new(legacyBlock)
-		vals, data = blk.vals[:], blk.buf[:len(b)]
-	default:
-		vals, data = make([]string, nv), make([]byte, len(b))
-	}
-	copy(data, b)
 	start := 0
 	for i := 0; i < nv; i++ {
 		if ends[i] > start {
-			vals[i] = unsafe.String(&data[start], ends[i]-start)
+			vals[i] = unsafe.String(&b[start], ends[i]-start)
 		}
 		start = ends[i]
 	}
-	if prev := h[headerRateLimit]; len(prev) > 0 {
+	var prev []string
+	if len(h) > 0 {
+		prev = h[headerRateLimit]
+	}
+	if len(prev) > 0 {
 		// An earlier limiter stage set its own fields: both are lists, so
 		// each stage adds its items as another field line.
 		h[headerPolicy] = append(h[headerPolicy][:len(h[headerPolicy]):len(h[headerPolicy])], set.header[0])
@@ -187,6 +226,56 @@ func (l *Limiter) setHeaders(h http.Header, set *policySet, res *Result) {
 		h[headerRemaining] = vals[2:3:3]
 		h[headerReset] = vals[3:4:4]
 	}
+}
+
+// pow10 holds the powers of ten an int64 can reach.
+var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
+
+// intLen is the length of v in decimal.
+func intLen(v int64) int {
+	n := 0
+	u := uint64(v)
+	if v < 0 {
+		n, u = 1, -u
+	}
+	// bits*1233>>12 is log10 of 2^bits, rounded down: one below the
+	// length or the length itself.
+	d := bits.Len64(u) * 1233 >> 12
+	if u >= pow10[d] {
+		d++
+	}
+	return n + max(d, 1)
+}
+
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// putInt writes v in decimal at the start of b, which has room for
+// intLen(v) bytes, and returns that length.
+func putInt(b []byte, v int64) int {
+	n := intLen(v)
+	u := uint64(v)
+	if v < 0 {
+		b[0] = '-'
+		u = -u
+	}
+	i := n
+	for u >= 100 {
+		q := u / 100
+		r := u - q*100
+		i -= 2
+		b[i], b[i+1] = digitPairs[2*r], digitPairs[2*r+1]
+		u = q
+	}
+	if u >= 10 {
+		i -= 2
+		b[i], b[i+1] = digitPairs[2*u], digitPairs[2*u+1]
+	} else {
+		b[i-1] = byte('0' + u)
+	}
+	return n
 }
 
 func cloneBytes(b []byte) []byte {

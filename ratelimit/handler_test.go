@@ -3,6 +3,8 @@ package ratelimit
 import (
 	"context"
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -417,5 +419,109 @@ func TestChainedLimitersAddFieldLines(t *testing.T) {
 	}
 	if got := w.Header().Values("RateLimit"); len(got) != 2 || !strings.HasPrefix(got[0], `"ip";r=4`) || !strings.HasPrefix(got[1], `"route";r=99`) {
 		t.Fatalf("RateLimit %q", got)
+	}
+}
+
+func TestPutInt(t *testing.T) {
+	vals := []int64{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, -1, -9, -10, -100, 1 << 40, MaxLimit, math.MaxInt64, math.MinInt64 + 1, math.MinInt64}
+	for p := int64(1); p > 0 && p <= math.MaxInt64/10; p *= 10 {
+		vals = append(vals, p-1, p, p+1, -p, -(p - 1))
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 10000 {
+		vals = append(vals, rng.Int64()>>rng.IntN(63), -(rng.Int64() >> rng.IntN(63)))
+	}
+	for _, v := range vals {
+		want := strconv.FormatInt(v, 10)
+		if n := intLen(v); n != len(want) {
+			t.Fatalf("intLen(%d) = %d, want %d", v, n, len(want))
+		}
+		b := make([]byte, len(want))
+		if n := putInt(b, v); n != len(want) || string(b) != want {
+			t.Fatalf("putInt(%d) wrote %q (%d), want %q", v, b, n, want)
+		}
+	}
+}
+
+// TestHeaderValuesEveryBlock formats RateLimit values of every length
+// class, with and without the legacy fields, and compares them with a
+// plain rendering.
+func TestHeaderValuesEveryBlock(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, legacy := range []bool{false, true} {
+		for n := 1; n <= MaxPolicies; n++ {
+			for nameLen := 1; nameLen <= 32; nameLen += 7 {
+				ps := make([]Policy, n)
+				for i := range ps {
+					ps[i] = Policy{Name: strings.Repeat("n", nameLen-1) + string(rune('a'+i)), Algorithm: FixedWindow, Limit: 1 + rng.Int64N(MaxLimit), Period: time.Minute}
+				}
+				set, err := compileSet("", ps)
+				if err != nil {
+					t.Fatal(err)
+				}
+				l := &Limiter{legacy: legacy}
+				for range 20 {
+					res := Result{n: n}
+					var want []string
+					for i := range n {
+						d := Decision{Policy: ps[i].Name, Allowed: true, Limit: ps[i].Limit,
+							Remaining: rng.Int64N(ps[i].Limit+1) >> rng.IntN(50), ResetAfter: time.Duration(rng.Int64N(int64(MaxPeriod)) >> rng.IntN(60))}
+						res.d[i] = d
+						want = append(want, `"`+d.Policy+`";r=`+strconv.FormatInt(d.Remaining, 10)+";t="+strconv.FormatInt(ceilSeconds(d.ResetAfter), 10))
+					}
+					res.summarize()
+					h := http.Header{}
+					l.setHeaders(h, set, &res)
+					if got := h.Values("RateLimit"); len(got) != 1 || got[0] != strings.Join(want, ", ") {
+						t.Fatalf("RateLimit %q, want %q", got, strings.Join(want, ", "))
+					}
+					if got := h.Get("RateLimit-Policy"); got != set.header[0] {
+						t.Fatalf("RateLimit-Policy %q, want %q", got, set.header[0])
+					}
+					if legacy {
+						for k, v := range map[string]int64{"X-RateLimit-Limit": res.Limit, "X-RateLimit-Remaining": res.Remaining, "X-RateLimit-Reset": ceilSeconds(res.ResetAfter)} {
+							if got := h.Get(k); got != strconv.FormatInt(v, 10) {
+								t.Fatalf("%s %q, want %d", k, got, v)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestByIPHashKeepsClientsApart checks the address hash of ByIP keys:
+// distinct IPv4 clients and IPv6 networks never share a bucket, the same
+// network always does, and limiters with other policies are kept apart.
+func TestByIPHashKeepsClientsApart(t *testing.T) {
+	mem := newMem(t, MemoryOptions{SweepInterval: -1})
+	a, err := compileSet("", []Policy{PerMinute("a", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := compileSet("", []Policy{PerMinute("b", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[uint64]string{}
+	add := func(set *policySet, name string, addr netip.Addr) {
+		h := mem.hashAddr(set, addr)
+		if prev, ok := seen[h]; ok && prev != name {
+			t.Fatalf("%s and %s share a hash", prev, name)
+		}
+		seen[h] = name
+	}
+	for i := range 1 << 16 {
+		v4 := netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
+		add(a, "a "+v4.String(), v4)
+		add(b, "b "+v4.String(), v4)
+		add(a, "a "+v4.String(), netip.AddrFrom16(v4.As16())) // v4-mapped
+		var b16 [16]byte
+		b16[0], b16[1], b16[6], b16[7], b16[15] = 0x20, 0x01, byte(i>>8), byte(i), 1
+		v6 := netip.AddrFrom16(b16)
+		add(a, "a "+v6.String()+"/64", v6)
+		b16[15], b16[9] = 7, 3 // same /64
+		add(a, "a "+v6.String()+"/64", netip.AddrFrom16(b16))
 	}
 }

@@ -114,6 +114,7 @@ type Limiter struct {
 	plan       func(*http.Request) string
 	store      Store
 	mem        *MemoryStore // store, when it is a memory store
+	ipOnly     bool         // the key is ByIP and the store mem
 	ownStore   bool
 	key        Key
 	noKey      NoKeyPolicy
@@ -214,6 +215,7 @@ func New(opts Options) (*Limiter, error) {
 	} else if m, ok := l.store.(*MemoryStore); ok {
 		l.mem = m
 	}
+	l.ipOnly = l.mem != nil && len(l.key.parts) == 1 && l.key.parts[0].kind == partIP
 	for _, set := range l.sets() {
 		for _, p := range set.ps {
 			if !l.store.supports(p.Algorithm) {

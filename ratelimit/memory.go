@@ -2,7 +2,9 @@ package ratelimit
 
 import (
 	"context"
+	"encoding/binary"
 	"hash/maphash"
+	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -57,6 +59,7 @@ const sweepBatch = 256
 // Close stops its sweeper goroutine.
 type MemoryStore struct {
 	seed   maphash.Seed
+	k4, k6 uint64 // secret keys of hashAddr
 	shards []shard
 	mask   uint64
 	clock  func() time.Time
@@ -200,6 +203,7 @@ func NewMemoryStore(opts MemoryOptions) (*MemoryStore, error) {
 		p >>= 1 // keep shards big enough that the cap is not spread too thin
 	}
 	s := &MemoryStore{seed: maphash.MakeSeed(), shards: make([]shard, p), mask: uint64(p - 1), clock: opts.Clock}
+	s.k4, s.k6 = maphash.String(s.seed, "ipv4"), maphash.String(s.seed, "ipv6")
 	if s.clock == nil {
 		s.base = time.Now()
 		s.baseNS = s.base.UnixNano()
@@ -276,8 +280,27 @@ func (s *MemoryStore) now() int64 {
 // fingerprint keeps limiters sharing the store apart.
 func (s *MemoryStore) hash(set *policySet, key []byte) uint64 {
 	h := maphash.Bytes(s.seed, key) ^ set.fp
-	// A bijective finalizer (murmur3's fmix64) so the fingerprint spreads
-	// into the shard bits.
+	// The finalizer spreads the fingerprint into the shard bits.
+	return fmix64(h)
+}
+
+// hashAddr is hash for a ByIP key, computed from the client's network
+// (an IPv4 address, an IPv6 /64) without building the byte key. The
+// network is XORed with a secret key and put through a bijection, so two
+// networks of one family never collide, and collisions across families or
+// with other keys cannot be aimed at.
+func (s *MemoryStore) hashAddr(set *policySet, a netip.Addr) uint64 {
+	a = a.Unmap()
+	if a.Is4() {
+		b := a.As4()
+		return fmix64(uint64(binary.BigEndian.Uint32(b[:])) ^ s.k4 ^ set.fp)
+	}
+	b := a.As16()
+	return fmix64(binary.BigEndian.Uint64(b[:8]) ^ s.k6 ^ set.fp)
+}
+
+// fmix64 is murmur3's 64-bit finalizer, a bijection.
+func fmix64(h uint64) uint64 {
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
 	h ^= h >> 33

@@ -127,6 +127,7 @@ type policy struct {
 	// header fragments
 	policyItem string // `"name";q=100;w=60`
 	nameItem   string // `"name"`
+	rateItem   string // `"name";r=`
 	redisArgs  [4]string
 }
 
@@ -186,6 +187,7 @@ func compilePolicy(p Policy) (policy, error) {
 	}
 	w := ceilDiv(c.periodNS, int64(time.Second))
 	c.nameItem = `"` + p.Name + `"`
+	c.rateItem = c.nameItem + ";r="
 	c.policyItem = c.nameItem + ";q=" + strconv.FormatInt(p.Limit, 10) + ";w=" + strconv.FormatInt(w, 10)
 	c.redisArgs = [4]string{string(p.Algorithm.code()), strconv.FormatInt(p.Limit, 10), "", ""}
 	switch p.Algorithm {
