@@ -2,8 +2,10 @@ package ratelimit
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -160,5 +162,39 @@ func TestAllocations(t *testing.T) {
 		if n > 2 || w.code != http.StatusOK {
 			t.Errorf("legacy=%v: %v allocs per allowed request (status %d), want at most 2", legacy, n, w.code)
 		}
+	}
+}
+
+// BenchmarkMemoryDecideKeys is the lock-free decision over many keys,
+// where the cost is mostly the table's cache misses.
+func BenchmarkMemoryDecideKeys(b *testing.B) {
+	for _, n := range []int{1000, 100_000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			mem := newMem(b, MemoryOptions{MaxKeys: 2 * n})
+			set, err := compileSet("", []Policy{{Name: "p", Algorithm: FixedWindow, Limit: 1 << 40, Period: time.Hour}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			hs := make([]uint64, n)
+			for i := range hs {
+				hs[i] = mem.hashAddr(set, netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}))
+			}
+			var res Result
+			for _, h := range hs {
+				mem.decideHash(set, h, 1, &res)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				var res Result
+				i := int(rand.Uint64() % uint64(n))
+				for pb.Next() {
+					mem.decideHash(set, hs[i], 1, &res)
+					if i++; i == n {
+						i = 0
+					}
+				}
+			})
+		})
 	}
 }

@@ -106,7 +106,7 @@ type heapItem struct {
 // its table, so a decision that found a key can never change another
 // key's state.
 type table struct {
-	mask  uint64
+	size  uint64 // len(slots)
 	slots []slot
 	meta  []slotMeta // under the shard lock
 	full  int        // slots with a key, dead or alive
@@ -659,16 +659,14 @@ func (sh *shard) down(t *table, k int) {
 	t.meta[it.slot].hidx = int32(k)
 }
 
-// rebuild copies the shard's keys into a new table with room for as many
-// again, leaving dead slots behind, and publishes it. A decision still on
+// rebuild copies the shard's keys into a new table three fifths full
+// (add rebuilds at three quarters, dead slots included), leaving dead
+// slots behind, and publishes it. Sizes need not be powers of two, so
+// the table stays dense. A decision still on
 // the old table finds its key's slot moved and decides again under the
 // lock.
 func (sh *shard) rebuild(t *table) *table {
-	size := minTable
-	for size < 2*(len(sh.lru)+1) {
-		size *= 2
-	}
-	nt := newTable(size)
+	nt := newTable(max(minTable, (len(sh.lru)+1)*5/3))
 	for k := range sh.lru {
 		i := sh.lru[k].slot
 		sl := &t.slots[i]
@@ -698,12 +696,20 @@ func (sh *shard) rebuild(t *table) *table {
 }
 
 func newTable(size int) *table {
-	return &table{mask: uint64(size - 1), slots: make([]slot, size), meta: make([]slotMeta, size)}
+	return &table{size: uint64(size), slots: make([]slot, size), meta: make([]slotMeta, size)}
 }
 
-// home is the slot where key h's probe starts; the shard index uses h's
-// low bits, so the table uses its high ones.
-func (t *table) home(h uint64) uint64 { return h >> 32 & t.mask }
+// home is the slot where key h's probe starts: h's high 32 bits scaled to
+// the table (the shard index uses the low bits).
+func (t *table) home(h uint64) uint64 { return (h >> 32) * t.size >> 32 }
+
+// next is the slot after i on a probe.
+func (t *table) next(i uint64) uint64 {
+	if i++; i == t.size {
+		return 0
+	}
+	return i
+}
 
 // find returns the slot of key h that is not dead.
 func (t *table) find(h uint64) (int32, bool) {
@@ -717,7 +723,7 @@ func (t *table) find(h uint64) (int32, bool) {
 		if k == h && sl.word.Load() != deadWord {
 			return int32(i), true
 		}
-		i = (i + 1) & t.mask
+		i = t.next(i)
 	}
 	return -1, false
 }
@@ -727,7 +733,7 @@ func (t *table) find(h uint64) (int32, bool) {
 func (t *table) empty(h uint64) int32 {
 	i := t.home(h)
 	for t.slots[i].key.Load() != 0 {
-		i = (i + 1) & t.mask
+		i = t.next(i)
 	}
 	return int32(i)
 }
