@@ -6,18 +6,20 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
 
 // Claims are the verified claims of a JWT: the registered claims, the OAuth2
 // scope claims, a roles claim, and the raw payload for everything else
-// (see Decode).
+// (see Decode). The verifier fills them in one strict pass over the
+// payload: claim names match exactly (RFC 7519), a name that appears twice
+// in any letter case is refused, and exp, nbf and iat must be numbers.
 type Claims struct {
 	jwt.RegisteredClaims
 	// Scope is the "scope" claim (RFC 8693/9068: space-separated; a JSON
-	// array is accepted too). The verifier fills it while it checks the
-	// payload for duplicate claims, so encoding/json does not decode it.
+	// array is accepted too).
 	Scope Scopes `json:"-"`
 	// Scp is the "scp" claim some providers use instead of "scope".
 	Scp Scopes `json:"-"`
@@ -28,6 +30,7 @@ type Claims struct {
 
 	raw   []byte // the payload, when kept
 	token string // else the token, to decode the payload from on demand
+	dates [3]jwt.NumericDate
 }
 
 // Scopes is a list of scopes that decodes from a space-separated JSON string
@@ -94,12 +97,6 @@ func (c *Claims) Decode(v any) error {
 	return json.Unmarshal(raw, v)
 }
 
-// errDuplicateClaim is returned when a payload names a claim twice, which
-// encoding/json would silently resolve to the last value.
-var errDuplicateClaim = errors.New("duplicate claim")
-
-var errNumericDate = errors.New("exp, nbf and iat must be JSON numbers")
-
 // isTimeClaim reports whether name is exp, nbf or iat in any letter case:
 // encoding/json matches struct fields case-insensitively, so "Exp" lands
 // in the same field.
@@ -131,170 +128,79 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-// checkDuplicateKeys scans the members of the top-level JSON object in b
-// (already known to be valid JSON) and fails when a name repeats. Names are
-// compared after unescaping and ignoring case, as encoding/json matches
-// them to fields: "\u0065xp", "EXP" and "exp" are the same claim.
-func checkDuplicateKeys(b []byte) error { return scanPayload(b, nil) }
-
-// scanPayload is checkDuplicateKeys that also fills c's scope claims (when
-// c is not nil). It never retains b, so b may live on the caller's stack.
-func scanPayload(b []byte, c *Claims) error {
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return errors.New("payload is not a JSON object")
+// parseClaims checks that b is one JSON object with no repeated member
+// names and fills c from it: the registered claims, roles, client_id and
+// both scope claims. Names match exactly (RFC 7519 claim names are case
+// sensitive); exp, nbf and iat must be JSON numbers in any letter case,
+// since an application decoding the payload with encoding/json would
+// match "Exp" to its exp field. It never retains b.
+func parseClaims(b []byte, c *Claims) error {
+	m, err := newMembers(b)
+	if err != nil {
+		return err
 	}
-	i++
-	var small [24][]byte // names seen, while few (no allocation)
-	var tags [24]uint32  // length and end bytes of each, to skip most compares
-	nSeen := 0
-	var big map[string]struct{}
 	for {
-		i = skipWS(b, i)
-		if i >= len(b) {
-			return errors.New("truncated object")
+		name, val, ok, err := m.next()
+		if err != nil || !ok {
+			return err
 		}
-		if b[i] == '}' {
-			return nil
-		}
-		if b[i] == ',' {
-			i = skipWS(b, i+1)
-		}
-		if i >= len(b) || b[i] != '"' {
-			return errors.New("expected a member name")
-		}
-		end, escaped := scanString(b, i)
-		if end < 0 {
-			return errors.New("unterminated string")
-		}
-		name := b[i+1 : end-1]
-		if escaped {
-			var s string
-			if err := json.Unmarshal(bytes.Clone(b[i:end]), &s); err != nil {
-				return err
-			}
-			name = []byte(s)
-		}
-		if big == nil && nSeen < len(small) {
-			// The tag (length and lower-cased end bytes) rules most pairs
-			// out; a non-ASCII name, which Unicode folding may equate with
-			// an ASCII one of another length, gets tag 0 and is compared
-			// with every name in full.
-			var tag uint32
-			if asciiName(name) {
-				tag = uint32(len(name))<<16 | 1
-				if len(name) > 0 {
-					tag |= uint32(lowerASCII(name[0]))<<8 | uint32(lowerASCII(name[len(name)-1]))
-				}
-			}
-			for k := 0; k < nSeen; k++ {
-				if (tags[k] == tag || tags[k] == 0 || tag == 0) && bytes.EqualFold(small[k], name) {
-					return errDuplicateClaim
-				}
-			}
-			small[nSeen], tags[nSeen] = name, tag
-			nSeen++
-		} else {
-			if big == nil {
-				big = make(map[string]struct{}, 2*nSeen)
-				for _, n := range small[:nSeen] {
-					big[strings.ToLower(string(n))] = struct{}{}
-				}
-			}
-			folded := strings.ToLower(string(name))
-			if _, dup := big[folded]; dup {
-				return errDuplicateClaim
-			}
-			big[folded] = struct{}{}
-		}
-		i = skipWS(b, end)
-		if i >= len(b) || b[i] != ':' {
-			return errors.New("expected a colon")
-		}
-		i = skipWS(b, i+1)
-		if isTimeClaim(name) && (i >= len(b) || !(b[i] == '-' || b[i] >= '0' && b[i] <= '9')) {
-			// RFC 7519 NumericDate is a JSON number; golang-jwt would also
-			// take a string.
+		if isTimeClaim(name) && val[0] != '-' && !isDigit(val[0]) {
+			// RFC 7519 NumericDate is a JSON number; golang-jwt would
+			// also take a string.
 			return errNumericDate
 		}
-		start := i
-		i = skipValue(b, i)
-		if i < 0 {
-			return errors.New("malformed value")
+		switch string(name) {
+		case "iss":
+			c.Issuer, err = stringValue(val)
+		case "sub":
+			c.Subject, err = stringValue(val)
+		case "jti":
+			c.ID, err = stringValue(val)
+		case "client_id":
+			c.ClientID, err = stringValue(val)
+		case "aud":
+			c.Audience, err = stringList(val, true)
+		case "roles":
+			c.Roles, err = stringList(val, false)
+		case "exp":
+			c.ExpiresAt, err = numericDate(val, &c.dates[0])
+		case "nbf":
+			c.NotBefore, err = numericDate(val, &c.dates[1])
+		case "iat":
+			c.IssuedAt, err = numericDate(val, &c.dates[2])
+		case "scope":
+			c.Scope, err = parseScopes(val)
+		case "scp":
+			c.Scp, err = parseScopes(val)
 		}
-		if c != nil && (string(name) == "scope" || string(name) == "scp") {
-			list, err := parseScopes(b[start:i])
-			if err != nil {
-				return err
-			}
-			if name[1] == 'c' && len(name) == 5 {
-				c.Scope = list
-			} else {
-				c.Scp = list
-			}
+		if err != nil {
+			return err
 		}
 	}
 }
 
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// scanString returns the index after the closing quote of the string that
-// starts at b[i], and whether it contains escapes; -1 when unterminated.
-func scanString(b []byte, i int) (int, bool) {
-	escaped := false
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			escaped = true
-			j++
-		case '"':
-			return j + 1, escaped
-		}
-	}
-	return -1, escaped
-}
-
-// skipValue returns the index after the JSON value starting at b[i].
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		end, _ := scanString(b, i)
-		return end
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				end, _ := scanString(b, j)
-				if end < 0 {
-					return -1
-				}
-				j = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1
-				}
+// numericDate decodes a NumericDate into dst as golang-jwt does, with a
+// fast path for whole seconds.
+func numericDate(val []byte, dst *jwt.NumericDate) (*jwt.NumericDate, error) {
+	if len(val) <= 15 {
+		var n int64
+		whole := true
+		for _, d := range val {
+			if !isDigit(d) {
+				whole = false
+				break
 			}
+			n = n*10 + int64(d-'0')
 		}
-		return -1
-	default:
-		j := i
-		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
-			j++
+		if whole {
+			dst.Time = time.Unix(n, 0).Truncate(jwt.TimePrecision)
+			return dst, nil
 		}
-		return j
 	}
+	if err := dst.UnmarshalJSON(bytes.Clone(val)); err != nil {
+		return nil, err
+	}
+	return dst, nil
 }
 
 // payloadSegment returns the payload segment of a compact JWS.

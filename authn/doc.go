@@ -13,10 +13,12 @@
 // Around the stage the package has the pieces an application needs to issue
 // and check credentials:
 //
-//   - [Verifier]: JWT verification on github.com/golang-jwt/jwt/v5 that is safe
-//     by construction (algorithms, issuer, audience and expiry are required,
-//     every key is bound to one algorithm, jku/x5u/jwk headers are ignored,
-//     tokens over 8 KiB are refused before parsing), with an optional
+//   - [Verifier]: JWT verification that is safe by construction (algorithms,
+//     issuer, audience and expiry are required, every key is bound to one
+//     algorithm, jku/x5u/jwk headers are ignored, tokens over 8 KiB are
+//     refused before parsing, header and payload are read by a strict JSON
+//     scanner that refuses repeated names, and github.com/golang-jwt/jwt/v5
+//     checks the signature and the registered claims), with an optional
 //     verified-token cache and revocation check.
 //   - [JWKS]: a key set fetched over HTTPS and refreshed in the background.
 //   - [Issuer]: access tokens signed with rotating keys, a JWKS handler, and

@@ -62,33 +62,72 @@ func FuzzVerify(f *testing.F) {
 	})
 }
 
-func FuzzCheckDuplicateKeys(f *testing.F) {
-	for _, s := range []string{`{"a":1,"b":2}`, `{"a":1,"a":2}`, `{"\u0061":1,"a":2}`, `{"a":{"a":1},"b":[1,"]"]}`, `{}`, `{"exp":"1"}`, `{ "x" : [ {"y":"\"}"} ] , "x":0}`} {
+// FuzzParseClaims holds the claims parser to encoding/json: it accepts
+// exactly the JSON objects json.Valid accepts, and refuses one as a
+// duplicate exactly when encoding/json's tokenizer sees a name twice in
+// any letter case.
+func FuzzParseClaims(f *testing.F) {
+	for _, s := range []string{`{"a":1,"b":2}`, `{"a":1,"a":2}`, `{"\u0061":1,"a":2}`, `{"a":{"a":1},"b":[1,"]"]}`, `{}`, `{"exp":"1"}`, `{ "x" : [ {"y":"\"}"} ] , "x":0}`,
+		`{"iss":"https://auth.test","sub":"u","aud":["api","x"],"exp":1e3,"nbf":-1,"iat":1.5,"scope":"a b","roles":["r"],"client_id":"c"}`, `{"a":1,}`, `{"a":01}`, `{"a":"\x"}`, `{"a":tru}`, `{"a":1} x`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		err := checkDuplicateKeys(b)
-		names, ok := topLevelNames(b)
-		if !ok {
-			return // not a JSON object: golang-jwt refuses it before us
+		err := checkPayload(b)
+		if !json.Valid(b) {
+			if err == nil {
+				t.Fatalf("accepted invalid JSON %q", b)
+			}
+			return
 		}
+		names, ok := topLevelNames(b)
+		if !ok || nesting(b) > maxJSONDepth {
+			return // not an object, or deeper than a token may be
+		}
+		if errors.Is(err, errJSON) {
+			t.Fatalf("valid JSON %q refused as malformed", b)
+		}
+		// encoding/json matches names to fields ignoring case, so names
+		// equal under Unicode case folding are the same claim.
 		dup := false
-		seen := map[string]bool{}
-		for _, n := range names {
-			dup = dup || seen[n]
-			seen[n] = true
+		for i := range names {
+			for _, prev := range names[:i] {
+				dup = dup || strings.EqualFold(prev, names[i])
+			}
 		}
 		if dup != errors.Is(err, errDuplicateClaim) {
-			t.Fatalf("names %q: duplicate=%v but checkDuplicateKeys = %v", names, dup, err)
-		}
-		if !dup && err != nil && !errors.Is(err, errNumericDate) {
-			t.Fatalf("valid object %q refused: %v", b, err)
+			t.Fatalf("names %q: duplicate=%v but parseClaims = %v", names, dup, err)
 		}
 	})
 }
 
+// FuzzScanValue holds the value scanner to json.Valid.
+func FuzzScanValue(f *testing.F) {
+	for _, s := range []string{`1`, `-0.5e+7`, `"a\u00e9\n"`, `[1,[2,{"a":null}]]`, `{"a":true,"b":false}`, `01`, `1.`, `"\u12"`, "\"\x01\"", `[1,]`, `{"a" 1}`, ` [] `, `nul`, `-`, `1e`, `{"a":1}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		end := scanValue(b, skipWS(b, 0), 0)
+		ours := end >= 0 && skipWS(b, end) == len(b)
+		if nesting(b) > maxJSONDepth {
+			if ours {
+				t.Fatalf("accepted %q, nested deeper than %d", b, maxJSONDepth)
+			}
+			return
+		}
+		if ours != json.Valid(b) {
+			t.Fatalf("%q: scanValue says %v, json.Valid %v", b, ours, json.Valid(b))
+		}
+	})
+}
+
+// nesting returns an upper bound of b's nesting depth: every bracket,
+// quoted or not, counts.
+func nesting(b []byte) int {
+	return bytes.Count(b, []byte("[")) + bytes.Count(b, []byte("{"))
+}
+
 // topLevelNames lists the member names of the JSON object b with
-// encoding/json's tokenizer, the oracle for checkDuplicateKeys.
+// encoding/json's tokenizer, the oracle for parseClaims.
 func topLevelNames(b []byte) ([]string, bool) {
 	if !json.Valid(b) {
 		return nil, false

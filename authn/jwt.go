@@ -3,6 +3,7 @@ package authn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -63,15 +64,13 @@ type VerifierOptions struct {
 // Verifier verifies JWTs. It is safe for concurrent use.
 type Verifier struct {
 	keys      KeySet
-	parser    *jwt.Parser
+	algs      []string
+	validator *jwt.Validator
 	typ       string
 	cache     *tokenCache
 	revoked   RevocationList
 	principal func(*Claims) (*Principal, error)
 	now       func() time.Time
-	// staticKeyfunc is set when the key set never waits on the network,
-	// so no per-request closure carries the context.
-	staticKeyfunc jwt.Keyfunc
 }
 
 // NewVerifier validates opts and returns a Verifier.
@@ -123,12 +122,8 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 		principal: opts.Principal,
 		now:       now,
 	}
-	switch opts.Keys.(type) {
-	case *StaticKeys, *Issuer:
-		v.staticKeyfunc = keyfunc{v: v, ctx: context.Background()}.key
-	}
-	v.parser = jwt.NewParser(
-		jwt.WithValidMethods(slices.Clone(opts.Algorithms)),
+	v.algs = slices.Clone(opts.Algorithms)
+	v.validator = jwt.NewValidator(
 		jwt.WithIssuer(opts.Issuer),
 		jwt.WithAudience(opts.Audience...),
 		jwt.WithExpirationRequired(),
@@ -195,35 +190,8 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	}
 	vt := new(verifiedToken)
 	claims := &vt.claims
-	kf := v.staticKeyfunc
-	if kf == nil {
-		kf = keyfunc{v: v, ctx: ctx}.key
-	}
-	if _, err := v.parser.ParseWithClaims(token, claims, kf); err != nil {
-		return nil, v.mapError(err)
-	}
-	// encoding/json takes the last of duplicate members, and golang-jwt
-	// takes a NumericDate from a string: both are refused here, on the
-	// payload whose signature has just been checked. The same pass reads
-	// the scope claims, and the payload is decoded again only if the
-	// application asks for it (Claims.Decode).
-	var buf [2048]byte
-	seg := payloadSegment(token)
-	var dst []byte
-	if len(seg)*3/4+3 <= len(buf) {
-		dst = buf[:]
-	} else {
-		dst = make([]byte, len(seg)*3/4+3)
-	}
-	payload, ok := decodeB64URL(dst, seg)
-	if !ok {
-		return nil, fail(ErrInvalidToken, "malformed", nil)
-	}
-	if err := scanPayload(payload, claims); err != nil {
-		if errors.Is(err, errDuplicateClaim) {
-			return nil, fail(ErrInvalidToken, "duplicate_claim", err)
-		}
-		return nil, fail(ErrInvalidToken, "malformed", err)
+	if err := v.verifyCold(ctx, token, claims); err != nil {
+		return nil, err
 	}
 	claims.token = token
 	if claims.Subject == "" {
@@ -264,40 +232,141 @@ func (v *Verifier) checkRevoked(ctx context.Context, c *Claims) error {
 	return nil
 }
 
-// keyfunc carries the request context into golang-jwt's key callback.
-type keyfunc struct {
-	v   *Verifier
-	ctx context.Context
+// jwsHeader is what the verifier reads of a JWS header. jku, x5u, jwk and
+// every other member are ignored; crit is refused whatever it lists.
+type jwsHeader struct {
+	// alg is the span of the raw alg value in the header bytes (not a
+	// slice of them, so that the header's buffer stays on the stack).
+	alg    [2]int
+	kid    string
+	typ    string
+	badKid bool
+	crit   bool
 }
 
-func (k keyfunc) key(t *jwt.Token) (any, error) {
-	if _, ok := t.Header["crit"]; ok {
+// parseHeader reads a JWS header; typ only when wantTyp.
+func parseHeader(b []byte, wantTyp bool) (h jwsHeader, err error) {
+	m, err := newMembers(b)
+	if err != nil {
+		return h, err
+	}
+	for {
+		name, val, ok, err := m.next()
+		if err != nil || !ok {
+			return h, err
+		}
+		switch string(name) {
+		case "alg":
+			h.alg = m.valSpan()
+		case "kid":
+			if h.kid, err = stringValue(val); err != nil || h.kid == "" || val[0] != '"' {
+				h.badKid = true
+			}
+		case "typ":
+			if wantTyp {
+				h.typ, _ = stringValue(val) // not a string: no typ
+			}
+		case "crit":
+			h.crit = true
+		}
+	}
+}
+
+// verifyCold checks token's header, signature and claims, filling c. The
+// compact serialization is parsed here, strictly and without reflection;
+// golang-jwt's signing methods check the signature and its validator the
+// registered claims.
+func (v *Verifier) verifyCold(ctx context.Context, token string, c *Claims) error {
+	i := strings.IndexByte(token, '.')
+	j := i + 1 + strings.IndexByte(token[i+1:], '.')
+	// The header and payload are decoded into a stack buffer; the
+	// signature goes to the signing method, an interface, so it gets its
+	// own small allocation rather than taking the buffer with it.
+	var buf [2048]byte
+	rest := buf[:]
+	header, ok := decodeSegment(&rest, token[:i])
+	if !ok {
+		return fail(ErrInvalidToken, "malformed", nil)
+	}
+	h, err := parseHeader(header, v.typ != "")
+	if err != nil {
+		return fail(ErrInvalidToken, "malformed", err)
+	}
+	payload, ok := decodeSegment(&rest, token[i+1:j])
+	if !ok {
+		return fail(ErrInvalidToken, "malformed", nil)
+	}
+	if err := parseClaims(payload, c); err != nil {
+		if errors.Is(err, errDuplicateClaim) {
+			return fail(ErrInvalidToken, "duplicate_claim", err)
+		}
+		return fail(ErrInvalidToken, "malformed", err)
+	}
+	sig, ok := decodeB64URL(make([]byte, len(token[j+1:])*3/4+3), token[j+1:])
+	if !ok {
+		return fail(ErrInvalidToken, "malformed", nil)
+	}
+	alg := ""
+	rawAlg := header[h.alg[0]:h.alg[1]]
+	if len(rawAlg) > 1 && rawAlg[0] == '"' {
+		for _, a := range v.algs {
+			if string(rawAlg[1:len(rawAlg)-1]) == a {
+				alg = a
+				break
+			}
+		}
+	}
+	if alg == "" {
+		// Not an accepted algorithm. golang-jwt's names for the two
+		// cases: one it does not know is unverifiable, one it knows but
+		// the verifier does not accept fails like a bad signature.
+		name, err := stringValue(rawAlg)
+		if err != nil || len(rawAlg) == 0 || jwt.GetSigningMethod(name) == nil {
+			return fail(ErrInvalidToken, "unverifiable", nil)
+		}
+		return fail(ErrInvalidToken, "bad_signature", nil)
+	}
+	method := jwt.GetSigningMethod(alg)
+	if method == nil {
+		return fail(ErrInvalidToken, "unverifiable", nil)
+	}
+	if h.crit {
 		// No extension is understood, so a critical one must be refused
 		// (RFC 7515 section 4.1.11).
-		return nil, &reasonError{reason: "crit_header"}
+		return fail(ErrInvalidToken, "crit_header", nil)
 	}
-	if k.v.typ != "" {
-		typ, _ := t.Header["typ"].(string)
-		if normalizeTyp(typ) != k.v.typ {
-			return nil, &reasonError{reason: "bad_typ"}
-		}
+	if v.typ != "" && normalizeTyp(h.typ) != v.typ {
+		return fail(ErrInvalidToken, "bad_typ", nil)
 	}
-	var kid string
-	if raw, ok := t.Header["kid"]; ok {
-		s, isStr := raw.(string)
-		if !isStr || s == "" {
-			return nil, &reasonError{reason: "malformed"}
-		}
-		kid = s
+	if h.badKid {
+		return fail(ErrInvalidToken, "malformed", nil)
 	}
-	key, err := k.v.keys.VerificationKey(k.ctx, kid)
+	key, err := v.keys.VerificationKey(ctx, h.kid)
 	if err != nil {
-		return nil, err
+		return v.mapError(fmt.Errorf("%w: %w", jwt.ErrTokenUnverifiable, err))
 	}
-	if key.Algorithm != t.Method.Alg() {
-		return nil, &reasonError{reason: "alg_mismatch"}
+	if key.Algorithm != alg {
+		return fail(ErrInvalidToken, "alg_mismatch", nil)
 	}
-	return key.Key, nil
+	if err := method.Verify(token[:j], sig, key.Key); err != nil {
+		return fail(ErrInvalidToken, "bad_signature", err)
+	}
+	if err := v.validator.Validate(c); err != nil {
+		return v.mapError(err)
+	}
+	return nil
+}
+
+// decodeSegment decodes the base64url segment seg into the front of *buf
+// and moves *buf past it; a segment too big for *buf gets its own slice.
+func decodeSegment(buf *[]byte, seg string) ([]byte, bool) {
+	n := len(seg)*3/4 + 3
+	if n > len(*buf) {
+		return decodeB64URL(make([]byte, n), seg)
+	}
+	out, ok := decodeB64URL(*buf, seg)
+	*buf = (*buf)[len(out):]
+	return out, ok
 }
 
 func (v *Verifier) mapError(err error) error {

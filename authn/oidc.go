@@ -212,10 +212,7 @@ func (o *OIDC) callback(w http.ResponseWriter, r *http.Request) (*Principal, *oa
 		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
 	}
 	var c Claims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
-	}
-	if err := scanPayload(payload, &c); err != nil {
+	if err := parseClaims(payload, &c); err != nil {
 		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
 	}
 	c.raw = payload
