@@ -63,14 +63,20 @@ func validB64Token(s string) bool {
 		return false
 	}
 	for i := 0; i < n; i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+		if !b64tokenChar[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// b64tokenChar marks the characters of a b64token other than "=".
+var b64tokenChar = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/" {
+		t[c] = true
+	}
+	return t
+}()
 
 func equalFoldASCII(a, b string) bool {
 	if len(a) != len(b) {
