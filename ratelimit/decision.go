@@ -93,65 +93,71 @@ func (r *Result) summarize() {
 type state struct{ a, b, c int64 }
 
 // step decides one policy for one key at time now (nanoseconds since the
-// Unix epoch, never negative) and returns the state to store if every
-// policy of the request agrees, and when that state stops mattering.
-func (p *policy) step(st state, now, cost int64) (state, Decision, int64) {
+// Unix epoch, never negative) into d, and returns the state to store if
+// every policy of the request agrees, and when that state stops
+// mattering. (d is written in place: a Decision is too big to return
+// cheaply on every request.)
+func (p *policy) step(st state, now, cost int64, d *Decision) (state, int64) {
 	switch p.Algorithm {
 	case FixedWindow:
-		return p.fixedWindow(st, now, cost)
+		return p.fixedWindow(st, now, cost, d)
 	case SlidingWindow:
-		return p.slidingWindow(st, now, cost)
+		return p.slidingWindow(st, now, cost, d)
 	}
-	return p.tokenBucket(st, now, cost)
+	return p.tokenBucket(st, now, cost, d)
 }
 
-func (p *policy) tokenBucket(st state, now, cost int64) (state, Decision, int64) {
+func (p *policy) tokenBucket(st state, now, cost int64, d *Decision) (state, int64) {
 	t := p.interval
 	capacity := p.burst * t
 	tat := st.a
 	if tat < now {
 		tat = now
 	}
-	d := Decision{Policy: p.Name, Limit: p.Limit}
+	*d = Decision{Policy: p.Name, Limit: p.Limit}
 	if cost > p.burst {
 		d.Remaining = (capacity - (tat - now)) / t
 		d.ResetAfter = time.Duration(tat - now)
 		d.RetryAfter = time.Duration(capacity)
-		return st, d, tat
+		return st, tat
 	}
 	next := tat + cost*t
 	if allowAt := next - capacity; allowAt > now {
 		d.Remaining = (capacity - (tat - now)) / t
 		d.ResetAfter = time.Duration(tat - now)
 		d.RetryAfter = time.Duration(allowAt - now)
-		return st, d, tat
+		return st, tat
 	}
 	d.Allowed = true
 	d.Remaining = (capacity - (next - now)) / t
 	d.ResetAfter = time.Duration(next - now)
-	return state{a: next}, d, next
+	return state{a: next}, next
 }
 
-func (p *policy) fixedWindow(st state, now, cost int64) (state, Decision, int64) {
-	win := now / p.periodNS
+func (p *policy) fixedWindow(st state, now, cost int64, d *Decision) (state, int64) {
+	// Most requests fall in the stored window: no division then.
+	win := st.a
+	if start := win * p.periodNS; now < start || now-start >= p.periodNS {
+		win = now / p.periodNS
+	}
 	end := (win + 1) * p.periodNS
 	var count int64
 	if st.a == win {
 		count = st.b
 	}
-	d := Decision{Policy: p.Name, Limit: p.Limit, ResetAfter: time.Duration(end - now)}
+	*d = Decision{Policy: p.Name, Limit: p.Limit, ResetAfter: time.Duration(end - now)}
 	if cost > p.Limit || count+cost > p.Limit {
 		d.Remaining = max(p.Limit-count, 0)
 		d.RetryAfter = d.ResetAfter
 		if cost > p.Limit {
 			d.RetryAfter += time.Duration(p.periodNS)
 		}
-		return st, d, end
+		return st, end
 	}
 	count += cost
 	d.Allowed = true
 	d.Remaining = p.Limit - count
-	return state{a: win, b: count}, d, end
+	return state{a: win, b: count}, end
 }
 
 // mulDiv returns a*b/c rounded down and whether it had to round; a*b/c
@@ -162,7 +168,7 @@ func mulDiv(a, b, c int64) (int64, bool) {
 	return int64(q), r != 0
 }
 
-func (p *policy) slidingWindow(st state, now, cost int64) (state, Decision, int64) {
+func (p *policy) slidingWindow(st state, now, cost int64, d *Decision) (state, int64) {
 	per := p.periodNS
 	win := now / per
 	elapsed := now - win*per
@@ -180,13 +186,13 @@ func (p *policy) slidingWindow(st state, now, cost int64) (state, Decision, int6
 		weighted++
 	}
 	estimate := weighted + curr
-	d := Decision{Policy: p.Name, Limit: p.Limit, ResetAfter: time.Duration(per - elapsed)}
+	*d = Decision{Policy: p.Name, Limit: p.Limit, ResetAfter: time.Duration(per - elapsed)}
 	expires := (win + 2) * per
 	if cost <= p.Limit && estimate+cost <= p.Limit {
 		curr += cost
 		d.Allowed = true
 		d.Remaining = p.Limit - estimate - cost
-		return state{a: win, b: curr, c: prev}, d, expires
+		return state{a: win, b: curr, c: prev}, expires
 	}
 	d.Remaining = max(p.Limit-estimate, 0)
 	switch {
@@ -207,5 +213,5 @@ func (p *policy) slidingWindow(st state, now, cost int64) (state, Decision, int6
 		}
 		d.RetryAfter = time.Duration(per - elapsed + per - q)
 	}
-	return st, d, expires
+	return st, expires
 }

@@ -128,7 +128,8 @@ func FuzzAlgorithms(f *testing.F) {
 			for i := 0; i+1 < len(ops); i += 2 {
 				now += int64(ops[i]) * int64(7*time.Millisecond)
 				cost := int64(ops[i+1] % 9)
-				next, d, _ := c.step(st, now, cost)
+				var d Decision
+				next, _ := c.step(st, now, cost, &d)
 				if d.Remaining < 0 || d.Remaining > c.burst {
 					t.Fatalf("%s: remaining %d", p.Name, d.Remaining)
 				}

@@ -262,7 +262,15 @@ func putInt(b []byte, v int64) int {
 		u = -u
 	}
 	i := n
-	for u >= 100 {
+	for u >= 10000 {
+		q := u / 10000
+		r := u - q*10000
+		hi, lo := r/100, r%100
+		i -= 4
+		b[i], b[i+1], b[i+2], b[i+3] = digitPairs[2*hi], digitPairs[2*hi+1], digitPairs[2*lo], digitPairs[2*lo+1]
+		u = q
+	}
+	if u >= 100 {
 		q := u / 100
 		r := u - q*100
 		i -= 2

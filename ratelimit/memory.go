@@ -348,8 +348,8 @@ func (s *MemoryStore) decideFast(set *policySet, t *table, h uint64, cost int64,
 		}
 		now := s.now()
 		st, now := sl.decode(w, now, set.shift)
-		ns, d, _ := p.step(st, now, cost)
-		res.d[0] = d
+		d := &res.d[0]
+		ns, _ := p.step(st, now, cost, d)
 		if d.Allowed && cost > 0 {
 			nw, ok := sl.encode(ns, set.shift)
 			if !ok {
@@ -411,11 +411,10 @@ func decideStates(set *policySet, cur []state, now, cost int64, res *Result) ([M
 		if cur != nil {
 			st = cur[j]
 		}
-		ns, d, exp := set.ps[j].step(st, now, cost)
+		ns, exp := set.ps[j].step(st, now, cost, &res.d[j])
 		next[j] = ns
-		res.d[j] = d
 		expires = max(expires, exp)
-		allowed = allowed && d.Allowed
+		allowed = allowed && res.d[j].Allowed
 	}
 	if !allowed {
 		// The request takes nothing: policies that had room report their
@@ -426,7 +425,7 @@ func decideStates(set *policySet, cur []state, now, cost int64, res *Result) ([M
 				if cur != nil {
 					st = cur[j]
 				}
-				_, res.d[j], _ = set.ps[j].step(st, now, 0)
+				set.ps[j].step(st, now, 0, &res.d[j])
 			}
 		}
 	}
