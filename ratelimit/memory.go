@@ -17,7 +17,8 @@ import (
 // store: DefaultMaxKeys keys, a shard per few CPUs, the real clock.
 type MemoryOptions struct {
 	// MaxKeys is the hard cap on the number of keys held. When the store is
-	// full, a new key first takes the place of an expired entry and
+	// full, a new key first takes the place of an expired entry (one of
+	// the least recently used; the sweeper reclaims the others) and
 	// otherwise evicts the least recently used one (counted in
 	// MemoryStats.Evictions). Recency is the store clock's reading at a
 	// key's last decision, so keys last used at the same instant (under
