@@ -99,6 +99,7 @@ echo "Stage stacks around a trivial handler (bench/stacks.go):"
 stack "bare net/http handler" bare 18081
 stack "covet stack (token cache)" covet 18082
 stack "covet stack (no token cache)" covet-uncached 18083
+stack "covet stack (no access log)" covet-nolog 18085
 stack "peer stack" peers 18084
 bare=$(cat "$work/rps-bare_net_http_handler")
 awk -v b="$bare" -v c="$(cat "$work"/rps-covet_stack_\(token_cache\))" -v p="$(cat "$work/rps-peer_stack")" \
