@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -145,6 +148,80 @@ func TestParsePolicy(t *testing.T) {
 				t.Fatalf("err = %v, want a configuration error", err)
 			}
 		})
+	}
+}
+
+func TestParsePolicyYAML(t *testing.T) {
+	good := "roles:\n  reader: {permissions: [\"notes:read\"]}\n  editor:\n    inherits: [reader]\n    permissions:\n      - \"notes:write\"\n"
+	p, err := ParsePolicyYAML(strings.NewReader(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRBAC(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Allowed([]string{"editor"}, "notes:read") || r.Allowed([]string{"reader"}, "notes:write") {
+		t.Fatal("YAML policy not decoded as written")
+	}
+	// A billion-laughs document: each alias level multiplies the size by
+	// nine, to 9^9 strings at the last.
+	laughs := "roles:\n  l0: {permissions: &a [\"x:y\",\"x:y\",\"x:y\",\"x:y\",\"x:y\",\"x:y\",\"x:y\",\"x:y\",\"x:y\"]}\n"
+	prev := "a"
+	for i, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
+		laughs += "  l" + strconv.Itoa(i+1) + ": {permissions: &" + n + " [" + strings.Repeat("*"+prev+",", 8) + "*" + prev + "]}\n"
+		prev = n
+	}
+	bad := []struct{ name, doc string }{
+		{"empty", ""},
+		{"not a mapping", "- reader\n"},
+		{"unknown field", "roles: {}\nextra: 1\n"},
+		{"unknown role field", "roles:\n  a: {permisions: [\"x:y\"]}\n"},
+		{"no roles", "{}\n"},
+		{"repeated key", "roles:\n  a: {permissions: [\"x:y\"]}\n  a: {permissions: [\"*\"]}\n"},
+		{"two documents", good + "---\nroles: {}\n"},
+		{"wrong type", "roles:\n  a: {permissions: \"notes:read\"}\n"},
+		{"tabs", "roles:\n\ta: {}\n"},
+		{"alias explosion", laughs},
+		{"too large", "roles: {a: {permissions: [\"" + strings.Repeat("x", MaxPolicySize) + "\"]}}\n"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := ParsePolicyYAML(strings.NewReader(tc.doc)); !errors.Is(err, errs.KindConfiguration) {
+				t.Fatalf("err = %v, want a configuration error", err)
+			}
+		})
+	}
+}
+
+func TestLoadPolicyFileByExtension(t *testing.T) {
+	dir := t.TempDir()
+	yml := filepath.Join(dir, "policy.yaml")
+	js := filepath.Join(dir, "policy.json")
+	if err := os.WriteFile(yml, []byte("roles:\n  reader: {permissions: [\"notes:read\"]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(js, []byte(`{"roles":{"reader":{"permissions":["notes:read"]}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{yml, js} {
+		p, err := LoadPolicyFile(path)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if got := p.Roles["reader"].Permissions; len(got) != 1 || got[0] != "notes:read" {
+			t.Fatalf("%s: reader has %q", path, got)
+		}
+	}
+	// YAML content in a .json file is refused, not guessed at.
+	if err := os.WriteFile(js, []byte("roles: {}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadPolicyFile(js); !errors.Is(err, errs.KindConfiguration) {
+		t.Fatalf("YAML in a .json file: %v", err)
+	}
+	if _, err := LoadPolicyFile(filepath.Join(dir, "missing.yml")); !errors.Is(err, errs.KindConfiguration) {
+		t.Fatalf("missing file: %v", err)
 	}
 }
 

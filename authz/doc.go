@@ -5,7 +5,9 @@
 // "*" for either part ("notes:*", "*:read") or be "*" alone (everything).
 // Roles grant permissions and may inherit other roles; [NewRBAC] flattens the
 // hierarchy once, at construction, and refuses cycles and unknown roles as
-// configuration errors. Anything not granted is denied.
+// configuration errors. Anything not granted is denied. A policy comes from
+// Go values or from a JSON or YAML document ([LoadPolicyFile],
+// [ParsePolicy], [ParsePolicyYAML]).
 //
 // An [Authorizer] turns decisions into middleware: [Authorizer.Require],
 // [Authorizer.RequireRole], [Authorizer.RequireScope] and

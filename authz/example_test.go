@@ -126,3 +126,26 @@ func ExampleAuthorizer_RequireOwner() {
 	// root 1 200
 	// root 2 404
 }
+
+// A policy file in YAML; LoadPolicyFile reads ".yaml" and ".yml" files
+// this way and everything else as JSON.
+func ExampleParsePolicyYAML() {
+	policy, err := authz.ParsePolicyYAML(strings.NewReader(`
+roles:
+  reader: {permissions: ["notes:read"]}
+  editor:
+    inherits: [reader]
+    permissions: ["notes:write"]
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rbac, err := authz.NewRBAC(policy)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(rbac.Allowed([]string{"editor"}, "notes:read"), rbac.Allowed([]string{"reader"}, "notes:write"))
+	// Output: true false
+}

@@ -1,8 +1,14 @@
 package authz
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/covetgo/covet/errs"
 )
 
 func FuzzParsePolicy(f *testing.F) {
@@ -31,6 +37,51 @@ func FuzzParsePolicy(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzParsePolicyYAML: any document either fails with a configuration
+// error or yields a policy that JSON round-trips to the same roles.
+func FuzzParsePolicyYAML(f *testing.F) {
+	f.Add("roles:\n  reader: {permissions: [\"notes:read\"]}\n  editor: {inherits: [reader], permissions: [\"notes:*\"]}\n")
+	f.Add("roles: {a: {inherits: [a]}}\n")
+	f.Add("roles:\n  a: &x {permissions: [\"*\"]}\n  b: *x\n")
+	f.Add("roles: ~\n")
+	f.Add("--- \nroles: {}\n...\n")
+	f.Fuzz(func(t *testing.T, doc string) {
+		p, err := ParsePolicyYAML(strings.NewReader(doc))
+		if err != nil {
+			if !errors.Is(err, errs.KindConfiguration) {
+				t.Fatalf("error %v is not a configuration error", err)
+			}
+			return
+		}
+		js, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParsePolicy(bytes.NewReader(js))
+		if err != nil {
+			t.Fatalf("policy from YAML does not load as JSON: %v (%s)", err, js)
+		}
+		if !reflect.DeepEqual(normalized(back), normalized(p)) {
+			t.Fatalf("JSON round trip changed the policy: %+v vs %+v", back, p)
+		}
+	})
+}
+
+// normalized maps empty slices to nil, as omitempty does.
+func normalized(p Policy) Policy {
+	out := Policy{Roles: map[string]Role{}}
+	for name, r := range p.Roles {
+		if len(r.Inherits) == 0 {
+			r.Inherits = nil
+		}
+		if len(r.Permissions) == 0 {
+			r.Permissions = nil
+		}
+		out.Roles[name] = r
+	}
+	return out
 }
 
 func FuzzAllowed(f *testing.F) {
