@@ -135,9 +135,15 @@ func validName(s string) bool {
 	return true
 }
 
-func nameChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '/'
-}
+func nameChar(c byte) bool { return nameChars[c] }
+
+// nameChars marks the characters of a role or permission-part name.
+var nameChars = func() (t [256]bool) {
+	for _, c := range "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./" {
+		t[c] = true
+	}
+	return t
+}()
 
 // splitPermission splits "resource:action". "*" alone means "*:*". Each part
 // is a name (letters, digits, _ - . /) or "*" when wildcards are allowed.
