@@ -30,9 +30,17 @@ type problem struct {
 	Detail string `json:"detail"`
 }
 
+// TestHandler runs its table with the verified-token cache off and on;
+// with it on, every request is sent twice, so the second one of a valid
+// token is answered from the cache.
 func TestHandler(t *testing.T) {
+	t.Run("uncached", func(t *testing.T) { testHandler(t, 0) })
+	t.Run("cached", func(t *testing.T) { testHandler(t, 64) })
+}
+
+func testHandler(t *testing.T, cacheSize int) {
 	k := keys(t)
-	v := newTestVerifier(t, nil)
+	v := newTestVerifier(t, func(o *VerifierOptions) { o.CacheSize = cacheSize })
 	valid := sign(t, jwt.SigningMethodEdDSA, k.ed, hdr("kid", "ed1"), goodClaims())
 	expired := sign(t, jwt.SigningMethodEdDSA, k.ed, hdr("kid", "ed1"), withClaims(func(c map[string]any) { c["exp"] = testNow.Unix() - 1 }))
 	session := Session(func(r *http.Request) (*Principal, error) {
@@ -71,6 +79,9 @@ func TestHandler(t *testing.T) {
 		{"expired token", required, []string{"Authorization: Bearer " + expired}, 401, "", "invalid_token", `Bearer realm="api", error="invalid_token", error_description="The access token is invalid or expired."`},
 		{"garbage token", required, []string{"Authorization: Bearer abc"}, 401, "", "invalid_token", `error="invalid_token"`},
 		{"token with forbidden characters", required, []string{"Authorization: Bearer a\"b"}, 400, "", "invalid_request", `error="invalid_request"`},
+		{"valid token with a forbidden character after it", required, []string{"Authorization: Bearer " + valid + "!"}, 400, "", "invalid_request", `error="invalid_request"`},
+		{"valid token with padding after it", required, []string{"Authorization: Bearer " + valid + "=="}, 401, "", "invalid_token", `error="invalid_token"`},
+		{"oversized token", required, []string{"Authorization: Bearer " + strings.Repeat("a", MaxTokenSize+1)}, 401, "", "invalid_token", `error="invalid_token"`},
 		{"empty bearer", required, []string{"Authorization: Bearer "}, 400, "", "invalid_request", `error="invalid_request"`},
 		{"bare scheme", required, []string{"Authorization: Bearer"}, 400, "", "invalid_request", `error="invalid_request"`},
 		{"two Authorization headers", required, []string{"Authorization: Bearer " + valid, "Authorization: Bearer " + valid}, 400, "", "invalid_request", ""},
@@ -83,15 +94,22 @@ func TestHandler(t *testing.T) {
 		{"optional: valid", optional, []string{"Authorization: Bearer " + valid}, 200, "jwt:user-1", "", ""},
 		{"optional: invalid still refused", optional, []string{"Authorization: Bearer " + expired}, 401, "", "invalid_token", ""},
 	}
+	sends := 1
+	if cacheSize > 0 {
+		sends = 2
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := httptest.NewRequest("GET", "/notes", nil)
-			for _, h := range tc.headers {
-				k, v, _ := strings.Cut(h, ": ")
-				r.Header.Add(k, v)
+			var w *httptest.ResponseRecorder
+			for range sends {
+				r := httptest.NewRequest("GET", "/notes", nil)
+				for _, h := range tc.headers {
+					k, v, _ := strings.Cut(h, ": ")
+					r.Header.Add(k, v)
+				}
+				w = httptest.NewRecorder()
+				tc.stage.Handler(whoami).ServeHTTP(w, r)
 			}
-			w := httptest.NewRecorder()
-			tc.stage.Handler(whoami).ServeHTTP(w, r)
 			if w.Code != tc.status {
 				t.Fatalf("status = %d, want %d; body %s", w.Code, tc.status, w.Body)
 			}
@@ -117,6 +135,11 @@ func TestHandler(t *testing.T) {
 				t.Fatalf("WWW-Authenticate = %q, want it to contain %q", w.Header().Get("WWW-Authenticate"), tc.challenge)
 			}
 		})
+	}
+	if cacheSize > 0 {
+		if _, _, ok := v.cache.get(valid, fixedNow()); !ok {
+			t.Fatal("the valid token was never cached, so no request was answered from the cache")
+		}
 	}
 }
 

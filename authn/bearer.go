@@ -20,6 +20,12 @@ type TokenVerifier interface {
 // b64token alphabet is an ErrInvalidRequest. The token is not otherwise
 // checked.
 func ParseBearer(h http.Header) (token string, ok bool, err error) {
+	return parseBearer(h, true)
+}
+
+// parseBearer is ParseBearer; checkChars false leaves the b64token
+// character check to the caller.
+func parseBearer(h http.Header, checkChars bool) (token string, ok bool, err error) {
 	vals := h["Authorization"]
 	switch len(vals) {
 	case 0:
@@ -46,7 +52,7 @@ func ParseBearer(h http.Header) (token string, ok bool, err error) {
 	if tok == "" {
 		return "", false, fail(ErrInvalidRequest, "empty_token", nil)
 	}
-	if !validB64Token(tok) {
+	if checkChars && !validB64Token(tok) {
 		return "", false, fail(ErrInvalidRequest, "malformed_token", nil)
 	}
 	return tok, true, nil
@@ -125,9 +131,23 @@ func (b *bearerAuth) Challenge(realm, code string) string {
 }
 
 func (b *bearerAuth) Authenticate(r *http.Request) (*Principal, error) {
-	tok, ok, err := ParseBearer(r.Header)
+	tok, ok, err := parseBearer(r.Header, false)
 	if err != nil || !ok {
 		return nil, err
+	}
+	if v, isVerifier := b.v.(*Verifier); isVerifier && v.cache != nil && len(tok) <= MaxTokenSize {
+		// A token the cache holds passed Verify, so it is base64url and
+		// dots: a valid b64token. Only a miss needs the character scan.
+		if p, hit, err := v.cached(r.Context(), tok); hit {
+			return p, err
+		}
+		if !validB64Token(tok) {
+			return nil, fail(ErrInvalidRequest, "malformed_token", nil)
+		}
+		return v.verify(r.Context(), tok, false)
+	}
+	if !validB64Token(tok) {
+		return nil, fail(ErrInvalidRequest, "malformed_token", nil)
 	}
 	return b.v.Verify(r.Context(), tok)
 }

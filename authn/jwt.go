@@ -174,18 +174,34 @@ func defaultPrincipal(p *Principal, c *Claims) {
 // "duplicate_claim", "missing_sub", "revoked"); a revocation list or key
 // source failure is ErrUnavailable.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error) {
+	return v.verify(ctx, token, v.cache != nil)
+}
+
+// cached answers from the verified-token cache: hit reports whether token
+// was there (then p or err is the answer).
+func (v *Verifier) cached(ctx context.Context, token string) (p *Principal, hit bool, err error) {
+	p, claims, ok := v.cache.get(token, v.now())
+	if !ok {
+		return nil, false, nil
+	}
+	if err := v.checkRevoked(ctx, claims); err != nil {
+		return nil, true, err
+	}
+	return p, true, nil
+}
+
+// verify is Verify; useCache false skips the cache lookup (the caller
+// has just missed it) but still fills the cache.
+func (v *Verifier) verify(ctx context.Context, token string, useCache bool) (*Principal, error) {
 	if len(token) > MaxTokenSize {
 		return nil, fail(ErrInvalidToken, "too_long", nil)
 	}
 	if !splitCanonical(token) {
 		return nil, fail(ErrInvalidToken, "malformed", nil)
 	}
-	if v.cache != nil {
-		if p, claims, ok := v.cache.get(token, v.now()); ok {
-			if err := v.checkRevoked(ctx, claims); err != nil {
-				return nil, err
-			}
-			return p, nil
+	if useCache {
+		if p, hit, err := v.cached(ctx, token); hit {
+			return p, err
 		}
 	}
 	vt := new(verifiedToken)
