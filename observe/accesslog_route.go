@@ -76,8 +76,8 @@ func SetRoute(ctx context.Context, pattern string) {
 
 // AddAttrs adds attributes to the request's access-log line (for example
 // the authenticated user). Inner stages and handlers call it with the
-// request's context; it does nothing when AccessLog is not running. It is
-// safe to call from several goroutines.
+// request's context; without an AccessLog stage the attributes go nowhere.
+// It is safe to call from several goroutines.
 func AddAttrs(ctx context.Context, attrs ...slog.Attr) {
 	if c := recordFrom(ctx); c != nil {
 		c.mu.Lock()

@@ -571,3 +571,57 @@ func BenchmarkAccessLogSkipped(b *testing.B) {
 		h.ServeHTTP(w, req)
 	}
 }
+
+// The record that carries attributes and the route from inner stages to
+// the log line works whichever of RequestID and AccessLog is outside.
+func TestAccessLogWithRequestIDInEitherOrder(t *testing.T) {
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		observe.AddAttrs(r.Context(), slog.String("user", "alice"))
+		observe.SetRoute(r.Context(), "/files/{name}")
+		w.WriteHeader(http.StatusTeapot)
+	})
+	for _, outside := range []string{"RequestID", "AccessLog"} {
+		t.Run(outside+" outside", func(t *testing.T) {
+			al, sink := newAccessLog(t, observe.AccessLogOptions{})
+			var h http.Handler
+			if outside == "RequestID" {
+				h = observe.RequestID(al.Handler(copyRequest(inner)))
+			} else {
+				h = al.Handler(observe.RequestID(copyRequest(inner)))
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/files/passwd", nil))
+			got := sink.one(t)
+			if got["user"] != "alice" || got["route"] != "/files/{name}" || got["status"] != float64(http.StatusTeapot) {
+				t.Errorf("log line %v lost what the handler set", got)
+			}
+			if outside == "RequestID" && got["request_id"] != w.Header().Get("X-Request-Id") {
+				t.Errorf("request_id %v, response header %q", got["request_id"], w.Header().Get("X-Request-Id"))
+			}
+		})
+	}
+}
+
+// Inside RequestID, AccessLog uses the record that shares RequestID's
+// allocation: it adds no allocation of its own when the record is not
+// logged.
+func TestAccessLogInsideRequestIDAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	quiet := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError + 1}))
+	al, err := observe.NewAccessLog(observe.AccessLogOptions{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	alone := observe.RequestID(noop)
+	both := observe.RequestID(al.Handler(noop))
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	w := httptest.NewRecorder()
+	base := testing.AllocsPerRun(500, func() { alone.ServeHTTP(w, r) })
+	got := testing.AllocsPerRun(500, func() { both.ServeHTTP(w, r) })
+	if got > base {
+		t.Errorf("RequestID+AccessLog allocates %v per request, RequestID alone %v", got, base)
+	}
+}

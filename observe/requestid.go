@@ -54,20 +54,32 @@ var defaultRequestID, _ = NewRequestID(RequestIDOptions{})
 // digits). The ID is set on the response header and in the context.
 func RequestID(next http.Handler) http.Handler { return defaultRequestID.Handler(next) }
 
-// idContext carries the ID in the context. The ID's bytes and the response
-// header's value slice live in the same allocation as the context node.
+// idContext carries the ID in the context. The ID's bytes, the response
+// header's value slice and the request's record (see requestRecord) live
+// in the same allocation as the context node, so an AccessLog or metrics
+// stage mounted inside RequestID, as they should be, needs no context node
+// and no request copy of its own.
 type idContext struct {
-	context.Context
-	id  string
-	hdr [1]string
-	buf [32]byte
+	requestRecord // its Context is the parent
+	id            string
+	hdr           [1]string
+	buf           [32]byte
+	tracks        bool // the embedded record is in use (the stage made c)
 }
 
 type requestIDKey struct{}
 
 func (c *idContext) Value(key any) any {
-	if key == (requestIDKey{}) {
+	switch key {
+	case requestIDKey{}:
 		return c
+	case recordKey{}:
+		// A stage outside RequestID that already tracks the request
+		// keeps its record; otherwise this one is the request's.
+		if outer := c.Context.Value(key); outer != nil || !c.tracks {
+			return outer
+		}
+		return &c.requestRecord
 	}
 	return c.Context.Value(key)
 }
@@ -75,7 +87,9 @@ func (c *idContext) Value(key any) any {
 // Handler returns the stage wrapped around next.
 func (s *RequestIDStage) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &idContext{Context: r.Context()}
+		c := &idContext{}
+		c.Context = r.Context()
+		c.attrs, c.tracks = c.inline[:0], true
 		if in := r.Header[s.header]; !s.ignoreIncoming && len(in) == 1 && ValidRequestID(in[0]) {
 			c.id = in[0]
 		} else {
@@ -150,5 +164,7 @@ func RequestIDFrom(ctx context.Context) string {
 // WithRequestID returns a context carrying id, for work that starts outside
 // an HTTP request (background jobs, WebSocket messages) and for tests.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return &idContext{Context: ctx, id: id}
+	c := &idContext{id: id}
+	c.Context = ctx
+	return c
 }
