@@ -17,6 +17,9 @@ type RBAC struct {
 	roles map[string]*grants
 	// closure: role → every role it is or inherits.
 	closure map[string]map[string]struct{}
+	// index: every permission the policy names, compiled, so checking
+	// one of them is one lookup and a scan of the caller's roles.
+	index map[string]Permission
 }
 
 // grants are a role's flattened permissions.
@@ -111,6 +114,14 @@ func NewRBAC(p Policy) (*RBAC, error) {
 		sort.Strings(g.list)
 		r.roles[name] = g
 	}
+	r.index = map[string]Permission{}
+	for _, g := range r.roles {
+		for _, perm := range g.list {
+			if _, ok := r.index[perm]; !ok {
+				r.index[perm], _ = r.Compile(perm) // valid: it passed splitPermission
+			}
+		}
+	}
 	return r, nil
 }
 
@@ -201,6 +212,9 @@ func (g *grants) allows(res, act, perm string) bool {
 // "notes:*" covers "notes:read" and "notes:*", while "notes:read" does not
 // cover "notes:*". Unknown roles and malformed permissions grant nothing.
 func (r *RBAC) Allowed(roles []string, perm string) bool {
+	if p, ok := r.index[perm]; ok {
+		return p.Allows(roles)
+	}
 	i := strings.IndexByte(perm, ':')
 	var res, act string
 	if i < 0 {
