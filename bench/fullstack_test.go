@@ -78,3 +78,32 @@ func runStackParallel(b *testing.B, h http.Handler) {
 
 func BenchmarkFullStackParallel_CovetCached(b *testing.B) { runStackParallel(b, covet(b, true)) }
 func BenchmarkFullStackParallel_Peers(b *testing.B)       { runStackParallel(b, PeerStack(io.Discard)) }
+
+// BenchmarkFullStack_Paired reports the covet/peer time ratios of the two
+// full stacks measured in alternating blocks (see pairTimer), so a busy
+// machine moves both sides of a ratio alike.
+func BenchmarkFullStack_Paired(b *testing.B) {
+	peers := PeerStack(io.Discard)
+	for _, cache := range []bool{true, false} {
+		name, label := "cached-vs-peers", "covet-cached"
+		if !cache {
+			name, label = "uncached-vs-peers", "covet-uncached"
+		}
+		b.Run(name, func(b *testing.B) {
+			h := covet(b, cache)
+			r := stackRequest(b)
+			w := &statusWriter{h: make(http.Header, 16)}
+			serve := func(h http.Handler) func() {
+				return func() {
+					clear(w.h)
+					w.status = 0
+					h.ServeHTTP(w, r)
+					if w.status != http.StatusOK {
+						b.Fatalf("the stack answered %d", w.status)
+					}
+				}
+			}
+			pairTimer(b, 16, [2]string{label, "peers"}, [2]func(){serve(h), serve(peers)})
+		})
+	}
+}
