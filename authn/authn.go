@@ -103,15 +103,17 @@ func New(opts Options) (*Authn, error) {
 				bad = bad.WithHeader("WWW-Authenticate", ch)
 			}
 		}
-		a.invalid[i] = inv
-		a.badReq[i] = bad
+		// Refusals are recorded by Authenticate with their reason, so
+		// errs.Write does not record them a second time.
+		a.invalid[i] = inv.WithAudited()
+		a.badReq[i] = bad.WithAudited()
 	}
 	nc := ErrNoCredentials
 	if len(challenges) > 0 {
 		nc = nc.WithHeader("WWW-Authenticate", strings.Join(challenges, ", "))
 		a.anyChall = true
 	}
-	a.noCreds = nc
+	a.noCreds = nc.WithAudited()
 	return a, nil
 }
 
@@ -194,6 +196,9 @@ func (a *Authn) refuse(r *http.Request, i int, au Authenticator, err error) erro
 	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrInvalidCredentials):
 		pub = errs.From(a.invalid[i])
 	default:
+		if e, ok := err.(*errs.Error); ok {
+			return e.WithAudited()
+		}
 		return err
 	}
 	// Keep the reason as the cause for server-side logs.

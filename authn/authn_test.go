@@ -215,6 +215,11 @@ func TestAudit(t *testing.T) {
 	if strings.Contains(buf.String(), valid) || strings.Contains(buf.String(), expired) {
 		t.Fatal("a token reached the audit log")
 	}
+	// One record per request: errs.Write does not add its own line for the
+	// refusal the stage recorded.
+	if len(events) != 2 {
+		t.Fatalf("%d audit records for two requests: %v", len(events), events)
+	}
 }
 
 func TestParseBearer(t *testing.T) {

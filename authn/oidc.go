@@ -159,6 +159,9 @@ func (o *OIDC) Callback(w http.ResponseWriter, r *http.Request) (*Principal, *oa
 	if err != nil {
 		errs.Audit(r.Context(), "authn.failure", slog.String("method", string(MethodOIDC)),
 			slog.String("reason", Reason(err)), slog.String("client_ip", clientIP(r)))
+		if e, ok := err.(*errs.Error); ok {
+			err = e.WithAudited() // recorded just above, with the reason
+		}
 		return nil, nil, "", err
 	}
 	errs.Audit(r.Context(), "authn.login", slog.String("method", string(p.Method)),

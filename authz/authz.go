@@ -57,6 +57,7 @@ type Authorizer struct {
 	auditAllowed bool
 	realm        string
 	unauth       error
+	forbidden    error // ErrForbidden, marked as audited by this stage
 }
 
 // New validates opts and returns an Authorizer.
@@ -70,6 +71,9 @@ func New(opts Options) (*Authorizer, error) {
 	a := &Authorizer{decider: opts.Decider, auditAllowed: opts.AuditAllowed, realm: opts.Realm}
 	a.rbac, _ = opts.Decider.(*RBAC)
 	a.unauth = authn.ErrNoCredentials.WithHeader("WWW-Authenticate", authn.BearerChallenge(opts.Realm, "", ""))
+	// A denial is recorded by a.audit with the permission and resource, so
+	// errs.Write does not record a second, poorer line for it.
+	a.forbidden = ErrForbidden.WithAudited()
 	return a, nil
 }
 
@@ -127,7 +131,7 @@ func (a *Authorizer) Require(perms ...string) func(http.Handler) http.Handler {
 				}
 				if !ok {
 					a.audit(ctx, p, checks[i].perm, "", false)
-					errs.Write(w, r, ErrForbidden)
+					errs.Write(w, r, a.forbidden)
 					return
 				}
 			}
@@ -162,7 +166,7 @@ func (a *Authorizer) Check(ctx context.Context, perm string) error {
 	}
 	if !allowed {
 		a.audit(ctx, p, perm, "", false)
-		return ErrForbidden
+		return a.forbidden
 	}
 	if a.auditAllowed {
 		a.audit(ctx, p, perm, "", true)
@@ -211,7 +215,8 @@ func (a *Authorizer) RequireScope(scopes ...string) func(http.Handler) http.Hand
 
 // gate is the middleware RequireRole and RequireScope share: 401 without a
 // principal, then allowed decides between next and deny, audited under label.
-func (a *Authorizer) gate(label string, deny error, allowed func(*authn.Principal) bool) func(http.Handler) http.Handler {
+func (a *Authorizer) gate(label string, deny *errs.Error, allowed func(*authn.Principal) bool) func(http.Handler) http.Handler {
+	deny = deny.WithAudited() // a.audit records the denial
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()

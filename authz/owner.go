@@ -75,7 +75,7 @@ func (a *Authorizer) RequireOwner(load OwnerLoader, bypass ...string) func(http.
 			}
 			if !allowed {
 				a.audit(ctx, p, perm, res.ID, false)
-				errs.Write(w, r, ErrForbidden)
+				errs.Write(w, r, a.forbidden)
 				return
 			}
 			if a.auditAllowed {

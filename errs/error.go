@@ -29,6 +29,9 @@ type Error struct {
 	stack   []uintptr
 	// causeShown: the message already holds the cause's text (Configf).
 	causeShown bool
+	// audited: a stage recorded this refusal with Audit, so Write does
+	// not record it again.
+	audited bool
 }
 
 // FieldError describes one invalid field of a request body or query. Field is
@@ -158,6 +161,16 @@ func (e *Error) Header() http.Header { return e.header }
 func (e *Error) clone() *Error {
 	c := *e
 	return &c
+}
+
+// WithAudited returns a copy marked as already recorded on the audit
+// logger: a stage that wrote its own, richer record of a refusal with Audit
+// (authn's reason, authz's permission) marks the error it returns, and
+// Write then leaves it out of the audit log rather than record it twice.
+func (e *Error) WithAudited() *Error {
+	c := e.clone()
+	c.audited = true
+	return c
 }
 
 // WithStatus returns a copy rendered with the given HTTP status (400-599).

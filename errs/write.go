@@ -31,7 +31,8 @@ const stagingFrames = 5
 // What else is shown depends on the Mode (see Configure). An error that is
 // not an *Error becomes a 500 (well-known ones map as From describes).
 // 5xx errors are logged with their cause; authentication, authorization and
-// security errors go to the audit logger when one is configured.
+// security errors go to the audit logger when one is configured, unless the
+// stage that refused the request recorded it already (see WithAudited).
 func Write(w http.ResponseWriter, r *http.Request, err error) {
 	c := current()
 	e := From(err)
@@ -47,7 +48,7 @@ func Write(w http.ResponseWriter, r *http.Request, err error) {
 
 	if status >= 500 {
 		logError(ctx, c, r, e, id)
-	} else if c.AuditLogger != nil && isAuditKind(e.kind) {
+	} else if c.AuditLogger != nil && isAuditKind(e.kind) && !e.audited {
 		auditError(ctx, c, r, e, id)
 	}
 

@@ -227,6 +227,17 @@ func TestWriteLogsAndAudits(t *testing.T) {
 	if !strings.Contains(audit.String(), "invalid_token") || !strings.Contains(audit.String(), "rid-10") {
 		t.Errorf("audit log: %s", audit.String())
 	}
+	// A refusal the stage already recorded is not recorded again, and is
+	// still the same error.
+	audited := New(KindAuthorization, "forbidden", "No.").WithAudited()
+	if !errors.Is(audited, New(KindAuthorization, "forbidden", "")) {
+		t.Error("WithAudited changed what the error is")
+	}
+	w := httptest.NewRecorder()
+	Write(w, reqWithID("GET", "/", "rid-12"), audited)
+	if strings.Contains(audit.String(), "rid-12") || w.Code != http.StatusForbidden {
+		t.Errorf("an audited error was recorded again (status %d): %s", w.Code, audit.String())
+	}
 	Audit(observe.WithRequestID(context.Background(), "rid-11"), "login", slog.String("user", "bob"), slog.String("password", "hunter2"))
 	if !strings.Contains(audit.String(), "rid-11") || strings.Contains(audit.String(), "hunter2") {
 		t.Errorf("Audit: %s", audit.String())
