@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -144,10 +146,19 @@ func parseClaims(b []byte, c *Claims) error {
 		if err != nil || !ok {
 			return err
 		}
-		if isTimeClaim(name) && val[0] != '-' && !isDigit(val[0]) {
+		if isTimeClaim(name) {
 			// RFC 7519 NumericDate is a JSON number; golang-jwt would
 			// also take a string.
-			return errNumericDate
+			if val[0] != '-' && !isDigit(val[0]) {
+				return errNumericDate
+			}
+			// The verifier checks only the exact names, but an
+			// application decoding the payload with encoding/json would
+			// take "Nbf" for its nbf field: such a spelling is refused
+			// rather than left unchecked.
+			if n := string(name); n != "exp" && n != "nbf" && n != "iat" {
+				return errTimeClaimCase
+			}
 		}
 		switch string(name) {
 		case "iss":
@@ -196,6 +207,12 @@ func numericDate(val []byte, dst *jwt.NumericDate) (*jwt.NumericDate, error) {
 			dst.Time = time.Unix(n, 0).Truncate(jwt.TimePrecision)
 			return dst, nil
 		}
+	}
+	// Beyond 2^53 seconds a float is no longer exact, and beyond int64 the
+	// conversion to a time is left to the platform: refused.
+	f, err := strconv.ParseFloat(string(val), 64)
+	if err != nil || math.Abs(f) > 1<<53 {
+		return nil, errNumericDate
 	}
 	if err := dst.UnmarshalJSON(bytes.Clone(val)); err != nil {
 		return nil, err

@@ -20,6 +20,17 @@ func TestPayloadNamesComparedIgnoringCase(t *testing.T) {
 		{`{"Exp":"2099-01-01"}`, errNumericDate},
 		{`{"IAT":"1"}`, errNumericDate},
 		{`{"sub":"alice","subject":"x","Sub2":"y"}`, nil},
+		// Checked only in lower case, so other spellings are refused.
+		{`{"Nbf":99999999999}`, errTimeClaimCase},
+		{`{"iAt":1}`, errTimeClaimCase},
+		{`{"EXP":1}`, errTimeClaimCase},
+		// Dates must be exact floats that fit a time.
+		{`{"exp":1e19}`, errNumericDate},
+		{`{"nbf":-1e19}`, errNumericDate},
+		{`{"iat":10000000000000000}`, errNumericDate},
+		{`{"exp":1.5,"nbf":-1,"iat":9007199254740992}`, nil},
+		// A name refused for its value before its duplicate is seen.
+		{`{"Exp":1,"exp":2}`, errTimeClaimCase},
 	}
 	for _, tt := range tests {
 		if err := checkPayload([]byte(tt.payload)); !errors.Is(err, tt.want) && !(tt.want == nil && err == nil) {

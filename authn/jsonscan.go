@@ -20,7 +20,8 @@ var (
 	// errDuplicateClaim is returned when an object names a member twice,
 	// which encoding/json would silently resolve to the last value.
 	errDuplicateClaim = errors.New("duplicate claim")
-	errNumericDate    = errors.New("exp, nbf and iat must be JSON numbers")
+	errNumericDate    = errors.New("exp, nbf and iat must be JSON numbers within 2^53 seconds")
+	errTimeClaimCase  = errors.New("exp, nbf and iat must be spelled in lower case")
 	errClaimType      = errors.New("claim has the wrong JSON type")
 )
 
