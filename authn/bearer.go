@@ -135,19 +135,20 @@ func (b *bearerAuth) Authenticate(r *http.Request) (*Principal, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
-	if v, isVerifier := b.v.(*Verifier); isVerifier && v.cache != nil && len(tok) <= MaxTokenSize {
-		// A token the cache holds passed Verify, so it is base64url and
-		// dots: a valid b64token. Only a miss needs the character scan.
+	// A token the cache holds passed Verify, so it is base64url and dots:
+	// a valid b64token. Only a miss needs the character scan.
+	v, isVerifier := b.v.(*Verifier)
+	cached := isVerifier && v.cache != nil && len(tok) <= MaxTokenSize
+	if cached {
 		if p, hit, err := v.cached(r.Context(), tok); hit {
 			return p, err
 		}
-		if !validB64Token(tok) {
-			return nil, fail(ErrInvalidRequest, "malformed_token", nil)
-		}
-		return v.verify(r.Context(), tok, false)
 	}
 	if !validB64Token(tok) {
 		return nil, fail(ErrInvalidRequest, "malformed_token", nil)
+	}
+	if cached {
+		return v.verify(r.Context(), tok, false) // the lookup just missed
 	}
 	return b.v.Verify(r.Context(), tok)
 }

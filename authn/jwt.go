@@ -385,6 +385,25 @@ func decodeSegment(buf *[]byte, seg string) ([]byte, bool) {
 	return out, ok
 }
 
+// claimReasons name the refusals of golang-jwt's claims validator (and
+// of a key source, wrapped in ErrTokenUnverifiable), most specific first.
+var claimReasons = []struct {
+	err    error
+	reason string
+}{
+	{jwt.ErrTokenExpired, "expired"},
+	{jwt.ErrTokenNotValidYet, "not_yet_valid"},
+	{jwt.ErrTokenUsedBeforeIssued, "issued_in_future"},
+	{jwt.ErrTokenInvalidIssuer, "bad_issuer"},
+	{jwt.ErrTokenInvalidAudience, "bad_audience"},
+	{jwt.ErrTokenRequiredClaimMissing, "missing_claim"},
+	{jwt.ErrTokenUnverifiable, "unverifiable"},
+	{jwt.ErrTokenInvalidClaims, "bad_claims"},
+}
+
+// mapError turns a validator or key-source error into the public error
+// with its reason. (Malformed tokens, duplicate claims and bad signatures
+// are refused by verifyCold itself.)
 func (v *Verifier) mapError(err error) error {
 	var re *reasonError
 	if errors.As(err, &re) {
@@ -394,29 +413,11 @@ func (v *Verifier) mapError(err error) error {
 		return fail(ErrInvalidToken, re.reason, err)
 	}
 	reason := "invalid"
-	switch {
-	case errors.Is(err, errDuplicateClaim):
-		reason = "duplicate_claim"
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		reason = "malformed"
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		reason = "bad_signature"
-	case errors.Is(err, jwt.ErrTokenExpired):
-		reason = "expired"
-	case errors.Is(err, jwt.ErrTokenNotValidYet):
-		reason = "not_yet_valid"
-	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		reason = "issued_in_future"
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
-		reason = "bad_issuer"
-	case errors.Is(err, jwt.ErrTokenInvalidAudience):
-		reason = "bad_audience"
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		reason = "missing_claim"
-	case errors.Is(err, jwt.ErrTokenUnverifiable):
-		reason = "unverifiable"
-	case errors.Is(err, jwt.ErrTokenInvalidClaims):
-		reason = "bad_claims"
+	for _, m := range claimReasons {
+		if errors.Is(err, m.err) {
+			reason = m.reason
+			break
+		}
 	}
 	return fail(ErrInvalidToken, reason, err)
 }
