@@ -21,8 +21,8 @@ type MemoryOptions struct {
 	// the least recently used; the sweeper reclaims the others) and
 	// otherwise evicts the least recently used one (counted in
 	// MemoryStats.Evictions). Recency is the store clock's reading at a
-	// key's last decision, so keys last used at the same instant (under
-	// a clock that stands still) leave in no particular order. The cap
+	// key's last decision, kept to about a millisecond, so keys last used
+	// within the same millisecond leave in no particular order. The cap
 	// applies per shard: each holds an equal part of MaxKeys, and the
 	// expired or least recently used key goes from the new key's shard.
 	// Zero: DefaultMaxKeys.
@@ -393,11 +393,19 @@ func (sl *slot) encode(st state, shift uint8) (uint64, bool) {
 }
 
 // touch records a decision at now for the LRU.
+//
+// Times closer than touchGrain to the recorded one are not stored: a key
+// decided many times a millisecond would otherwise write its slot's cache
+// line once more per decision, which is what costs when every CPU decides
+// the same hot key. Recency is kept to within touchGrain.
 func (sl *slot) touch(now int64) {
-	if sl.used.Load() < now {
+	if now-sl.used.Load() >= touchGrain {
 		sl.used.Store(now)
 	}
 }
+
+// touchGrain is the resolution of the LRU's last-use times, in ns.
+const touchGrain = int64(time.Millisecond)
 
 // decideStates runs every policy of set on the states cur (nil: none
 // yet) and fills res. It returns the states to store, when they stop

@@ -450,3 +450,22 @@ func TestMemoryChurnUnderConcurrency(t *testing.T) {
 		t.Fatalf("stats %+v, %d held", st, total)
 	}
 }
+
+// TestSlotTouchResolution: a decision within touchGrain of the recorded
+// last use leaves it (no write to the slot's line), a later one moves it.
+func TestSlotTouchResolution(t *testing.T) {
+	var sl slot
+	sl.used.Store(1000)
+	sl.touch(1000 + touchGrain - 1)
+	if got := sl.used.Load(); got != 1000 {
+		t.Fatalf("used %d after a touch within the grain, want 1000", got)
+	}
+	sl.touch(1000 + touchGrain)
+	if got := sl.used.Load(); got != 1000+touchGrain {
+		t.Fatalf("used %d after a touch a grain later, want %d", got, 1000+touchGrain)
+	}
+	sl.touch(500) // an older time never moves recency back
+	if got := sl.used.Load(); got != 1000+touchGrain {
+		t.Fatalf("used %d after an older touch", got)
+	}
+}
