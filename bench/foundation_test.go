@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -45,4 +46,16 @@ func BenchmarkRequestID_Covet(b *testing.B) {
 
 func BenchmarkRequestID_Chi(b *testing.B) {
 	serveLoop(b, middleware.RequestID(okHandler), httptest.NewRequest(http.MethodGet, "/", nil))
+}
+
+type contextFloorKey struct{}
+
+// BenchmarkRequestID_ContextFloor is the least any middleware pays to put a
+// value in the request's context: one context node and the request copy
+// that http.Request.WithContext makes. Both RequestID stages above pay it.
+func BenchmarkRequestID_ContextFloor(b *testing.B) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		okHandler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), contextFloorKey{}, "id")))
+	})
+	serveLoop(b, h, httptest.NewRequest(http.MethodGet, "/", nil))
 }
