@@ -5,7 +5,12 @@
 # the same run. Everything listens on 127.0.0.1 and every run is bounded.
 #
 #   examples/fullstack/load.sh            # 10 s per run
-#   DURATION=30s CONNECTIONS=64 examples/fullstack/load.sh
+#   DURATION=30s CONNECTIONS=64 ROUNDS=5 examples/fullstack/load.sh
+#
+# The stacks are measured in ROUNDS rounds (default 3), each running every
+# stack once in turn, and the shares of the bare handler are the medians of
+# the rounds' shares: on a shared machine, a busy moment then moves one
+# round rather than one stack.
 #
 # Needs wrk (apt-get install wrk); the PostgreSQL+Redis run needs both
 # servers on their standard local ports and is skipped otherwise.
@@ -15,6 +20,7 @@ cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-3}
 PG_DSN=${COVET_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 REDIS=${COVET_TEST_REDIS_ADDR:-127.0.0.1:6379}
 command -v wrk >/dev/null || { echo "load.sh needs wrk: apt-get install wrk" >&2; exit 1; }
@@ -60,15 +66,26 @@ report() {
 	p99=$(awk '$1=="99%" {print $2}' <<<"$out")
 	non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
 	printf '%-34s %10s req/s   p50 %-9s p90 %-9s p99 %-9s non-2xx %s\n' "$1" "$rps" "$p50" "$p90" "$p99" "${non2xx:-0}"
-	echo "$rps" >"$work/rps-$(tr ' /+' '___' <<<"$1")"
+	echo "$rps" >"$work/last-rps"
 }
 
-stack() { # name flag port
-	"$work/stackserver" -stack "$2" -addr "127.0.0.1:$3" >"$work/token-$2" 2>/dev/null &
+stacks=(bare covet covet-uncached covet-nolog peers)
+declare -A stack_name=(
+	[bare]="bare net/http handler"
+	[covet]="covet stack (token cache)"
+	[covet-uncached]="covet stack (no token cache)"
+	[covet-nolog]="covet stack (no access log)"
+	[peers]="peer stack"
+)
+
+start_stack() { # flag port
+	"$work/stackserver" -stack "$1" -addr "127.0.0.1:$2" >"$work/token-$1" 2>/dev/null &
 	pids+=($!)
-	wait_listening "http://127.0.0.1:$3/"
-	report "$1" "http://127.0.0.1:$3/api/notes" "$(head -1 "$work/token-$2")"
+	wait_listening "http://127.0.0.1:$2/"
 }
+
+# median FILE: the median of the numbers in FILE, one a line.
+median() { sort -g "$1" | awk '{ v[NR] = $1 } END { printf "%.1f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # app NAME PORT ENV...: the example app with its limits lifted.
 app() {
@@ -95,15 +112,28 @@ app() {
 
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION on $(nproc) cores, $(date -u +%F)"
 echo
-echo "Stage stacks around a trivial handler (bench/stacks.go):"
-stack "bare net/http handler" bare 18081
-stack "covet stack (token cache)" covet 18082
-stack "covet stack (no token cache)" covet-uncached 18083
-stack "covet stack (no access log)" covet-nolog 18085
-stack "peer stack" peers 18084
-bare=$(cat "$work/rps-bare_net_http_handler")
-awk -v b="$bare" -v c="$(cat "$work"/rps-covet_stack_\(token_cache\))" -v p="$(cat "$work/rps-peer_stack")" \
-	'BEGIN { printf "covet keeps %.0f%% of the bare handler, the peer stack %.0f%%\n", 100*c/b, 100*p/b }'
+echo "Stage stacks around a trivial handler (bench/stacks.go), $ROUNDS rounds:"
+port=18081
+declare -A stack_port
+for s in "${stacks[@]}"; do
+	stack_port[$s]=$port
+	start_stack "$s" "$port"
+	port=$((port + 1))
+done
+for round in $(seq 1 "$ROUNDS"); do
+	for s in "${stacks[@]}"; do
+		report "${stack_name[$s]}" "http://127.0.0.1:${stack_port[$s]}/api/notes" "$(head -1 "$work/token-$s")"
+		cp "$work/last-rps" "$work/round-$s"
+	done
+	for s in "${stacks[@]:1}"; do
+		awk -v b="$(cat "$work/round-bare")" -v x="$(cat "$work/round-$s")" 'BEGIN { printf "%.1f\n", 100 * x / b }' >>"$work/share-$s"
+	done
+	echo
+done
+for s in "${stacks[@]:1}"; do
+	printf '%-34s keeps %5s%% of the bare handler (median; rounds: %s)\n' \
+		"${stack_name[$s]}" "$(median "$work/share-$s")" "$(paste -sd' ' "$work/share-$s")"
+done
 
 echo
 echo "The example app, GET /api/notes (5 notes) with a bearer token:"
