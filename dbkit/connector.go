@@ -3,8 +3,11 @@ package dbkit
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"math/rand/v2"
 	"time"
+
+	"github.com/glebarez/go-sqlite"
 )
 
 // lifetimeConnector gives every connection its own lifetime, MaxLifetime
@@ -111,3 +114,35 @@ type dsnConnector struct {
 
 func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
 func (c dsnConnector) Driver() driver.Driver                        { return c.drv }
+
+// sqliteConnector opens SQLite connections and tries again, for a few
+// seconds, while the file is busy. The pragmas a new connection runs can
+// meet another process opening the same file: switching a new file to WAL
+// needs an exclusive lock, and where waiting could deadlock SQLite answers
+// SQLITE_BUSY at once instead of calling the busy handler.
+type sqliteConnector struct {
+	dsnConnector
+}
+
+// sqliteOpenPatience bounds sqliteConnector's retries.
+const sqliteOpenPatience = 5 * time.Second
+
+func (c sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	deadline := time.Now().Add(sqliteOpenPatience)
+	wait := time.Millisecond
+	for {
+		conn, err := c.drv.Open(c.dsn)
+		var sq *sqlite.Error
+		if err == nil || !errors.As(err, &sq) || sq.Code()&0xff != sqliteBusy || time.Now().After(deadline) {
+			return conn, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, errors.Join(ctx.Err(), err)
+		case <-t.C:
+		}
+		wait = min(2*wait, 50*time.Millisecond)
+	}
+}

@@ -34,8 +34,11 @@ type MigrateOptions struct {
 	// which, unlike a session advisory lock, also holds behind PgBouncer in
 	// transaction pooling; MySQL/MariaDB uses GET_LOCK on a name derived
 	// from the database, held on a connection of its own (the pool needs
-	// two free connections while migrating). SQLite needs none: its migrations run in the one
-	// process that owns the file.
+	// two free connections while migrating); SQLite uses an exclusive
+	// flock(2) on a file next to the database, "<file>-migrate.lock", which
+	// is released when its holder exits, however it exits (on systems
+	// without flock, and for in-memory databases, SQLite migrations are not
+	// locked).
 	DisableLocking bool
 	// LockTimeout bounds the wait for another instance's lock. Zero: 5 min.
 	LockTimeout time.Duration
@@ -52,7 +55,7 @@ type MigrateOptions struct {
 type Migrator struct {
 	p       *goose.Provider
 	db      *sql.DB
-	mysql   *mysqlLocker // nil unless MySQL with locking
+	whole   wholeLocker // nil unless MySQL or SQLite with locking
 	current atomic.Bool
 }
 
@@ -82,7 +85,7 @@ func NewMigrator(db *DB, o MigrateOptions) (*Migrator, error) {
 		opts = append(opts, goose.WithTableName(o.Table))
 	}
 	var dialect goose.Dialect
-	var mysqlLock *mysqlLocker
+	var whole wholeLocker
 	switch db.driver {
 	case Postgres:
 		dialect = goose.DialectPostgres
@@ -105,36 +108,43 @@ func NewMigrator(db *DB, o MigrateOptions) (*Migrator, error) {
 		// on MySQL, whose DDL is not transactional, that check can see the
 		// version table another instance is still creating.
 		if !o.DisableLocking {
-			mysqlLock = &mysqlLocker{timeout: o.LockTimeout}
+			whole = &mysqlLocker{timeout: o.LockTimeout}
 		}
 	case SQLite:
 		dialect = goose.DialectSQLite3
+		// Held around whole operations for the same reason as on MySQL:
+		// an instance that computed its pending list before another one
+		// applied it would apply the same migration again.
+		if !o.DisableLocking {
+			whole = &sqliteLocker{timeout: o.LockTimeout}
+		}
 	}
 	p, err := goose.NewProvider(dialect, db.sql, o.FS, opts...)
 	if err != nil {
 		return nil, errs.Configf("dbkit: migrations: %v", err)
 	}
-	return &Migrator{p: p, db: db.sql, mysql: mysqlLock}, nil
+	return &Migrator{p: p, db: db.sql, whole: whole}, nil
 }
 
-// locked runs fn holding the MySQL/MariaDB named lock on a connection of
-// its own (so the pool needs two free connections); other drivers rely on
-// goose's locker.
+// wholeLocker is a migration lock held around a whole Migrator operation
+// (PostgreSQL's is handed to goose instead).
+type wholeLocker interface {
+	// acquire waits for the lock and returns the function that releases it.
+	acquire(ctx context.Context, db *sql.DB) (release func(context.Context) error, err error)
+}
+
+// locked runs fn holding the MySQL/MariaDB or SQLite migration lock, if
+// any; PostgreSQL relies on goose's locker.
 func (m *Migrator) locked(ctx context.Context, fn func() error) error {
-	if m.mysql == nil {
+	if m.whole == nil {
 		return fn()
 	}
-	conn, err := m.db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	name, err := m.mysql.lock(ctx, conn)
+	release, err := m.whole.acquire(ctx, m.db)
 	if err != nil {
 		return err
 	}
 	err = fn()
-	return errors.Join(err, m.mysql.unlock(context.WithoutCancel(ctx), conn, name))
+	return errors.Join(err, release(context.WithoutCancel(ctx)))
 }
 
 // Up applies every pending migration, in version order, under the lock.
@@ -200,10 +210,25 @@ func (m *Migrator) Ready(ctx context.Context) error {
 	return nil
 }
 
-// mysqlLocker takes a MySQL/MariaDB named lock (GET_LOCK) with a timeout.
+// mysqlLocker takes a MySQL/MariaDB named lock (GET_LOCK) with a timeout,
+// on a connection of its own (so the pool needs two free connections).
 // Named locks are server-wide, so the name includes the database.
 type mysqlLocker struct {
 	timeout time.Duration
+}
+
+func (l *mysqlLocker) acquire(ctx context.Context, db *sql.DB) (func(context.Context) error, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name, err := l.lock(ctx, conn)
+	if err != nil {
+		return nil, errors.Join(err, conn.Close())
+	}
+	return func(ctx context.Context) error {
+		return errors.Join(l.unlock(ctx, conn, name), conn.Close())
+	}, nil
 }
 
 func (l *mysqlLocker) lock(ctx context.Context, conn *sql.Conn) (string, error) {
@@ -238,3 +263,57 @@ func (l *mysqlLocker) unlock(ctx context.Context, conn *sql.Conn, name string) e
 }
 
 var errLockTimeout = errors.New("lock wait timed out")
+
+// sqliteLocker takes an exclusive flock(2) on "<database file>-migrate.lock".
+// A lock file rather than a row: SQLite runs one writer at a time, so a
+// lease kept alive by writes would stall behind a long migration and
+// could be taken over while it still runs, and a flock needs no lease at
+// all since the kernel drops it with its holder. The database file itself
+// is never opened here: closing another descriptor of it would drop
+// SQLite's own POSIX locks in this process.
+type sqliteLocker struct {
+	timeout time.Duration
+}
+
+func (l *sqliteLocker) acquire(ctx context.Context, db *sql.DB) (func(context.Context) error, error) {
+	file, err := sqliteMainFile(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	if file == "" { // in memory: one process by definition
+		return func(context.Context) error { return nil }, nil
+	}
+	path := file + "-migrate.lock"
+	wait, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	release, err := lockFile(wait, path)
+	if err != nil && ctx.Err() == nil && wait.Err() != nil {
+		return nil, fmt.Errorf("dbkit: migration lock %q not acquired within %v: %w", path, l.timeout, errLockTimeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dbkit: migration lock %q: %w", path, err)
+	}
+	return func(context.Context) error { return release() }, nil
+}
+
+// sqliteMainFile returns the path of the main database's file, "" for an
+// in-memory database.
+func sqliteMainFile(ctx context.Context, db *sql.DB) (string, error) {
+	rows, err := db.QueryContext(ctx, "PRAGMA database_list")
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int
+		var name string
+		var file sql.NullString
+		if err := rows.Scan(&seq, &name, &file); err != nil {
+			return "", err
+		}
+		if name == "main" {
+			return file.String, rows.Err()
+		}
+	}
+	return "", rows.Err()
+}

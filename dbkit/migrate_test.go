@@ -5,6 +5,8 @@ import (
 	"embed"
 	"io/fs"
 	"log/slog"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -97,10 +99,7 @@ func TestMigratorConcurrentInstancesApplyOnce(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			var runs int64
-			if err := db.Gorm().Table("tk_runs").Count(&runs).Error; err != nil {
-				t.Fatal(err)
-			}
+			runs := tkRuns(t, db)
 			total := 0
 			for _, n := range applied {
 				total += n
@@ -205,5 +204,162 @@ func TestNewMigratorValidates(t *testing.T) {
 				t.Fatalf("err %v; want a configuration error", err)
 			}
 		})
+	}
+}
+
+// tkCountingMigrations records each run of migration 2 in tk_runs. Its
+// first migration takes a while (it writes 300,000 rows), so instances
+// that start together read the version table while it runs.
+var tkCountingMigrations = fstest.MapFS{
+	"00001_runs.sql": {Data: []byte(`-- +goose Up
+CREATE TABLE tk_runs (n INTEGER);
+CREATE TABLE tk_pad (x INTEGER);
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) INSERT INTO tk_pad SELECT x FROM c;
+`)},
+	"00002_count.sql": {Data: []byte("-- +goose Up\nINSERT INTO tk_runs (n) VALUES (1);\n")},
+}
+
+// tkRuns returns how many times migration 2 of tkCountingMigrations ran.
+func tkRuns(t *testing.T, db *DB) int64 {
+	t.Helper()
+	var runs int64
+	if err := db.Gorm().Table("tk_runs").Count(&runs).Error; err != nil {
+		t.Fatal(err)
+	}
+	return runs
+}
+
+// TestMigratorSQLiteInstancesApplyOnce: several instances, each with its
+// own pool on the same SQLite file, start at once; the lock file makes
+// them apply each migration once. Without it, one of them regularly
+// failed with "table tk_runs already exists".
+func TestMigratorSQLiteInstancesApplyOnce(t *testing.T) {
+	tkNoLeaks(t)
+	for round := range 3 {
+		path := tkSQLitePath(t)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		applied := make([]int, 4)
+		var first *DB
+		for i := range applied {
+			db := tkOpen(t, Config{Driver: SQLite, DSN: path})
+			if first == nil {
+				first = db
+			}
+			m, err := NewMigrator(db, MigrateOptions{FS: tkCountingMigrations, Logger: tkQuiet, LockTimeout: 30 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wg.Go(func() {
+				<-start
+				res, err := m.Up(context.Background())
+				if err != nil {
+					t.Errorf("round %d, instance %d: %v", round, i, err)
+				}
+				applied[i] = len(res)
+			})
+		}
+		close(start)
+		wg.Wait()
+		total := 0
+		for _, n := range applied {
+			total += n
+		}
+		if runs := tkRuns(t, first); runs != 1 || total != 2 {
+			t.Fatalf("round %d: migration 2 ran %d times, %d applications in all (%v); want 1 and 2", round, runs, total, applied)
+		}
+		if _, err := os.Stat(path + "-migrate.lock"); err != nil {
+			t.Fatalf("lock file: %v", err)
+		}
+	}
+}
+
+// TestMigratorSQLiteProcessesApplyOnce runs the migrations from several
+// processes at once (this test binary, started again as a child).
+func TestMigratorSQLiteProcessesApplyOnce(t *testing.T) {
+	if path := os.Getenv("DBKIT_TEST_MIGRATE_CHILD"); path != "" {
+		db := tkOpen(t, Config{Driver: SQLite, DSN: path})
+		m, err := NewMigrator(db, MigrateOptions{FS: tkCountingMigrations, Logger: tkQuiet, LockTimeout: 30 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Up(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	path := tkSQLitePath(t)
+	var wg sync.WaitGroup
+	for i := range 3 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMigratorSQLiteProcessesApplyOnce$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "DBKIT_TEST_MIGRATE_CHILD="+path)
+		wg.Go(func() {
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("process %d: %v\n%s", i, err, out)
+			}
+		})
+	}
+	wg.Wait()
+	if runs := tkRuns(t, tkOpen(t, Config{Driver: SQLite, DSN: path})); runs != 1 {
+		t.Fatalf("migration 2 ran %d times across the processes; want 1", runs)
+	}
+}
+
+func TestMigratorSQLiteLockTimeout(t *testing.T) {
+	tkNoLeaks(t)
+	path := tkSQLitePath(t)
+	db := tkOpen(t, Config{Driver: SQLite, DSN: path})
+	ctx := context.Background()
+	release, err := lockFile(ctx, path+"-migrate.lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMigrator(db, MigrateOptions{FS: tkMigrations(t), Logger: tkQuiet, LockTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := m.Up(ctx); err == nil || !strings.Contains(err.Error(), "not acquired") {
+		t.Fatalf("Up while locked = %v; want a lock timeout", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("waited %v for a 300ms lock timeout", took)
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := m.Up(canceled); err == nil || strings.Contains(err.Error(), "not acquired") {
+		t.Errorf("Up with a canceled context = %v; want the context's error, not a lock timeout", err)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := m.Pending(ctx); err != nil || len(p) != 2 {
+		t.Fatalf("pending %v, %v; nothing may run without the lock", p, err)
+	}
+	if res, err := m.Up(ctx); err != nil || len(res) != 2 {
+		t.Fatalf("Up once released = %v, %v", res, err)
+	}
+}
+
+func TestMigratorSQLiteUnlockedAndInMemory(t *testing.T) {
+	tkNoLeaks(t)
+	ctx := context.Background()
+	path := tkSQLitePath(t)
+	m, err := NewMigrator(tkOpen(t, Config{Driver: SQLite, DSN: path}), MigrateOptions{FS: tkMigrations(t), Logger: tkQuiet, DisableLocking: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + "-migrate.lock"); !os.IsNotExist(err) {
+		t.Errorf("DisableLocking made a lock file: %v", err)
+	}
+	mem := tkOpen(t, Config{Driver: SQLite, DSN: ":memory:"})
+	if file, err := sqliteMainFile(ctx, mem.SQL()); err != nil || file != "" {
+		t.Fatalf("in-memory main file = %q, %v; want none", file, err)
+	}
+	if file, err := sqliteMainFile(ctx, tkOpen(t, Config{Driver: SQLite, DSN: path}).SQL()); err != nil || file == "" {
+		t.Fatalf("file database main file = %q, %v", file, err)
 	}
 }

@@ -210,7 +210,7 @@ func openPool(drv Driver, dsn string, pool Pool) (*sql.DB, error) {
 			return nil, errs.Configf("dbkit: cannot use the mysql DSN: %v", redact(err, dsn))
 		}
 	case SQLite:
-		conn = dsnConnector{dsn: sqliteDSN(dsn), drv: &sqlite.Driver{}}
+		conn = sqliteConnector{dsnConnector{dsn: sqliteDSN(dsn), drv: &sqlite.Driver{}}}
 	}
 	if pool.MaxLifetime > 0 && pool.Jitter > 0 {
 		conn = &lifetimeConnector{base: conn, lifetime: pool.MaxLifetime, jitter: pool.Jitter}
@@ -233,12 +233,15 @@ func sqliteDSN(dsn string) string {
 			q.Add("_pragma", key+"("+value+")")
 		}
 	}
+	// The busy timeout comes first: the pragmas run in order when a
+	// connection opens, and switching a new file to WAL takes a lock that
+	// another process opening it at the same moment may hold.
+	add("busy_timeout", "5000")
 	if name != ":memory:" && !strings.Contains(dsn, "mode=memory") {
 		add("journal_mode", "WAL")
 		add("synchronous", "NORMAL")
 	}
 	add("foreign_keys", "1")
-	add("busy_timeout", "5000")
 	if q.Get("_txlock") == "" {
 		q.Set("_txlock", "immediate")
 	}

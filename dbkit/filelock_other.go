@@ -1,0 +1,11 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+
+package dbkit
+
+import "context"
+
+// lockFile is a no-op where flock(2) is missing: SQLite migrations are
+// then not locked across processes.
+func lockFile(context.Context, string) (func() error, error) {
+	return func() error { return nil }, nil
+}
