@@ -115,11 +115,13 @@ type dsnConnector struct {
 func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
 func (c dsnConnector) Driver() driver.Driver                        { return c.drv }
 
-// sqliteConnector opens SQLite connections and tries again, for a few
-// seconds, while the file is busy. The pragmas a new connection runs can
-// meet another process opening the same file: switching a new file to WAL
-// needs an exclusive lock, and where waiting could deadlock SQLite answers
-// SQLITE_BUSY at once instead of calling the busy handler.
+// sqliteConnector opens SQLite connections and tries again, for up to
+// sqliteOpenPatience (or the context's deadline, if sooner), while the file
+// is busy. The pragmas a new connection runs can meet another process
+// opening the same file: switching a new file to WAL needs an exclusive
+// lock, and where waiting could deadlock SQLite answers SQLITE_BUSY at once
+// instead of calling the busy handler. One attempt can itself spend up to
+// the busy timeout in SQLite's busy handler, which no context interrupts.
 type sqliteConnector struct {
 	dsnConnector
 }
@@ -129,14 +131,16 @@ const sqliteOpenPatience = 5 * time.Second
 
 func (c sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	deadline := time.Now().Add(sqliteOpenPatience)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
 	wait := time.Millisecond
 	for {
 		conn, err := c.drv.Open(c.dsn)
-		var sq *sqlite.Error
-		if err == nil || !errors.As(err, &sq) || sq.Code()&0xff != sqliteBusy || time.Now().After(deadline) {
+		if err == nil || !isSQLiteBusy(err) || time.Now().After(deadline) {
 			return conn, err
 		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(min(wait, time.Until(deadline)))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -145,4 +149,11 @@ func (c sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		}
 		wait = min(2*wait, 50*time.Millisecond)
 	}
+}
+
+// isSQLiteBusy reports whether err is SQLITE_BUSY or one of its extended
+// codes.
+func isSQLiteBusy(err error) bool {
+	var sq *sqlite.Error
+	return errors.As(err, &sq) && sq.Code()&0xff == sqliteBusy
 }

@@ -1,4 +1,4 @@
-//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly || illumos
 
 package dbkit
 
@@ -10,23 +10,26 @@ import (
 	"time"
 )
 
+// fileLocking reports whether lockFile locks anything on this system.
+const fileLocking = true
+
 // lockFile takes an exclusive flock on path (created if missing), polling
-// until ctx ends. The file is left in place on release: removing a locked
-// file lets a later opener lock a new file while an earlier one waits on
-// the old.
+// until ctx ends. The file is opened read-only, which is all flock needs,
+// so another user who can read the directory's files can take the lock
+// too. It is left in place on release: removing a locked file lets a later
+// opener lock a new file while an earlier one waits on the old.
 func lockFile(ctx context.Context, path string) (release func() error, err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	fd := int(f.Fd())
 	wait := 5 * time.Millisecond
 	for {
-		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
-			return func() error {
-				return errors.Join(syscall.Flock(fd, syscall.LOCK_UN), f.Close())
-			}, nil
+			// Closing the only descriptor of the open file drops the lock;
+			// a second call gets os.ErrClosed and touches no other file.
+			return f.Close, nil
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			return nil, errors.Join(err, f.Close())

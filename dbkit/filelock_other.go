@@ -1,8 +1,11 @@
-//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly || illumos)
 
 package dbkit
 
 import "context"
+
+// fileLocking reports whether lockFile locks anything on this system.
+const fileLocking = false
 
 // lockFile is a no-op where flock(2) is missing: SQLite migrations are
 // then not locked across processes.

@@ -36,9 +36,10 @@ type MigrateOptions struct {
 	// from the database, held on a connection of its own (the pool needs
 	// two free connections while migrating); SQLite uses an exclusive
 	// flock(2) on a file next to the database, "<file>-migrate.lock", which
-	// is released when its holder exits, however it exits (on systems
-	// without flock, and for in-memory databases, SQLite migrations are not
-	// locked).
+	// is released when its holder exits, however it exits. SQLite
+	// migrations are not locked on systems without flock (Windows among
+	// them) nor for in-memory databases, shared-cache ones included: run
+	// those from one Migrator at a time.
 	DisableLocking bool
 	// LockTimeout bounds the wait for another instance's lock. Zero: 5 min.
 	LockTimeout time.Duration
@@ -280,7 +281,7 @@ func (l *sqliteLocker) acquire(ctx context.Context, db *sql.DB) (func(context.Co
 	if err != nil {
 		return nil, err
 	}
-	if file == "" { // in memory: one process by definition
+	if file == "" { // in memory: no file to lock (see DisableLocking)
 		return func(context.Context) error { return nil }, nil
 	}
 	path := file + "-migrate.lock"

@@ -3,6 +3,7 @@ package dbkit
 import (
 	"context"
 	"embed"
+	"errors"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -153,6 +154,34 @@ func TestMigratorFailedMigrationIsNotADeadEnd(t *testing.T) {
 	}
 }
 
+// tkNeedFileLocking skips tests of the SQLite migration lock where there
+// is no flock(2).
+func tkNeedFileLocking(t *testing.T) {
+	t.Helper()
+	if !fileLocking {
+		t.Skip("SQLite migrations are not locked on this system")
+	}
+}
+
+// tkUpTimesOut returns a Migrator of tkMigrations on db with the given
+// lock timeout, after checking that its Up, while another holder has the
+// lock, gives up with a lock timeout in reasonable time.
+func tkUpTimesOut(t *testing.T, db *DB, timeout time.Duration) *Migrator {
+	t.Helper()
+	m, err := NewMigrator(db, MigrateOptions{FS: tkMigrations(t), Logger: tkQuiet, LockTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := m.Up(context.Background()); err == nil || !strings.Contains(err.Error(), "not acquired") {
+		t.Fatalf("Up while locked = %v; want a lock timeout", err)
+	}
+	if took := time.Since(start); took > timeout+4*time.Second {
+		t.Errorf("waited %v for a %v lock timeout", took, timeout)
+	}
+	return m
+}
+
 func TestMigratorMySQLLockTimeout(t *testing.T) {
 	tkNoLeaks(t)
 	db := tkOpen(t, Config{Driver: MySQL, DSN: tkMySQLDB(t, "miglock")})
@@ -166,17 +195,7 @@ func TestMigratorMySQLLockTimeout(t *testing.T) {
 	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('covet_migrate:covet_dbkit_miglock', 1)").Scan(&got); err != nil || got != 1 {
 		t.Fatalf("holding the lock: %d, %v", got, err)
 	}
-	m, err := NewMigrator(db, MigrateOptions{FS: tkMigrations(t), Logger: tkQuiet, LockTimeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	if _, err := m.Up(ctx); err == nil || !strings.Contains(err.Error(), "not acquired") {
-		t.Fatalf("Up while locked = %v; want a lock timeout", err)
-	}
-	if took := time.Since(start); took > 5*time.Second {
-		t.Errorf("waited %v for a 1s lock timeout", took)
-	}
+	m := tkUpTimesOut(t, db, time.Second)
 	if _, err := conn.ExecContext(ctx, "DO RELEASE_LOCK('covet_migrate:covet_dbkit_miglock')"); err != nil {
 		t.Fatal(err)
 	}
@@ -234,6 +253,7 @@ func tkRuns(t *testing.T, db *DB) int64 {
 // them apply each migration once. Without it, one of them regularly
 // failed with "table tk_runs already exists".
 func TestMigratorSQLiteInstancesApplyOnce(t *testing.T) {
+	tkNeedFileLocking(t)
 	tkNoLeaks(t)
 	for round := range 3 {
 		path := tkSQLitePath(t)
@@ -277,6 +297,7 @@ func TestMigratorSQLiteInstancesApplyOnce(t *testing.T) {
 // TestMigratorSQLiteProcessesApplyOnce runs the migrations from several
 // processes at once (this test binary, started again as a child).
 func TestMigratorSQLiteProcessesApplyOnce(t *testing.T) {
+	tkNeedFileLocking(t)
 	if path := os.Getenv("DBKIT_TEST_MIGRATE_CHILD"); path != "" {
 		db := tkOpen(t, Config{Driver: SQLite, DSN: path})
 		m, err := NewMigrator(db, MigrateOptions{FS: tkCountingMigrations, Logger: tkQuiet, LockTimeout: 30 * time.Second})
@@ -291,7 +312,7 @@ func TestMigratorSQLiteProcessesApplyOnce(t *testing.T) {
 	path := tkSQLitePath(t)
 	var wg sync.WaitGroup
 	for i := range 3 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestMigratorSQLiteProcessesApplyOnce$", "-test.count=1")
+		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestMigratorSQLiteProcessesApplyOnce$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "DBKIT_TEST_MIGRATE_CHILD="+path)
 		wg.Go(func() {
 			if out, err := cmd.CombinedOutput(); err != nil {
@@ -306,6 +327,7 @@ func TestMigratorSQLiteProcessesApplyOnce(t *testing.T) {
 }
 
 func TestMigratorSQLiteLockTimeout(t *testing.T) {
+	tkNeedFileLocking(t)
 	tkNoLeaks(t)
 	path := tkSQLitePath(t)
 	db := tkOpen(t, Config{Driver: SQLite, DSN: path})
@@ -314,21 +336,17 @@ func TestMigratorSQLiteLockTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := NewMigrator(db, MigrateOptions{FS: tkMigrations(t), Logger: tkQuiet, LockTimeout: 300 * time.Millisecond})
+	m := tkUpTimesOut(t, db, 300*time.Millisecond)
+	// The caller's deadline ends the wait before the lock timeout does:
+	// that is the caller's error, not a lock timeout.
+	patient, err := NewMigrator(db, MigrateOptions{FS: tkMigrations(t), Logger: tkQuiet, LockTimeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	if _, err := m.Up(ctx); err == nil || !strings.Contains(err.Error(), "not acquired") {
-		t.Fatalf("Up while locked = %v; want a lock timeout", err)
-	}
-	if took := time.Since(start); took > 5*time.Second {
-		t.Errorf("waited %v for a 300ms lock timeout", took)
-	}
-	canceled, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := m.Up(canceled); err == nil || strings.Contains(err.Error(), "not acquired") {
-		t.Errorf("Up with a canceled context = %v; want the context's error, not a lock timeout", err)
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if _, err := patient.Up(short); !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errLockTimeout) {
+		t.Errorf("Up past the caller's deadline = %v; want the context's error, not a lock timeout", err)
 	}
 	if err := release(); err != nil {
 		t.Fatal(err)

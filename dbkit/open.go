@@ -233,15 +233,12 @@ func sqliteDSN(dsn string) string {
 			q.Add("_pragma", key+"("+value+")")
 		}
 	}
-	// The busy timeout comes first: the pragmas run in order when a
-	// connection opens, and switching a new file to WAL takes a lock that
-	// another process opening it at the same moment may hold.
-	add("busy_timeout", "5000")
 	if name != ":memory:" && !strings.Contains(dsn, "mode=memory") {
 		add("journal_mode", "WAL")
 		add("synchronous", "NORMAL")
 	}
 	add("foreign_keys", "1")
+	add("busy_timeout", "5000")
 	if q.Get("_txlock") == "" {
 		q.Set("_txlock", "immediate")
 	}
