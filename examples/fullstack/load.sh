@@ -120,6 +120,12 @@ for s in "${stacks[@]}"; do
 	start_stack "$s" "$port"
 	port=$((port + 1))
 done
+# A short unreported run of each first: a server's first seconds under load
+# (heap growth, first connections) are slower than the rest.
+for s in "${stacks[@]}"; do
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "Authorization: Bearer $(head -1 "$work/token-$s")" \
+		-H "Origin: https://app.example.com" "http://127.0.0.1:${stack_port[$s]}/api/notes" >/dev/null
+done
 for round in $(seq 1 "$ROUNDS"); do
 	for s in "${stacks[@]}"; do
 		report "${stack_name[$s]}" "http://127.0.0.1:${stack_port[$s]}/api/notes" "$(head -1 "$work/token-$s")"
