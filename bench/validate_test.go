@@ -86,8 +86,11 @@ func BenchmarkValidate_HandDecoderStrict(b *testing.B) {
 
 // BenchmarkValidate_Bind is validate.Body.Bind: media type check, 1 MiB
 // cap, strict json v2 decoding with a depth limit, validation.
-func BenchmarkValidate_Bind(b *testing.B) {
-	body, err := validate.NewBody[validateSignup](nil, validate.BodyOptions{})
+func BenchmarkValidate_Bind(b *testing.B) { benchBind[validateSignup](b) }
+
+// benchBind times validate.Body[T].Bind on validateBody.
+func benchBind[T any](b *testing.B) {
+	body, err := validate.NewBody[T](nil, validate.BodyOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -177,18 +180,4 @@ func BenchmarkValidate_DecodeOnlyJSONv2(b *testing.B) {
 // BenchmarkValidate_DecodeOnlyBind times validate.Body on a type without
 // rules: media type, cap, strict decoding, depth scan, and validator/v10
 // walking six fields that have nothing to check.
-func BenchmarkValidate_DecodeOnlyBind(b *testing.B) {
-	body, err := validate.NewBody[validatePlain](nil, validate.BodyOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	r, rb := validateRequest()
-	w := httptest.NewRecorder()
-	b.ReportAllocs()
-	for b.Loop() {
-		rb.Reset(validateBody)
-		if _, err := body.Bind(w, r); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkValidate_DecodeOnlyBind(b *testing.B) { benchBind[validatePlain](b) }
