@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -359,14 +360,20 @@ func (h *Hub) Broadcast(ctx context.Context, roomName, typ string, data any) err
 	return h.BroadcastJSON(ctx, roomName, typ, raw)
 }
 
-// BroadcastJSON is Broadcast with data already encoded; it must be valid
-// JSON and is not copied, so do not modify it afterwards.
+// BroadcastJSON is Broadcast with data already encoded. data that is not
+// valid JSON, or not valid UTF-8, is refused: every member would get a
+// frame it cannot parse, and a browser fails the whole connection on a
+// text frame that is not UTF-8. data is not copied, so do not modify it
+// afterwards.
 func (h *Hub) BroadcastJSON(ctx context.Context, roomName, typ string, data json.RawMessage) error {
 	if !validName(roomName, MaxRoomLength) {
 		return ErrInvalidRoom
 	}
 	if !validName(typ, MaxTypeLength) {
 		return errs.New(errs.KindBadRequest, "ws_invalid_type", "invalid message type")
+	}
+	if !validData(data) {
+		return errs.New(errs.KindSerialization, "ws_invalid_data", "the message data is not valid UTF-8 JSON")
 	}
 	h.deliverRoom(roomName, typ, data)
 	return h.publish(ctx, roomName, typ, data)
@@ -471,8 +478,12 @@ func decodeEnvelopeMsg(b []byte) (origin [16]byte, typ string, data []byte, ok b
 	}
 	typ = string(b[18 : 18+n])
 	data = b[18+n:]
-	if !validName(typ, MaxTypeLength) || !json.Valid(data) {
+	if !validName(typ, MaxTypeLength) || !validData(data) {
 		return origin, "", nil, false
 	}
 	return origin, typ, data, true
 }
+
+// validData reports whether data can go into a text frame's "data": valid
+// JSON (which encoding/json checks) in valid UTF-8 (which it does not).
+func validData(data []byte) bool { return utf8.Valid(data) && json.Valid(data) }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/covetgo/covet/errs"
 )
 
 func TestRoomsAndSequence(t *testing.T) {
@@ -79,6 +81,27 @@ func TestRoomsAndSequence(t *testing.T) {
 	send(t, c, `{"type":"join","room":"has space","id":"j"}`)
 	if f := readFrame(t, c); f.Error == nil || f.Error.Code != "ws_invalid_room" {
 		t.Fatalf("join bad room: %+v", f)
+	}
+}
+
+// TestBroadcastJSONRefusesBadData: data that is not JSON, or not UTF-8
+// (which encoding/json accepts), reaches no one.
+func TestBroadcastJSONRefusesBadData(t *testing.T) {
+	var h *Hub
+	h, url := serve(t, Options{Router: joinRouter(&h)})
+	a := dial(t, url, nil)
+	join(t, a, "lobby")
+	ctx := context.Background()
+	for _, bad := range []string{`{"a":`, "\"\xff\"", "{\"t\":\"\xc3\"}", ``} {
+		if err := h.BroadcastJSON(ctx, "lobby", "chat", json.RawMessage(bad)); err == nil || errs.From(err).Code() != "ws_invalid_data" {
+			t.Fatalf("BroadcastJSON(%q) = %v; want ws_invalid_data", bad, err)
+		}
+	}
+	if err := h.BroadcastJSON(ctx, "lobby", "chat", json.RawMessage(`{"ok":"é"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if f := readFrame(t, a); f.Seq != 1 || string(f.Data) != `{"ok":"é"}` {
+		t.Fatalf("first frame after the refused ones = %+v; want seq 1", f)
 	}
 }
 

@@ -136,6 +136,8 @@ func validName(s string, max int) bool {
 // It accepts only a valid JSON object with exactly one "type" (a valid
 // name) and at most one "id" (a string of at most MaxIDLength bytes); member
 // names are matched exactly, not case-insensitively as encoding/json would.
+// b must be valid UTF-8, as Conn's read loop makes sure: strings are read
+// as they are, invalid bytes included.
 func decodeEnvelope(b []byte) (typ, id string, err error) {
 	if !json.Valid(b) {
 		return "", "", ErrMalformedMessage
