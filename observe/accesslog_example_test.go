@@ -1,6 +1,9 @@
 package observe_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -72,4 +75,33 @@ func ExampleCaptureRoute() {
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/orders/7/items", nil))
 	// Output:
 	// {"level":"INFO","msg":"http request","method":"POST","route":"/orders/{id}/items","status":201,"bytes":0,"client_ip":"192.0.2.1"}
+}
+
+// With Writer, records skip slog and are encoded straight into JSON lines
+// (the same bytes slog's JSON handler writes), for busy services where the
+// access log is the largest cost of a request.
+func ExampleAccessLogOptions_writer() {
+	var lines bytes.Buffer // os.Stdout, a file, a log shipper's pipe
+	accessLog, err := observe.NewAccessLog(observe.AccessLogOptions{Writer: &lines})
+	if err != nil {
+		panic(err)
+	}
+	r := chi.NewRouter()
+	r.Use(observe.RequestID, accessLog.Handler)
+	r.Get("/notes/{id}", func(w http.ResponseWriter, r *http.Request) {
+		observe.AddAttrs(r.Context(), slog.String("user", "alice"))
+		_, _ = w.Write([]byte("note"))
+	})
+	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/notes/42", nil))
+
+	var rec struct {
+		Level, Msg, Method, Route, User string
+		Status                          int
+	}
+	if err := json.Unmarshal(lines.Bytes(), &rec); err != nil {
+		panic(err)
+	}
+	fmt.Println(rec.Level, rec.Method, rec.Route, rec.Status, rec.User)
+	// Output:
+	// INFO GET /notes/{id} 200 alice
 }

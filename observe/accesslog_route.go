@@ -151,10 +151,11 @@ func stripMethod(p string) string {
 	return p
 }
 
-// appendAttrs appends the record's attributes to dst.
-func (c *requestRecord) appendAttrs(dst []slog.Attr) []slog.Attr {
+// addedAttrs returns the attributes added so far. AddAttrs only appends,
+// so the elements of the returned slice never change afterwards.
+func (c *requestRecord) addedAttrs() []slog.Attr {
 	c.mu.Lock()
-	dst = append(dst, c.attrs...)
+	a := c.attrs
 	c.mu.Unlock()
-	return dst
+	return a
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -194,6 +195,7 @@ func TestNewAccessLogRejectsBadOptions(t *testing.T) {
 		{"empty skip path", observe.AccessLogOptions{SkipPaths: []string{""}}},
 		{"relative skip path", observe.AccessLogOptions{SkipPaths: []string{"healthz"}}},
 		{"full URL", observe.AccessLogOptions{SkipPaths: []string{"http://x/healthz"}}},
+		{"Logger and Writer", observe.AccessLogOptions{Logger: slog.Default(), Writer: io.Discard}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -540,6 +542,117 @@ func (w *plainWriter) WriteHeader(int)             {}
 
 func BenchmarkAccessLog(b *testing.B) {
 	al, err := observe.NewAccessLog(observe.AccessLogOptions{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := al.Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok"))
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	w := &plainWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.body.Reset()
+		h.ServeHTTP(w, req)
+	}
+}
+
+// The Writer option writes the records the Logger option gives a slog
+// JSON handler: same fields, same values, in every outcome.
+func TestAccessLogWriterMatchesLogger(t *testing.T) {
+	var lines bytes.Buffer
+	byWriter, err := observe.NewAccessLog(observe.AccessLogOptions{Writer: &lines})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byLogger, sink := newAccessLog(t, observe.AccessLogOptions{})
+	router := func(al *observe.AccessLogStage) http.Handler {
+		r := chi.NewRouter()
+		r.Use(observe.RequestID, al.Handler, copyRequest)
+		r.Get("/notes/{id}", func(w http.ResponseWriter, r *http.Request) {
+			observe.AddAttrs(r.Context(), slog.String("user", "alice"), slog.Int("plan", 2))
+			_, _ = io.WriteString(w, "note")
+		})
+		r.Get("/group", func(w http.ResponseWriter, r *http.Request) {
+			observe.AddAttrs(r.Context(), slog.Group("user", slog.String("id", "u1")), slog.Float64("score", 0.5))
+		})
+		r.Get("/panic", func(http.ResponseWriter, *http.Request) { panic("boom") })
+		return r
+	}
+	paths := []string{"/notes/7", "/group", "/missing", "/panic"}
+	for _, h := range []http.Handler{router(byWriter), router(byLogger)} {
+		for _, p := range paths {
+			req := httptest.NewRequest(http.MethodGet, p, nil)
+			req.Header.Set("X-Request-ID", "req-"+strings.TrimPrefix(p, "/"))
+			func() {
+				defer func() { _ = recover() }()
+				h.ServeHTTP(httptest.NewRecorder(), req)
+			}()
+		}
+	}
+	got := (&logSink{buf: lines}).records(t)
+	want := sink.records(t)
+	if len(got) != len(paths) || len(want) != len(paths) {
+		t.Fatalf("%d records by Writer, %d by Logger, want %d each", len(got), len(want), len(paths))
+	}
+	for i := range got {
+		for _, rec := range []map[string]any{got[i], want[i]} {
+			if _, ok := rec["time"].(string); !ok {
+				t.Errorf("record %d has no time: %v", i, rec)
+			}
+			if _, ok := rec["duration"].(float64); !ok {
+				t.Errorf("record %d has no duration: %v", i, rec)
+			}
+			delete(rec, "time")
+			delete(rec, "duration")
+		}
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("%s: Writer logged %v, Logger %v", paths[i], got[i], want[i])
+		}
+	}
+	if got[3]["panic"] != true || got[3]["level"] != "ERROR" || got[1]["user"] == nil {
+		t.Errorf("records lost the panic or the group: %v", got)
+	}
+}
+
+// unsafeBuffer is a Writer with no locking of its own: the stage must not
+// call it from two goroutines at once (the race detector checks).
+type unsafeBuffer struct{ bytes.Buffer }
+
+func TestAccessLogWriterConcurrentLines(t *testing.T) {
+	var out unsafeBuffer
+	al, err := observe.NewAccessLog(observe.AccessLogOptions{Writer: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := observe.RequestID(al.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		observe.AddAttrs(r.Context(), slog.String("q", r.URL.Query().Get("q")))
+	})))
+	const workers, each = 8, 200
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Go(func() {
+			for i := range each {
+				q := strings.Repeat(string(rune('a'+g)), i%50)
+				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/?q="+q, nil))
+			}
+		})
+	}
+	wg.Wait()
+	recs := (&logSink{buf: out.Buffer}).records(t)
+	if len(recs) != workers*each {
+		t.Fatalf("%d records, want %d", len(recs), workers*each)
+	}
+	for _, rec := range recs {
+		q, _ := rec["q"].(string)
+		if strings.Trim(q, q[:min(1, len(q))]) != "" {
+			t.Fatalf("record mixes two requests: %v", rec)
+		}
+	}
+}
+
+func BenchmarkAccessLogWriter(b *testing.B) {
+	al, err := observe.NewAccessLog(observe.AccessLogOptions{Writer: io.Discard})
 	if err != nil {
 		b.Fatal(err)
 	}

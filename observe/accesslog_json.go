@@ -1,0 +1,220 @@
+package observe
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// lineWriter writes access-log records to AccessLogOptions.Writer as JSON
+// lines, in the same bytes slog.NewJSONHandler(w, nil) would write, with
+// an encoder that knows the record's fixed fields. Each record is one
+// Write call under mu, so lines from concurrent requests never interleave.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// maxPooledLine bounds the buffers kept for reuse, so one huge record
+// does not pin its buffer for the life of the process.
+const maxPooledLine = 4 << 10
+
+var lineBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, 512)
+	return &b
+}}
+
+// accessFields are a record's fixed fields, in the order they are logged.
+type accessFields struct {
+	start                   time.Time
+	level                   slog.Level
+	msg                     string
+	method, route, clientIP string
+	requestID               string
+	status                  int
+	bytes                   int64
+	elapsed                 time.Duration
+	extra                   []slog.Attr
+	hijacked, panicked      bool
+}
+
+// write encodes f as one line and writes it. Records the fast encoder does
+// not cover (attribute kinds other than strings, integers, booleans,
+// durations and times; groups, empty keys, years outside 0–9999) go
+// through slog's own JSON handler, into the same buffer, so the output is
+// the same either way.
+func (lw *lineWriter) write(f *accessFields) {
+	bp := lineBuffers.Get().(*[]byte)
+	b, ok := appendAccessJSON((*bp)[:0], f)
+	if !ok {
+		b = appendAccessSlog(b[:0], f)
+	}
+	lw.mu.Lock()
+	_, _ = lw.w.Write(b)
+	lw.mu.Unlock()
+	if cap(b) <= maxPooledLine {
+		*bp = b
+		lineBuffers.Put(bp)
+	}
+}
+
+// appendAccessJSON appends f as a JSON line, or reports false when f holds
+// something only slog's handler encodes.
+func appendAccessJSON(b []byte, f *accessFields) ([]byte, bool) {
+	if y := f.start.Year(); y < 0 || y > 9999 {
+		return b, false
+	}
+	b = append(b, `{"time":"`...)
+	b = f.start.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","level":`...)
+	b = appendJSONString(b, f.level.String())
+	b = append(b, `,"msg":`...)
+	b = appendJSONString(b, f.msg)
+	b = append(b, `,"method":`...)
+	b = appendJSONString(b, f.method)
+	b = append(b, `,"route":`...)
+	b = appendJSONString(b, f.route)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(f.status), 10)
+	b = append(b, `,"bytes":`...)
+	b = strconv.AppendInt(b, f.bytes, 10)
+	b = append(b, `,"duration":`...)
+	b = strconv.AppendInt(b, int64(f.elapsed), 10)
+	b = append(b, `,"client_ip":`...)
+	b = appendJSONString(b, f.clientIP)
+	if f.requestID != "" {
+		b = append(b, `,"request_id":`...)
+		b = appendJSONString(b, f.requestID)
+	}
+	for _, a := range f.extra {
+		if a.Key == "" {
+			return b, false // slog drops some of these and inlines others
+		}
+		b = append(b, ',')
+		b = appendJSONString(b, a.Key)
+		b = append(b, ':')
+		switch v := a.Value; v.Kind() {
+		case slog.KindString:
+			b = appendJSONString(b, v.String())
+		case slog.KindInt64:
+			b = strconv.AppendInt(b, v.Int64(), 10)
+		case slog.KindUint64:
+			b = strconv.AppendUint(b, v.Uint64(), 10)
+		case slog.KindBool:
+			b = strconv.AppendBool(b, v.Bool())
+		case slog.KindDuration:
+			b = strconv.AppendInt(b, int64(v.Duration()), 10)
+		case slog.KindTime:
+			t := v.Time()
+			if y := t.Year(); y < 0 || y > 9999 {
+				return b, false
+			}
+			b = append(b, '"')
+			b = t.AppendFormat(b, time.RFC3339Nano)
+			b = append(b, '"')
+		default:
+			return b, false
+		}
+	}
+	if f.hijacked {
+		b = append(b, `,"hijacked":true`...)
+	}
+	if f.panicked {
+		b = append(b, `,"panic":true`...)
+	}
+	return append(b, "}\n"...), true
+}
+
+// appendAccessSlog appends f as slog's JSON handler writes it.
+func appendAccessSlog(b []byte, f *accessFields) []byte {
+	buf := bytes.NewBuffer(b)
+	_ = slog.NewJSONHandler(buf, nil).Handle(context.Background(), f.record())
+	return buf.Bytes()
+}
+
+// record returns f as a slog record. Its time is when the request
+// arrived, as in common access-log formats.
+func (f *accessFields) record() slog.Record {
+	var buf [12]slog.Attr
+	attrs := append(buf[:0],
+		slog.String("method", f.method),
+		slog.String("route", f.route),
+		slog.Int("status", f.status),
+		slog.Int64("bytes", f.bytes),
+		slog.Duration("duration", f.elapsed),
+		slog.String("client_ip", f.clientIP),
+	)
+	if f.requestID != "" {
+		attrs = append(attrs, slog.String("request_id", f.requestID))
+	}
+	attrs = append(attrs, f.extra...)
+	if f.hijacked {
+		attrs = append(attrs, slog.Bool("hijacked", true))
+	}
+	if f.panicked {
+		attrs = append(attrs, slog.Bool("panic", true))
+	}
+	r := slog.NewRecord(f.start, f.level, f.msg, 0)
+	r.AddAttrs(attrs...)
+	return r
+}
+
+const hex = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string the way log/slog escapes
+// it: quote, backslash and control characters escaped (\n, \r and \t by
+// name, the rest as \u00XX), each byte of invalid UTF-8 replaced by
+// \ufffd, and U+2028 and U+2029 escaped so the line is also valid
+// JavaScript. Everything else, HTML characters included, is kept.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
