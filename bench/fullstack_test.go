@@ -47,7 +47,7 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 func (w *statusWriter) WriteHeader(s int) { w.status = s }
 
 func covet(b *testing.B, cache bool) http.Handler {
-	h, closeFn, err := CovetStack(cache, io.Discard)
+	h, closeFn, err := CovetStack(cache, LogLines)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -48,10 +48,19 @@ func chiLoggerNoColor() func(http.Handler) http.Handler {
 	})
 }
 
+// covetAccessLog is the stage logging through slog.NewJSONHandler.
 func covetAccessLog(b *testing.B) func(http.Handler) http.Handler {
-	s, err := observe.NewAccessLog(observe.AccessLogOptions{
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	})
+	return covetAccessLogWith(b, observe.AccessLogOptions{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+}
+
+// covetAccessLines is the stage writing the same JSON lines through its
+// own encoder (AccessLogOptions.Writer).
+func covetAccessLines(b *testing.B) func(http.Handler) http.Handler {
+	return covetAccessLogWith(b, observe.AccessLogOptions{Writer: io.Discard})
+}
+
+func covetAccessLogWith(b *testing.B, opts observe.AccessLogOptions) func(http.Handler) http.Handler {
+	s, err := observe.NewAccessLog(opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -88,6 +97,10 @@ func BenchmarkAccessLog_Plain_Covet(b *testing.B) {
 	runAccessLog(b, covetAccessLog(b)(http.HandlerFunc(accessLogHandler)), "/users/42")
 }
 
+func BenchmarkAccessLog_Plain_CovetLines(b *testing.B) {
+	runAccessLog(b, covetAccessLines(b)(http.HandlerFunc(accessLogHandler)), "/users/42")
+}
+
 func BenchmarkAccessLog_Plain_Chi(b *testing.B) {
 	runAccessLog(b, chiLogger()(http.HandlerFunc(accessLogHandler)), "/users/42")
 }
@@ -107,6 +120,10 @@ func accessLogRouter(mw func(http.Handler) http.Handler) http.Handler {
 
 func BenchmarkAccessLog_Routed_Covet(b *testing.B) {
 	runAccessLog(b, accessLogRouter(covetAccessLog(b)), "/users/42")
+}
+
+func BenchmarkAccessLog_Routed_CovetLines(b *testing.B) {
+	runAccessLog(b, accessLogRouter(covetAccessLines(b)), "/users/42")
 }
 
 func BenchmarkAccessLog_Routed_Chi(b *testing.B) {

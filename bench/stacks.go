@@ -66,10 +66,21 @@ var StackHandler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *
 	_, _ = w.Write([]byte(`{"items":[]}`))
 })
 
+// StackLog is how the Covet stack writes its access log, to io.Discard.
+type StackLog int
+
+const (
+	// LogLines writes JSON lines through AccessLogOptions.Writer.
+	LogLines StackLog = iota
+	// LogSlog writes the same lines through slog.NewJSONHandler.
+	LogSlog
+	// LogNone leaves the access-log stage out, to measure what it costs.
+	LogNone
+)
+
 // CovetStack builds the stack from Covet's stages; close releases the rate
-// limiter's store. logs receives the access log; nil leaves the access-log
-// stage out, to measure what it costs.
-func CovetStack(cache bool, logs io.Writer) (h http.Handler, close func() error, err error) {
+// limiter's store.
+func CovetStack(cache bool, logs StackLog) (h http.Handler, close func() error, err error) {
 	errs.Configure(errs.Config{Logger: slog.New(slog.DiscardHandler)})
 	keys, err := authn.NewStaticKeys(authn.Key{ID: "k1", Algorithm: "HS256", Key: stackSecret})
 	if err != nil {
@@ -91,11 +102,11 @@ func CovetStack(cache bool, logs io.Writer) (h http.Handler, close func() error,
 	if err != nil {
 		return nil, nil, err
 	}
-	var logger *slog.Logger
-	if logs != nil {
-		logger = slog.New(slog.NewJSONHandler(logs, nil))
+	alo := observe.AccessLogOptions{Writer: io.Discard}
+	if logs == LogSlog {
+		alo = observe.AccessLogOptions{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	}
-	access, err := observe.NewAccessLog(observe.AccessLogOptions{Logger: logger})
+	access, err := observe.NewAccessLog(alo)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -111,7 +122,7 @@ func CovetStack(cache bool, logs io.Writer) (h http.Handler, close func() error,
 	h = az.Require("notes:read")(h)
 	h = limit.Handler(h)
 	h = an.Handler(h)
-	if logs != nil {
+	if logs != LogNone {
 		h = access.Handler(h)
 	}
 	h = c.Handler(h)

@@ -69,11 +69,12 @@ report() {
 	echo "$rps" >"$work/last-rps"
 }
 
-stacks=(bare covet covet-uncached covet-nolog peers)
+stacks=(bare covet covet-uncached covet-slog covet-nolog peers)
 declare -A stack_name=(
 	[bare]="bare net/http handler"
 	[covet]="covet stack (token cache)"
 	[covet-uncached]="covet stack (no token cache)"
+	[covet-slog]="covet stack (access log on slog)"
 	[covet-nolog]="covet stack (no access log)"
 	[peers]="peer stack"
 )

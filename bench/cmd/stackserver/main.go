@@ -20,7 +20,7 @@ import (
 )
 
 func main() {
-	stack := flag.String("stack", "covet", "bare, covet, covet-uncached, covet-nolog (no access log) or peers")
+	stack := flag.String("stack", "covet", "bare, covet, covet-uncached, covet-slog (access log through slog's JSON handler), covet-nolog (no access log) or peers")
 	addr := flag.String("addr", "127.0.0.1:18080", "listen address (loopback)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the first -profilefor of serving to this file")
 	profileFor := flag.Duration("profilefor", 10*time.Second, "how long -cpuprofile records")
@@ -40,10 +40,13 @@ func main() {
 	switch *stack {
 	case "bare":
 		h = bench.StackHandler
-	case "covet", "covet-uncached", "covet-nolog":
-		var logs io.Writer = io.Discard
-		if *stack == "covet-nolog" {
-			logs = nil
+	case "covet", "covet-uncached", "covet-slog", "covet-nolog":
+		logs := bench.LogLines
+		switch *stack {
+		case "covet-slog":
+			logs = bench.LogSlog
+		case "covet-nolog":
+			logs = bench.LogNone
 		}
 		var err error
 		h, _, err = bench.CovetStack(*stack != "covet-uncached", logs)
