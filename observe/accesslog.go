@@ -24,7 +24,8 @@ type AccessLogOptions struct {
 	// encoder built for this record's fields that costs a fraction of the
 	// slog handler (see the package benchmarks). Use it for high-volume
 	// access logs that need no slog handler features (levels, ReplaceAttr,
-	// handler chains); each record is one Write call, serialized. Set
+	// handler chains); each record is one Write call, serialized within
+	// the stage (not with other stages or loggers on the same Writer). Set
 	// Logger or Writer, not both.
 	Writer io.Writer
 	// Message is the record's message. Empty: DefaultAccessLogMessage.

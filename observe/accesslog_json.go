@@ -44,30 +44,36 @@ type accessFields struct {
 }
 
 // write encodes f as one line and writes it. Records the fast encoder does
-// not cover (attribute kinds other than strings, integers, booleans,
-// durations and times; groups, empty keys, years outside 0–9999) go
-// through slog's own JSON handler, into the same buffer, so the output is
-// the same either way.
+// not cover go through slog's own JSON handler, into the same buffer, so
+// the output is the same either way: attributes of kinds other than
+// strings, integers, booleans, durations and times (floats, Any values,
+// LogValuers, groups), attributes with an empty key, and times that are
+// zero or outside the years 0–9999.
 func (lw *lineWriter) write(f *accessFields) {
 	bp := lineBuffers.Get().(*[]byte)
 	b, ok := appendAccessJSON((*bp)[:0], f)
 	if !ok {
 		b = appendAccessSlog(b[:0], f)
 	}
-	lw.mu.Lock()
-	_, _ = lw.w.Write(b)
-	lw.mu.Unlock()
+	lw.writeLocked(b)
 	if cap(b) <= maxPooledLine {
 		*bp = b
 		lineBuffers.Put(bp)
 	}
 }
 
+// writeLocked writes b under mu, released even when the Writer panics.
+func (lw *lineWriter) writeLocked(b []byte) {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	_, _ = lw.w.Write(b)
+}
+
 // appendAccessJSON appends f as a JSON line, or reports false when f holds
 // something only slog's handler encodes.
 func appendAccessJSON(b []byte, f *accessFields) ([]byte, bool) {
-	if y := f.start.Year(); y < 0 || y > 9999 {
-		return b, false
+	if y := f.start.Year(); y < 0 || y > 9999 || f.start.IsZero() {
+		return b, false // slog writes an error or no time at all
 	}
 	b = append(b, `{"time":"`...)
 	b = f.start.AppendFormat(b, time.RFC3339Nano)

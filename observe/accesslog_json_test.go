@@ -83,6 +83,8 @@ func TestWriterLineMatchesSlog(t *testing.T) {
 		{"inline group", func(f *accessFields) { f.extra = []slog.Attr{slog.Group("", slog.Int("x", 1))} }, false},
 		{"empty attribute", func(f *accessFields) { f.extra = []slog.Attr{{}, slog.String("a", "b")} }, false},
 		{"empty key", func(f *accessFields) { f.extra = []slog.Attr{slog.String("", "v")} }, false},
+		{"zero time", func(f *accessFields) { f.start = time.Time{} }, false},
+		{"zero time in a zone", func(f *accessFields) { f.start = time.Time{}.In(zone) }, false},
 		{"year 10000", func(f *accessFields) { f.start = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, false},
 		{"attribute year -1", func(f *accessFields) {
 			f.extra = []slog.Attr{slog.Time("t", time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC))}
@@ -109,6 +111,7 @@ func FuzzWriterLine(f *testing.F) {
 	f.Add("GET", "/x", "192.0.2.1", "id", "user", "alice", int64(5), int64(1700000000), int64(0), 0, 0)
 	f.Add("\"", "\\", "\x00\x1f\x7f", "\u2028", "\xff", "\xed\xa0\x80", int64(-1), int64(-62135596800), int64(999999999), -50400, 8)
 	f.Add("é", "😀", "\t\n\r\b\f", "</script>", "", "k", int64(1)<<62, int64(253402300799), int64(1), 50400, -4)
+	f.Add("GET", "/x", "", "", "k", "v", int64(0), int64(-62135596801), int64(1e9), -50400, 0)
 	f.Fuzz(func(t *testing.T, method, route, clientIP, requestID, key, val string, n, sec, nsec int64, offset, level int) {
 		zone := time.FixedZone("", offset%(24*3600))
 		at := time.Unix(sec, nsec).In(zone)
@@ -129,6 +132,40 @@ func FuzzWriterLine(f *testing.F) {
 			t.Fatalf("not one line: %q", got)
 		}
 	})
+}
+
+type panickingWriter struct{ calls int }
+
+func (w *panickingWriter) Write(p []byte) (int, error) {
+	if w.calls++; w.calls == 1 {
+		panic("writer failed")
+	}
+	return len(p), nil
+}
+
+// A Writer that panics does not leave the lock held: the next record is
+// still written.
+func TestWriterLinePanickingWriter(t *testing.T) {
+	w := &panickingWriter{}
+	lw := &lineWriter{w: w}
+	f := baseFields()
+	func() {
+		defer func() { _ = recover() }()
+		lw.write(&f)
+	}()
+	done := make(chan struct{})
+	go func() {
+		lw.write(&f)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second write is still blocked after the first panicked")
+	}
+	if w.calls != 2 {
+		t.Errorf("Write called %d times, want 2", w.calls)
+	}
 }
 
 // A huge record is written whole, and its buffer is not kept for reuse.

@@ -15,6 +15,9 @@
 // write to the record through the context: AddAttrs adds attributes (the
 // user, a tenant) and SetRoute names the route; CaptureRoute copies the
 // pattern a router matched when stages between it and AccessLog copy the
+// request. With AccessLogOptions.Writer the records skip slog and are
+// encoded straight into JSON lines, the same bytes slog's JSON handler
+// writes, for services where the access log is the largest cost of a
 // request.
 //
 // The package imports no other Covet package, so any stage can use it.
