@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -25,7 +26,7 @@ func FuzzAccessLog(f *testing.F) {
 	f.Add("GET\r\n", "/\"}\n{\"forged\":true}", "garbage", "a\nb")
 	f.Add("M-SEARCH", "/users/\u2028x", "", strings.Repeat("x", 100))
 	f.Fuzz(func(t *testing.T, method, rawPath, remoteAddr, requestID string) {
-		var buf bytes.Buffer
+		var buf, lines bytes.Buffer
 		al, err := observe.NewAccessLog(observe.AccessLogOptions{
 			Logger:    slog.New(slog.NewJSONHandler(&buf, nil)),
 			SkipPaths: []string{"/healthz"},
@@ -33,20 +34,29 @@ func FuzzAccessLog(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := chi.NewRouter()
-		r.Use(observe.RequestID, al.Handler)
-		r.Get("/users/{id}", func(w http.ResponseWriter, r *http.Request) {
-			observe.AddAttrs(r.Context(), slog.String("id", chi.URLParam(r, "id")))
-		})
-		r.Get("/healthz", func(http.ResponseWriter, *http.Request) {})
+		byWriter, err := observe.NewAccessLog(observe.AccessLogOptions{Writer: &lines, SkipPaths: []string{"/healthz"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stage := range []*observe.AccessLogStage{al, byWriter} {
+			r := chi.NewRouter()
+			r.Use(observe.RequestID, stage.Handler)
+			r.Get("/users/{id}", func(w http.ResponseWriter, r *http.Request) {
+				observe.AddAttrs(r.Context(), slog.String("id", chi.URLParam(r, "id")))
+			})
+			r.Get("/healthz", func(http.ResponseWriter, *http.Request) {})
 
-		req := httptest.NewRequest(http.MethodGet, "/", nil)
-		req.Method = method
-		req.URL = &url.URL{Path: rawPath}
-		req.RequestURI = rawPath
-		req.RemoteAddr = remoteAddr
-		req.Header.Set("X-Request-ID", requestID)
-		r.ServeHTTP(httptest.NewRecorder(), req)
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Method = method
+			req.URL = &url.URL{Path: rawPath}
+			req.RequestURI = rawPath
+			req.RemoteAddr = remoteAddr
+			req.Header.Set("X-Request-ID", requestID)
+			r.ServeHTTP(httptest.NewRecorder(), req)
+		}
+		if !sameRecord(buf.Bytes(), lines.Bytes(), !observe.ValidRequestID(requestID)) {
+			t.Fatalf("Writer and Logger records differ:\n%s\n%s", lines.Bytes(), buf.Bytes())
+		}
 
 		out := buf.Bytes()
 		if rawPath == "/healthz" {
@@ -70,4 +80,25 @@ func FuzzAccessLog(f *testing.F) {
 			t.Fatalf("path injected a key: %s", out)
 		}
 	})
+}
+
+// sameRecord reports whether two access-log outputs hold the same record,
+// apart from the time, the duration and, with randomID, the request ID.
+func sameRecord(a, b []byte, randomID bool) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	var ra, rb map[string]any
+	if json.Unmarshal(a, &ra) != nil || json.Unmarshal(b, &rb) != nil {
+		return false
+	}
+	ignore := []string{"time", "duration"}
+	if randomID {
+		ignore = append(ignore, "request_id")
+	}
+	for _, k := range ignore {
+		delete(ra, k)
+		delete(rb, k)
+	}
+	return reflect.DeepEqual(ra, rb)
 }
