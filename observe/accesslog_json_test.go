@@ -74,6 +74,7 @@ func TestWriterLineMatchesSlog(t *testing.T) {
 				slog.Time("at", time.Date(2026, 5, 6, 7, 8, 9, 10, zone)), slog.String("k\"\t", ""),
 			}
 		}, true},
+		{"zero time attribute", func(f *accessFields) { f.extra = []slog.Attr{slog.Time("at", time.Time{})} }, true},
 		{"float", func(f *accessFields) { f.extra = []slog.Attr{slog.Float64("ratio", 1e21)} }, false},
 		{"any", func(f *accessFields) { f.extra = []slog.Attr{slog.Any("s", stringer{})} }, false},
 		{"error", func(f *accessFields) { f.extra = []slog.Attr{slog.Any("err", errors.New("boom"))} }, false},
