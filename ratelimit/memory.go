@@ -37,9 +37,10 @@ type MemoryOptions struct {
 	// Negative: no background sweeping (expired keys are still reused
 	// before live ones are evicted).
 	SweepInterval time.Duration
-	// Clock returns the current time. It is read after the key's state,
-	// and a reading earlier than the latest one the store has used counts
-	// as that latest one, so a key's time never moves backwards. Nil: the
+	// Clock returns the current time. A reading earlier than the latest
+	// one the store has used counts as that latest one, and a decision is
+	// never made at a time earlier than the key's state was, so a key's
+	// time never moves backwards. Nil: the
 	// real clock (wall time at construction advanced by the monotonic
 	// clock, which never moves backwards by itself).
 	Clock func() time.Time
@@ -256,10 +257,11 @@ func (s *MemoryStore) Stats() MemoryStats {
 	return st
 }
 
-// now reads the store clock. A decision reads it after loading the key's
-// state, so the time is never earlier than the one that state was made
-// at: the monotonic clock never goes back, and readings of Clock are
-// raised to the latest one handed out.
+// now reads the store clock. Neither clock goes back: the monotonic one
+// never does, and readings of Clock are raised to the latest one handed
+// out. A decision may still hold a reading older than a state another
+// decision stored meanwhile; it then decides at that state's time (see
+// policySet.at).
 func (s *MemoryStore) now() int64 {
 	if s.clock == nil {
 		return s.baseNS + int64(time.Since(s.base))
@@ -322,17 +324,24 @@ func (s *MemoryStore) decideHash(set *policySet, h uint64, cost int64, res *Resu
 	}
 	sh := &s.shards[h&s.mask]
 	res.n = len(set.ps)
-	if set.kind == kindLocked || !s.decideFast(set, sh.tab.Load(), h, cost, res) {
+	if set.kind == kindLocked || !s.decideFast(set, sh.tab.Load(), h, cost, s.now(), res) {
 		s.decideSlow(sh, set, h, cost, res)
 	}
 	res.summarize()
 }
 
 // decideFast decides, without a lock, for a lone token bucket or fixed
-// window the store holds. It reports false, having changed nothing, when
-// the key is not found, was removed or moved meanwhile, or its new state
-// does not fit the slot; the caller then decides under the shard lock.
-func (s *MemoryStore) decideFast(set *policySet, t *table, h uint64, cost int64, res *Result) bool {
+// window the store holds, at time now. It reports false, having changed
+// nothing, when the key is not found, was removed or moved meanwhile, or
+// its new state does not fit the slot; the caller then decides under the
+// shard lock.
+//
+// now is read before the key's state, so that the compare-and-swap follows
+// the load closely: a clock read between the two would widen the window in
+// which another CPU's decision makes it fail. A state stored meanwhile by a
+// decision that read the clock later is decided at no earlier time than it
+// was made at (see at), so a key's time still never moves backwards.
+func (s *MemoryStore) decideFast(set *policySet, t *table, h uint64, cost, now int64, res *Result) bool {
 	i, ok := t.find(h)
 	if !ok {
 		return false
@@ -342,15 +351,15 @@ func (s *MemoryStore) decideFast(set *policySet, t *table, h uint64, cost int64,
 		return false // another policy set's key with the same hash
 	}
 	p := &set.ps[0]
+	d := &res.d[0]
 	for {
 		w := sl.word.Load()
 		if w&movedBit != 0 {
 			return false
 		}
-		now := s.now()
-		st, now := sl.decode(w, now, set.shift)
-		d := &res.d[0]
-		ns, _ := p.step(st, now, cost, d)
+		st := sl.decode(w, set.shift)
+		at := set.at(st, now)
+		ns, _ := p.step(st, at, cost, d)
 		if d.Allowed && cost > 0 {
 			nw, ok := sl.encode(ns, set.shift)
 			if !ok {
@@ -360,23 +369,33 @@ func (s *MemoryStore) decideFast(set *policySet, t *table, h uint64, cost int64,
 				continue
 			}
 		}
-		sl.touch(now)
+		sl.touch(at)
 		return true
 	}
 }
 
-// decode returns the state in word w and the time to decide at: now, or
-// for a fixed window whose state is from a later window than now's (which
-// a monotonic clock rules out), the start of that window.
-func (sl *slot) decode(w uint64, now int64, shift uint8) (state, int64) {
+// at is the time to decide a lone policy's state st at: now, or for a
+// fixed window stored by a decision that read the clock after this one
+// did, the start of that window, so the count is never taken back to an
+// earlier window. (A token bucket needs no such care: its state only ever
+// grows, and an earlier now only makes the decision stricter.)
+func (set *policySet) at(st state, now int64) int64 {
+	if set.kind == kindWindow {
+		return max(now, st.a*set.ps[0].periodNS)
+	}
+	return now
+}
+
+// decode returns the state in word w.
+func (sl *slot) decode(w uint64, shift uint8) state {
 	if entryKind(sl.tag>>tagShift) != kindWindow {
-		return state{a: int64(w)}, now
+		return state{a: int64(w)}
 	}
 	if w == 0 {
-		return state{}, now
+		return state{}
 	}
 	base := int64(sl.tag & (1<<tagShift - 1))
-	return state{a: base + int64(w>>shift) - 1, b: int64(w & (1<<shift - 1))}, now
+	return state{a: base + int64(w>>shift) - 1, b: int64(w & (1<<shift - 1))}
 }
 
 // encode returns the word for st, or false when st's window is too far
@@ -471,10 +490,10 @@ func (s *MemoryStore) decideSlow(sh *shard, set *policySet, h uint64, cost int64
 			// Nothing moves or leaves under the lock, so a failure means
 			// the new state does not fit the slot: a fixed window too far
 			// beyond its base. It moves to a new slot.
-			if s.decideFast(set, t, h, cost, res) {
+			if s.decideFast(set, t, h, cost, s.now(), res) {
 				return
 			}
-			one[0], _ = sl.decode(sh.kill(t, i), 0, set.shift)
+			one[0] = sl.decode(sh.kill(t, i), set.shift)
 			cur = one[:]
 		}
 		if cur == nil {
@@ -483,8 +502,8 @@ func (s *MemoryStore) decideSlow(sh *shard, set *policySet, h uint64, cost int64
 		sh.remove(t, i)
 	}
 	now := s.now()
-	if cur != nil && set.kind == kindWindow {
-		now = max(now, cur[0].a*set.ps[0].periodNS)
+	if cur != nil {
+		now = set.at(cur[0], now)
 	}
 	next, expires, apply := decideStates(set, cur, now, cost, res)
 	if !apply {
@@ -532,7 +551,7 @@ func (sh *shard) killExpired(t *table, i int32, now int64) bool {
 		}
 	case kindWindow:
 		if w != 0 {
-			st, _ := sl.decode(w, 0, t.meta[i].shift)
+			st := sl.decode(w, t.meta[i].shift)
 			if (st.a+1)*t.meta[i].per > now {
 				return false
 			}

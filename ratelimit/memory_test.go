@@ -469,3 +469,54 @@ func TestSlotTouchResolution(t *testing.T) {
 		t.Fatalf("used %d after an older touch", got)
 	}
 }
+
+// TestMemoryStaleReadingNeverMovesBack decides on the lock-free path with
+// a clock reading older than a state another decision stored meanwhile (a
+// decision reads the clock before the key's state): the window's count
+// carries on, and a token bucket's state does not shrink.
+func TestMemoryStaleReadingNeverMovesBack(t *testing.T) {
+	const limit = 10
+	for _, p := range []Policy{
+		{Name: "fw", Algorithm: FixedWindow, Limit: limit, Period: time.Minute},
+		{Name: "tb", Limit: limit, Period: time.Minute},
+	} {
+		t.Run(p.Algorithm.String(), func(t *testing.T) {
+			clock := newFakeClock()
+			mem := newMem(t, MemoryOptions{Clock: clock.Now, SweepInterval: -1})
+			l := newLimiter(t, Options{Store: mem, Policies: []Policy{p}})
+			ctx := context.Background()
+			clock.Add(59 * time.Second)
+			if res, _ := l.Allow(ctx, "k", 1); !res.Allowed {
+				t.Fatalf("first request: %+v", res)
+			}
+			stale := mem.now()
+			clock.Add(2 * time.Second) // the next window
+			for range 3 {
+				if res, _ := l.Allow(ctx, "k", 1); !res.Allowed {
+					t.Fatalf("request in the next window: %+v", res)
+				}
+			}
+			before, _ := l.Allow(ctx, "k", 0)
+
+			set := l.def
+			h := mem.hash(set, []byte("k"))
+			sh := &mem.shards[h&mem.mask]
+			var res Result
+			res.n = 1
+			if !mem.decideFast(set, sh.tab.Load(), h, 1, stale, &res) {
+				t.Fatal("the key should be decided on the lock-free path")
+			}
+			res.summarize()
+			if !res.Allowed || res.Remaining != before.Remaining-1 {
+				t.Fatalf("stale decision: allowed %v, remaining %d; want allowed, %d", res.Allowed, res.Remaining, before.Remaining-1)
+			}
+			if res.ResetAfter <= 0 || res.ResetAfter > time.Minute {
+				t.Fatalf("stale decision: reset after %v, want within one period", res.ResetAfter)
+			}
+			after, _ := l.Allow(ctx, "k", 0)
+			if after.Remaining != before.Remaining-1 {
+				t.Fatalf("remaining %d after the stale decision, want %d", after.Remaining, before.Remaining-1)
+			}
+		})
+	}
+}
