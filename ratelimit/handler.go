@@ -150,12 +150,15 @@ type legacyBlock struct {
 
 func (l *Limiter) setHeaders(h http.Header, set *policySet, res *Result) {
 	// Size the values first, then write them once, straight into the
-	// block the response keeps.
+	// block the response keeps. Each number's length is measured once.
 	var ends [4]int
+	var lens [2 * MaxPolicies]uint8
 	n := 2 * (res.n - 1)
 	for i := 0; i < res.n; i++ {
 		d := &res.d[i]
-		n += len(set.ps[i].rateItem) + intLen(d.Remaining) + len(";t=") + intLen(ceilSeconds(d.ResetAfter))
+		rl, tl := intLen(d.Remaining), intLen(ceilSeconds(d.ResetAfter))
+		lens[2*i], lens[2*i+1] = uint8(rl), uint8(tl)
+		n += len(set.ps[i].rateItem) + rl + len(";t=") + tl
 	}
 	ends[0] = n
 	nv := 1
@@ -192,14 +195,14 @@ func (l *Limiter) setHeaders(h http.Header, set *policySet, res *Result) {
 			p += copy(b[p:], ", ")
 		}
 		p += copy(b[p:], set.ps[i].rateItem)
-		p += putInt(b[p:], d.Remaining)
+		p += putIntN(b[p:], d.Remaining, int(lens[2*i]))
 		p += copy(b[p:], ";t=")
-		p += putInt(b[p:], ceilSeconds(d.ResetAfter))
+		p += putIntN(b[p:], ceilSeconds(d.ResetAfter), int(lens[2*i+1]))
 	}
 	if l.legacy {
-		p += putInt(b[p:], res.Limit)
-		p += putInt(b[p:], res.Remaining)
-		putInt(b[p:], ceilSeconds(res.ResetAfter))
+		p += putIntN(b[p:], res.Limit, ends[1]-ends[0])
+		p += putIntN(b[p:], res.Remaining, ends[2]-ends[1])
+		putIntN(b[p:], ceilSeconds(res.ResetAfter), ends[3]-ends[2])
 	}
 	start := 0
 	for i := 0; i < nv; i++ {
@@ -254,8 +257,10 @@ const digitPairs = "000102030405060708091011121314151617181920212223242526272829
 
 // putInt writes v in decimal at the start of b, which has room for
 // intLen(v) bytes, and returns that length.
-func putInt(b []byte, v int64) int {
-	n := intLen(v)
+func putInt(b []byte, v int64) int { return putIntN(b, v, intLen(v)) }
+
+// putIntN is putInt for a v whose length n = intLen(v) is known.
+func putIntN(b []byte, v int64, n int) int {
 	u := uint64(v)
 	if v < 0 {
 		b[0] = '-'
