@@ -350,23 +350,30 @@ func parseRemoteAddrSlow(s string) netip.Addr {
 func parseIPv4Port(s string) (netip.Addr, bool) {
 	var ip [4]byte
 	i := 0
-	for k := 0; k < 4; k++ {
+	for k := range ip {
 		if k > 0 {
 			if i >= len(s) || s[i] != '.' {
 				return netip.Addr{}, false
 			}
 			i++
 		}
-		start, v := i, 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			v = v*10 + int(s[i]-'0')
-			i++
-			if i-start > 3 {
-				return netip.Addr{}, false
-			}
-		}
-		if i == start || v > 255 || i-start > 1 && s[start] == '0' {
+		// One to three digits, unrolled. After a leading zero no digit is
+		// taken, so "01" fails at the separator that must follow.
+		if i >= len(s) || s[i]-'0' > 9 {
 			return netip.Addr{}, false
+		}
+		v := uint(s[i] - '0')
+		i++
+		if v != 0 && i < len(s) && s[i]-'0' <= 9 {
+			v = v*10 + uint(s[i]-'0')
+			i++
+			if i < len(s) && s[i]-'0' <= 9 {
+				v = v*10 + uint(s[i]-'0')
+				i++
+				if v > 255 {
+					return netip.Addr{}, false
+				}
+			}
 		}
 		ip[k] = byte(v)
 	}
@@ -374,16 +381,15 @@ func parseIPv4Port(s string) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	i++
-	start, port := i, 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		port = port*10 + int(s[i]-'0')
-		i++
-		if port > 65535 {
+	if i == len(s) {
+		return netip.Addr{}, false
+	}
+	port := uint(0)
+	for ; i < len(s); i++ {
+		d := s[i] - '0'
+		if port = port*10 + uint(d); d > 9 || port > 65535 {
 			return netip.Addr{}, false
 		}
-	}
-	if i == start || i != len(s) {
-		return netip.Addr{}, false
 	}
 	return netip.AddrFrom4(ip), true
 }

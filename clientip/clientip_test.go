@@ -262,6 +262,10 @@ func FuzzParseRemoteAddr(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		fast, ok := parseIPv4Port(s)
 		if !ok {
+			// The usual form must not fall through to the slow path.
+			if ap, err := netip.ParseAddrPort(s); err == nil && ap.Addr().Is4() && ap.String() == s {
+				t.Fatalf("%q: the fast path refused a plain IPv4 address and port", s)
+			}
 			return
 		}
 		if want := parseRemoteAddrSlow(s); fast != want {
