@@ -418,6 +418,8 @@ func TestMemoryChurnUnderConcurrency(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	// Stop the sweeper: the checks below and Stats must see one state.
+	_ = mem.Close()
 	total := 0
 	for i := range mem.shards {
 		sh := &mem.shards[i]
