@@ -39,8 +39,8 @@ type MemoryOptions struct {
 	SweepInterval time.Duration
 	// Clock returns the current time. A reading earlier than the latest
 	// one the store has used counts as that latest one, and a decision is
-	// never made at a time earlier than the key's state was, so a key's
-	// time never moves backwards. Nil: the
+	// never made at a time earlier than the key's stored state implies, so
+	// a key's time never moves backwards. Nil: the
 	// real clock (wall time at construction advanced by the monotonic
 	// clock, which never moves backwards by itself).
 	Clock func() time.Time
@@ -260,8 +260,8 @@ func (s *MemoryStore) Stats() MemoryStats {
 // now reads the store clock. Neither clock goes back: the monotonic one
 // never does, and readings of Clock are raised to the latest one handed
 // out. A decision may still hold a reading older than a state another
-// decision stored meanwhile; it then decides at that state's time (see
-// policySet.at).
+// decision stored meanwhile; it then decides at the earliest time that
+// state could have been stored at (see policySet.at).
 func (s *MemoryStore) now() int64 {
 	if s.clock == nil {
 		return s.baseNS + int64(time.Since(s.base))
@@ -338,9 +338,10 @@ func (s *MemoryStore) decideHash(set *policySet, h uint64, cost int64, res *Resu
 //
 // now is read before the key's state, so that the compare-and-swap follows
 // the load closely: a clock read between the two would widen the window in
-// which another CPU's decision makes it fail. A state stored meanwhile by a
-// decision that read the clock later is decided at no earlier time than it
-// was made at (see at), so a key's time still never moves backwards.
+// which another CPU's decision makes it fail. The reading is kept across
+// retries. A state stored meanwhile by a decision that read the clock
+// later is decided at no earlier time than that state implies (see at), so
+// a key's time still never moves backwards.
 func (s *MemoryStore) decideFast(set *policySet, t *table, h uint64, cost, now int64, res *Result) bool {
 	i, ok := t.find(h)
 	if !ok {
@@ -374,16 +375,22 @@ func (s *MemoryStore) decideFast(set *policySet, t *table, h uint64, cost, now i
 	}
 }
 
-// at is the time to decide a lone policy's state st at: now, or for a
-// fixed window stored by a decision that read the clock after this one
-// did, the start of that window, so the count is never taken back to an
-// earlier window. (A token bucket needs no such care: its state only ever
-// grows, and an earlier now only makes the decision stricter.)
+// at is the time to decide a lone policy's state st at: now, raised to
+// the earliest reading that could have stored st when st came from a
+// decision that read the clock after this one did. For a fixed window
+// that is the start of st's window, so the count is never taken back to
+// an earlier window. For a token bucket it is st's TAT less the bucket's
+// capacity (an allowed decision at reading r stores a TAT of at most r
+// plus the capacity), so the decision never sees more than a full bucket
+// owed: no negative remaining, no reset beyond the capacity, and a cost-0
+// look is never refused. Neither bound is later than a reading some
+// decision took.
 func (set *policySet) at(st state, now int64) int64 {
+	p := &set.ps[0]
 	if set.kind == kindWindow {
-		return max(now, st.a*set.ps[0].periodNS)
+		return max(now, st.a*p.periodNS)
 	}
-	return now
+	return max(now, st.a-p.burst*p.interval)
 }
 
 // decode returns the state in word w.

@@ -472,53 +472,82 @@ func TestSlotTouchResolution(t *testing.T) {
 	}
 }
 
+// staleDecide decides key k of l's default set on the lock-free path at
+// the store time now, as a decision that read the clock before another
+// one stored the key's state would.
+func staleDecide(t *testing.T, l *Limiter, mem *MemoryStore, k string, cost, now int64) Result {
+	t.Helper()
+	set := l.def
+	h := mem.hash(set, []byte(k))
+	sh := &mem.shards[h&mem.mask]
+	var res Result
+	res.n = 1
+	if !mem.decideFast(set, sh.tab.Load(), h, cost, now, &res) {
+		t.Fatal("the key should be decided on the lock-free path")
+	}
+	res.summarize()
+	return res
+}
+
 // TestMemoryStaleReadingNeverMovesBack decides on the lock-free path with
-// a clock reading older than a state another decision stored meanwhile (a
-// decision reads the clock before the key's state): the window's count
-// carries on, and a token bucket's state does not shrink.
+// a clock reading older than a state another decision stored meanwhile.
+// A fixed window's count carries on in the stored window rather than
+// restarting in the reading's; a token bucket reports what it would at the
+// earliest time its state could have been stored: nothing negative, no
+// wait longer than the bucket, and a cost-0 look is never refused.
 func TestMemoryStaleReadingNeverMovesBack(t *testing.T) {
 	const limit = 10
-	for _, p := range []Policy{
-		{Name: "fw", Algorithm: FixedWindow, Limit: limit, Period: time.Minute},
-		{Name: "tb", Limit: limit, Period: time.Minute},
-	} {
-		t.Run(p.Algorithm.String(), func(t *testing.T) {
-			clock := newFakeClock()
-			mem := newMem(t, MemoryOptions{Clock: clock.Now, SweepInterval: -1})
-			l := newLimiter(t, Options{Store: mem, Policies: []Policy{p}})
-			ctx := context.Background()
-			clock.Add(59 * time.Second)
+	ctx := context.Background()
+	t.Run("fixed window", func(t *testing.T) {
+		clock := newFakeClock()
+		mem := newMem(t, MemoryOptions{Clock: clock.Now, SweepInterval: -1})
+		l := newLimiter(t, Options{Store: mem, Policies: []Policy{{Name: "fw", Algorithm: FixedWindow, Limit: limit, Period: time.Minute}}})
+		clock.Add(59 * time.Second)
+		if res, _ := l.Allow(ctx, "k", 1); !res.Allowed {
+			t.Fatalf("first request: %+v", res)
+		}
+		stale := mem.now()
+		clock.Add(2 * time.Second) // the next window
+		for range 3 {
 			if res, _ := l.Allow(ctx, "k", 1); !res.Allowed {
-				t.Fatalf("first request: %+v", res)
+				t.Fatalf("request in the next window: %+v", res)
 			}
-			stale := mem.now()
-			clock.Add(2 * time.Second) // the next window
-			for range 3 {
-				if res, _ := l.Allow(ctx, "k", 1); !res.Allowed {
-					t.Fatalf("request in the next window: %+v", res)
-				}
+		}
+		before, _ := l.Allow(ctx, "k", 0)
+		res := staleDecide(t, l, mem, "k", 1, stale)
+		if !res.Allowed || res.Remaining != before.Remaining-1 {
+			t.Fatalf("stale decision: allowed %v, remaining %d; want allowed, %d", res.Allowed, res.Remaining, before.Remaining-1)
+		}
+		if res.ResetAfter <= 0 || res.ResetAfter > time.Minute {
+			t.Fatalf("stale decision: reset after %v, want within one period", res.ResetAfter)
+		}
+		after, _ := l.Allow(ctx, "k", 0)
+		if after.Remaining != before.Remaining-1 {
+			t.Fatalf("remaining %d after the stale decision, want %d", after.Remaining, before.Remaining-1)
+		}
+	})
+	t.Run("token bucket", func(t *testing.T) {
+		// One unit per 6 s, a bucket of 60 s.
+		clock := newFakeClock()
+		mem := newMem(t, MemoryOptions{Clock: clock.Now, SweepInterval: -1})
+		l := newLimiter(t, Options{Store: mem, Policies: []Policy{{Name: "tb", Limit: limit, Period: time.Minute}}})
+		clock.Add(100 * time.Second)
+		stale := mem.now() - int64(7*time.Second) // more than one unit old
+		for i := range limit {
+			if res, _ := l.Allow(ctx, "k", 1); !res.Allowed {
+				t.Fatalf("request %d: %+v", i, res)
 			}
-			before, _ := l.Allow(ctx, "k", 0)
-
-			set := l.def
-			h := mem.hash(set, []byte("k"))
-			sh := &mem.shards[h&mem.mask]
-			var res Result
-			res.n = 1
-			if !mem.decideFast(set, sh.tab.Load(), h, 1, stale, &res) {
-				t.Fatal("the key should be decided on the lock-free path")
-			}
-			res.summarize()
-			if !res.Allowed || res.Remaining != before.Remaining-1 {
-				t.Fatalf("stale decision: allowed %v, remaining %d; want allowed, %d", res.Allowed, res.Remaining, before.Remaining-1)
-			}
-			if res.ResetAfter <= 0 || res.ResetAfter > time.Minute {
-				t.Fatalf("stale decision: reset after %v, want within one period", res.ResetAfter)
-			}
-			after, _ := l.Allow(ctx, "k", 0)
-			if after.Remaining != before.Remaining-1 {
-				t.Fatalf("remaining %d after the stale decision, want %d", after.Remaining, before.Remaining-1)
-			}
-		})
-	}
+		}
+		res := staleDecide(t, l, mem, "k", 1, stale)
+		if res.Allowed || res.Remaining != 0 || res.ResetAfter != time.Minute || res.RetryAfter != 6*time.Second {
+			t.Fatalf("stale decision on an empty bucket: %+v; want refused, 0 remaining, reset after 1m, retry after 6s", res)
+		}
+		res = staleDecide(t, l, mem, "k", 0, stale)
+		if !res.Allowed || res.Remaining != 0 {
+			t.Fatalf("stale cost-0 look: %+v; want allowed, 0 remaining", res)
+		}
+		if after, _ := l.Allow(ctx, "k", 0); after.Remaining != 0 || after.ResetAfter != time.Minute {
+			t.Fatalf("after the stale decisions: %+v; want the bucket as it was", after)
+		}
+	})
 }
