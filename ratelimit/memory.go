@@ -40,9 +40,9 @@ type MemoryOptions struct {
 	// Clock returns the current time. A reading earlier than the latest
 	// one the store has used counts as that latest one, and a decision is
 	// never made at a time earlier than the key's stored state implies, so
-	// a key's time never moves backwards. Nil: the
-	// real clock (wall time at construction advanced by the monotonic
-	// clock, which never moves backwards by itself).
+	// a key's time never moves backwards. Nil: the real clock (wall time
+	// at construction advanced by the monotonic clock, which never moves
+	// backwards by itself).
 	Clock func() time.Time
 }
 
