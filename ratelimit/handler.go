@@ -255,11 +255,8 @@ const digitPairs = "000102030405060708091011121314151617181920212223242526272829
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
 	"8081828384858687888990919293949596979899"
 
-// putInt writes v in decimal at the start of b, which has room for
-// intLen(v) bytes, and returns that length.
-func putInt(b []byte, v int64) int { return putIntN(b, v, intLen(v)) }
-
-// putIntN is putInt for a v whose length n = intLen(v) is known.
+// putIntN writes v in decimal at the start of b, which has room for its
+// length n = intLen(v), and returns n.
 func putIntN(b []byte, v int64, n int) int {
 	u := uint64(v)
 	if v < 0 {

@@ -422,7 +422,7 @@ func TestChainedLimitersAddFieldLines(t *testing.T) {
 	}
 }
 
-func TestPutInt(t *testing.T) {
+func TestPutIntN(t *testing.T) {
 	vals := []int64{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, -1, -9, -10, -100, 1 << 40, MaxLimit, math.MaxInt64, math.MinInt64 + 1, math.MinInt64}
 	for p := int64(1); p > 0 && p <= math.MaxInt64/10; p *= 10 {
 		vals = append(vals, p-1, p, p+1, -p, -(p - 1))
@@ -437,8 +437,8 @@ func TestPutInt(t *testing.T) {
 			t.Fatalf("intLen(%d) = %d, want %d", v, n, len(want))
 		}
 		b := make([]byte, len(want))
-		if n := putInt(b, v); n != len(want) || string(b) != want {
-			t.Fatalf("putInt(%d) wrote %q (%d), want %q", v, b, n, want)
+		if n := putIntN(b, v, intLen(v)); n != len(want) || string(b) != want {
+			t.Fatalf("putIntN(%d) wrote %q (%d), want %q", v, b, n, want)
 		}
 	}
 }
