@@ -110,3 +110,36 @@ func RedisKeyPrefix(t testing.TB, c *redis.Client, name string) string {
 	})
 	return prefix
 }
+
+// Default addresses of the local Redis Cluster (three masters, started by
+// .ci/run) and of NATS.
+const (
+	DefaultRedisClusterAddrs = "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003"
+	DefaultNATSURL           = "nats://127.0.0.1:4222"
+)
+
+// RedisClusterAddrs returns the seed nodes of the test Redis Cluster from
+// COVET_TEST_REDIS_CLUSTER_ADDRS (comma-separated), or skips (fails when
+// required) t when the first node does not accept connections.
+func RedisClusterAddrs(t testing.TB) []string {
+	t.Helper()
+	addrs := strings.Split(env("COVET_TEST_REDIS_CLUSTER_ADDRS", DefaultRedisClusterAddrs), ",")
+	for i := range addrs {
+		addrs[i] = strings.TrimSpace(addrs[i])
+	}
+	reachable(t, "Redis Cluster", addrs[0])
+	return addrs
+}
+
+// NATSURL returns the NATS server URL from COVET_TEST_NATS_URL, or skips
+// (fails when required) t when the server does not accept connections.
+func NATSURL(t testing.TB) string {
+	t.Helper()
+	u := env("COVET_TEST_NATS_URL", DefaultNATSURL)
+	host := "127.0.0.1:4222"
+	if p, err := url.Parse(u); err == nil && p.Host != "" {
+		host = p.Host
+	}
+	reachable(t, "NATS", host)
+	return u
+}
