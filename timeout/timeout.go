@@ -48,16 +48,18 @@ func New(opts Options) (*Stage, error) {
 // expects it).
 func (s *Stage) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		parent := r.Context()
+		ctx, cancel := context.WithTimeout(parent, s.timeout)
 		defer cancel()
-		r = r.WithContext(ctx)
-		tw := &writer{w: w, req: r, header: make(http.Header)}
-		stop := context.AfterFunc(ctx, tw.expire)
+		tw := &writer{w: w, req: r.WithContext(ctx), parent: parent, header: make(http.Header)}
+		// A timer of its own rather than context.AfterFunc, which costs three
+		// more allocations per request; it fires with the context's deadline.
+		timer := time.AfterFunc(s.timeout, tw.expire)
 		defer func() {
-			stop()
+			timer.Stop()
 			tw.finish()
 		}()
-		next.ServeHTTP(tw, r)
+		next.ServeHTTP(tw, tw.req)
 	})
 }
 
@@ -75,25 +77,35 @@ const (
 // the deadline can answer from another goroutine without racing with it.
 type writer struct {
 	w      http.ResponseWriter
-	req    *http.Request
+	req    *http.Request   // with the deadline
+	parent context.Context // the request's context without it
 	header http.Header
 
 	mu    sync.Mutex
 	state state
 }
 
-// expire runs when the context ends: on the deadline, or when the client
-// went away (then nobody is listening and the stage writes nothing).
+// expire runs at the deadline. When the client has gone away meanwhile
+// nobody is listening, and the stage writes nothing.
 func (tw *writer) expire() {
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
-	tw.answerIfExpired()
+	if tw.parent.Err() == nil {
+		tw.answer()
+	}
 }
 
 // answerIfExpired answers 503 when nothing was written and the deadline has
-// passed. The caller holds mu.
+// passed (not when the client went away). The caller holds mu.
 func (tw *writer) answerIfExpired() {
-	if tw.state != pending || context.Cause(tw.req.Context()) != context.DeadlineExceeded {
+	if tw.parent.Err() == nil && tw.req.Context().Err() == context.DeadlineExceeded {
+		tw.answer()
+	}
+}
+
+// answer sends the 503 unless the response started. The caller holds mu.
+func (tw *writer) answer() {
+	if tw.state != pending {
 		return
 	}
 	tw.state = timedOut
@@ -148,6 +160,11 @@ func (p *rendered) Write(b []byte) (int, error) { return p.body.Write(b) }
 // to the real writer. It reports false when the deadline answered first.
 // The caller holds mu.
 func (tw *writer) start() bool {
+	if tw.state == pending {
+		// Past the deadline the answer is the stage's, even when the
+		// handler saw its context end before the timer ran.
+		tw.answerIfExpired()
+	}
 	switch tw.state {
 	case timedOut:
 		return false
