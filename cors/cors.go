@@ -237,7 +237,6 @@ func New(o Options) (*CORS, error) {
 	}
 	c.exposed = strings.Join(exposed, ", ")
 
-	rsMaxAge := 0
 	switch {
 	case o.MaxAge < 0:
 		return nil, errs.Configf("cors: MaxAge %v is negative; set DisablePreflightCache to send Access-Control-Max-Age: 0", o.MaxAge)
@@ -246,10 +245,9 @@ func New(o Options) (*CORS, error) {
 	case o.DisablePreflightCache && o.MaxAge != 0:
 		return nil, errs.Configf("cors: DisablePreflightCache together with MaxAge %v: choose one", o.MaxAge)
 	case o.DisablePreflightCache:
-		c.maxAge, rsMaxAge = "0", -1
+		c.maxAge = "0"
 	case o.MaxAge >= time.Second:
-		rsMaxAge = int(o.MaxAge / time.Second)
-		c.maxAge = strconv.Itoa(rsMaxAge)
+		c.maxAge = strconv.FormatInt(int64(o.MaxAge/time.Second), 10)
 	}
 
 	if err := c.checkPreflightOptions(o); err != nil {
@@ -276,13 +274,13 @@ func New(o Options) (*CORS, error) {
 		AllowedMethods: rsMethods,
 		// The request headers are checked here before rs/cors runs (see
 		// acceptsRequestHeaders); rs/cors only echoes them.
-		AllowedHeaders:      []string{"*"},
-		ExposedHeaders:      exposed,
-		MaxAge:              rsMaxAge,
-		AllowCredentials:    o.AllowCredentials,
+		AllowedHeaders: []string{"*"},
+		// Allow-Credentials, Expose-Headers and Max-Age are constants that
+		// rs/cors would share between responses; they are added here, from
+		// memory of each response's own, when rs/cors has allowed a request.
 		AllowPrivateNetwork: o.AllowPrivateNetwork,
 		// The status, the refusal and the hand-over to next are decided
-		// here, after the headers rs/cors set are made this response's own.
+		// here, once the headers are this response's own.
 		OptionsPassthrough: true,
 	}
 	if c.allOrigins {

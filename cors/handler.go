@@ -13,6 +13,7 @@ const (
 	hACAO   = "Access-Control-Allow-Origin"
 	hACAC   = "Access-Control-Allow-Credentials"
 	hACAH   = "Access-Control-Allow-Headers"
+	hACAM   = "Access-Control-Allow-Methods"
 	hACEH   = "Access-Control-Expose-Headers"
 	hMaxAge = "Access-Control-Max-Age"
 	hACAPN  = "Access-Control-Allow-Private-Network"
@@ -20,7 +21,7 @@ const (
 
 const varyOrigin = "Origin"
 
-// noop is the "next" rs/cors is given: it only sets headers, and this
+// noop is the "next" rs/cors is given: rs/cors only sets headers, and this
 // package decides what happens after.
 func noop(http.ResponseWriter, *http.Request) {}
 
@@ -38,28 +39,17 @@ func noop(http.ResponseWriter, *http.Request) {}
 func (c *CORS) Handler(next http.Handler) http.Handler {
 	if c.none {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodOptions && len(r.Header["Origin"]) > 0 {
-				if acrm := r.Header["Access-Control-Request-Method"]; len(acrm) > 0 && acrm[0] != "" {
-					c.refuse(w, r, next)
-					return
-				}
+			if acrm := preflightMethod(r); acrm != nil && hasOrigin(r) {
+				c.refuse(w, r, next)
+				return
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions {
-			if acrm := r.Header["Access-Control-Request-Method"]; len(acrm) > 0 && acrm[0] != "" {
-				if origin := r.Header["Origin"]; len(origin) > 0 && origin[0] != "" {
-					c.preflight(w, r, next, origin, acrm)
-					return
-				}
-				// Not a preflight without Origin, though rs/cors would take
-				// it for one: an actual request with nothing to allow.
-				c.withoutOrigin(w.Header())
-				next.ServeHTTP(w, r)
-				return
-			}
+		if acrm := preflightMethod(r); acrm != nil {
+			c.preflight(w, r, next, acrm)
+			return
 		}
 		if c.allOrigins {
 			c.actualAny(w, r)
@@ -70,9 +60,25 @@ func (c *CORS) Handler(next http.Handler) http.Handler {
 	})
 }
 
+// preflightMethod returns the Access-Control-Request-Method lines of what
+// rs/cors takes for a preflight: OPTIONS with a non-empty first line.
+func preflightMethod(r *http.Request) []string {
+	if r.Method != http.MethodOptions {
+		return nil
+	}
+	if acrm := r.Header["Access-Control-Request-Method"]; len(acrm) > 0 && acrm[0] != "" {
+		return acrm
+	}
+	return nil
+}
+
+func hasOrigin(r *http.Request) bool {
+	o := r.Header["Origin"]
+	return len(o) > 0 && o[0] != ""
+}
+
 // actual lets rs/cors add the headers of an actual (non-preflight)
-// request, then replaces the slices it shares between requests with fresh
-// ones.
+// request, then adds the constant-valued ones from fresh memory.
 func (c *CORS) actual(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	v := make([]string, c.actualValues)
@@ -90,11 +96,10 @@ func (c *CORS) actual(w http.ResponseWriter, r *http.Request) {
 	if len(acao) != 1 {
 		// Several Origin lines, which rs/cors echoes all: no browser sends
 		// that, so nothing is allowed.
-		c.unallow(h)
+		delete(h, hACAO)
 		return
 	}
-	// Allow-Origin is the request's own Origin slice; the constant values
-	// rs/cors shares between requests are replaced.
+	// Allow-Origin is the request's own Origin slice.
 	i := 1
 	if c.credentials {
 		v[i] = "true"
@@ -107,13 +112,6 @@ func (c *CORS) actual(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// unallow takes back the headers rs/cors sets on an allowed actual request.
-func (c *CORS) unallow(h http.Header) {
-	delete(h, hACAO)
-	delete(h, hACAC)
-	delete(h, hACEH)
-}
-
 // actualAny serves an actual request under AllowedOrigins "*". The answer
 // is the same for every request, Origin or not, so nothing varies: the
 // Vary: Origin rs/cors adds is taken back, and a request without Origin
@@ -121,18 +119,14 @@ func (c *CORS) unallow(h http.Header) {
 func (c *CORS) actualAny(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	v := make([]string, c.actualValues)
-	if origin := r.Header["Origin"]; len(origin) == 0 || origin[0] == "" {
+	if !hasOrigin(r) {
 		c.setAny(h, v)
 		return
 	}
 	prior := h[hVary]
 	presetVary(h, prior, v, true)
 	c.rs.ServeHTTP(w, r, noop)
-	if prior == nil {
-		delete(h, hVary)
-	} else {
-		h[hVary] = prior
-	}
+	restoreVary(h, prior)
 	if _, ok := h[hACAO]; ok {
 		c.setAny(h, v)
 	}
@@ -157,22 +151,24 @@ func (c *CORS) setAny(h http.Header, v []string) {
 	}
 }
 
-// preflight checks what rs/cors does not (one Origin, one method, the
-// request headers within bounds), lets rs/cors answer, replaces the slices
-// it shares between requests, and writes the status or hands over to next.
-func (c *CORS) preflight(w http.ResponseWriter, r *http.Request, next http.Handler, origin, acrm []string) {
+// preflight checks what rs/cors does not (one method line, the request
+// headers within bounds), lets rs/cors answer, adds the constant-valued
+// headers from fresh memory, and writes the status or hands over to next.
+func (c *CORS) preflight(w http.ResponseWriter, r *http.Request, next http.Handler, acrm []string) {
 	h := w.Header()
 	acrh := r.Header["Access-Control-Request-Headers"]
-	if len(origin) != 1 || len(acrm) != 1 || (len(acrh) > 0 && !c.headers.acceptsRequestHeaders(acrh)) {
-		addVary(h, c.varyPreflight)
-		c.refuse(w, r, next)
+	prior := h[hVary]
+	if len(acrm) != 1 || (len(acrh) > 0 && !c.headers.acceptsRequestHeaders(acrh)) {
+		c.refusePreflight(w, r, next, prior, false)
 		return
 	}
 	v := make([]string, c.preflightValues)
-	presetVary(h, h[hVary], v, false)
+	presetVary(h, prior, v, false)
 	c.rs.ServeHTTP(w, r, noop)
-	if _, ok := h[hACAO]; !ok {
-		c.refuse(w, r, next)
+	acao, ok := h[hACAO]
+	if !ok || len(acao) != 1 {
+		// Refused, or several Origin lines (no browser sends that).
+		c.refusePreflight(w, r, next, prior, true)
 		return
 	}
 	i := 1
@@ -207,6 +203,35 @@ func (c *CORS) preflight(w http.ResponseWriter, r *http.Request, next http.Handl
 		return
 	}
 	w.WriteHeader(c.status)
+}
+
+// refusePreflight takes back what rs/cors set (when ran is true) and
+// refuses the preflight. Without Origin the request was no preflight (rs/cors
+// takes it for one): it goes to next as an actual request nothing allows.
+func (c *CORS) refusePreflight(w http.ResponseWriter, r *http.Request, next http.Handler, prior []string, ran bool) {
+	h := w.Header()
+	if ran {
+		for _, k := range [...]string{hACAO, hACAM, hACAH, hACAPN} {
+			delete(h, k)
+		}
+		restoreVary(h, prior)
+	}
+	if !hasOrigin(r) {
+		c.withoutOrigin(h)
+		next.ServeHTTP(w, r)
+		return
+	}
+	addVary(h, c.varyPreflight)
+	c.refuse(w, r, next)
+}
+
+// restoreVary puts back the Vary a request came in with.
+func restoreVary(h http.Header, prior []string) {
+	if prior == nil {
+		delete(h, hVary)
+	} else {
+		h[hVary] = prior
+	}
 }
 
 // refuse answers a refused preflight.
