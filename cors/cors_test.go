@@ -3,6 +3,7 @@ package cors
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -421,5 +422,78 @@ func TestACRHBounds(t *testing.T) {
 		s.acceptsRequestHeaders([]string{"Content-Type, X-A"})
 	}); n != 0 {
 		t.Errorf("parsing allocates %v times", n)
+	}
+}
+
+// TestVaryEditedInPlaceParallel has handlers edit the Vary elements this
+// stage added, in place, while requests run in parallel, with and without
+// a Vary from an earlier stage; that earlier stage hands every response
+// the same read-only slice. Under -race this fails if
+// the stage hands out, or appends into, memory another response can see;
+// without -race, a later response sees an earlier one's edits.
+func TestVaryEditedInPlaceParallel(t *testing.T) {
+	upstream := []string{"Accept-Language"}
+	policies := map[string]*CORS{
+		"list": Must(Options{AllowedOrigins: []string{"https://app.example.com"}, AllowedMethods: []string{"PUT"}, AllowCredentials: true, MaxAge: time.Minute}),
+		"star": Must(Options{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"PUT"}}),
+	}
+	for name, c := range policies {
+		for _, withUpstream := range []bool{false, true} {
+			for _, preflight := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/upstream=%v/preflight=%v", name, withUpstream, preflight), func(t *testing.T) {
+					t.Parallel()
+					var want []string
+					if withUpstream {
+						want = append(want, "Accept-Language")
+					}
+					ours := len(want)
+					switch {
+					case preflight:
+						want = append(want, varyPre)
+					case name == "list":
+						want = append(want, "Origin")
+					}
+					edit := func(h http.Header) {
+						v := h["Vary"]
+						if got := strings.Join(v, "|"); got != strings.Join(want, "|") {
+							t.Errorf("Vary before the edit = %q, want %q", got, strings.Join(want, "|"))
+						}
+						for i := ours; i < len(v); i++ {
+							v[i] = "edited"
+						}
+						h.Add("Vary", "Accept-Encoding")
+					}
+					inner := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { edit(w.Header()) }))
+					h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						if withUpstream {
+							w.Header()["Vary"] = upstream
+						}
+						inner.ServeHTTP(w, r)
+					})
+					var wg sync.WaitGroup
+					for range 8 {
+						wg.Go(func() {
+							for range 50 {
+								r := httptest.NewRequest("GET", "/", nil)
+								r.Header.Set("Origin", "https://app.example.com")
+								if preflight {
+									r.Method = "OPTIONS"
+									r.Header.Set("Access-Control-Request-Method", "PUT")
+								}
+								rec := httptest.NewRecorder()
+								h.ServeHTTP(rec, r)
+								if preflight {
+									edit(rec.Header()) // a later stage editing the answer
+								}
+							}
+						})
+					}
+					wg.Wait()
+				})
+			}
+		}
+	}
+	if upstream[0] != "Accept-Language" {
+		t.Errorf("the earlier stage's slice was written to: %q", upstream)
 	}
 }
