@@ -133,6 +133,8 @@ func TestFetchTable(t *testing.T) {
 		{"preflight: ACRH not a token list", "full", "OPTIONS", pre(app, "PUT", "content-type;x=1"), refusedPre},
 		{"preflight: ACRH with a space inside a name", "full", "OPTIONS", pre(app, "PUT", "content type"), refusedPre},
 		{"preflight: oversized ACRH", "full", "OPTIONS", pre(app, "PUT", strings.Repeat("content-type,", 300)), refusedPre},
+		{"preflight: two Origin lines", "full", "OPTIONS", append(pre(app, "PUT"), "Origin", app), refusedPre},
+		{"preflight: two Origin lines, the first allowed", "full", "OPTIONS", append(pre(app, "PUT"), "Origin", "https://evil.com"), refusedPre},
 		{"preflight: two ACRM lines", "full", "OPTIONS", append(pre(app, "PUT"), "Access-Control-Request-Method", "GET"), refusedPre},
 		{"OPTIONS with Origin but no ACRM is an actual request", "full", "OPTIONS", hdr{"Origin", app}, allowedActual(app)},
 		{"OPTIONS without Origin passes through", "full", "OPTIONS", nil, refusedActual},

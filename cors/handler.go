@@ -157,18 +157,33 @@ func (c *CORS) setAny(h http.Header, v []string) {
 func (c *CORS) preflight(w http.ResponseWriter, r *http.Request, next http.Handler, acrm []string) {
 	h := w.Header()
 	acrh := r.Header["Access-Control-Request-Headers"]
-	prior := h[hVary]
 	if len(acrm) != 1 || (len(acrh) > 0 && !c.headers.acceptsRequestHeaders(acrh)) {
-		c.refusePreflight(w, r, next, prior, false)
+		c.refusePreflight(w, r, next)
 		return
 	}
+	prior := h[hVary]
 	v := make([]string, c.preflightValues)
 	presetVary(h, prior, v, false)
 	c.rs.ServeHTTP(w, r, noop)
 	acao, ok := h[hACAO]
 	if !ok || len(acao) != 1 {
-		// Refused, or several Origin lines (no browser sends that).
-		c.refusePreflight(w, r, next, prior, true)
+		if ok {
+			// Several Origin lines, which rs/cors echoes all: no browser
+			// sends that, so nothing is allowed.
+			for _, k := range [...]string{hACAO, hACAM, hACAH, hACAPN} {
+				delete(h, k)
+			}
+		}
+		if !hasOrigin(r) {
+			// No preflight without Origin, though rs/cors takes it for
+			// one: an actual request that nothing allows.
+			restoreVary(h, prior)
+			c.withoutOrigin(h)
+			next.ServeHTTP(w, r)
+			return
+		}
+		// Vary already holds the preflight fields, in this response's memory.
+		c.refuse(w, r, next)
 		return
 	}
 	i := 1
@@ -205,17 +220,11 @@ func (c *CORS) preflight(w http.ResponseWriter, r *http.Request, next http.Handl
 	w.WriteHeader(c.status)
 }
 
-// refusePreflight takes back what rs/cors set (when ran is true) and
-// refuses the preflight. Without Origin the request was no preflight (rs/cors
-// takes it for one): it goes to next as an actual request nothing allows.
-func (c *CORS) refusePreflight(w http.ResponseWriter, r *http.Request, next http.Handler, prior []string, ran bool) {
+// refusePreflight refuses a preflight rs/cors was not asked about. Without
+// Origin the request was no preflight: it goes to next as an actual
+// request that nothing allows.
+func (c *CORS) refusePreflight(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	h := w.Header()
-	if ran {
-		for _, k := range [...]string{hACAO, hACAM, hACAH, hACAPN} {
-			delete(h, k)
-		}
-		restoreVary(h, prior)
-	}
 	if !hasOrigin(r) {
 		c.withoutOrigin(h)
 		next.ServeHTTP(w, r)
