@@ -345,9 +345,11 @@ func TestHandlerMutatesHeadersRace(t *testing.T) {
 	c := Must(Options{
 		AllowedOrigins: []string{"https://app.example.com"}, AllowCredentials: true,
 		ExposedHeaders: []string{"X-Total"}, MaxAge: time.Hour, AllowedMethods: []string{"PUT"},
+		AllowPrivateNetwork: true,
 	})
 	mutate := func(h http.Header) {
-		for _, k := range []string{"Vary", "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers"} {
+		for _, k := range []string{"Vary", "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers",
+			"Access-Control-Max-Age", "Access-Control-Allow-Private-Network", "Access-Control-Allow-Methods"} {
 			if v := h[k]; len(v) > 0 {
 				v[0] = "mutated"
 			}
@@ -361,6 +363,7 @@ func TestHandlerMutatesHeadersRace(t *testing.T) {
 		if preflight {
 			r.Method = "OPTIONS"
 			r.Header.Set("Access-Control-Request-Method", "PUT")
+			r.Header.Set("Access-Control-Request-Private-Network", "true")
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
@@ -393,6 +396,21 @@ func TestHandlerMutatesHeadersRace(t *testing.T) {
 	for k, v := range want {
 		if got := rec.Header().Get(k); got != v {
 			t.Errorf("after mutating handlers, %s = %q, want %q", k, got, v)
+		}
+	}
+	r.Method = "OPTIONS"
+	r.Header.Set("Access-Control-Request-Method", "PUT")
+	r.Header.Set("Access-Control-Request-Private-Network", "true")
+	rec = httptest.NewRecorder()
+	c.Handler(http.NotFoundHandler()).ServeHTTP(rec, r)
+	want = map[string]string{
+		"Vary":                        varyPre + ", Access-Control-Request-Private-Network",
+		"Access-Control-Allow-Origin": "https://app.example.com", "Access-Control-Allow-Credentials": "true",
+		"Access-Control-Max-Age": "3600", "Access-Control-Allow-Private-Network": "true", "Access-Control-Allow-Methods": "PUT",
+	}
+	for k, v := range want {
+		if got := rec.Header().Get(k); got != v {
+			t.Errorf("after mutating stages, preflight %s = %q, want %q", k, got, v)
 		}
 	}
 }
