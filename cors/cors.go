@@ -1,10 +1,14 @@
 package cors
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	rscors "github.com/rs/cors"
 
 	"github.com/covetgo/covet/errs"
 )
@@ -29,11 +33,28 @@ type Options struct {
 	// Origin is exact and case-sensitive, as browsers send it lowercase.
 	AllowedOrigins []string
 
+	// AllowOriginFunc decides, per request, on origins the AllowedOrigins
+	// list does not allow; the list is always checked first. It only sees
+	// a single, well-formed, lowercase Origin (scheme://host[:port], no
+	// "null", no default port), and never an http: one when AllowCredentials
+	// is set without DangerouslyAllowHTTPOriginsWithCredentials. What it
+	// allows is the caller's responsibility: it must be safe for concurrent
+	// use, fast (it runs on every cross-origin request), and its answer
+	// should depend only on the origin and the request's URL, since
+	// responses vary on Origin alone.
+	//
+	// With AllowCredentials, New calls it once with a GET request from
+	// https://origin-probe.invalid (a name that cannot exist) and refuses
+	// a function that allows it: such a function lets every site act as
+	// the user. It is refused together with AllowedOrigins "*".
+	AllowOriginFunc func(r *http.Request, origin string) bool
+
 	// AllowedMethods lists the methods a preflight may ask for. Empty: GET,
 	// HEAD and POST. Methods are case-sensitive ("PATCH" does not allow
 	// "patch"; browsers uppercase only DELETE, GET, HEAD, OPTIONS, POST and
-	// PUT). GET, HEAD and POST are always accepted in a preflight, as
-	// browsers never need permission for them.
+	// PUT). GET, HEAD and POST are always accepted, as browsers never need
+	// permission for them. An actual request whose method is not accepted
+	// gets no CORS headers.
 	AllowedMethods []string
 
 	// AllowedHeaders lists the request headers a preflight may ask for
@@ -56,11 +77,36 @@ type Options struct {
 	// outside local development.
 	DangerouslyAllowHTTPOriginsWithCredentials bool
 
+	// AllowPrivateNetwork answers a preflight carrying
+	// "Access-Control-Request-Private-Network: true" with
+	// "Access-Control-Allow-Private-Network: true", letting the allowed
+	// origins reach this server on a private network (Chromium's Private
+	// Network Access). It is refused together with AllowedOrigins "*" and
+	// with a policy that allows no origin.
+	AllowPrivateNetwork bool
+
 	// MaxAge is how long browsers may cache a preflight answer, in whole
 	// seconds, at most MaxMaxAge (Chromium still caps it at 2 hours). Zero
 	// sends no Access-Control-Max-Age, so browsers use their default of 5
 	// seconds.
 	MaxAge time.Duration
+
+	// DisablePreflightCache sends "Access-Control-Max-Age: 0", so browsers
+	// send a preflight before every request that needs one. It is refused
+	// together with a MaxAge.
+	DisablePreflightCache bool
+
+	// PreflightStatus is the status of a preflight answer: 204 when zero.
+	// Only 2xx statuses are accepted, as browsers fail a preflight answered
+	// with any other. Some old clients want 200.
+	PreflightStatus int
+
+	// PreflightPassthrough hands preflights to the next handler after the
+	// CORS headers are in place, instead of answering them here; the
+	// handler then writes the status. A refused preflight is passed on too,
+	// without CORS headers, unless RefusePreflightWith403 answers it. It is
+	// refused together with PreflightStatus.
+	PreflightPassthrough bool
 
 	// RefusePreflightWith403 answers a refused preflight with 403 and a
 	// problem+json body (code "cors_preflight_refused") instead of a 204
@@ -71,27 +117,46 @@ type Options struct {
 
 // CORS is a compiled policy. It is safe for concurrent use.
 type CORS struct {
-	match       *matcher
-	allOrigins  bool // "*" without credentials
-	none        bool // empty allowlist: same-origin only
-	methods     []string
-	headers     headerSet
-	credentials bool
-	exposed     string
-	maxAge      string
-	refuse403   bool
+	rs         *rscors.Cors // the protocol, configured from the validated Options
+	match      *matcher
+	originFunc func(*http.Request, string) bool
+	// funcHTTP: originFunc may see http: origins.
+	funcHTTP bool
 
-	actualValues    int // fresh values an allowed actual request needs
-	preflightValues int // fresh values an allowed preflight needs
+	allOrigins     bool // "*" without credentials
+	none           bool // nothing allowed: same-origin only
+	headers        headerSet
+	credentials    bool
+	exposed        string
+	maxAge         string
+	privateNetwork bool
+	passthrough    bool
+	status         int
+	refuse403      bool
+	varyPreflight  string
+
+	actualValues    int // fresh values an actual request may need
+	preflightValues int // fresh values an allowed preflight may need
 }
 
 var errPreflightRefused = errs.New(errs.KindAuthorization, "cors_preflight_refused",
 	"The cross-origin request is not allowed by the CORS policy.")
 
+// probeOrigin is an origin no site can have (.invalid is reserved by RFC
+// 2606): an origin function that allows it allows every origin.
+const probeOrigin = "https://origin-probe.invalid"
+
 // New validates o and compiles the policy. Invalid or insecure settings give
 // a configuration error naming the offending entry.
 func New(o Options) (*CORS, error) {
-	c := &CORS{credentials: o.AllowCredentials, refuse403: o.RefusePreflightWith403}
+	c := &CORS{
+		credentials:    o.AllowCredentials,
+		refuse403:      o.RefusePreflightWith403,
+		originFunc:     o.AllowOriginFunc,
+		funcHTTP:       !o.AllowCredentials || o.DangerouslyAllowHTTPOriginsWithCredentials,
+		privateNetwork: o.AllowPrivateNetwork,
+		passthrough:    o.PreflightPassthrough,
+	}
 	var ps []pattern
 	for _, raw := range o.AllowedOrigins {
 		if raw == "*" {
@@ -113,8 +178,11 @@ func New(o Options) (*CORS, error) {
 		}
 		ps = append(ps, p)
 	}
-	c.none = !c.allOrigins && len(ps) == 0
 	c.match = newMatcher(ps)
+	if err := c.checkOriginFunc(o); err != nil {
+		return nil, err
+	}
+	c.none = !c.allOrigins && len(ps) == 0 && c.originFunc == nil
 
 	methods := o.AllowedMethods
 	if len(methods) == 0 {
@@ -128,7 +196,13 @@ func New(o Options) (*CORS, error) {
 			return nil, errs.Configf(`cors: allowed method "*": list the methods`)
 		}
 	}
-	c.methods = append([]string(nil), methods...)
+	// Browsers never ask permission for the CORS-safelisted methods.
+	rsMethods := []string{http.MethodGet, http.MethodHead, http.MethodPost}
+	for _, m := range methods {
+		if !slices.Contains(rsMethods, m) {
+			rsMethods = append(rsMethods, m)
+		}
+	}
 
 	hdrs := o.AllowedHeaders
 	if len(hdrs) == 0 {
@@ -165,27 +239,102 @@ func New(o Options) (*CORS, error) {
 
 	switch {
 	case o.MaxAge < 0:
-		return nil, errs.Configf("cors: MaxAge %v is negative", o.MaxAge)
+		return nil, errs.Configf("cors: MaxAge %v is negative; set DisablePreflightCache to send Access-Control-Max-Age: 0", o.MaxAge)
 	case o.MaxAge > MaxMaxAge:
 		return nil, errs.Configf("cors: MaxAge %v is over 24h (86400 s), which browsers ignore; Chromium caps it at 2h", o.MaxAge)
+	case o.DisablePreflightCache && o.MaxAge != 0:
+		return nil, errs.Configf("cors: DisablePreflightCache together with MaxAge %v: choose one", o.MaxAge)
+	case o.DisablePreflightCache:
+		c.maxAge = "0"
 	case o.MaxAge >= time.Second:
 		c.maxAge = strconv.FormatInt(int64(o.MaxAge/time.Second), 10)
 	}
-	c.actualValues, c.preflightValues = 1, 1
-	if c.credentials {
-		c.actualValues++
-		c.preflightValues++
+
+	if err := c.checkPreflightOptions(o); err != nil {
+		return nil, err
 	}
-	if c.exposed != "" {
-		c.actualValues++
+
+	c.varyPreflight = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+	if c.privateNetwork {
+		c.varyPreflight += ", Access-Control-Request-Private-Network"
+	}
+	c.actualValues, c.preflightValues = 1, 1
+	for _, b := range []bool{c.credentials, c.exposed != ""} {
+		if b {
+			c.actualValues++
+		}
+	}
+	for _, b := range []bool{c.allOrigins, c.credentials, c.maxAge != "", c.privateNetwork} {
+		if b {
+			c.preflightValues++
+		}
+	}
+
+	ro := rscors.Options{
+		AllowedMethods: rsMethods,
+		// The request headers are checked here before rs/cors runs (see
+		// acceptsRequestHeaders); rs/cors only echoes them.
+		AllowedHeaders: []string{"*"},
+		// Allow-Credentials, Expose-Headers and Max-Age are constants that
+		// rs/cors would share between responses; they are added here, from
+		// memory of each response's own, when rs/cors has allowed a request.
+		AllowPrivateNetwork: o.AllowPrivateNetwork,
+		// The status, the refusal and the hand-over to next are decided
+		// here, once the headers are this response's own.
+		OptionsPassthrough: true,
 	}
 	if c.allOrigins {
-		c.preflightValues++
+		ro.AllowedOrigins = []string{"*"}
+	} else {
+		ro.AllowOriginVaryRequestFunc = c.originAllowed
 	}
-	if c.maxAge != "" {
-		c.preflightValues++
-	}
+	c.rs = rscors.New(ro)
 	return c, nil
+}
+
+// checkOriginFunc refuses an AllowOriginFunc that cannot be used safely.
+func (c *CORS) checkOriginFunc(o Options) error {
+	if o.AllowOriginFunc == nil {
+		return nil
+	}
+	if c.allOrigins {
+		return errs.Configf(`cors: AllowOriginFunc together with allowed origin "*": "*" already allows every origin; list the origins`)
+	}
+	if !o.AllowCredentials {
+		return nil
+	}
+	r, err := http.NewRequestWithContext(context.Background(), http.MethodGet, "https://localhost/", nil)
+	if err != nil {
+		return errs.Configf("cors: building the AllowOriginFunc probe: %v", err)
+	}
+	r.Header.Set("Origin", probeOrigin)
+	if o.AllowOriginFunc(r, probeOrigin) {
+		return errs.Configf("cors: AllowOriginFunc allows %q, a name that cannot exist, so it allows every origin; together with AllowCredentials that lets every site act as the user", probeOrigin)
+	}
+	return nil
+}
+
+// checkPreflightOptions validates the options that shape preflight answers.
+func (c *CORS) checkPreflightOptions(o Options) error {
+	switch {
+	case o.PreflightStatus == 0:
+		c.status = http.StatusNoContent
+	case o.PreflightPassthrough:
+		return errs.Configf("cors: PreflightStatus %d together with PreflightPassthrough: the next handler writes the status", o.PreflightStatus)
+	case o.PreflightStatus < 200 || o.PreflightStatus > 299:
+		return errs.Configf("cors: PreflightStatus %d: browsers fail a preflight answered with anything but 2xx", o.PreflightStatus)
+	default:
+		c.status = o.PreflightStatus
+	}
+	if o.AllowPrivateNetwork {
+		if c.allOrigins {
+			return errs.Configf(`cors: AllowPrivateNetwork together with allowed origin "*" would let every public site reach this private-network server; list the origins`)
+		}
+		if c.none {
+			return errs.Configf("cors: AllowPrivateNetwork without any allowed origin can never take effect")
+		}
+	}
+	return nil
 }
 
 // Must is New that panics on a configuration error, for package-level
@@ -198,192 +347,18 @@ func Must(o Options) *CORS {
 	return c
 }
 
-// Header values. They are copied into a fresh array for every response,
-// never shared between requests: a handler may modify the slices it finds
-// in its header map.
-const (
-	varyOrigin    = "Origin"
-	varyPreflight = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
-)
-
-// Handler returns the CORS stage. Preflights (OPTIONS with Origin and
-// Access-Control-Request-Method) are answered here and never reach next;
-// every other request, including a plain OPTIONS, goes to next, with CORS
-// headers added when its Origin is allowed.
-//
-// The headers are in place before next runs, in slices that belong to this
-// response alone, so next may read, edit or extend them. Vary is appended
-// to: a handler that adds its own field should use Header().Add("Vary", ...),
-// since Set would drop Origin and let caches mix up responses for different
-// origins.
-func (c *CORS) Handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		origin := r.Header["Origin"]
-		if r.Method == http.MethodOptions && len(origin) > 0 {
-			if acrm := r.Header["Access-Control-Request-Method"]; len(acrm) > 0 {
-				c.preflight(w, r, origin, acrm)
-				return
-			}
-		}
-		c.actual(w, origin)
-		next.ServeHTTP(w, r)
-	})
-}
-
-// actual adds the headers of an actual (non-preflight) request.
-func (c *CORS) actual(w http.ResponseWriter, origin []string) {
-	if c.none {
-		return
+// originAllowed is the origin check rs/cors calls: the static allowlist,
+// then AllowOriginFunc on well-formed origins only.
+func (c *CORS) originAllowed(r *http.Request, origin string) (bool, []string) {
+	if c.match.allowed(origin) {
+		return true, nil
 	}
-	h := w.Header()
-	if c.allOrigins {
-		// The same answer for every request, Origin or not: nothing varies.
-		v := new([2]string)
-		v[0] = "*"
-		h["Access-Control-Allow-Origin"] = v[0:1:1]
-		if c.exposed != "" {
-			v[1] = c.exposed
-			h["Access-Control-Expose-Headers"] = v[1:2:2]
-		}
-		return
+	if c.originFunc == nil {
+		return false, nil
 	}
-	// The answer depends on Origin whether or not one was sent: a cache must
-	// not serve a same-origin response to a cross-origin request.
-	if len(origin) != 1 || !c.match.allowed(origin[0]) {
-		addVary(h, varyOrigin, nil)
-		return
+	scheme, ok := serializedOrigin(origin)
+	if !ok || (scheme == "http" && !c.funcHTTP) {
+		return false, nil
 	}
-	// Allow-Origin reuses the request's own Origin slice: it belongs to
-	// this request alone. The constant values get one fresh array.
-	h["Access-Control-Allow-Origin"] = origin
-	v := make([]string, c.actualValues)
-	v[0] = varyOrigin
-	i := 1
-	if c.credentials {
-		v[i] = "true"
-		h["Access-Control-Allow-Credentials"] = v[i : i+1 : i+1]
-		i++
-	}
-	if c.exposed != "" {
-		v[i] = c.exposed
-		h["Access-Control-Expose-Headers"] = v[i : i+1 : i+1]
-	}
-	addVary(h, varyOrigin, v[0:1:1])
-}
-
-// preflight answers a preflight request.
-func (c *CORS) preflight(w http.ResponseWriter, r *http.Request, origins, acrm []string) {
-	h := w.Header()
-	if c.none {
-		c.refuse(w, r)
-		return
-	}
-	ok := len(acrm) == 1 && c.methodAllowed(acrm[0])
-	acrh := r.Header["Access-Control-Request-Headers"]
-	if ok {
-		ok = c.allOrigins || (len(origins) == 1 && c.match.allowed(origins[0]))
-	}
-	if ok && len(acrh) > 0 {
-		ok = c.headers.acceptsRequestHeaders(acrh)
-	}
-	if !ok {
-		addVary(h, varyPreflight, nil)
-		c.refuse(w, r)
-		return
-	}
-	// Values taken from the request reuse its own header slices (each holds
-	// one value, checked above, and belongs to this request alone); the
-	// constant values get one fresh array.
-	v := make([]string, c.preflightValues)
-	v[0] = varyPreflight
-	addVary(h, varyPreflight, v[0:1:1])
-	i := 1
-	if c.allOrigins {
-		v[i] = "*"
-		h["Access-Control-Allow-Origin"] = v[i : i+1 : i+1]
-		i++
-	} else {
-		h["Access-Control-Allow-Origin"] = origins
-	}
-	if c.credentials {
-		v[i] = "true"
-		h["Access-Control-Allow-Credentials"] = v[i : i+1 : i+1]
-		i++
-	}
-	h["Access-Control-Allow-Methods"] = acrm
-	switch {
-	case len(acrh) == 1:
-		if acrh[0] != "" {
-			h["Access-Control-Allow-Headers"] = acrh
-		}
-	case len(acrh) > 1:
-		h["Access-Control-Allow-Headers"] = []string{strings.Join(acrh, ",")}
-	}
-	if c.maxAge != "" {
-		v[i] = c.maxAge
-		h["Access-Control-Max-Age"] = v[i : i+1 : i+1]
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (c *CORS) refuse(w http.ResponseWriter, r *http.Request) {
-	if c.refuse403 {
-		errs.Write(w, r, errPreflightRefused)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// methodAllowed compares case-sensitively; the CORS-safelisted methods are
-// always allowed because browsers never ask permission for them.
-func (c *CORS) methodAllowed(m string) bool {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPost:
-		return true
-	}
-	for _, a := range c.methods {
-		if a == m {
-			return true
-		}
-	}
-	return false
-}
-
-// addVary appends value to the Vary header unless a field line already lists
-// Origin (or "*"). It never replaces what is there. fresh, when not nil, is
-// a one-element slice holding value, owned by this response.
-func addVary(h http.Header, value string, fresh []string) {
-	old := h["Vary"]
-	if len(old) == 0 {
-		if fresh == nil {
-			fresh = []string{value}
-		}
-		h["Vary"] = fresh
-		return
-	}
-	for _, line := range old {
-		if varyListsOrigin(line) {
-			if value == varyOrigin {
-				return
-			}
-			break
-		}
-	}
-	nv := make([]string, len(old)+1)
-	copy(nv, old)
-	nv[len(old)] = value
-	h["Vary"] = nv
-}
-
-// varyListsOrigin reports whether a Vary field line lists Origin or "*".
-func varyListsOrigin(line string) bool {
-	for line != "" {
-		var item string
-		item, line, _ = strings.Cut(line, ",")
-		item = strings.TrimSpace(item)
-		if item == "*" || strings.EqualFold(item, "Origin") {
-			return true
-		}
-	}
-	return false
+	return c.originFunc(r, origin), nil
 }

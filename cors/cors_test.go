@@ -3,6 +3,7 @@ package cors
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -132,6 +133,8 @@ func TestFetchTable(t *testing.T) {
 		{"preflight: ACRH not a token list", "full", "OPTIONS", pre(app, "PUT", "content-type;x=1"), refusedPre},
 		{"preflight: ACRH with a space inside a name", "full", "OPTIONS", pre(app, "PUT", "content type"), refusedPre},
 		{"preflight: oversized ACRH", "full", "OPTIONS", pre(app, "PUT", strings.Repeat("content-type,", 300)), refusedPre},
+		{"preflight: two Origin lines", "full", "OPTIONS", append(pre(app, "PUT"), "Origin", app), refusedPre},
+		{"preflight: two Origin lines, the first allowed", "full", "OPTIONS", append(pre(app, "PUT"), "Origin", "https://evil.com"), refusedPre},
 		{"preflight: two ACRM lines", "full", "OPTIONS", append(pre(app, "PUT"), "Access-Control-Request-Method", "GET"), refusedPre},
 		{"OPTIONS with Origin but no ACRM is an actual request", "full", "OPTIONS", hdr{"Origin", app}, allowedActual(app)},
 		{"OPTIONS without Origin passes through", "full", "OPTIONS", nil, refusedActual},
@@ -342,9 +345,11 @@ func TestHandlerMutatesHeadersRace(t *testing.T) {
 	c := Must(Options{
 		AllowedOrigins: []string{"https://app.example.com"}, AllowCredentials: true,
 		ExposedHeaders: []string{"X-Total"}, MaxAge: time.Hour, AllowedMethods: []string{"PUT"},
+		AllowPrivateNetwork: true,
 	})
 	mutate := func(h http.Header) {
-		for _, k := range []string{"Vary", "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers"} {
+		for _, k := range []string{"Vary", "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers",
+			"Access-Control-Max-Age", "Access-Control-Allow-Private-Network", "Access-Control-Allow-Methods"} {
 			if v := h[k]; len(v) > 0 {
 				v[0] = "mutated"
 			}
@@ -358,6 +363,7 @@ func TestHandlerMutatesHeadersRace(t *testing.T) {
 		if preflight {
 			r.Method = "OPTIONS"
 			r.Header.Set("Access-Control-Request-Method", "PUT")
+			r.Header.Set("Access-Control-Request-Private-Network", "true")
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
@@ -392,6 +398,21 @@ func TestHandlerMutatesHeadersRace(t *testing.T) {
 			t.Errorf("after mutating handlers, %s = %q, want %q", k, got, v)
 		}
 	}
+	r.Method = "OPTIONS"
+	r.Header.Set("Access-Control-Request-Method", "PUT")
+	r.Header.Set("Access-Control-Request-Private-Network", "true")
+	rec = httptest.NewRecorder()
+	c.Handler(http.NotFoundHandler()).ServeHTTP(rec, r)
+	want = map[string]string{
+		"Vary":                        varyPre + ", Access-Control-Request-Private-Network",
+		"Access-Control-Allow-Origin": "https://app.example.com", "Access-Control-Allow-Credentials": "true",
+		"Access-Control-Max-Age": "3600", "Access-Control-Allow-Private-Network": "true", "Access-Control-Allow-Methods": "PUT",
+	}
+	for k, v := range want {
+		if got := rec.Header().Get(k); got != v {
+			t.Errorf("after mutating stages, preflight %s = %q, want %q", k, got, v)
+		}
+	}
 }
 
 func TestACRHBounds(t *testing.T) {
@@ -421,5 +442,78 @@ func TestACRHBounds(t *testing.T) {
 		s.acceptsRequestHeaders([]string{"Content-Type, X-A"})
 	}); n != 0 {
 		t.Errorf("parsing allocates %v times", n)
+	}
+}
+
+// TestVaryEditedInPlaceParallel has handlers edit the Vary elements this
+// stage added, in place, while requests run in parallel, with and without
+// a Vary from an earlier stage; that earlier stage hands every response
+// the same read-only slice. Under -race this fails if
+// the stage hands out, or appends into, memory another response can see;
+// without -race, a later response sees an earlier one's edits.
+func TestVaryEditedInPlaceParallel(t *testing.T) {
+	upstream := []string{"Accept-Language"}
+	policies := map[string]*CORS{
+		"list": Must(Options{AllowedOrigins: []string{"https://app.example.com"}, AllowedMethods: []string{"PUT"}, AllowCredentials: true, MaxAge: time.Minute}),
+		"star": Must(Options{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"PUT"}}),
+	}
+	for name, c := range policies {
+		for _, withUpstream := range []bool{false, true} {
+			for _, preflight := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/upstream=%v/preflight=%v", name, withUpstream, preflight), func(t *testing.T) {
+					t.Parallel()
+					var want []string
+					if withUpstream {
+						want = append(want, "Accept-Language")
+					}
+					ours := len(want)
+					switch {
+					case preflight:
+						want = append(want, varyPre)
+					case name == "list":
+						want = append(want, "Origin")
+					}
+					edit := func(h http.Header) {
+						v := h["Vary"]
+						if got := strings.Join(v, "|"); got != strings.Join(want, "|") {
+							t.Errorf("Vary before the edit = %q, want %q", got, strings.Join(want, "|"))
+						}
+						for i := ours; i < len(v); i++ {
+							v[i] = "edited"
+						}
+						h.Add("Vary", "Accept-Encoding")
+					}
+					inner := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { edit(w.Header()) }))
+					h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						if withUpstream {
+							w.Header()["Vary"] = upstream
+						}
+						inner.ServeHTTP(w, r)
+					})
+					var wg sync.WaitGroup
+					for range 8 {
+						wg.Go(func() {
+							for range 50 {
+								r := httptest.NewRequest("GET", "/", nil)
+								r.Header.Set("Origin", "https://app.example.com")
+								if preflight {
+									r.Method = "OPTIONS"
+									r.Header.Set("Access-Control-Request-Method", "PUT")
+								}
+								rec := httptest.NewRecorder()
+								h.ServeHTTP(rec, r)
+								if preflight {
+									edit(rec.Header()) // a later stage editing the answer
+								}
+							}
+						})
+					}
+					wg.Wait()
+				})
+			}
+		}
+	}
+	if upstream[0] != "Accept-Language" {
+		t.Errorf("the earlier stage's slice was written to: %q", upstream)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	rscors "github.com/rs/cors"
 )
@@ -128,4 +130,98 @@ func mustPatterns(tb testing.TB, raw ...string) []pattern {
 		ps[i] = p
 	}
 	return ps
+}
+
+// canonicalACRH is the form of Access-Control-Request-Headers that rs/cors
+// accepts: lowercase, sorted, unique, comma-separated, no whitespace.
+func canonicalACRH(v string) string {
+	var names []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.ToLower(strings.Trim(item, " \t")); item != "" {
+			names = append(names, item)
+		}
+	}
+	slices.Sort(names)
+	return strings.Join(slices.Compact(names), ",")
+}
+
+// FuzzAgainstRSCors runs the stage and plain rs/cors, configured alike
+// with exact origins, on the same request. Where the two differ, the
+// difference must be one this package makes on purpose: it accepts request
+// headers rs/cors refuses for their order, case or padding, and it refuses
+// origins that are not lowercase, which rs/cors lowercases.
+func FuzzAgainstRSCors(f *testing.F) {
+	for _, s := range [][4]string{
+		{"https://app.example.com", "", "", ""},
+		{"https://app.example.com", "PUT", "content-type,x-token", "OPTIONS"},
+		{"https://app.example.com", "PUT", "X-Token, Content-Type", "OPTIONS"},
+		{"https://APP.example.com", "DELETE", "", "OPTIONS"},
+		{"https://other.example.com", "PUT", "", "OPTIONS"},
+		{"https://api.example.net:8443", "GET", "content-type", "OPTIONS"},
+		{"https://app.example.com", "PATCH", "", "OPTIONS"},
+		{"https://app.example.com", "", "", "DELETE"},
+		{"", "PUT", "", "OPTIONS"},
+		{"null", "PUT", "", "OPTIONS"},
+	} {
+		f.Add(s[0], s[1], s[2], s[3])
+	}
+	origins := []string{"https://app.example.com", "https://api.example.net:8443"}
+	methods := []string{"PUT", "DELETE"}
+	headers := []string{"Content-Type", "X-Token"}
+	var called bool
+	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true })
+	covet := Must(Options{AllowedOrigins: origins, AllowedMethods: methods, AllowedHeaders: headers, AllowCredentials: true, MaxAge: 10 * time.Minute}).Handler(next)
+	plain := rscors.New(rscors.Options{AllowedOrigins: origins, AllowedMethods: append([]string{"GET", "HEAD", "POST"}, methods...), AllowedHeaders: headers, AllowCredentials: true, MaxAge: 600}).Handler(next)
+	run := func(h http.Handler, origin, acrm, acrh, method string) (*httptest.ResponseRecorder, bool) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Method = method
+		if origin != "" {
+			r.Header["Origin"] = []string{origin}
+		}
+		if acrm != "" {
+			r.Header["Access-Control-Request-Method"] = []string{acrm}
+		}
+		if acrh != "" {
+			r.Header["Access-Control-Request-Headers"] = []string{acrh}
+		}
+		called = false
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec, called
+	}
+	f.Fuzz(func(t *testing.T, origin, acrm, acrh, method string) {
+		if method == "" {
+			method = "GET"
+		}
+		c, cNext := run(covet, origin, acrm, acrh, method)
+		p, pNext := run(plain, origin, acrm, acrh, method)
+		cAllowed := c.Header().Get("Access-Control-Allow-Origin") != ""
+		pAllowed := p.Header().Get("Access-Control-Allow-Origin") != ""
+		preflight := method == "OPTIONS" && acrm != "" && origin != ""
+		switch {
+		case cAllowed && !pAllowed:
+			if !preflight || acrh == canonicalACRH(acrh) {
+				t.Fatalf("allowed here, refused by rs/cors (origin %q, method %q, ACRM %q, ACRH %q)", origin, method, acrm, acrh)
+			}
+			return
+		case pAllowed && !cAllowed:
+			if origin == strings.ToLower(origin) && len(acrh) <= maxACRHBytes {
+				t.Fatalf("refused here, allowed by rs/cors (origin %q, method %q, ACRM %q, ACRH %q)", origin, method, acrm, acrh)
+			}
+			return
+		case !cAllowed:
+			return
+		}
+		if cNext != pNext || (!preflight && !cNext) {
+			t.Fatalf("next called: here %v, rs/cors %v", cNext, pNext)
+		}
+		for _, k := range []string{"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Allow-Methods", "Access-Control-Max-Age", "Access-Control-Expose-Headers", "Vary"} {
+			if a, b := strings.Join(c.Header()[k], "|"), strings.Join(p.Header()[k], "|"); a != b {
+				t.Fatalf("%s: here %q, rs/cors %q (origin %q, method %q, ACRM %q, ACRH %q)", k, a, b, origin, method, acrm, acrh)
+			}
+		}
+		if preflight && c.Code != p.Code {
+			t.Fatalf("preflight status: here %d, rs/cors %d", c.Code, p.Code)
+		}
+	})
 }

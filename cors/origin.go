@@ -362,3 +362,31 @@ func splitOrigin(o string) (scheme, host, port string, ok bool) {
 	}
 	return scheme, host, port, true
 }
+
+// serializedOrigin reports whether o is one origin as a browser serializes
+// it (lowercase scheme://host[:port], a valid host name or IPv6 literal, no
+// default port) and returns its scheme.
+func serializedOrigin(o string) (string, bool) {
+	if len(o) > maxOriginLen {
+		return "", false
+	}
+	scheme, host, port, ok := splitOrigin(o)
+	if !ok || !validScheme(scheme) || host == "" {
+		return "", false
+	}
+	if host[0] == '[' {
+		if !validIPv6Literal(host) {
+			return "", false
+		}
+	} else if !validHostname(host) {
+		return "", false
+	}
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 || port[0] == '0' ||
+			(scheme == "https" && n == 443) || (scheme == "http" && n == 80) {
+			return "", false
+		}
+	}
+	return scheme, true
+}

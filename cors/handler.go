@@ -1,0 +1,304 @@
+package cors
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/covetgo/covet/errs"
+)
+
+// Response header names.
+const (
+	hVary   = "Vary"
+	hACAO   = "Access-Control-Allow-Origin"
+	hACAC   = "Access-Control-Allow-Credentials"
+	hACAH   = "Access-Control-Allow-Headers"
+	hACAM   = "Access-Control-Allow-Methods"
+	hACEH   = "Access-Control-Expose-Headers"
+	hMaxAge = "Access-Control-Max-Age"
+	hACAPN  = "Access-Control-Allow-Private-Network"
+)
+
+const varyOrigin = "Origin"
+
+// noop is the "next" rs/cors is given: rs/cors only sets headers, and this
+// package decides what happens after.
+func noop(http.ResponseWriter, *http.Request) {}
+
+// Handler returns the CORS stage. Preflights (OPTIONS with Origin and a
+// non-empty Access-Control-Request-Method) are answered here and never
+// reach next, unless PreflightPassthrough is set; every other request,
+// including a plain OPTIONS, goes to next, with CORS headers added when its
+// Origin is allowed.
+//
+// The headers are in place before next runs, in slices that belong to this
+// response alone, so next may read, edit or extend them. Vary is appended
+// to: a handler that adds its own field should use Header().Add("Vary", ...),
+// since Set would drop Origin and let caches mix up responses for different
+// origins.
+func (c *CORS) Handler(next http.Handler) http.Handler {
+	if c.none {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if acrm := preflightMethod(r); acrm != nil && hasOrigin(r) {
+				c.refuse(w, r, next)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if acrm := preflightMethod(r); acrm != nil {
+			c.preflight(w, r, next, acrm)
+			return
+		}
+		if c.allOrigins {
+			c.actualAny(w, r)
+		} else {
+			c.actual(w, r)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// preflightMethod returns the Access-Control-Request-Method lines of what
+// rs/cors takes for a preflight: OPTIONS with a non-empty first line.
+func preflightMethod(r *http.Request) []string {
+	if r.Method != http.MethodOptions {
+		return nil
+	}
+	if acrm := r.Header["Access-Control-Request-Method"]; len(acrm) > 0 && acrm[0] != "" {
+		return acrm
+	}
+	return nil
+}
+
+func hasOrigin(r *http.Request) bool {
+	o := r.Header["Origin"]
+	return len(o) > 0 && o[0] != ""
+}
+
+// actual lets rs/cors add the headers of an actual (non-preflight)
+// request, then adds the constant-valued ones from fresh memory.
+func (c *CORS) actual(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	v := make([]string, c.actualValues)
+	prior := h[hVary]
+	keep := prior != nil && listsOrigin(prior)
+	presetVary(h, prior, v, keep)
+	c.rs.ServeHTTP(w, r, noop)
+	if keep {
+		h[hVary] = prior // Origin is listed already
+	}
+	acao, ok := h[hACAO]
+	if !ok {
+		return
+	}
+	if len(acao) != 1 {
+		// Several Origin lines, which rs/cors echoes all: no browser sends
+		// that, so nothing is allowed.
+		delete(h, hACAO)
+		return
+	}
+	// Allow-Origin is the request's own Origin slice.
+	i := 1
+	if c.credentials {
+		v[i] = "true"
+		h[hACAC] = v[i : i+1 : i+1]
+		i++
+	}
+	if c.exposed != "" {
+		v[i] = c.exposed
+		h[hACEH] = v[i : i+1 : i+1]
+	}
+}
+
+// actualAny serves an actual request under AllowedOrigins "*". The answer
+// is the same for every request, Origin or not, so nothing varies: the
+// Vary: Origin rs/cors adds is taken back, and a request without Origin
+// gets "*" too.
+func (c *CORS) actualAny(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	v := make([]string, c.actualValues)
+	if !hasOrigin(r) {
+		c.setAny(h, v)
+		return
+	}
+	prior := h[hVary]
+	presetVary(h, prior, v, true)
+	c.rs.ServeHTTP(w, r, noop)
+	restoreVary(h, prior)
+	if _, ok := h[hACAO]; ok {
+		c.setAny(h, v)
+	}
+}
+
+// withoutOrigin adds what an actual request without Origin gets.
+func (c *CORS) withoutOrigin(h http.Header) {
+	if c.allOrigins {
+		c.setAny(h, make([]string, c.actualValues))
+		return
+	}
+	addVary(h, varyOrigin)
+}
+
+// setAny sets Allow-Origin "*" and Expose-Headers from fresh values.
+func (c *CORS) setAny(h http.Header, v []string) {
+	v[0] = "*"
+	h[hACAO] = v[0:1:1]
+	if c.exposed != "" {
+		v[1] = c.exposed
+		h[hACEH] = v[1:2:2]
+	}
+}
+
+// preflight checks what rs/cors does not (one method line, the request
+// headers within bounds), lets rs/cors answer, adds the constant-valued
+// headers from fresh memory, and writes the status or hands over to next.
+func (c *CORS) preflight(w http.ResponseWriter, r *http.Request, next http.Handler, acrm []string) {
+	h := w.Header()
+	acrh := r.Header["Access-Control-Request-Headers"]
+	if len(acrm) != 1 || (len(acrh) > 0 && !c.headers.acceptsRequestHeaders(acrh)) {
+		c.refusePreflight(w, r, next)
+		return
+	}
+	prior := h[hVary]
+	v := make([]string, c.preflightValues)
+	presetVary(h, prior, v, false)
+	c.rs.ServeHTTP(w, r, noop)
+	acao, ok := h[hACAO]
+	if !ok || len(acao) != 1 {
+		if ok {
+			// Several Origin lines, which rs/cors echoes all: no browser
+			// sends that, so nothing is allowed.
+			for _, k := range [...]string{hACAO, hACAM, hACAH, hACAPN} {
+				delete(h, k)
+			}
+		}
+		if !hasOrigin(r) {
+			// No preflight without Origin, though rs/cors takes it for
+			// one: an actual request that nothing allows.
+			restoreVary(h, prior)
+			c.withoutOrigin(h)
+			next.ServeHTTP(w, r)
+			return
+		}
+		// Vary already holds the preflight fields, in this response's memory.
+		c.refuse(w, r, next)
+		return
+	}
+	i := 1
+	if c.allOrigins {
+		v[i] = "*"
+		h[hACAO] = v[i : i+1 : i+1]
+		i++
+	}
+	if c.credentials {
+		v[i] = "true"
+		h[hACAC] = v[i : i+1 : i+1]
+		i++
+	}
+	if c.maxAge != "" {
+		v[i] = c.maxAge
+		h[hMaxAge] = v[i : i+1 : i+1]
+		i++
+	}
+	if c.privateNetwork {
+		if _, ok := h[hACAPN]; ok {
+			v[i] = "true"
+			h[hACAPN] = v[i : i+1 : i+1]
+		}
+	}
+	if len(acrh) > 1 {
+		// rs/cors echoes the field lines as they came; one line is what
+		// browsers expect.
+		h[hACAH] = []string{strings.Join(acrh, ",")}
+	}
+	if c.passthrough {
+		next.ServeHTTP(w, r)
+		return
+	}
+	w.WriteHeader(c.status)
+}
+
+// refusePreflight refuses a preflight rs/cors was not asked about. Without
+// Origin the request was no preflight: it goes to next as an actual
+// request that nothing allows.
+func (c *CORS) refusePreflight(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	h := w.Header()
+	if !hasOrigin(r) {
+		c.withoutOrigin(h)
+		next.ServeHTTP(w, r)
+		return
+	}
+	addVary(h, c.varyPreflight)
+	c.refuse(w, r, next)
+}
+
+// restoreVary puts back the Vary a request came in with.
+func restoreVary(h http.Header, prior []string) {
+	if prior == nil {
+		delete(h, hVary)
+	} else {
+		h[hVary] = prior
+	}
+}
+
+// refuse answers a refused preflight.
+func (c *CORS) refuse(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	switch {
+	case c.refuse403:
+		errs.Write(w, r, errPreflightRefused)
+	case c.passthrough:
+		next.ServeHTTP(w, r)
+	default:
+		w.WriteHeader(c.status)
+	}
+}
+
+// presetVary puts a Vary slice of this response's own into h before
+// rs/cors runs. rs/cors appends its field to whatever Vary it finds, and
+// assigns a package-level slice when it finds none; with room for exactly
+// one more element, its append writes into this response's memory instead.
+// With scratch set, or without a prior Vary, the room is v[0].
+func presetVary(h http.Header, prior, v []string, scratch bool) {
+	if scratch || prior == nil {
+		h[hVary] = v[0:0:1]
+		return
+	}
+	nv := make([]string, len(prior), len(prior)+1)
+	copy(nv, prior)
+	h[hVary] = nv
+}
+
+// addVary appends value to the Vary header unless value is Origin and a
+// field line already lists Origin (or "*"). It never replaces what is
+// there, and the slice it leaves belongs to this response.
+func addVary(h http.Header, value string) {
+	old := h[hVary]
+	if len(old) == 0 {
+		h[hVary] = []string{value}
+		return
+	}
+	if value == varyOrigin && listsOrigin(old) {
+		return
+	}
+	nv := make([]string, len(old)+1)
+	copy(nv, old)
+	nv[len(old)] = value
+	h[hVary] = nv
+}
+
+// listsOrigin reports whether a Vary field line lists Origin or "*".
+func listsOrigin(lines []string) bool {
+	for _, line := range lines {
+		for line != "" {
+			var item string
+			item, line, _ = strings.Cut(line, ",")
+			item = strings.TrimSpace(item)
+			if item == "*" || strings.EqualFold(item, "Origin") {
+				return true
+			}
+		}
+	}
+	return false
+}
