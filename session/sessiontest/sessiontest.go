@@ -1,6 +1,7 @@
 // Package sessiontest checks that a session.Store behaves as the session
 // package expects: records round-trip whole, touches never undo values,
-// user indexes list and delete, and the Manager's security properties
+// user indexes list and delete (a login racing log-out-everywhere is never
+// left out of its user's index), and the Manager's security properties
 // (no fixation, renewal, idle and absolute expiry, log-out-everywhere)
 // hold on top of it. Run it from a store's tests:
 //
