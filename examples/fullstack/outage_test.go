@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -79,6 +81,11 @@ func TestRedisOutage(t *testing.T) {
 			token := c.token
 			c.token = ""
 			c.do("GET", "/api/me", nil).expect(t, 200, "")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			chat := dialChat(ctx, t, in.URL, token)
+			send(ctx, t, chat, map[string]string{"type": "join", "room": "lobby"})
+			waitPresence(t, in.app, "lobby", 1)
 			if mode == "paused" {
 				srv.Pause()
 			} else {
@@ -98,6 +105,34 @@ func TestRedisOutage(t *testing.T) {
 			t.Logf("app GET /api/me (session), Redis %s: p50 %v, max %v over %d requests", mode, lat[len(lat)/2], lat[len(lat)-1], len(lat))
 			if lat[len(lat)-1] > time.Second {
 				t.Fatalf("a request took %v with Redis %s", lat[len(lat)-1], mode)
+			}
+			// A chat message reaches this instance's room, and its sender
+			// gets an error message instead of a closed connection.
+			for i := range 3 {
+				began := time.Now()
+				send(ctx, t, chat, map[string]string{"type": "say", "room": "lobby", "text": "during the outage"})
+				var kinds []string
+				for len(kinds) < 2 {
+					_, b, err := chat.Read(ctx)
+					if err != nil {
+						t.Fatalf("message %d during the outage: the connection failed: %v", i, err)
+					}
+					var m struct {
+						Type  string
+						Error struct{ Code string }
+					}
+					_ = json.Unmarshal(b, &m)
+					switch m.Type {
+					case "message":
+						kinds = append(kinds, "message")
+					case "error":
+						kinds = append(kinds, "error:"+m.Error.Code)
+					}
+				}
+				if kinds[0] != "message" || kinds[1] != "error:ws_broker_unavailable" {
+					t.Fatalf("chat during the outage: %v, want the local message then an ws_broker_unavailable error", kinds)
+				}
+				t.Logf("app chat message, Redis %s: answered in %v", mode, time.Since(began))
 			}
 			// A bearer request needs no session: the rate limits fall back
 			// to local memory and it is served.
