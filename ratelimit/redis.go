@@ -50,16 +50,17 @@ const DefaultRedisTimeout = 100 * time.Millisecond
 // a hash tag derived from the request's key, so the script runs on Redis
 // Cluster.
 type RedisStore struct {
-	client  redis.Scripter
+	client  redis.UniversalClient
 	prefix  string
 	timeout time.Duration
 }
 
-// NewRedisStore returns a store on client (a *redis.Client,
-// *redis.ClusterClient or *redis.Ring). The client must be built with
-// ContextTimeoutEnabled: true, so that RedisOptions.Timeout bounds every
-// call; New refuses it otherwise. The store does not own the client.
-func NewRedisStore(client redis.Scripter, opts RedisOptions) (*RedisStore, error) {
+// NewRedisStore returns a store on client (a *redis.Client, a
+// *redis.ClusterClient, a Sentinel failover client or a *redis.Ring). The
+// client must be built with ContextTimeoutEnabled: true, so that
+// RedisOptions.Timeout bounds every call, dials included; NewRedisStore
+// refuses it otherwise. The store does not own the client.
+func NewRedisStore(client redis.UniversalClient, opts RedisOptions) (*RedisStore, error) {
 	if client == nil {
 		return nil, errs.Configf("ratelimit: NewRedisStore needs a Redis client")
 	}
@@ -85,7 +86,7 @@ func NewRedisStore(client redis.Scripter, opts RedisOptions) (*RedisStore, error
 
 // contextTimeouts reports whether client honours context deadlines on
 // socket reads and writes. Clients of other types are trusted to.
-func contextTimeouts(client redis.Scripter) bool {
+func contextTimeouts(client redis.UniversalClient) bool {
 	switch c := client.(type) {
 	case *redis.Client:
 		return c.Options().ContextTimeoutEnabled

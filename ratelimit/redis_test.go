@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,7 +34,7 @@ func redisClientTB(t testing.TB, addr string) *redis.Client {
 	return c
 }
 
-func newRedis(t *testing.T, c redis.Scripter, prefix string) *RedisStore {
+func newRedis(t *testing.T, c redis.UniversalClient, prefix string) *RedisStore {
 	t.Helper()
 	s, err := NewRedisStore(c, RedisOptions{Prefix: prefix, Timeout: 10 * time.Second})
 	if err != nil {
@@ -44,42 +43,84 @@ func newRedis(t *testing.T, c redis.Scripter, prefix string) *RedisStore {
 	return s
 }
 
-// TestRedisMatchesMemory runs the same requests through both stores; with
-// long periods the few milliseconds between requests do not matter.
+// topologies returns a client per Redis topology the stores must work on:
+// a single node and a three-master Redis Cluster, each with a key prefix
+// unique to the test, whose keys are deleted when it ends.
+func topologies(t *testing.T) map[string]struct {
+	c      redis.UniversalClient
+	prefix string
+} {
+	t.Helper()
+	single := redisClient(t, testsvc.RedisAddr(t))
+	out := map[string]struct {
+		c      redis.UniversalClient
+		prefix string
+	}{"single": {single, testPrefix(t, single)}}
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testsvc.RedisClusterAddrs(t), ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = cluster.Close() })
+	prefix := "covet_ratelimit_test:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_ = cluster.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			iter := n.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+			for iter.Next(ctx) {
+				_ = n.Del(ctx, iter.Val()).Err()
+			}
+			return nil
+		})
+	})
+	out["cluster"] = struct {
+		c      redis.UniversalClient
+		prefix string
+	}{cluster, prefix}
+	return out
+}
+
+// TestRedisMatchesMemory runs the same requests through both stores, on a
+// single node and on a cluster; with long periods the few milliseconds
+// between requests do not matter.
 func TestRedisMatchesMemory(t *testing.T) {
-	c := redisClient(t, testsvc.RedisAddr(t))
-	prefix := testPrefix(t, c)
 	policies := []Policy{
 		{Name: "tb", Limit: 5, Period: 24 * time.Hour, Burst: 3},
 		{Name: "fw", Algorithm: FixedWindow, Limit: 4, Period: 24 * time.Hour},
 		{Name: "sw", Algorithm: SlidingWindow, Limit: 6, Period: 24 * time.Hour},
 	}
 	costs := []int64{1, 0, 2, 1, 7, 1, 1, 3, 0, 1}
-	for _, p := range policies {
-		t.Run(p.Algorithm.String(), func(t *testing.T) {
-			mem := newLimiter(t, Options{Policies: []Policy{p}})
-			red := newLimiter(t, Options{Policies: []Policy{p}, Store: newRedis(t, c, prefix)})
-			for i, cost := range costs {
-				a, err := mem.Allow(context.Background(), "same", cost)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b, err := red.Allow(context.Background(), "same", cost)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if a.Allowed != b.Allowed || a.Remaining != b.Remaining || a.Limit != b.Limit {
-					t.Fatalf("request %d (cost %d): memory %+v, redis %+v", i, cost, a, b)
-				}
-				if d := a.RetryAfter - b.RetryAfter; d < -time.Second || d > time.Second {
-					t.Fatalf("request %d: retry-after memory %v, redis %v", i, a.RetryAfter, b.RetryAfter)
-				}
-				if d := a.ResetAfter - b.ResetAfter; d < -time.Second || d > time.Second {
-					// Windows are aligned to the same epoch on both clocks.
-					t.Fatalf("request %d: reset-after memory %v, redis %v", i, a.ResetAfter, b.ResetAfter)
-				}
+	for topo, rc := range topologies(t) {
+		for _, p := range append(policies, Policy{}) {
+			name, ps := p.Algorithm.String(), []Policy{p}
+			if p.Name == "" {
+				// All three in one decision: one script over three keys,
+				// which a cluster runs only if they share a slot.
+				name, ps = "all", policies
 			}
-		})
+			t.Run(topo+"/"+name, func(t *testing.T) {
+				mem := newLimiter(t, Options{Policies: ps})
+				red := newLimiter(t, Options{Name: "mm-" + name, Policies: ps, Store: newRedis(t, rc.c, rc.prefix)})
+				for i, cost := range costs {
+					for _, key := range []string{"same", "other-" + name} {
+						a, err := mem.Allow(context.Background(), key, cost)
+						if err != nil {
+							t.Fatal(err)
+						}
+						b, err := red.Allow(context.Background(), key, cost)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if a.Allowed != b.Allowed || a.Remaining != b.Remaining || a.Limit != b.Limit {
+							t.Fatalf("request %d (cost %d): memory %+v, redis %+v", i, cost, a, b)
+						}
+						if d := a.RetryAfter - b.RetryAfter; d < -time.Second || d > time.Second {
+							t.Fatalf("request %d: retry-after memory %v, redis %v", i, a.RetryAfter, b.RetryAfter)
+						}
+						if d := a.ResetAfter - b.ResetAfter; d < -time.Second || d > time.Second {
+							// Windows are aligned to the same epoch on both clocks.
+							t.Fatalf("request %d: reset-after memory %v, redis %v", i, a.ResetAfter, b.ResetAfter)
+						}
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -341,60 +382,9 @@ func TestRedisStoreOptions(t *testing.T) {
 	}
 }
 
-// freePort returns a TCP port nobody listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	return port
-}
-
-// ownRedis starts a private redis-server on port and returns a function
-// that stops it.
-func ownRedis(t *testing.T, port int) func() {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if testsvc.Required() {
-			t.Fatal("redis-server binary not found")
-		}
-		t.Skip("redis-server binary not found")
-	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		})
-	}
-	t.Cleanup(stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			_ = conn.Close()
-			return stop
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on port %d did not start: %v", port, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestRedisRestartAndFailurePolicies(t *testing.T) {
-	testsvc.RedisAddr(t) // same skip rule as the other Redis tests
-	port := freePort(t)
-	stop := ownRedis(t, port)
-	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ContextTimeoutEnabled: true})
+	srv := testsvc.StartRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ContextTimeoutEnabled: true})
 	defer c.Close()
 	store, err := NewRedisStore(c, RedisOptions{Prefix: "covet_ratelimit_restart:", Timeout: 300 * time.Millisecond})
 	if err != nil {
@@ -414,7 +404,7 @@ func TestRedisRestartAndFailurePolicies(t *testing.T) {
 		}
 	}
 
-	stop()
+	srv.Kill()
 	began := time.Now()
 	w := serve(closedH, "192.0.2.10:1")
 	if took := time.Since(began); took > 2*time.Second {
@@ -446,7 +436,7 @@ func TestRedisRestartAndFailurePolicies(t *testing.T) {
 	}
 
 	// Restart: a fresh server with an empty script cache and no keys.
-	ownRedis(t, port)
+	srv.Restart()
 	var res Result
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -512,17 +502,17 @@ func TestRedisNoHang(t *testing.T) {
 }
 
 func TestRedisAllOrNothing(t *testing.T) {
-	c := redisClient(t, testsvc.RedisAddr(t))
-	prefix := testPrefix(t, c)
 	day := 24 * time.Hour
 	policies := []Policy{
 		{Name: "tb", Limit: 3, Period: day},
 		{Name: "fw", Algorithm: FixedWindow, Limit: 5, Period: day},
 		{Name: "sw", Algorithm: SlidingWindow, Limit: 4, Period: day},
 	}
-	red := newLimiter(t, Options{Store: newRedis(t, c, prefix), Policies: policies})
-	mem := newLimiter(t, Options{Policies: policies})
-	for name, l := range map[string]*Limiter{"redis": red, "memory": mem} {
+	limiters := map[string]*Limiter{"memory": newLimiter(t, Options{Policies: policies})}
+	for topo, rc := range topologies(t) {
+		limiters["redis-"+topo] = newLimiter(t, Options{Store: newRedis(t, rc.c, rc.prefix), Policies: policies})
+	}
+	for name, l := range limiters {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			admitted := 0

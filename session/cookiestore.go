@@ -163,7 +163,7 @@ func (m *Manager) loadStateless(s *Session, v string) {
 	if rec.UserID != "" && m.stateless.versions != nil {
 		cur, err := m.stateless.versions.UserVersion(s.ctx, rec.UserID)
 		if err != nil {
-			s.err = errs.Wrap(err, errs.KindServiceUnavailable, "session_store_unavailable", "The session store is unavailable.")
+			s.err = storeUnavailable(err)
 			return
 		}
 		if cur != rec.Version {

@@ -53,6 +53,16 @@
 // Store. NewCookieStore keeps small sessions entirely in an encrypted,
 // versioned cookie instead (Options.Stateless).
 //
+// While a store is down the stage fails closed and logs nobody out: a
+// session that cannot be loaded reports ErrStoreUnavailable (503, with
+// Retry-After) through Session.Err, acts empty and is never written back; a
+// request whose session cannot be saved is answered with that 503 instead
+// of the handler's response. Applications should answer Session.Err with
+// that error rather than treat the user as logged out (a 401 would send a
+// logged-in user to the login page for the length of the outage).
+// RedisStore bounds every call (RedisOptions.Timeout) and runs on Redis
+// Cluster; its doc says how.
+//
 // # Concurrency
 //
 // A Session is safe for concurrent use by the goroutines serving one

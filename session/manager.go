@@ -320,7 +320,7 @@ func (m *Manager) load(s *Session) {
 		return
 	}
 	if err != nil {
-		s.err = errs.Wrap(err, errs.KindServiceUnavailable, "session_store_unavailable", "The session store is unavailable.")
+		s.err = storeUnavailable(err)
 		return
 	}
 	now := m.now()
@@ -539,6 +539,15 @@ func (m *Manager) retireOrReplace(s *Session, key Key, rec Record, now time.Time
 	return true, m.store.Save(s.ctx, s.key, old, m.ttl(&old, now))
 }
 
+// ErrStoreUnavailable is the error (503, code "session_store_unavailable",
+// with Retry-After: 1) that a session whose store failed reports through
+// Session.Err and that answers a request whose session could not be saved.
+var ErrStoreUnavailable = errs.New(errs.KindServiceUnavailable, "session_store_unavailable", "The session store is unavailable.").
+	WithHeader("Retry-After", "1")
+
+// storeUnavailable wraps a store failure in ErrStoreUnavailable.
+func storeUnavailable(err error) error { return ErrStoreUnavailable.WithCause(err) }
+
 func storeErr(err error) error {
 	if err == nil {
 		return nil
@@ -547,7 +556,7 @@ func storeErr(err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	return errs.Wrap(err, errs.KindServiceUnavailable, "session_store_unavailable", "The session store is unavailable.")
+	return storeUnavailable(err)
 }
 
 func (m *Manager) setCookie(h http.Header, value string, rec *Record, now time.Time) {

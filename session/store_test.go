@@ -1,6 +1,8 @@
 package session_test
 
 import (
+	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -20,9 +22,35 @@ func TestMemoryStore(t *testing.T) {
 // removed afterwards (never FLUSHDB: the server is shared).
 func redisClient(t testing.TB) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: testsvc.RedisAddr(t)})
+	c := redis.NewClient(&redis.Options{Addr: testsvc.RedisAddr(t), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// TestRedisClusterStore runs the conformance suite on a three-master
+// Redis Cluster: every command and script of the store must stay in one
+// hash slot.
+func TestRedisClusterStore(t *testing.T) {
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testsvc.RedisClusterAddrs(t), ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = c.Close() })
+	sessiontest.Run(t, func(t *testing.T, _ func() time.Time) session.Store {
+		prefix := "covet_session_test:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
+		t.Cleanup(func() {
+			ctx := context.Background()
+			_ = c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+				iter := n.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+				for iter.Next(ctx) {
+					_ = n.Del(ctx, iter.Val()).Err()
+				}
+				return nil
+			})
+		})
+		st, err := session.NewRedisStore(session.RedisOptions{Client: c, Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	})
 }
 
 func TestRedisStore(t *testing.T) {

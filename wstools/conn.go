@@ -320,7 +320,14 @@ func (c *Conn) dispatch() {
 	if err == nil {
 		return
 	}
-	if e := errs.From(err); e.Status() < 500 {
+	// A 4xx is the client's mistake, a 503 a dependency that is down (a
+	// broker after local delivery, a store): both are answered with an
+	// error message, and the connection stays open.
+	if e := errs.From(err); e.Status() < 500 || e.Status() == http.StatusServiceUnavailable {
+		if e.Status() >= 500 {
+			s.logger.LogAttrs(c.ctx, slog.LevelWarn, "wstools: message handler hit an unavailable dependency",
+				slog.String("type", typ), slog.Uint64("conn", c.id), slog.String("error", errs.DefaultSanitizer().String(err.Error())))
+		}
 		c.sendError(id, e)
 		return
 	}

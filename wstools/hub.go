@@ -36,6 +36,13 @@ var ErrTooManyRooms = errs.New(errs.KindRateLimit, "ws_too_many_rooms", "this co
 // ErrConnClosed is returned by Join for a connection that is closing.
 var ErrConnClosed = errs.New(errs.KindGone, "ws_conn_closed", "the connection is closed")
 
+// ErrBrokerUnavailable is returned (wrapping the broker's error) by
+// Broadcast, BroadcastAll and CloseUser when the broker failed after local
+// delivery: this instance's members got the message, other instances may
+// not have. It is a 503; a message handler that returns it answers the
+// sender with an error message and keeps the connection open.
+var ErrBrokerUnavailable = errs.New(errs.KindServiceUnavailable, "ws_broker_unavailable", "the message reached only this instance")
+
 // Hub accepts WebSocket connections and broadcasts to them by room. It is an
 // http.Handler for the WebSocket endpoint. Create it with New.
 type Hub struct {
@@ -350,8 +357,8 @@ func (h *Hub) Len() int {
 // seq counts the messages delivered into the room on this instance, so a
 // client that sees a gap knows it missed messages. Local delivery only
 // queues, so it never waits for a slow client; publishing waits for the
-// broker (bounded by ctx and the Redis client's timeouts). A broker failure
-// is returned after local delivery.
+// broker (bounded by ctx and the broker's own timeout). A broker failure
+// is returned after local delivery, as ErrBrokerUnavailable.
 func (h *Hub) Broadcast(ctx context.Context, roomName, typ string, data any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
@@ -399,7 +406,7 @@ func (h *Hub) publish(ctx context.Context, roomName, typ string, data []byte) er
 	}
 	if err := h.broker.Publish(ctx, roomName, encodeEnvelope(h.id, typ, data)); err != nil {
 		h.stats.publishErrors.Add(1)
-		return errs.Wrap(err, errs.KindServiceUnavailable, "ws_broker_unavailable", "the message reached only this instance")
+		return ErrBrokerUnavailable.WithCause(err)
 	}
 	return nil
 }
@@ -437,6 +444,10 @@ func (h *Hub) deliverAll(typ string, data []byte) {
 // receiver returns the broker callback for one room channel.
 func (h *Hub) receiver(roomName string) func([]byte) {
 	return func(msg []byte) {
+		if len(msg) > 0 && msg[0] == controlVersion {
+			h.receiveControl(msg)
+			return
+		}
 		origin, typ, data, ok := decodeEnvelopeMsg(msg)
 		if !ok {
 			h.stats.brokerMalformed.Add(1)
@@ -487,3 +498,104 @@ func decodeEnvelopeMsg(b []byte) (origin [16]byte, typ string, data []byte, ok b
 // validData reports whether data can go into a text frame's "data": valid
 // JSON (which encoding/json checks) in valid UTF-8 (which it does not).
 func validData(data []byte) bool { return utf8.Valid(data) && json.Valid(data) }
+
+// CloseUser closes every connection of user (as Options.Authenticate named
+// it) with code and reason: on this instance at once, and with a broker on
+// every other instance too, so that logging out or revoking a login reaches
+// the user's open WebSockets everywhere. It returns how many connections of
+// this instance it closed. code must be 1000, 1001, 1008, 1011, 1013 or an
+// application code from 3000 to 4999; reason is cut to 123 bytes. A broker
+// failure is returned as ErrBrokerUnavailable after the local connections
+// are closed: the other instances' connections may then stay open.
+func (h *Hub) CloseUser(ctx context.Context, user string, code websocket.StatusCode, reason string) (int, error) {
+	if user == "" || len(user) > 0xffff {
+		return 0, errs.New(errs.KindBadRequest, "ws_invalid_user", "CloseUser needs a user of at most 65535 bytes")
+	}
+	if !closableCode(code) {
+		return 0, errs.New(errs.KindBadRequest, "ws_invalid_close_code", "invalid close code").WithPublic("code", int(code))
+	}
+	reason = cutUTF8(reason, 123)
+	n := h.closeUserLocal(user, code, reason)
+	if !h.shared {
+		return n, nil
+	}
+	if err := h.broker.Publish(ctx, allRoom, encodeControl(h.id, user, code, reason)); err != nil {
+		h.stats.publishErrors.Add(1)
+		return n, ErrBrokerUnavailable.WithCause(err)
+	}
+	return n, nil
+}
+
+func (h *Hub) closeUserLocal(user string, code websocket.StatusCode, reason string) int {
+	n := 0
+	h.mu.RLock()
+	for c := range h.conns {
+		if c.user == user && c.closeWith(code, reason) {
+			n++
+		}
+	}
+	h.mu.RUnlock()
+	return n
+}
+
+// closableCode reports whether a server may close with code.
+func closableCode(code websocket.StatusCode) bool {
+	switch code {
+	case websocket.StatusNormalClosure, websocket.StatusGoingAway, websocket.StatusPolicyViolation,
+		websocket.StatusInternalError, websocket.StatusTryAgainLater:
+		return true
+	}
+	return code >= 3000 && code <= 4999
+}
+
+// cutUTF8 cuts s to at most n bytes without splitting a character, and
+// drops invalid UTF-8 (a close reason must be valid UTF-8).
+func cutUTF8(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// A control message on the broker's "*" channel: version byte 2, 16-byte
+// origin hub ID, operation byte, then for opCloseUser: close code (2
+// bytes, big endian), user length (2 bytes), user, reason.
+const (
+	controlVersion = 2
+	opCloseUser    = 1
+)
+
+func encodeControl(origin [16]byte, user string, code websocket.StatusCode, reason string) []byte {
+	b := make([]byte, 0, 22+len(user)+len(reason))
+	b = append(b, controlVersion)
+	b = append(b, origin[:]...)
+	b = append(b, opCloseUser, byte(code>>8), byte(code), byte(len(user)>>8), byte(len(user)))
+	b = append(b, user...)
+	return append(b, reason...)
+}
+
+func (h *Hub) receiveControl(b []byte) {
+	if len(b) < 22 || b[17] != opCloseUser {
+		h.stats.brokerMalformed.Add(1)
+		return
+	}
+	var origin [16]byte
+	copy(origin[:], b[1:17])
+	if origin == h.id {
+		return
+	}
+	code := websocket.StatusCode(int(b[18])<<8 | int(b[19]))
+	n := int(b[20])<<8 | int(b[21])
+	if len(b) < 22+n || n == 0 || !closableCode(code) {
+		h.stats.brokerMalformed.Add(1)
+		return
+	}
+	user := string(b[22 : 22+n])
+	reason := cutUTF8(string(b[22+n:]), 123)
+	h.stats.remoteIn.Add(1)
+	h.closeUserLocal(user, code, reason)
+}

@@ -20,7 +20,9 @@ const DefaultRedisPrefix = "covet:ws:"
 
 // RedisOptions configures a RedisBroker.
 type RedisOptions struct {
-	// Client is the Redis client to publish and subscribe with. Required.
+	// Client is the Redis client to publish and subscribe with (single
+	// node, Sentinel or Cluster). Required, and it must be built with
+	// ContextTimeoutEnabled: true, so that Timeout bounds every publish.
 	// The broker never closes it.
 	Client redis.UniversalClient
 	// Prefix is prepended to room names to form channel names, so several
@@ -28,7 +30,14 @@ type RedisOptions struct {
 	Prefix string
 	// Logger receives connection errors. Nil: slog.Default().
 	Logger *slog.Logger
+	// Timeout bounds every Publish (dials and the client's retries
+	// included). Zero: DefaultBrokerTimeout.
+	Timeout time.Duration
 }
+
+// DefaultBrokerTimeout bounds a broker's Publish when its options leave
+// the timeout zero.
+const DefaultBrokerTimeout = 500 * time.Millisecond
 
 // RedisBroker is a Broker on Redis pub/sub, one channel per room. It holds
 // one subscriber connection, subscribed only to the rooms that have local
@@ -37,10 +46,11 @@ type RedisOptions struct {
 // with backoff and subscribes again to every room; messages published in
 // the meantime are lost for this instance (pub/sub keeps no history).
 type RedisBroker struct {
-	client redis.UniversalClient
-	prefix string
-	logger *slog.Logger
-	ps     *redis.PubSub
+	client  redis.UniversalClient
+	timeout time.Duration
+	prefix  string
+	logger  *slog.Logger
+	ps      *redis.PubSub
 
 	mu   sync.Mutex
 	subs map[string]map[*redisSub]struct{}
@@ -72,20 +82,31 @@ func NewRedisBroker(opts RedisOptions) (*RedisBroker, error) {
 	if strings.ContainsAny(prefix, "*?[]") {
 		return nil, errs.Configf("wstools: RedisOptions.Prefix %q must not contain glob characters", prefix)
 	}
+	if !contextTimeouts(opts.Client) {
+		return nil, errs.Configf("wstools: the Redis client must set ContextTimeoutEnabled, or RedisOptions.Timeout cannot bound a publish (go-redis otherwise waits its own ReadTimeout)")
+	}
+	if opts.Timeout < 0 {
+		return nil, errs.Configf("wstools: RedisOptions.Timeout must not be negative")
+	}
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = DefaultBrokerTimeout
+	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &RedisBroker{
-		client: opts.Client,
-		prefix: prefix,
-		logger: logger,
-		ps:     opts.Client.Subscribe(ctx),
-		subs:   make(map[string]map[*redisSub]struct{}),
-		wake:   make(chan struct{}, 1),
-		ctx:    ctx,
-		cancel: cancel,
+		client:  opts.Client,
+		timeout: timeout,
+		prefix:  prefix,
+		logger:  logger,
+		ps:      opts.Client.Subscribe(ctx),
+		subs:    make(map[string]map[*redisSub]struct{}),
+		wake:    make(chan struct{}, 1),
+		ctx:     ctx,
+		cancel:  cancel,
 	}
 	b.wg.Add(2)
 	go b.receive()
@@ -93,9 +114,37 @@ func NewRedisBroker(opts RedisOptions) (*RedisBroker, error) {
 	return b, nil
 }
 
-// Publish publishes msg on room's channel.
+// Publish publishes msg on room's channel, within the broker's timeout.
 func (b *RedisBroker) Publish(ctx context.Context, room string, msg []byte) error {
-	return b.client.Publish(ctx, b.prefix+room, msg).Err()
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	channel := b.prefix + room
+	if cc, ok := b.client.(*redis.ClusterClient); ok {
+		// A cluster client sends a PUBLISH to any node, and the cluster
+		// bus forwards it from there: two messages sent through different
+		// nodes can overtake each other. Publishing each channel on the
+		// master of its slot keeps a room's messages in order.
+		node, err := cc.MasterForKey(ctx, channel)
+		if err != nil {
+			return err
+		}
+		return node.Publish(ctx, channel, msg).Err()
+	}
+	return b.client.Publish(ctx, channel, msg).Err()
+}
+
+// contextTimeouts reports whether client honours context deadlines on
+// socket reads and writes. Clients of other types are trusted to.
+func contextTimeouts(client redis.UniversalClient) bool {
+	switch c := client.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return true
 }
 
 // Subscribe registers deliver for room; the first subscriber of a room makes

@@ -5,9 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"net"
-	"os/exec"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -27,7 +24,7 @@ func testPrefix() string {
 
 func newRedisBroker(t testing.TB, addr, prefix string) (*RedisBroker, *redis.Client) {
 	t.Helper()
-	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
+	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second, ContextTimeoutEnabled: true})
 	b, err := NewRedisBroker(RedisOptions{Client: client, Prefix: prefix, Logger: discardLogger})
 	if err != nil {
 		t.Fatal(err)
@@ -55,10 +52,18 @@ func TestNewRedisBrokerValidates(t *testing.T) {
 	if _, err := NewRedisBroker(RedisOptions{}); err == nil {
 		t.Fatal("nil client accepted")
 	}
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 	defer client.Close()
 	if _, err := NewRedisBroker(RedisOptions{Client: client, Prefix: "app:*"}); err == nil {
 		t.Fatal("glob prefix accepted")
+	}
+	if _, err := NewRedisBroker(RedisOptions{Client: client, Timeout: -1}); err == nil {
+		t.Fatal("negative timeout accepted")
+	}
+	plain := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer plain.Close()
+	if _, err := NewRedisBroker(RedisOptions{Client: plain}); err == nil {
+		t.Fatal("a client that ignores context deadlines was accepted")
 	}
 }
 
@@ -76,13 +81,8 @@ func TestCrossInstanceRedis(t *testing.T) {
 // delivery goes on while it is down, and cross-instance delivery resumes
 // after it returns, without resubscribing by hand.
 func TestRedisReconnect(t *testing.T) {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server not installed")
-	}
-	port := freePort(t)
-	addr := "127.0.0.1:" + port
-	stop := startRedis(t, port)
-	defer func() { stop() }()
+	srv := testsvc.StartRedis(t)
+	addr := srv.Addr()
 
 	prefix := testPrefix()
 	brokerA, client := newRedisBroker(t, addr, prefix)
@@ -103,7 +103,7 @@ func TestRedisReconnect(t *testing.T) {
 	}
 	eventually(t, "delivery before the outage", func() bool { return cb.has(`"before"`) && ca.has(`"before"`) })
 
-	stop()
+	srv.Kill()
 	if err := ha.Broadcast(ctx, "r", "m", "during"); err == nil {
 		t.Fatal("Broadcast reported no error with Redis down")
 	}
@@ -112,7 +112,7 @@ func TestRedisReconnect(t *testing.T) {
 		t.Fatal("PublishErrors not counted")
 	}
 
-	stop = startRedis(t, port)
+	srv.Restart()
 	eventually(t, "resubscribed after the restart", func() bool { return subs("r") == 2 })
 	if err := ha.Broadcast(ctx, "r", "m", "after"); err != nil {
 		t.Fatal(err)
@@ -136,47 +136,6 @@ func TestRedisReconnect(t *testing.T) {
 				t.Fatalf("%s delivered %d times", d, n)
 			}
 		}
-	}
-}
-
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-}
-
-// startRedis starts a private redis-server and returns a function that
-// stops it (idempotent).
-func startRedis(t testing.TB, port string) func() {
-	t.Helper()
-	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			t.Fatalf("redis-server on %s did not start", port)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/klauspost/compress/gzhttp"
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/covetgo/covet/session"
 	"github.com/covetgo/covet/validate"
 	"github.com/covetgo/covet/wstools"
+	"github.com/covetgo/covet/wstools/natsbroker"
 )
 
 // app holds every stage and service the routes use. Everything is built
@@ -36,7 +38,8 @@ type app struct {
 	db       *dbkit.DB
 	store    *store
 	migrator *dbkit.Migrator
-	rdb      *redis.Client // nil without COVET_REDIS_ADDR
+	rdb      redis.UniversalClient // nil without COVET_REDIS_ADDR
+	nats     *nats.Conn            // nil without COVET_NATS_URL
 
 	ips       *clientip.Resolver
 	cors      *cors.CORS
@@ -139,13 +142,16 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger) (_ *app, err 
 		return nil, err
 	}
 
-	if cfg.RedisAddr != "" {
-		a.rdb = redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, DialTimeout: 2 * time.Second,
-			ReadTimeout: time.Second, WriteTimeout: time.Second, ContextTimeoutEnabled: true})
+	if len(cfg.RedisAddrs) > 0 {
+		// Start without Redis if need be: /readyz answers 503 until Redis
+		// does, and the stores use it as soon as it answers.
+		a.rdb = newRedis(cfg.RedisAddrs)
 		a.closers = append(a.closers, a.rdb)
-		if err := a.rdb.Ping(ctx).Err(); err != nil {
-			return nil, &configError{"COVET_REDIS_ADDR", "Redis does not answer: " + err.Error()}
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		if err := pingRedis(pctx, a.rdb); err != nil {
+			logger.Warn("Redis does not answer yet; not ready until it does", "error", err.Error())
 		}
+		cancel()
 	}
 
 	if err := a.buildEdge(); err != nil {
@@ -282,7 +288,15 @@ func (a *app) ready() map[string]func(context.Context) error {
 		"migrations": a.migrator.Ready,
 	}
 	if a.rdb != nil {
-		checks["redis"] = func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }
+		checks["redis"] = func(ctx context.Context) error { return pingRedis(ctx, a.rdb) }
+	}
+	if a.nats != nil {
+		checks["nats"] = func(context.Context) error {
+			if !a.nats.IsConnected() {
+				return natsbroker.ErrNotConnected
+			}
+			return nil
+		}
 	}
 	return checks
 }

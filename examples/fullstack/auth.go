@@ -129,7 +129,9 @@ func (a *app) sessionPrincipal(r *http.Request) (*authn.Principal, error) {
 		return nil, nil
 	}
 	if err := s.Err(); err != nil {
-		return nil, authn.ErrUnavailable.WithCause(err)
+		// session.ErrStoreUnavailable: a 503 with Retry-After, never a
+		// 401 that would send a logged-in user to the login page.
+		return nil, err
 	}
 	if s.UserID() == "" {
 		return nil, nil

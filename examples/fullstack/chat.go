@@ -59,14 +59,9 @@ func (a *app) buildChat() (err error) {
 		return a.hub.Broadcast(ctx, in.Room, "message", chatLine{From: a.displayName(ctx, c.User()), Text: text})
 	})
 
-	var broker wstools.Broker
-	if a.rdb != nil {
-		rb, err := wstools.NewRedisBroker(wstools.RedisOptions{Client: a.rdb, Prefix: a.cfg.RedisPrefix + "ws:", Logger: a.log})
-		if err != nil {
-			return err
-		}
-		a.closers = append(a.closers, rb)
-		broker = rb
+	broker, err := a.newBroker()
+	if err != nil {
+		return err
 	}
 	a.hub, err = wstools.New(wstools.Options{
 		Origins:      a.cfg.CORSOrigins,

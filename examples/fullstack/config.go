@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/covetgo/covet/clientip"
 	"github.com/covetgo/covet/errs"
@@ -21,8 +22,11 @@ type config struct {
 	Mode           errs.Mode
 	DBDriver       string // sqlite, postgres or mysql
 	DBDSN          string
-	RedisAddr      string // empty: in-memory stores
-	RedisPrefix    string // starts every Redis key and channel of the app
+	RedisAddr      string   // COVET_REDIS_ADDR as given; empty: in-memory stores
+	RedisAddrs     []string // one address: a single node; several: Redis Cluster seeds
+	RedisPrefix    string   // starts every Redis key and channel of the app
+	NATSURL        string   // COVET_NATS_URL: NATS carries the WebSocket rooms
+	DrainDelay     time.Duration
 	CORSOrigins    []string
 	SecretKey      []byte
 	SecretFromEnv  bool
@@ -71,9 +75,33 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		}
 	}
 	if c.RedisAddr != "" {
-		if _, _, err := net.SplitHostPort(c.RedisAddr); err != nil {
-			return nil, &configError{"COVET_REDIS_ADDR", "want host:port"}
+		for _, addr := range strings.Split(c.RedisAddr, ",") {
+			addr = strings.TrimSpace(addr)
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				return nil, &configError{"COVET_REDIS_ADDR", "want host:port, or a comma-separated list of Redis Cluster nodes"}
+			}
+			c.RedisAddrs = append(c.RedisAddrs, addr)
 		}
+	}
+	if u := strings.TrimSpace(getenv("COVET_NATS_URL")); u != "" {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "nats" && p.Scheme != "tls") || p.Host == "" {
+			return nil, &configError{"COVET_NATS_URL", "want nats://host:port"}
+		}
+		c.NATSURL = u
+	}
+	// Behind a load balancer, readiness fails first and the listener
+	// closes this much later, so the balancer stops sending before
+	// connections are refused.
+	if c.Mode != errs.Development {
+		c.DrainDelay = 5 * time.Second
+	}
+	if v := strings.TrimSpace(getenv("COVET_DRAIN_DELAY")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 5*time.Minute {
+			return nil, &configError{"COVET_DRAIN_DELAY", "want a duration from 0s to 5m, such as 5s"}
+		}
+		c.DrainDelay = d
 	}
 	if strings.ContainsAny(c.RedisPrefix, "{} \t\r\n") || len(c.RedisPrefix) > 64 {
 		return nil, &configError{"COVET_REDIS_PREFIX", "at most 64 characters, without braces or white space"}

@@ -44,8 +44,29 @@ func testEnv(t *testing.T, extra map[string]string) map[string]string {
 	return env
 }
 
-// start runs the app with env until the test ends.
+// start runs the app with env until the test ends, once it is ready.
 func start(t *testing.T, env map[string]string) *instance {
+	t.Helper()
+	in := launch(t, env)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(in.URL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return in
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("app not ready: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// launch runs the app with env until the test ends, without waiting for it
+// to be ready.
+func launch(t *testing.T, env map[string]string) *instance {
 	t.Helper()
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -84,20 +105,7 @@ func start(t *testing.T, env map[string]string) *instance {
 			t.Error("server did not stop")
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(in.URL + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return in
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("app not ready: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return in
 }
 
 // client is a browser-like HTTP client with a cookie jar.

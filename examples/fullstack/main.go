@@ -14,10 +14,21 @@
 //
 // The environment: COVET_ADDR (127.0.0.1:8080), COVET_ENV (development,
 // staging or production; development), COVET_DB_DSN (a SQLite file, a
-// postgres:// or a mysql:// URL), COVET_REDIS_ADDR (empty: memory stores),
-// COVET_CORS_ORIGINS (comma-separated), COVET_SECRET_KEY (at least 32
+// postgres:// or a mysql:// URL), COVET_REDIS_ADDR (empty: memory stores;
+// several comma-separated host:port: a Redis Cluster), COVET_NATS_URL
+// (nats://host:port: NATS carries the WebSocket rooms instead of Redis),
+// COVET_DRAIN_DELAY (how long the listener stays open after readiness
+// turns 503 on shutdown; 5s, or 0s in development), COVET_CORS_ORIGINS (comma-separated), COVET_SECRET_KEY (at least 32
 // characters; required in production), COVET_TRUSTED_PROXIES (CIDRs), and
 // the per-minute limits COVET_RATE_GLOBAL, COVET_RATE_AUTH and COVET_RATE_API.
+//
+// The app starts while Redis or NATS is down: /healthz answers 200, /readyz
+// 503 until they answer, and the stores use them as soon as they do, with
+// no restart. While Redis is down, requests that need it fail fast: the
+// rate limits fall back to per-instance memory limits, session reads and
+// writes answer 503 with Retry-After (nobody is logged out), and chat
+// messages reach this instance's members while the sender gets an error
+// message.
 package main
 
 import (
@@ -67,6 +78,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 // after the requests drain.
 func newServer(a *app, o serve.Options) (*serve.Server, error) {
 	o.Handler = a.handler()
+	if o.DrainDelay == 0 {
+		o.DrainDelay = a.cfg.DrainDelay
+	}
 	srv, err := serve.New(o)
 	if err != nil {
 		return nil, err

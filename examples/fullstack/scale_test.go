@@ -112,16 +112,34 @@ func TestOnMariaDB(t *testing.T) {
 }
 
 // TestScaleOut runs two instances on one PostgreSQL database and one Redis,
-// as a deployment behind a load balancer would.
+// as a deployment behind a load balancer would: on a single Redis node, on
+// a three-master Redis Cluster, and with NATS carrying the chat rooms.
 func TestScaleOut(t *testing.T) {
+	t.Run("redis", func(t *testing.T) {
+		testScaleOut(t, map[string]string{"COVET_REDIS_ADDR": testsvc.RedisAddr(t)})
+	})
+	t.Run("redis-cluster", func(t *testing.T) {
+		testScaleOut(t, map[string]string{"COVET_REDIS_ADDR": strings.Join(testsvc.RedisClusterAddrs(t), ",")})
+	})
+	t.Run("nats", func(t *testing.T) {
+		testScaleOut(t, map[string]string{"COVET_REDIS_ADDR": testsvc.RedisAddr(t), "COVET_NATS_URL": testsvc.NATSURL(t)})
+	})
+}
+
+func testScaleOut(t *testing.T, stores map[string]string) {
 	env := testEnv(t, map[string]string{
 		"COVET_DB_DSN":       freshPostgres(t),
-		"COVET_REDIS_ADDR":   testsvc.RedisAddr(t),
 		"COVET_REDIS_PREFIX": redisPrefix(),
 		"COVET_RATE_AUTH":    "20",
 	})
+	for k, v := range stores {
+		env[k] = v
+	}
 	a := start(t, env)
 	b := start(t, env)
+	if stores["COVET_NATS_URL"] != "" && (a.app.nats == nil || b.app.nats == nil) {
+		t.Fatal("COVET_NATS_URL is set but the app does not use NATS")
+	}
 
 	t.Run("rate limit is shared", func(t *testing.T) {
 		// 40 requests alternating between the instances: together they

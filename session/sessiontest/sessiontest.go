@@ -1,6 +1,7 @@
 // Package sessiontest checks that a session.Store behaves as the session
 // package expects: records round-trip whole, touches never undo values,
-// user indexes list and delete, and the Manager's security properties
+// user indexes list and delete (a login racing log-out-everywhere is never
+// left out of its user's index), and the Manager's security properties
 // (no fixation, renewal, idle and absolute expiry, log-out-everywhere)
 // hold on top of it. Run it from a store's tests:
 //
@@ -68,6 +69,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("Destroy", func(t *testing.T) { testDestroy(t, newStore) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore) })
 	t.Run("DestroyedDuringRequest", func(t *testing.T) { testDestroyedDuringRequest(t, newStore) })
+	t.Run("LoginDuringLogoutEverywhere", func(t *testing.T) { testLoginDuringLogoutEverywhere(t, newStore) })
 }
 
 func randomKey(t *testing.T) session.Key {
@@ -533,5 +535,39 @@ func testDestroyedDuringRequest(t *testing.T, newStore Factory) {
 	<-done
 	if got := b.get("/whoami").Body.String(); got != "" {
 		t.Fatalf("a session destroyed during a request came back as %q", got)
+	}
+}
+
+// testLoginDuringLogoutEverywhere: a login that races log out everywhere
+// either ends logged out or leaves a session its user's index lists, so the
+// next log out everywhere ends it. A store must never leave a live session
+// of the user that DestroyUser cannot find.
+func testLoginDuringLogoutEverywhere(t *testing.T, newStore Factory) {
+	clk := NewClock()
+	m := manager(t, newStore(t, clk.Now), clk, -1)
+	user := "user-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	for i := range 30 {
+		old := newBrowser(t, m)
+		old.get("/login?u=" + user)
+		fresh := newBrowser(t, m)
+		var wg sync.WaitGroup
+		wg.Go(func() { fresh.get("/login?u=" + user) })
+		wg.Go(func() {
+			if _, err := m.DestroyUser(context.Background(), user); err != nil {
+				t.Errorf("DestroyUser: %v", err)
+			}
+		})
+		wg.Wait()
+		if got := old.get("/whoami").Body.String(); got != "" {
+			t.Fatalf("round %d: a session from before DestroyUser survived", i)
+		}
+		if fresh.get("/whoami").Body.String() == user {
+			if _, err := m.DestroyUser(context.Background(), user); err != nil {
+				t.Fatal(err)
+			}
+			if got := fresh.get("/whoami").Body.String(); got != "" {
+				t.Fatalf("round %d: a session that raced DestroyUser is out of its user's reach", i)
+			}
+		}
 	}
 }
