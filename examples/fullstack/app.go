@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -39,6 +40,7 @@ type app struct {
 	rdb      *redis.Client // nil without COVET_REDIS_ADDR
 
 	ips       *clientip.Resolver
+	requestID *observe.RequestIDStage
 	cors      *cors.CORS
 	metrics   *metrics.Metrics
 	registry  *prometheus.Registry
@@ -64,18 +66,23 @@ type app struct {
 	sortBy     *sanitize.Identifiers
 	hub        *wstools.Hub
 
-	closers []io.Closer
+	closers     []io.Closer
+	metricsAddr atomic.Value // string: the internal metrics listener's address
 }
 
 // handler assembles the stack: the model way to mount Covet on chi.
 func (a *app) handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(observe.RequestID, errs.Recover, a.cors.Handler, a.metrics.Handler, a.accessLog.Handler,
-		a.headers.Handler, a.screen.Handler, a.ips.Handler, a.globalLimit.Handler, a.sessions.Handler)
+	// The client-IP stage runs before the access log and metrics, so behind
+	// a trusted proxy they record the client, not the proxy.
+	r.Use(a.requestID.Handler, errs.Recover, a.ips.Handler, a.cors.Handler, a.metrics.Handler, a.accessLog.Handler,
+		a.headers.Handler, a.screen.Handler, a.globalLimit.Handler, a.sessions.Handler)
 	r.NotFound(problem(errs.New(errs.KindNotFound, "route_not_found", "There is no such route.")))
 	r.MethodNotAllowed(problem(errs.New(errs.KindMethodNotAllowed, "", "The route does not allow this method.")))
 
-	r.Handle("/metrics", a.metrics.Endpoint())
+	if ep := a.publicMetrics(); ep != nil {
+		r.Handle("/metrics", ep)
+	}
 	r.Get("/ws", a.hub.ServeHTTP) // uncompressed: the socket is hijacked
 	r.Group(func(r chi.Router) {
 		r.Use(compress)
@@ -128,7 +135,9 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger) (_ *app, err 
 	a.db, err = dbkit.Open(ctx, dbkit.Config{
 		Driver: dbkit.Driver(cfg.DBDriver), DSN: cfg.DBDSN, Name: "app",
 		Logger: logger, Registerer: a.registry,
-		Log: dbkit.LoggerOptions{LogParams: cfg.Mode == errs.Development},
+		// Never bound values, even in development: they are password
+		// hashes, sealed TOTP secrets and emails.
+		Log: dbkit.LoggerOptions{LogParams: false},
 	})
 	if err != nil {
 		return nil, &configError{"COVET_DB_DSN", err.Error()}
@@ -169,6 +178,10 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger) (_ *app, err 
 // buildEdge builds the stages every request passes first.
 func (a *app) buildEdge() (err error) {
 	if a.ips, err = clientip.New(clientip.Options{TrustedProxies: a.cfg.TrustedProxies}); err != nil {
+		return &configError{"COVET_TRUSTED_PROXIES", err.Error()}
+	}
+	// A correlation ID is believed only from the trusted proxies.
+	if a.requestID, err = observe.NewRequestID(observe.RequestIDOptions{TrustedProxies: a.cfg.TrustedProxies}); err != nil {
 		return &configError{"COVET_TRUSTED_PROXIES", err.Error()}
 	}
 	a.cors, err = cors.New(cors.Options{

@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -27,6 +26,8 @@ type config struct {
 	SecretKey      []byte
 	SecretFromEnv  bool
 	TrustedProxies []netip.Prefix
+	MetricsAddr    string // internal address serving /metrics
+	MetricsToken   string // bearer token for /metrics on the main address
 
 	// Limits, per minute; a load test lifts them.
 	RateGlobal int // per client IP, every route
@@ -88,8 +89,8 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			return nil, &configError{"COVET_SECRET_KEY", "must be at least 32 characters"}
 		}
 		c.SecretKey, c.SecretFromEnv = []byte(key), true
-	} else if c.Mode == errs.Production {
-		return nil, &configError{"COVET_SECRET_KEY", "is required in production"}
+	} else if c.Mode != errs.Development {
+		return nil, &configError{"COVET_SECRET_KEY", "is required in " + c.Mode.String() + " (at least 32 random characters)"}
 	} else {
 		c.SecretKey = make([]byte, 32)
 		_, _ = rand.Read(c.SecretKey)
@@ -99,6 +100,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		if err != nil {
 			return nil, &configError{"COVET_TRUSTED_PROXIES", err.Error()}
 		}
+	}
+	if err := parseMetricsConfig(c, getenv); err != nil {
+		return nil, err
 	}
 	for _, l := range []struct {
 		name string
@@ -145,6 +149,3 @@ func or(v, def string) string {
 	}
 	return def
 }
-
-// randomSecret returns a printable random secret for development.
-func randomSecret(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

@@ -5,13 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,15 +47,43 @@ func testEnv(t *testing.T, extra map[string]string) map[string]string {
 // start runs the app with env until the test ends.
 func start(t *testing.T, env map[string]string) *instance {
 	t.Helper()
+	return startLogged(t, env, nil)
+}
+
+// syncBuffer is a log sink tests read while the app writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startLogged runs the app like start, writing its logs to logs as well
+// (at debug level, with the app's own logger: newLogger).
+func startLogged(t *testing.T, env map[string]string, logs io.Writer) *instance {
+	t.Helper()
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	var logs io.Writer = io.Discard
-	if os.Getenv("COVET_TEST_LOGS") == "1" {
-		logs = os.Stderr
+	var out io.Writer = io.Discard
+	if logs != nil {
+		out = logs
 	}
-	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{ReplaceAttr: errs.DefaultSanitizer().ReplaceAttr}))
+	if os.Getenv("COVET_TEST_LOGS") == "1" {
+		out = io.MultiWriter(out, os.Stderr)
+	}
+	logger := newLogger(cfg.Mode, out)
 	errs.Configure(errs.Config{Mode: cfg.Mode, Logger: logger, AuditLogger: logger})
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := newApp(ctx, cfg, logger)
