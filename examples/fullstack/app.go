@@ -97,6 +97,7 @@ func (a *app) handler() http.Handler {
 			r.Post("/logout", errs.Handle(a.logout).ServeHTTP)
 			r.With(a.authn.Handler).Post("/2fa/enroll", errs.Handle(a.enrollTOTP).ServeHTTP)
 			r.With(a.authn.Handler).Post("/2fa/verify", errs.Handle(a.verifyTOTP).ServeHTTP)
+			r.With(a.authn.Handler).Post("/2fa/disable", errs.Handle(a.disableTOTP).ServeHTTP)
 		})
 		r.Route("/api", func(r chi.Router) {
 			r.Use(a.authn.Handler, a.apiLimit.Handler)
@@ -272,7 +273,7 @@ func (a *app) buildLimits() (err error) {
 
 // buildInput builds the validator, the HTML policy and the sort allowlist.
 func (a *app) buildInput() (err error) {
-	if a.validator, err = validate.New(validate.Options{Types: []any{registerBody{}, loginBody{}, refreshBody{}, logoutBody{}, codeBody{}, noteBody{}, notesQuery{}, pageQuery{}}}); err != nil {
+	if a.validator, err = validate.New(validate.Options{Types: []any{registerBody{}, loginBody{}, refreshBody{}, logoutBody{}, codeBody{}, passwordBody{}, noteBody{}, notesQuery{}, pageQuery{}}}); err != nil {
 		return err
 	}
 	if a.notesQuery, err = validate.NewQuery[notesQuery](a.validator, validate.QueryOptions{}); err != nil {

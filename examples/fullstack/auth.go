@@ -286,6 +286,9 @@ func (a *app) enrollTOTP(w http.ResponseWriter, r *http.Request) error {
 	if u.TOTPEnabled {
 		return errs.New(errs.KindConflict, "totp_enabled", "Two-factor authentication is already on.")
 	}
+	if err := a.confirmPassword(w, r, u); err != nil {
+		return err
+	}
 	e, err := a.totp.Enroll(u.Email)
 	if err != nil {
 		return err

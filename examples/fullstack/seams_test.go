@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
 	"github.com/covetgo/covet/errs"
 )
 
@@ -166,4 +168,33 @@ func TestMetricsNotPublicInProduction(t *testing.T) {
 			t.Errorf("%v accepted", bad)
 		}
 	}
+}
+
+// Turning 2FA on or off needs the current password: a stolen token or an
+// open session alone cannot swap or drop the second factor.
+func TestTwoFactorChangesNeedPassword(t *testing.T) {
+	in := start(t, testEnv(t, nil))
+	c := newClient(t, in.URL)
+	c.register("tfa@example.com", "T", password)
+	c.login("tfa@example.com", password)
+	c.do("POST", "/auth/2fa/enroll", nil).expect(t, 415, "")
+	c.do("POST", "/auth/2fa/enroll", map[string]string{}).expect(t, 422, "")
+	c.do("POST", "/auth/2fa/enroll", map[string]string{"password": "not the password"}).expect(t, 403, "password_confirmation_failed")
+	secret := c.do("POST", "/auth/2fa/enroll", map[string]string{"password": password}).expect(t, 200, "").json(t)["secret"].(string)
+	code, _ := totp.GenerateCode(secret, time.Now())
+	c.do("POST", "/auth/2fa/verify", map[string]string{"code": code}).expect(t, 200, "")
+
+	c.do("POST", "/auth/2fa/disable", map[string]string{"password": "not the password"}).expect(t, 403, "password_confirmation_failed")
+	if m := c.do("GET", "/api/me", nil).expect(t, 200, "").json(t); m["totp_enabled"] != true {
+		t.Fatalf("2FA turned off without the password: %v", m)
+	}
+	c.do("POST", "/auth/2fa/disable", map[string]string{"password": password}).expect(t, 200, "")
+	if m := c.do("GET", "/api/me", nil).expect(t, 200, "").json(t); m["totp_enabled"] != false {
+		t.Fatalf("2FA still on: %v", m)
+	}
+	// Guessing the password here costs the same budget as logging in.
+	for range 12 {
+		c.do("POST", "/auth/2fa/enroll", map[string]string{"password": "guess guess guess"})
+	}
+	c.do("POST", "/auth/2fa/enroll", map[string]string{"password": password}).expect(t, 429, "login_rate_limited")
 }
