@@ -57,7 +57,9 @@ type app struct {
 	authz     *authz.Authorizer
 	sealer    *sealer
 
-	globalLimit, authLimit, loginLimit, apiLimit *ratelimit.Limiter
+	globalLimit, authLimit, apiLimit *ratelimit.Limiter
+	// Failed logins per account and per client and account (accounts.go).
+	loginLimit, loginClientLimit *ratelimit.Limiter
 
 	validator  *validate.Validator
 	notesQuery *validate.Query[notesQuery]
@@ -257,10 +259,11 @@ func (a *app) buildLimits() (err error) {
 	if a.authLimit, err = build(ratelimit.Options{Name: "auth", Policies: []ratelimit.Policy{perMinute("auth", a.cfg.RateAuth)}}); err != nil {
 		return err
 	}
-	// Keyed by account, not by request: login calls Allow itself.
-	if a.loginLimit, err = build(ratelimit.Options{Name: "login", Policies: []ratelimit.Policy{
-		{Name: "account", Algorithm: ratelimit.SlidingWindow, Limit: 10, Period: 15 * time.Minute},
-	}}); err != nil {
+	// Keyed by account, not by request: login counts its failures itself.
+	if a.loginLimit, err = build(ratelimit.Options{Name: "login", Policies: []ratelimit.Policy{loginPerAccount}}); err != nil {
+		return err
+	}
+	if a.loginClientLimit, err = build(ratelimit.Options{Name: "login-client", Policies: []ratelimit.Policy{loginPerClient}}); err != nil {
 		return err
 	}
 	a.apiLimit, err = build(ratelimit.Options{Name: "api", Policies: []ratelimit.Policy{perMinute("user", a.cfg.RateAPI)},

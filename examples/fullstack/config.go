@@ -26,6 +26,7 @@ type config struct {
 	SecretKey      []byte
 	SecretFromEnv  bool
 	TrustedProxies []netip.Prefix
+	AdminEmail     string // canonical (canonicalEmail); that account is the admin
 	MetricsAddr    string // internal address serving /metrics
 	MetricsToken   string // bearer token for /metrics on the main address
 
@@ -99,6 +100,12 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		c.TrustedProxies, err = clientip.ParsePrefixes(strings.Split(p, ",")...)
 		if err != nil {
 			return nil, &configError{"COVET_TRUSTED_PROXIES", err.Error()}
+		}
+	}
+	if e := getenv("COVET_ADMIN_EMAIL"); strings.TrimSpace(e) != "" {
+		c.AdminEmail = canonicalEmail(e)
+		if at := strings.LastIndexByte(c.AdminEmail, '@'); at < 1 || at == len(c.AdminEmail)-1 || strings.ContainsAny(c.AdminEmail, " \t\r\n") {
+			return nil, &configError{"COVET_ADMIN_EMAIL", "want an email address"}
 		}
 	}
 	if err := parseMetricsConfig(c, getenv); err != nil {

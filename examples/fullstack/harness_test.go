@@ -37,6 +37,7 @@ func testEnv(t *testing.T, extra map[string]string) map[string]string {
 		"COVET_RATE_GLOBAL": "100000",
 		"COVET_RATE_AUTH":   "100000",
 		"COVET_RATE_API":    "100000",
+		"COVET_ADMIN_EMAIL": "admin@example.com",
 	}
 	for k, v := range extra {
 		env[k] = v

@@ -17,7 +17,9 @@
 // postgres:// or a mysql:// URL), COVET_REDIS_ADDR (empty: memory stores),
 // COVET_CORS_ORIGINS (comma-separated), COVET_SECRET_KEY (at least 32
 // characters; required in staging and production, and never logged),
-// COVET_TRUSTED_PROXIES (CIDRs), COVET_METRICS_ADDR (an internal host:port
+// COVET_TRUSTED_PROXIES (CIDRs), COVET_ADMIN_EMAIL (the account that gets
+// the admin role, when it registers or at start; nobody else becomes admin),
+// COVET_METRICS_ADDR (an internal host:port
 // serving /metrics) and COVET_METRICS_TOKEN (a bearer token for /metrics on
 // the main address; outside development, /metrics is served only through
 // one of these two), and
@@ -74,6 +76,7 @@ func newServer(a *app, o serve.Options) (*serve.Server, error) {
 		return nil, err
 	}
 	srv.Hook(serve.Hook{Name: "migrations", OnStart: a.migrate})
+	srv.Hook(serve.Hook{Name: "admin", OnStart: a.bootstrapAdmin})
 	if h, ok := a.metricsListener(); ok {
 		srv.Hook(h)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/validate"
@@ -29,17 +28,17 @@ func (a *app) confirmPassword(w http.ResponseWriter, r *http.Request, u *User) e
 		return err
 	}
 	key := "reauth:" + u.Subject()
-	if res, err := a.loginLimit.Allow(r.Context(), key, 0); err != nil {
+	if retry, blocked, err := a.loginBlocked(r.Context(), r, key); err != nil {
 		return err
-	} else if res.Remaining < 1 {
-		return errLoginLimit.WithHeader("Retry-After", strconv.Itoa(int(res.ResetAfter.Seconds()+0.999)))
+	} else if blocked {
+		return errLoginLimit.WithHeader("Retry-After", retry)
 	}
 	ok, err := a.passwords.Verify(r.Context(), u.PasswordHash, in.Password)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		_, _ = a.loginLimit.Allow(r.Context(), key, 1)
+		a.loginFailed(r.Context(), r, key)
 		return errReauth
 	}
 	return nil
