@@ -7,8 +7,10 @@
 // the resolver reads the one header that proxy sets (X-Forwarded-For,
 // RFC 7239 Forwarded, or a single-address header such as CF-Connecting-IP),
 // walks its addresses from right to left past the trusted proxies, and
-// takes the first untrusted one. It never falls back leftward past a
-// malformed entry: a malformed header yields RemoteAddr.
+// takes the first untrusted one. Empty elements (", 203.0.113.5", as proxies
+// write when they append to an empty header) are skipped. It never falls
+// back leftward past a malformed entry, and never answers with a trusted
+// hop for a malformed header: the client is then unknown (the zero Addr).
 //
 // Resolve once per request: mount Resolver.Handler early and read the
 // address with From or FromRequest in later stages.
@@ -140,8 +142,22 @@ func (r *Resolver) Trusted(a netip.Addr) bool {
 
 // ClientIP returns the client's address: RemoteAddr, or the address a
 // trusted proxy forwarded. The result is unmapped (no ::ffff: prefix) and
-// has no zone. It is the zero Addr only when RemoteAddr itself cannot be
-// parsed. It does not allocate.
+// has no zone. It does not allocate.
+//
+// Empty and whitespace-only elements of a forwarding header are skipped:
+// a proxy that appends to an empty or absent-but-sent header produces
+// ", 203.0.113.5" (Go's httputil.ReverseProxy and nginx's
+// $proxy_add_x_forwarded_for both do), and an empty element is never an
+// address. A header from a trusted peer with no element left at all is
+// treated as absent (the peer itself is the client).
+//
+// The result is the zero Addr when the client cannot be known: RemoteAddr
+// cannot be parsed, or a trusted peer's header is malformed before an
+// untrusted address is reached (an entry that is not an address, a
+// Forwarded element without an address for=, a repeated single-address
+// header). A malformed header never yields the address of a trusted hop, so
+// a broken or hostile chain can never pass as an internal caller; stages
+// that key by address treat the zero Addr as "no address".
 func (r *Resolver) ClientIP(req *http.Request) netip.Addr {
 	remote := ParseRemoteAddr(req.RemoteAddr)
 	if r.kind == kindNone || !remote.IsValid() || !r.Trusted(remote) {
@@ -151,88 +167,107 @@ func (r *Resolver) ClientIP(req *http.Request) netip.Addr {
 	if len(values) == 0 {
 		return remote
 	}
-	var (
-		a  netip.Addr
-		ok bool
-	)
 	switch r.kind {
-	case kindXFF:
-		a, ok = r.walk(values, nextXFF)
-	case kindForwarded:
-		a, ok = r.walk(values, nextForwarded)
-	case kindSingle:
-		if len(values) == 1 {
-			a, ok = parseHost(strings.TrimSpace(values[0]))
+	case kindXFF, kindForwarded:
+		a, st := r.walk(values, r.kind == kindForwarded)
+		switch st {
+		case walkEmpty:
+			return remote
+		case walkMalformed:
+			return netip.Addr{}
 		}
+		return a
+	default: // kindSingle
+		var v string
+		n := 0
+		for _, line := range values {
+			if t := strings.TrimSpace(line); t != "" {
+				v = t
+				n++
+			}
+		}
+		switch n {
+		case 0:
+			return remote
+		case 1:
+			if a, ok := parseHost(v); ok {
+				return a
+			}
+		}
+		return netip.Addr{}
 	}
-	if !ok {
-		return remote
-	}
-	return a
 }
 
-// walk goes over the header's entries from the last line's last entry to the
-// first line's first, skipping trusted proxies. It stops at the first
-// untrusted address, or fails at the first malformed entry.
-func (r *Resolver) walk(values []string, next func(string) (string, string)) (netip.Addr, bool) {
+type walkState uint8
+
+const (
+	walkFound     walkState = iota // an address was found
+	walkEmpty                      // the header held no element
+	walkMalformed                  // an element was not an address
+)
+
+// walk goes over the header's elements from the last line's last one to the
+// first line's first, skipping empty elements and trusted proxies. It stops
+// at the first untrusted address, or fails at the first malformed element.
+func (r *Resolver) walk(values []string, forwarded bool) (netip.Addr, walkState) {
 	var last netip.Addr
+	seen := false
 	for i := len(values) - 1; i >= 0; i-- {
 		rest := values[i]
-		for {
-			var entry string
-			rest, entry = next(rest)
-			if entry == "" && rest == "" {
-				break
+		for more := true; more; {
+			var elem string
+			if forwarded {
+				rest, elem, more = nextForwarded(rest)
+			} else {
+				rest, elem, more = nextXFF(rest)
 			}
-			a, ok := parseHost(entry)
+			elem = strings.TrimSpace(elem)
+			if elem == "" {
+				continue
+			}
+			seen = true
+			if forwarded {
+				elem = forwardedFor(elem)
+			}
+			a, ok := parseHost(elem)
 			if !ok {
-				return netip.Addr{}, false
+				return netip.Addr{}, walkMalformed
 			}
 			if !r.Trusted(a) {
-				return a, true
+				return a, walkFound
 			}
 			last = a
-			if rest == "" {
-				break
-			}
 		}
 	}
+	if !seen {
+		return netip.Addr{}, walkEmpty
+	}
 	// Every hop was a trusted proxy: the leftmost is the client.
-	return last, last.IsValid()
+	return last, walkFound
 }
 
-// nextXFF splits off the rightmost comma-separated entry of s.
-func nextXFF(s string) (rest, entry string) {
-	s = strings.TrimRight(s, " \t")
-	if s == "" {
-		return "", ""
-	}
+// nextXFF splits off the rightmost comma-separated element of s (possibly
+// empty); more reports whether rest still holds an element.
+func nextXFF(s string) (rest, elem string, more bool) {
 	i := strings.LastIndexByte(s, ',')
 	if i < 0 {
-		return "", strings.TrimSpace(s)
+		return "", s, false
 	}
-	entry = strings.TrimSpace(s[i+1:])
-	rest = s[:i]
-	if strings.TrimSpace(rest) == "" {
-		// "…, x" with an empty element on the left: malformed.
-		return "", entry + ","
-	}
-	return rest, entry
+	return s[:i], s[i+1:], true
 }
 
-// nextForwarded splits off the rightmost forwarded-element of s and returns
-// its for= value (quotes removed), or a non-address marker when it has none.
-func nextForwarded(s string) (rest, entry string) {
-	s = strings.TrimRight(s, " \t")
-	if s == "" {
-		return "", ""
-	}
+// malformed is an element that parseHost refuses.
+const malformed = "\x00"
+
+// nextForwarded splits off the rightmost forwarded-element of s (possibly
+// empty); more reports whether rest still holds an element.
+func nextForwarded(s string) (rest, elem string, more bool) {
 	// Find the rightmost comma outside a quoted string, scanning from the
 	// right: the trusted proxy's element is last, and nothing a client
 	// put to its left (an unterminated quote, say) may change how it
 	// parses.
-	inQuote, cut := false, -1
-	for i := len(s) - 1; i >= 0 && cut < 0; i-- {
+	inQuote := false
+	for i := len(s) - 1; i >= 0; i-- {
 		switch s[i] {
 		case '"':
 			if !escapedAt(s, i) {
@@ -240,20 +275,20 @@ func nextForwarded(s string) (rest, entry string) {
 			}
 		case ',':
 			if !inQuote {
-				cut = i
+				return s[:i], s[i+1:], true
 			}
 		}
 	}
 	if inQuote {
-		return "", "\x00" // unterminated quote in this element: malformed
+		return "", malformed, false // unterminated quote in this element
 	}
-	elem := s
-	if cut >= 0 {
-		elem, rest = s[cut+1:], s[:cut]
-		if strings.TrimSpace(rest) == "" {
-			return "", "\x00"
-		}
-	}
+	return "", s, false
+}
+
+// forwardedFor returns the for= value of a non-empty forwarded-element
+// (quotes removed), or a malformed marker when it has none: a hop without
+// an address is an unknown hop.
+func forwardedFor(elem string) string {
 	for elem != "" {
 		var pair string
 		pair, elem, _ = strings.Cut(elem, ";")
@@ -266,11 +301,11 @@ func nextForwarded(s string) (rest, entry string) {
 			v = v[1 : len(v)-1]
 		}
 		if v == "" {
-			return rest, "\x00"
+			return malformed
 		}
-		return rest, v
+		return v
 	}
-	return rest, "\x00" // an element without for=: the hop is unknown
+	return malformed
 }
 
 // escapedAt reports whether s[i] is preceded by an odd number of backslashes.

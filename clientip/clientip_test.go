@@ -62,7 +62,20 @@ func TestClientIP(t *testing.T) {
 		{"forwarded case-insensitive key", Forwarded, proxies, "10.1.1.1:80", map[string][]string{"Forwarded": {"FOR=198.51.100.7"}}, "198.51.100.7"},
 		{"forwarded comma inside quotes", Forwarded, proxies, "10.1.1.1:80", map[string][]string{"Forwarded": {`for=198.51.100.7;x="a,b"`}}, "198.51.100.7"},
 		{"single header", "CF-Connecting-IP", proxies, "10.1.1.1:80", map[string][]string{"Cf-Connecting-Ip": {" 198.51.100.7 "}}, "198.51.100.7"},
-		{"single header repeated refused", "CF-Connecting-IP", proxies, "10.1.1.1:80", map[string][]string{"Cf-Connecting-Ip": {"198.51.100.7", "6.6.6.6"}}, "10.1.1.1"},
+		{"single header repeated refused", "CF-Connecting-IP", proxies, "10.1.1.1:80", map[string][]string{"Cf-Connecting-Ip": {"198.51.100.7", "6.6.6.6"}}, ""},
+		{"single header empty: absent", "CF-Connecting-IP", proxies, "10.1.1.1:80", map[string][]string{"Cf-Connecting-Ip": {" "}}, "10.1.1.1"},
+		{"single header malformed: unknown", "CF-Connecting-IP", proxies, "10.1.1.1:80", map[string][]string{"Cf-Connecting-Ip": {"nope"}}, ""},
+		{"xff empty element left (ReverseProxy, nginx)", "", proxies, "10.1.1.1:80", map[string][]string{"X-Forwarded-For": {", 203.0.113.5"}}, "203.0.113.5"},
+		{"xff whitespace elements", "", proxies, "10.1.1.1:80", map[string][]string{"X-Forwarded-For": {" \t, ,203.0.113.5 , "}}, "203.0.113.5"},
+		{"xff empty line before", "", proxies, "10.1.1.1:80", map[string][]string{"X-Forwarded-For": {"", "203.0.113.5"}}, "203.0.113.5"},
+		{"xff empty element between trusted hops", "", proxies, "10.1.1.1:80", map[string][]string{"X-Forwarded-For": {"203.0.113.5, , 10.2.2.2"}}, "203.0.113.5"},
+		{"xff only empty elements: absent", "", proxies, "10.1.1.1:80", map[string][]string{"X-Forwarded-For": {" , ,", ""}}, "10.1.1.1"},
+		{"forwarded empty element left", Forwarded, proxies, "10.1.1.1:80", map[string][]string{"Forwarded": {", for=203.0.113.5"}}, "203.0.113.5"},
+		{"forwarded whitespace elements", Forwarded, proxies, "10.1.1.1:80", map[string][]string{"Forwarded": {" , for=203.0.113.5 ,", " "}}, "203.0.113.5"},
+		{"forwarded only empty: absent", Forwarded, proxies, "10.1.1.1:80", map[string][]string{"Forwarded": {", "}}, "10.1.1.1"},
+		{"xff malformed: unknown, not the proxy", "", proxies, "10.1.1.1:80", map[string][]string{"X-Forwarded-For": {"garbage"}}, ""},
+		{"xff malformed after trusted hops: unknown", "", proxies, "10.1.1.1:80", map[string][]string{"X-Forwarded-For": {"garbage, 10.2.2.2"}}, ""},
+		{"forwarded without for: unknown", Forwarded, proxies, "10.1.1.1:80", map[string][]string{"Forwarded": {"proto=https"}}, ""},
 		{"unparsable remote", "", nil, "not-an-addr", nil, ""},
 	}
 	for _, tt := range tests {
@@ -84,7 +97,8 @@ func TestClientIP(t *testing.T) {
 
 // TestSpoofing lists attempts by a client to choose its own address. Every
 // one must resolve to the address the trusted proxy saw (198.51.100.7) or to
-// the proxy itself when the header is unusable; never to the attacker's pick.
+// no address ("") when the header is unusable; never to the attacker's pick,
+// and never to a trusted hop.
 func TestSpoofing(t *testing.T) {
 	const attacker = "6.6.6.6"
 	proxies := []string{"10.0.0.0/8"}
@@ -102,24 +116,25 @@ func TestSpoofing(t *testing.T) {
 		{"prepended spoof through proxy", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {attacker + ", 198.51.100.7"}}, "198.51.100.7"},
 		{"spoof on an earlier header line", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {attacker, "198.51.100.7"}}, "198.51.100.7"},
 		{"spoofed trusted hop then real", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {attacker + ", 10.9.9.9, 198.51.100.7"}}, "198.51.100.7"},
-		{"garbage after real: no leftward fallback", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {attacker + ", garbage"}}, "10.0.0.1"},
-		{"empty element: no leftward fallback", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {attacker + ", , 10.0.0.5"}}, "10.0.0.1"},
-		{"trailing comma", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {attacker + ","}}, "10.0.0.1"},
-		{"CRLF injection", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {attacker + "\r\nX: y"}}, "10.0.0.1"},
-		{"zone in xff", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {"fe80::1%eth0"}}, "10.0.0.1"},
-		{"hostname in xff", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {"localhost"}}, "10.0.0.1"},
-		{"overlong port", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {attacker + ":1234567"}}, "10.0.0.1"},
+		{"garbage after real: no leftward fallback", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {attacker + ", garbage"}}, ""},
+		{"empty element skipped, peer still wins", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {attacker + ", , 198.51.100.7"}}, "198.51.100.7"},
+		{"empty header line skipped, peer still wins", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {attacker, "", ", 198.51.100.7"}}, "198.51.100.7"},
+		{"trailing comma after the peer", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {attacker + ", 198.51.100.7,"}}, "198.51.100.7"},
+		{"CRLF injection", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {attacker + "\r\nX: y"}}, ""},
+		{"zone in xff", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {"fe80::1%eth0"}}, ""},
+		{"hostname in xff", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {"localhost"}}, ""},
+		{"overlong port", "", "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {attacker + ":1234567"}}, ""},
 		{"forwarded when proxy uses XFF", "", "10.0.0.1:1", map[string][]string{"Forwarded": {"for=" + attacker}, "X-Forwarded-For": {"198.51.100.7"}}, "198.51.100.7"},
 		{"xff when proxy uses Forwarded", Forwarded, "10.0.0.1:1", map[string][]string{"X-Forwarded-For": {attacker}, "Forwarded": {"for=198.51.100.7"}}, "198.51.100.7"},
-		{"forwarded obfuscated", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {"for=" + attacker + ", for=_hidden"}}, "10.0.0.1"},
-		{"forwarded unknown", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {"for=" + attacker + ", for=unknown"}}, "10.0.0.1"},
-		{"forwarded unterminated quote", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {`for="` + attacker}}, "10.0.0.1"},
+		{"forwarded obfuscated", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {"for=" + attacker + ", for=_hidden"}}, ""},
+		{"forwarded unknown", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {"for=" + attacker + ", for=unknown"}}, ""},
+		{"forwarded unterminated quote", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {`for="` + attacker}}, ""},
 		{"forwarded unterminated quote left of the proxy's element", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {`for="` + attacker + `, for=198.51.100.7`}}, "198.51.100.7"},
 		{"forwarded escaped quote", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {`for=198.51.100.7;x="a\", for=` + attacker + `"`}}, "198.51.100.7"},
-		{"forwarded element without for", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {"for=" + attacker + ", proto=https"}}, "10.0.0.1"},
+		{"forwarded element without for", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {"for=" + attacker + ", proto=https"}}, ""},
 		{"forwarded quoted comma smuggling", Forwarded, "10.0.0.1:1", map[string][]string{"Forwarded": {`for=198.51.100.7;x=", for=` + attacker + `"`}}, "198.51.100.7"},
 		{"single header from untrusted peer", "X-Real-IP", "198.51.100.7:1", map[string][]string{"X-Real-Ip": {attacker}}, "198.51.100.7"},
-		{"single header list", "X-Real-IP", "10.0.0.1:1", map[string][]string{"X-Real-Ip": {attacker + ", 198.51.100.7"}}, "10.0.0.1"},
+		{"single header list", "X-Real-IP", "10.0.0.1:1", map[string][]string{"X-Real-Ip": {attacker + ", 198.51.100.7"}}, ""},
 		{"mapped trusted proxy peer", "", "[::ffff:10.0.0.1]:1", map[string][]string{"X-Forwarded-For": {"198.51.100.7"}}, "198.51.100.7"},
 	}
 	for _, tt := range tests {
@@ -128,6 +143,12 @@ func TestSpoofing(t *testing.T) {
 			got := r.ClientIP(request(tt.remote, tt.headers))
 			if got == netip.MustParseAddr(attacker) {
 				t.Fatalf("spoofed: resolved to the attacker's choice %v", got)
+			}
+			if tt.want == "" {
+				if got.IsValid() {
+					t.Fatalf("got %v, want no address", got)
+				}
+				return
 			}
 			if got != netip.MustParseAddr(tt.want) {
 				t.Fatalf("got %v, want %v", got, tt.want)

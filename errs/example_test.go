@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/observe"
@@ -21,7 +22,12 @@ func Example() {
 		_, err := w.Write([]byte("note 1"))
 		return err
 	})
-	h := observe.RequestID(errs.Recover(notes))
+	// The gateway (192.0.2.0/24) sets X-Request-ID; the stage keeps it.
+	ids, err := observe.NewRequestID(observe.RequestIDOptions{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}})
+	if err != nil {
+		panic(err)
+	}
+	h := ids.Handler(errs.Recover(notes))
 
 	req := httptest.NewRequest(http.MethodGet, "/notes?id=7", nil)
 	req.Header.Set("X-Request-ID", "req-42")

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
@@ -48,12 +49,18 @@ type Sanitizer struct {
 }
 
 var containsKeys = []string{
-	"password", "passwd", "passphrase", "secret", "token", "apikey", "accesskey",
-	"authorization", "cookie", "session", "privatekey", "creditcard", "cardnumber",
-	"signature", "credential",
+	"password", "passwd", "passphrase", "passcode", "secret", "token", "apikey", "accesskey",
+	"authorization", "cookie", "session", "privatekey", "privkey", "creditcard", "cardnumber",
+	"signature", "credential", "signingkey", "encryptionkey", "masterkey", "hmackey",
+	"subscriptionkey", "seed", "mnemonic", "mfacode", "otpcode", "totpcode", "2facode",
+	"twofactorcode", "recoverycode", "backupcode", "verificationcode", "resetcode", "authcode",
+	"codeverifier", "connectionstring", "connstr",
 }
 
-var exactKeys = []string{"ssn", "pin", "cvv", "cvc", "otp", "pwd", "auth", "jwt", "dsn", "iban"}
+var exactKeys = []string{
+	"ssn", "pin", "cvv", "cvc", "otp", "totp", "mfa", "pwd", "pw", "pass", "auth", "jwt", "dsn",
+	"iban", "salt",
+}
 
 // NewSanitizer builds a sanitizer.
 func NewSanitizer(o SanitizerOptions) *Sanitizer {
@@ -170,6 +177,11 @@ func (s *Sanitizer) walk(v any, depth int) any {
 		return s.String(t)
 	case []byte:
 		return s.String(string(t))
+	case json.Number:
+		if n, err := strconv.ParseUint(string(t), 10, 64); err == nil {
+			return s.unsigned(n)
+		}
+		return t
 	case bool:
 		return t
 	case int:
@@ -325,8 +337,12 @@ func (s *Sanitizer) unsigned(n uint64) any {
 }
 
 // String redacts secret-looking substrings of v (JWTs, bearer and basic
-// credentials, card numbers that pass the Luhn check), replaces invalid UTF-8
-// and caps the length. It returns v itself when nothing needs changing.
+// credentials, PEM private-key blocks, card numbers that pass the Luhn
+// check, passwords in DSNs and URLs, values given to sensitive keys, OAuth
+// codes in query strings), replaces invalid UTF-8 and caps the length. A
+// value that is a JSON object or array is decoded (escapes honoured),
+// sanitized as a map and encoded again, so a quote inside a secret cannot
+// end its redaction early. It returns v itself when nothing needs changing.
 func (s *Sanitizer) String(v string) string {
 	if len(v) > s.maxString {
 		cut := s.maxString
@@ -338,6 +354,9 @@ func (s *Sanitizer) String(v string) string {
 	if !utf8.ValidString(v) {
 		v = strings.ToValidUTF8(v, "\uFFFD")
 	}
+	if out, ok := s.jsonText(v); ok {
+		return out
+	}
 	var b []byte // built lazily, only when something is redacted
 	last := 0
 	for i := 0; i < len(v); {
@@ -345,7 +364,7 @@ func (s *Sanitizer) String(v string) string {
 		if end <= i {
 			end, start = s.assignmentAt(v, i)
 		}
-		if end > i && start >= last {
+		if end > start && end >= i && start >= last {
 			b = append(b, v[last:start]...)
 			b = append(b, s.redacted(v[start:end])...)
 			last, i = end, end
@@ -357,6 +376,40 @@ func (s *Sanitizer) String(v string) string {
 		return v
 	}
 	return string(append(b, v[last:]...))
+}
+
+// jsonText sanitizes v when it is a JSON object or array: decoded, walked
+// like a map (so key-based redaction applies at every depth) and encoded
+// again. ok is false when v is not JSON.
+func (s *Sanitizer) jsonText(v string) (out string, ok bool) {
+	t := strings.TrimSpace(v)
+	if len(t) < 2 || (t[0] != '{' || t[len(t)-1] != '}') && (t[0] != '[' || t[len(t)-1] != ']') || !json.Valid([]byte(t)) {
+		return "", false
+	}
+	dec := json.NewDecoder(strings.NewReader(t))
+	dec.UseNumber()
+	var x any
+	if dec.Decode(&x) != nil {
+		return "", false
+	}
+	clean, err := encodeJSON(s.walk(x, 0))
+	if err != nil {
+		return "", false
+	}
+	if orig, err := encodeJSON(x); err == nil && orig == clean {
+		return v, true
+	}
+	return clean, true
+}
+
+func encodeJSON(x any) (string, error) {
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(x); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(buf.String(), "\n"), nil
 }
 
 // secretAt reports a secret beginning at or just after i: it returns the
@@ -387,6 +440,10 @@ func (s *Sanitizer) secretAt(v string, i int) (end, start int) {
 				}
 			}
 		}
+	case c == '-':
+		if e := pemEnd(v, i); e > i {
+			return e, i
+		}
 	case '0' <= c && c <= '9':
 		if e := cardEnd(v, i); e > i {
 			return e, i
@@ -395,50 +452,117 @@ func (s *Sanitizer) secretAt(v string, i int) (end, start int) {
 	return 0, 0
 }
 
-// assignmentAt finds a value given to a sensitive key at v[i] ("password=x",
-// "api_key: x", the password of "scheme://user:pass@host") and returns its span.
+// pemEnd returns the end of a PEM private-key block starting at i (through
+// its END line, or the end of v when the END line is missing), or i.
+func pemEnd(v string, i int) int {
+	const begin = "-----BEGIN "
+	if !strings.HasPrefix(v[i:], begin) {
+		return i
+	}
+	rest := v[i+len(begin):]
+	label, _, ok := strings.Cut(rest, "-----")
+	if !ok || len(label) > 64 || !strings.Contains(strings.ToUpper(label), "PRIVATE KEY") {
+		return i
+	}
+	j := strings.Index(rest, "-----END ")
+	if j < 0 {
+		return len(v)
+	}
+	tail := rest[j+len("-----END "):]
+	k := strings.Index(tail, "-----")
+	if k < 0 {
+		return len(v)
+	}
+	return len(v) - len(tail) + k + len("-----")
+}
+
+// assignmentAt finds a secret value at v[i]: a value given to a sensitive
+// key ("password=x", "api_key: x", `"secret":"x"`), the password of a URL
+// ("scheme://user:pass@host") or a MySQL DSN ("user:pass@tcp(host)/db"),
+// or an OAuth code in a query string ("?code=x"). It returns the span.
 func (s *Sanitizer) assignmentAt(v string, i int) (end, start int) {
 	c := v[i]
-	switch {
-	case c == '=' || c == ':':
+	switch c {
+	case '@':
+		return mysqlPassword(v, i)
+	case '=', ':':
 		if c == ':' && strings.HasPrefix(v[i:], "://") {
 			return userinfoPassword(v, i+3)
 		}
 		keyEnd := i
-		if keyEnd > 0 && v[keyEnd-1] == '"' {
-			keyEnd-- // a JSON key: "secret":"x"
+		if keyEnd > 0 && (v[keyEnd-1] == '"' || v[keyEnd-1] == '\'') {
+			keyEnd-- // a quoted key: "secret":"x"
+			if keyEnd > 0 && v[keyEnd-1] == '\\' {
+				keyEnd-- // an escaped one: \"secret\":\"x\"
+			}
 		}
 		k := keyEnd
 		for k > 0 && (isTokenByte(v[k-1]) || v[k-1] == '.') {
 			k--
 		}
-		if k == keyEnd || !s.SensitiveKey(v[k:keyEnd]) {
+		if k == keyEnd {
 			return 0, 0
 		}
-		if c == ':' && errorPrefix(v, k, i) && prefixWords[strings.ToLower(v[k:keyEnd])] {
+		key := v[k:keyEnd]
+		if !s.SensitiveKey(key) && !(c == '=' && queryCode(v, k, key)) {
+			return 0, 0
+		}
+		if c == ':' && errorPrefix(v, k, i) && prefixWords[key] {
 			return 0, 0 // "session: not found" is a package's error prefix, not a value
 		}
-		start = i + 1
-		for start < len(v) && (v[start] == ' ' || v[start] == '"' || v[start] == '\'') {
-			start++
-		}
-		end = start
-		for end < len(v) {
-			d := v[end]
-			if d == '\n' || d == '\r' || d == '&' || d == ';' || d == ',' || d == '"' || d == '\'' || (c == '=' && (d == ' ' || d == '\t')) {
-				break
+		return valueSpan(v, i+1, c == '=')
+	}
+	return 0, 0
+}
+
+// queryCode reports whether key, at v[k:], is an OAuth authorization code
+// parameter of a query string or fragment ("?code=", "&code=", "#code=").
+func queryCode(v string, k int, key string) bool {
+	return k > 0 && (v[k-1] == '?' || v[k-1] == '&' || v[k-1] == '#') && strings.EqualFold(key, "code")
+}
+
+// valueSpan returns the span of the value that starts at v[i] (after
+// spaces). A quoted value runs to its closing quote, backslash escapes
+// honoured, or to the end of v. An unquoted value after '=' ends at
+// whitespace, '&', or a ',' or ';' followed by whitespace; after ':' (a
+// header line, "Cookie: a=1; sid=x") at the end of the line or at ", ".
+func valueSpan(v string, i int, equals bool) (end, start int) {
+	start = i
+	for start < len(v) && (v[start] == ' ' || v[start] == '\t') {
+		start++
+	}
+	if start < len(v) && (v[start] == '"' || v[start] == '\'') {
+		q := v[start]
+		start++
+		for end = start; end < len(v) && v[end] != q; end++ {
+			if v[end] == '\\' {
+				end++
 			}
-			end++
 		}
+		end = min(end, len(v))
 		if end > start {
 			return end, start
 		}
+		return 0, 0
+	}
+	for end = start; end < len(v); end++ {
+		d := v[end]
+		if d == '\n' || d == '\r' || equals && (d == ' ' || d == '\t' || d == '&') {
+			break
+		}
+		if (d == ',' || equals && d == ';') && (end+1 == len(v) || v[end+1] == ' ' || v[end+1] == '\t' || v[end+1] == '\n') {
+			break
+		}
+	}
+	if end > start {
+		return end, start
 	}
 	return 0, 0
 }
 
 // prefixWords are sensitive key words that are also the names of packages,
-// whose errors read "session: not found".
+// whose errors read "session: not found". Header names ("Cookie: ...") are
+// capitalized and do not match.
 var prefixWords = map[string]bool{"session": true, "sessions": true, "cookie": true, "auth": true, "csrf": true}
 
 // errorPrefix reports whether the word v[k:colon] is placed like the
@@ -448,9 +572,11 @@ func errorPrefix(v string, k, colon int) bool {
 	return (k == 0 || strings.HasSuffix(v[:k], ": ")) && colon+1 < len(v) && v[colon+1] == ' '
 }
 
-// userinfoPassword returns the span of the password in "user:pass@" at v[i:].
+// userinfoPassword returns the span of the password in "user:pass@host" at
+// v[i:]: from the first ':' to the last '@' of the authority, so a password
+// holding an unencoded '@' is redacted whole.
 func userinfoPassword(v string, i int) (end, start int) {
-	colon := -1
+	colon, at := -1, -1
 	for j := i; j < len(v); j++ {
 		switch v[j] {
 		case ':':
@@ -458,15 +584,41 @@ func userinfoPassword(v string, i int) (end, start int) {
 				colon = j
 			}
 		case '@':
-			if colon >= 0 && j > colon+1 {
-				return j, colon + 1
+			if colon >= 0 {
+				at = j
 			}
-			return 0, 0
-		case '/', ' ', '\t', '\n', '?', '#':
-			return 0, 0
+		case '/', ' ', '\t', '\n', '\r', '?', '#', '"', '\'', '<', '>':
+			j = len(v)
 		}
 	}
+	if colon >= 0 && at > colon+1 {
+		return at, colon + 1
+	}
 	return 0, 0
+}
+
+// mysqlPassword returns the span of the password in a MySQL DSN
+// "user:pass@tcp(host)/db" (also unix(...), "@/db" and "@(host)") when v[at]
+// is the '@' before the address.
+func mysqlPassword(v string, at int) (end, start int) {
+	rest := v[at+1:]
+	if !strings.HasPrefix(rest, "tcp(") && !strings.HasPrefix(rest, "tcp6(") && !strings.HasPrefix(rest, "unix(") &&
+		!strings.HasPrefix(rest, "(") && !strings.HasPrefix(rest, "/") {
+		return 0, 0
+	}
+	k := at
+	for k > 0 {
+		d := v[k-1]
+		if d == ' ' || d == '\t' || d == '\n' || d == '\r' || d == '"' || d == '\'' || d == '=' || d == '/' {
+			break
+		}
+		k--
+	}
+	colon := strings.IndexByte(v[k:at], ':')
+	if colon < 0 || k+colon+1 == at {
+		return 0, 0
+	}
+	return at, k + colon + 1
 }
 
 func isTokenByte(c byte) bool {
@@ -548,8 +700,19 @@ func luhn(d string) bool {
 
 // ReplaceAttr sanitizes slog attributes; use it as slog.HandlerOptions.ReplaceAttr
 // (or call it from yours) so logs never carry secrets.
-func (s *Sanitizer) ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
+//
+// Everything beneath a sensitive group is redacted: slog.Group("password",
+// ...) and logger.WithGroup("secret") hide every attribute they hold.
+func (s *Sanitizer) ReplaceAttr(groups []string, a slog.Attr) slog.Attr {
+	for _, g := range groups {
+		if s.SensitiveKey(g) {
+			return slog.String(a.Key, s.redacted(a.Value.Any()))
+		}
+	}
 	if a.Value.Kind() == slog.KindGroup {
+		if s.SensitiveKey(a.Key) {
+			return slog.String(a.Key, s.redacted(a.Value.Any()))
+		}
 		return a
 	}
 	if s.SensitiveKey(a.Key) {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/covetgo/covet/observe"
@@ -115,7 +116,7 @@ func appendProblem(b []byte, c *Config, r *http.Request, e *Error, status int, i
 	b = appendString(b, detail)
 	if r != nil && r.URL != nil {
 		b = append(b, `,"instance":`...)
-		b = appendString(b, s.String(r.URL.EscapedPath()))
+		b = appendString(b, instanceRef(s, r.URL.EscapedPath()))
 	}
 	b = append(b, `,"code":`...)
 	b = appendString(b, e.Code())
@@ -193,6 +194,65 @@ func appendString(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, '"')
+}
+
+// instanceRef turns a request path into the problem's "instance": a URI
+// reference (RFC 9457 §3.1.5) in every case. The path is capped (at a
+// percent-escape boundary, marked by an ASCII "..."), sanitized, and every
+// byte a URI path may not hold is percent-encoded, so a redaction marker
+// comes out as "%5BREDACTED%5D" and nothing non-ASCII is ever added.
+func instanceRef(s *Sanitizer, path string) string {
+	const marker = "..."
+	if limit := s.maxString - len(marker); len(path) > limit {
+		cut := max(limit, 0)
+		for k := cut - 1; k >= 0 && k >= cut-2; k-- {
+			if path[k] == '%' {
+				cut = k // keep %XX whole
+			}
+		}
+		path = path[:cut] + marker
+	}
+	path = s.String(path)
+	for i := 0; i < len(path); i++ {
+		if !uriPathByte(path, i) {
+			return escapeURIPath(path)
+		}
+	}
+	return path
+}
+
+func escapeURIPath(p string) string {
+	b := make([]byte, 0, len(p)+16)
+	for i := 0; i < len(p); i++ {
+		if uriPathByte(p, i) {
+			b = append(b, p[i])
+			continue
+		}
+		b = append(b, '%', upperHex[p[i]>>4], upperHex[p[i]&0xf])
+	}
+	return string(b)
+}
+
+const upperHex = "0123456789ABCDEF"
+
+// uriPathByte reports whether p[i] may stand as is in a URI path (RFC 3986
+// pchar or '/'): unreserved, sub-delims, ':', '@', '/', and '%' when it
+// starts a valid escape.
+func uriPathByte(p string, i int) bool {
+	c := p[i]
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	case strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0:
+		return true
+	case c == '%':
+		return i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2])
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func hexDigit(c byte) byte { return "0123456789abcdef"[c&0xf] }

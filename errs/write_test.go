@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -471,5 +472,46 @@ func TestLoggedPathSanitized(t *testing.T) {
 	Write(rec, httptest.NewRequest("GET", "/magic/"+jwt, nil), errors.New("boom"))
 	if strings.Contains(logs.String(), jwt) || strings.Contains(rec.Body.String(), jwt) {
 		t.Fatalf("token in the path leaked: log %s body %s", logs.String(), rec.Body.String())
+	}
+}
+
+// TestInstanceIsURIReference: whatever the path holds, "instance" parses as
+// a URI reference, carries only URI characters (ASCII), and keeps no secret.
+func TestInstanceIsURIReference(t *testing.T) {
+	withConfig(t, Config{Mode: Production, Logger: slog.New(slog.DiscardHandler), Sanitizer: NewSanitizer(SanitizerOptions{MaxString: 64})})
+	long := strings.Repeat("é", 100)
+	tests := []struct {
+		name, path string
+		secret     string
+	}{
+		{"jwt in path", "/reset/" + jwt, "c2lnbmF0dXJl"},
+		{"assignment in path", "/x/password=hunter2hunter2", "hunter2"},
+		{"long non-ascii path", "/" + long, ""},
+		{"long path cut inside an escape", "/" + strings.Repeat("a", 58) + "%C3%A9%C3%A9", ""},
+		{"brackets and spaces", "/a%5Bb%5D/c%20d", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			Write(rec, httptest.NewRequest("GET", tt.path, nil), New(KindNotFound, "", "No."))
+			inst, _ := decode(t, rec)["instance"].(string)
+			if inst == "" {
+				t.Fatal("no instance")
+			}
+			if _, err := url.Parse(inst); err != nil {
+				t.Fatalf("instance %q is not a URI reference: %v", inst, err)
+			}
+			for i := 0; i < len(inst); i++ {
+				if c := inst[i]; c >= 0x80 || c <= ' ' || strings.IndexByte(`"<>[]\^`+"`{|}", c) >= 0 {
+					t.Fatalf("instance %q holds %q, not a URI character", inst, c)
+				}
+				if inst[i] == '%' && (i+2 >= len(inst) || !isHex(inst[i+1]) || !isHex(inst[i+2])) {
+					t.Fatalf("instance %q has a broken escape at %d", inst, i)
+				}
+			}
+			if tt.secret != "" && strings.Contains(inst, tt.secret) {
+				t.Fatalf("instance %q keeps the secret", inst)
+			}
+		})
 	}
 }

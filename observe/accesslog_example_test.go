@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 
 	"github.com/go-chi/chi/v5"
@@ -37,8 +38,14 @@ func ExampleAccessLogStage_Handler() {
 	if err != nil {
 		panic(err)
 	}
+	// The gateway in front (192.0.2.0/24 here) sets X-Request-ID; an ID
+	// from anyone else would be replaced and logged as offered_request_id.
+	ids, err := observe.NewRequestID(observe.RequestIDOptions{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}})
+	if err != nil {
+		panic(err)
+	}
 	r := chi.NewRouter()
-	r.Use(observe.RequestID, accessLog.Handler)
+	r.Use(ids.Handler, accessLog.Handler)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {})
 	r.Get("/notes/{id}", func(w http.ResponseWriter, r *http.Request) {
 		observe.AddAttrs(r.Context(), slog.String("user", "alice"))

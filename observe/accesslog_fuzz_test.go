@@ -40,7 +40,7 @@ func FuzzAccessLog(f *testing.F) {
 		}
 		for _, stage := range []*observe.AccessLogStage{al, byWriter} {
 			r := chi.NewRouter()
-			r.Use(observe.RequestID, stage.Handler)
+			r.Use(trustAllRequestID, stage.Handler)
 			r.Get("/users/{id}", func(w http.ResponseWriter, r *http.Request) {
 				observe.AddAttrs(r.Context(), slog.String("id", chi.URLParam(r, "id")))
 			})

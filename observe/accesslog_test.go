@@ -20,6 +20,16 @@ import (
 	"github.com/covetgo/covet/observe"
 )
 
+// trustAllRequestID keeps every valid incoming ID, so a test can predict
+// the request_id it logs.
+var trustAllRequestID = func() func(http.Handler) http.Handler {
+	s, err := observe.NewRequestID(observe.RequestIDOptions{TrustAllIncoming: true})
+	if err != nil {
+		panic(err)
+	}
+	return s.Handler
+}()
+
 // logSink collects JSON access-log records written by a slog handler.
 type logSink struct {
 	mu  sync.Mutex
@@ -80,7 +90,7 @@ func newAccessLog(t *testing.T, opts observe.AccessLogOptions) (*observe.AccessL
 func TestAccessLogFields(t *testing.T) {
 	al, sink := newAccessLog(t, observe.AccessLogOptions{})
 	r := chi.NewRouter()
-	r.Use(observe.RequestID, al.Handler)
+	r.Use(trustAllRequestID, al.Handler)
 	r.Get("/users/{id}", func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(2 * time.Millisecond)
 		w.WriteHeader(http.StatusCreated)
@@ -576,7 +586,7 @@ func TestAccessLogWriterMatchesLogger(t *testing.T) {
 	byLogger, sink := newAccessLog(t, observe.AccessLogOptions{})
 	router := func(al *observe.AccessLogStage) http.Handler {
 		r := chi.NewRouter()
-		r.Use(observe.RequestID, al.Handler, copyRequest)
+		r.Use(trustAllRequestID, al.Handler, copyRequest)
 		r.Get("/notes/{id}", func(w http.ResponseWriter, r *http.Request) {
 			observe.AddAttrs(r.Context(), slog.String("user", "alice"), slog.Int("plan", 2))
 			_, _ = io.WriteString(w, "note")
@@ -633,7 +643,7 @@ func TestAccessLogWriterConcurrentLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := observe.RequestID(al.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := trustAllRequestID(al.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		observe.AddAttrs(r.Context(), slog.String("q", r.URL.Query().Get("q")))
 	})))
 	const workers, each = 8, 200
@@ -689,9 +699,9 @@ func TestAccessLogWithRequestIDInEitherOrder(t *testing.T) {
 			al, sink := newAccessLog(t, observe.AccessLogOptions{})
 			var h http.Handler
 			if outside == "RequestID" {
-				h = observe.RequestID(al.Handler(copyRequest(inner)))
+				h = trustAllRequestID(al.Handler(copyRequest(inner)))
 			} else {
-				h = al.Handler(observe.RequestID(copyRequest(inner)))
+				h = al.Handler(trustAllRequestID(copyRequest(inner)))
 			}
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/files/passwd", nil))
@@ -719,8 +729,8 @@ func TestAccessLogInsideRequestIDAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	noop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
-	alone := observe.RequestID(noop)
-	both := observe.RequestID(al.Handler(noop))
+	alone := trustAllRequestID(noop)
+	both := trustAllRequestID(al.Handler(noop))
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	w := httptest.NewRecorder()
 	base := testing.AllocsPerRun(500, func() { alone.ServeHTTP(w, r) })

@@ -3,10 +3,14 @@
 // request on log/slog. Its subpackage metrics exports Prometheus RED
 // metrics with the same route labels.
 //
-// RequestID keeps a well-formed incoming X-Request-ID (or makes a random
-// 128-bit one), sets it on the response and puts it in the context, where
-// RequestIDFrom reads it; errs puts it in every problem response as
-// correlation_id, so a client's report leads straight to the log line.
+// RequestID makes a random 128-bit correlation ID for every request, sets it
+// on the response and puts it in the context, where RequestIDFrom reads it;
+// errs puts it in every problem response as correlation_id, so a client's
+// report leads straight to the log line. A client does not choose its ID:
+// an incoming X-Request-ID is kept only from a trusted gateway
+// (RequestIDOptions.TrustedProxies or TrustIncoming, which can share a
+// clientip.Resolver's trust), and from anyone else it is logged apart as
+// offered_request_id.
 //
 // AccessLog logs method, route pattern (never the raw path, which would
 // leak IDs into dashboards and blow up label cardinality), status, bytes,

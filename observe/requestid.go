@@ -3,8 +3,10 @@ package observe
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 	"unsafe"
 )
@@ -15,13 +17,41 @@ const DefaultRequestIDHeader = "X-Request-ID"
 // MaxRequestIDLength is the longest incoming request ID that is kept.
 const MaxRequestIDLength = 64
 
+// OfferedRequestIDAttr is the access-log attribute that records an incoming
+// request ID the stage did not believe.
+const OfferedRequestIDAttr = "offered_request_id"
+
 // RequestIDOptions configures the RequestID stage. The zero value uses the
-// X-Request-ID header and keeps a valid incoming ID.
+// X-Request-ID header and believes no incoming ID: a client does not choose
+// the correlation ID its requests are logged under, so it cannot make an
+// audit line point at someone else's request.
+//
+// An incoming ID is kept only from a peer that TrustedProxies or
+// TrustIncoming vouches for (a gateway that sets or overwrites the header),
+// or from anyone with TrustAllIncoming. Any other well-formed incoming ID
+// is recorded on the access log as OfferedRequestIDAttr, beside the fresh
+// ID, so a client's reference can still be found.
 type RequestIDOptions struct {
 	// Header is the request and response header that carries the ID.
 	Header string
-	// IgnoreIncoming makes every request get a fresh ID, even when the
-	// client (or a proxy) sent a valid one.
+	// TrustedProxies are the networks of the peers (RemoteAddr, the hop
+	// that connected to this server) whose incoming ID is kept. List the
+	// proxies that set or overwrite Header.
+	TrustedProxies []netip.Prefix
+	// TrustIncoming, when set, decides per request whether the incoming ID
+	// is kept (in addition to TrustedProxies). Use it to share the trust
+	// of a clientip.Resolver, which this package does not import:
+	//
+	//	TrustIncoming: func(r *http.Request) bool {
+	//		return resolver.Trusted(clientip.ParseRemoteAddr(r.RemoteAddr))
+	//	}
+	TrustIncoming func(r *http.Request) bool
+	// TrustAllIncoming keeps a valid incoming ID from any peer. Only for a
+	// service that nothing reaches except through a gateway that
+	// overwrites Header.
+	TrustAllIncoming bool
+	// IgnoreIncoming makes every request get a fresh ID and does not
+	// record the offered one. It cannot be combined with the trust options.
 	IgnoreIncoming bool
 }
 
@@ -30,6 +60,9 @@ type RequestIDOptions struct {
 type RequestIDStage struct {
 	header         string
 	ignoreIncoming bool
+	trustAll       bool
+	trusted        []netip.Prefix
+	trust          func(*http.Request) bool
 }
 
 // NewRequestID validates opts and returns the stage.
@@ -43,15 +76,58 @@ func NewRequestID(opts RequestIDOptions) (*RequestIDStage, error) {
 			return nil, errors.New("observe: RequestIDOptions.Header is not a valid header name")
 		}
 	}
-	return &RequestIDStage{header: textproto.CanonicalMIMEHeaderKey(h), ignoreIncoming: opts.IgnoreIncoming}, nil
+	s := &RequestIDStage{
+		header:         textproto.CanonicalMIMEHeaderKey(h),
+		ignoreIncoming: opts.IgnoreIncoming,
+		trustAll:       opts.TrustAllIncoming,
+		trust:          opts.TrustIncoming,
+	}
+	if opts.IgnoreIncoming && (opts.TrustAllIncoming || opts.TrustIncoming != nil || len(opts.TrustedProxies) > 0) {
+		return nil, errors.New("observe: RequestIDOptions.IgnoreIncoming cannot be combined with trusting incoming IDs")
+	}
+	for _, p := range opts.TrustedProxies {
+		if !p.IsValid() {
+			return nil, errors.New("observe: RequestIDOptions.TrustedProxies holds an invalid prefix")
+		}
+		p = p.Masked()
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		s.trusted = append(s.trusted, p)
+	}
+	return s, nil
+}
+
+// trusts reports whether r's incoming ID is believed.
+func (s *RequestIDStage) trusts(r *http.Request) bool {
+	if s.trustAll {
+		return true
+	}
+	if len(s.trusted) > 0 {
+		var a netip.Addr
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			a = ap.Addr()
+		} else if b, err := netip.ParseAddr(r.RemoteAddr); err == nil {
+			a = b
+		}
+		a = a.Unmap().WithZone("")
+		for _, p := range s.trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+	}
+	return s.trust != nil && s.trust(r)
 }
 
 var defaultRequestID, _ = NewRequestID(RequestIDOptions{})
 
-// RequestID is the RequestID stage with default options: it keeps an
-// incoming X-Request-ID when it is at most 64 characters of
-// [A-Za-z0-9._:/+=@-], and otherwise makes a new random 128-bit ID (32 hex
-// digits). The ID is set on the response header and in the context.
+// RequestID is the RequestID stage with default options: every request gets
+// a new random 128-bit ID (32 hex digits), set on the response header and
+// in the context. A well-formed incoming X-Request-ID (at most 64
+// characters of [A-Za-z0-9._:/+=@-]) is not believed, only recorded on the
+// access log as OfferedRequestIDAttr; use NewRequestID with TrustedProxies
+// to keep the ID a gateway sets.
 func RequestID(next http.Handler) http.Handler { return defaultRequestID.Handler(next) }
 
 // idContext carries the ID in the context. The ID's bytes, the response
@@ -90,10 +166,15 @@ func (s *RequestIDStage) Handler(next http.Handler) http.Handler {
 		c := &idContext{}
 		c.Context = r.Context()
 		c.attrs, c.tracks = c.inline[:0], true
-		if in := r.Header[s.header]; !s.ignoreIncoming && len(in) == 1 && ValidRequestID(in[0]) {
+		in := r.Header[s.header]
+		valid := !s.ignoreIncoming && len(in) == 1 && ValidRequestID(in[0])
+		if valid && s.trusts(r) {
 			c.id = in[0]
 		} else {
 			c.id = newID(&c.buf)
+			if valid {
+				AddAttrs(c, slog.String(OfferedRequestIDAttr, in[0]))
+			}
 		}
 		c.hdr[0] = c.id
 		w.Header()[s.header] = c.hdr[:]

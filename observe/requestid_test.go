@@ -2,8 +2,10 @@ package observe
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -57,7 +59,7 @@ func TestRequestID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := NewRequestID(RequestIDOptions{IgnoreIncoming: tt.ignore})
+			s, err := NewRequestID(RequestIDOptions{IgnoreIncoming: tt.ignore, TrustAllIncoming: !tt.ignore})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,7 +81,7 @@ func TestRequestID(t *testing.T) {
 }
 
 func TestRequestIDCustomHeaderAndUniqueness(t *testing.T) {
-	s, err := NewRequestID(RequestIDOptions{Header: "x-correlation-id"})
+	s, err := NewRequestID(RequestIDOptions{Header: "x-correlation-id", TrustAllIncoming: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +118,12 @@ func FuzzValidRequestID(f *testing.F) {
 	for _, s := range []string{"abc", "a b", "a\r\nb", strings.Repeat("x", 64), strings.Repeat("x", 65), "\xff", ""} {
 		f.Add(s)
 	}
+	trustAll, err := NewRequestID(RequestIDOptions{TrustAllIncoming: true})
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, in string) {
-		ctxID, respID := serveID(t, defaultRequestID, "X-Request-ID", in)
+		ctxID, respID := serveID(t, trustAll, "X-Request-ID", in)
 		if ctxID != respID {
 			t.Fatalf("context %q and response %q differ", ctxID, respID)
 		}
@@ -132,6 +138,75 @@ func FuzzValidRequestID(f *testing.F) {
 			t.Fatalf("unsafe ID %q", ctxID)
 		}
 	})
+}
+
+// TestRequestIDNotChosenByClient: by default, and from any peer the
+// options do not trust, an incoming ID is replaced by a fresh one and
+// recorded only as a separate access-log attribute.
+func TestRequestIDNotChosenByClient(t *testing.T) {
+	gateway := netip.MustParsePrefix("10.0.0.0/8")
+	byProxies, err := NewRequestID(RequestIDOptions{TrustedProxies: []netip.Prefix{gateway}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byFunc, err := NewRequestID(RequestIDOptions{TrustIncoming: func(r *http.Request) bool { return r.RemoteAddr == "10.1.2.3:443" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		stage  *RequestIDStage
+		remote string
+		in     string
+		keep   bool
+	}{
+		{"default stage, client id", defaultRequestID, "198.51.100.7:1", "victims-request-id", false},
+		{"default stage, from a private address", defaultRequestID, "10.1.2.3:443", "victims-request-id", false},
+		{"trusted proxy keeps", byProxies, "10.1.2.3:443", "edge-1", true},
+		{"trusted proxy, mapped peer keeps", byProxies, "[::ffff:10.1.2.3]:443", "edge-1", true},
+		{"untrusted peer replaced", byProxies, "198.51.100.7:1", "edge-1", false},
+		{"unparsable peer replaced", byProxies, "pipe", "edge-1", false},
+		{"trust func keeps", byFunc, "10.1.2.3:443", "edge-2", true},
+		{"trust func refuses", byFunc, "10.1.2.4:443", "edge-2", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ctxID string
+			var offered []slog.Attr
+			h := tt.stage.Handler(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				ctxID = RequestIDFrom(r.Context())
+				if rec := recordFrom(r.Context()); rec != nil {
+					offered = rec.addedAttrs()
+				}
+			}))
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.RemoteAddr = tt.remote
+			req.Header.Set("X-Request-ID", tt.in)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Header().Get("X-Request-ID") != ctxID {
+				t.Fatalf("response %q, context %q", rec.Header().Get("X-Request-ID"), ctxID)
+			}
+			if tt.keep {
+				if ctxID != tt.in || len(offered) != 0 {
+					t.Fatalf("id %q offered %v, want %q kept", ctxID, offered, tt.in)
+				}
+				return
+			}
+			if !isFresh(ctxID) {
+				t.Fatalf("the client chose the ID: %q", ctxID)
+			}
+			if len(offered) != 1 || offered[0].Key != OfferedRequestIDAttr || offered[0].Value.String() != tt.in {
+				t.Fatalf("offered ID not recorded apart: %v", offered)
+			}
+		})
+	}
+	if _, err := NewRequestID(RequestIDOptions{IgnoreIncoming: true, TrustAllIncoming: true}); err == nil {
+		t.Error("IgnoreIncoming with TrustAllIncoming must be refused")
+	}
+	if _, err := NewRequestID(RequestIDOptions{TrustedProxies: []netip.Prefix{{}}}); err == nil {
+		t.Error("an invalid prefix must be refused")
+	}
 }
 
 type nopWriter struct{ h http.Header }

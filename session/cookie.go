@@ -41,3 +41,9 @@ func cookieValue(r *http.Request, name string) (string, bool) {
 	}
 	return "", false
 }
+
+// hasPrefixFold reports whether s begins with prefix, ignoring ASCII case,
+// as browsers compare the __Host- and __Secure- cookie prefixes.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}

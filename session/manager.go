@@ -48,7 +48,9 @@ type Options struct {
 	// CookieName is the cookie's name. Empty: "__Host-session" ("session"
 	// with InsecureCookie, "__Secure-session" with Domain). A "__Host-"
 	// name requires Secure and no Domain, so browsers refuse to let a
-	// subdomain or plain HTTP plant the cookie.
+	// subdomain or plain HTTP plant the cookie; a "__Secure-" name requires
+	// Secure. The prefixes are matched ignoring case, as browsers match
+	// them ("__HOST-sid" obeys the __Host- rules).
 	CookieName string
 	// Domain sets the cookie's Domain attribute. Empty (recommended): the
 	// cookie is sent to this host only.
@@ -193,13 +195,16 @@ func (m *Manager) cookieSettings(o Options) error {
 	if !validCookieName(name) {
 		return errs.Configf("session: CookieName %q is not a valid cookie name", name)
 	}
-	host := strings.HasPrefix(name, "__Host-")
+	// Browsers match the prefixes ignoring case ("__HOST-sid" is a
+	// __Host- cookie) and silently drop a cookie that breaks its rules, so
+	// such a configuration is refused here rather than losing every login.
+	host := hasPrefixFold(name, "__Host-")
 	secure := !o.InsecureCookie
 	if host && (!secure || o.Domain != "") {
-		return errs.Configf("session: a __Host- cookie needs Secure and no Domain")
+		return errs.Configf("session: a __Host- cookie (%q) needs Secure and no Domain", name)
 	}
-	if strings.HasPrefix(name, "__Secure-") && !secure {
-		return errs.Configf("session: a __Secure- cookie needs Secure")
+	if hasPrefixFold(name, "__Secure-") && !secure {
+		return errs.Configf("session: a __Secure- cookie (%q) needs Secure", name)
 	}
 	if o.Domain != "" && !validDomain(o.Domain) {
 		return errs.Configf("session: Domain %q is not a valid cookie domain", o.Domain)

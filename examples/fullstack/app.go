@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -42,6 +43,7 @@ type app struct {
 	nats     *nats.Conn            // nil without COVET_NATS_URL
 
 	ips       *clientip.Resolver
+	requestID *observe.RequestIDStage
 	cors      *cors.CORS
 	metrics   *metrics.Metrics
 	registry  *prometheus.Registry
@@ -58,7 +60,9 @@ type app struct {
 	authz     *authz.Authorizer
 	sealer    *sealer
 
-	globalLimit, authLimit, loginLimit, apiLimit *ratelimit.Limiter
+	globalLimit, authLimit, apiLimit *ratelimit.Limiter
+	// Failed logins per account and per client and account (accounts.go).
+	loginLimit, loginClientLimit *ratelimit.Limiter
 
 	validator  *validate.Validator
 	notesQuery *validate.Query[notesQuery]
@@ -67,18 +71,23 @@ type app struct {
 	sortBy     *sanitize.Identifiers
 	hub        *wstools.Hub
 
-	closers []io.Closer
+	closers     []io.Closer
+	metricsAddr atomic.Value // string: the internal metrics listener's address
 }
 
 // handler assembles the stack: the model way to mount Covet on chi.
 func (a *app) handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(observe.RequestID, errs.Recover, a.cors.Handler, a.metrics.Handler, a.accessLog.Handler,
-		a.headers.Handler, a.screen.Handler, a.ips.Handler, a.globalLimit.Handler, a.sessions.Handler)
+	// The client-IP stage runs before the access log and metrics, so behind
+	// a trusted proxy they record the client, not the proxy.
+	r.Use(a.requestID.Handler, errs.Recover, a.ips.Handler, a.cors.Handler, a.metrics.Handler, a.accessLog.Handler,
+		a.headers.Handler, a.screen.Handler, a.globalLimit.Handler, a.sessions.Handler)
 	r.NotFound(problem(errs.New(errs.KindNotFound, "route_not_found", "There is no such route.")))
 	r.MethodNotAllowed(problem(errs.New(errs.KindMethodNotAllowed, "", "The route does not allow this method.")))
 
-	r.Handle("/metrics", a.metrics.Endpoint())
+	if ep := a.publicMetrics(); ep != nil {
+		r.Handle("/metrics", ep)
+	}
 	r.Get("/ws", a.hub.ServeHTTP) // uncompressed: the socket is hijacked
 	r.Group(func(r chi.Router) {
 		r.Use(compress)
@@ -93,6 +102,7 @@ func (a *app) handler() http.Handler {
 			r.Post("/logout", errs.Handle(a.logout).ServeHTTP)
 			r.With(a.authn.Handler).Post("/2fa/enroll", errs.Handle(a.enrollTOTP).ServeHTTP)
 			r.With(a.authn.Handler).Post("/2fa/verify", errs.Handle(a.verifyTOTP).ServeHTTP)
+			r.With(a.authn.Handler).Post("/2fa/disable", errs.Handle(a.disableTOTP).ServeHTTP)
 		})
 		r.Route("/api", func(r chi.Router) {
 			r.Use(a.authn.Handler, a.apiLimit.Handler)
@@ -131,7 +141,9 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger) (_ *app, err 
 	a.db, err = dbkit.Open(ctx, dbkit.Config{
 		Driver: dbkit.Driver(cfg.DBDriver), DSN: cfg.DBDSN, Name: "app",
 		Logger: logger, Registerer: a.registry,
-		Log: dbkit.LoggerOptions{LogParams: cfg.Mode == errs.Development},
+		// Never bound values, even in development: they are password
+		// hashes, sealed TOTP secrets and emails.
+		Log: dbkit.LoggerOptions{LogParams: false},
 	})
 	if err != nil {
 		return nil, &configError{"COVET_DB_DSN", err.Error()}
@@ -175,6 +187,10 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger) (_ *app, err 
 // buildEdge builds the stages every request passes first.
 func (a *app) buildEdge() (err error) {
 	if a.ips, err = clientip.New(clientip.Options{TrustedProxies: a.cfg.TrustedProxies}); err != nil {
+		return &configError{"COVET_TRUSTED_PROXIES", err.Error()}
+	}
+	// A correlation ID is believed only from the trusted proxies.
+	if a.requestID, err = observe.NewRequestID(observe.RequestIDOptions{TrustedProxies: a.cfg.TrustedProxies}); err != nil {
 		return &configError{"COVET_TRUSTED_PROXIES", err.Error()}
 	}
 	a.cors, err = cors.New(cors.Options{
@@ -249,10 +265,11 @@ func (a *app) buildLimits() (err error) {
 	if a.authLimit, err = build(ratelimit.Options{Name: "auth", Policies: []ratelimit.Policy{perMinute("auth", a.cfg.RateAuth)}}); err != nil {
 		return err
 	}
-	// Keyed by account, not by request: login calls Allow itself.
-	if a.loginLimit, err = build(ratelimit.Options{Name: "login", Policies: []ratelimit.Policy{
-		{Name: "account", Algorithm: ratelimit.SlidingWindow, Limit: 10, Period: 15 * time.Minute},
-	}}); err != nil {
+	// Keyed by account, not by request: login counts its failures itself.
+	if a.loginLimit, err = build(ratelimit.Options{Name: "login", Policies: []ratelimit.Policy{loginPerAccount}}); err != nil {
+		return err
+	}
+	if a.loginClientLimit, err = build(ratelimit.Options{Name: "login-client", Policies: []ratelimit.Policy{loginPerClient}}); err != nil {
 		return err
 	}
 	a.apiLimit, err = build(ratelimit.Options{Name: "api", Policies: []ratelimit.Policy{perMinute("user", a.cfg.RateAPI)},
@@ -265,7 +282,7 @@ func (a *app) buildLimits() (err error) {
 
 // buildInput builds the validator, the HTML policy and the sort allowlist.
 func (a *app) buildInput() (err error) {
-	if a.validator, err = validate.New(validate.Options{Types: []any{registerBody{}, loginBody{}, refreshBody{}, logoutBody{}, codeBody{}, noteBody{}, notesQuery{}, pageQuery{}}}); err != nil {
+	if a.validator, err = validate.New(validate.Options{Types: []any{registerBody{}, loginBody{}, refreshBody{}, logoutBody{}, codeBody{}, passwordBody{}, noteBody{}, notesQuery{}, pageQuery{}}}); err != nil {
 		return err
 	}
 	if a.notesQuery, err = validate.NewQuery[notesQuery](a.validator, validate.QueryOptions{}); err != nil {

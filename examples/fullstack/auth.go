@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/covetgo/covet/authn"
@@ -149,7 +148,10 @@ func (a *app) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u := &User{Email: strings.ToLower(in.Email), Name: in.Name, PasswordHash: hash}
+	u := &User{Email: displayEmail(in.Email), EmailKey: canonicalEmail(in.Email), Name: in.Name, PasswordHash: hash, Role: "user"}
+	if a.cfg.AdminEmail != "" && u.EmailKey == a.cfg.AdminEmail {
+		u.Role = "admin"
+	}
 	if err := a.store.createUser(r.Context(), u); err != nil {
 		return err
 	}
@@ -161,11 +163,11 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	email := strings.ToLower(in.Email)
-	if res, err := a.loginLimit.Allow(r.Context(), email, 1); err != nil {
+	email := canonicalEmail(in.Email)
+	if retry, blocked, err := a.loginBlocked(r.Context(), r, email); err != nil {
 		return err
-	} else if !res.Allowed {
-		return errLoginLimit.WithHeader("Retry-After", strconv.Itoa(int(res.RetryAfter.Seconds()+0.999)))
+	} else if blocked {
+		return errLoginLimit.WithHeader("Retry-After", retry)
 	}
 	u, err := a.store.userByEmail(r.Context(), email)
 	if err != nil {
@@ -182,6 +184,7 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !ok || u == nil {
+		a.loginFailed(r.Context(), r, email)
 		return errBadLogin
 	}
 	if u.TOTPEnabled {
@@ -196,6 +199,7 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) error {
 			if errors.Is(err, authn.ErrTooManyAttempts) {
 				return err
 			}
+			a.loginFailed(r.Context(), r, email)
 			return errOTPRequired.WithCause(err)
 		}
 	}
@@ -287,6 +291,9 @@ func (a *app) enrollTOTP(w http.ResponseWriter, r *http.Request) error {
 	}
 	if u.TOTPEnabled {
 		return errs.New(errs.KindConflict, "totp_enabled", "Two-factor authentication is already on.")
+	}
+	if err := a.confirmPassword(w, r, u); err != nil {
+		return err
 	}
 	e, err := a.totp.Enroll(u.Email)
 	if err != nil {

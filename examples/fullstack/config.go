@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -31,6 +30,9 @@ type config struct {
 	SecretKey      []byte
 	SecretFromEnv  bool
 	TrustedProxies []netip.Prefix
+	AdminEmail     string // canonical (canonicalEmail); that account is the admin
+	MetricsAddr    string // internal address serving /metrics
+	MetricsToken   string // bearer token for /metrics on the main address
 
 	// Limits, per minute; a load test lifts them.
 	RateGlobal int // per client IP, every route
@@ -116,8 +118,8 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			return nil, &configError{"COVET_SECRET_KEY", "must be at least 32 characters"}
 		}
 		c.SecretKey, c.SecretFromEnv = []byte(key), true
-	} else if c.Mode == errs.Production {
-		return nil, &configError{"COVET_SECRET_KEY", "is required in production"}
+	} else if c.Mode != errs.Development {
+		return nil, &configError{"COVET_SECRET_KEY", "is required in " + c.Mode.String() + " (at least 32 random characters)"}
 	} else {
 		c.SecretKey = make([]byte, 32)
 		_, _ = rand.Read(c.SecretKey)
@@ -127,6 +129,15 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		if err != nil {
 			return nil, &configError{"COVET_TRUSTED_PROXIES", err.Error()}
 		}
+	}
+	if e := getenv("COVET_ADMIN_EMAIL"); strings.TrimSpace(e) != "" {
+		c.AdminEmail = canonicalEmail(e)
+		if at := strings.LastIndexByte(c.AdminEmail, '@'); at < 1 || at == len(c.AdminEmail)-1 || strings.ContainsAny(c.AdminEmail, " \t\r\n") {
+			return nil, &configError{"COVET_ADMIN_EMAIL", "want an email address"}
+		}
+	}
+	if err := parseMetricsConfig(c, getenv); err != nil {
+		return nil, err
 	}
 	for _, l := range []struct {
 		name string
@@ -173,6 +184,3 @@ func or(v, def string) string {
 	}
 	return def
 }
-
-// randomSecret returns a printable random secret for development.
-func randomSecret(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

@@ -143,7 +143,7 @@ func TestTwoFactor(t *testing.T) {
 	c.login("t@example.com", password)
 
 	c.do("POST", "/auth/2fa/verify", map[string]string{"code": "123456"}).expect(t, 409, "totp_not_enrolled")
-	e := c.do("POST", "/auth/2fa/enroll", nil).expect(t, 200, "").json(t)
+	e := c.do("POST", "/auth/2fa/enroll", map[string]string{"password": password}).expect(t, 200, "").json(t)
 	secret := e["secret"].(string)
 	if !strings.HasPrefix(e["otpauth_url"].(string), "otpauth://totp/") {
 		t.Fatalf("enrolment %v", e)

@@ -5,13 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,6 +37,7 @@ func testEnv(t *testing.T, extra map[string]string) map[string]string {
 		"COVET_RATE_GLOBAL": "100000",
 		"COVET_RATE_AUTH":   "100000",
 		"COVET_RATE_API":    "100000",
+		"COVET_ADMIN_EMAIL": "admin@example.com",
 	}
 	for k, v := range extra {
 		env[k] = v
@@ -47,14 +48,30 @@ func testEnv(t *testing.T, extra map[string]string) map[string]string {
 // start runs the app with env until the test ends, once it is ready.
 func start(t *testing.T, env map[string]string) *instance {
 	t.Helper()
-	in := launch(t, env)
+	in := launchLogged(t, env, nil)
+	waitReady(t, in)
+	return in
+}
+
+// startLogged runs the app like start, writing its logs to logs as well
+// (at debug level, with the app's own logger: newLogger).
+func startLogged(t *testing.T, env map[string]string, logs io.Writer) *instance {
+	t.Helper()
+	in := launchLogged(t, env, logs)
+	waitReady(t, in)
+	return in
+}
+
+// waitReady waits until the app's /readyz answers 200.
+func waitReady(t *testing.T, in *instance) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get(in.URL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return in
+				return
 			}
 		}
 		if time.Now().After(deadline) {
@@ -64,19 +81,46 @@ func start(t *testing.T, env map[string]string) *instance {
 	}
 }
 
+// syncBuffer is a log sink tests read while the app writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // launch runs the app with env until the test ends, without waiting for it
 // to be ready.
 func launch(t *testing.T, env map[string]string) *instance {
+	t.Helper()
+	return launchLogged(t, env, nil)
+}
+
+// launchLogged is launch with the app's logs also written to logs.
+func launchLogged(t *testing.T, env map[string]string, logs io.Writer) *instance {
 	t.Helper()
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	var logs io.Writer = io.Discard
-	if os.Getenv("COVET_TEST_LOGS") == "1" {
-		logs = os.Stderr
+	var out io.Writer = io.Discard
+	if logs != nil {
+		out = logs
 	}
-	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{ReplaceAttr: errs.DefaultSanitizer().ReplaceAttr}))
+	if os.Getenv("COVET_TEST_LOGS") == "1" {
+		out = io.MultiWriter(out, os.Stderr)
+	}
+	logger := newLogger(cfg.Mode, out)
 	errs.Configure(errs.Config{Mode: cfg.Mode, Logger: logger, AuditLogger: logger})
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := newApp(ctx, cfg, logger)

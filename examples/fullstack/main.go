@@ -18,8 +18,14 @@
 // several comma-separated host:port: a Redis Cluster), COVET_NATS_URL
 // (nats://host:port: NATS carries the WebSocket rooms instead of Redis),
 // COVET_DRAIN_DELAY (how long the listener stays open after readiness
-// turns 503 on shutdown; 5s, or 0s in development), COVET_CORS_ORIGINS (comma-separated), COVET_SECRET_KEY (at least 32
-// characters; required in production), COVET_TRUSTED_PROXIES (CIDRs), and
+// turns 503 on shutdown; 5s, or 0s in development), COVET_CORS_ORIGINS
+// (comma-separated), COVET_SECRET_KEY (at least 32 characters; required in
+// staging and production, and never logged), COVET_TRUSTED_PROXIES (CIDRs),
+// COVET_ADMIN_EMAIL (the account that gets the admin role, when it registers
+// or at start; nobody else becomes admin), COVET_METRICS_ADDR (an internal
+// host:port serving /metrics) and COVET_METRICS_TOKEN (a bearer token for
+// /metrics on the main address; outside development, /metrics is served
+// only through one of these two), and
 // the per-minute limits COVET_RATE_GLOBAL, COVET_RATE_AUTH and COVET_RATE_API.
 //
 // The app starts while Redis or NATS is down: /healthz answers 200, /readyz
@@ -34,6 +40,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 
@@ -42,23 +49,20 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Getenv); err != nil {
+	if err := run(context.Background(), os.Getenv, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "fullstack:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, getenv func(string) string) error {
+func run(ctx context.Context, getenv func(string) string, logs io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg.Mode)
+	logger := newLogger(cfg.Mode, logs)
 	errs.Configure(errs.Config{Mode: cfg.Mode, Logger: logger, AuditLogger: logger.With("log", "audit")})
-	if !cfg.SecretFromEnv {
-		logger.Warn("COVET_SECRET_KEY is not set: using a random key, so sessions and tokens end when the process does",
-			"generated", randomSecret(cfg.SecretKey))
-	}
+	warnGeneratedSecret(logger, cfg)
 
 	a, err := newApp(ctx, cfg, logger)
 	if err != nil {
@@ -86,6 +90,10 @@ func newServer(a *app, o serve.Options) (*serve.Server, error) {
 		return nil, err
 	}
 	srv.Hook(serve.Hook{Name: "migrations", OnStart: a.migrate})
+	srv.Hook(serve.Hook{Name: "admin", OnStart: a.bootstrapAdmin})
+	if h, ok := a.metricsListener(); ok {
+		srv.Hook(h)
+	}
 	srv.Hook(serve.Hook{Name: "resources", OnStop: func(context.Context) error { a.close(); return nil }})
 	for name, check := range a.ready() {
 		srv.Check(name, check)
@@ -94,10 +102,22 @@ func newServer(a *app, o serve.Options) (*serve.Server, error) {
 	return srv, nil
 }
 
-func newLogger(mode errs.Mode) *slog.Logger {
+func newLogger(mode errs.Mode, w io.Writer) *slog.Logger {
 	level := slog.LevelInfo
 	if mode == errs.Development {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: errs.DefaultSanitizer().ReplaceAttr}))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: errs.DefaultSanitizer().ReplaceAttr}))
+}
+
+// warnGeneratedSecret tells the operator, in development, that the key is
+// random and how to set one. The key itself is never written anywhere: a
+// log line is read by more people and systems than a secret should be.
+func warnGeneratedSecret(logger *slog.Logger, cfg *config) {
+	if cfg.SecretFromEnv {
+		return
+	}
+	logger.Warn("COVET_SECRET_KEY is not set: using a random key, so sessions and tokens end when the process does. " +
+		"Set COVET_SECRET_KEY to at least 32 random characters (for example the output of `openssl rand -base64 48`); " +
+		"it is required in staging and production.")
 }

@@ -82,7 +82,7 @@ func smoke(t *testing.T, in *instance) {
 
 	// Two-factor authentication: the used step is kept in the database,
 	// failures in Redis when there is one.
-	secret := c.do("POST", "/auth/2fa/enroll", nil).expect(t, 200, "").json(t)["secret"].(string)
+	secret := c.do("POST", "/auth/2fa/enroll", map[string]string{"password": password}).expect(t, 200, "").json(t)["secret"].(string)
 	now := time.Now()
 	code, _ := totp.GenerateCode(secret, now)
 	c.do("POST", "/auth/2fa/verify", map[string]string{"code": code}).expect(t, 200, "")

@@ -17,6 +17,7 @@ import (
 type User struct {
 	ID           int64     `json:"id"`
 	Email        string    `json:"email"`
+	EmailKey     string    `json:"-" gorm:"column:email_key"` // canonicalEmail(Email)
 	Name         string    `json:"name"`
 	PasswordHash string    `json:"-"`
 	Role         string    `json:"role"`
@@ -68,20 +69,12 @@ func (s *store) mapErr(err error) error {
 	return s.db.MapError(err)
 }
 
-// createUser inserts u; the first user of an empty database becomes admin.
+// createUser inserts u with the role the caller set. There is no "first
+// user becomes admin": on an empty database that is a race any visitor can
+// win, so the admin is named by COVET_ADMIN_EMAIL instead.
 func (s *store) createUser(ctx context.Context, u *User) error {
-	err := dbkit.Tx(ctx, s.db.Gorm(), func(tx *gorm.DB) error {
-		var n int64
-		if err := tx.Model(&User{}).Count(&n).Error; err != nil {
-			return err
-		}
-		u.Role = "user"
-		if n == 0 {
-			u.Role = "admin"
-		}
-		u.CreatedAt = time.Now().UTC()
-		return tx.Create(u).Error
-	})
+	u.CreatedAt = time.Now().UTC()
+	err := s.gorm(ctx).Create(u).Error
 	if err != nil {
 		if e := dbkit.Classify(err); e != nil && e.Class == dbkit.ClassUnique {
 			return errEmailTaken.WithCause(err)
@@ -91,9 +84,10 @@ func (s *store) createUser(ctx context.Context, u *User) error {
 	return nil
 }
 
+// userByEmail finds an account by its canonical email (canonicalEmail).
 func (s *store) userByEmail(ctx context.Context, email string) (*User, error) {
 	var u User
-	err := s.gorm(ctx).Where("email = ?", email).Take(&u).Error
+	err := s.gorm(ctx).Where("email_key = ?", email).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil
 	}
@@ -121,6 +115,12 @@ func (s *store) users(ctx context.Context, limit, offset int) ([]User, error) {
 		return nil, s.mapErr(err)
 	}
 	return out, nil
+}
+
+// promote gives the account with this canonical email the admin role.
+func (s *store) promote(ctx context.Context, key string) (int64, error) {
+	res := s.db.WithContext(ctx).Model(&User{}).Where("email_key = ? AND role <> ?", key, "admin").Update("role", "admin")
+	return res.RowsAffected, s.mapErr(res.Error)
 }
 
 func (s *store) setPasswordHash(ctx context.Context, id int64, hash string) error {

@@ -102,13 +102,12 @@ $("#logout").addEventListener("click", async () => {
   await refresh();
 });
 
-$("#enroll").addEventListener("click", async () => {
-  try {
-    const e = await api("POST", "/auth/2fa/enroll");
-    $("#secret").textContent = e.secret;
-    $("#otpauth").textContent = e.otpauth_url;
-    $("#enrolment").hidden = false;
-  } catch (e) { status(e.message); }
+// Turning 2FA on asks for the current password again.
+handle($("#enroll"), async (f) => {
+  const e = await api("POST", "/auth/2fa/enroll", { password: f.password });
+  $("#secret").textContent = e.secret;
+  $("#otpauth").textContent = e.otpauth_url;
+  $("#enrolment").hidden = false;
 });
 
 handle($("#verify"), async (f) => {

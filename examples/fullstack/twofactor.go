@@ -1,0 +1,60 @@
+package main
+
+import (
+	"net/http"
+
+	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/validate"
+)
+
+// Turning two-factor authentication on or off changes how the account is
+// protected, so both ask for the current password again: a stolen access
+// token or an unattended session alone can neither swap the second factor
+// for the attacker's nor remove it.
+
+var errReauth = errs.New(errs.KindAuthorization, "password_confirmation_failed", "Confirm this change with your current password.")
+
+// passwordBody is the re-authentication of a sensitive account change.
+type passwordBody struct {
+	Password string `json:"password" validate:"required,max=1024"`
+}
+
+// confirmPassword checks the caller's current password. Failures count
+// against the account's login budget, so this endpoint is no faster way to
+// guess the password than logging in.
+func (a *app) confirmPassword(w http.ResponseWriter, r *http.Request, u *User) error {
+	in, err := validate.JSON[passwordBody](a.validator, w, r)
+	if err != nil {
+		return err
+	}
+	key := "reauth:" + u.Subject()
+	if retry, blocked, err := a.loginBlocked(r.Context(), r, key); err != nil {
+		return err
+	} else if blocked {
+		return errLoginLimit.WithHeader("Retry-After", retry)
+	}
+	ok, err := a.passwords.Verify(r.Context(), u.PasswordHash, in.Password)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		a.loginFailed(r.Context(), r, key)
+		return errReauth
+	}
+	return nil
+}
+
+// disableTOTP turns two-factor authentication off, after the password.
+func (a *app) disableTOTP(w http.ResponseWriter, r *http.Request) error {
+	u, err := a.currentUser(r.Context())
+	if err != nil {
+		return err
+	}
+	if err := a.confirmPassword(w, r, u); err != nil {
+		return err
+	}
+	if err := a.store.setTOTP(r.Context(), u.ID, "", false); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]bool{"totp_enabled": false})
+}
