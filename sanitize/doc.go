@@ -4,10 +4,16 @@
 //
 // Two stages mount on a handler:
 //
-//   - Screen refuses request targets with invalid UTF-8, NUL or control
+//   - Screen refuses requests with invalid UTF-8, NUL or control
 //     characters, "." and ".." segments (also percent-encoded), encoded
 //     slashes, double encoding, over-long URLs and too many query
-//     parameters, with a 400 problem+json.
+//     parameters, with a 400 problem+json. Each component has its own
+//     rule: the path refuses every control character and any double
+//     encoding; a query value may hold the encoded tab, CR and LF of a
+//     multi-line form field but not NUL, and may be encoded twice only
+//     where the second decoding yields letters, digits, spaces or "-_~";
+//     header values are not decoded and may not hold controls other than
+//     tab. The Screen type's documentation has the full list.
 //   - Headers sets the security headers (nosniff, frame-ancestors and
 //     X-Frame-Options, Referrer-Policy, Cross-Origin-Opener-Policy,
 //     X-XSS-Protection: 0, HSTS only over TLS or from a trusted proxy) and a

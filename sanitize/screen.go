@@ -20,12 +20,33 @@ type ScreenOptions struct {
 	AllowEncodedSlash bool
 }
 
-// Screen refuses request targets that no legitimate client sends and that
-// later stages may interpret differently: invalid UTF-8, NUL and other
-// control characters, ".." and "." segments (also when percent-encoded,
-// "%2e%2e"), encoded slashes and backslashes, double encoding ("%252e"),
-// malformed escapes, over-long targets and too many query parameters. Each
-// refusal is a 400 problem+json with its own code.
+// Screen refuses requests that no legitimate client sends and that later
+// stages may interpret differently. Each refusal is a 400 problem+json with
+// its own code. What is refused depends on the component, because each is
+// decoded differently downstream:
+//
+//   - Path (decoded once by net/http, matched escaped or decoded by
+//     routers, often joined to file names): invalid UTF-8, every control
+//     character (raw or percent-encoded, NUL, CR and LF included), "." and
+//     ".." segments (also when percent-encoded, "%2e%2e", or followed by
+//     ";"), backslashes, encoded slashes ("%2F", unless
+//     ScreenOptions.AllowEncodedSlash), malformed escapes, and any double
+//     encoding: a decoded "%" followed by two hex digits, whether those are
+//     sent as they are ("%252e") or encoded too ("%25%32%65"), so a second
+//     decoding can never change the path.
+//   - Query (decoded once per key and value): invalid UTF-8, malformed
+//     escapes, raw control characters, and encoded ones except "%09",
+//     "%0A" and "%0D", which a multi-line text area of a GET form sends;
+//     "%00" and the other controls stay refused. Double encoding is refused
+//     when the second decoding would yield anything but an ASCII letter, a
+//     digit, a space or "-_~": "%2520" (a space encoded twice) passes,
+//     "%252e", "%252F", "%2500" and "%25%32%65" do not.
+//   - Header fields (never percent-decoded): control characters other than
+//     tab in a value. net/http already refuses them on its own connections;
+//     the screen holds requests from other sources (net/http/fcgi,
+//     adapters, in-process calls) to the same rule.
+//
+// Over-long targets and too many query parameters are refused too.
 type Screen struct {
 	maxURL    int
 	maxParams int
@@ -42,6 +63,7 @@ var (
 	ErrPathTraversal     = errs.New(errs.KindSecurity, "path_traversal", `The request path holds a "." or ".." segment.`)
 	ErrEncodedSeparator  = errs.New(errs.KindSecurity, "encoded_separator", "The request path holds an encoded slash or a backslash.")
 	ErrDoubleEncoding    = errs.New(errs.KindSecurity, "double_encoding", "The request URL is percent-encoded twice.")
+	ErrHeaderControl     = errs.New(errs.KindSecurity, "header_control_character", "A request header holds a control character.")
 	errMissingRequestURL = errs.New(errs.KindSecurity, "bad_request_target", "The request has no URL.")
 )
 
@@ -72,16 +94,43 @@ func (s *Screen) Handler(next http.Handler) http.Handler {
 }
 
 // Check screens r's target as the client sent it (RequestURI), or as
-// r.URL encodes it for requests built in-process.
+// r.URL encodes it for requests built in-process, then its header fields.
 func (s *Screen) Check(r *http.Request) error {
 	if r.URL == nil {
 		return errMissingRequestURL
 	}
+	var err error
 	if r.RequestURI != "" && r.RequestURI != "*" {
 		path, query := splitTarget(r.RequestURI)
-		return s.CheckTarget(path, query)
+		err = s.CheckTarget(path, query)
+	} else {
+		err = s.CheckTarget(r.URL.EscapedPath(), r.URL.RawQuery)
 	}
-	return s.CheckTarget(r.URL.EscapedPath(), r.URL.RawQuery)
+	if err != nil {
+		return err
+	}
+	return CheckHeader(r.Header)
+}
+
+// CheckHeader refuses header names and values holding a control character
+// other than tab in a value (ErrHeaderControl). Values are not decoded. It
+// does not allocate.
+func CheckHeader(h http.Header) error {
+	for name, values := range h {
+		for i := 0; i < len(name); i++ {
+			if isControl(name[i]) {
+				return ErrHeaderControl
+			}
+		}
+		for _, v := range values {
+			for i := 0; i < len(v); i++ {
+				if c := v[i]; isControl(c) && c != '\t' {
+					return ErrHeaderControl
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // splitTarget splits a request target into its path and query, dropping
@@ -192,6 +241,50 @@ func next(s string, i int) (c byte, escaped bool, j int, err error) {
 	return hi<<4 | lo, true, i + 3, nil
 }
 
+// secondEscape reports whether the bytes at s[j:] decode to two hex
+// digits, each sent as it is or percent-encoded: then a '%' decoded just
+// before them starts an escape for whoever decodes a second time, and b is
+// the byte that second decoding yields.
+func secondEscape(s string, j int) (b byte, ok bool) {
+	if j >= len(s) {
+		return 0, false
+	}
+	c1, _, j, err := next(s, j)
+	if err != nil || j >= len(s) {
+		return 0, false
+	}
+	hi, ok1 := unhex(c1)
+	if !ok1 {
+		return 0, false
+	}
+	c2, _, _, err := next(s, j)
+	if err != nil {
+		return 0, false
+	}
+	lo, ok2 := unhex(c2)
+	if !ok2 {
+		return 0, false
+	}
+	return hi<<4 | lo, true
+}
+
+// harmlessSecondDecoding reports the bytes a query value may turn into when
+// an application decodes it a second time: ASCII letters, digits, space and
+// "-_~". Everything else (".", "/", "\", "%", "&", "=", controls, bytes
+// of multi-byte sequences) changes what a path, a query or a UTF-8 check
+// sees.
+func harmlessSecondDecoding(b byte) bool {
+	switch {
+	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		return true
+	}
+	return b == ' ' || b == '-' || b == '_' || b == '~'
+}
+
+// isFormSpace reports the controls a form field may hold: tab and the CR
+// and LF of a multi-line text area.
+func isFormSpace(c byte) bool { return c == '\t' || c == '\n' || c == '\r' }
+
 // isControl reports C0 controls and DEL.
 func isControl(c byte) bool { return c < 0x20 || c == 0x7f }
 
@@ -210,11 +303,9 @@ func (s *Screen) checkPath(p string) error {
 		if err != nil {
 			return err
 		}
-		if escaped && c == '%' && j+1 < len(p) {
-			if _, ok := unhex(p[j]); ok {
-				if _, ok := unhex(p[j+1]); ok {
-					return ErrDoubleEncoding
-				}
+		if escaped && c == '%' {
+			if _, ok := secondEscape(p, j); ok {
+				return ErrDoubleEncoding // whatever it decodes to
 			}
 		}
 		i = j
@@ -264,6 +355,11 @@ func (s *Screen) checkQuery(q string) error {
 		if err != nil {
 			return err
 		}
+		if escaped && c == '%' {
+			if b, ok := secondEscape(q, j); ok && !harmlessSecondDecoding(b) {
+				return ErrDoubleEncoding
+			}
+		}
 		i = j
 		if !d.feed(c) {
 			return ErrInvalidUTF8
@@ -274,7 +370,7 @@ func (s *Screen) checkQuery(q string) error {
 			}
 			continue
 		}
-		if isControl(c) {
+		if isControl(c) && !(escaped && isFormSpace(c)) {
 			return ErrControlCharacter
 		}
 	}

@@ -59,8 +59,33 @@ func TestScreenTable(t *testing.T) {
 		{"raw NUL", "/files/a\x00", ErrControlCharacter},
 		{"CRLF injection", "/a%0d%0aSet-Cookie:x=1", ErrControlCharacter},
 		{"DEL", "/a%7f", ErrControlCharacter},
-		{"tab in query", "/?q=a%09b", ErrControlCharacter},
+		{"tab in query", "/?q=a%09b", nil},
+		{"multi-line query value", "/?body=line+1%0D%0Aline+2%0Aline+3", nil},
 		{"NUL in query", "/?q=a%00", ErrControlCharacter},
+		{"escape in query", "/?q=a%1Bb", ErrControlCharacter},
+		{"DEL in query", "/?q=a%7F", ErrControlCharacter},
+		{"raw tab in query", "/?q=a\tb", ErrControlCharacter},
+		{"raw LF in query", "/?q=a\nb", ErrControlCharacter},
+		{"CR in path", "/a%0Db", ErrControlCharacter},
+		{"LF in path", "/a%0Ab", ErrControlCharacter},
+		{"tab in path", "/a%09b", ErrControlCharacter},
+
+		{"double-encoded dot, digits encoded", "/files/%25%32%65%25%32%65%25%32%66etc%25%32%66passwd/", ErrDoubleEncoding},
+		{"double-encoded dot, one digit encoded", "/files/%252%65", ErrDoubleEncoding},
+		{"double-encoded dot, other digit encoded", "/files/%25%32e", ErrDoubleEncoding},
+		{"double-encoded letter in path", "/files/%2541", ErrDoubleEncoding},
+		{"percent sign in path", "/files/100%25", nil},
+		{"percent sign then text in path", "/files/100%25%20off", nil},
+		{"percent sign then one hex digit", "/files/%25a", nil},
+		{"query: double-encoded space", "/?q=a%2520b", nil},
+		{"query: double-encoded letter", "/?q=%2541", nil},
+		{"query: percent sign", "/?q=100%25+off", nil},
+		{"query: double-encoded dot", "/?file=%252e%252e%252fetc", ErrDoubleEncoding},
+		{"query: double-encoded dot, digits encoded", "/?file=%25%32%65%25%32%65", ErrDoubleEncoding},
+		{"query: double-encoded NUL", "/?q=%2500", ErrDoubleEncoding},
+		{"query: double-encoded ampersand", "/?q=a%2526admin%253Dtrue", ErrDoubleEncoding},
+		{"query: double-encoded UTF-8 byte", "/?q=%25C0%25AE", ErrDoubleEncoding},
+		{"query: triple encoding", "/?q=%252541", ErrDoubleEncoding},
 		{"invalid utf8", "/a%ff", ErrInvalidUTF8},
 		{"truncated utf8", "/a%C3", ErrInvalidUTF8},
 		{"truncated utf8 before slash", "/a%C3/b", ErrInvalidUTF8},
@@ -157,9 +182,10 @@ func TestScreenConfig(t *testing.T) {
 }
 
 func FuzzScreen(f *testing.F) {
-	for _, s := range []string{"/a/b", "/a/%2e%2e/b", "/a%2fb", "/%C0%AE", "/a;b", "/..;/", "/%252e", "/%", "/\x00", "/日本"} {
+	for _, s := range []string{"/a/b", "/a/%2e%2e/b", "/a%2fb", "/%C0%AE", "/a;b", "/..;/", "/%252e", "/%", "/\x00", "/日本", "/%25%32%65", "/%25", "/%25a"} {
 		f.Add(s, "q=1&b=%ff")
 	}
+	f.Add("/", "q=%2520&r=%25%32%65&s=%0D%0A&t=%2525")
 	s, _ := NewScreen(ScreenOptions{})
 	f.Fuzz(func(t *testing.T, path, query string) {
 		if s.CheckTarget(path, query) != nil {
@@ -183,11 +209,105 @@ func FuzzScreen(f *testing.F) {
 		if strings.Contains(path, "%2f") || strings.Contains(path, "%2F") {
 			t.Fatalf("accepted encoded slash in %q", path)
 		}
+		// A second decoding, as a careless handler or a proxy would do,
+		// must leave the path as it is (or fail).
+		if dp2, err := url.PathUnescape(dp); err == nil && dp2 != dp {
+			t.Fatalf("accepted path %q: decodes to %q, then to %q", path, dp, dp2)
+		}
 		for _, kv := range strings.FieldsFunc(query, func(r rune) bool { return r == '&' || r == ';' }) {
 			v, err := url.QueryUnescape(kv)
-			if err != nil || !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != 0 }) {
+			if err != nil || !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool {
+				return (r < 0x20 || r == 0x7f) && r != '\t' && r != '\n' && r != '\r'
+			}) {
 				t.Fatalf("accepted query %q: part %q decodes to %q (%v)", query, kv, v, err)
+			}
+			v2, err := url.QueryUnescape(v)
+			if err != nil || v2 == v {
+				continue
+			}
+			// Decoding twice may only turn escapes into letters, digits,
+			// spaces and "-_~": nothing a path, a query or a UTF-8
+			// check treats specially.
+			for _, c := range []string{".", "/", "\\", "%", "&", "=", ";", "\x00", "\r", "\n"} {
+				if strings.Count(v2, c) > strings.Count(v, c) {
+					t.Fatalf("accepted query %q: part %q decodes to %q, then to %q (more %q)", query, kv, v, v2, c)
+				}
+			}
+			if highBytes(v2) > highBytes(v) {
+				t.Fatalf("accepted query %q: part %q decodes to %q, then to %q (a new non-ASCII byte)", query, kv, v, v2)
 			}
 		}
 	})
+}
+
+// TestScreenComponents holds each component of a request to its own rule:
+// the same bytes are refused in one place and accepted in another.
+func TestScreenComponents(t *testing.T) {
+	s, _ := NewScreen(ScreenOptions{})
+	req := func(target string, header http.Header) *http.Request {
+		r := rawRequest(target)
+		if header != nil {
+			r.Header = header
+		}
+		return r
+	}
+	cases := []struct {
+		name string
+		r    *http.Request
+		want error
+	}{
+		{"LF in path", req("/notes/a%0Ab", nil), ErrControlCharacter},
+		{"LF in query value", req("/notes?body=a%0D%0Ab", nil), nil},
+		{"LF in query key", req("/notes?a%0Ab=1", nil), nil},
+		{"NUL in path", req("/notes/a%00", nil), ErrControlCharacter},
+		{"NUL in query value", req("/notes?body=a%00", nil), ErrControlCharacter},
+		{"encoded LF in header is text", req("/notes", http.Header{"X-Note": {"a%0Ab%00"}}), nil},
+		{"tab in header", req("/notes", http.Header{"X-Note": {"a\tb"}}), nil},
+		{"LF in header value", req("/notes", http.Header{"X-Note": {"a\nSet-Cookie: x=1"}}), ErrHeaderControl},
+		{"CR in header value", req("/notes", http.Header{"X-Note": {"a\rb"}}), ErrHeaderControl},
+		{"NUL in header value", req("/notes", http.Header{"X-Note": {"a\x00b"}}), ErrHeaderControl},
+		{"control in header name", req("/notes", http.Header{"X-No\x01te": {"a"}}), ErrHeaderControl},
+		{"second value checked", req("/notes", http.Header{"X-Note": {"ok", "a\x7fb"}}), ErrHeaderControl},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.Check(tc.r)
+			if !errors.Is(err, tc.want) && !(err == nil && tc.want == nil) {
+				t.Fatalf("Check = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestScreenMultiLineFormOverTheWire submits a GET form with a text area
+// through a real server: its CR LF pairs reach the handler.
+func TestScreenMultiLineFormOverTheWire(t *testing.T) {
+	s, _ := NewScreen(ScreenOptions{})
+	got := make(chan string, 1)
+	srv := httptest.NewServer(s.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.URL.Query().Get("body")
+	})))
+	defer srv.Close()
+	form := url.Values{"body": {"first line\r\nsecond line\r\n\tindented"}}
+	resp, err := http.Get(srv.URL + "/search?" + form.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if v := <-got; v != form.Get("body") {
+		t.Fatalf("handler saw %q", v)
+	}
+}
+
+func highBytes(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			n++
+		}
+	}
+	return n
 }
