@@ -24,7 +24,9 @@
 //
 //   - HTML: bluemonday policies built once, behind size and shape limits.
 //   - LocalPath and Root: user-named files, only inside one directory
-//     (os.Root, so symlinks cannot escape either).
+//     (os.Root, so symlinks cannot escape either). Root, its FS and the
+//     directory listings of that FS refuse the same names; dotfiles
+//     (".env", ".git/config") only with RootOptions.AllowDotfiles.
 //   - HeaderValue, CleanHeaderValue, LogValue, ContentDisposition,
 //     SafeFilename: values bound for headers, logs and downloads.
 //   - Redirects: an allowlist for user-supplied redirect targets.
