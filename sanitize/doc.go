@@ -23,6 +23,10 @@
 // The rest are functions and small types used inside handlers:
 //
 //   - HTML: bluemonday policies built once, behind size and shape limits.
+//     PresetUserContent is the one for content from untrusted users: unlike
+//     PresetUGC (bluemonday's UGCPolicy) it drops id attributes, which let
+//     content clobber names the page's scripts look up, and images from
+//     hosts not listed in HTMLOptions.ImageOrigins.
 //   - LocalPath and Root: user-named files, only inside one directory
 //     (os.Root, so symlinks cannot escape either). Root, its FS and the
 //     directory listings of that FS refuse the same names; dotfiles
