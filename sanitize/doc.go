@@ -10,8 +10,9 @@
 //     parameters, with a 400 problem+json. Each component has its own
 //     rule: the path refuses every control character and any double
 //     encoding; a query value may hold the encoded tab, CR and LF of a
-//     multi-line form field but not NUL, and may be encoded twice only
-//     where the second decoding yields letters, digits, spaces or "-_~";
+//     multi-line form field but not NUL, and may hold a URL with escapes
+//     of its own but not one whose second decoding yields a control
+//     character, ".", "\\", "%", or a "/" next to "..";
 //     header values are not decoded and may not hold controls other than
 //     tab. The Screen type's documentation has the full list.
 //   - Headers sets the security headers (nosniff, frame-ancestors and

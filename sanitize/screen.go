@@ -37,10 +37,12 @@ type ScreenOptions struct {
 //   - Query (decoded once per key and value): invalid UTF-8, malformed
 //     escapes, raw control characters, and encoded ones except "%09",
 //     "%0A" and "%0D", which a multi-line text area of a GET form sends;
-//     "%00" and the other controls stay refused. Double encoding is refused
-//     when the second decoding would yield anything but an ASCII letter, a
-//     digit, a space or "-_~": "%2520" (a space encoded twice) passes,
-//     "%252e", "%252F", "%2500" and "%25%32%65" do not.
+//     "%00" and the other controls stay refused. A parameter holding a URL
+//     with escapes of its own is ordinary (next=%2Fsearch%3Fq%3D%25C3%25A9),
+//     so double encoding is refused only where the second decoding yields a
+//     control character, ".", "\\", "%" or a byte that never occurs in
+//     UTF-8 ("%252e", "%2500", "%25%32%65", "%25C0%25AE"), or a "/" in a
+//     parameter that also holds ".." ("..%252Fetc").
 //   - Header fields (never percent-decoded): control characters other than
 //     tab in a value. net/http already refuses them on its own connections;
 //     the screen holds requests from other sources (net/http/fcgi,
@@ -268,17 +270,20 @@ func secondEscape(s string, j int) (b byte, ok bool) {
 	return hi<<4 | lo, true
 }
 
-// harmlessSecondDecoding reports the bytes a query value may turn into when
-// an application decodes it a second time: ASCII letters, digits, space and
-// "-_~". Everything else (".", "/", "\", "%", "&", "=", controls, bytes
-// of multi-byte sequences) changes what a path, a query or a UTF-8 check
-// sees.
-func harmlessSecondDecoding(b byte) bool {
+// allowedSecondDecoding reports whether a query parameter may turn into
+// byte b when an application decodes it a second time. A URL nested in a
+// parameter (a return address, an OAuth redirect_uri) legitimately holds
+// escapes of its own, so "/", "&", "=", "?" and the bytes of UTF-8
+// characters are allowed. Refused: controls, "." (which no encoder needs
+// to escape, and which makes ".."), "\\", "%" (a third decoding) and the
+// bytes that never occur in UTF-8 (C0 and C1 start the overlong forms of
+// "." and "/"; F5 to FF).
+func allowedSecondDecoding(b byte) bool {
 	switch {
-	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
-		return true
+	case isControl(b), b == '.', b == '\\', b == '%', b == 0xC0, b == 0xC1, b >= 0xF5:
+		return false
 	}
-	return b == ' ' || b == '-' || b == '_' || b == '~'
+	return true
 }
 
 // isFormSpace reports the controls a form field may hold: tab and the CR
@@ -350,14 +355,20 @@ func (s *Screen) checkQuery(q string) error {
 	}
 	params := 1
 	var d decoder
+	// Per parameter: whether the decoded text holds "..", and whether a
+	// second decoding would add a slash; together they are "../".
+	prevDot, dotDot, secondSlash := false, false, false
 	for i := 0; i < len(q); {
 		c, escaped, j, err := next(q, i)
 		if err != nil {
 			return err
 		}
 		if escaped && c == '%' {
-			if b, ok := secondEscape(q, j); ok && !harmlessSecondDecoding(b) {
-				return ErrDoubleEncoding
+			if b, ok := secondEscape(q, j); ok {
+				if !allowedSecondDecoding(b) {
+					return ErrDoubleEncoding
+				}
+				secondSlash = secondSlash || b == '/'
 			}
 		}
 		i = j
@@ -368,7 +379,13 @@ func (s *Screen) checkQuery(q string) error {
 			if params++; params > s.maxParams {
 				return ErrTooManyParams
 			}
+			prevDot, dotDot, secondSlash = false, false, false
 			continue
+		}
+		dotDot = dotDot || (prevDot && c == '.')
+		prevDot = c == '.'
+		if dotDot && secondSlash {
+			return ErrDoubleEncoding
 		}
 		if isControl(c) && !(escaped && isFormSpace(c)) {
 			return ErrControlCharacter
