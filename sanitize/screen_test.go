@@ -246,3 +246,54 @@ func FuzzScreen(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkScreenBrowserRequest screens a request with the headers a
+// browser sends, so the header check is part of the cost.
+func BenchmarkScreenBrowserRequest(b *testing.B) {
+	s, _ := NewScreen(ScreenOptions{})
+	r := rawRequest("/api/v1/notes/%E6%97%A5%E6%9C%AC/comments?sort=-created&limit=20&q=caf%C3%A9")
+	r.Header = http.Header{
+		"Accept":          {"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"},
+		"Accept-Encoding": {"gzip, deflate, br"},
+		"Accept-Language": {"en-GB,en;q=0.9"},
+		"Cookie":          {"session=MTcwMDAwMDAwMHxEdi1CQkFFQ180SUFBUkFCRUFBQVNfLUNBQUVHYzNSeWFXNW5EQTRBREhObGMzTnBiMjVmYVdRPXxhYmNkZWY="},
+		"Referer":         {"https://app.example.com/notes?page=2"},
+		"User-Agent":      {"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"},
+		"Sec-Fetch-Mode":  {"navigate"},
+		"Sec-Fetch-Site":  {"same-origin"},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = s.Check(r)
+	}
+}
+
+func TestHasHeaderControl(t *testing.T) {
+	for i := 0; i < 256; i++ {
+		c := byte(i)
+		want := (c < 0x20 && c != '\t') || c == 0x7f
+		for _, pos := range []int{0, 3, 7, 8, 15, 16, 20} {
+			b := []byte(strings.Repeat("a\t~\x80\xffZ ", 4)[:21])
+			b[pos] = c
+			if got := hasHeaderControl(string(b)); got != want {
+				t.Fatalf("byte %#x at %d: %v, want %v", c, pos, got, want)
+			}
+		}
+	}
+}
+
+func FuzzHasHeaderControl(f *testing.F) {
+	f.Add("text/html; q=0.9\t")
+	f.Add("a\x7fb")
+	f.Fuzz(func(t *testing.T, v string) {
+		want := false
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+				want = true
+			}
+		}
+		if got := hasHeaderControl(v); got != want {
+			t.Fatalf("hasHeaderControl(%q) = %v, want %v", v, got, want)
+		}
+	})
+}

@@ -258,3 +258,32 @@ func FuzzEnvelopeAgreesWithDecode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkMessageDecode compares Message.Decode with the encoding/json
+// decoding it replaced, on a typical chat message.
+func BenchmarkMessageDecode(b *testing.B) {
+	raw := []byte(`{"type":"chat.say","id":"17","room":"lobby","text":"hello there, how is everyone doing today?"}`)
+	type say struct {
+		Room string `json:"room"`
+		Text string `json:"text"`
+	}
+	b.Run("strict", func(b *testing.B) {
+		m := Message{Type: "chat.say", Raw: raw}
+		b.ReportAllocs()
+		for b.Loop() {
+			var v say
+			if err := m.Decode(&v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var v say
+			if err := json.Unmarshal(raw, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
