@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -262,4 +263,55 @@ func TestFromEmptyContext(t *testing.T) {
 	if _, ok := p.From(t.Context()); ok {
 		t.Error("Path.From found a value in an empty context")
 	}
+}
+
+// FuzzChiPathDecodedOnce routes arbitrary path segments through chi, with
+// and without StripSlashes: a bound value is the segment decoded exactly
+// once, or the request is refused.
+func FuzzChiPathDecodedOnce(f *testing.F) {
+	for _, s := range []string{"plain", "a%20b", "a%2Fb", "%252e%252e", "%25%32%65%25%32%65%25%32%66etc", "100%25", "%2541", "%C3%A9"} {
+		f.Add(s)
+	}
+	type file struct {
+		Name string `path:"name"`
+	}
+	p, err := NewPath[file](nil, PathOptions{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	var got *string
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		v, _ := PathFrom[file](r.Context())
+		got = &v.Name
+	}
+	plain, stripped := chi.NewRouter(), chi.NewRouter()
+	plain.With(p.Handler).Get("/files/{name}", handler)
+	stripped.Use(middleware.StripSlashes)
+	stripped.With(p.Handler).Get("/files/{name}", handler)
+	f.Fuzz(func(t *testing.T, seg string) {
+		if seg == "" || strings.ContainsFunc(seg, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '/' || r == '?' || r == '#' || r >= 0x80 }) {
+			return
+		}
+		want, err := url.PathUnescape(seg)
+		if err != nil {
+			return
+		}
+		for _, tc := range []struct {
+			h      http.Handler
+			target string
+			strips bool
+		}{{plain, "/files/" + seg, false}, {stripped, "/files/" + seg, true}, {stripped, "/files/" + seg + "/", true}} {
+			got = nil
+			w := httptest.NewRecorder()
+			tc.h.ServeHTTP(w, httptest.NewRequest("GET", tc.target, nil))
+			// StripSlashes drops a trailing slash of the decoded path,
+			// also one the client encoded ("0%2F" routes as "0").
+			if got != nil && *got != want && !(tc.strips && *got == strings.TrimSuffix(want, "/")) && w.Code < 300 {
+				t.Fatalf("%s: bound %q, want %q (decoded once)", tc.target, *got, want)
+			}
+			if w.Code >= 500 {
+				t.Fatalf("%s: status %d", tc.target, w.Code)
+			}
+		}
+	})
 }
