@@ -4,10 +4,17 @@
 //
 // Two stages mount on a handler:
 //
-//   - Screen refuses request targets with invalid UTF-8, NUL or control
+//   - Screen refuses requests with invalid UTF-8, NUL or control
 //     characters, "." and ".." segments (also percent-encoded), encoded
 //     slashes, double encoding, over-long URLs and too many query
-//     parameters, with a 400 problem+json.
+//     parameters, with a 400 problem+json. Each component has its own
+//     rule: the path refuses every control character and any double
+//     encoding; a query value may hold the encoded tab, CR and LF of a
+//     multi-line form field but not NUL, and may hold a URL with escapes
+//     of its own but not one whose second decoding yields a control
+//     character, ".", "\\", "%", or a "/" next to "..";
+//     header values are not decoded and may not hold controls other than
+//     tab. The Screen type's documentation has the full list.
 //   - Headers sets the security headers (nosniff, frame-ancestors and
 //     X-Frame-Options, Referrer-Policy, Cross-Origin-Opener-Policy,
 //     X-XSS-Protection: 0, HSTS only over TLS or from a trusted proxy) and a
@@ -17,8 +24,14 @@
 // The rest are functions and small types used inside handlers:
 //
 //   - HTML: bluemonday policies built once, behind size and shape limits.
+//     PresetUserContent is the one for content from untrusted users: unlike
+//     PresetUGC (bluemonday's UGCPolicy) it drops id attributes, which let
+//     content clobber names the page's scripts look up, and images from
+//     hosts not listed in HTMLOptions.ImageOrigins.
 //   - LocalPath and Root: user-named files, only inside one directory
-//     (os.Root, so symlinks cannot escape either).
+//     (os.Root, so symlinks cannot escape either). Root, its FS and the
+//     directory listings of that FS refuse the same names; dotfiles
+//     (".env", ".git/config") only with RootOptions.AllowDotfiles.
 //   - HeaderValue, CleanHeaderValue, LogValue, ContentDisposition,
 //     SafeFilename: values bound for headers, logs and downloads.
 //   - Redirects: an allowlist for user-supplied redirect targets.

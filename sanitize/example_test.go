@@ -71,3 +71,20 @@ func ExampleIdentifiers_OrderBy() {
 	// 2 created_at true <nil>
 	// bad_sort 400
 }
+
+// Comments from strangers: formatting and links stay, ids and images from
+// unknown hosts go.
+func ExampleNewHTML_userContent() {
+	h, err := sanitize.NewHTML(sanitize.HTMLOptions{
+		Preset:       sanitize.PresetUserContent,
+		ImageOrigins: []string{"https://img.example.com"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	out, _ := h.Sanitize(`<p id="config"><b>Hi</b> <a href="https://example.org/">see</a>` +
+		`<img src="https://tracker.test/p.gif"><img src="https://img.example.com/cat.png" alt="cat"></p>`)
+	fmt.Println(out)
+	// Output:
+	// <p><b>Hi</b> <a href="https://example.org/" rel="nofollow noreferrer">see</a><img src="https://img.example.com/cat.png" alt="cat"></p>
+}

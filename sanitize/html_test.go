@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/microcosm-cc/bluemonday"
+
+	"github.com/covetgo/covet/errs"
 )
 
 func TestHTMLPresets(t *testing.T) {
@@ -107,5 +109,59 @@ func BenchmarkHTMLPathological(b *testing.B) {
 				_, _ = h.Sanitize(in)
 			}
 		})
+	}
+}
+
+func TestHTMLUserContentPreset(t *testing.T) {
+	plain, err := NewHTML(HTMLOptions{Preset: PresetUserContent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	images, err := NewHTML(HTMLOptions{Preset: PresetUserContent, ImageOrigins: []string{"https://img.example.com", "https://cdn.example.net:8443"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ugc, _ := NewHTML(HTMLOptions{Preset: PresetUGC})
+	for _, tc := range []struct {
+		name, in string
+		h        *HTML
+		want     string
+	}{
+		{"formatting kept", `<p><b>bold</b> <em>x</em></p><ul><li>a</li></ul>`, plain, `<p><b>bold</b> <em>x</em></p><ul><li>a</li></ul>`},
+		{"links get nofollow noreferrer", `<a href="https://example.com/">x</a>`, plain, `<a href="https://example.com/" rel="nofollow noreferrer">x</a>`},
+		{"id dropped", `<p id="config">x</p><a id="csrfToken" href="/x">y</a>`, plain, `<p>x</p><a href="/x" rel="nofollow noreferrer">y</a>`},
+		{"image map dropped", `<map name="login"><area href="/x" shape="rect" coords="0,0,1,1"></map><img usemap="#login">`, plain, ``},
+		{"remote image dropped", `<p>hi<img src="https://tracker.test/p.gif?u=1"></p>`, plain, `<p>hi</p>`},
+		{"relative image dropped", `<img src="/logout">`, plain, ``},
+		{"title and lang kept", `<p title="t" lang="en">x</p>`, plain, `<p title="t" lang="en">x</p>`},
+		{"script still dropped", `<p>x</p><script>alert(1)</script>`, plain, `<p>x</p>`},
+		{"image from allowed origin", `<img src="https://img.example.com/a.png" alt="a">`, images, `<img src="https://img.example.com/a.png" alt="a">`},
+		{"image from allowed origin with port", `<img src="https://cdn.example.net:8443/a.png">`, images, `<img src="https://cdn.example.net:8443/a.png">`},
+		{"image from a look-alike host", `<img src="https://img.example.com.evil.test/a.png">`, images, ``},
+		{"image with userinfo", `<img src="https://img.example.com@evil.test/a.png">`, images, ``},
+		{"image over http", `<img src="http://img.example.com/a.png">`, images, ``},
+		{"image protocol-relative", `<img src="//img.example.com/a.png">`, images, ``},
+		{"image with event handler", `<img src="https://img.example.com/a.png" onerror="alert(1)">`, images, `<img src="https://img.example.com/a.png">`},
+		// PresetUGC is documented as keeping these.
+		{"ugc keeps id", `<p id="config">x</p>`, ugc, `<p id="config">x</p>`},
+		{"ugc keeps remote images", `<img src="https://tracker.test/p.gif">`, ugc, `<img src="https://tracker.test/p.gif">`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.h.Sanitize(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+	for _, bad := range [][]string{{"img.example.com"}, {"https://img.example.com/path"}, {"ftp://img.example.com"}, {"https://user@img.example.com"}, {"https://"}} {
+		if _, err := NewHTML(HTMLOptions{Preset: PresetUserContent, ImageOrigins: bad}); !errors.Is(err, errs.KindConfiguration) {
+			t.Errorf("ImageOrigins %q: %v, want a configuration error", bad, err)
+		}
+	}
+	if _, err := NewHTML(HTMLOptions{Preset: PresetUGC, ImageOrigins: []string{"https://img.example.com"}}); !errors.Is(err, errs.KindConfiguration) {
+		t.Errorf("ImageOrigins with PresetUGC: %v, want a configuration error", err)
 	}
 }

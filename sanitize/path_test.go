@@ -3,6 +3,9 @@ package sanitize
 import (
 	"errors"
 	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,6 +46,8 @@ func TestLocalPath(t *testing.T) {
 		{"docs/nul.txt", ""},
 		{"com1", ""},
 		{"LPT9.log", ""},
+		{"COM¹.txt", ""},
+		{"lpt³", ""},
 		{"console.txt", "console.txt"},
 		{strings.Repeat("a/", 600), ""},
 	} {
@@ -118,6 +123,111 @@ func TestRoot(t *testing.T) {
 	}
 	if _, err := OpenRoot(filepath.Join(base, "nope")); !errors.Is(err, errs.KindConfiguration) {
 		t.Errorf("OpenRoot of a missing dir: %v", err)
+	}
+}
+
+// TestRootFSChecksNames opens, through FS and through Root, names that
+// exist on this file system but that Root must refuse.
+func TestRootFSChecksNames(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		`a\b`:          "backslash",
+		"CON":          "device",
+		".env":         "SECRET=1",
+		".git/config":  "[core]",
+		"docs/ok.txt":  "fine",
+		"docs/.hidden": "hidden",
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	strict, err := OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer strict.Close()
+	dotted, err := NewRoot(dir, RootOptions{AllowDotfiles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dotted.Close()
+
+	for _, tc := range []struct {
+		name             string
+		strictOK, dotted bool
+	}{
+		{`a\b`, false, false},
+		{"CON", false, false},
+		{".env", false, true},
+		{".git/config", false, true},
+		{"docs/.hidden", false, true},
+		{"docs/ok.txt", true, true},
+	} {
+		for _, r := range []struct {
+			root *Root
+			ok   bool
+		}{{strict, tc.strictOK}, {dotted, tc.dotted}} {
+			_, errOpen := r.root.Open(tc.name)
+			_, errStat := r.root.Stat(tc.name)
+			f, errFS := r.root.FS().Open(tc.name)
+			if f != nil {
+				f.Close()
+			}
+			_, errFSStat := fs.Stat(r.root.FS(), tc.name)
+			for what, err := range map[string]error{"Open": errOpen, "Stat": errStat, "FS().Open": errFS, "fs.Stat": errFSStat} {
+				if (err == nil) != r.ok {
+					t.Errorf("dotfiles %v: %s(%q) = %v, want ok %v", r.root.dotfiles, what, tc.name, err, r.ok)
+				}
+				if err != nil && !errors.Is(err, ErrUnsafePath) {
+					t.Errorf("%s(%q) = %v, want ErrUnsafePath", what, tc.name, err)
+				}
+			}
+			if !r.ok && !errors.Is(errFS, fs.ErrNotExist) {
+				t.Errorf("FS().Open(%q) = %v, want fs.ErrNotExist for http.FileServerFS", tc.name, errFS)
+			}
+		}
+	}
+
+	// Served with http.FileServerFS: refused names are 404s and do not
+	// appear in listings.
+	srv := httptest.NewServer(http.FileServerFS(strict.FS()))
+	defer srv.Close()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, path := range []string{"/.env", "/.git/config", "/CON", "/a%5Cb", "/docs/.hidden"} {
+		if code, body := get(path); code != 404 {
+			t.Errorf("GET %s: %d %q, want 404", path, code, body)
+		}
+	}
+	if code, body := get("/docs/ok.txt"); code != 200 || body != "fine" {
+		t.Errorf("GET /docs/ok.txt: %d %q", code, body)
+	}
+	for path, hidden := range map[string][]string{"/": {".env", ".git", "CON", `a\b`}, "/docs/": {".hidden"}} {
+		code, body := get(path)
+		if code != 200 {
+			t.Fatalf("GET %s: %d", path, code)
+		}
+		for _, name := range hidden {
+			if strings.Contains(body, ">"+name) {
+				t.Errorf("listing of %s shows %q: %s", path, name, body)
+			}
+		}
+	}
+	if _, body := get("/docs/"); !strings.Contains(body, "ok.txt") {
+		t.Errorf("listing of /docs/ lost ok.txt: %s", body)
 	}
 }
 

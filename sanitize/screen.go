@@ -20,12 +20,35 @@ type ScreenOptions struct {
 	AllowEncodedSlash bool
 }
 
-// Screen refuses request targets that no legitimate client sends and that
-// later stages may interpret differently: invalid UTF-8, NUL and other
-// control characters, ".." and "." segments (also when percent-encoded,
-// "%2e%2e"), encoded slashes and backslashes, double encoding ("%252e"),
-// malformed escapes, over-long targets and too many query parameters. Each
-// refusal is a 400 problem+json with its own code.
+// Screen refuses requests that no legitimate client sends and that later
+// stages may interpret differently. Each refusal is a 400 problem+json with
+// its own code. What is refused depends on the component, because each is
+// decoded differently downstream:
+//
+//   - Path (decoded once by net/http, matched escaped or decoded by
+//     routers, often joined to file names): invalid UTF-8, every control
+//     character (raw or percent-encoded, NUL, CR and LF included), "." and
+//     ".." segments (also when percent-encoded, "%2e%2e", or followed by
+//     ";"), backslashes, encoded slashes ("%2F", unless
+//     ScreenOptions.AllowEncodedSlash), malformed escapes, and any double
+//     encoding: a decoded "%" followed by two hex digits, whether those are
+//     sent as they are ("%252e") or encoded too ("%25%32%65"), so a second
+//     decoding can never change the path.
+//   - Query (decoded once per key and value): invalid UTF-8, malformed
+//     escapes, raw control characters, and encoded ones except "%09",
+//     "%0A" and "%0D", which a multi-line text area of a GET form sends;
+//     "%00" and the other controls stay refused. A parameter holding a URL
+//     with escapes of its own is ordinary (next=%2Fsearch%3Fq%3D%25C3%25A9),
+//     so double encoding is refused only where the second decoding yields a
+//     control character, ".", "\\", "%" or a byte that never occurs in
+//     UTF-8 ("%252e", "%2500", "%25%32%65", "%25C0%25AE"), or a "/" in a
+//     parameter that also holds ".." ("..%252Fetc").
+//   - Header fields (never percent-decoded): control characters other than
+//     tab in a value. net/http already refuses them on its own connections;
+//     the screen holds requests from other sources (net/http/fcgi,
+//     adapters, in-process calls) to the same rule.
+//
+// Over-long targets and too many query parameters are refused too.
 type Screen struct {
 	maxURL    int
 	maxParams int
@@ -42,6 +65,7 @@ var (
 	ErrPathTraversal     = errs.New(errs.KindSecurity, "path_traversal", `The request path holds a "." or ".." segment.`)
 	ErrEncodedSeparator  = errs.New(errs.KindSecurity, "encoded_separator", "The request path holds an encoded slash or a backslash.")
 	ErrDoubleEncoding    = errs.New(errs.KindSecurity, "double_encoding", "The request URL is percent-encoded twice.")
+	ErrHeaderControl     = errs.New(errs.KindSecurity, "header_control_character", "A request header holds a control character.")
 	errMissingRequestURL = errs.New(errs.KindSecurity, "bad_request_target", "The request has no URL.")
 )
 
@@ -72,16 +96,72 @@ func (s *Screen) Handler(next http.Handler) http.Handler {
 }
 
 // Check screens r's target as the client sent it (RequestURI), or as
-// r.URL encodes it for requests built in-process.
+// r.URL encodes it for requests built in-process, then its header fields.
 func (s *Screen) Check(r *http.Request) error {
 	if r.URL == nil {
 		return errMissingRequestURL
 	}
+	var err error
 	if r.RequestURI != "" && r.RequestURI != "*" {
 		path, query := splitTarget(r.RequestURI)
-		return s.CheckTarget(path, query)
+		err = s.CheckTarget(path, query)
+	} else {
+		err = s.CheckTarget(r.URL.EscapedPath(), r.URL.RawQuery)
 	}
-	return s.CheckTarget(r.URL.EscapedPath(), r.URL.RawQuery)
+	if err != nil {
+		return err
+	}
+	return CheckHeader(r.Header)
+}
+
+// CheckHeader refuses header names and values holding a control character
+// other than tab in a value (ErrHeaderControl). Values are not decoded. It
+// does not allocate.
+func CheckHeader(h http.Header) error {
+	for name, values := range h {
+		for i := 0; i < len(name); i++ {
+			if isControl(name[i]) {
+				return ErrHeaderControl
+			}
+		}
+		for _, v := range values {
+			if hasHeaderControl(v) {
+				return ErrHeaderControl
+			}
+		}
+	}
+	return nil
+}
+
+// SWAR constants: every byte 0x01, 0x20, 0x7f and 0x80.
+const (
+	ones  = 0x0101010101010101
+	spcs  = 0x2020202020202020
+	dels  = 0x7f7f7f7f7f7f7f7f
+	highs = 0x8080808080808080
+)
+
+// hasHeaderControl reports whether v holds a control character other than
+// tab. Header values are most of a request's bytes, so it tests eight
+// bytes at a time (a byte below 0x20, or equal to 0x7f, sets its high bit
+// in the expressions below) and reads byte by byte only from a word that
+// may hold one.
+func hasHeaderControl(v string) bool {
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		x := uint64(v[i]) | uint64(v[i+1])<<8 | uint64(v[i+2])<<16 | uint64(v[i+3])<<24 |
+			uint64(v[i+4])<<32 | uint64(v[i+5])<<40 | uint64(v[i+6])<<48 | uint64(v[i+7])<<56
+		d := x ^ dels
+		if ((x-spcs)&^x|(d-ones)&^d)&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(v); i++ {
+		if c := v[i]; isControl(c) && c != '\t' {
+			return true
+		}
+	}
+	return false
 }
 
 // splitTarget splits a request target into its path and query, dropping
@@ -192,6 +272,53 @@ func next(s string, i int) (c byte, escaped bool, j int, err error) {
 	return hi<<4 | lo, true, i + 3, nil
 }
 
+// secondEscape reports whether the bytes at s[j:] decode to two hex
+// digits, each sent as it is or percent-encoded: then a '%' decoded just
+// before them starts an escape for whoever decodes a second time, and b is
+// the byte that second decoding yields.
+func secondEscape(s string, j int) (b byte, ok bool) {
+	if j >= len(s) {
+		return 0, false
+	}
+	c1, _, j, err := next(s, j)
+	if err != nil || j >= len(s) {
+		return 0, false
+	}
+	hi, ok1 := unhex(c1)
+	if !ok1 {
+		return 0, false
+	}
+	c2, _, _, err := next(s, j)
+	if err != nil {
+		return 0, false
+	}
+	lo, ok2 := unhex(c2)
+	if !ok2 {
+		return 0, false
+	}
+	return hi<<4 | lo, true
+}
+
+// allowedSecondDecoding reports whether a query parameter may turn into
+// byte b when an application decodes it a second time. A URL nested in a
+// parameter (a return address, an OAuth redirect_uri) legitimately holds
+// escapes of its own, so "/", "&", "=", "?" and the bytes of UTF-8
+// characters are allowed. Refused: controls, "." (which no encoder needs
+// to escape, and which makes ".."), "\\", "%" (a third decoding) and the
+// bytes that never occur in UTF-8 (C0 and C1 start the overlong forms of
+// "." and "/"; F5 to FF).
+func allowedSecondDecoding(b byte) bool {
+	switch {
+	case isControl(b), b == '.', b == '\\', b == '%', b == 0xC0, b == 0xC1, b >= 0xF5:
+		return false
+	}
+	return true
+}
+
+// isFormSpace reports the controls a form field may hold: tab and the CR
+// and LF of a multi-line text area.
+func isFormSpace(c byte) bool { return c == '\t' || c == '\n' || c == '\r' }
+
 // isControl reports C0 controls and DEL.
 func isControl(c byte) bool { return c < 0x20 || c == 0x7f }
 
@@ -210,11 +337,9 @@ func (s *Screen) checkPath(p string) error {
 		if err != nil {
 			return err
 		}
-		if escaped && c == '%' && j+1 < len(p) {
-			if _, ok := unhex(p[j]); ok {
-				if _, ok := unhex(p[j+1]); ok {
-					return ErrDoubleEncoding
-				}
+		if escaped && c == '%' {
+			if _, ok := secondEscape(p, j); ok {
+				return ErrDoubleEncoding // whatever it decodes to
 			}
 		}
 		i = j
@@ -259,10 +384,21 @@ func (s *Screen) checkQuery(q string) error {
 	}
 	params := 1
 	var d decoder
+	// Per parameter: whether the decoded text holds "..", and whether a
+	// second decoding would add a slash; together they are "../".
+	prevDot, dotDot, secondSlash := false, false, false
 	for i := 0; i < len(q); {
 		c, escaped, j, err := next(q, i)
 		if err != nil {
 			return err
+		}
+		if escaped && c == '%' {
+			if b, ok := secondEscape(q, j); ok {
+				if !allowedSecondDecoding(b) {
+					return ErrDoubleEncoding
+				}
+				secondSlash = secondSlash || b == '/'
+			}
 		}
 		i = j
 		if !d.feed(c) {
@@ -272,9 +408,15 @@ func (s *Screen) checkQuery(q string) error {
 			if params++; params > s.maxParams {
 				return ErrTooManyParams
 			}
+			prevDot, dotDot, secondSlash = false, false, false
 			continue
 		}
-		if isControl(c) {
+		dotDot = dotDot || (prevDot && c == '.')
+		prevDot = c == '.'
+		if dotDot && secondSlash {
+			return ErrDoubleEncoding
+		}
+		if isControl(c) && !(escaped && isFormSpace(c)) {
 			return ErrControlCharacter
 		}
 	}

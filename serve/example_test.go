@@ -10,6 +10,7 @@ import (
 
 	"github.com/covetgo/covet/observe"
 	"github.com/covetgo/covet/serve"
+	"github.com/covetgo/covet/wstools"
 )
 
 // A server with a start/stop hook and a readiness check. In a real main,
@@ -63,5 +64,40 @@ func Example() {
 	// /readyz 200
 	// /hello 200 hello
 	// db: closed
+	// run: <nil>
+}
+
+// A WebSocket hub behind the server: Drain makes Run wait until the hub
+// has closed its connections, before the stop hooks close what it uses.
+func ExampleServer_Drain() {
+	hub, err := wstools.New(wstools.Options{Router: wstools.NewRouter(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /ws", hub)
+	s, err := serve.New(serve.Options{
+		Handler: mux,
+		Addr:    "127.0.0.1:0",
+		Signals: []os.Signal{},
+		Logger:  slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		panic(err)
+	}
+	s.Drain("websockets", hub.Drain)
+	s.Hook(serve.Hook{Name: "broker", OnStop: func(context.Context) error {
+		fmt.Println("broker closed with", hub.Len(), "connections open")
+		return nil
+	}})
+
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	<-s.Started()
+	stop()
+	fmt.Println("run:", <-done)
+	// Output:
+	// broker closed with 0 connections open
 	// run: <nil>
 }

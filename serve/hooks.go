@@ -22,8 +22,9 @@ type Hook struct {
 	OnStop  func(ctx context.Context) error
 }
 
-// HookError reports the hook that failed and in which phase ("start" or
-// "stop"). A hook that panics fails with the panic value in Err.
+// HookError reports the hook or drain that failed and in which phase
+// ("start", "stop" or "drain"). One that panics fails with the panic value
+// in Err.
 type HookError struct {
 	Hook  string
 	Phase string

@@ -10,8 +10,10 @@
 //  2. The server listens; /readyz starts answering 200 when its checks pass.
 //  3. On SIGINT, SIGTERM or the cancellation of Run's context, /readyz
 //     fails at once (503), the listener closes after Options.DrainDelay,
-//     and in-flight requests get Options.ShutdownTimeout to finish. A
-//     second signal cuts the drain short.
+//     and in-flight requests get Options.ShutdownTimeout to finish. The
+//     drains added with Drain (connections http.Server does not track,
+//     such as WebSockets) run at the same time, within the same timeout,
+//     and Run waits for them. A second signal cuts the drain short.
 //  4. Stop hooks run in reverse order, each with Options.HookTimeout, so
 //     resources close after the requests that use them have finished.
 package serve
@@ -27,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -65,7 +68,13 @@ type Options struct {
 	Listener net.Listener
 	// TLSConfig, when set, serves HTTPS with it. It must carry a
 	// certificate (Certificates, GetCertificate or GetConfigForClient) and
-	// may not allow versions below TLS 1.2.
+	// may not allow versions below TLS 1.2. The server works on a copy.
+	// HTTP/2 is offered through ALPN: "h2" goes first in the copy's
+	// NextProtos when it is missing, and "http/1.1" last, unless
+	// HTTPServer().Protocols leaves HTTP/2 out or HTTPServer().TLSNextProto
+	// is a non-nil map without "h2" (http.Server's own ways to opt out). A
+	// config returned by GetConfigForClient is used as it is: give it
+	// NextProtos {"h2", "http/1.1"} for HTTP/2.
 	TLSConfig *tls.Config
 
 	// ReadHeaderTimeout bounds reading the request headers (the slowloris
@@ -75,7 +84,8 @@ type Options struct {
 	// writing the response; IdleTimeout bounds a keep-alive connection's
 	// wait for its next request. Negative disables one (for long streams;
 	// a handler can also extend its own deadlines with
-	// http.ResponseController).
+	// http.ResponseController). A negative IdleTimeout means no idle
+	// timeout at all, not http.Server's fallback to ReadTimeout.
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// MaxHeaderBytes bounds the request line and headers. Zero:
 	// DefaultMaxHeaderBytes (64 KiB); at least 4 KiB.
@@ -123,6 +133,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	hooks   []Hook
+	drains  []drain
 	running bool
 
 	state     atomic.Int32
@@ -204,6 +215,9 @@ func New(opts Options) (*Server, error) {
 	if idle, err = timeout("IdleTimeout", opts.IdleTimeout, DefaultIdleTimeout, true); err != nil {
 		return nil, err
 	}
+	if opts.IdleTimeout < 0 {
+		idle = -1 // zero would mean "ReadTimeout" to http.Server
+	}
 	if s.shutdown, err = timeout("ShutdownTimeout", opts.ShutdownTimeout, DefaultShutdownTimeout, false); err != nil {
 		return nil, err
 	}
@@ -228,7 +242,7 @@ func New(opts Options) (*Server, error) {
 
 	s.srv = &http.Server{
 		Handler:           http.HandlerFunc(s.route),
-		TLSConfig:         opts.TLSConfig,
+		TLSConfig:         tlsConfig(opts.TLSConfig),
 		ReadHeaderTimeout: readHeader,
 		ReadTimeout:       read,
 		WriteTimeout:      write,
@@ -253,6 +267,20 @@ func timeout(name string, d, def time.Duration, canDisable bool) (time.Duration,
 	return d, nil
 }
 
+// tlsConfig returns a copy of c that offers HTTP/2 first. http.Server
+// removes "h2" again when its Protocols or TLSNextProto opt out, and adds
+// "http/1.1".
+func tlsConfig(c *tls.Config) *tls.Config {
+	if c == nil {
+		return nil
+	}
+	c = c.Clone()
+	if !slices.Contains(c.NextProtos, "h2") {
+		c.NextProtos = append([]string{"h2"}, c.NextProtos...)
+	}
+	return c
+}
+
 func checkTLS(c *tls.Config) error {
 	if c == nil {
 		return nil
@@ -268,8 +296,9 @@ func checkTLS(c *tls.Config) error {
 
 // HTTPServer returns the underlying http.Server, for settings Options does
 // not cover (ConnState, HTTP/2 options). Change it only before Run.
-// Shutdown does not track hijacked connections such as WebSockets: use its
-// RegisterOnShutdown to tell them to close. Run sets BaseContext: request
+// Shutdown does not track hijacked connections such as WebSockets: close
+// them with Drain, which Run waits for (http.Server.RegisterOnShutdown
+// starts a function but nothing waits for it). Run sets BaseContext: request
 // contexts carry the values of Run's context, are not cancelled when it
 // is (so requests can drain), and are cancelled when the drain gives up.
 func (s *Server) HTTPServer() *http.Server { return s.srv }
@@ -311,6 +340,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.running = true
 	hooks := append([]Hook(nil), s.hooks...)
+	drains := append([]drain(nil), s.drains...)
 	s.mu.Unlock()
 
 	// stop is cancelled by the first signal or by ctx; force by a second
@@ -366,15 +396,18 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	addr := ln.Addr()
 	s.boundAddr.Store(&addr)
-	if s.tls != nil {
-		ln = tls.NewListener(ln, s.tls)
-	}
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
 	s.srv.BaseContext = func(net.Listener) context.Context { return base }
 	served := make(chan error, 1)
 	s.state.Store(stateServing)
-	go func() { served <- s.srv.Serve(ln) }()
+	if s.tls != nil {
+		// ServeTLS adds "h2" and "http/1.1" to a copy of NextProtos
+		// unless the server's Protocols or TLSNextProto opt out.
+		go func() { served <- s.srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { served <- s.srv.Serve(ln) }()
+	}
 	close(s.started)
 	s.logger.Info("server started", slog.String("addr", addr.String()), slog.Bool("tls", s.tls != nil))
 
@@ -404,18 +437,20 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 	var drainErr error
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdown)
+	defer cancel()
+	go func() {
+		select {
+		case <-force:
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	drained := s.runDrains(sctx, drains)
 	if serveErr != nil {
 		drainErr = fmt.Errorf("serve: %w", serveErr)
 		_ = s.srv.Close()
 	} else {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdown)
-		go func() {
-			select {
-			case <-force:
-				cancel()
-			case <-sctx.Done():
-			}
-		}()
 		if err := s.srv.Shutdown(sctx); err != nil {
 			select {
 			case <-force:
@@ -426,9 +461,10 @@ func (s *Server) Run(ctx context.Context) error {
 			s.logger.Warn("closing connections that did not drain", slog.String("error", err.Error()))
 			_ = s.srv.Close()
 		}
-		cancel()
 		<-served
 	}
+	drainErr = errors.Join(drainErr, <-drained)
+	cancel()
 	cancelBase()
 	s.state.Store(stateStopped)
 
@@ -462,4 +498,68 @@ func (e *SignalError) Error() string { return "received " + e.Signal.String() }
 // requests that may use it have drained.
 func (s *Server) CloseOnStop(name string, c io.Closer) {
 	s.Hook(Hook{Name: name, OnStop: func(context.Context) error { return c.Close() }})
+}
+
+// drain is a shutdown step added with Drain.
+type drain struct {
+	name string
+	fn   func(context.Context) error
+}
+
+// Drain adds fn to the shutdown: when it begins (after Options.DrainDelay),
+// every drain runs in its own goroutine, alongside the drain of in-flight
+// requests, with a context that ends at Options.ShutdownTimeout or at a
+// second signal. Run waits for every drain to return before the stop hooks
+// run, and joins their errors (each a *HookError of phase "drain") to its
+// own. Use it for connections http.Server does not track: a WebSocket hub's
+// Shutdown (or wstools' Hub.Drain) registered here makes Run wait until its
+// clients have received their close frames, where
+// HTTPServer().RegisterOnShutdown would let Run return first. It panics when
+// called after Run has started, with an empty name or a nil fn.
+func (s *Server) Drain(name string, fn func(ctx context.Context) error) {
+	if name == "" || fn == nil {
+		panic("serve: Drain needs a name and a function")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running {
+		panic("serve: Drain called after Run")
+	}
+	s.drains = append(s.drains, drain{name: name, fn: fn})
+}
+
+// runDrains starts every drain with ctx and returns a channel that yields
+// their joined errors once all have returned.
+func (s *Server) runDrains(ctx context.Context, drains []drain) <-chan error {
+	out := make(chan error, 1)
+	if len(drains) == 0 {
+		out <- nil
+		return out
+	}
+	errc := make(chan error, len(drains))
+	for _, d := range drains {
+		go func() {
+			err := func() (err error) {
+				defer func() {
+					if v := recover(); v != nil {
+						err = fmt.Errorf("panic: %v", v)
+					}
+				}()
+				return d.fn(ctx)
+			}()
+			if err != nil {
+				s.logger.Error("drain failed", slog.String("drain", d.name), slog.String("error", errs.DefaultSanitizer().String(err.Error())))
+				err = &HookError{Hook: d.name, Phase: "drain", Err: err}
+			}
+			errc <- err
+		}()
+	}
+	go func() {
+		var all []error
+		for range drains {
+			all = append(all, <-errc)
+		}
+		out <- errors.Join(all...)
+	}()
+	return out
 }

@@ -525,7 +525,7 @@ func TestNewDefaultsAndValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hs := s.HTTPServer(); hs.ReadTimeout != 0 || hs.WriteTimeout != 0 || hs.IdleTimeout != 0 || hs.ReadHeaderTimeout == 0 {
+	if hs := s.HTTPServer(); hs.ReadTimeout != 0 || hs.WriteTimeout != 0 || hs.IdleTimeout >= 0 || hs.ReadHeaderTimeout == 0 {
 		t.Errorf("negative timeouts not disabled (or header timeout lost): %+v", hs)
 	}
 

@@ -16,7 +16,9 @@
 //   - NewQuery[T] reads the query string into fields tagged `query:"name"`.
 //   - NewPath[T] reads path values (r.PathValue, which chi and
 //     http.ServeMux fill, with chi.URLParam as a fallback) into fields tagged
-//     `path:"name"`.
+//     `path:"name"`. A value is decoded exactly once, whether chi matched
+//     the escaped path or, after a middleware such as StripSlashes, the
+//     decoded one; a value whose encoding cannot be told is a 400.
 //
 // Each binder has a Bind method for handlers that decode themselves, and a
 // Handler method, a middleware that decodes before the handler and stores

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -15,8 +16,10 @@ import (
 // PathOptions configures a Path binder.
 type PathOptions struct {
 	// Lookup returns the (unescaped) path value called name. Nil: on a chi
-	// route chi.URLParam(r, name), unescaped when chi matched the escaped
-	// path; otherwise r.PathValue(name), which http.ServeMux fills.
+	// route chi.URLParam(r, name), decoded exactly once whichever path chi
+	// matched (escaped, or decoded after a middleware such as
+	// StripSlashes); otherwise r.PathValue(name), which http.ServeMux
+	// fills.
 	Lookup func(r *http.Request, name string) string
 }
 
@@ -34,25 +37,46 @@ type Path[T any] struct {
 	v      *Validator
 	ps     *paramSet
 	typ    reflect.Type
-	lookup func(r *http.Request, name string) string
+	lookup func(r *http.Request, name string) (string, bool)
 }
 
-// pathValue is the default lookup. On a chi route it reads chi's URL
-// parameter, which chi matched against the escaped path when the request
-// has one (r.URL.RawPath), so the value is unescaped here as ServeMux
-// does; elsewhere it is r.PathValue.
-func pathValue(r *http.Request, name string) string {
+// pathValue is the default lookup: on a chi route chi's URL parameter,
+// decoded exactly once (see chiValue); elsewhere r.PathValue, which
+// http.ServeMux has decoded once already.
+func pathValue(r *http.Request, name string) (string, bool) {
 	if rctx := chi.RouteContext(r.Context()); rctx != nil {
 		if s := rctx.URLParam(name); s != "" {
-			if r.URL.RawPath != "" {
-				if u, err := url.PathUnescape(s); err == nil {
-					return u
-				}
-			}
-			return s
+			return chiValue(r, s)
 		}
 	}
-	return r.PathValue(name)
+	return r.PathValue(name), true
+}
+
+// chiValue returns chi's parameter value s decoded exactly once, and false
+// when that cannot be told. chi matches the escaped path (r.URL.RawPath)
+// when the request has one, but the decoded path when a middleware set
+// its RoutePath first (middleware.StripSlashes does, from r.URL.Path), and
+// a mounted router inherits whichever its parent used: the value alone
+// does not say whether it is still escaped. Decoding it when it is not
+// decodes the client's input twice ("%252e" would become "."), so the
+// choice is made from the request itself: a value decoded once is part of
+// r.URL.Path. A value without "%" reads the same either way. When both
+// readings, or neither, are part of r.URL.Path, the value is refused
+// rather than guessed.
+func chiValue(r *http.Request, s string) (string, bool) {
+	if strings.IndexByte(s, '%') < 0 {
+		return s, true
+	}
+	asIs := strings.Contains(r.URL.Path, s)
+	u, err := url.PathUnescape(s)
+	unescaped := err == nil && strings.Contains(r.URL.Path, u)
+	switch {
+	case unescaped && !asIs:
+		return u, true
+	case asIs && !unescaped:
+		return s, true
+	}
+	return "", false
 }
 
 // NewPath returns a path binder for struct type T, checking its fields and
@@ -74,9 +98,9 @@ func NewPath[T any](v *Validator, o PathOptions) (*Path[T], error) {
 	if err := v.checkParamType(t); err != nil {
 		return nil, err
 	}
-	lookup := o.Lookup
-	if lookup == nil {
-		lookup = pathValue
+	lookup := pathValue
+	if o.Lookup != nil {
+		lookup = func(r *http.Request, name string) (string, bool) { return o.Lookup(r, name), true }
 	}
 	return &Path[T]{v: v, ps: ps, typ: t, lookup: lookup}, nil
 }
@@ -95,7 +119,11 @@ func (p *Path[T]) Decode(r *http.Request, dst *T) error {
 	var bad []errs.FieldError
 	for i := range p.ps.params {
 		pp := &p.ps.params[i]
-		raw := p.lookup(r, pp.name)
+		raw, ok := p.lookup(r, pp.name)
+		if !ok {
+			bad = append(bad, errs.FieldError{Field: pp.name, Rule: "encoding", Message: pp.name + " is percent-encoded ambiguously"})
+			continue
+		}
 		if raw == "" {
 			continue
 		}

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/covetgo/covet/errs"
 )
@@ -145,23 +148,105 @@ func TestPathUnescapesOnce(t *testing.T) {
 	mux.Handle("GET /files/{name}", p.Handler(http.HandlerFunc(ok)))
 	cr := chi.NewRouter()
 	cr.With(p.Handler).Get("/files/{name}", ok)
+	// StripSlashes makes chi route on the decoded path.
+	stripped := chi.NewRouter()
+	stripped.Use(middleware.StripSlashes)
+	stripped.With(p.Handler).Get("/files/{name}", ok)
+	// A mounted router inherits the form its parent matched.
+	mounted, mountedStripped := chi.NewRouter(), chi.NewRouter()
+	sub := chi.NewRouter()
+	sub.With(p.Handler).Get("/{name}", ok)
+	mounted.Mount("/files", sub)
+	mountedStripped.Use(middleware.StripSlashes)
+	mountedStripped.Mount("/files", sub)
 	tests := map[string]string{
 		"/files/plain":         "plain",
 		"/files/a%20b":         "a b",
 		"/files/a%2Fb":         "a/b",
 		"/files/100%2541":      "100%41",
+		"/files/100%25":        "100%",
 		"/files/%C3%A9t%C3%A9": "été",
+		"/files/%252e%252e":    "%2e%2e",
+		"/files/%25%32%65%25%32%65%25%32%66etc%25%32%66passwd": "%2e%2e%2fetc%2fpasswd",
 	}
-	for _, h := range []http.Handler{mux, cr} {
+	for _, h := range []struct {
+		name string
+		h    http.Handler
+	}{{"ServeMux", mux}, {"chi", cr}, {"chi StripSlashes", stripped}, {"chi Mount", mounted}, {"chi StripSlashes Mount", mountedStripped}} {
 		for path, want := range tests {
-			got = ""
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
-			if w.Code != 200 || got != want {
-				t.Errorf("%T %s: status %d value %q, want %q", h, path, w.Code, got, want)
+			targets := []string{path}
+			// With a trailing slash, StripSlashes routes on the decoded
+			// path, where an encoded slash is a separator.
+			if (h.name == "chi StripSlashes" || h.name == "chi StripSlashes Mount") && !strings.Contains(path, "%2F") {
+				targets = append(targets, path+"/")
+			}
+			for _, target := range targets {
+				got = ""
+				w := httptest.NewRecorder()
+				h.h.ServeHTTP(w, httptest.NewRequest("GET", target, nil))
+				if w.Code != 200 || got != want {
+					t.Errorf("%s %s: status %d value %q, want %q", h.name, target, w.Code, got, want)
+				}
 			}
 		}
 	}
+}
+
+// TestPathChiDecodedRoutePath binds a parameter that chi matched on the
+// decoded path, as it does after middleware.StripSlashes: decoding it
+// again would turn "%2e%2e%2f" into "../".
+func TestPathChiDecodedRoutePath(t *testing.T) {
+	type file struct {
+		Name string `path:"name"`
+	}
+	p, err := NewPath[file](nil, PathOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := chi.NewRouter()
+	cr.Use(middleware.StripSlashes)
+	var got *string
+	cr.With(p.Handler).Get("/files/{name}", func(w http.ResponseWriter, r *http.Request) {
+		v, _ := PathFrom[file](r.Context())
+		got = &v.Name
+	})
+	r := httptest.NewRequest("GET", "/files/%25%32%65%25%32%65%25%32%66etc%25%32%66passwd/", nil)
+	if r.URL.RawPath == "" {
+		t.Fatal("the request has no RawPath: the case under test does not arise")
+	}
+	w := httptest.NewRecorder()
+	cr.ServeHTTP(w, r)
+	if got == nil {
+		t.Fatalf("handler not reached: %d %s", w.Code, w.Body)
+	}
+	if *got != "%2e%2e%2fetc%2fpasswd" {
+		t.Fatalf("bound %q, want the path segment decoded once", *got)
+	}
+}
+
+// TestPathChiAmbiguousEncoding refuses a value that reads as a part of the
+// decoded path both as it is and decoded once: which one chi matched
+// cannot be told.
+func TestPathChiAmbiguousEncoding(t *testing.T) {
+	type pair struct {
+		A string `path:"a"`
+		B string `path:"b"`
+	}
+	p, err := NewPath[pair](nil, PathOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := chi.NewRouter()
+	cr.Use(middleware.StripSlashes)
+	reached := false
+	cr.With(p.Handler).Get("/x/{a}/{b}", func(w http.ResponseWriter, r *http.Request) { reached = true })
+	// Decoded path "/x/%41/A": chi (on the decoded path) binds a = "%41",
+	// which is in the path as it is and, decoded, as b.
+	w, prob := serve(t, cr, httptest.NewRequest("GET", "/x/%2541/A/", nil))
+	if reached || w.Code != 400 {
+		t.Fatalf("status %d, reached %v; body %s", w.Code, reached, w.Body)
+	}
+	findField(t, prob, "a")
 }
 
 func TestFromEmptyContext(t *testing.T) {
@@ -178,4 +263,55 @@ func TestFromEmptyContext(t *testing.T) {
 	if _, ok := p.From(t.Context()); ok {
 		t.Error("Path.From found a value in an empty context")
 	}
+}
+
+// FuzzChiPathDecodedOnce routes arbitrary path segments through chi, with
+// and without StripSlashes: a bound value is the segment decoded exactly
+// once, or the request is refused.
+func FuzzChiPathDecodedOnce(f *testing.F) {
+	for _, s := range []string{"plain", "a%20b", "a%2Fb", "%252e%252e", "%25%32%65%25%32%65%25%32%66etc", "100%25", "%2541", "%C3%A9"} {
+		f.Add(s)
+	}
+	type file struct {
+		Name string `path:"name"`
+	}
+	p, err := NewPath[file](nil, PathOptions{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	var got *string
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		v, _ := PathFrom[file](r.Context())
+		got = &v.Name
+	}
+	plain, stripped := chi.NewRouter(), chi.NewRouter()
+	plain.With(p.Handler).Get("/files/{name}", handler)
+	stripped.Use(middleware.StripSlashes)
+	stripped.With(p.Handler).Get("/files/{name}", handler)
+	f.Fuzz(func(t *testing.T, seg string) {
+		if seg == "" || strings.ContainsFunc(seg, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '/' || r == '?' || r == '#' || r >= 0x80 }) {
+			return
+		}
+		want, err := url.PathUnescape(seg)
+		if err != nil {
+			return
+		}
+		for _, tc := range []struct {
+			h      http.Handler
+			target string
+			strips bool
+		}{{plain, "/files/" + seg, false}, {stripped, "/files/" + seg, true}, {stripped, "/files/" + seg + "/", true}} {
+			got = nil
+			w := httptest.NewRecorder()
+			tc.h.ServeHTTP(w, httptest.NewRequest("GET", tc.target, nil))
+			// StripSlashes drops a trailing slash of the decoded path,
+			// also one the client encoded ("0%2F" routes as "0").
+			if got != nil && *got != want && !(tc.strips && *got == strings.TrimSuffix(want, "/")) && w.Code < 300 {
+				t.Fatalf("%s: bound %q, want %q (decoded once)", tc.target, *got, want)
+			}
+			if w.Code >= 500 {
+				t.Fatalf("%s: status %d", tc.target, w.Code)
+			}
+		}
+	})
 }

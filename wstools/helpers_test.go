@@ -137,7 +137,9 @@ func eventually(t testing.TB, what string, cond func() bool) {
 func joinRouter(h **Hub) *Router {
 	rt := NewRouter()
 	rt.Handle("join", func(_ context.Context, c *Conn, m Message) error {
-		var in struct{ Room string }
+		var in struct {
+			Room string `json:"room"`
+		}
 		if err := m.Decode(&in); err != nil {
 			return err
 		}
@@ -147,7 +149,9 @@ func joinRouter(h **Hub) *Router {
 		return c.Send("joined", in.Room)
 	})
 	rt.Handle("leave", func(_ context.Context, c *Conn, m Message) error {
-		var in struct{ Room string }
+		var in struct {
+			Room string `json:"room"`
+		}
 		if err := m.Decode(&in); err != nil {
 			return err
 		}
@@ -155,7 +159,9 @@ func joinRouter(h **Hub) *Router {
 		return c.Send("left", in.Room)
 	})
 	rt.Handle("echo", func(_ context.Context, c *Conn, m Message) error {
-		var in struct{ Data json.RawMessage }
+		var in struct {
+			Data json.RawMessage `json:"data"`
+		}
 		if err := m.Decode(&in); err != nil {
 			return err
 		}

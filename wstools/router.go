@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 
+	jsonv2 "github.com/go-json-experiment/json"
+
 	"github.com/covetgo/covet/errs"
 )
 
@@ -61,10 +63,16 @@ func (m Message) ReplyJSON(typ string, data json.RawMessage) error {
 	return nil
 }
 
-// Decode unmarshals the whole message into v. A failure is an
-// ErrInvalidMessage, which the router answers with an error message.
+// Decode unmarshals the whole message into v as strictly as the router
+// read its "type" and "id": member names match struct fields exactly (a
+// field named by its `json:"name"` tag, or by its Go name without one; no
+// case folding, so "Type" and "ROOM" do not fill the fields for "type" and
+// "room"), and a name that appears twice in any object refuses the whole
+// message instead of letting the last one win. Members without a field
+// are ignored. A failure is an ErrInvalidMessage, which the router answers
+// with an error message.
 func (m Message) Decode(v any) error {
-	if err := json.Unmarshal(m.Raw, v); err != nil {
+	if err := jsonv2.Unmarshal(m.Raw, v); err != nil {
 		return ErrInvalidMessage.WithCause(err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -163,6 +164,126 @@ func FuzzBrokerEnvelope(f *testing.F) {
 		origin, gotTyp, gotData, ok := decodeEnvelopeMsg(encodeEnvelope(id, typ, data))
 		if !ok || origin != id || gotTyp != typ || !bytes.Equal(gotData, data) {
 			t.Fatalf("round trip of %q %q: %v %q %q", typ, data, ok, gotTyp, gotData)
+		}
+	})
+}
+
+// envelopeView is how a handler typically decodes a message: the fields
+// the router read, and one of its own.
+type envelopeView struct {
+	Type string  `json:"type"`
+	ID   *string `json:"id"`
+	Room string  `json:"room"`
+}
+
+func TestMessageDecodeIsStrict(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		room string // want, when ok
+		ok   bool
+	}{
+		{name: "plain", in: `{"type":"join","room":"lobby"}`, room: "lobby", ok: true},
+		{name: "other case ignored", in: `{"type":"join","Type":"admin","ROOM":"staff-only"}`, ok: true},
+		{name: "other case only", in: `{"type":"join","Room":"staff-only"}`, ok: true},
+		{name: "duplicate member", in: `{"type":"join","room":"lobby","room":"staff-only"}`},
+		{name: "duplicate through escape", in: `{"type":"join","room":"lobby","r\u006fom":"staff-only"}`},
+		{name: "duplicate nested", in: `{"type":"join","room":"lobby","data":{"a":1,"a":2}}`},
+		{name: "wrong type", in: `{"type":"join","room":7}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			typ, _, err := decodeEnvelope([]byte(tc.in))
+			if err != nil {
+				t.Fatalf("envelope: %v", err)
+			}
+			var v envelopeView
+			err = Message{Type: typ, Raw: []byte(tc.in)}.Decode(&v)
+			if tc.ok != (err == nil) {
+				t.Fatalf("Decode = %v, want ok %v", err, tc.ok)
+			}
+			if err != nil {
+				if !errors.Is(err, ErrInvalidMessage) {
+					t.Fatalf("Decode = %v, want ErrInvalidMessage", err)
+				}
+				return
+			}
+			if v.Type != typ || v.Room != tc.room {
+				t.Fatalf("routed as %q, decoded as %+v", typ, v)
+			}
+		})
+	}
+}
+
+// FuzzEnvelopeAgreesWithDecode holds the router's reading of a message's
+// type and id to what a handler decodes from the same bytes.
+func FuzzEnvelopeAgreesWithDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"join","room":"lobby"}`,
+		`{"type":"join","Type":"admin","ROOM":"staff-only"}`,
+		`{"\u0074ype":"t","id":"1"}`,
+		`{"type":"a","type":"b"}`,
+		`{"TYPE":"a","type":"b","Id":"x","id":"y"}`,
+		`{"id":"\ud800","type":"t"}`,
+		`{"type":"t","data":{"type":"u"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !utf8.Valid(b) {
+			return // the connection refuses such frames before routing
+		}
+		typ, id, err := decodeEnvelope(b)
+		if err != nil {
+			return
+		}
+		m := Message{Type: typ, ID: id, Raw: b}
+		var v envelopeView
+		if err := m.Decode(&v); err == nil {
+			if v.Type != typ {
+				t.Fatalf("%s: routed as %q, decoded type %q", b, typ, v.Type)
+			}
+			if (v.ID == nil && id != "") || (v.ID != nil && *v.ID != id) {
+				t.Fatalf("%s: routed with id %q, decoded id %v", b, id, v.ID)
+			}
+		}
+		var generic map[string]any
+		if err := m.Decode(&generic); err == nil {
+			if generic["type"] != typ {
+				t.Fatalf("%s: routed as %q, decoded type %v", b, typ, generic["type"])
+			}
+			if got, ok := generic["id"]; ok && got != id || !ok && id != "" {
+				t.Fatalf("%s: routed with id %q, decoded id %v", b, id, got)
+			}
+		}
+	})
+}
+
+// BenchmarkMessageDecode compares Message.Decode with the encoding/json
+// decoding it replaced, on a typical chat message.
+func BenchmarkMessageDecode(b *testing.B) {
+	raw := []byte(`{"type":"chat.say","id":"17","room":"lobby","text":"hello there, how is everyone doing today?"}`)
+	type say struct {
+		Room string `json:"room"`
+		Text string `json:"text"`
+	}
+	b.Run("strict", func(b *testing.B) {
+		m := Message{Type: "chat.say", Raw: raw}
+		b.ReportAllocs()
+		for b.Loop() {
+			var v say
+			if err := m.Decode(&v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var v say
+			if err := json.Unmarshal(raw, &v); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

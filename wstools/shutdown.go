@@ -10,13 +10,20 @@ import (
 // RegisterOnShutdown makes srv.Shutdown shut the hub down too:
 // http.Server.Shutdown does not wait for hijacked connections, so without it
 // WebSocket clients would just see the process go away. The hub's
-// Shutdown runs with Options.DrainTimeout.
+// Shutdown runs with Options.DrainTimeout. srv.Shutdown starts it but does
+// not wait for it: with serve, register Drain with serve.Server.Drain
+// instead, so that Run returns (and its stop hooks close what the hub
+// uses) only once the clients are gone.
 func (h *Hub) RegisterOnShutdown(srv *http.Server) {
-	srv.RegisterOnShutdown(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), h.s.drainTimeout)
-		defer cancel()
-		_ = h.Shutdown(ctx)
-	})
+	srv.RegisterOnShutdown(func() { _ = h.Drain(context.Background()) })
+}
+
+// Drain is Shutdown bounded by Options.DrainTimeout as well as by ctx: the
+// function to give serve.Server.Drain ("websockets", hub.Drain).
+func (h *Hub) Drain(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, h.s.drainTimeout)
+	defer cancel()
+	return h.Shutdown(ctx)
 }
 
 // Shutdown refuses new handshakes (503), closes every connection with 1001

@@ -98,7 +98,7 @@ func newServer(a *app, o serve.Options) (*serve.Server, error) {
 	for name, check := range a.ready() {
 		srv.Check(name, check)
 	}
-	a.hub.RegisterOnShutdown(srv.HTTPServer())
+	srv.Drain("websockets", a.hub.Drain)
 	return srv, nil
 }
 
