@@ -234,3 +234,41 @@ func TestOutageCostsNoLogin(t *testing.T) {
 	child.Kill()
 	measure("killed")
 }
+
+// go-redis resends the TOTP step compare-and-swap after a read timeout; when
+// the server was only stalled, both copies run. The second must not refuse
+// the first's step as a replay.
+func TestTOTPStepRetriedAcrossStall(t *testing.T) {
+	child := testsvc.StartRedis(t)
+	rdb := childClient(t, child, func(o *redis.Options) {
+		o.ReadTimeout = 300 * time.Millisecond
+		o.MaxRetries = 3
+	})
+	store, err := NewRedisTOTPStore(rdb, RedisOptions{Prefix: "t:", Timeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := store.UseStep(ctx, "warm", 1); err != nil { // loads the script
+		t.Fatal(err)
+	}
+	child.Pause()
+	type result struct {
+		ok  bool
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ok, err := store.UseStep(ctx, "acct", 100)
+		done <- result{ok, err}
+	}()
+	time.Sleep(450 * time.Millisecond) // the first copy timed out; the second waits
+	child.Resume()
+	r := <-done
+	if r.err != nil || !r.ok {
+		t.Fatalf("UseStep across a stall = %v, %v; want true (its own retry is no replay)", r.ok, r.err)
+	}
+	if ok, _ := store.UseStep(ctx, "acct", 100); ok {
+		t.Fatal("the step was accepted twice by separate calls")
+	}
+}
