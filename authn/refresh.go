@@ -48,8 +48,10 @@ type Rotation struct {
 	// expiry (the store caps it at the family's end).
 	Now, NextExpiresAt time.Time
 	// Grace is the reuse interval: a token presented again with the same
-	// NextHash less than Grace after it was first used is answered with
-	// the stored successor instead of counting as reuse.
+	// NextHash less than Grace after it was first used, while its
+	// successor is unused, is answered with the stored successor instead
+	// of counting as reuse. Once the successor has been used, the client
+	// evidently got it, and the old token is reuse.
 	Grace time.Duration
 }
 
@@ -78,7 +80,8 @@ type RefreshStore interface {
 	// expired at r.Now is ErrRefreshUnknown; one of a revoked family is
 	// ErrRefreshRevoked; a used one is ErrRefreshReused (and the family is
 	// revoked), except within r.Grace of its first use with the same
-	// r.NextHash, which returns the successor's record again.
+	// r.NextHash while the successor is unused, which returns the
+	// successor's record again.
 	Rotate(ctx context.Context, r Rotation) (RefreshRecord, error)
 	// Revoke revokes family when the token hash belongs to it (logout
 	// with a refresh token). An unknown token is not an error.
@@ -148,7 +151,7 @@ func (m *MemoryRefreshStore) Rotate(_ context.Context, r Rotation) (RefreshRecor
 	}
 	if !t.usedAt.IsZero() {
 		if t.next == r.NextHash && r.Now.Before(t.usedAt.Add(r.Grace)) {
-			if n, ok := m.tokens[t.next]; ok {
+			if n, ok := m.tokens[t.next]; ok && n.usedAt.IsZero() {
 				return n.rec, nil
 			}
 		}

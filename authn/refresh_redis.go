@@ -72,7 +72,8 @@ func (s *RedisRefreshStore) Create(ctx context.Context, hash string, rec Refresh
 // successor's hash. It returns {status, grant, exp, fexp, auth}.
 //
 // A used token presented with the successor it was rotated to, within the
-// reuse interval, returns that successor again: this makes the script safe
+// reuse interval and while that successor is unused, returns that
+// successor again: this makes the script safe
 // to run twice (a retry after a lost reply sends the same arguments) and
 // lets a client retry a refresh whose answer it did not get.
 var rotateScript = redis.NewScript(`
@@ -85,8 +86,8 @@ if redis.call('EXISTS', KEYS[3]) == 1 then return {'revoked'} end
 local used = tonumber(v[2])
 if used > 0 then
   if v[5] == ARGV[4] and now < used + tonumber(ARGV[3]) then
-    local n = redis.call('HGET', KEYS[2], 'exp')
-    if n then return {'ok', v[1], n, v[4], v[6]} end
+    local n = redis.call('HMGET', KEYS[2], 'exp', 'used')
+    if n[1] and n[2] == '0' then return {'ok', v[1], n[1], v[4], v[6]} end
   end
   redis.call('SET', KEYS[3], '1', 'PXAT', v[4])
   return {'reused'}

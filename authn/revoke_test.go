@@ -268,6 +268,23 @@ func TestRefreshReuseGrace(t *testing.T) {
 			if err != nil || again.RefreshToken != next.RefreshToken {
 				t.Fatalf("within the interval: %v, same token %v", err, again.RefreshToken == next.RefreshToken)
 			}
+			// Once the successor is used, the old token is reuse even
+			// within the interval.
+			other, _ := iss.IssuePair(ctx, Grant{Subject: "gil"})
+			otherNext, err := iss.Refresh(ctx, other.RefreshToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			otherLast, err := iss.Refresh(ctx, otherNext.RefreshToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := iss.Refresh(ctx, other.RefreshToken); Reason(err) != "reused" {
+				t.Fatalf("old token after its successor was used: %v (%s)", err, Reason(err))
+			}
+			if _, err := iss.Refresh(ctx, otherLast.RefreshToken); Reason(err) != "revoked" {
+				t.Fatalf("newest token after reuse: %v (%s)", err, Reason(err))
+			}
 			c.Add(2 * time.Second)
 			if _, err := iss.Refresh(ctx, pair.RefreshToken); Reason(err) != "reused" {
 				t.Fatalf("after the interval: %v (%s)", err, Reason(err))
