@@ -54,8 +54,8 @@ type IssuerOptions struct {
 	RefreshFamilyTTL time.Duration
 	// RefreshReuseGrace is the reuse interval: a refresh token presented
 	// again less than this long after its first use gets the same
-	// successor back (same token, same expiry) instead of counting as
-	// reuse, so a client that lost the answer (a timeout, two tabs
+	// successor back (same token, same expiry), while that successor is
+	// unused, instead of counting as reuse, so a client that lost the answer (a timeout, two tabs
 	// racing) or a store call retried after a lost reply does not end the
 	// login. Later reuse revokes the family. Zero: 10 seconds; 1s..1m.
 	// The successor is derived from the presented token with a key from
