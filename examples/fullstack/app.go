@@ -55,6 +55,13 @@ type app struct {
 	authz     *authz.Authorizer
 	sealer    *sealer
 
+	// revocations revokes access tokens and logins before they expire.
+	revocations authn.RevocationStore
+	// disconnectUser, when set, closes the open WebSockets of a user whose
+	// login ended (logout, password change). Nil: sockets stay open until
+	// their token is next checked.
+	disconnectUser func(ctx context.Context, subject string)
+
 	globalLimit, authLimit, loginLimit, apiLimit *ratelimit.Limiter
 
 	validator  *validate.Validator
@@ -88,6 +95,7 @@ func (a *app) handler() http.Handler {
 			r.Post("/login", errs.Handle(a.login).ServeHTTP)
 			r.Post("/refresh", errs.Handle(a.refresh).ServeHTTP)
 			r.Post("/logout", errs.Handle(a.logout).ServeHTTP)
+			r.With(a.authn.Handler).Post("/password", errs.Handle(a.changePassword).ServeHTTP)
 			r.With(a.authn.Handler).Post("/2fa/enroll", errs.Handle(a.enrollTOTP).ServeHTTP)
 			r.With(a.authn.Handler).Post("/2fa/verify", errs.Handle(a.verifyTOTP).ServeHTTP)
 		})
@@ -259,7 +267,7 @@ func (a *app) buildLimits() (err error) {
 
 // buildInput builds the validator, the HTML policy and the sort allowlist.
 func (a *app) buildInput() (err error) {
-	if a.validator, err = validate.New(validate.Options{Types: []any{registerBody{}, loginBody{}, refreshBody{}, logoutBody{}, codeBody{}, noteBody{}, notesQuery{}, pageQuery{}}}); err != nil {
+	if a.validator, err = validate.New(validate.Options{Types: []any{registerBody{}, loginBody{}, refreshBody{}, logoutBody{}, passwordChangeBody{}, codeBody{}, noteBody{}, notesQuery{}, pageQuery{}}}); err != nil {
 		return err
 	}
 	if a.notesQuery, err = validate.NewQuery[notesQuery](a.validator, validate.QueryOptions{}); err != nil {
