@@ -283,3 +283,42 @@ func setup(t *testing.T, step func() error) {
 		t.Fatal(err)
 	}
 }
+
+// The same for a recovery code: the retried SREM must not report the code
+// its first copy consumed as wrong.
+func TestRecoveryCodeRetriedAcrossStall(t *testing.T) {
+	child := testsvc.StartRedis(t)
+	rdb := childClient(t, child, func(o *redis.Options) {
+		o.ReadTimeout = 300 * time.Millisecond
+		o.MaxRetries = 3
+	})
+	store, err := NewRedisTOTPStore(rdb, RedisOptions{Prefix: "t:", Timeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := store.SetRecoveryCodes(ctx, "acct", []string{"h1", "h2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.ConsumeRecoveryCode(ctx, "acct", "h2"); err != nil { // loads the script
+		t.Fatal(err)
+	}
+	child.Pause()
+	type result struct {
+		ok  bool
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ok, err := store.ConsumeRecoveryCode(ctx, "acct", "h1")
+		done <- result{ok, err}
+	}()
+	time.Sleep(450 * time.Millisecond)
+	child.Resume()
+	if r := <-done; r.err != nil || !r.ok {
+		t.Fatalf("ConsumeRecoveryCode across a stall = %v, %v; want true", r.ok, r.err)
+	}
+	if ok, _ := store.ConsumeRecoveryCode(ctx, "acct", "h1"); ok {
+		t.Fatal("a recovery code worked twice")
+	}
+}

@@ -15,8 +15,9 @@ import (
 // Cluster: the last used step is advanced by a Lua compare-and-swap,
 // failures are a sorted set of timestamps, recovery code hashes a set (SREM
 // makes each single-use). An account's keys are
-// Prefix+"totp:{"+account+"}:step", ":fail" and ":codes"; the account is
-// the hash tag, so they share a Cluster slot.
+// Prefix+"totp:{"+account+"}:step", ":fail", ":codes" and ":used:"+hash;
+// the account is the hash tag, so they share a Cluster slot. The step and
+// recovery-code scripts are safe to run twice for one call.
 //
 // While Redis is down or stalled, each call fails after
 // RedisOptions.Timeout and TOTP.Verify answers 503 (ErrUnavailable): the
@@ -126,11 +127,25 @@ func (s *RedisTOTPStore) SetRecoveryCodes(ctx context.Context, account string, h
 	return err
 }
 
+// consumeScript: KEYS[1] the account's recovery codes, KEYS[2] the
+// marker of this code's use; ARGV[1] the code's hash, ARGV[2] a nonce of
+// this call. The marker makes the same call run twice (go-redis retrying
+// after a lost reply) succeed twice, instead of reporting the code it just
+// consumed as wrong.
+var consumeScript = redis.NewScript(`
+if redis.call('SREM', KEYS[1], ARGV[1]) == 1 then
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', 60000)
+  return 1
+end
+if redis.call('GET', KEYS[2]) == ARGV[2] then return 1 end
+return 0
+`)
+
 // ConsumeRecoveryCode implements RecoveryStore.
 func (s *RedisTOTPStore) ConsumeRecoveryCode(ctx context.Context, account, hash string) (bool, error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	n, err := s.rdb.SRem(ctx, s.codesKey(account), hash).Result()
+	n, err := consumeScript.Run(ctx, s.rdb, []string{s.codesKey(account), s.key(account, "used:"+hash)}, hash, callNonce()).Int()
 	return n == 1, err
 }
 
