@@ -23,8 +23,10 @@ var (
 	// (400, code "invalid_request").
 	ErrInvalidRequest = errs.New(errs.KindBadRequest, "invalid_request", "The Authorization header is malformed.")
 	// ErrUnavailable: credentials could not be checked because a backing
-	// service failed (503, code "authentication_unavailable").
-	ErrUnavailable = errs.New(errs.KindServiceUnavailable, "authentication_unavailable", "Authentication is temporarily unavailable.")
+	// service failed (503, code "authentication_unavailable", Retry-After
+	// 1). It never means the credentials are bad: clients keep them and
+	// retry.
+	ErrUnavailable = errs.New(errs.KindServiceUnavailable, "authentication_unavailable", "Authentication is temporarily unavailable; retry after the number of seconds in the Retry-After header.").WithHeader("Retry-After", "1")
 )
 
 // reasonError carries the detailed reason a credential was refused. It is

@@ -88,10 +88,12 @@ func Example() {
 // and a reused refresh token ends the whole login.
 func ExampleIssuer() {
 	ctx := context.Background()
+	now := time.Now()
 	issuer, err := authn.NewIssuer(authn.IssuerOptions{
 		Issuer:   "https://notes.example.com",
 		Audience: []string{"notes-api"},
 		Refresh:  authn.NewMemoryRefreshStore(), // or authn.NewRedisRefreshStore
+		Now:      func() time.Time { return now },
 	})
 	if err != nil {
 		panic(err)
@@ -113,6 +115,10 @@ func ExampleIssuer() {
 
 	next, err := issuer.Refresh(ctx, login.RefreshToken)
 	fmt.Println("refreshed:", err == nil)
+	// A client that lost the answer retries within RefreshReuseGrace.
+	again, _ := issuer.Refresh(ctx, login.RefreshToken)
+	fmt.Println("retry answered with the same token:", again.RefreshToken == next.RefreshToken)
+	now = now.Add(time.Minute) // past the reuse interval
 	_, err = issuer.Refresh(ctx, login.RefreshToken)
 	fmt.Println("reuse:", authn.Reason(err))
 	_, err = issuer.Refresh(ctx, next.RefreshToken)
@@ -120,6 +126,7 @@ func ExampleIssuer() {
 	// Output:
 	// 200 alice
 	// refreshed: true
+	// retry answered with the same token: true
 	// reuse: reused
 	// newest after reuse: revoked
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -51,6 +52,30 @@ type IssuerOptions struct {
 	// RefreshFamilyTTL bounds a login's lifetime, however often it is
 	// refreshed. Zero: 90 days.
 	RefreshFamilyTTL time.Duration
+	// RefreshReuseGrace is the reuse interval: a refresh token presented
+	// again less than this long after its first use gets the same
+	// successor back (same token, same expiry), while that successor is
+	// unused, instead of counting as reuse, so a client that lost the answer (a timeout, two tabs
+	// racing) or a store call retried after a lost reply does not end the
+	// login. Later reuse revokes the family. Zero: 10 seconds; 1s..1m.
+	// The successor is derived from the presented token with a key from
+	// KeySeed (random per process without one), so instances share the
+	// interval only when they share KeySeed.
+	RefreshReuseGrace time.Duration
+	// Reload, when set, is called at every refresh with the grant stored
+	// at login and returns the subject's current grant (roles, scopes),
+	// which the new access token then carries: a demoted user loses a
+	// role at the next refresh. Return ErrGrantRevoked (or an error
+	// wrapping it) for a subject that may no longer log in (disabled,
+	// deleted): the refresh is refused with ErrInvalidGrant (Reason
+	// "grant_revoked") and the login's family is revoked. Any other error
+	// is ErrUnavailable (503).
+	Reload func(ctx context.Context, g Grant) (Grant, error)
+	// Revocations, when set, revokes access tokens before they expire:
+	// Logout and RevokeSubject write to it, the Issuer's verifiers read
+	// it, and a refresh of a login made before the subject's cut-off
+	// (RevokeSubject) is refused and its family revoked.
+	Revocations RevocationStore
 	// Now is the clock. Nil: time.Now.
 	Now func() time.Time
 	// KeySeed, when set (at least 32 secret bytes), derives the signing
@@ -76,7 +101,14 @@ type Issuer struct {
 
 	mu   sync.RWMutex
 	keys []*signingKey // oldest first; the last is the next key, the one before it signs
+
+	// successorKey derives a refresh token's successor from the token.
+	successorKey []byte
 }
+
+// ErrGrantRevoked is what IssuerOptions.Reload returns for a subject that
+// may no longer refresh (disabled or deleted).
+var ErrGrantRevoked = errors.New("authn: the subject may no longer log in")
 
 type signingKey struct {
 	kid     string
@@ -92,6 +124,10 @@ type TokenPair struct {
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	// LoginID identifies the login (the refresh family; the access
+	// token's "sid"). It is not sent to the client: keep it server-side
+	// (in the session) to end the login with RevokeLogin.
+	LoginID string `json:"-"`
 }
 
 // NewIssuer validates opts and returns an Issuer with fresh keys.
@@ -120,6 +156,7 @@ func NewIssuer(opts IssuerOptions) (*Issuer, error) {
 		{&i.opts.RotateEvery, 24 * time.Hour, 365 * 24 * time.Hour, "RotateEvery"},
 		{&i.opts.RefreshTTL, 14 * 24 * time.Hour, 365 * 24 * time.Hour, "RefreshTTL"},
 		{&i.opts.RefreshFamilyTTL, 90 * 24 * time.Hour, 3 * 365 * 24 * time.Hour, "RefreshFamilyTTL"},
+		{&i.opts.RefreshReuseGrace, 10 * time.Second, time.Minute, "RefreshReuseGrace"},
 	}
 	for _, d := range defaults {
 		if *d.d == 0 {
@@ -141,8 +178,15 @@ func NewIssuer(opts IssuerOptions) (*Issuer, error) {
 			return nil, errs.Configf("authn: IssuerOptions.KeySeed must hold at least 32 bytes")
 		}
 		i.opts.KeySeed = append([]byte(nil), opts.KeySeed...)
+		k, err := hkdf.Key(sha256.New, i.opts.KeySeed, nil, "covet authn refresh successor", 32)
+		if err != nil {
+			return nil, errs.Wrap(err, errs.KindInternal, "", "")
+		}
+		i.successorKey = k
 		return i, i.seedKeys(now)
 	}
+	i.successorKey = make([]byte, 32)
+	_, _ = rand.Read(i.successorKey)
 	cur, err := i.newKey(now)
 	if err != nil {
 		return nil, err
@@ -321,10 +365,18 @@ type issuedClaims struct {
 	Scope    string   `json:"scope,omitempty"`
 	Roles    []string `json:"roles,omitempty"`
 	ClientID string   `json:"client_id,omitempty"`
+	// SessionID is the login (refresh family) the token belongs to, as
+	// OpenID Connect's "sid": Logout revokes the login by it.
+	SessionID string `json:"sid,omitempty"`
 }
 
 // Issue mints an access token for g and returns it with its expiry.
 func (i *Issuer) Issue(ctx context.Context, g Grant) (string, time.Time, error) {
+	return i.issue(g, "")
+}
+
+// issue mints an access token for g of the login sid ("" for none).
+func (i *Issuer) issue(g Grant, sid string) (string, time.Time, error) {
 	if g.Subject == "" {
 		return "", time.Time{}, errs.New(errs.KindInternal, "", "authn: Issue needs a subject")
 	}
@@ -346,9 +398,10 @@ func (i *Issuer) Issue(ctx context.Context, g Grant) (string, time.Time, error) 
 			NotBefore: jwt.NewNumericDate(now),
 			ID:        hex.EncodeToString(jti[:]),
 		},
-		Scope:    strings.Join(g.Scopes, " "),
-		Roles:    g.Roles,
-		ClientID: g.ClientID,
+		Scope:     strings.Join(g.Scopes, " "),
+		Roles:     g.Roles,
+		ClientID:  g.ClientID,
+		SessionID: sid,
 	}
 	t := jwt.NewWithClaims(i.method, c)
 	t.Header["kid"] = k.kid
@@ -362,15 +415,49 @@ func (i *Issuer) Issue(ctx context.Context, g Grant) (string, time.Time, error) 
 
 const refreshPrefix = "rt_"
 
+// A refresh token is "rt_" + family (32 hex digits) + "_" + 43 base64url
+// characters: random for a login's first token, derived from the token it
+// replaces for the others. The family in the token lets the store find the
+// family's keys (one Redis Cluster slot) before reading anything.
+const refreshTokenLen = len(refreshPrefix) + 32 + 1 + 43
+
 func hashRefresh(tok string) string {
 	sum := sha256.Sum256([]byte(tok))
 	return hex.EncodeToString(sum[:])
 }
 
-func newRefreshToken() string {
+// parseRefresh returns the family of a well-formed refresh token.
+func parseRefresh(tok string) (family string, ok bool) {
+	if len(tok) != refreshTokenLen || !strings.HasPrefix(tok, refreshPrefix) || tok[len(refreshPrefix)+32] != '_' {
+		return "", false
+	}
+	family = tok[len(refreshPrefix) : len(refreshPrefix)+32]
+	for i := 0; i < len(family); i++ {
+		if c := family[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return "", false
+		}
+	}
+	return family, true
+}
+
+func newFamily() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func newRefreshToken(family string) string {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
-	return refreshPrefix + b64u.EncodeToString(b[:])
+	return refreshPrefix + family + "_" + b64u.EncodeToString(b[:])
+}
+
+// successor derives the token that replaces tok: the same token presented
+// twice gets the same successor, which nobody can compute without the key.
+func (i *Issuer) successor(family, tok string) string {
+	m := hmac.New(sha256.New, i.successorKey)
+	m.Write([]byte(tok))
+	return refreshPrefix + family + "_" + b64u.EncodeToString(m.Sum(nil))
 }
 
 // IssuePair mints an access token and the first refresh token of a new
@@ -379,41 +466,52 @@ func (i *Issuer) IssuePair(ctx context.Context, g Grant) (TokenPair, error) {
 	if i.opts.Refresh == nil {
 		return TokenPair{}, errs.Configf("authn: IssuerOptions.Refresh is not set")
 	}
-	access, _, err := i.Issue(ctx, g)
-	if err != nil {
-		return TokenPair{}, err
+	if g.Subject == "" {
+		return TokenPair{}, errs.New(errs.KindInternal, "", "authn: IssuePair needs a subject")
 	}
 	now := i.now()
-	var fam [16]byte
-	_, _ = rand.Read(fam[:])
-	rt := newRefreshToken()
+	fam := newFamily()
+	rt := newRefreshToken(fam)
 	rec := RefreshRecord{
-		Family:          hex.EncodeToString(fam[:]),
+		Family:          fam,
 		Grant:           g,
 		ExpiresAt:       now.Add(i.opts.RefreshTTL),
 		FamilyExpiresAt: now.Add(i.opts.RefreshFamilyTTL),
+		AuthTime:        now,
 	}
 	if err := i.opts.Refresh.Create(ctx, hashRefresh(rt), rec); err != nil {
 		return TokenPair{}, ErrUnavailable.WithCause(err)
 	}
-	return TokenPair{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(i.opts.AccessTTL / time.Second), RefreshToken: rt}, nil
+	access, _, err := i.issue(g, fam)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	return TokenPair{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(i.opts.AccessTTL / time.Second), RefreshToken: rt, LoginID: fam}, nil
 }
 
 // Refresh exchanges a refresh token for a new access token and a new
 // refresh token; the old one stops working. Presenting an already used
-// token revokes its whole family (someone copied it) and is refused, as are
-// unknown, expired and revoked tokens: ErrInvalidGrant, with Reason
-// "unknown", "reused" or "revoked".
+// token revokes its whole family (someone copied it) and is refused, unless
+// it comes back within RefreshReuseGrace, which answers the same successor
+// again. Unknown, expired and revoked tokens are refused too: ErrInvalidGrant,
+// with Reason "malformed", "unknown", "reused", "revoked" or
+// "grant_revoked" (IssuerOptions.Reload refused the subject). A store that
+// fails is ErrUnavailable (503 with Retry-After): the client keeps its token
+// and may try again.
 func (i *Issuer) Refresh(ctx context.Context, refreshToken string) (TokenPair, error) {
 	if i.opts.Refresh == nil {
 		return TokenPair{}, errs.Configf("authn: IssuerOptions.Refresh is not set")
 	}
-	if !strings.HasPrefix(refreshToken, refreshPrefix) || len(refreshToken) > 128 {
+	fam, ok := parseRefresh(refreshToken)
+	if !ok {
 		return TokenPair{}, fail(ErrInvalidGrant, "malformed", nil)
 	}
 	now := i.now()
-	next := newRefreshToken()
-	rec, err := i.opts.Refresh.Rotate(ctx, hashRefresh(refreshToken), hashRefresh(next), now, now.Add(i.opts.RefreshTTL))
+	next := i.successor(fam, refreshToken)
+	rec, err := i.opts.Refresh.Rotate(ctx, Rotation{
+		Family: fam, Hash: hashRefresh(refreshToken), NextHash: hashRefresh(next),
+		Now: now, NextExpiresAt: now.Add(i.opts.RefreshTTL), Grace: i.opts.RefreshReuseGrace,
+	})
 	switch {
 	case errors.Is(err, ErrRefreshUnknown):
 		return TokenPair{}, fail(ErrInvalidGrant, "unknown", err)
@@ -425,19 +523,123 @@ func (i *Issuer) Refresh(ctx context.Context, refreshToken string) (TokenPair, e
 	case err != nil:
 		return TokenPair{}, ErrUnavailable.WithCause(err)
 	}
-	access, _, err := i.Issue(ctx, rec.Grant)
+	g := rec.Grant
+	if r := i.opts.Revocations; r != nil {
+		before, err := r.RevokedBefore(ctx, g.Subject)
+		if err != nil {
+			return TokenPair{}, ErrUnavailable.WithCause(err)
+		}
+		if revokedByCutoff(rec.AuthTime, before, true) {
+			if err := i.opts.Refresh.RevokeFamily(ctx, fam, rec.FamilyExpiresAt); err != nil {
+				return TokenPair{}, ErrUnavailable.WithCause(err)
+			}
+			return TokenPair{}, fail(ErrInvalidGrant, "revoked", nil)
+		}
+	}
+	if i.opts.Reload != nil {
+		g, err = i.opts.Reload(ctx, rec.Grant)
+		if errors.Is(err, ErrGrantRevoked) {
+			if err := i.opts.Refresh.RevokeFamily(ctx, fam, rec.FamilyExpiresAt); err != nil {
+				return TokenPair{}, ErrUnavailable.WithCause(err)
+			}
+			errs.Audit(ctx, "authn.refresh_refused", slog.String("reason", "grant_revoked"))
+			return TokenPair{}, fail(ErrInvalidGrant, "grant_revoked", err)
+		}
+		if err != nil {
+			return TokenPair{}, ErrUnavailable.WithCause(err)
+		}
+		if g.Subject != rec.Grant.Subject {
+			return TokenPair{}, errs.New(errs.KindInternal, "", "authn: IssuerOptions.Reload changed the subject")
+		}
+	}
+	access, _, err := i.issue(g, fam)
 	if err != nil {
 		return TokenPair{}, err
 	}
-	return TokenPair{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(i.opts.AccessTTL / time.Second), RefreshToken: next}, nil
+	return TokenPair{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(i.opts.AccessTTL / time.Second), RefreshToken: next, LoginID: fam}, nil
 }
 
-// Revoke ends the login a refresh token belongs to (its whole family).
+// Revoke ends the login a refresh token belongs to (its whole family). A
+// token that is malformed or unknown is not an error.
 func (i *Issuer) Revoke(ctx context.Context, refreshToken string) error {
 	if i.opts.Refresh == nil {
 		return errs.Configf("authn: IssuerOptions.Refresh is not set")
 	}
-	if err := i.opts.Refresh.Revoke(ctx, hashRefresh(refreshToken)); err != nil {
+	fam, ok := parseRefresh(refreshToken)
+	if !ok {
+		return nil
+	}
+	if err := i.opts.Refresh.Revoke(ctx, fam, hashRefresh(refreshToken)); err != nil {
+		return ErrUnavailable.WithCause(err)
+	}
+	return nil
+}
+
+// RevokeLogin ends a login by its ID (TokenPair.LoginID, the "sid" claim
+// of its access tokens) without the refresh token: the server-side half of
+// a logout, for example from the ID kept in a session. Access tokens of the
+// login stay valid until they expire unless they are revoked too (Logout).
+func (i *Issuer) RevokeLogin(ctx context.Context, loginID string) error {
+	if i.opts.Refresh == nil {
+		return errs.Configf("authn: IssuerOptions.Refresh is not set")
+	}
+	if len(loginID) != 32 {
+		return nil // not one of ours
+	}
+	if err := i.opts.Refresh.RevokeFamily(ctx, loginID, i.now().Add(i.opts.RefreshFamilyTTL)); err != nil {
+		return ErrUnavailable.WithCause(err)
+	}
+	return nil
+}
+
+// LoginID returns the login (refresh family) of verified access-token
+// claims: their "sid" claim, or "" when they have none.
+func LoginID(c *Claims) string {
+	if c == nil {
+		return ""
+	}
+	var v struct {
+		SID string `json:"sid"`
+	}
+	if err := c.Decode(&v); err != nil {
+		return ""
+	}
+	return v.SID
+}
+
+// Logout ends the login of a verified access token: it revokes the token
+// itself (through IssuerOptions.Revocations, when set) and the refresh
+// family named by its "sid" claim (when IssuerOptions.Refresh is set), so
+// the client need not send its refresh token.
+func (i *Issuer) Logout(ctx context.Context, c *Claims) error {
+	if c == nil {
+		return nil
+	}
+	if r := i.opts.Revocations; r != nil && c.ID != "" && c.ExpiresAt != nil {
+		if err := r.RevokeToken(ctx, c.Subject, c.ID, c.ExpiresAt.Time); err != nil {
+			return ErrUnavailable.WithCause(err)
+		}
+	}
+	if sid := LoginID(c); sid != "" && i.opts.Refresh != nil {
+		return i.RevokeLogin(ctx, sid)
+	}
+	return nil
+}
+
+// RevokeSubject revokes every access token and every login of subject made
+// before before (at one-second precision; IssuerOptions.Revocations is
+// required): for a password change (then issue the current client a new
+// pair), a disabled account, or "log out everywhere". Refresh tokens of
+// those logins are refused at their next use.
+func (i *Issuer) RevokeSubject(ctx context.Context, subject string, before time.Time) error {
+	r := i.opts.Revocations
+	if r == nil {
+		return errs.Configf("authn: IssuerOptions.Revocations is not set")
+	}
+	// The cut-off must outlive every credential it catches: the longest
+	// login, and the access tokens issued in it.
+	keep := i.now().Add(max(i.opts.RefreshFamilyTTL, i.opts.AccessTTL) + time.Minute)
+	if err := r.RevokeSubject(ctx, subject, before, keep); err != nil {
 		return ErrUnavailable.WithCause(err)
 	}
 	return nil
@@ -473,6 +675,9 @@ func (i *Issuer) Verifier(opts VerifierOptions) (*Verifier, error) {
 		opts.Audience = i.opts.Audience
 	}
 	opts.Type = "at+jwt"
+	if opts.Revocation == nil && i.opts.Revocations != nil {
+		opts.Revocation = i.opts.Revocations
+	}
 	if opts.Now == nil {
 		opts.Now = i.opts.Now
 	}

@@ -66,12 +66,19 @@ type TOTPOptions struct {
 	MaxFailures int
 	// FailureWindow is the window failures count in. Zero: 15 minutes.
 	FailureWindow time.Duration
+	// Algorithm is the HMAC hash of RFC 6238: "SHA1" (the default, and
+	// the only one every authenticator app supports), "SHA256" or
+	// "SHA512". Enrolment URLs carry it, so apps that support it follow.
+	Algorithm string
+	// Digits is the code length: 6 (the default) or 8.
+	Digits int
 	// Now is the clock. Nil: time.Now.
 	Now func() time.Time
 }
 
 // TOTP enrols and verifies RFC 6238 time-based one-time passwords (30 s
-// steps, 6 digits, SHA-1: what authenticator apps expect), refusing replays.
+// steps; 6 digits and SHA-1 by default, what authenticator apps expect;
+// 8 digits, SHA-256 and SHA-512 as options), refusing replays.
 type TOTP struct {
 	issuer   string
 	store    TOTPStore
@@ -79,6 +86,8 @@ type TOTP struct {
 	skew     int64
 	max      int
 	window   time.Duration
+	alg      otp.Algorithm
+	digits   otp.Digits
 	now      func() time.Time
 }
 
@@ -111,6 +120,24 @@ func NewTOTP(opts TOTPOptions) (*TOTP, error) {
 	if t.window < 0 {
 		return nil, errs.Configf("authn: TOTPOptions.FailureWindow is negative")
 	}
+	switch strings.ToUpper(strings.ReplaceAll(opts.Algorithm, "-", "")) {
+	case "", "SHA1":
+		t.alg = otp.AlgorithmSHA1
+	case "SHA256":
+		t.alg = otp.AlgorithmSHA256
+	case "SHA512":
+		t.alg = otp.AlgorithmSHA512
+	default:
+		return nil, errs.Configf("authn: TOTPOptions.Algorithm %q: use SHA1, SHA256 or SHA512", opts.Algorithm)
+	}
+	switch opts.Digits {
+	case 0, 6:
+		t.digits = otp.DigitsSix
+	case 8:
+		t.digits = otp.DigitsEight
+	default:
+		return nil, errs.Configf("authn: TOTPOptions.Digits %d: use 6 or 8", opts.Digits)
+	}
 	if t.now == nil {
 		t.now = time.Now
 	}
@@ -126,7 +153,16 @@ type Enrollment struct {
 
 // Enroll generates a secret for account (the name shown in the app).
 func (t *TOTP) Enroll(account string) (Enrollment, error) {
-	key, err := totp.Generate(totp.GenerateOpts{Issuer: t.issuer, AccountName: account, SecretSize: 20})
+	// The secret is as long as the hash's output, as RFC 4226 section 4
+	// recommends (20, 32 or 64 bytes).
+	size := uint(20)
+	switch t.alg {
+	case otp.AlgorithmSHA256:
+		size = 32
+	case otp.AlgorithmSHA512:
+		size = 64
+	}
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: t.issuer, AccountName: account, SecretSize: size, Digits: t.digits, Algorithm: t.alg})
 	if err != nil {
 		return Enrollment{}, errs.Wrap(err, errs.KindBadRequest, "invalid_account", "The account name is invalid.")
 	}
@@ -143,7 +179,7 @@ func (t *TOTP) Verify(ctx context.Context, account, secret, code string) (int64,
 	if err := t.attempt(ctx, account); err != nil {
 		return 0, err
 	}
-	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
+	if len(code) != t.digits.Length() || strings.Trim(code, "0123456789") != "" {
 		return 0, t.failed(ctx, account, "malformed")
 	}
 	now := t.now().Unix() / totpPeriod
@@ -153,7 +189,7 @@ func (t *TOTP) Verify(ctx context.Context, account, secret, code string) (int64,
 		if step < 0 {
 			continue
 		}
-		want, err := hotp.GenerateCodeCustom(secret, uint64(step), hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		want, err := hotp.GenerateCodeCustom(secret, uint64(step), hotp.ValidateOpts{Digits: t.digits, Algorithm: t.alg})
 		if err != nil {
 			return 0, errs.Wrap(err, errs.KindInternal, "", "")
 		}

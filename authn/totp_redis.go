@@ -2,58 +2,85 @@ package authn
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"strconv"
 	"time"
 
-	"github.com/covetgo/covet/errs"
 	"github.com/redis/go-redis/v9"
 )
 
 // RedisTOTPStore is a TOTPStore and RecoveryStore in Redis, for
-// deployments with several processes: the last used step is advanced by a
-// Lua compare-and-swap, failures are a sorted set of timestamps, recovery
-// code hashes a set (SREM makes each single-use). Keys start with the
-// prefix given to NewRedisTOTPStore.
+// deployments with several processes, on a single node, Sentinel or
+// Cluster: the last used step is advanced by a Lua compare-and-swap,
+// failures are a sorted set of timestamps, recovery code hashes a set (SREM
+// makes each single-use). An account's keys are
+// Prefix+"totp:{"+account+"}:step", ":fail", ":codes" and ":used:"+hash;
+// the account is the hash tag, so they share a Cluster slot. The step and
+// recovery-code scripts are safe to run twice for one call.
+//
+// While Redis is down or stalled, each call fails after
+// RedisOptions.Timeout and TOTP.Verify answers 503 (ErrUnavailable): the
+// check fails closed, since neither replay protection nor the attempt
+// limit could be kept, and the user may simply try again.
 type RedisTOTPStore struct {
-	rdb    redis.UniversalClient
-	prefix string
+	redisStore
 	// stepTTL keeps the last used step around long enough to refuse any
 	// code still inside the skew window.
 	stepTTL time.Duration
 }
 
-// NewRedisTOTPStore returns a store on rdb whose keys start with prefix;
-// prefix is required.
-func NewRedisTOTPStore(rdb redis.UniversalClient, prefix string) (*RedisTOTPStore, error) {
-	if rdb == nil || prefix == "" {
-		return nil, errs.Configf("authn: NewRedisTOTPStore needs a client and a key prefix")
+// NewRedisTOTPStore returns a store on rdb. The client must be built with
+// ContextTimeoutEnabled: true, so that opts.Timeout bounds each call; the
+// store does not own the client.
+func NewRedisTOTPStore(rdb redis.UniversalClient, opts RedisOptions) (*RedisTOTPStore, error) {
+	s, err := newRedisStore("NewRedisTOTPStore", rdb, opts)
+	if err != nil {
+		return nil, err
 	}
-	return &RedisTOTPStore{rdb: rdb, prefix: prefix, stepTTL: 10 * time.Minute}, nil
+	return &RedisTOTPStore{redisStore: s, stepTTL: 10 * time.Minute}, nil
 }
 
+func (s *RedisTOTPStore) key(account, what string) string {
+	return s.prefix + "totp:" + hashTag(account) + ":" + what
+}
+
+// useStepScript: KEYS[1] the account's last step; ARGV[1] the step,
+// ARGV[2] the key's life (ms), ARGV[3] a nonce of this call. The value is
+// "step:nonce", so the same call run twice (go-redis retrying after a lost
+// reply) succeeds twice instead of refusing its own step as a replay.
 var useStepScript = redis.NewScript(`
 local last = redis.call('GET', KEYS[1])
-if last and tonumber(last) >= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if last then
+  if last == ARGV[1] .. ':' .. ARGV[3] then return 1 end
+  local i = string.find(last, ':', 1, true)
+  local n = tonumber(i and string.sub(last, 1, i - 1) or last)
+  if n and n >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[3], 'PX', ARGV[2])
 return 1
 `)
 
 // UseStep implements TOTPStore.
 func (s *RedisTOTPStore) UseStep(ctx context.Context, account string, step int64) (bool, error) {
-	n, err := useStepScript.Run(ctx, s.rdb, []string{s.prefix + "totp:step:" + account}, step, s.stepTTL.Milliseconds()).Int()
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	n, err := useStepScript.Run(ctx, s.rdb, []string{s.key(account, "step")}, step, s.stepTTL.Milliseconds(), callNonce()).Int()
 	return n == 1, err
 }
 
-func (s *RedisTOTPStore) failKey(account string) string { return s.prefix + "totp:fail:" + account }
+func (s *RedisTOTPStore) failKey(account string) string { return s.key(account, "fail") }
 
 // AddFailure implements TOTPStore.
 func (s *RedisTOTPStore) AddFailure(ctx context.Context, account string, window time.Duration) (int, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
 	key := s.failKey(account)
 	now := time.Now()
 	var card *redis.IntCmd
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(now.Add(-window).UnixNano(), 10))
-		p.ZAdd(ctx, key, redis.Z{Score: float64(now.UnixNano()), Member: strconv.FormatInt(now.UnixNano(), 10) + ":" + randomToken()[:8]})
+		p.ZAdd(ctx, key, redis.Z{Score: float64(now.UnixNano()), Member: strconv.FormatInt(now.UnixNano(), 10) + ":" + callNonce()})
 		card = p.ZCard(ctx, key)
 		p.PExpire(ctx, key, window)
 		return nil
@@ -66,19 +93,25 @@ func (s *RedisTOTPStore) AddFailure(ctx context.Context, account string, window 
 
 // Failures implements TOTPStore.
 func (s *RedisTOTPStore) Failures(ctx context.Context, account string, window time.Duration) (int, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
 	n, err := s.rdb.ZCount(ctx, s.failKey(account), strconv.FormatInt(time.Now().Add(-window).UnixNano(), 10), "+inf").Result()
 	return int(n), err
 }
 
 // ResetFailures implements TOTPStore.
 func (s *RedisTOTPStore) ResetFailures(ctx context.Context, account string) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
 	return s.rdb.Del(ctx, s.failKey(account)).Err()
 }
 
-func (s *RedisTOTPStore) codesKey(account string) string { return s.prefix + "totp:codes:" + account }
+func (s *RedisTOTPStore) codesKey(account string) string { return s.key(account, "codes") }
 
 // SetRecoveryCodes replaces the account's recovery code hashes.
 func (s *RedisTOTPStore) SetRecoveryCodes(ctx context.Context, account string, hashes []string) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
 	key := s.codesKey(account)
 	members := make([]any, len(hashes))
 	for i, h := range hashes {
@@ -94,8 +127,32 @@ func (s *RedisTOTPStore) SetRecoveryCodes(ctx context.Context, account string, h
 	return err
 }
 
+// consumeScript: KEYS[1] the account's recovery codes, KEYS[2] the
+// marker of this code's use; ARGV[1] the code's hash, ARGV[2] a nonce of
+// this call. The marker makes the same call run twice (go-redis retrying
+// after a lost reply) succeed twice, instead of reporting the code it just
+// consumed as wrong.
+var consumeScript = redis.NewScript(`
+if redis.call('SREM', KEYS[1], ARGV[1]) == 1 then
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', 60000)
+  return 1
+end
+if redis.call('GET', KEYS[2]) == ARGV[2] then return 1 end
+return 0
+`)
+
 // ConsumeRecoveryCode implements RecoveryStore.
 func (s *RedisTOTPStore) ConsumeRecoveryCode(ctx context.Context, account, hash string) (bool, error) {
-	n, err := s.rdb.SRem(ctx, s.codesKey(account), hash).Result()
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	n, err := consumeScript.Run(ctx, s.rdb, []string{s.codesKey(account), s.key(account, "used:"+hash)}, hash, callNonce()).Int()
 	return n == 1, err
+}
+
+// callNonce returns 12 random hex digits that tell one store call from
+// another.
+func callNonce() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -10,9 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/covetgo/covet/internal/testsvc"
 	"github.com/pquerna/otp/totp"
-	"github.com/redis/go-redis/v9"
 )
 
 func newTestTOTP(t *testing.T, now *time.Time) (*TOTP, *MemoryTOTPStore) {
@@ -184,22 +182,28 @@ func TestTOTPOptionsRefused(t *testing.T) {
 	}
 }
 
-func redisTOTPStore(t *testing.T) *RedisTOTPStore {
+func redisTOTPStores(t *testing.T) map[string]*RedisTOTPStore {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: testsvc.RedisAddr(t)})
-	t.Cleanup(func() { _ = rdb.Close() })
-	prefix := testsvc.RedisKeyPrefix(t, rdb, "covet_authn_test")
-	s, err := NewRedisTOTPStore(rdb, prefix)
-	if err != nil {
-		t.Fatal(err)
+	out := map[string]*RedisTOTPStore{}
+	for name, rdb := range redisTargets(t) {
+		s, err := NewRedisTOTPStore(rdb, RedisOptions{Prefix: testPrefix(t, rdb), Timeout: testStoreTimeout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = s
 	}
-	return s
+	return out
 }
 
-// TestTOTPRedis runs replay, race, limits and recovery codes against the
-// real Redis.
+// TestTOTPRedis runs replay, race, limits and recovery codes against a
+// real Redis node and a real Redis Cluster.
 func TestTOTPRedis(t *testing.T) {
-	store := redisTOTPStore(t)
+	for name, store := range redisTOTPStores(t) {
+		t.Run(name, func(t *testing.T) { testTOTPRedis(t, store) })
+	}
+}
+
+func testTOTPRedis(t *testing.T, store *RedisTOTPStore) {
 	now := time.Unix(1_800_000_000, 0)
 	tp, err := NewTOTP(TOTPOptions{Issuer: "Covet", Store: store, Recovery: store, Now: func() time.Time { return now }})
 	if err != nil {
@@ -273,7 +277,9 @@ func TestTOTPConcurrentGuessesStayUnderLimit(t *testing.T) {
 	clock := func() time.Time { return now }
 	stores := map[string]TOTPStore{
 		"memory (slow)": slowCountStore{NewMemoryTOTPStore(clock)},
-		"redis":         redisTOTPStore(t),
+	}
+	for name, s := range redisTOTPStores(t) {
+		stores[name] = s
 	}
 	for name, store := range stores {
 		t.Run(name, func(t *testing.T) {

@@ -60,6 +60,13 @@ type app struct {
 	authz     *authz.Authorizer
 	sealer    *sealer
 
+	// revocations revokes access tokens and logins before they expire.
+	revocations authn.RevocationStore
+	// disconnectUser, when set, closes the open WebSockets of a user whose
+	// login ended (logout, password change). Nil: sockets stay open until
+	// their token is next checked.
+	disconnectUser func(ctx context.Context, subject string)
+
 	globalLimit, authLimit, apiLimit *ratelimit.Limiter
 	// Failed logins per account and per client and account (accounts.go).
 	loginLimit, loginClientLimit *ratelimit.Limiter
@@ -100,6 +107,7 @@ func (a *app) handler() http.Handler {
 			r.Post("/login", errs.Handle(a.login).ServeHTTP)
 			r.Post("/refresh", errs.Handle(a.refresh).ServeHTTP)
 			r.Post("/logout", errs.Handle(a.logout).ServeHTTP)
+			r.With(a.authn.Handler).Post("/password", errs.Handle(a.changePassword).ServeHTTP)
 			r.With(a.authn.Handler).Post("/2fa/enroll", errs.Handle(a.enrollTOTP).ServeHTTP)
 			r.With(a.authn.Handler).Post("/2fa/verify", errs.Handle(a.verifyTOTP).ServeHTTP)
 			r.With(a.authn.Handler).Post("/2fa/disable", errs.Handle(a.disableTOTP).ServeHTTP)
@@ -282,7 +290,7 @@ func (a *app) buildLimits() (err error) {
 
 // buildInput builds the validator, the HTML policy and the sort allowlist.
 func (a *app) buildInput() (err error) {
-	if a.validator, err = validate.New(validate.Options{Types: []any{registerBody{}, loginBody{}, refreshBody{}, logoutBody{}, codeBody{}, passwordBody{}, noteBody{}, notesQuery{}, pageQuery{}}}); err != nil {
+	if a.validator, err = validate.New(validate.Options{Types: []any{registerBody{}, loginBody{}, refreshBody{}, logoutBody{}, passwordChangeBody{}, codeBody{}, passwordBody{}, noteBody{}, notesQuery{}, pageQuery{}}}); err != nil {
 		return err
 	}
 	if a.notesQuery, err = validate.NewQuery[notesQuery](a.validator, validate.QueryOptions{}); err != nil {

@@ -62,9 +62,13 @@ func (a *app) buildAuth(ctx context.Context) (err error) {
 		return err
 	}
 	var refresh authn.RefreshStore = authn.NewMemoryRefreshStore()
+	a.revocations = authn.NewMemoryRevocations(nil)
 	var store session.Store = session.NewMemoryStore(session.MemoryOptions{})
 	if a.rdb != nil {
-		if refresh, err = authn.NewRedisRefreshStore(a.rdb, a.cfg.RedisPrefix+"auth:"); err != nil {
+		if refresh, err = authn.NewRedisRefreshStore(a.rdb, authn.RedisOptions{Prefix: a.cfg.RedisPrefix + "auth:"}); err != nil {
+			return err
+		}
+		if a.revocations, err = authn.NewRedisRevocations(a.rdb, authn.RedisOptions{Prefix: a.cfg.RedisPrefix + "auth:"}); err != nil {
 			return err
 		}
 		if store, err = session.NewRedisStore(session.RedisOptions{Client: a.rdb, Prefix: a.cfg.RedisPrefix + "session:"}); err != nil {
@@ -73,6 +77,10 @@ func (a *app) buildAuth(ctx context.Context) (err error) {
 	}
 	if a.issuer, err = authn.NewIssuer(authn.IssuerOptions{
 		Issuer: tokenIssuer, Audience: []string{tokenAudience}, Refresh: refresh,
+		// A refresh carries the user's current role; a deleted user
+		// cannot refresh. Logout and password changes revoke through
+		// the revocation list, which every verification consults.
+		Reload: a.reloadGrant, Revocations: a.revocations,
 		// Every instance with the same COVET_SECRET_KEY signs with the same
 		// keys on the same schedule, so tokens verify on all of them.
 		KeySeed: deriveKey(a.cfg.SecretKey, "token-signing"),
@@ -104,7 +112,7 @@ func (a *app) buildAuth(ctx context.Context) (err error) {
 	// table either way.
 	var failures authn.TOTPStore = authn.NewMemoryTOTPStore(nil)
 	if a.rdb != nil {
-		if failures, err = authn.NewRedisTOTPStore(a.rdb, a.cfg.RedisPrefix+"totp:"); err != nil {
+		if failures, err = authn.NewRedisTOTPStore(a.rdb, authn.RedisOptions{Prefix: a.cfg.RedisPrefix + "totp:"}); err != nil {
 			return err
 		}
 	}
@@ -134,6 +142,9 @@ func (a *app) sessionPrincipal(r *http.Request) (*authn.Principal, error) {
 	}
 	if s.UserID() == "" {
 		return nil, nil
+	}
+	if err := a.sessionLoginRevoked(r.Context(), s); err != nil {
+		return nil, err
 	}
 	roles, _ := session.Get[[]string](s, "roles")
 	return &authn.Principal{Subject: s.UserID(), Roles: roles, Method: authn.MethodSession}, nil
@@ -212,51 +223,12 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) error {
 	if err := session.Renew(r); err != nil {
 		return err
 	}
-	s := session.From(r)
-	s.SetUserID(u.Subject())
-	s.Set("roles", []string{u.Role})
 	pair, err := a.issuer.IssuePair(r.Context(), authn.Grant{Subject: u.Subject(), Roles: []string{u.Role}})
 	if err != nil {
 		return err
 	}
+	startSessionLogin(session.From(r), u, pair.LoginID)
 	return writeJSON(w, http.StatusOK, pair)
-}
-
-func (a *app) refresh(w http.ResponseWriter, r *http.Request) error {
-	in, err := validate.JSON[refreshBody](a.validator, w, r)
-	if err != nil {
-		return err
-	}
-	pair, err := a.issuer.Refresh(r.Context(), in.RefreshToken)
-	if err != nil {
-		// A reused token has already revoked its family; the client is
-		// told only that this token is no good.
-		return errs.New(errs.KindAuthentication, "invalid_refresh_token", "The refresh token is invalid, expired or revoked.").WithCause(err)
-	}
-	return writeJSON(w, http.StatusOK, pair)
-}
-
-func (a *app) logout(w http.ResponseWriter, r *http.Request) error {
-	if r.ContentLength != 0 {
-		in, err := validate.JSON[logoutBody](a.validator, w, r)
-		if err != nil {
-			return err
-		}
-		if in.RefreshToken != "" {
-			if err := a.issuer.Revoke(r.Context(), in.RefreshToken); err != nil {
-				return err
-			}
-		}
-	}
-	if err := session.Destroy(r); err != nil && !errors.Is(err, session.ErrNoSession) {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-type logoutBody struct {
-	RefreshToken string `json:"refresh_token" validate:"omitempty,max=512"`
 }
 
 // currentUser loads the authenticated caller.
