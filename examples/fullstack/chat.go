@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/coder/websocket"
+
 	"github.com/covetgo/covet/authn"
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/wstools"
@@ -80,7 +82,24 @@ func (a *app) buildChat() (err error) {
 		Broker: broker,
 		Logger: a.log,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	a.disconnectUser = a.closeSockets
+	return nil
+}
+
+// closeLoggedOut is the close code a socket gets when its user's login
+// ended (logout, password change), on this instance and every other.
+const closeLoggedOut websocket.StatusCode = 4001
+
+// closeSockets closes every open WebSocket of subject. A broker failure
+// is logged: the sockets on this instance are closed all the same, and
+// those elsewhere fail their next token check.
+func (a *app) closeSockets(ctx context.Context, subject string) {
+	if _, err := a.hub.CloseUser(ctx, subject, closeLoggedOut, "logged out"); err != nil {
+		a.log.WarnContext(ctx, "closing a logged-out user's sockets on other instances", "error", err)
+	}
 }
 
 // displayName is the user's name for chat lines.

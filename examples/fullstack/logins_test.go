@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/covetgo/covet/internal/testsvc"
 )
@@ -133,4 +136,50 @@ func TestRefreshDuringRedisOutage(t *testing.T) {
 	t.Logf("logins lost to the stall: %d of %d", loggedOut, users)
 	child.Kill()
 	outage("killed")
+}
+
+// Logging out and changing the password close the user's open WebSockets
+// with 4001; another user's socket stays open.
+func TestLoginEndClosesSockets(t *testing.T) {
+	in := start(t, testEnv(t, nil))
+	reg := newClient(t, in.URL)
+	reg.register("sock@example.com", "Sock", password)
+	reg.register("bystander@example.com", "By", password)
+	by := newClient(t, in.URL)
+	by.login("bystander@example.com", password)
+
+	for _, end := range []string{"logout", "password"} {
+		t.Run(end, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			u := newClient(t, in.URL)
+			u.login("sock@example.com", password)
+			mine := dialChat(ctx, t, in.URL, u.token)
+			theirs := dialChat(ctx, t, in.URL, by.token)
+			send(ctx, t, mine, map[string]any{"type": "join", "room": "lobby-" + end})
+			send(ctx, t, theirs, map[string]any{"type": "join", "room": "lobby-" + end})
+			waitPresence(t, in.app, "lobby-"+end, 2)
+
+			if end == "logout" {
+				u.do("POST", "/auth/logout", nil).expect(t, 204, "")
+			} else {
+				u.do("POST", "/auth/password", map[string]string{"current_password": password, "new_password": password + " anew"}).expect(t, 200, "")
+			}
+			for {
+				_, _, err := mine.Read(ctx)
+				if err == nil {
+					continue
+				}
+				if got := websocket.CloseStatus(err); got != closeLoggedOut {
+					t.Fatalf("socket ended with %v (status %d), want close %d", err, got, closeLoggedOut)
+				}
+				break
+			}
+			waitPresence(t, in.app, "lobby-"+end, 1)
+			send(ctx, t, theirs, map[string]any{"type": "say", "room": "lobby-" + end, "text": "still here"})
+			if m := readMessage(ctx, t, theirs); m["data"] == nil {
+				t.Fatalf("bystander's socket: %v", m)
+			}
+		})
+	}
 }
