@@ -17,6 +17,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/redirect"
 	"golang.org/x/oauth2"
 )
 
@@ -123,9 +124,12 @@ func randomToken() string {
 
 // Login starts a login: it saves fresh state, nonce and PKCE verifier in
 // the user's session and redirects to the provider. returnTo (a local path,
-// or "") is where Callback's caller may send the user afterwards.
+// or "") is where Callback's caller may send the user afterwards; a value
+// that is not plainly a path on this site (anything a browser, a decoding
+// proxy or http.Redirect's path cleaning could turn into another host,
+// such as "//x", "/\x", "/./\x", "/%2f/x" or "/\t/x") is replaced by "".
 func (o *OIDC) Login(w http.ResponseWriter, r *http.Request, returnTo string) {
-	if !localPath(returnTo) {
+	if !redirect.LocalPath(returnTo) {
 		returnTo = ""
 	}
 	st := LoginState{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(), ReturnTo: returnTo, Expires: time.Now().Add(10 * time.Minute).Unix()}
@@ -135,18 +139,6 @@ func (o *OIDC) Login(w http.ResponseWriter, r *http.Request, returnTo string) {
 	}
 	u := o.cfg.AuthCodeURL(st.State, oidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier))
 	http.Redirect(w, r, u, http.StatusFound)
-}
-
-// localPath reports whether p is a path on this site ("/x", not "//host").
-// Control characters are refused outright: browsers delete tabs and
-// newlines from URLs, so "/\t/evil.test" would become "//evil.test".
-func localPath(p string) bool {
-	for i := 0; i < len(p); i++ {
-		if p[i] < 0x20 || p[i] == 0x7f {
-			return false
-		}
-	}
-	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\")
 }
 
 // Callback completes a login at the redirect URL: it checks the state
@@ -236,7 +228,11 @@ func (o *OIDC) callback(w http.ResponseWriter, r *http.Request) (*Principal, *oa
 	if p == nil || p.Subject == "" {
 		return nil, nil, "", fail(ErrLoginFailed, "no_subject", nil)
 	}
-	return p, tok, st.ReturnTo, nil
+	ret := st.ReturnTo
+	if !redirect.LocalPath(ret) {
+		ret = "" // saved by an older version or another store
+	}
+	return p, tok, ret, nil
 }
 
 // CookieStateStore keeps login state in a short-lived cookie signed with
