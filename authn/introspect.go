@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/outbound"
 )
 
 // IntrospectorOptions configure an RFC 7662 token introspection client.
@@ -26,7 +27,10 @@ type IntrospectorOptions struct {
 	Issuer string
 	// Audience, when set, must share a value with the response's "aud".
 	Audience []string
-	// Client makes the requests. Nil: a client with a 5 s timeout.
+	// Client makes the requests. Nil: a client with a 5 s timeout. Its
+	// redirect policy is replaced by one that follows redirects only over
+	// https and to the endpoint's host, so the client credentials and the
+	// token never travel in clear text or to another server.
 	Client *http.Client
 	// CacheSize, when positive, caches active results for up to CacheTTL
 	// and never past the token's exp. Zero: no cache.
@@ -87,10 +91,7 @@ func NewIntrospector(opts IntrospectorOptions) (*Introspector, error) {
 	if opts.MaxBodySize == 0 {
 		opts.MaxBodySize = 64 << 10
 	}
-	i := &Introspector{opts: opts, client: opts.Client, now: opts.Now}
-	if i.client == nil {
-		i.client = &http.Client{Timeout: 5 * time.Second}
-	}
+	i := &Introspector{opts: opts, client: outbound.Client(opts.Client, 5*time.Second), now: opts.Now}
 	if i.now == nil {
 		i.now = time.Now
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/outbound"
 	"github.com/covetgo/covet/internal/redirect"
 	"golang.org/x/oauth2"
 )
@@ -59,7 +60,9 @@ type OIDCOptions struct {
 	// States keeps login state between redirect and callback; required.
 	States LoginStateStore
 	// Client makes the requests to the provider. Nil: a client with a
-	// 10 s timeout.
+	// 10 s timeout. Its redirect policy is replaced by one that follows
+	// redirects only over https and to the host first asked, so the
+	// client secret and the code never travel in clear text.
 	Client *http.Client
 	// Principal maps the verified ID token's claims to a principal. Nil:
 	// subject from "sub", roles from "roles", scopes from the token
@@ -88,10 +91,7 @@ func NewOIDC(ctx context.Context, opts OIDCOptions) (*OIDC, error) {
 	if opts.States == nil {
 		return nil, errs.Configf("authn: OIDCOptions.States is required")
 	}
-	client := opts.Client
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
+	client := outbound.Client(opts.Client, 10*time.Second)
 	pctx := oidc.ClientContext(ctx, client)
 	provider, err := oidc.NewProvider(pctx, opts.Issuer)
 	if err != nil {

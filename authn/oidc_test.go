@@ -33,6 +33,7 @@ type testProvider struct {
 	signWith *ecdsa.PrivateKey   // overrides the signing key
 	status   int                 // introspection status override
 	hits     atomic.Int32        // introspection calls
+	moved    map[string]string   // path -> 307 Location
 }
 
 type pendingCode struct{ challenge, nonce, sub string }
@@ -43,7 +44,7 @@ const (
 )
 
 func newTestProvider(t *testing.T) *testProvider {
-	p := &testProvider{codes: map[string]pendingCode{}, active: map[string]IntrospectionResponse{}}
+	p := &testProvider{codes: map[string]pendingCode{}, active: map[string]IntrospectionResponse{}, moved: map[string]string{}}
 	p.key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
@@ -122,7 +123,16 @@ func newTestProvider(t *testing.T) *testProvider {
 		}
 		_ = json.NewEncoder(w).Encode(res)
 	})
-	p.srv = httptest.NewTLSServer(mux)
+	p.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		loc, moved := p.moved[r.URL.Path]
+		p.mu.Unlock()
+		if moved {
+			http.Redirect(w, r, loc, http.StatusTemporaryRedirect)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(p.srv.Close)
 	return p
 }
