@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/internal/outbound"
 	"github.com/covetgo/covet/internal/redirect"
@@ -24,7 +25,8 @@ import (
 
 // ErrLoginFailed: an OAuth2/OIDC callback could not complete the login
 // (401, code "login_failed"); Reason tells why ("state_mismatch",
-// "no_state", "provider_error", "exchange", "id_token", "nonce_mismatch").
+// "no_state", "provider_error", "exchange", "id_token", "nonce_mismatch",
+// "bad_azp").
 var ErrLoginFailed = errs.New(errs.KindAuthentication, "login_failed", "The login could not be completed.")
 
 // LoginState is what a login must remember between the redirect to the
@@ -206,6 +208,9 @@ func (o *OIDC) callback(w http.ResponseWriter, r *http.Request) (*Principal, *oa
 	if err := idt.Claims(&payload); err != nil {
 		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
 	}
+	if err := checkAZP(payload, idt.Audience, o.cfg.ClientID); err != nil {
+		return nil, nil, "", fail(ErrLoginFailed, "bad_azp", err)
+	}
 	var c Claims
 	if err := parseClaims(payload, &c); err != nil {
 		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
@@ -233,6 +238,25 @@ func (o *OIDC) callback(w http.ResponseWriter, r *http.Request) (*Principal, *oa
 		ret = "" // saved by an older version or another store
 	}
 	return p, tok, ret, nil
+}
+
+// checkAZP applies OpenID Connect Core 3.1.3.7: when the ID token has
+// several audiences or names an authorized party, that party must be this
+// client. The claim is read exactly ("azp", case-sensitive, once).
+func checkAZP(payload []byte, aud []string, clientID string) error {
+	var v struct {
+		AZP *string `json:"azp"`
+	}
+	if err := jsonv2.Unmarshal(payload, &v); err != nil {
+		return err
+	}
+	if v.AZP == nil && len(aud) <= 1 {
+		return nil
+	}
+	if v.AZP == nil || *v.AZP != clientID {
+		return errors.New("azp is not this client")
+	}
+	return nil
 }
 
 // CookieStateStore keeps login state in a short-lived cookie signed with

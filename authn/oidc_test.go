@@ -34,6 +34,7 @@ type testProvider struct {
 	status   int                 // introspection status override
 	hits     atomic.Int32        // introspection calls
 	moved    map[string]string   // path -> 307 Location
+	claims   map[string]any      // added to (or replacing) ID token claims
 }
 
 type pendingCode struct{ challenge, nonce, sub string }
@@ -74,7 +75,7 @@ func newTestProvider(t *testing.T) *testProvider {
 		p.mu.Lock()
 		pc, found := p.codes[r.PostFormValue("code")]
 		delete(p.codes, r.PostFormValue("code")) // codes are single-use
-		nonceFor, signWith := p.nonceFor, p.signWith
+		nonceFor, signWith, extra := p.nonceFor, p.signWith, p.claims
 		p.mu.Unlock()
 		if !found || oauth2.S256ChallengeFromVerifier(r.PostFormValue("code_verifier")) != pc.challenge {
 			w.Header().Set("Content-Type", "application/json")
@@ -91,10 +92,14 @@ func newTestProvider(t *testing.T) *testProvider {
 			key = signWith
 		}
 		now := time.Now()
-		idt := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
+		claims := jwt.MapClaims{
 			"iss": p.srv.URL, "sub": pc.sub, "aud": testClientID, "nonce": nonce,
 			"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "roles": []string{"reader"},
-		})
+		}
+		for k, v := range extra {
+			claims[k] = v
+		}
+		idt := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
 		idt.Header["kid"] = "p1"
 		signed, _ := idt.SignedString(key)
 		w.Header().Set("Content-Type", "application/json")
