@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/internal/outbound"
 	"github.com/covetgo/covet/internal/redirect"
+	jsonv2 "github.com/go-json-experiment/json"
 	"golang.org/x/oauth2"
 )
 
@@ -83,6 +83,10 @@ type OIDC struct {
 }
 
 // NewOIDC validates opts and fetches the provider's discovery document.
+// Its authorization, token and key set endpoints must be https; ID tokens
+// are checked against the key set with the rules of JWKS (a 256 KiB size
+// limit, RSA keys of at least 2048 bits, redirects only to the key set's
+// host) and the algorithms the provider announces.
 func NewOIDC(ctx context.Context, opts OIDCOptions) (*OIDC, error) {
 	if u, err := url.Parse(opts.Issuer); err != nil || u.Scheme != "https" {
 		return nil, errs.Configf("authn: OIDCOptions.Issuer %q must be an https URL", opts.Issuer)
@@ -99,6 +103,17 @@ func NewOIDC(ctx context.Context, opts OIDCOptions) (*OIDC, error) {
 	if err != nil {
 		return nil, errs.Configf("authn: OIDC discovery for %s failed: %v", opts.Issuer, err)
 	}
+	var meta providerMetadata
+	if err := provider.Claims(&meta); err != nil {
+		return nil, errs.Configf("authn: OIDC discovery for %s: %v", opts.Issuer, err)
+	}
+	jwks, algs, err := discoveredKeys(meta, provider.Endpoint().AuthURL, provider.Endpoint().TokenURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	// Fetch the keys now when the provider answers; otherwise the first
+	// callback does.
+	_ = jwks.fetchShared(ctx, true)
 	scopes := []string{oidc.ScopeOpenID}
 	for _, s := range opts.Scopes {
 		if s != oidc.ScopeOpenID {
@@ -110,7 +125,7 @@ func NewOIDC(ctx context.Context, opts OIDCOptions) (*OIDC, error) {
 			ClientID: opts.ClientID, ClientSecret: opts.ClientSecret, RedirectURL: opts.RedirectURL,
 			Endpoint: provider.Endpoint(), Scopes: scopes,
 		},
-		verifier:  provider.VerifierContext(pctx, &oidc.Config{ClientID: opts.ClientID}),
+		verifier:  oidc.NewVerifier(opts.Issuer, oidcKeySet{keys: jwks}, &oidc.Config{ClientID: opts.ClientID, SupportedSigningAlgs: algs}),
 		states:    opts.States,
 		client:    client,
 		principal: opts.Principal,

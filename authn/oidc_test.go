@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -35,6 +36,9 @@ type testProvider struct {
 	hits     atomic.Int32        // introspection calls
 	moved    map[string]string   // path -> 307 Location
 	claims   map[string]any      // added to (or replacing) ID token claims
+	rsaKey   *rsa.PrivateKey     // when set, ID tokens are RS256 with it
+	jwksPad  int                 // bytes of padding added to the key set
+	jwksURI  string              // overrides the discovered jwks_uri
 }
 
 type pendingCode struct{ challenge, nonce, sub string }
@@ -50,17 +54,31 @@ func newTestProvider(t *testing.T) *testProvider {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		u := p.srv.URL
+		p.mu.Lock()
+		jwksURI := p.jwksURI
+		p.mu.Unlock()
+		if jwksURI == "" {
+			jwksURI = u + "/jwks"
+		}
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"issuer": u, "authorization_endpoint": u + "/authorize", "token_endpoint": u + "/token",
-			"jwks_uri": u + "/jwks", "introspection_endpoint": u + "/introspect",
-			"id_token_signing_alg_values_supported": []string{"ES256"},
+			"jwks_uri": jwksURI, "introspection_endpoint": u + "/introspect",
+			"id_token_signing_alg_values_supported": []string{"ES256", "RS256"},
 			"response_types_supported":              []string{"code"},
 			"code_challenge_methods_supported":      []string{"S256"},
 		})
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
 		j, _ := publicJWK(Key{ID: "p1", Algorithm: "ES256", Key: &p.key.PublicKey})
-		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []jwk{j}})
+		keys := []jwk{j}
+		p.mu.Lock()
+		rsaKey, pad := p.rsaKey, p.jwksPad
+		p.mu.Unlock()
+		if rsaKey != nil {
+			r, _ := publicJWK(Key{ID: "r1", Algorithm: "RS256", Key: &rsaKey.PublicKey})
+			keys = append(keys, r)
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": keys, "padding": strings.Repeat("x", pad)})
 	})
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
 		id, secret, ok := r.BasicAuth()
@@ -75,7 +93,7 @@ func newTestProvider(t *testing.T) *testProvider {
 		p.mu.Lock()
 		pc, found := p.codes[r.PostFormValue("code")]
 		delete(p.codes, r.PostFormValue("code")) // codes are single-use
-		nonceFor, signWith, extra := p.nonceFor, p.signWith, p.claims
+		nonceFor, signWith, extra, rsaKey := p.nonceFor, p.signWith, p.claims, p.rsaKey
 		p.mu.Unlock()
 		if !found || oauth2.S256ChallengeFromVerifier(r.PostFormValue("code_verifier")) != pc.challenge {
 			w.Header().Set("Content-Type", "application/json")
@@ -102,6 +120,11 @@ func newTestProvider(t *testing.T) *testProvider {
 		idt := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
 		idt.Header["kid"] = "p1"
 		signed, _ := idt.SignedString(key)
+		if rsaKey != nil {
+			idt = jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+			idt.Header["kid"] = "r1"
+			signed, _ = idt.SignedString(rsaKey)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"access_token": "at-" + pc.sub, "token_type": "Bearer", "expires_in": 3600,
