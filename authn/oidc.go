@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -276,10 +277,52 @@ func checkAZP(payload []byte, aud []string, clientID string) error {
 
 // CookieStateStore keeps login state in a short-lived cookie signed with
 // HMAC-SHA256, so it is bound to the browser that started the login.
+//
+// A state is taken once: the store remembers every state it has handed
+// out by TakeLoginState until the state expires, and refuses it again, so
+// replaying a saved cookie with a fresh code fails even when the browser
+// kept the cookie. It remembers at most MaxUsedLoginStates states at a
+// time and refuses logins past that until some expire. The memory is per
+// process: behind several instances, keep login state in a shared server
+// session instead (see LoginStateStore).
 type CookieStateStore struct {
 	key    []byte
 	name   string
 	secure bool
+	now    func() time.Time
+
+	mu   sync.Mutex
+	used map[string]int64 // state -> expiry (Unix seconds)
+}
+
+// MaxUsedLoginStates bounds how many taken states a CookieStateStore
+// remembers at once (10 minutes of logins at about 160 per second).
+const MaxUsedLoginStates = 100_000
+
+// take records st as used; it fails when st was used already or the
+// store is full of states that have not expired yet.
+func (s *CookieStateStore) take(st LoginState) error {
+	now := s.now().Unix()
+	if st.Expires < now {
+		return errors.New("login state expired")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.used[st.State]; dup {
+		return errors.New("login state already used")
+	}
+	if len(s.used) >= MaxUsedLoginStates {
+		for k, exp := range s.used {
+			if exp < now {
+				delete(s.used, k)
+			}
+		}
+		if len(s.used) >= MaxUsedLoginStates {
+			return errors.New("too many logins in progress")
+		}
+	}
+	s.used[st.State] = st.Expires
+	return nil
 }
 
 // NewCookieStateStore returns a store signing with key (at least 32
@@ -290,7 +333,7 @@ func NewCookieStateStore(key []byte, insecure bool) (*CookieStateStore, error) {
 	if len(key) < 32 {
 		return nil, errs.Configf("authn: NewCookieStateStore needs a key of at least 32 bytes")
 	}
-	s := &CookieStateStore{key: slices.Clone(key), name: "__Host-covet_login", secure: true}
+	s := &CookieStateStore{key: slices.Clone(key), name: "__Host-covet_login", secure: true, now: time.Now, used: map[string]int64{}}
 	if insecure {
 		s.name, s.secure = "covet_login", false
 	}
@@ -315,8 +358,8 @@ func (s *CookieStateStore) SaveLoginState(w http.ResponseWriter, _ *http.Request
 	return nil
 }
 
-// TakeLoginState implements LoginStateStore: it verifies the signature and
-// deletes the cookie.
+// TakeLoginState implements LoginStateStore: it verifies the signature,
+// deletes the cookie, and refuses a state it has taken before.
 func (s *CookieStateStore) TakeLoginState(w http.ResponseWriter, r *http.Request) (LoginState, error) {
 	c, err := r.Cookie(s.name)
 	if err != nil {
@@ -334,6 +377,12 @@ func (s *CookieStateStore) TakeLoginState(w http.ResponseWriter, r *http.Request
 	}
 	var st LoginState
 	if err := json.Unmarshal(b, &st); err != nil {
+		return LoginState{}, err
+	}
+	if st.State == "" {
+		return LoginState{}, errors.New("login cookie without state")
+	}
+	if err := s.take(st); err != nil {
 		return LoginState{}, err
 	}
 	return st, nil

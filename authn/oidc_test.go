@@ -239,8 +239,8 @@ func TestOIDCLogin(t *testing.T) {
 	if principal.Subject != "alice" || principal.Method != MethodOIDC || !principal.HasRole("reader") || !principal.HasScope("profile") || ret != "/dashboard" {
 		t.Fatalf("principal %+v, return %q", principal, ret)
 	}
-	// The code is single-use at the provider.
-	if _, _, err := callback(o, "code="+code+"&state="+state, cookie); Reason(err) != "exchange" {
+	// The state is single-use here (and the code at the provider).
+	if _, _, err := callback(o, "code="+code+"&state="+state, cookie); Reason(err) != "no_state" {
 		t.Fatalf("code replay: %v (%s)", err, Reason(err))
 	}
 }
@@ -302,7 +302,8 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 	authA, _ := startLogin(t, o, "")
 	_, cookieB := startLogin(t, o, "")
 	code, _ := p.authorize(t, authA, "mallory")
-	stB, _ := (&CookieStateStore{key: []byte("0123456789abcdef0123456789abcdef"), name: cookieB.Name, secure: true}).TakeLoginState(httptest.NewRecorder(), func() *http.Request {
+	peek, _ := NewCookieStateStore([]byte("0123456789abcdef0123456789abcdef"), false)
+	stB, _ := peek.TakeLoginState(httptest.NewRecorder(), func() *http.Request {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.AddCookie(cookieB)
 		return r
