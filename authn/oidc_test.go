@@ -35,6 +35,7 @@ type testProvider struct {
 	status   int                 // introspection status override
 	hits     atomic.Int32        // introspection calls
 	moved    map[string]string   // path -> 307 Location
+	gate     chan struct{}       // when set, introspection waits for it
 	claims   map[string]any      // added to (or replacing) ID token claims
 	rsaKey   *rsa.PrivateKey     // when set, ID tokens are RS256 with it
 	jwksPad  int                 // bytes of padding added to the key set
@@ -134,6 +135,12 @@ func newTestProvider(t *testing.T) *testProvider {
 	mux.HandleFunc("POST /introspect", func(w http.ResponseWriter, r *http.Request) {
 		p.hits.Add(1)
 		id, secret, ok := r.BasicAuth()
+		p.mu.Lock()
+		gate := p.gate
+		p.mu.Unlock()
+		if gate != nil {
+			<-gate
+		}
 		p.mu.Lock()
 		status := p.status
 		res, found := p.active[r.PostFormValue("token")]
@@ -401,7 +408,7 @@ func TestIntrospector(t *testing.T) {
 	if _, err := in.Verify(ctx, "client-new"); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("endpoint down: %v", err)
 	}
-	bad, _ := NewIntrospector(IntrospectorOptions{URL: p.srv.URL + "/introspect", ClientID: "x", ClientSecret: "y", Client: p.srv.Client()})
+	bad, _ := NewIntrospector(IntrospectorOptions{URL: p.srv.URL + "/introspect", ClientID: "x", ClientSecret: "y", Client: p.srv.Client(), AnyAudience: true})
 	if _, err := bad.Verify(ctx, "good"); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("wrong client credentials: %v", err)
 	}
@@ -418,8 +425,10 @@ func TestIntrospector(t *testing.T) {
 		t.Fatalf("stage with introspection: %d %s", w.Code, w.Body)
 	}
 	for name, o := range map[string]IntrospectorOptions{
-		"http":      {URL: "http://idp/introspect", ClientID: "a", ClientSecret: "b"},
-		"no client": {URL: "https://idp/introspect"},
+		"http":                  {URL: "http://idp/introspect", ClientID: "a", ClientSecret: "b", AnyAudience: true},
+		"no client":             {URL: "https://idp/introspect", AnyAudience: true},
+		"no audience":           {URL: "https://idp/introspect", ClientID: "a", ClientSecret: "b"},
+		"both audience options": {URL: "https://idp/introspect", ClientID: "a", ClientSecret: "b", Audience: []string{"api"}, AnyAudience: true},
 	} {
 		if _, err := NewIntrospector(o); err == nil {
 			t.Fatalf("%s: accepted", name)

@@ -29,7 +29,7 @@ func TestCredentialsStayOnTLS(t *testing.T) {
 	p := newTestProvider(t)
 	sink, hits := cleartextSink(t)
 
-	in, err := NewIntrospector(IntrospectorOptions{URL: p.srv.URL + "/introspect", ClientID: testClientID, ClientSecret: testClientSecret, Client: p.srv.Client()})
+	in, err := NewIntrospector(IntrospectorOptions{URL: p.srv.URL + "/introspect", ClientID: testClientID, ClientSecret: testClientSecret, Client: p.srv.Client(), Audience: []string{"api"}})
 	if err != nil {
 		t.Fatal(err)
 	}
