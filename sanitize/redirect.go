@@ -33,7 +33,9 @@ type RedirectOptions struct {
 // scheme-only ("https:evil.com"), javascript:, data: and any other scheme,
 // userinfo ("https://good.com@evil.com"), control characters, whitespace
 // (browsers strip tabs and newlines, "/\t/evil.com") and invalid UTF-8 are
-// refused.
+// refused. Local paths go through the same check as authn's OIDC return
+// path, which also refuses what http.Redirect's path cleaning or a decoding
+// proxy would turn into another host ("/./\evil.com", "/%2f/evil.com").
 type Redirects struct {
 	hosts     map[string]struct{}
 	allowHTTP bool
