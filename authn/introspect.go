@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/outbound"
+	"golang.org/x/sync/singleflight"
 )
 
 // IntrospectorOptions configure an RFC 7662 token introspection client.
@@ -24,9 +26,23 @@ type IntrospectorOptions struct {
 	ClientID, ClientSecret string
 	// Issuer, when set, must equal the response's "iss".
 	Issuer string
-	// Audience, when set, must share a value with the response's "aud".
+	// Audience lists this resource server's identifiers; the response's
+	// "aud" must share a value with it. Required unless AnyAudience is
+	// set, so a token issued for another API is not accepted here.
 	Audience []string
-	// Client makes the requests. Nil: a client with a 5 s timeout.
+	// AnyAudience accepts tokens whatever their audience. Only for an
+	// authorization server that issues tokens for this API alone.
+	AnyAudience bool
+	// TokenTypes lists the accepted "token_type" values of an active
+	// response (compared case-insensitively; a response without one is
+	// accepted). Nil: "access_token" and "Bearer", so a refresh token
+	// or an ID token presented as a bearer token is refused. A response
+	// whose "token_use" names another kind of token is refused as well.
+	TokenTypes []string
+	// Client makes the requests. Nil: a client with a 5 s timeout. Its
+	// redirect policy is replaced by one that follows redirects only over
+	// https and to the endpoint's host, so the client credentials and the
+	// token never travel in clear text or to another server.
 	Client *http.Client
 	// CacheSize, when positive, caches active results for up to CacheTTL
 	// and never past the token's exp. Zero: no cache.
@@ -34,6 +50,12 @@ type IntrospectorOptions struct {
 	// CacheTTL bounds how long a result is reused (and so how late a
 	// revocation is noticed). Zero: 1 minute.
 	CacheTTL time.Duration
+	// InactiveTTL is how long an inactive or refused answer is reused,
+	// so one token sent again and again costs one upstream call per
+	// InactiveTTL. Zero: 5 seconds; negative: not cached. Up to
+	// InactiveCacheSize tokens are kept (zero: 4096).
+	InactiveTTL       time.Duration
+	InactiveCacheSize int
 	// MaxBodySize caps the response. Zero: 64 KiB.
 	MaxBodySize int64
 	// Principal maps an active response to a principal. Nil: subject from
@@ -58,16 +80,22 @@ type IntrospectionResponse struct {
 	Iss       string   `json:"iss,omitempty"`
 	Jti       string   `json:"jti,omitempty"`
 	Roles     []string `json:"roles,omitempty"`
+	// TokenUse is the "token_use" member some servers send
+	// ("access_token", "refresh_token").
+	TokenUse string `json:"token_use,omitempty"`
 }
 
 // Introspector is a TokenVerifier that asks the authorization server
 // whether a token is active (RFC 7662), for opaque tokens or when
-// revocation must be seen at once.
+// revocation must be seen at once. Concurrent checks of one token share
+// one upstream call, and inactive answers are remembered for InactiveTTL.
 type Introspector struct {
-	opts   IntrospectorOptions
-	client *http.Client
-	cache  *tokenCache
-	now    func() time.Time
+	opts     IntrospectorOptions
+	client   *http.Client
+	cache    *tokenCache
+	inactive *tokenCache
+	calls    singleflight.Group
+	now      func() time.Time
 }
 
 // NewIntrospector validates opts and returns an Introspector.
@@ -78,8 +106,23 @@ func NewIntrospector(opts IntrospectorOptions) (*Introspector, error) {
 	if opts.ClientID == "" || opts.ClientSecret == "" {
 		return nil, errs.Configf("authn: IntrospectorOptions.ClientID and ClientSecret are required")
 	}
-	if opts.CacheSize < 0 || opts.CacheTTL < 0 || opts.MaxBodySize < 0 {
-		return nil, errs.Configf("authn: IntrospectorOptions: negative CacheSize, CacheTTL or MaxBodySize")
+	if opts.CacheSize < 0 || opts.CacheTTL < 0 || opts.MaxBodySize < 0 || opts.InactiveCacheSize < 0 {
+		return nil, errs.Configf("authn: IntrospectorOptions: negative CacheSize, CacheTTL, InactiveCacheSize or MaxBodySize")
+	}
+	if len(opts.Audience) == 0 && !opts.AnyAudience {
+		return nil, errs.Configf("authn: IntrospectorOptions.Audience is required (or set AnyAudience)")
+	}
+	if len(opts.Audience) > 0 && opts.AnyAudience {
+		return nil, errs.Configf("authn: IntrospectorOptions: Audience and AnyAudience are exclusive")
+	}
+	if opts.TokenTypes == nil {
+		opts.TokenTypes = []string{"access_token", "Bearer"}
+	}
+	if opts.InactiveTTL == 0 {
+		opts.InactiveTTL = 5 * time.Second
+	}
+	if opts.InactiveCacheSize == 0 {
+		opts.InactiveCacheSize = 4096
 	}
 	if opts.CacheTTL == 0 {
 		opts.CacheTTL = time.Minute
@@ -87,15 +130,15 @@ func NewIntrospector(opts IntrospectorOptions) (*Introspector, error) {
 	if opts.MaxBodySize == 0 {
 		opts.MaxBodySize = 64 << 10
 	}
-	i := &Introspector{opts: opts, client: opts.Client, now: opts.Now}
-	if i.client == nil {
-		i.client = &http.Client{Timeout: 5 * time.Second}
-	}
+	i := &Introspector{opts: opts, client: outbound.Client(opts.Client, 5*time.Second), now: opts.Now}
 	if i.now == nil {
 		i.now = time.Now
 	}
 	if opts.CacheSize > 0 {
 		i.cache = newTokenCache(opts.CacheSize, opts.CacheTTL)
+	}
+	if opts.InactiveTTL > 0 {
+		i.inactive = newTokenCache(opts.InactiveCacheSize, opts.InactiveTTL)
 	}
 	return i, nil
 }
@@ -105,8 +148,8 @@ func (i *Introspector) Method() Method { return MethodIntrospection }
 
 // Verify implements TokenVerifier. An inactive, expired or foreign token is
 // ErrInvalidToken (Reason "inactive", "expired", "bad_issuer",
-// "bad_audience", "missing_sub"); an unreachable or failing endpoint is
-// ErrUnavailable.
+// "bad_audience", "bad_token_type", "missing_sub"); an unreachable or
+// failing endpoint is ErrUnavailable.
 func (i *Introspector) Verify(ctx context.Context, token string) (*Principal, error) {
 	if token == "" || len(token) > MaxTokenSize {
 		return nil, fail(ErrInvalidToken, "too_long", nil)
@@ -117,10 +160,54 @@ func (i *Introspector) Verify(ctx context.Context, token string) (*Principal, er
 			return p, nil
 		}
 	}
-	res, err := i.introspect(ctx, token)
+	if i.inactive != nil {
+		if _, _, ok := i.inactive.get(token, now); ok {
+			return nil, fail(ErrInvalidToken, "inactive", nil)
+		}
+	}
+	res, err := i.shared(ctx, token)
 	if err != nil {
 		return nil, ErrUnavailable.WithCause(err)
 	}
+	p, err := i.check(res, now)
+	if err != nil {
+		if i.inactive != nil {
+			i.inactive.put(token, nil, nil, now.Add(i.opts.InactiveTTL), now)
+		}
+		return nil, err
+	}
+	if i.cache != nil {
+		exp := now.Add(i.opts.CacheTTL)
+		if res.Exp != 0 && time.Unix(res.Exp, 0).Before(exp) {
+			exp = time.Unix(res.Exp, 0)
+		}
+		i.cache.put(token, p, nil, exp, now)
+	}
+	return p, nil
+}
+
+// shared runs one introspection per token at a time: concurrent callers
+// with the same token wait for the same answer. The call is detached from
+// the first caller's cancellation (the client's timeout bounds it); each
+// caller still stops waiting when its own context ends.
+func (i *Introspector) shared(ctx context.Context, token string) (*IntrospectionResponse, error) {
+	ch := i.calls.DoChan(token, func() (any, error) {
+		return i.introspect(context.WithoutCancel(ctx), token)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*IntrospectionResponse), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// check turns an introspection response into a principal, or the reason
+// the token is refused.
+func (i *Introspector) check(res *IntrospectionResponse, now time.Time) (*Principal, error) {
 	if !res.Active {
 		return nil, fail(ErrInvalidToken, "inactive", nil)
 	}
@@ -130,12 +217,19 @@ func (i *Introspector) Verify(ctx context.Context, token string) (*Principal, er
 	if res.Nbf != 0 && res.Nbf > now.Unix() {
 		return nil, fail(ErrInvalidToken, "not_yet_valid", nil)
 	}
+	if res.TokenType != "" && !slices.ContainsFunc(i.opts.TokenTypes, func(t string) bool { return strings.EqualFold(t, res.TokenType) }) {
+		return nil, fail(ErrInvalidToken, "bad_token_type", nil)
+	}
+	if res.TokenUse != "" && !strings.EqualFold(res.TokenUse, "access_token") && !strings.EqualFold(res.TokenUse, "access") {
+		return nil, fail(ErrInvalidToken, "bad_token_type", nil)
+	}
 	if i.opts.Issuer != "" && res.Iss != i.opts.Issuer {
 		return nil, fail(ErrInvalidToken, "bad_issuer", nil)
 	}
-	if len(i.opts.Audience) > 0 && !slices.ContainsFunc(res.Aud, func(a string) bool { return slices.Contains(i.opts.Audience, a) }) {
+	if !i.opts.AnyAudience && !slices.ContainsFunc(res.Aud, func(a string) bool { return slices.Contains(i.opts.Audience, a) }) {
 		return nil, fail(ErrInvalidToken, "bad_audience", nil)
 	}
+	var err error
 	var p *Principal
 	if i.opts.Principal != nil {
 		if p, err = i.opts.Principal(res); err != nil {
@@ -156,13 +250,6 @@ func (i *Introspector) Verify(ctx context.Context, token string) (*Principal, er
 	}
 	if p == nil || p.Subject == "" {
 		return nil, fail(ErrInvalidToken, "missing_sub", nil)
-	}
-	if i.cache != nil {
-		exp := now.Add(i.opts.CacheTTL)
-		if res.Exp != 0 && time.Unix(res.Exp, 0).Before(exp) {
-			exp = time.Unix(res.Exp, 0)
-		}
-		i.cache.put(token, p, nil, exp, now)
 	}
 	return p, nil
 }

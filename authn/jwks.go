@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/outbound"
 )
 
 // JWKSOptions configure a JWKS key set.
@@ -97,19 +98,7 @@ func NewJWKS(opts JWKSOptions) (*JWKS, error) {
 	if opts.UnknownKIDInterval < time.Second || opts.FetchTimeout <= 0 || opts.MaxBodySize < 0 {
 		return nil, errs.Configf("authn: JWKSOptions: UnknownKIDInterval, FetchTimeout or MaxBodySize out of range")
 	}
-	base := opts.Client
-	if base == nil {
-		base = &http.Client{Timeout: opts.FetchTimeout}
-	}
-	c := *base
-	allowed := slices.Clone(opts.AllowedHosts)
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 3 || req.URL.Scheme != "https" || !slices.Contains(allowed, req.URL.Hostname()) {
-			return errors.New("authn: JWKS redirect refused")
-		}
-		return nil
-	}
-	j := &JWKS{opts: opts, client: &c, stop: make(chan struct{}), done: make(chan struct{})}
+	j := &JWKS{opts: opts, client: outbound.Client(opts.Client, opts.FetchTimeout, opts.AllowedHosts...), stop: make(chan struct{}), done: make(chan struct{})}
 	empty := map[string]Key{}
 	j.keys.Store(&empty)
 	return j, nil

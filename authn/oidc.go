@@ -13,16 +13,21 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/outbound"
+	"github.com/covetgo/covet/internal/redirect"
+	jsonv2 "github.com/go-json-experiment/json"
 	"golang.org/x/oauth2"
 )
 
 // ErrLoginFailed: an OAuth2/OIDC callback could not complete the login
 // (401, code "login_failed"); Reason tells why ("state_mismatch",
-// "no_state", "provider_error", "exchange", "id_token", "nonce_mismatch").
+// "no_state", "provider_error", "exchange", "id_token", "nonce_mismatch",
+// "bad_azp").
 var ErrLoginFailed = errs.New(errs.KindAuthentication, "login_failed", "The login could not be completed.")
 
 // LoginState is what a login must remember between the redirect to the
@@ -58,7 +63,9 @@ type OIDCOptions struct {
 	// States keeps login state between redirect and callback; required.
 	States LoginStateStore
 	// Client makes the requests to the provider. Nil: a client with a
-	// 10 s timeout.
+	// 10 s timeout. Its redirect policy is replaced by one that follows
+	// redirects only over https and to the host first asked, so the
+	// client secret and the code never travel in clear text.
 	Client *http.Client
 	// Principal maps the verified ID token's claims to a principal. Nil:
 	// subject from "sub", roles from "roles", scopes from the token
@@ -77,6 +84,10 @@ type OIDC struct {
 }
 
 // NewOIDC validates opts and fetches the provider's discovery document.
+// Its authorization, token and key set endpoints must be https; ID tokens
+// are checked against the key set with the rules of JWKS (a 256 KiB size
+// limit, RSA keys of at least 2048 bits, redirects only to the key set's
+// host) and the algorithms the provider announces.
 func NewOIDC(ctx context.Context, opts OIDCOptions) (*OIDC, error) {
 	if u, err := url.Parse(opts.Issuer); err != nil || u.Scheme != "https" {
 		return nil, errs.Configf("authn: OIDCOptions.Issuer %q must be an https URL", opts.Issuer)
@@ -87,15 +98,23 @@ func NewOIDC(ctx context.Context, opts OIDCOptions) (*OIDC, error) {
 	if opts.States == nil {
 		return nil, errs.Configf("authn: OIDCOptions.States is required")
 	}
-	client := opts.Client
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
+	client := outbound.Client(opts.Client, 10*time.Second)
 	pctx := oidc.ClientContext(ctx, client)
 	provider, err := oidc.NewProvider(pctx, opts.Issuer)
 	if err != nil {
 		return nil, errs.Configf("authn: OIDC discovery for %s failed: %v", opts.Issuer, err)
 	}
+	var meta providerMetadata
+	if err := provider.Claims(&meta); err != nil {
+		return nil, errs.Configf("authn: OIDC discovery for %s: %v", opts.Issuer, err)
+	}
+	jwks, algs, err := discoveredKeys(meta, provider.Endpoint().AuthURL, provider.Endpoint().TokenURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	// Fetch the keys now when the provider answers; otherwise the first
+	// callback does.
+	_ = jwks.fetchShared(ctx, true)
 	scopes := []string{oidc.ScopeOpenID}
 	for _, s := range opts.Scopes {
 		if s != oidc.ScopeOpenID {
@@ -107,7 +126,7 @@ func NewOIDC(ctx context.Context, opts OIDCOptions) (*OIDC, error) {
 			ClientID: opts.ClientID, ClientSecret: opts.ClientSecret, RedirectURL: opts.RedirectURL,
 			Endpoint: provider.Endpoint(), Scopes: scopes,
 		},
-		verifier:  provider.VerifierContext(pctx, &oidc.Config{ClientID: opts.ClientID}),
+		verifier:  oidc.NewVerifier(opts.Issuer, oidcKeySet{keys: jwks}, &oidc.Config{ClientID: opts.ClientID, SupportedSigningAlgs: algs}),
 		states:    opts.States,
 		client:    client,
 		principal: opts.Principal,
@@ -123,9 +142,12 @@ func randomToken() string {
 
 // Login starts a login: it saves fresh state, nonce and PKCE verifier in
 // the user's session and redirects to the provider. returnTo (a local path,
-// or "") is where Callback's caller may send the user afterwards.
+// or "") is where Callback's caller may send the user afterwards; a value
+// that is not plainly a path on this site (anything a browser, a decoding
+// proxy or http.Redirect's path cleaning could turn into another host,
+// such as "//x", "/\x", "/./\x", "/%2f/x" or "/\t/x") is replaced by "".
 func (o *OIDC) Login(w http.ResponseWriter, r *http.Request, returnTo string) {
-	if !localPath(returnTo) {
+	if !redirect.LocalPath(returnTo) {
 		returnTo = ""
 	}
 	st := LoginState{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(), ReturnTo: returnTo, Expires: time.Now().Add(10 * time.Minute).Unix()}
@@ -135,18 +157,6 @@ func (o *OIDC) Login(w http.ResponseWriter, r *http.Request, returnTo string) {
 	}
 	u := o.cfg.AuthCodeURL(st.State, oidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier))
 	http.Redirect(w, r, u, http.StatusFound)
-}
-
-// localPath reports whether p is a path on this site ("/x", not "//host").
-// Control characters are refused outright: browsers delete tabs and
-// newlines from URLs, so "/\t/evil.test" would become "//evil.test".
-func localPath(p string) bool {
-	for i := 0; i < len(p); i++ {
-		if p[i] < 0x20 || p[i] == 0x7f {
-			return false
-		}
-	}
-	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\")
 }
 
 // Callback completes a login at the redirect URL: it checks the state
@@ -214,6 +224,9 @@ func (o *OIDC) callback(w http.ResponseWriter, r *http.Request) (*Principal, *oa
 	if err := idt.Claims(&payload); err != nil {
 		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
 	}
+	if err := checkAZP(payload, idt.Audience, o.cfg.ClientID); err != nil {
+		return nil, nil, "", fail(ErrLoginFailed, "bad_azp", err)
+	}
 	var c Claims
 	if err := parseClaims(payload, &c); err != nil {
 		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
@@ -236,15 +249,80 @@ func (o *OIDC) callback(w http.ResponseWriter, r *http.Request) (*Principal, *oa
 	if p == nil || p.Subject == "" {
 		return nil, nil, "", fail(ErrLoginFailed, "no_subject", nil)
 	}
-	return p, tok, st.ReturnTo, nil
+	ret := st.ReturnTo
+	if !redirect.LocalPath(ret) {
+		ret = "" // saved by an older version or another store
+	}
+	return p, tok, ret, nil
+}
+
+// checkAZP applies OpenID Connect Core 3.1.3.7: when the ID token has
+// several audiences or names an authorized party, that party must be this
+// client. The claim is read exactly ("azp", case-sensitive, once).
+func checkAZP(payload []byte, aud []string, clientID string) error {
+	var v struct {
+		AZP *string `json:"azp"`
+	}
+	if err := jsonv2.Unmarshal(payload, &v); err != nil {
+		return err
+	}
+	if v.AZP == nil && len(aud) <= 1 {
+		return nil
+	}
+	if v.AZP == nil || *v.AZP != clientID {
+		return errors.New("azp is not this client")
+	}
+	return nil
 }
 
 // CookieStateStore keeps login state in a short-lived cookie signed with
 // HMAC-SHA256, so it is bound to the browser that started the login.
+//
+// A state is taken once: the store remembers every state it has handed
+// out by TakeLoginState until the state expires, and refuses it again, so
+// replaying a saved cookie with a fresh code fails even when the browser
+// kept the cookie. It remembers at most MaxUsedLoginStates states at a
+// time and refuses logins past that until some expire. The memory is per
+// process: behind several instances, keep login state in a shared server
+// session instead (see LoginStateStore).
 type CookieStateStore struct {
 	key    []byte
 	name   string
 	secure bool
+	now    func() time.Time
+
+	mu   sync.Mutex
+	used map[string]int64 // state -> expiry (Unix seconds)
+}
+
+// MaxUsedLoginStates bounds how many taken states a CookieStateStore
+// remembers at once (10 minutes of logins at about 160 per second).
+const MaxUsedLoginStates = 100_000
+
+// take records st as used; it fails when st was used already or the
+// store is full of states that have not expired yet.
+func (s *CookieStateStore) take(st LoginState) error {
+	now := s.now().Unix()
+	if st.Expires < now {
+		return errors.New("login state expired")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.used[st.State]; dup {
+		return errors.New("login state already used")
+	}
+	if len(s.used) >= MaxUsedLoginStates {
+		for k, exp := range s.used {
+			if exp < now {
+				delete(s.used, k)
+			}
+		}
+		if len(s.used) >= MaxUsedLoginStates {
+			return errors.New("too many logins in progress")
+		}
+	}
+	s.used[st.State] = st.Expires
+	return nil
 }
 
 // NewCookieStateStore returns a store signing with key (at least 32
@@ -255,7 +333,7 @@ func NewCookieStateStore(key []byte, insecure bool) (*CookieStateStore, error) {
 	if len(key) < 32 {
 		return nil, errs.Configf("authn: NewCookieStateStore needs a key of at least 32 bytes")
 	}
-	s := &CookieStateStore{key: slices.Clone(key), name: "__Host-covet_login", secure: true}
+	s := &CookieStateStore{key: slices.Clone(key), name: "__Host-covet_login", secure: true, now: time.Now, used: map[string]int64{}}
 	if insecure {
 		s.name, s.secure = "covet_login", false
 	}
@@ -280,8 +358,8 @@ func (s *CookieStateStore) SaveLoginState(w http.ResponseWriter, _ *http.Request
 	return nil
 }
 
-// TakeLoginState implements LoginStateStore: it verifies the signature and
-// deletes the cookie.
+// TakeLoginState implements LoginStateStore: it verifies the signature,
+// deletes the cookie, and refuses a state it has taken before.
 func (s *CookieStateStore) TakeLoginState(w http.ResponseWriter, r *http.Request) (LoginState, error) {
 	c, err := r.Cookie(s.name)
 	if err != nil {
@@ -299,6 +377,12 @@ func (s *CookieStateStore) TakeLoginState(w http.ResponseWriter, r *http.Request
 	}
 	var st LoginState
 	if err := json.Unmarshal(b, &st); err != nil {
+		return LoginState{}, err
+	}
+	if st.State == "" {
+		return LoginState{}, errors.New("login cookie without state")
+	}
+	if err := s.take(st); err != nil {
 		return LoginState{}, err
 	}
 	return st, nil

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -33,6 +34,12 @@ type testProvider struct {
 	signWith *ecdsa.PrivateKey   // overrides the signing key
 	status   int                 // introspection status override
 	hits     atomic.Int32        // introspection calls
+	moved    map[string]string   // path -> 307 Location
+	gate     chan struct{}       // when set, introspection waits for it
+	claims   map[string]any      // added to (or replacing) ID token claims
+	rsaKey   *rsa.PrivateKey     // when set, ID tokens are RS256 with it
+	jwksPad  int                 // bytes of padding added to the key set
+	jwksURI  string              // overrides the discovered jwks_uri
 }
 
 type pendingCode struct{ challenge, nonce, sub string }
@@ -43,22 +50,36 @@ const (
 )
 
 func newTestProvider(t *testing.T) *testProvider {
-	p := &testProvider{codes: map[string]pendingCode{}, active: map[string]IntrospectionResponse{}}
+	p := &testProvider{codes: map[string]pendingCode{}, active: map[string]IntrospectionResponse{}, moved: map[string]string{}}
 	p.key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		u := p.srv.URL
+		p.mu.Lock()
+		jwksURI := p.jwksURI
+		p.mu.Unlock()
+		if jwksURI == "" {
+			jwksURI = u + "/jwks"
+		}
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"issuer": u, "authorization_endpoint": u + "/authorize", "token_endpoint": u + "/token",
-			"jwks_uri": u + "/jwks", "introspection_endpoint": u + "/introspect",
-			"id_token_signing_alg_values_supported": []string{"ES256"},
+			"jwks_uri": jwksURI, "introspection_endpoint": u + "/introspect",
+			"id_token_signing_alg_values_supported": []string{"ES256", "RS256"},
 			"response_types_supported":              []string{"code"},
 			"code_challenge_methods_supported":      []string{"S256"},
 		})
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
 		j, _ := publicJWK(Key{ID: "p1", Algorithm: "ES256", Key: &p.key.PublicKey})
-		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []jwk{j}})
+		keys := []jwk{j}
+		p.mu.Lock()
+		rsaKey, pad := p.rsaKey, p.jwksPad
+		p.mu.Unlock()
+		if rsaKey != nil {
+			r, _ := publicJWK(Key{ID: "r1", Algorithm: "RS256", Key: &rsaKey.PublicKey})
+			keys = append(keys, r)
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": keys, "padding": strings.Repeat("x", pad)})
 	})
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
 		id, secret, ok := r.BasicAuth()
@@ -73,7 +94,7 @@ func newTestProvider(t *testing.T) *testProvider {
 		p.mu.Lock()
 		pc, found := p.codes[r.PostFormValue("code")]
 		delete(p.codes, r.PostFormValue("code")) // codes are single-use
-		nonceFor, signWith := p.nonceFor, p.signWith
+		nonceFor, signWith, extra, rsaKey := p.nonceFor, p.signWith, p.claims, p.rsaKey
 		p.mu.Unlock()
 		if !found || oauth2.S256ChallengeFromVerifier(r.PostFormValue("code_verifier")) != pc.challenge {
 			w.Header().Set("Content-Type", "application/json")
@@ -90,12 +111,21 @@ func newTestProvider(t *testing.T) *testProvider {
 			key = signWith
 		}
 		now := time.Now()
-		idt := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
+		claims := jwt.MapClaims{
 			"iss": p.srv.URL, "sub": pc.sub, "aud": testClientID, "nonce": nonce,
 			"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "roles": []string{"reader"},
-		})
+		}
+		for k, v := range extra {
+			claims[k] = v
+		}
+		idt := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
 		idt.Header["kid"] = "p1"
 		signed, _ := idt.SignedString(key)
+		if rsaKey != nil {
+			idt = jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+			idt.Header["kid"] = "r1"
+			signed, _ = idt.SignedString(rsaKey)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"access_token": "at-" + pc.sub, "token_type": "Bearer", "expires_in": 3600,
@@ -105,6 +135,12 @@ func newTestProvider(t *testing.T) *testProvider {
 	mux.HandleFunc("POST /introspect", func(w http.ResponseWriter, r *http.Request) {
 		p.hits.Add(1)
 		id, secret, ok := r.BasicAuth()
+		p.mu.Lock()
+		gate := p.gate
+		p.mu.Unlock()
+		if gate != nil {
+			<-gate
+		}
 		p.mu.Lock()
 		status := p.status
 		res, found := p.active[r.PostFormValue("token")]
@@ -122,7 +158,16 @@ func newTestProvider(t *testing.T) *testProvider {
 		}
 		_ = json.NewEncoder(w).Encode(res)
 	})
-	p.srv = httptest.NewTLSServer(mux)
+	p.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		loc, moved := p.moved[r.URL.Path]
+		p.mu.Unlock()
+		if moved {
+			http.Redirect(w, r, loc, http.StatusTemporaryRedirect)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(p.srv.Close)
 	return p
 }
@@ -201,8 +246,8 @@ func TestOIDCLogin(t *testing.T) {
 	if principal.Subject != "alice" || principal.Method != MethodOIDC || !principal.HasRole("reader") || !principal.HasScope("profile") || ret != "/dashboard" {
 		t.Fatalf("principal %+v, return %q", principal, ret)
 	}
-	// The code is single-use at the provider.
-	if _, _, err := callback(o, "code="+code+"&state="+state, cookie); Reason(err) != "exchange" {
+	// The state is single-use here (and the code at the provider).
+	if _, _, err := callback(o, "code="+code+"&state="+state, cookie); Reason(err) != "no_state" {
 		t.Fatalf("code replay: %v (%s)", err, Reason(err))
 	}
 }
@@ -264,7 +309,8 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 	authA, _ := startLogin(t, o, "")
 	_, cookieB := startLogin(t, o, "")
 	code, _ := p.authorize(t, authA, "mallory")
-	stB, _ := (&CookieStateStore{key: []byte("0123456789abcdef0123456789abcdef"), name: cookieB.Name, secure: true}).TakeLoginState(httptest.NewRecorder(), func() *http.Request {
+	peek, _ := NewCookieStateStore([]byte("0123456789abcdef0123456789abcdef"), false)
+	stB, _ := peek.TakeLoginState(httptest.NewRecorder(), func() *http.Request {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.AddCookie(cookieB)
 		return r
@@ -362,7 +408,7 @@ func TestIntrospector(t *testing.T) {
 	if _, err := in.Verify(ctx, "client-new"); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("endpoint down: %v", err)
 	}
-	bad, _ := NewIntrospector(IntrospectorOptions{URL: p.srv.URL + "/introspect", ClientID: "x", ClientSecret: "y", Client: p.srv.Client()})
+	bad, _ := NewIntrospector(IntrospectorOptions{URL: p.srv.URL + "/introspect", ClientID: "x", ClientSecret: "y", Client: p.srv.Client(), AnyAudience: true})
 	if _, err := bad.Verify(ctx, "good"); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("wrong client credentials: %v", err)
 	}
@@ -379,8 +425,10 @@ func TestIntrospector(t *testing.T) {
 		t.Fatalf("stage with introspection: %d %s", w.Code, w.Body)
 	}
 	for name, o := range map[string]IntrospectorOptions{
-		"http":      {URL: "http://idp/introspect", ClientID: "a", ClientSecret: "b"},
-		"no client": {URL: "https://idp/introspect"},
+		"http":                  {URL: "http://idp/introspect", ClientID: "a", ClientSecret: "b", AnyAudience: true},
+		"no client":             {URL: "https://idp/introspect", AnyAudience: true},
+		"no audience":           {URL: "https://idp/introspect", ClientID: "a", ClientSecret: "b"},
+		"both audience options": {URL: "https://idp/introspect", ClientID: "a", ClientSecret: "b", Audience: []string{"api"}, AnyAudience: true},
 	} {
 		if _, err := NewIntrospector(o); err == nil {
 			t.Fatalf("%s: accepted", name)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/covetgo/covet/errs"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -43,7 +44,7 @@ func TestPasswords(t *testing.T) {
 		{"bcrypt match", string(legacy), "old password", true, nil},
 		{"bcrypt mismatch", string(legacy), "old passwore", false, nil},
 		{"bcrypt at 72 bytes", string(legacy72), long72, true, nil},
-		{"bcrypt over 72 bytes is an error, not a truncation", string(legacy72), long72 + "b", false, ErrPasswordTooLong},
+		{"bcrypt over 72 bytes is a wrong password, not a truncation", string(legacy72), long72 + "b", false, nil},
 		{"over 1 KiB refused", h, strings.Repeat("x", MaxPasswordSize+1), false, ErrPasswordTooLong},
 		{"unknown user", "", "correct horse battery staple", false, nil},
 		{"malformed: plain text", "hunter2", "hunter2", false, ErrMalformedHash},
@@ -95,6 +96,13 @@ func TestPasswordOptionsRefused(t *testing.T) {
 		"huge memory":          {Memory: 1 << 22},
 		"absurd iterations":    {Iterations: 1000},
 		"negative concurrency": {MaxConcurrent: -1},
+		"negative queue":       {MaxQueue: -1},
+		"parallelism 65":       {Parallelism: 65},
+		"parallelism 255":      {Parallelism: 255},
+		"19 MiB, 1 iteration":  {Memory: 19456, Iterations: 1},
+		"45 MiB, 1 iteration":  {Memory: 46080, Iterations: 1},
+		"bcrypt cost 17":       {BcryptMaxCost: 17},
+		"bcrypt cost 3":        {BcryptMaxCost: 3},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := NewPasswords(o); err == nil {
@@ -131,5 +139,171 @@ func TestPasswordConcurrencyBound(t *testing.T) {
 	wg.Wait()
 	if len(pw.sem) != 0 {
 		t.Fatal("semaphore slot leaked")
+	}
+}
+
+func TestPasswordOptionsOWASP(t *testing.T) {
+	for name, o := range map[string]PasswordOptions{
+		"46 MiB, 1 iteration":  {Memory: 47104, Iterations: 1},
+		"19 MiB, 2 iterations": {Memory: 19456, Iterations: 2},
+		"64 lanes":             {Parallelism: 64},
+	} {
+		t.Run(name, func(t *testing.T) {
+			pw, err := NewPasswords(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := pw.Hash(context.Background(), "pw")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := pw.Verify(context.Background(), h, "pw"); !ok || err != nil {
+				t.Fatalf("a hash made with these options does not verify: %v, %v", ok, err)
+			}
+		})
+	}
+}
+
+// TestPasswordHashBounds: stored hashes asking for more than a small
+// multiple of the configured work are malformed, refused before hashing.
+func TestPasswordHashBounds(t *testing.T) {
+	pw, err := NewPasswords(PasswordOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	h, _ := pw.Hash(ctx, "pw")
+	legacy, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	for name, hash := range map[string]string{
+		"argon2id memory over 4x":     strings.Replace(h, "m=19456", "m=77832", 1),
+		"argon2id memory 1 GiB":       strings.Replace(h, "m=19456", "m=1048576", 1),
+		"argon2id iterations over 4x": strings.Replace(h, "t=2", "t=9", 1),
+		"argon2id lanes over 4x":      strings.Replace(h, "p=1", "p=5", 1),
+		"bcrypt cost 13":              strings.Replace(string(legacy), "$04$", "$13$", 1),
+		"bcrypt cost 31":              strings.Replace(string(legacy), "$04$", "$31$", 1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if ok, err := pw.Verify(ctx, hash, "pw"); ok || !errors.Is(err, ErrMalformedHash) {
+				t.Fatalf("Verify(%s) = %v, %v; want ErrMalformedHash", hash, ok, err)
+			}
+		})
+	}
+	// Within the bounds, hashes verify (and need rehashing).
+	within := strings.Replace(h, "t=2", "t=8", 1)
+	if _, err := pw.Verify(ctx, within, "pw"); err != nil {
+		t.Fatalf("t=8 hash: %v", err)
+	}
+	if !pw.NeedsRehash(within) {
+		t.Fatal("t=8 hash does not need rehashing")
+	}
+}
+
+// TestPasswordVerifyHonoursContext: Verify returns when its context ends,
+// even in the middle of a hash.
+func TestPasswordVerifyHonoursContext(t *testing.T) {
+	pw, err := NewPasswords(PasswordOptions{MaxConcurrent: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := pw.Hash(context.Background(), "pw")
+	slow := strings.Replace(h, "t=2", "t=8", 1) // four times the work
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if ok, err := pw.Verify(ctx, slow, "pw"); ok || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Verify past its deadline = %v, %v", ok, err)
+	}
+	canceled, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if _, err := pw.Verify(canceled, h, "pw"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Verify with a canceled context: %v", err)
+	}
+}
+
+// TestPasswordQueueBound: past MaxQueue waiting callers, Verify fails at
+// once with a 503 that says when to retry.
+func TestPasswordQueueBound(t *testing.T) {
+	pw, err := NewPasswords(PasswordOptions{MaxConcurrent: 1, MaxQueue: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := pw.Hash(context.Background(), "pw")
+	pw.sem <- struct{}{} // the only slot is busy
+	waiter := make(chan error, 1)
+	go func() {
+		_, err := pw.Verify(context.Background(), h, "pw")
+		waiter <- err
+	}()
+	for pw.waiting.Load() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	_, err = pw.Verify(context.Background(), h, "pw")
+	var e *errs.Error
+	if !errors.Is(err, ErrPasswordBusy) || !errors.As(err, &e) || e.Status() != 503 || e.Header().Get("Retry-After") == "" {
+		t.Fatalf("Verify past the queue: %v", err)
+	}
+	pw.release()
+	if err := <-waiter; err != nil {
+		t.Fatalf("the queued caller: %v", err)
+	}
+}
+
+// TestPasswordAnswersAlike: every kind of account gives the same answer
+// to the same kind of attempt.
+func TestPasswordAnswersAlike(t *testing.T) {
+	pw, err := NewPasswords(PasswordOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	argon, _ := pw.Hash(ctx, "right password")
+	legacy, _ := bcrypt.GenerateFromPassword([]byte("right password"), bcrypt.MinCost)
+	accounts := map[string]string{"argon2id": argon, "bcrypt": string(legacy), "unknown": ""}
+	for _, attempt := range []string{"wrong password", strings.Repeat("p", 73), strings.Repeat("p", 200), strings.Repeat("p", MaxPasswordSize+1)} {
+		type answer struct {
+			ok   bool
+			code string
+		}
+		var first *answer
+		for kind, hash := range accounts {
+			ok, err := pw.Verify(ctx, hash, attempt)
+			got := answer{ok: ok}
+			if err != nil {
+				got.code = errs.From(err).Code()
+			}
+			if first == nil {
+				first = &got
+			} else if got != *first {
+				t.Errorf("a %d-byte attempt against a %s account answers %+v, other kinds %+v", len(attempt), kind, got, *first)
+			}
+		}
+	}
+}
+
+// BenchmarkPasswordVerifyKinds times a wrong password against each kind of
+// account; with the padding in Verify the kinds should take about as long.
+func BenchmarkPasswordVerifyKinds(b *testing.B) {
+	pw, err := NewPasswords(PasswordOptions{MaxConcurrent: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	argon, _ := pw.Hash(ctx, "right password")
+	legacy, _ := bcrypt.GenerateFromPassword([]byte("right password"), 10)
+	for range 4 { // let Verify time each kind before measuring
+		_, _ = pw.Verify(ctx, argon, "x")
+		_, _ = pw.Verify(ctx, string(legacy), "x")
+	}
+	for _, k := range []struct{ name, hash, attempt string }{
+		{"argon2id", argon, "wrong password"},
+		{"bcrypt10", string(legacy), "wrong password"},
+		{"bcrypt10-73bytes", string(legacy), strings.Repeat("p", 73)},
+		{"unknown", "", "wrong password"},
+	} {
+		b.Run(k.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_, _ = pw.Verify(ctx, k.hash, k.attempt)
+			}
+		})
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/covetgo/covet/internal/redirect/redirecttest"
 )
 
 func TestRedirects(t *testing.T) {
@@ -116,4 +118,24 @@ func FuzzRedirect(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRedirectsCorpus holds Check against the project's corpus of
+// open-redirect shapes: whatever it accepts, once written by
+// http.Redirect, keeps a browser on the site or an allowed host.
+func TestRedirectsCorpus(t *testing.T) {
+	t.Parallel()
+	rd, _ := NewRedirects(RedirectOptions{AllowedHosts: []string{"good.test"}})
+	base, _ := url.Parse("https://app.test/login/start")
+	for _, target := range append(redirecttest.Corpus(), redirecttest.Generated(true)...) {
+		if _, err := rd.Check(target); err != nil {
+			continue
+		}
+		w := httptest.NewRecorder()
+		rd.Redirect(w, httptest.NewRequest("GET", base.String(), nil), target, "/", 302)
+		loc := w.Header().Get("Location")
+		if host, web := redirecttest.BrowserHost(base, loc); !web || (host != "app.test" && host != "good.test") {
+			t.Errorf("Check accepted %q; the browser follows Location %q to %q", target, loc, host)
+		}
+	}
 }
