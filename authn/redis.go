@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/redisclient"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -46,7 +47,7 @@ func newRedisStore(name string, rdb redis.UniversalClient, opts RedisOptions) (r
 	if opts.Timeout < 0 || opts.Timeout > 5*time.Second {
 		return redisStore{}, errs.Configf("authn: %s: RedisOptions.Timeout %s is outside 0..5s", name, opts.Timeout)
 	}
-	if !contextTimeouts(rdb) {
+	if !redisclient.HonoursDeadlines(rdb) {
 		return redisStore{}, errs.Configf("authn: %s: the Redis client must set ContextTimeoutEnabled, or RedisOptions.Timeout cannot bound a call (go-redis otherwise waits its own ReadTimeout)", name)
 	}
 	t := opts.Timeout
@@ -59,20 +60,6 @@ func newRedisStore(name string, rdb redis.UniversalClient, opts RedisOptions) (r
 // ctx bounds one store call.
 func (s *redisStore) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.timeout)
-}
-
-// contextTimeouts reports whether rdb honours context deadlines on socket
-// reads and writes. Clients of other types are trusted to.
-func contextTimeouts(rdb redis.UniversalClient) bool {
-	switch c := rdb.(type) {
-	case *redis.Client:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.Ring:
-		return c.Options().ContextTimeoutEnabled
-	}
-	return true
 }
 
 // hashTag returns "{" + id + "}" for a key part that must decide the

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/redisclient"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -71,7 +72,7 @@ func NewRedisStore(client redis.UniversalClient, opts RedisOptions) (*RedisStore
 	if strings.ContainsAny(prefix, "{}") {
 		return nil, errs.Configf("ratelimit: RedisOptions.Prefix %q must not contain '{' or '}'", prefix)
 	}
-	if !contextTimeouts(client) {
+	if !redisclient.HonoursDeadlines(client) {
 		return nil, errs.Configf("ratelimit: the Redis client must set ContextTimeoutEnabled, or RedisOptions.Timeout cannot bound a call (go-redis otherwise waits its own ReadTimeout)")
 	}
 	if opts.Timeout < 0 {
@@ -82,20 +83,6 @@ func NewRedisStore(client redis.UniversalClient, opts RedisOptions) (*RedisStore
 		timeout = DefaultRedisTimeout
 	}
 	return &RedisStore{client: client, prefix: prefix, timeout: timeout}, nil
-}
-
-// contextTimeouts reports whether client honours context deadlines on
-// socket reads and writes. Clients of other types are trusted to.
-func contextTimeouts(client redis.UniversalClient) bool {
-	switch c := client.(type) {
-	case *redis.Client:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.Ring:
-		return c.Options().ContextTimeoutEnabled
-	}
-	return true
 }
 
 // Close does nothing: the client belongs to the caller.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/redisclient"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -76,7 +77,7 @@ func NewRedisStore(o RedisOptions) (*RedisStore, error) {
 	if o.Client == nil {
 		return nil, errs.Configf("session: RedisOptions.Client is required")
 	}
-	if !contextTimeouts(o.Client) {
+	if !redisclient.HonoursDeadlines(o.Client) {
 		return nil, errs.Configf("session: the Redis client must set ContextTimeoutEnabled, or RedisOptions.Timeout cannot bound a call (go-redis otherwise waits its own ReadTimeout)")
 	}
 	if o.Timeout < 0 {
@@ -89,20 +90,6 @@ func NewRedisStore(o RedisOptions) (*RedisStore, error) {
 		o.Prefix = DefaultRedisPrefix
 	}
 	return &RedisStore{c: o.Client, prefix: o.Prefix, timeout: o.Timeout}, nil
-}
-
-// contextTimeouts reports whether client honours context deadlines on
-// socket reads and writes. Clients of other types are trusted to.
-func contextTimeouts(client redis.UniversalClient) bool {
-	switch c := client.(type) {
-	case *redis.Client:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.Ring:
-		return c.Options().ContextTimeoutEnabled
-	}
-	return true
 }
 
 // call returns ctx bounded by the store's timeout.

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/redisclient"
 )
 
 // DefaultRedisPrefix is the channel prefix RedisBroker uses by default: room
@@ -82,7 +83,7 @@ func NewRedisBroker(opts RedisOptions) (*RedisBroker, error) {
 	if strings.ContainsAny(prefix, "*?[]") {
 		return nil, errs.Configf("wstools: RedisOptions.Prefix %q must not contain glob characters", prefix)
 	}
-	if !contextTimeouts(opts.Client) {
+	if !redisclient.HonoursDeadlines(opts.Client) {
 		return nil, errs.Configf("wstools: the Redis client must set ContextTimeoutEnabled, or RedisOptions.Timeout cannot bound a publish (go-redis otherwise waits its own ReadTimeout)")
 	}
 	if opts.Timeout < 0 {
@@ -131,20 +132,6 @@ func (b *RedisBroker) Publish(ctx context.Context, room string, msg []byte) erro
 		return node.Publish(ctx, channel, msg).Err()
 	}
 	return b.client.Publish(ctx, channel, msg).Err()
-}
-
-// contextTimeouts reports whether client honours context deadlines on
-// socket reads and writes. Clients of other types are trusted to.
-func contextTimeouts(client redis.UniversalClient) bool {
-	switch c := client.(type) {
-	case *redis.Client:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.Ring:
-		return c.Options().ContextTimeoutEnabled
-	}
-	return true
 }
 
 // Subscribe registers deliver for room; the first subscriber of a room makes
