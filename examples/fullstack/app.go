@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -73,7 +74,7 @@ func (a *app) handler() http.Handler {
 	r.Use(observe.RequestID, errs.Recover, a.cors.Handler, a.metrics.Handler, a.accessLog.Handler,
 		a.headers.Handler, a.screen.Handler, a.ips.Handler, a.globalLimit.Handler, a.sessions.Handler)
 	r.NotFound(problem(errs.New(errs.KindNotFound, "route_not_found", "There is no such route.")))
-	r.MethodNotAllowed(problem(errs.New(errs.KindMethodNotAllowed, "", "The route does not allow this method.")))
+	r.MethodNotAllowed(methodNotAllowed(r, errs.New(errs.KindMethodNotAllowed, "", "The route does not allow this method.")))
 
 	r.Handle("/metrics", a.metrics.Endpoint())
 	r.Get("/ws", a.hub.ServeHTTP) // uncompressed: the socket is hijacked
@@ -114,6 +115,29 @@ func compress(next http.Handler) http.Handler { return gzhttp.GzipHandler(next) 
 // problem returns a handler that writes err.
 func problem(err error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) { errs.Write(w, r, err) }
+}
+
+// routeMethods are the methods a 405 response may list in Allow.
+var routeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+// methodNotAllowed answers 405 problem+json with the Allow header RFC 9110
+// requires: the methods routes has for the request's path. A custom 405
+// handler replaces chi's own, which is the one that sets Allow.
+func methodNotAllowed(routes chi.Routes, err error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		path := r.URL.RawPath
+		if path == "" {
+			path = r.URL.Path
+		}
+		var allow []string
+		for _, m := range routeMethods {
+			if routes.Find(chi.NewRouteContext(), m, path) != "" {
+				allow = append(allow, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		errs.Write(w, r, err)
+	}
 }
 
 // newApp builds every stage from cfg.

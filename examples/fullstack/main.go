@@ -12,9 +12,15 @@
 //
 //	COVET_DB_DSN=postgres://... COVET_REDIS_ADDR=127.0.0.1:6379 go run ./examples/fullstack
 //
+// The app binds its address before it opens the database or migrates, so
+// a port in use fails at once.
+//
 // The environment: COVET_ADDR (127.0.0.1:8080), COVET_ENV (development,
-// staging or production; development), COVET_DB_DSN (a SQLite file, a
-// postgres:// or a mysql:// URL), COVET_REDIS_ADDR (empty: memory stores),
+// staging or production; development), COVET_DATA_DIR (where the default
+// SQLite database covet-fullstack.db lives; covet-fullstack in the user's
+// cache directory, such as ~/.cache/covet-fullstack), COVET_DB_DSN (a
+// SQLite file, a postgres:// or a mysql:// URL; overrides the file in
+// COVET_DATA_DIR), COVET_REDIS_ADDR (empty: memory stores),
 // COVET_CORS_ORIGINS (comma-separated), COVET_SECRET_KEY (at least 32
 // characters; required in production), COVET_TRUSTED_PROXIES (CIDRs), and
 // the per-minute limits COVET_RATE_GLOBAL, COVET_RATE_AUTH and COVET_RATE_API.
@@ -24,6 +30,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 
 	"github.com/covetgo/covet/errs"
@@ -49,16 +56,34 @@ func run(ctx context.Context, getenv func(string) string) error {
 			"generated", randomSecret(cfg.SecretKey))
 	}
 
-	a, err := newApp(ctx, cfg, logger)
+	// Bind first: a port in use should fail in a second, not after the
+	// database is opened and migrated.
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
-	srv, err := newServer(a, serve.Options{Addr: cfg.Addr, Logger: logger})
+	if cfg.DBInDataDir {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			ln.Close()
+			return fmt.Errorf("COVET_DATA_DIR: %w", err)
+		}
+	}
+	a, err := newApp(ctx, cfg, logger)
 	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv, err := newServer(a, serve.Options{Listener: ln, Logger: logger})
+	if err != nil {
+		ln.Close()
 		a.close()
 		return err
 	}
-	logger.Info("starting", "url", "http://"+cfg.Addr, "mode", cfg.Mode.String(), "db", cfg.DBDriver, "redis", cfg.RedisAddr != "")
+	db := cfg.DBDriver
+	if cfg.DBInDataDir {
+		db = cfg.DBDSN
+	}
+	logger.Info("starting", "url", "http://"+ln.Addr().String(), "mode", cfg.Mode.String(), "db", db, "redis", cfg.RedisAddr != "")
 	return srv.Run(ctx)
 }
 
