@@ -1,9 +1,11 @@
 package dbkit_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/glebarez/sqlite"
 	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -103,4 +105,26 @@ func TestIdentifiersAgainstServers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A sort order from the query string, checked against an allowlist by
+// sanitize and turned into a GORM clause that quotes each column.
+func ExampleOrderBy() {
+	sorts, err := sanitize.NewIdentifiers(map[string]string{"created": "created_at", "title": "title"})
+	if err != nil {
+		panic(err)
+	}
+	ob, err := sorts.OrderBy("-created,title") // from ?sort=-created,title
+	if err != nil {
+		panic(err) // in a handler: return err, a 400 bad_sort problem
+	}
+	db, err := gorm.Open(sqlite.Open(":memory:"), &gorm.Config{Logger: logger.Discard, DryRun: true})
+	if err != nil {
+		panic(err)
+	}
+	var notes []likeNote
+	stmt := db.Clauses(dbkit.OrderBy(ob)).Find(&notes).Statement
+	fmt.Println(stmt.SQL.String())
+	// Output:
+	// SELECT * FROM `covet_dbkit_ident_notes` ORDER BY `created_at` DESC,`title`
 }
