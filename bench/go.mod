@@ -2,13 +2,17 @@ module github.com/covetgo/covet/bench
 
 go 1.26.0
 
-replace github.com/covetgo/covet => ../
+replace (
+	github.com/covetgo/covet => ../
+	github.com/covetgo/covet/dbkit => ../dbkit
+)
 
 require (
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/casbin/casbin/v2 v2.135.0
 	github.com/coder/websocket v1.8.15
 	github.com/covetgo/covet v0.0.0-00010101000000-000000000000
+	github.com/covetgo/covet/dbkit v0.0.0-00010101000000-000000000000
 	github.com/glebarez/go-sqlite v1.21.2
 	github.com/glebarez/sqlite v1.11.0
 	github.com/go-chi/chi/v5 v5.5.0

@@ -14,6 +14,18 @@
 //
 // Resolve once per request: mount Resolver.Handler early and read the
 // address with From or FromRequest in later stages.
+//
+// # Who is on the other end
+//
+//	proxies, _ := clientip.ParsePrefixes("10.0.0.0/8")
+//	ips, err := clientip.New(clientip.Options{TrustedProxies: proxies}) // X-Forwarded-For from 10/8 only
+//	r.Use(ips.Handler)
+//	// later: clientip.FromRequest(r) → netip.Addr
+//
+// With no trusted proxies the client is always RemoteAddr. Forwarding headers are
+// believed only from a trusted peer, walked right to left past trusted proxies, and a
+// malformed entry yields RemoteAddr rather than anything to its left: a client can
+// never choose its own address.
 package clientip
 
 import (

@@ -57,4 +57,48 @@
 // Mount the stage outside method routing (on the router or subrouter, not
 // on a method-specific route), or preflights of a route registered only for
 // PUT get 405 from the router before the CORS stage sees them.
+//
+// # Cross-origin requests, validated
+//
+// cors.New checks a policy once, at start-up, and refuses what is insecure or can never match:
+// "*" with credentials, wildcards other than one leading *. label or a :* port
+// (https://*example.com would admit evilexample.com), null and file: origins, origins with a
+// path, trailing slash, userinfo or default port, http: origins with credentials, and a max age over
+// 24 hours (Chromium caps it at 2 hours anyway). An empty allowlist means same-origin only: no CORS
+// headers at all.
+//
+// Matching is an exact set plus a trie of domain labels: linear in the Origin's length, no regexps.
+// Preflights answer 204 (or 403 problem+json with RefusePreflightWith403), Vary is appended,
+// never replaced, no header slice is shared between requests (handlers may edit them in place), and
+// Access-Control-Request-Headers is accepted in any order, case, padding or number of lines,
+// within fixed bounds.
+//
+//	api, err := cors.New(cors.Options{
+//		AllowedOrigins:   []string{"https://app.example.com", "https://*.example.com"},
+//		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete},
+//		AllowedHeaders:   []string{"Content-Type", "Authorization"},
+//		ExposedHeaders:   []string{"X-Request-Id"},
+//		AllowCredentials: true,
+//		MaxAge:           2 * time.Hour,
+//	})
+//	if err != nil {
+//		log.Fatal(err) // names the bad entry
+//	}
+//	public := cors.Must(cors.Options{AllowedOrigins: []string{"*"}})
+//
+//	r := chi.NewRouter()
+//	r.Route("/api", func(r chi.Router) {
+//		r.Use(api.Handler) // on the subrouter: runs before method routing
+//		r.Put("/notes/{id}", saveNote)
+//	})
+//	r.Route("/public", func(r chi.Router) {
+//		r.Use(public.Handler)
+//		r.Get("/feed", feed)
+//	})
+//
+// Keep the stage outside method routing. With chi, Use on a router or a Route subrouter runs
+// before the router matches a method; r.With(api.Handler).Put(...) or a Group attaches it to
+// the PUT route only, so the OPTIONS preflight gets 405 before CORS sees it. With http.ServeMux,
+// wrap the subtree: mux.Handle("/api/", api.Handler(apiMux)), where apiMux holds the
+// "PUT /api/notes/{id}" patterns.
 package cors

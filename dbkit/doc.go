@@ -58,4 +58,109 @@
 // current. Use it for every schema a deployed service depends on;
 // GORM's AutoMigrate suits prototypes and tests, since it never drops or
 // renames and keeps no history.
+//
+// # GORM for production
+//
+// dbkit is a thin layer over GORM (https://gorm.io) for PostgreSQL, MySQL/MariaDB
+// and SQLite (pure Go, github.com/glebarez/sqlite):
+//
+//   - Open, pool, health: per-driver pool profiles (max idle = max open, jittered
+//     per-connection lifetimes, MySQL lifetimes under 5 min, SQLite with one writer and
+//     WAL), a readiness check, sql.DBStats as Prometheus metrics, a slog GORM logger
+//     that logs slow queries with the request ID and never bound values in production.
+//     DSNs never appear in errors or logs. A request that finds the pool exhausted waits
+//     at most its deadline and gets 503 database_busy.
+//   - Replicas (gorm.io/plugin/dbresolver): round-robin or random over healthy
+//     replicas; routing by intent in the context, never by SQL text; read-your-writes
+//     within a request and, with a cookie, for a short window after it.
+//   - Transactions: dbkit.Tx retries serialization failures and deadlocks
+//     (PostgreSQL 40001/40P01, MySQL 1213/1020, SQLite busy) at the outermost level with
+//     full-jitter backoff, nests through savepoints, and reports a COMMIT lost with its
+//     connection as ErrCommitUnknown instead of retrying it.
+//   - Errors: dbkit.MapError maps by driver code: not found 404, unique and
+//     foreign-key 409, check/length 422, exhausted retries 409 + Retry-After,
+//     timeouts 504, unreachable 503 — no SQL or values in any response.
+//   - Sharding: ShardSet with jump consistent hash over logical shards (ForKey
+//     does not allocate), pinned tenants, Gather/Each with a concurrency bound and
+//     per-shard timeouts, MergeSorted for one LIMIT across shards, Moves for reshard
+//     planning, and an ID generator whose node numbers are leased from the database.
+//   - Migrations: goose v3 Provider over an embed.FS, locked so instances starting
+//     together apply each migration once (a lock table on PostgreSQL that also holds
+//     behind PgBouncer transaction pooling; GET_LOCK with a timeout on MySQL/MariaDB;
+//     a flock on <file>-migrate.lock on SQLite, so two processes on one file work too;
+//     not on Windows, nor for in-memory SQLite),
+//     with a readiness check that fails until the schema is current.
+//
+// For example:
+//
+//	//go:embed migrations/*.sql
+//	var migrations embed.FS
+//
+//	func run(ctx context.Context) error {
+//		db, err := dbkit.Open(ctx, dbkit.Config{
+//			Driver:     dbkit.Postgres,
+//			DSN:        os.Getenv("DATABASE_URL"),
+//			Replicas:   []string{os.Getenv("DATABASE_REPLICA_URL")},
+//			Registerer: prometheus.DefaultRegisterer,
+//		})
+//		if err != nil {
+//			return err
+//		}
+//		defer db.Close()
+//
+//		files, _ := fs.Sub(migrations, "migrations")
+//		m, err := dbkit.NewMigrator(db, dbkit.MigrateOptions{FS: files})
+//		if err != nil {
+//			return err
+//		}
+//		if _, err := m.Up(ctx); err != nil {
+//			return err
+//		}
+//
+//		scope, err := dbkit.NewMiddleware(db, dbkit.MiddlewareOptions{
+//			Timeout:              5 * time.Second,
+//			ReadYourWritesWindow: 2 * time.Second,
+//		})
+//		if err != nil {
+//			return err
+//		}
+//		mux := http.NewServeMux()
+//		mux.HandleFunc("POST /notes", func(w http.ResponseWriter, r *http.Request) {
+//			err := dbkit.Tx(r.Context(), dbkit.From(r.Context()), func(tx *gorm.DB) error {
+//				return tx.Create(&Note{Body: r.FormValue("body")}).Error
+//			})
+//			if err != nil {
+//				errs.Write(w, r, db.MapError(err)) // 409 on a duplicate, 504 on a timeout, ...
+//				return
+//			}
+//			w.WriteHeader(http.StatusCreated)
+//		})
+//		return http.ListenAndServe(":8080", scope.Handler(mux))
+//	}
+//
+// db.Ready and m.Ready have the signature of a readiness check
+// (func(context.Context) error).
+//
+// Migrations or AutoMigrate? Use Migrator for every schema a deployed service
+// depends on: versioned, reviewed SQL files, applied once under a lock, with a history
+// and a readiness gate. Keep GORM's AutoMigrate for prototypes and tests: it only
+// adds (never drops or renames), keeps no history, and two instances running it at
+// once race each other. On MySQL/MariaDB, where DDL commits implicitly, keep one DDL
+// statement per migration so a failed one leaves nothing half-applied.
+//
+// For sharded data:
+//
+//	set, err := dbkit.NewShardSet(dbkit.ShardSetOptions{
+//		Shards:  []*gorm.DB{shard0.Gorm(), shard1.Gorm(), shard2.Gorm()},
+//		Pinned:  map[string]int{"big-customer": 2},
+//		Timeout: 500 * time.Millisecond,
+//	})
+//	// one tenant
+//	set.ForKey(tenantID).WithContext(ctx).Create(&order)
+//	// all tenants: newest 20 orders across shards
+//	pages, err := dbkit.Gather(ctx, set, func(ctx context.Context, shard int, db *gorm.DB) ([]Order, error) {
+//		var page []Order
+//		return page, db.Order("id DESC").Limit(20).Find(&page).Error
+//	})
+//	// err is a *dbkit.GatherError when some shards failed; the others' results are valid.
 package dbkit

@@ -20,4 +20,36 @@
 // Recover is the panic-recovery stage and Handle adapts handlers that
 // return errors. Authentication, authorization and security errors, and
 // events passed to Audit, go to a separate audit logger when one is set.
+//
+// # One error shape everywhere
+//
+// Handlers return errors; errs.Write renders them. In Production (the default) a 5xx
+// shows a generic detail and no context or stack; Staging and Development show more,
+// always through the sanitizer, which redacts passwords, tokens, cookies, card numbers
+// and key=secret pairs wherever they appear.
+//
+//	errs.Configure(errs.Config{Mode: errs.Production, Logger: logger, AuditLogger: audit})
+//
+//	var errNoNote = errs.New(errs.KindNotFound, "note_not_found", "No note has this ID.")
+//
+//	r.Method("GET", "/notes/{id}", errs.Handle(func(w http.ResponseWriter, r *http.Request) error {
+//		note, err := load(r.Context(), chi.URLParam(r, "id"))
+//		if err != nil {
+//			return errNoNote.WithPublic("id", chi.URLParam(r, "id"))
+//		}
+//		return json.NewEncoder(w).Encode(note)
+//	}))
+//
+//	{"type":"about:blank","title":"Not Found","status":404,"detail":"No note has this ID.",
+//	 "instance":"/notes/7","code":"note_not_found","correlation_id":"4bf92f3577b34da6a3ce929d0e0e4736",
+//	 "context":{"id":"7"}}
+//
+// errs.Recover turns a panic into a logged 500 (and aborts the connection instead
+// when the response had already started); errors.Is(err, errs.KindRateLimit) and
+// errors.As(err, &e) work through any wrapping.
+//
+// With an AuditLogger, every authentication, authorization and security error that
+// errs.Write renders is recorded there, once: authn and authz record their refusals
+// themselves with errs.Audit (reason, permission, resource) and mark the error with
+// WithAudited, so Write does not add a second line for them.
 package errs

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"net/netip"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/observe"
 )
@@ -38,4 +40,27 @@ func Example() {
 	// Output:
 	// 404 application/problem+json
 	// {"type":"about:blank","title":"Not Found","status":404,"detail":"No note has this ID.","instance":"/notes","code":"note_not_found","correlation_id":"req-42","context":{"id":"7"}}
+}
+
+// Handle returns an http.HandlerFunc, so an error-returning handler goes
+// straight into chi's r.Get and r.Post, and into http.ServeMux.HandleFunc.
+func ExampleHandle() {
+	errs.Configure(errs.Config{Mode: errs.Production})
+	getNote := func(w http.ResponseWriter, r *http.Request) error {
+		return errs.New(errs.KindNotFound, "note_not_found", "No note has this ID.")
+	}
+
+	r := chi.NewRouter()
+	r.Get("/notes/{id}", errs.Handle(getNote))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /notes/{id}", errs.Handle(getNote))
+
+	for _, h := range []http.Handler{r, mux} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/notes/7", nil))
+		fmt.Println(rec.Code, rec.Header().Get("Content-Type"))
+	}
+	// Output:
+	// 404 application/problem+json
+	// 404 application/problem+json
 }

@@ -94,7 +94,11 @@ var representationHeaders = []string{
 // Handle adapts a handler that returns an error: a non-nil error is written
 // with Write, unless the handler already started the response, in which case
 // it is logged instead (a second response cannot be sent).
-func Handle(fn func(http.ResponseWriter, *http.Request) error) http.Handler {
+//
+// The result is an http.HandlerFunc, so it goes straight into a router that
+// takes handler functions (chi's r.Get, r.Post) as well as into one that
+// takes handlers (http.ServeMux.Handle, a middleware chain).
+func Handle(fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tw := getTracker(w)
 		err := fn(tw, r)

@@ -58,4 +58,59 @@
 // as Options.ClientIP, or mount its Handler earlier. IPv6 clients are
 // counted per /64. A request without a usable key is never let through
 // unlimited: it shares one bucket with all such requests, or is refused.
+//
+// # Token bucket, sliding and fixed windows
+//
+// ratelimit limits requests with a token bucket (GCRA), a sliding window or a
+// fixed window (the algorithm of github.com/ulule/limiter, whose stores it can
+// run on). It counts per client IP (through clientip, IPv6 per /64), per
+// principal, per API key (hashed before it reaches a store), per route, or any
+// combination. Several policies on one stage are all-or-nothing: the request
+// passes only if every policy has room, and a refused request takes nothing.
+// State lives in a sharded, capped in-memory store, or in Redis, where one Lua
+// script decides all of a request's policies in one round trip using the
+// server's clock.
+//
+// Responses carry the IETF RateLimit-Policy and RateLimit fields; a refused
+// request gets 429 problem+json with Retry-After and Cache-Control: no-store.
+// If Redis fails, the stage refuses with 503 (the default), lets requests
+// through, or falls back to a local memory limiter, as configured.
+//
+//	import (
+//		"net/http"
+//		"time"
+//
+//		"github.com/go-chi/chi/v5"
+//		"github.com/redis/go-redis/v9"
+//
+//		"github.com/covetgo/covet/ratelimit"
+//	)
+//
+//	func routes(rdb *redis.Client) (http.Handler, error) {
+//		// rdb must be built with ContextTimeoutEnabled: true.
+//		store, err := ratelimit.NewRedisStore(rdb, ratelimit.RedisOptions{Prefix: "myapp:rl:"})
+//		if err != nil {
+//			return nil, err
+//		}
+//		limit, err := ratelimit.New(ratelimit.Options{
+//			Store: store,
+//			Policies: []ratelimit.Policy{
+//				ratelimit.PerSecond("burst", 20),
+//				{Name: "hour", Algorithm: ratelimit.FixedWindow, Limit: 1000, Period: time.Hour},
+//			},
+//			OnStoreError: ratelimit.FailLocal,
+//		})
+//		if err != nil {
+//			return nil, err
+//		}
+//		r := chi.NewRouter()
+//		r.Group(func(r chi.Router) {
+//			r.Use(limit.Handler)
+//			r.Get("/api/notes", func(w http.ResponseWriter, r *http.Request) {})
+//		})
+//		return r, nil
+//	}
+//
+// Limiter.Allow(ctx, key, n) is the same decision without HTTP (for example
+// per WebSocket message).
 package ratelimit

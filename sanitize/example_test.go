@@ -66,7 +66,7 @@ func ExampleIdentifiers_OrderBy() {
 	fmt.Println(len(ob.Columns), ob.Columns[0].Column.Name, ob.Columns[0].Desc, err)
 	_, err = sorts.OrderBy("created_at; DROP TABLE notes")
 	fmt.Println(errs.From(err).Code(), errs.From(err).Status())
-	// db.Clauses(ob).Find(&notes)
+	// db.Clauses(dbkit.OrderBy(ob)).Find(&notes) with github.com/covetgo/covet/dbkit
 	// Output:
 	// 2 created_at true <nil>
 	// bad_sort 400

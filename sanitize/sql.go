@@ -3,8 +3,6 @@ package sanitize
 import (
 	"strings"
 
-	"gorm.io/gorm/clause"
-
 	"github.com/covetgo/covet/errs"
 )
 
@@ -20,7 +18,10 @@ const maxSortTerms = 8
 // Identifiers maps the words a client may use to the SQL identifiers they
 // stand for: the column of an ORDER BY, a table chosen by the user, anything
 // SQL cannot take as a bound parameter. The client never supplies SQL; the
-// values come from the map, fixed at start-up, and are quoted by GORM.
+// values come from the map, fixed at start-up. The results are plain values
+// (Column, Table, OrderBy) so this package needs no database library:
+// github.com/covetgo/covet/dbkit turns them into GORM clauses, whose
+// identifiers GORM quotes for the dialect.
 //
 // An Identifiers is safe for concurrent use.
 type Identifiers struct {
@@ -67,34 +68,59 @@ func validIdentifier(id string) bool {
 	return true
 }
 
+// Column is a column an allowlist resolved to. Table is empty for an
+// unqualified name.
+type Column struct {
+	Table string
+	Name  string
+}
+
+// Table is a table an allowlist resolved to.
+type Table struct {
+	Name string
+}
+
+// OrderByColumn is one term of a sort specification.
+type OrderByColumn struct {
+	Column Column
+	Desc   bool
+}
+
+// OrderBy is a parsed sort specification: the terms of an ORDER BY clause,
+// in order. The zero value means no order was asked for.
+type OrderBy struct {
+	Columns []OrderByColumn
+}
+
 // Column returns the column word stands for, or ErrUnknownIdentifier (400).
-func (ids *Identifiers) Column(word string) (clause.Column, error) {
+func (ids *Identifiers) Column(word string) (Column, error) {
 	id, ok := ids.m[word]
 	if !ok {
-		return clause.Column{}, ErrUnknownIdentifier
+		return Column{}, ErrUnknownIdentifier
 	}
 	table, name, found := strings.Cut(id, ".")
 	if !found {
-		return clause.Column{Name: id}, nil
+		return Column{Name: id}, nil
 	}
-	return clause.Column{Table: table, Name: name}, nil
+	return Column{Table: table, Name: name}, nil
 }
 
 // Table returns the table word stands for, or ErrUnknownIdentifier (400).
-func (ids *Identifiers) Table(word string) (clause.Table, error) {
+func (ids *Identifiers) Table(word string) (Table, error) {
 	id, ok := ids.m[word]
 	if !ok || strings.Contains(id, ".") {
-		return clause.Table{}, ErrUnknownIdentifier
+		return Table{}, ErrUnknownIdentifier
 	}
-	return clause.Table{Name: id}, nil
+	return Table{Name: id}, nil
 }
 
 // OrderBy parses a sort specification such as "-created,title" (a leading
 // '-' means descending, '+' or nothing ascending; at most 8 terms, none
-// repeated) into an ORDER BY clause for db.Order or db.Clauses. An empty
-// spec gives the zero clause and no error; callers add their default order.
-func (ids *Identifiers) OrderBy(spec string) (clause.OrderBy, error) {
-	var ob clause.OrderBy
+// repeated) into the terms of an ORDER BY clause (dbkit.OrderBy makes a GORM
+// clause of them for db.Order or db.Clauses). An empty
+// spec gives the zero OrderBy and no error; callers add their default order.
+func (ids *Identifiers) OrderBy(spec string) (OrderBy, error) {
+	var ob OrderBy
 	if spec == "" {
 		return ob, nil
 	}
@@ -111,14 +137,14 @@ func (ids *Identifiers) OrderBy(spec string) (clause.OrderBy, error) {
 		}
 		col, err := ids.Column(term)
 		if err != nil {
-			return clause.OrderBy{}, ErrBadSort.WithCause(err)
+			return OrderBy{}, ErrBadSort.WithCause(err)
 		}
 		for _, prev := range ob.Columns {
 			if prev.Column == col {
-				return clause.OrderBy{}, ErrBadSort
+				return OrderBy{}, ErrBadSort
 			}
 		}
-		ob.Columns = append(ob.Columns, clause.OrderByColumn{Column: col, Desc: desc})
+		ob.Columns = append(ob.Columns, OrderByColumn{Column: col, Desc: desc})
 	}
 	return ob, nil
 }

@@ -16,6 +16,42 @@
 //     and Run waits for them. A second signal cuts the drain short.
 //  4. Stop hooks run in reverse order, each with Options.HookTimeout, so
 //     resources close after the requests that use them have finished.
+//
+// # Start, drain, stop
+//
+// serve.New builds the http.Server with safe defaults (5 s to read headers, 30 s to read the
+// request, 60 s to write, 120 s idle, 64 KiB of headers; the header timeout cannot be turned
+// off) and refuses unsafe settings. Run runs the start hooks in order (a failure stops
+// start-up, names the hook and undoes the hooks already started), listens, and on SIGINT,
+// SIGTERM or context cancellation: /readyz fails at once, the listener closes (after
+// DrainDelay, if your load balancer needs it), in-flight requests get ShutdownTimeout to
+// finish (a second signal cuts that short), then the stop hooks run in reverse order.
+// /healthz answers 200 while the process lives; /readyz runs the registered checks
+// concurrently under CheckTimeout, shares one run between concurrent probes, and answers 200
+// or a problem+json 503 listing each check and its state.
+//
+//	func main() {
+//		db, err := sql.Open("pgx", os.Getenv("DATABASE_URL"))
+//		if err != nil {
+//			log.Fatal(err)
+//		}
+//		s, err := serve.New(serve.Options{
+//			Addr:    ":8080",
+//			Handler: router, // your chi router or ServeMux with its stages
+//		})
+//		if err != nil {
+//			log.Fatal(err)
+//		}
+//		s.Hook(serve.Hook{
+//			Name:    "postgres",
+//			OnStart: db.PingContext,
+//			OnStop:  func(context.Context) error { return db.Close() },
+//		})
+//		s.Check("postgres", db.PingContext)
+//		if err := s.Run(context.Background()); err != nil {
+//			log.Fatal(err)
+//		}
+//	}
 package serve
 
 import (

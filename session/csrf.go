@@ -27,6 +27,16 @@ const (
 // requests must also present the session's synchronizer token (see
 // CSRFToken) in the header or, for form posts, the form field; a missing
 // or wrong token is a 403 (code "csrf_token_invalid").
+//
+// Requests that carry no session cookie pass both checks: with no cookie
+// there is no session for a forged request to act in, so a bearer-token or
+// API-key call from an origin that CORS allows needs no entry in
+// TrustedOrigins. Such a request may read its (empty) session but may not
+// start one: if its handler stores anything in the session, the response
+// is replaced by the 403 the checks would have given, so a cross-site form
+// cannot log a browser in to an account of the attacker's choosing (login
+// CSRF). Origins whose pages start sessions cross-origin belong in
+// TrustedOrigins.
 type CSRFOptions struct {
 	// Disable turns CSRF protection off, for APIs that authenticate with
 	// headers rather than cookies and mount the session stage anyway.
@@ -81,10 +91,24 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
+// check runs the CSRF checks on a request. A request without a session
+// cookie passes; the error the checks gave is kept on s and refuses the
+// save if the handler starts a session (see Manager.commit).
 func (g *csrfGuard) check(r *http.Request, s *Session) error {
 	if g.off || safeMethod(r.Method) {
 		return nil
 	}
+	err := g.checkRequest(r, s)
+	if err != nil {
+		if _, ok := cookieValue(r, s.m.name); !ok {
+			s.csrfErr = err
+			return nil
+		}
+	}
+	return err
+}
+
+func (g *csrfGuard) checkRequest(r *http.Request, s *Session) error {
 	if err := g.cop.Check(r); err != nil {
 		return errCSRFOrigin.WithCause(err)
 	}

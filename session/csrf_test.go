@@ -110,7 +110,8 @@ func TestCSRFDefaultsAndDisable(t *testing.T) {
 		hdr  map[string]string
 		want int
 	}{
-		{"default refuses cross-site", CSRFOptions{}, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+		{"default refuses cross-site", CSRFOptions{}, map[string]string{"Sec-Fetch-Site": "cross-site", "Cookie": "x"}, 403},
+		{"default lets a cookie-less cross-site request through", CSRFOptions{}, map[string]string{"Sec-Fetch-Site": "cross-site"}, 200},
 		{"default lets header-less through", CSRFOptions{}, nil, 200},
 		{"disabled", CSRFOptions{Disable: true}, map[string]string{"Sec-Fetch-Site": "cross-site"}, 200},
 	}
@@ -120,6 +121,9 @@ func TestCSRFDefaultsAndDisable(t *testing.T) {
 			h := m.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 			req := httptest.NewRequest("POST", "/", nil)
 			for k, v := range tc.hdr {
+				if k == "Cookie" {
+					v = m.CookieName() + "=" + v
+				}
 				req.Header.Set(k, v)
 			}
 			rec := httptest.NewRecorder()

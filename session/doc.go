@@ -82,4 +82,83 @@
 // problem+json. With CSRFOptions.Token, requests that carry neither
 // Sec-Fetch-Site nor Origin must also present the session's masked
 // synchronizer token (CSRFToken).
+//
+// # Server-side sessions, rotation and CSRF
+//
+// Server-side sessions built on gorilla/sessions (a *session.Manager is a
+// sessions.Store, so gorilla code keeps working), with what gorilla leaves to
+// you done right:
+//
+//   - Lazy and cheap: nothing is read until a handler touches the session;
+//     a read-only request writes nothing (idle timers are refreshed by throttled
+//     touches); a change is saved once, just before the headers go out. A
+//     change after the headers is refused and logged (a 500 in Development).
+//   - Strict 256-bit IDs, signed in a __Host- cookie (Secure, HttpOnly,
+//     SameSite=Lax), stored only as SHA-256 hashes; unknown IDs are never
+//     adopted. Renew rotates the ID on login without extending the absolute
+//     lifetime; Destroy logs out.
+//   - Idle and absolute timeouts, enforced server-side.
+//   - Per-user index: list a user's sessions, revoke one, or log out
+//     everywhere after a password change. A request already in flight cannot
+//     write a destroyed session back: existing sessions are saved only while
+//     their record is still there.
+//   - Concurrency: last writer wins per session; a save replaces the whole
+//     record, so concurrent requests never tear it.
+//   - Stores: memory, Redis (one round trip per load and per save, TTL = the
+//     remaining lifetime), SQL through dbkit.SessionStore (PostgreSQL,
+//     MariaDB, SQLite), or an encrypted, versioned, key-rotating cookie store.
+//   - CSRF: http.CrossOriginProtection on unsafe methods by default, plus
+//     an optional masked synchronizer token; failures are 403 problem+json.
+//     Requests without a session cookie (a bearer-token call from an origin CORS
+//     allows) pass, but may not start a session unless their origin is trusted.
+//   - Typed values (session.Get[T]) and flash messages.
+//
+// For example:
+//
+//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+//	store, err := session.NewRedisStore(session.RedisOptions{Client: rdb})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	sessions, err := session.New(session.Options{
+//		Store:       store,
+//		HashKeys:    [][]byte{hashKey}, // 32+ random bytes, same on every instance
+//		IdleTimeout: 30 * time.Minute,
+//		CSRF:        session.CSRFOptions{TrustedOrigins: []string{"https://admin.example.com"}},
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//
+//	r := chi.NewRouter()
+//	r.Use(sessions.Handler)
+//	r.Post("/login", func(w http.ResponseWriter, r *http.Request) {
+//		// ... verify the password ...
+//		if err := session.Renew(r); err != nil { // new ID: no session fixation
+//			errs.Write(w, r, err)
+//			return
+//		}
+//		s := session.From(r)
+//		s.SetUserID("42")
+//		s.AddFlash("info", "Welcome back")
+//		http.Redirect(w, r, "/", http.StatusSeeOther)
+//	})
+//	r.Get("/cart", func(w http.ResponseWriter, r *http.Request) {
+//		items, _ := session.Get[[]string](session.From(r), "cart")
+//		fmt.Fprintln(w, items)
+//	})
+//	r.Post("/logout", func(w http.ResponseWriter, r *http.Request) {
+//		_ = session.Destroy(r)
+//		http.Redirect(w, r, "/", http.StatusSeeOther)
+//	})
+//	r.Post("/password", func(w http.ResponseWriter, r *http.Request) {
+//		// ... change the password, then end every other session of the user ...
+//		_, _ = sessions.DestroyUser(r.Context(), session.From(r).UserID())
+//	})
+//
+// For SQL, create the GORM-backed table with
+// dbkit.NewSessionStore(db, dbkit.SessionStoreOptions{}), call its Migrate,
+// pass it to session.NewSQLStore, and run the store's RunCleanup in a
+// goroutine to delete expired rows. session/sessiontest checks any custom
+// session.Store.
 package session

@@ -74,8 +74,10 @@ func Example() {
 	do("POST", "/logout")
 	fmt.Println("after logout:", do("GET", "/me").Body.String())
 
-	// A cross-site form post is refused before any handler runs.
-	req := httptest.NewRequest("POST", "https://example.com/logout", nil)
+	// A cross-site form post is refused: with the session cookie before any
+	// handler runs; without it (as here) once it tries to start a session,
+	// so another site cannot log the browser in to an account it chose.
+	req := httptest.NewRequest("POST", "https://example.com/login", nil)
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, req)

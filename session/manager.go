@@ -426,6 +426,9 @@ func (m *Manager) commit(s *Session, h http.Header) error {
 	if !s.loaded {
 		return nil
 	}
+	if s.csrfErr != nil && (s.dirty || s.renew) {
+		return s.csrfErr
+	}
 	if len(h["Vary"]) == 0 {
 		h["Vary"] = varyCookie
 	} else {

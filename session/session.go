@@ -66,6 +66,7 @@ type Session struct {
 	expire      bool
 	committed   bool
 	violations  int
+	csrfErr     error // set when a cookie-less request failed the CSRF checks
 }
 
 type tombstone struct{}

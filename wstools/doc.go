@@ -53,4 +53,76 @@
 // Sequence numbers and Presence are per instance: a client is connected to
 // one instance, and its room's "seq" counts what that instance delivered
 // into the room.
+//
+// # WebSockets that are safe by default and fan out
+//
+// wstools.Hub serves a WebSocket endpoint on github.com/coder/websocket. Before
+// the upgrade it checks the handshake, the Origin (exact scheme://host:port
+// allowlist; the default is same-origin only, and allowing every origin needs
+// AllowAnyOrigin: true), the subprotocol, the application's own
+// authentication function, and the connection caps per client IP (via
+// clientip, IPv6 per /64) and per user; every refusal is problem+json through
+// errs. Each connection then runs with a maximum message size (1009), a
+// messages-per-second token bucket (1008), a write timeout, a 25 s ping with a
+// pong deadline, and a bounded send queue in bytes (drop-oldest, drop-newest or
+// disconnect with 1013, counted in Stats and reported to OnDrop).
+//
+// Messages are JSON objects dispatched by "type" to a Router; unknown types
+// are answered with an error message, malformed JSON closes with 1007 after
+// MaxMalformed offences, a handler panic or 5xx error closes with 1011. Rooms
+// broadcast in O(room size) with the frame encoded once and a per-room
+// sequence number, so a client can tell it missed messages; a connection may be
+// in at most MaxRoomsPerConn rooms (64); Presence and seq are per instance. Message.Reply answers a request
+// straight from the reader goroutine when nothing is queued. With a
+// RedisBroker, a broadcast reaches the room's clients on every instance
+// exactly once (no echo), each instance subscribing only to rooms it has
+// members in; if Redis goes away local delivery continues and the broker
+// resubscribes when it is back. RegisterOnShutdown makes http.Server.Shutdown
+// close every socket with 1001 within the drain timeout.
+//
+//	var hub *wstools.Hub
+//	router := wstools.NewRouter()
+//	router.Handle("chat.join", func(ctx context.Context, c *wstools.Conn, m wstools.Message) error {
+//		var in struct{ Room string `json:"room"` }
+//		if err := m.Decode(&in); err != nil {
+//			return err // answered as {"type":"error","error":{...problem...}}
+//		}
+//		if err := hub.Join(c, in.Room); err != nil {
+//			return err
+//		}
+//		if err := m.Reply("chat.joined", in.Room); err != nil {
+//			return err
+//		}
+//		return hub.Broadcast(ctx, in.Room, "chat.presence", map[string]any{"online": hub.Presence(in.Room)})
+//	})
+//
+//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+//	broker, err := wstools.NewRedisBroker(wstools.RedisOptions{Client: rdb, Prefix: "chat:ws:"})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer broker.Close()
+//
+//	hub, err = wstools.New(wstools.Options{
+//		Router:  router,
+//		Broker:  broker,
+//		Origins: []string{"https://app.example.com"}, // besides the endpoint's own origin
+//		Authenticate: func(r *http.Request) (string, error) {
+//			p, ok := authn.PrincipalFrom(r.Context()) // any check the app likes
+//			if !ok {
+//				return "", errors.New("not signed in")
+//			}
+//			return p.Subject, nil
+//		},
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//
+//	r := chi.NewRouter()
+//	r.Get("/chat", hub.ServeHTTP)
+//	srv := &http.Server{Addr: ":8080", Handler: r}
+//	hub.RegisterOnShutdown(srv) // srv.Shutdown closes every socket with 1001
+//
+// Clients receive {"type":"chat.presence","room":"lobby","seq":7,"data":{...}}.
 package wstools

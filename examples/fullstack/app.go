@@ -6,18 +6,20 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/klauspost/compress/gzhttp"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/covetgo/covet/authn"
 	"github.com/covetgo/covet/authz"
+	"github.com/covetgo/covet/bodylimit"
 	"github.com/covetgo/covet/clientip"
+	"github.com/covetgo/covet/compress"
 	"github.com/covetgo/covet/cors"
 	"github.com/covetgo/covet/dbkit"
 	"github.com/covetgo/covet/errs"
@@ -26,6 +28,7 @@ import (
 	"github.com/covetgo/covet/ratelimit"
 	"github.com/covetgo/covet/sanitize"
 	"github.com/covetgo/covet/session"
+	"github.com/covetgo/covet/timeout"
 	"github.com/covetgo/covet/validate"
 	"github.com/covetgo/covet/wstools"
 	"github.com/covetgo/covet/wstools/natsbroker"
@@ -50,6 +53,10 @@ type app struct {
 	accessLog *observe.AccessLogStage
 	headers   *sanitize.Headers
 	screen    *sanitize.Screen
+	compress  *compress.Stage
+	// Request deadlines and body caps for the JSON endpoints.
+	deadline  *timeout.Stage
+	smallBody *bodylimit.Stage
 
 	sessions  *session.Manager
 	passwords *authn.Passwords
@@ -90,51 +97,71 @@ func (a *app) handler() http.Handler {
 	r.Use(a.requestID.Handler, errs.Recover, a.ips.Handler, a.cors.Handler, a.metrics.Handler, a.accessLog.Handler,
 		a.headers.Handler, a.screen.Handler, a.globalLimit.Handler, a.sessions.Handler)
 	r.NotFound(problem(errs.New(errs.KindNotFound, "route_not_found", "There is no such route.")))
-	r.MethodNotAllowed(problem(errs.New(errs.KindMethodNotAllowed, "", "The route does not allow this method.")))
+	r.MethodNotAllowed(methodNotAllowed(r, errs.New(errs.KindMethodNotAllowed, "", "The route does not allow this method.")))
 
 	if ep := a.publicMetrics(); ep != nil {
 		r.Handle("/metrics", ep)
 	}
 	r.Get("/ws", a.hub.ServeHTTP) // uncompressed: the socket is hijacked
 	r.Group(func(r chi.Router) {
-		r.Use(compress)
+		r.Use(a.compress.Handler)
 		r.Get("/", a.page)
 		r.Handle("/static/*", staticFiles())
 		r.Handle("/.well-known/jwks.json", a.issuer.JWKSHandler())
 		r.Route("/auth", func(r chi.Router) {
-			r.Use(a.authLimit.Handler)
-			r.Post("/register", errs.Handle(a.register).ServeHTTP)
-			r.Post("/login", errs.Handle(a.login).ServeHTTP)
-			r.Post("/refresh", errs.Handle(a.refresh).ServeHTTP)
-			r.Post("/logout", errs.Handle(a.logout).ServeHTTP)
-			r.With(a.authn.Handler).Post("/password", errs.Handle(a.changePassword).ServeHTTP)
-			r.With(a.authn.Handler).Post("/2fa/enroll", errs.Handle(a.enrollTOTP).ServeHTTP)
-			r.With(a.authn.Handler).Post("/2fa/verify", errs.Handle(a.verifyTOTP).ServeHTTP)
-			r.With(a.authn.Handler).Post("/2fa/disable", errs.Handle(a.disableTOTP).ServeHTTP)
+			r.Use(a.deadline.Handler, a.smallBody.Handler, a.authLimit.Handler)
+			r.Post("/register", errs.Handle(a.register))
+			r.Post("/login", errs.Handle(a.login))
+			r.Post("/refresh", errs.Handle(a.refresh))
+			r.Post("/logout", errs.Handle(a.logout))
+			r.With(a.authn.Handler).Post("/password", errs.Handle(a.changePassword))
+			r.With(a.authn.Handler).Post("/2fa/enroll", errs.Handle(a.enrollTOTP))
+			r.With(a.authn.Handler).Post("/2fa/verify", errs.Handle(a.verifyTOTP))
+			r.With(a.authn.Handler).Post("/2fa/disable", errs.Handle(a.disableTOTP))
 		})
 		r.Route("/api", func(r chi.Router) {
-			r.Use(a.authn.Handler, a.apiLimit.Handler)
-			r.Get("/me", errs.Handle(a.me).ServeHTTP)
-			r.With(a.authz.Require("notes:read")).Get("/notes", errs.Handle(a.listNotes).ServeHTTP)
-			r.With(a.authz.Require("notes:write")).Post("/notes", errs.Handle(a.createNote).ServeHTTP)
+			r.Use(a.deadline.Handler, a.smallBody.Handler, a.authn.Handler, a.apiLimit.Handler)
+			r.Get("/me", errs.Handle(a.me))
+			r.With(a.authz.Require("notes:read")).Get("/notes", errs.Handle(a.listNotes))
+			r.With(a.authz.Require("notes:write")).Post("/notes", errs.Handle(a.createNote))
 			r.Route("/notes/{id}", func(r chi.Router) {
 				r.Use(a.authz.RequireOwner(a.loadNote, "notes:*"))
-				r.Get("/", errs.Handle(a.getNote).ServeHTTP)
-				r.Put("/", errs.Handle(a.updateNote).ServeHTTP)
-				r.Delete("/", errs.Handle(a.deleteNote).ServeHTTP)
+				r.Get("/", errs.Handle(a.getNote))
+				r.Put("/", errs.Handle(a.updateNote))
+				r.Delete("/", errs.Handle(a.deleteNote))
 			})
-			r.With(a.authz.RequireRole("admin")).Get("/admin/users", errs.Handle(a.adminUsers).ServeHTTP)
+			r.With(a.authz.RequireRole("admin")).Get("/admin/users", errs.Handle(a.adminUsers))
 		})
 	})
 	return r
 }
 
-// compress gzips responses that are worth it (gzhttp decides by size and type).
-func compress(next http.Handler) http.Handler { return gzhttp.GzipHandler(next) }
-
 // problem returns a handler that writes err.
 func problem(err error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) { errs.Write(w, r, err) }
+}
+
+// routeMethods are the methods a 405 response may list in Allow.
+var routeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+// methodNotAllowed answers 405 problem+json with the Allow header RFC 9110
+// requires: the methods routes has for the request's path. A custom 405
+// handler replaces chi's own, which is the one that sets Allow.
+func methodNotAllowed(routes chi.Routes, err error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		path := r.URL.RawPath
+		if path == "" {
+			path = r.URL.Path
+		}
+		var allow []string
+		for _, m := range routeMethods {
+			if routes.Find(chi.NewRouteContext(), m, path) != "" {
+				allow = append(allow, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		errs.Write(w, r, err)
+	}
 }
 
 // newApp builds every stage from cfg.
@@ -237,7 +264,16 @@ func (a *app) buildEdge() (err error) {
 	if a.headers, err = sanitize.NewHeaders(sanitize.HeadersOptions{CSP: csp, Proxies: proxies}); err != nil {
 		return err
 	}
-	a.screen, err = sanitize.NewScreen(sanitize.ScreenOptions{})
+	if a.screen, err = sanitize.NewScreen(sanitize.ScreenOptions{}); err != nil {
+		return err
+	}
+	if a.compress, err = compress.New(compress.Options{}); err != nil {
+		return err
+	}
+	if a.deadline, err = timeout.New(timeout.Options{Timeout: 10 * time.Second}); err != nil {
+		return err
+	}
+	a.smallBody, err = bodylimit.New(bodylimit.Options{MaxBytes: 64 << 10})
 	return err
 }
 

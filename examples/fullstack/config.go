@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -19,8 +21,10 @@ import (
 type config struct {
 	Addr           string
 	Mode           errs.Mode
+	DataDir        string // holds the default SQLite database
 	DBDriver       string // sqlite, postgres or mysql
 	DBDSN          string
+	DBInDataDir    bool     // DBDSN is the default file in DataDir
 	RedisAddr      string   // COVET_REDIS_ADDR as given; empty: in-memory stores
 	RedisAddrs     []string // one address: a single node; several: Redis Cluster seeds
 	RedisPrefix    string   // starts every Redis key and channel of the app
@@ -53,8 +57,8 @@ func (e *configError) Error() string { return e.Var + ": " + e.Msg }
 func loadConfig(getenv func(string) string) (*config, error) {
 	c := &config{
 		Addr:        or(getenv("COVET_ADDR"), "127.0.0.1:8080"),
+		DataDir:     or(getenv("COVET_DATA_DIR"), defaultDataDir()),
 		DBDriver:    "sqlite",
-		DBDSN:       "covet-fullstack.db",
 		RedisAddr:   strings.TrimSpace(getenv("COVET_REDIS_ADDR")),
 		RedisPrefix: or(getenv("COVET_REDIS_PREFIX"), "covet:fullstack:"),
 		RateGlobal:  600,
@@ -70,7 +74,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	c.Mode = mode
 
+	c.DBDSN, c.DBInDataDir = filepath.Join(c.DataDir, "covet-fullstack.db"), true
 	if dsn := strings.TrimSpace(getenv("COVET_DB_DSN")); dsn != "" {
+		c.DBInDataDir = false
 		c.DBDriver, c.DBDSN, err = parseDSN(dsn)
 		if err != nil {
 			return nil, &configError{"COVET_DB_DSN", err.Error()}
@@ -176,6 +182,19 @@ func parseDSN(dsn string) (driver, out string, err error) {
 		return "", "", errors.New("unknown scheme (want postgres://, mysql:// or a SQLite file path)")
 	}
 	return "sqlite", dsn, nil
+}
+
+// defaultDataDir is where the app keeps its files when COVET_DATA_DIR is
+// not set: covet-fullstack in the user's cache directory
+// ($XDG_CACHE_HOME or ~/.cache on Linux, ~/Library/Caches on macOS,
+// %LocalAppData% on Windows), or in the temporary directory when there is
+// none. Never the current directory.
+func defaultDataDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "covet-fullstack")
 }
 
 func or(v, def string) string {

@@ -12,10 +12,16 @@
 //
 //	COVET_DB_DSN=postgres://... COVET_REDIS_ADDR=127.0.0.1:6379 go run ./examples/fullstack
 //
+// The app binds its address before it opens the database or migrates, so
+// a port in use fails at once.
+//
 // The environment: COVET_ADDR (127.0.0.1:8080), COVET_ENV (development,
-// staging or production; development), COVET_DB_DSN (a SQLite file, a
-// postgres:// or a mysql:// URL), COVET_REDIS_ADDR (empty: memory stores;
-// several comma-separated host:port: a Redis Cluster), COVET_NATS_URL
+// staging or production; development), COVET_DATA_DIR (where the default
+// SQLite database covet-fullstack.db lives; covet-fullstack in the user's
+// cache directory, such as ~/.cache/covet-fullstack), COVET_DB_DSN (a
+// SQLite file, a postgres:// or a mysql:// URL; overrides the file in
+// COVET_DATA_DIR), COVET_REDIS_ADDR (empty: memory stores; several
+// comma-separated host:port: a Redis Cluster), COVET_NATS_URL
 // (nats://host:port: NATS carries the WebSocket rooms instead of Redis),
 // COVET_DRAIN_DELAY (how long the listener stays open after readiness
 // turns 503 on shutdown; 5s, or 0s in development), COVET_CORS_ORIGINS
@@ -42,6 +48,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 
 	"github.com/covetgo/covet/errs"
@@ -64,16 +71,34 @@ func run(ctx context.Context, getenv func(string) string, logs io.Writer) error 
 	errs.Configure(errs.Config{Mode: cfg.Mode, Logger: logger, AuditLogger: logger.With("log", "audit")})
 	warnGeneratedSecret(logger, cfg)
 
-	a, err := newApp(ctx, cfg, logger)
+	// Bind first: a port in use should fail in a second, not after the
+	// database is opened and migrated.
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
-	srv, err := newServer(a, serve.Options{Addr: cfg.Addr, Logger: logger})
+	if cfg.DBInDataDir {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			ln.Close()
+			return fmt.Errorf("COVET_DATA_DIR: %w", err)
+		}
+	}
+	a, err := newApp(ctx, cfg, logger)
 	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv, err := newServer(a, serve.Options{Listener: ln, Logger: logger})
+	if err != nil {
+		ln.Close()
 		a.close()
 		return err
 	}
-	logger.Info("starting", "url", "http://"+cfg.Addr, "mode", cfg.Mode.String(), "db", cfg.DBDriver, "redis", cfg.RedisAddr != "")
+	db := cfg.DBDriver
+	if cfg.DBInDataDir {
+		db = cfg.DBDSN
+	}
+	logger.Info("starting", "url", "http://"+ln.Addr().String(), "mode", cfg.Mode.String(), "db", db, "redis", cfg.RedisAddr != "")
 	return srv.Run(ctx)
 }
 

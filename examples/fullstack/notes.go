@@ -8,6 +8,7 @@ import (
 
 	"github.com/covetgo/covet/authn"
 	"github.com/covetgo/covet/authz"
+	"github.com/covetgo/covet/dbkit"
 	"github.com/covetgo/covet/validate"
 )
 
@@ -54,7 +55,7 @@ func (a *app) listNotes(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	owner, _ := strconv.ParseInt(authn.SubjectFrom(r.Context()), 10, 64)
-	notes, err := a.store.notes(r.Context(), owner, order, limit, offset)
+	notes, err := a.store.notes(r.Context(), owner, dbkit.OrderBy(order), limit, offset)
 	if err != nil {
 		return err
 	}

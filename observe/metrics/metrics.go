@@ -13,6 +13,29 @@
 // as "OTHER"; and past Options.MaxRoutes distinct patterns, new ones are
 // counted as OverflowRoute. A scan of random URLs or methods therefore
 // cannot grow the number of series.
+//
+// # Prometheus RED metrics with bounded labels
+//
+// metrics.New registers http_requests_total{method,route,status},
+// http_request_duration_seconds{method,route} and http_requests_in_flight on the
+// prometheus.Registerer you pass (the default one otherwise), and Endpoint() serves them.
+// Labels cannot grow with traffic: route is the matched pattern (observe.Route, shared with
+// the access log) or unmatched, methods outside the standard nine count as OTHER, and past
+// MaxRoutes distinct patterns (1000 by default) new ones count as overflow.
+//
+//	reg := prometheus.NewRegistry()
+//	m, err := metrics.New(metrics.Options{
+//		Registerer: reg,
+//		Namespace:  "notes",
+//		SkipPaths:  []string{"/metrics", "/healthz", "/readyz"},
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	r := chi.NewRouter()
+//	r.Use(m.Handler)
+//	r.Get("/notes/{id}", getNote)
+//	r.Handle("/metrics", m.Endpoint()) // or on an internal listener
 package metrics
 
 import (
