@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -13,6 +14,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
+
+	"github.com/covetgo/covet/errs"
 )
 
 // TxOptions tunes TxWith. The zero value is what Tx uses.
@@ -69,23 +72,31 @@ func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 // no side effects outside the transaction. When the attempts run out the
 // error wraps ErrRetriesExhausted and the last error.
 //
-// Inside a transaction (ctx or db carries one, as in fn or after the
-// Middleware began one), TxWith nests: it opens a uniquely named savepoint,
-// rolls back to it on error or panic and releases it on success; it never
-// retries, leaving that to the outermost level.
+// Inside a transaction (db is one, or ctx carries one of the same
+// database, as in fn or after the Middleware began one), TxWith nests: it
+// opens a uniquely named savepoint, rolls back to it on error or panic and
+// releases it on success; it never retries, leaving that to the outermost
+// level. When ctx carries a transaction of another database (another Open,
+// another shard), TxWith runs nothing and returns ErrCrossDatabaseTx: a
+// transaction cannot span databases, and silently writing to the carried
+// one would put the rows in the wrong place.
 //
 // When the connection fails during COMMIT, the transaction may or may not
 // have committed: TxWith returns an error wrapping ErrCommitUnknown and does
 // not retry.
 func TxWith(ctx context.Context, db *gorm.DB, o TxOptions, fn func(tx *gorm.DB) error) error {
-	if st := txFrom(ctx); st != nil {
+	if inTransaction(db.Statement) {
+		st := txFrom(db.Statement.Context)
+		if st == nil || st.tx.Statement.ConnPool != db.Statement.ConnPool {
+			st = &txState{tx: db}
+		}
 		return nested(st, fn)
 	}
-	if inTransaction(db.Statement) {
-		if st := txFrom(db.Statement.Context); st != nil {
-			return nested(st, fn)
+	if st := txFrom(ctx); st != nil {
+		if !sameDatabase(st.tx, db) {
+			return ErrCrossDatabaseTx
 		}
-		return nested(&txState{tx: db}, fn)
+		return nested(st, fn)
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 5
@@ -118,6 +129,29 @@ func TxWith(ctx context.Context, db *gorm.DB, o TxOptions, fn func(tx *gorm.DB) 
 			return fmt.Errorf("%w (retrying after %w)", err, d)
 		}
 	}
+}
+
+// CodeCrossDatabaseTx is the errs code of ErrCrossDatabaseTx.
+const CodeCrossDatabaseTx = "cross_database_transaction"
+
+// ErrCrossDatabaseTx is returned by Tx and TxWith when ctx carries a
+// transaction of one database and the call names another. It is an
+// *errs.Error of kind Internal (a programming error, answered 500): run the
+// work for the other database outside the carried transaction (with a
+// context that does not carry it, such as context.WithoutCancel of the
+// request's parent) or on the same database.
+var ErrCrossDatabaseTx = errs.New(errs.KindInternal, CodeCrossDatabaseTx,
+	"dbkit: the context carries a transaction of another database; a transaction cannot span databases")
+
+// sameDatabase reports whether a and b are handles of the same opened
+// database: sessions and transactions of one gorm.Open share its dialector.
+func sameDatabase(a, b *gorm.DB) bool {
+	if a.Config == nil || b.Config == nil {
+		return false
+	}
+	da, db := a.Config.Dialector, b.Config.Dialector
+	t := reflect.TypeOf(da)
+	return t == reflect.TypeOf(db) && t != nil && t.Comparable() && da == db
 }
 
 func backoff(o TxOptions, attempt int) time.Duration {
@@ -229,3 +263,14 @@ func nested(st *txState, fn func(tx *gorm.DB) error) error {
 // InTx reports whether ctx carries a transaction begun by Tx or by the
 // Middleware.
 func InTx(ctx context.Context) bool { return txFrom(ctx) != nil }
+
+// Tx runs fn in a transaction on d with TxOptions{}: d.Tx(ctx, fn) is
+// Tx(ctx, d.Gorm(), fn).
+func (d *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return TxWith(ctx, d.gorm, TxOptions{}, fn)
+}
+
+// TxWith is TxWith(ctx, d.Gorm(), o, fn).
+func (d *DB) TxWith(ctx context.Context, o TxOptions, fn func(tx *gorm.DB) error) error {
+	return TxWith(ctx, d.gorm, o, fn)
+}
