@@ -62,8 +62,10 @@ type Config struct {
 	// ReplicaPolicy picks a healthy replica for each read. Zero: RoundRobin.
 	ReplicaPolicy ReplicaPolicy
 	// ReplicaCheckInterval is how often each replica is pinged; one that
-	// fails is taken out of rotation (its reads go to the primary) until a
-	// ping succeeds again. Zero: 5 s.
+	// fails (or is unreachable at Open, which is not an error) is out of
+	// rotation (its reads go to the primary) until a ping succeeds again.
+	// A read whose replica connection fails is taken out the same way and
+	// answered by the primary. Zero: 5 s.
 	ReplicaCheckInterval time.Duration
 	// PingTimeout bounds Ping and Ready. Zero: 2 s.
 	PingTimeout time.Duration
@@ -166,8 +168,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		_ = d.sql.Close()
 		return nil, errs.Wrap(redact(err, cfg.DSN), errs.KindServiceUnavailable, CodeUnavailable, "dbkit: initialising GORM failed")
 	}
+	if err := d.registerCallbacks(); err != nil {
+		_ = d.sql.Close()
+		return nil, err
+	}
 	if len(cfg.Replicas) > 0 {
-		if err := d.openReplicas(ctx, cfg, pool); err != nil {
+		if err := d.openReplicas(ctx, cfg, pool, &gcfg); err != nil {
 			_ = d.Close()
 			return nil, err
 		}

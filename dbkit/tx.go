@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/go-sqlite"
@@ -43,6 +44,23 @@ type TxOptions struct {
 type txState struct {
 	tx         *gorm.DB
 	savepoints int
+	// retryable is the last retryable error a statement of the transaction
+	// met, recorded even when fn swallowed it: PostgreSQL then answers
+	// COMMIT with ROLLBACK, and the transaction is retried for it.
+	retryable atomic.Pointer[Error]
+}
+
+// trackTxError records a retryable statement error in the transaction the
+// statement's context carries.
+func trackTxError(db *gorm.DB) {
+	if db.Error == nil {
+		return
+	}
+	if st := txFrom(db.Statement.Context); st != nil {
+		if d := Classify(db.Error); d != nil && d.Retryable {
+			st.retryable.Store(d)
+		}
+	}
 }
 
 type txKey struct{}
