@@ -218,13 +218,6 @@ func (d *DB) openReplicas(ctx context.Context, cfg Config, pool Pool, gcfg *gorm
 	return nil
 }
 
-func redactAll(err error, dsns []string) error {
-	for _, dsn := range dsns {
-		err = redact(err, dsn)
-	}
-	return err
-}
-
 func (rs *replicaSet) loop() {
 	defer rs.wg.Done()
 	t := time.NewTicker(rs.interval)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/glebarez/go-sqlite"
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
@@ -101,7 +102,10 @@ func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 //
 // When the connection fails during COMMIT, the transaction may or may not
 // have committed: TxWith returns an error wrapping ErrCommitUnknown and does
-// not retry.
+// not retry. When PostgreSQL answers COMMIT with ROLLBACK (a statement
+// failed and fn ignored the error), nothing was committed: the error wraps
+// pgx.ErrTxCommitRollback, and when the ignored error was a serialization
+// failure or deadlock, the transaction is retried like any other.
 func TxWith(ctx context.Context, db *gorm.DB, o TxOptions, fn func(tx *gorm.DB) error) error {
 	if inTransaction(db.Statement) {
 		st := txFrom(db.Statement.Context)
@@ -221,6 +225,11 @@ func runTx(ctx context.Context, db *gorm.DB, o TxOptions, fn func(tx *gorm.DB) e
 		return cerr
 	}
 	if cerr := tx.Commit().Error; cerr != nil {
+		if d := st.retryable.Load(); d != nil && errors.Is(cerr, pgx.ErrTxCommitRollback) {
+			// fn swallowed a serialization failure; the server rolled
+			// back at COMMIT because of it.
+			return fmt.Errorf("%w (COMMIT rolled back after %w)", cerr, d)
+		}
 		if commitRefused(cerr) {
 			return cerr
 		}
@@ -231,8 +240,9 @@ func runTx(ctx context.Context, db *gorm.DB, o TxOptions, fn func(tx *gorm.DB) e
 
 // commitRefused reports whether a failed COMMIT certainly did not commit:
 // the server answered with an error other than a connection failure (a
-// backend terminated around COMMIT reports one), the transaction was
-// already over, or the driver knows nothing was sent.
+// backend terminated around COMMIT reports one) or with ROLLBACK (pgx's
+// ErrTxCommitRollback: an earlier error had aborted the transaction), the
+// transaction was already over, or the driver knows nothing was sent.
 func commitRefused(err error) bool {
 	if d := Classify(err); d != nil && d.Class == ClassConnection && !pgconn.SafeToRetry(err) {
 		return false
@@ -241,7 +251,7 @@ func commitRefused(err error) bool {
 	var my *mysql.MySQLError
 	var sq *sqlite.Error
 	return errors.As(err, &pg) || errors.As(err, &my) || errors.As(err, &sq) ||
-		errors.Is(err, sql.ErrTxDone) || errors.Is(err, gorm.ErrInvalidTransaction) ||
+		errors.Is(err, pgx.ErrTxCommitRollback) || errors.Is(err, sql.ErrTxDone) || errors.Is(err, gorm.ErrInvalidTransaction) ||
 		pgconn.SafeToRetry(err)
 }
 

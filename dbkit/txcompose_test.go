@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"github.com/covetgo/covet/errs"
@@ -98,5 +99,47 @@ func TestTxRefusesCrossDatabaseNesting(t *testing.T) {
 				t.Errorf("database B holds %d rows; want 1", n)
 			}
 		})
+	}
+}
+
+// TestTxCommitRolledBack swallows an error inside the transaction, so
+// PostgreSQL answers COMMIT with ROLLBACK: that is a definite failure, not
+// an unknown outcome, and a swallowed serialization failure is retried.
+func TestTxCommitRolledBack(t *testing.T) {
+	db := tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "commitrb")})
+	ctx := context.Background()
+	raise := func(code string) string {
+		return `DO $$ BEGIN RAISE EXCEPTION 'swallowed' USING ERRCODE = '` + code + `'; END $$`
+	}
+
+	runs := 0
+	err := db.Tx(ctx, func(tx *gorm.DB) error {
+		runs++
+		if runs == 1 {
+			_ = tx.Exec(raise("40001")).Error
+		}
+		return nil
+	})
+	if err != nil || runs != 2 {
+		t.Fatalf("swallowed 40001: Tx = %v after %d runs; want nil after 2", err, runs)
+	}
+
+	runs = 0
+	err = db.Tx(ctx, func(tx *gorm.DB) error {
+		runs++
+		_ = tx.Exec(raise("23505")).Error
+		return nil
+	})
+	if err == nil || runs != 1 {
+		t.Fatalf("swallowed 23505: Tx = %v after %d runs; want an error after 1", err, runs)
+	}
+	if errors.Is(err, ErrCommitUnknown) {
+		t.Errorf("a COMMIT answered with ROLLBACK reported as %v", err)
+	}
+	if !errors.Is(err, pgx.ErrTxCommitRollback) {
+		t.Errorf("error %v does not wrap pgx.ErrTxCommitRollback", err)
+	}
+	if code := MapError(err).Code(); code == CodeCommitUnknown {
+		t.Errorf("MapError code %s", code)
 	}
 }
