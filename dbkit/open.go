@@ -34,7 +34,12 @@ const (
 	// caches prepared statements per connection itself.
 	Postgres Driver = "postgres"
 	// MySQL is MySQL or MariaDB through go-sql-driver/mysql
-	// (gorm.io/driver/mysql), with GORM's prepared-statement cache.
+	// (gorm.io/driver/mysql). By default statements use the text protocol
+	// with parameters interpolated by the driver (interpolateParams=true,
+	// which the driver does only for character sets where it is safe), one
+	// round trip each; set GORM.PrepareStmt for GORM's prepared-statement
+	// cache, or interpolateParams=false in the DSN for server-side
+	// parameters.
 	MySQL Driver = "mysql"
 	// SQLite is SQLite through the pure-Go github.com/glebarez/sqlite, with
 	// WAL, foreign keys, a busy timeout, immediate transactions and GORM's
@@ -48,7 +53,7 @@ type Config struct {
 	Driver Driver
 	// DSN is the driver's data source name: a postgres:// URL or key=value
 	// string, a go-sql-driver DSN ("user:pass@tcp(host:3306)/db"; parseTime
-	// is turned on unless the DSN sets it),
+	// and interpolateParams are turned on unless the DSN sets them),
 	// or an SQLite file name (":memory:" or "file:x.db?..."). Required. It
 	// never appears in errors or logs.
 	DSN string
@@ -78,7 +83,8 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// GORM is the base GORM configuration. Nil: GORM's defaults. Its
 	// Logger, when nil, becomes NewLogger(Logger, Log); its PrepareStmt is
-	// turned on for MySQL and SQLite.
+	// turned on for SQLite and left as given (off by default) for the
+	// others.
 	GORM *gorm.Config
 }
 
@@ -154,7 +160,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		}
 		gcfg.Logger = NewLogger(l.With(slog.String("db", d.name)), cfg.Log)
 	}
-	if cfg.Driver != Postgres {
+	if cfg.Driver == SQLite {
 		gcfg.PrepareStmt = true
 	}
 	if gcfg.PrepareStmtTTL == 0 {
@@ -210,6 +216,11 @@ func openPool(drv Driver, dsn string, pool Pool) (*sql.DB, error) {
 		if !strings.Contains(dsn, "parseTime=") {
 			// GORM scans DATETIME columns into time.Time.
 			mc.ParseTime = true
+		}
+		if !strings.Contains(dsn, "interpolateParams=") {
+			// One round trip per statement in the text protocol, instead
+			// of prepare, execute and close.
+			mc.InterpolateParams = true
 		}
 		conn, err = mysql.NewConnector(mc)
 		if err != nil {
