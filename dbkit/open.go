@@ -276,7 +276,19 @@ func (d *DB) pingPool(ctx context.Context, db *sql.DB) error {
 	ctx, cancel := context.WithTimeout(ctx, d.pingTimeout)
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
-		return errs.Wrap(err, errs.KindServiceUnavailable, CodeUnavailable, "dbkit: the "+d.name+" database does not answer").WithHeader("Retry-After", "1")
+		msg := "dbkit: the " + d.name + " database does not answer"
+		if c := Classify(err); c != nil {
+			switch c.Code {
+			case "3D000", "1049":
+				msg = "dbkit: the database named in the " + d.name + " DSN does not exist on the server (" + c.Code + ")"
+			case "28P01", "28000", "1045", "1044":
+				msg = "dbkit: the " + d.name + " server refused the DSN's credentials (" + c.Code + ")"
+			case "":
+			default:
+				msg += " (" + c.Code + ")"
+			}
+		}
+		return errs.Wrap(err, errs.KindServiceUnavailable, CodeUnavailable, msg).WithHeader("Retry-After", "1")
 	}
 	return nil
 }
