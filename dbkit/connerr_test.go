@@ -4,13 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // TestConnectPhaseServerErrorIs503 has PostgreSQL refuse new connections
@@ -83,5 +86,36 @@ func TestExclusionViolationIs409(t *testing.T) {
 	err := db.Gorm().Exec(`INSERT INTO tk_booking VALUES (1, '[3,8)')`).Error
 	if e := MapError(err); e.Status() != http.StatusConflict || e.Code() != CodeExclusion {
 		t.Fatalf("MapError(%v) = %d %s; want 409 %s", err, e.Status(), e.Code(), CodeExclusion)
+	}
+}
+
+// TestSQLConnRawReachesPgx uses the standard sql.Conn.Raw to reach pgx's
+// connection (for CopyFrom) on a pool with per-connection lifetimes.
+func TestSQLConnRawReachesPgx(t *testing.T) {
+	db := tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "rawconn")})
+	if db.Pool().Jitter <= 0 || db.Pool().MaxLifetime <= 0 {
+		t.Fatalf("pool %+v has no jittered lifetime", db.Pool())
+	}
+	tkExec(t, db, `CREATE TABLE tk_copy (id BIGINT)`)
+	ctx := context.Background()
+	conn, err := db.SQL().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("driver connection is %T, not *stdlib.Conn", dc)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{"tk_copy"}, []string{"id"}, pgx.CopyFromRows([][]any{{int64(1)}, {int64(2)}}))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := db.Gorm().Raw(`SELECT count(*) FROM tk_copy`).Scan(&n).Error; err != nil || n != 2 {
+		t.Fatalf("copied %d rows (%v); want 2", n, err)
 	}
 }

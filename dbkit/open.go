@@ -204,7 +204,24 @@ func openPool(drv Driver, dsn string, pool Pool) (*sql.DB, error) {
 		if pc.ConnectTimeout == 0 {
 			pc.ConnectTimeout = 5 * time.Second
 		}
-		conn = stdlib.GetConnector(*pc)
+		// The per-connection lifetime lives in pgx's own hooks rather than
+		// a wrapper, so sql.Conn.Raw hands out pgx's *stdlib.Conn (for
+		// CopyFrom, LISTEN and the rest of pgx).
+		var opts []stdlib.OptionOpenDB
+		if pool.MaxLifetime > 0 && pool.Jitter > 0 {
+			opts = append(opts,
+				stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+					c.PgConn().CustomData()[expiresKey] = time.Now().Add(jitteredLifetime(pool))
+					return nil
+				}),
+				stdlib.OptionResetSession(func(_ context.Context, c *pgx.Conn) error {
+					if exp, ok := c.PgConn().CustomData()[expiresKey].(time.Time); ok && time.Now().After(exp) {
+						return driver.ErrBadConn
+					}
+					return nil
+				}))
+		}
+		conn = stdlib.GetConnector(*pc, opts...)
 	case MySQL:
 		mc, err := mysql.ParseDSN(dsn)
 		if err != nil {
@@ -229,7 +246,7 @@ func openPool(drv Driver, dsn string, pool Pool) (*sql.DB, error) {
 	case SQLite:
 		conn = sqliteConnector{dsnConnector{dsn: sqliteDSN(dsn), drv: &sqlite.Driver{}}}
 	}
-	if pool.MaxLifetime > 0 && pool.Jitter > 0 {
+	if drv != Postgres && pool.MaxLifetime > 0 && pool.Jitter > 0 {
 		conn = &lifetimeConnector{base: conn, lifetime: pool.MaxLifetime, jitter: pool.Jitter}
 	}
 	db := sql.OpenDB(conn)
