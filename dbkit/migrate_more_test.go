@@ -1,7 +1,9 @@
 package dbkit
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -98,5 +100,29 @@ func TestMigratorMariaDBPartialFailure(t *testing.T) {
 	}
 	if e := errs.From(err); e.Code() != CodeMigrationFailed {
 		t.Errorf("code %s", e.Code())
+	}
+}
+
+// TestLoggerLevelsFollowTheError logs a unique violation (answered 409) at
+// Debug and an unrecognised failure at Error.
+func TestLoggerLevelsFollowTheError(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	db := tkOpen(t, Config{Driver: SQLite, DSN: tkSQLitePath(t), Logger: l})
+	tkExec(t, db, `CREATE TABLE tk_levels (id INTEGER PRIMARY KEY)`, `INSERT INTO tk_levels VALUES (1)`)
+	cases := []struct {
+		sql, level string
+	}{
+		{`INSERT INTO tk_levels VALUES (1)`, `"level":"DEBUG"`},
+		{`INSERT INTO tk_missing VALUES (1)`, `"level":"ERROR"`},
+	}
+	for _, tc := range cases {
+		buf.Reset()
+		if err := db.Gorm().Exec(tc.sql).Error; err == nil {
+			t.Fatalf("%s succeeded", tc.sql)
+		}
+		if out := buf.String(); !strings.Contains(out, "query failed") || !strings.Contains(out, tc.level) {
+			t.Errorf("%s logged %s; want %s", tc.sql, out, tc.level)
+		}
 	}
 }
