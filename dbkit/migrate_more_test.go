@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/covetgo/covet/errs"
 )
@@ -124,5 +127,25 @@ func TestLoggerLevelsFollowTheError(t *testing.T) {
 		if out := buf.String(); !strings.Contains(out, "query failed") || !strings.Contains(out, tc.level) {
 			t.Errorf("%s logged %s; want %s", tc.sql, out, tc.level)
 		}
+	}
+}
+
+// TestOpenMySQLURL opens MariaDB with a mysql:// URL.
+func TestOpenMySQLURL(t *testing.T) {
+	mc, err := mysql.ParseDSN(tkMySQLDB(t, "mysqlurl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := url.URL{Scheme: "mysql", User: url.UserPassword(mc.User, mc.Passwd), Host: mc.Addr, Path: "/" + mc.DBName}
+	if mc.Passwd == "" {
+		u.User = url.User(mc.User)
+	}
+	db := tkOpen(t, Config{Driver: MySQL, DSN: u.String()})
+	var name string
+	if err := db.Gorm().Raw(`SELECT DATABASE()`).Scan(&name).Error; err != nil || name != mc.DBName {
+		t.Fatalf("connected to %q (%v); want %s", name, err, mc.DBName)
+	}
+	if _, err := Open(context.Background(), Config{Driver: MySQL, DSN: "mysql://u:sekrit-pw@127.0.0.1:1/x"}); err == nil || strings.Contains(err.Error(), "sekrit-pw") {
+		t.Errorf("Open of an unreachable URL: %v; want an error without the password", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -52,9 +53,9 @@ type Config struct {
 	// Driver is Postgres, MySQL or SQLite. Required.
 	Driver Driver
 	// DSN is the driver's data source name: a postgres:// URL or key=value
-	// string, a go-sql-driver DSN ("user:pass@tcp(host:3306)/db"; parseTime
-	// and interpolateParams are turned on unless the DSN sets them),
-	// or an SQLite file name (":memory:" or "file:x.db?..."). Required. It
+	// string; a go-sql-driver DSN ("user:pass@tcp(host:3306)/db") or a
+	// mysql://user:pass@host:3306/db URL (parseTime and interpolateParams
+	// are turned on unless the DSN sets them); or an SQLite file name (":memory:" or "file:x.db?..."). Required. It
 	// never appears in errors or logs.
 	DSN string
 	// Name labels metrics and log lines. Zero: the driver name.
@@ -223,7 +224,7 @@ func openPool(drv Driver, dsn string, pool Pool) (*sql.DB, error) {
 		}
 		conn = stdlib.GetConnector(*pc, opts...)
 	case MySQL:
-		mc, err := mysql.ParseDSN(dsn)
+		mc, err := parseMySQLDSN(dsn)
 		if err != nil {
 			return nil, errs.Configf("dbkit: cannot parse the mysql DSN: %v", redact(err, dsn))
 		}
@@ -252,6 +253,31 @@ func openPool(drv Driver, dsn string, pool Pool) (*sql.DB, error) {
 	db := sql.OpenDB(conn)
 	pool.apply(db)
 	return db, nil
+}
+
+// parseMySQLDSN parses a go-sql-driver DSN or a
+// mysql://user:pass@host:port/db?param=value URL (mariadb:// too; the port
+// defaults to 3306, the query takes go-sql-driver's parameters).
+func parseMySQLDSN(dsn string) (*mysql.Config, error) {
+	scheme, _, _ := strings.Cut(dsn, "://")
+	if scheme != "mysql" && scheme != "mariadb" {
+		return mysql.ParseDSN(dsn)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, err
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "3306")
+	}
+	mc, err := mysql.ParseDSN("tcp(" + host + ")/" + strings.TrimPrefix(u.Path, "/") + "?" + u.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	mc.User = u.User.Username()
+	mc.Passwd, _ = u.User.Password()
+	return mc, nil
 }
 
 // sqliteDSN adds dbkit's SQLite settings unless the DSN sets them itself.
@@ -322,7 +348,7 @@ func redact(err error, dsn string) error {
 			secrets = append(secrets, pw, url.QueryEscape(pw))
 		}
 	}
-	if mc, perr := mysql.ParseDSN(dsn); perr == nil && mc.Passwd != "" {
+	if mc, perr := parseMySQLDSN(dsn); perr == nil && mc.Passwd != "" {
 		secrets = append(secrets, mc.Passwd)
 	}
 	if pc, perr := pgx.ParseConfig(dsn); perr == nil && pc.Password != "" {
