@@ -40,6 +40,9 @@ type dbkitVariant struct {
 	gorm  *gorm.DB // nil for database/sql
 	sql   *sql.DB
 	table string
+	// ctx, when set, is the context the variant runs with (carrying a
+	// routing intent), made once as a request would.
+	ctx context.Context
 }
 
 // dbkitTarget opens the variants on one database: dbkit, GORM with its
@@ -80,7 +83,7 @@ func dbkitTarget(b *testing.B, drv dbkit.Driver) []dbkitVariant {
 	if err != nil {
 		b.Fatal(err)
 	}
-	same, err := gorm.Open(dial(sameDSN), &gorm.Config{Logger: quiet, PrepareStmt: drv != dbkit.Postgres, PrepareStmtTTL: 10 * 365 * 24 * time.Hour})
+	same, err := gorm.Open(dial(sameDSN), &gorm.Config{Logger: quiet, PrepareStmt: drv == dbkit.SQLite, PrepareStmtTTL: 10 * 365 * 24 * time.Hour})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,6 +107,17 @@ func dbkitTarget(b *testing.B, drv dbkit.Driver) []dbkitVariant {
 		{name: "gorm_same_config", gorm: same, table: "bench_items_gorm_same"},
 		{name: "database_sql", sql: raw, table: "bench_items_sql"},
 	}
+	if drv == dbkit.Postgres {
+		// dbkit with a replica (the same server), read with the primary
+		// intent: configuring replicas must not slow primary reads.
+		rep, err := dbkit.Open(ctx, dbkit.Config{Driver: drv, DSN: dsn, Replicas: []string{dsn}, ReplicaCheckInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { rep.Close() })
+		vs = append(vs, dbkitVariant{name: "dbkit_replicas_primary_intent", gorm: rep.Gorm(), table: "bench_items_dbkit_rep",
+			ctx: dbkit.WithIntent(context.Background(), dbkit.IntentPrimary)})
+	}
 	for _, v := range vs {
 		stmts := []string{
 			"DROP TABLE IF EXISTS " + v.table,
@@ -125,8 +139,9 @@ func dbkitTarget(b *testing.B, drv dbkit.Driver) []dbkitVariant {
 	return vs
 }
 
-// dbkitPostgres creates the covet_dbkit_bench database on the local
-// server (COVET_TEST_POSTGRES_DSN), or skips.
+// dbkitPostgres creates a covet_dbkit_bench_<pid> database on the local
+// server (COVET_TEST_POSTGRES_DSN), or skips. The process ID keeps
+// concurrent runs on a shared server from dropping each other's database.
 func dbkitPostgres(b *testing.B) string {
 	admin := os.Getenv("COVET_TEST_POSTGRES_DSN")
 	if admin == "" {
@@ -141,25 +156,26 @@ func dbkitPostgres(b *testing.B) string {
 	} else {
 		c.Close()
 	}
+	name := "covet_dbkit_bench_" + strconv.Itoa(os.Getpid())
 	db, err := sql.Open("pgx", admin)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec("DROP DATABASE IF EXISTS covet_dbkit_bench WITH (FORCE)"); err != nil {
+	if _, err := db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := db.Exec("CREATE DATABASE covet_dbkit_bench"); err != nil {
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() {
 		db, err := sql.Open("pgx", admin)
 		if err == nil {
-			_, _ = db.Exec("DROP DATABASE IF EXISTS covet_dbkit_bench WITH (FORCE)")
+			_, _ = db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 			db.Close()
 		}
 	})
-	u.Path = "/covet_dbkit_bench"
+	u.Path = "/" + name
 	return u.String()
 }
 
@@ -201,7 +217,7 @@ func benchDBKitLookup(b *testing.B, drv dbkit.Driver) {
 				var it dbkitItem
 				var err error
 				if v.gorm != nil {
-					err = v.gorm.WithContext(ctx).Table(v.table).First(&it, id).Error
+					err = v.gorm.WithContext(v.context(ctx)).Table(v.table).First(&it, id).Error
 				} else {
 					err = v.sql.QueryRowContext(ctx, q, id).Scan(&it.ID, &it.Name, &it.Price)
 				}
@@ -230,7 +246,7 @@ func benchDBKitInsert10(b *testing.B, drv dbkit.Driver) {
 				}
 				var err error
 				if v.gorm != nil {
-					err = v.gorm.WithContext(ctx).Table(v.table).Create(&rows).Error
+					err = v.gorm.WithContext(v.context(ctx)).Table(v.table).Create(&rows).Error
 				} else {
 					args = args[:0]
 					for _, r := range rows {
@@ -328,10 +344,10 @@ func benchDBKitInterleaved(b *testing.B, drv dbkit.Driver, insert bool) {
 					next++
 					rows[j] = dbkitItem{ID: next, Name: "new item", Price: 42}
 				}
-				err = v.gorm.WithContext(ctx).Table(v.table).Create(&rows).Error
+				err = v.gorm.WithContext(v.context(ctx)).Table(v.table).Create(&rows).Error
 			} else {
 				var it dbkitItem
-				err = v.gorm.WithContext(ctx).Table(v.table).First(&it, int64(i%1000+1)).Error
+				err = v.gorm.WithContext(v.context(ctx)).Table(v.table).First(&it, int64(i%1000+1)).Error
 			}
 			spent[idx] = append(spent[idx], time.Since(start))
 			if err != nil {
@@ -349,6 +365,17 @@ func benchDBKitInterleaved(b *testing.B, drv dbkit.Driver, insert bool) {
 	}
 	b.ReportMetric(med[0]/med[2], "dbkit/gorm_same")
 	b.ReportMetric(med[0]/med[1], "dbkit/gorm")
+	if len(med) > 3 {
+		b.ReportMetric(med[3]/med[0], "dbkit_replicas_primary/dbkit")
+	}
+}
+
+// context returns the variant's own context, if it has one, or ctx.
+func (v dbkitVariant) context(ctx context.Context) context.Context {
+	if v.ctx != nil {
+		return v.ctx
+	}
+	return ctx
 }
 
 func BenchmarkDBKit_Interleaved_PKLookup_SQLite(b *testing.B) {

@@ -10,9 +10,10 @@ import (
 	"github.com/glebarez/go-sqlite"
 )
 
-// lifetimeConnector gives every connection its own lifetime, MaxLifetime
-// less a random share of the jitter, and has database/sql discard it once
-// that passes (database/sql's own lifetime is one value for the whole pool,
+// lifetimeConnector gives every MySQL and SQLite connection its own
+// lifetime, MaxLifetime less a random share of the jitter, and has
+// database/sql discard it once that passes (PostgreSQL does the same in
+// pgx's hooks) (database/sql's own lifetime is one value for the whole pool,
 // so connections opened together expire together).
 type lifetimeConnector struct {
 	base     driver.Connector
@@ -25,8 +26,17 @@ func (c *lifetimeConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	life := c.lifetime - time.Duration(rand.Float64()*c.jitter*float64(c.lifetime))
+	life := jitteredLifetime(Pool{MaxLifetime: c.lifetime, Jitter: c.jitter})
 	return &lifetimeConn{Conn: conn, expires: time.Now().Add(life)}, nil
+}
+
+// expiresKey is where a pgx connection's jittered expiry is kept, in its
+// CustomData.
+const expiresKey = "dbkit.expires"
+
+// jitteredLifetime is p.MaxLifetime less a random share of its jitter.
+func jitteredLifetime(p Pool) time.Duration {
+	return p.MaxLifetime - time.Duration(rand.Float64()*p.Jitter*float64(p.MaxLifetime))
 }
 
 func (c *lifetimeConnector) Driver() driver.Driver { return c.base.Driver() }

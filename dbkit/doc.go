@@ -18,17 +18,34 @@
 //
 // Every helper takes a context; the request's deadline bounds its queries.
 // With Config.Replicas, GORM-built reads go to a healthy replica (round
-// robin or random) and everything else to the primary; WithIntent changes
-// that per context, and ReadYourWrites (done by the Middleware for every
-// request) sends a context's reads to the primary once it has written. A
-// replica failing its health check leaves the rotation until it answers.
+// robin or random, the policy consulted once per statement) and everything
+// else to the primary; WithIntent changes that per context, and
+// ReadYourWrites (done by the Middleware for every request) sends a
+// context's reads to the primary once it has written. Raw SQL counts as a
+// read only when it is certainly one (a single SELECT, WITH, VALUES or
+// SHOW that neither writes nor locks); any other raw statement is a write:
+// it runs on the primary and marks the context. A replica that is down at
+// Open, fails its health check, or loses a read's connection is out of
+// rotation until its check passes; the read that met the failure runs once
+// more on the primary (reads only, never writes). Routing is dbkit's own
+// pair of GORM callbacks rather than gorm.io/plugin/dbresolver, whose
+// registration connects to every replica and whose callbacks cannot be
+// combined with a second routing rule without consulting the policy twice;
+// its Read and Write clauses are still honoured.
 //
 // # Transactions
 //
-// Tx commits or rolls back (also on panic), retries serialization failures
-// and deadlocks at the outermost level with full-jitter backoff, nests
-// through savepoints, and reports a COMMIT lost with its connection as
-// ErrCommitUnknown instead of retrying it. The Middleware gives each request
+// Tx (or DB.Tx) commits or rolls back (also on panic), retries
+// serialization failures and deadlocks at the outermost level with
+// full-jitter backoff (also one that fn swallowed and PostgreSQL turned
+// into a ROLLBACK at COMMIT), nests through savepoints on the same
+// database only (a transaction of another database or shard in the context
+// is refused with ErrCrossDatabaseTx, never joined), and reports a COMMIT
+// lost with its connection as ErrCommitUnknown instead of retrying it.
+// Nesting is dbkit's own rather than GORM's nested Transaction because
+// GORM names savepoints after the function (so a function nesting itself
+// reuses a name, which MySQL treats as moving the savepoint) and never
+// releases them. The Middleware gives each request
 // its handle (From) and can wrap the request in a transaction committed
 // only on a 1xx-3xx status.
 //
@@ -36,26 +53,45 @@
 //
 // A ShardSet routes a key to one of several databases with jump consistent
 // hash over logical shards (ForKey does not allocate), with pinned keys for
-// tenants that need their own database. Gather and Each query every shard
-// with a concurrency bound and a per-shard timeout; MergeSorted combines
-// per-shard sorted pages; Moves plans a reshard; IDGenerator issues IDs
-// unique across shards, with node numbers leased from the database.
+// tenants that need their own database. Logical shards are placed on
+// databases by rendezvous hashing (DefaultPlacement), so appending a
+// database moves only the logical shards it wins, about 1/N of the keys for
+// N databases; MovedLogical lists exactly which. The balance is
+// statistical: with the default 1024 logical shards each database holds
+// within about 6 % of its share up to 8 databases (pass Placement for an
+// exact split). Note that this placement differs from the contiguous ranges
+// of earlier versions: a deployment that relied on those must pass them as
+// Placement. Gather and Each query every shard with a concurrency bound and
+// a per-shard timeout; MergeSorted combines per-shard sorted pages; Moves
+// plans a change of the logical shard count; IDGenerator issues IDs unique
+// across shards, with node numbers leased from the database.
 //
 // # Errors
 //
 // MapError turns a database error into an *errs.Error by the driver's code
 // (SQLSTATE, MySQL error number, SQLite extended result code): not found
-// 404, unique and foreign-key violations 409, check and length violations
-// 422, exhausted retries 409 with Retry-After, timeouts 504, unreachable
-// servers 503. Responses never contain SQL or values; errors.As reaches the
-// classified *Error and the driver's own error.
+// 404, unique, exclusion and foreign-key violations 409, check and length
+// violations 422, exhausted retries 409 with Retry-After, timeouts 504,
+// unreachable servers 503 with Retry-After, including any error a server
+// sends while a connection is being opened (too many connections, starting
+// up, not accepting connections). Responses never contain SQL or values;
+// errors.As reaches the classified *Error and the driver's own error. The
+// Logger (kept rather than GORM's slog logger because it adds the request
+// ID, drops bound values in Production and logs the classified error
+// instead of the driver's text) logs handled failures at Debug, an
+// unavailable or slow database at Warn, and only unrecognised failures at
+// Error.
 //
 // # Migrations
 //
 // Migrator applies versioned SQL migrations from an fs.FS (an embed.FS)
 // with goose's Provider, locked so instances starting together apply each
-// migration once, and offers Ready, which fails until the schema is
-// current. Use it for every schema a deployed service depends on;
+// migration once (goose's table locker on PostgreSQL; on MySQL/MariaDB and
+// SQLite a lock around the whole operation, because goose computes what is
+// pending before it locks), one lock per version table. Down and DownTo
+// roll back. Ready fails until the schema is current. On MySQL/MariaDB,
+// whose DDL is not transactional, a failed migration may be partly applied;
+// the error names the version and says what to check. Use it for every schema a deployed service depends on;
 // GORM's AutoMigrate suits prototypes and tests, since it never drops or
 // renames and keeps no history.
 //

@@ -38,6 +38,7 @@ const (
 	ClassLockTimeout                // a lock wait timed out: 409
 	ClassTimeout                    // statement timeout, query canceled, or context deadline: 504
 	ClassConnection                 // the server could not be reached or went away: 503
+	ClassExclusion                  // PostgreSQL exclusion constraint violation: 409
 )
 
 var classNames = [...]string{
@@ -53,6 +54,7 @@ var classNames = [...]string{
 	ClassLockTimeout:   "lock_timeout",
 	ClassTimeout:       "timeout",
 	ClassConnection:    "connection_failure",
+	ClassExclusion:     "exclusion_violation",
 }
 
 // String returns the class's stable name, such as "unique_violation".
@@ -149,6 +151,19 @@ func classify(err error, retryLockTimeouts bool) *Error {
 		return de
 	}
 	var pg *pgconn.PgError
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		// Whatever the server answered while a connection was being
+		// opened (55000 not accepting connections, 53300 too many
+		// connections, 57P03 starting up, 3D000 no such database), the
+		// database is unavailable to this request: classified before the
+		// codes, which mean other things on an open connection.
+		e := &Error{Driver: "postgres", Class: ClassConnection, Err: err}
+		if errors.As(err, &pg) {
+			e.Code = pg.Code
+		}
+		return e
+	}
 	if errors.As(err, &pg) {
 		return classifyPostgres(pg, err)
 	}
@@ -178,8 +193,10 @@ func classifyPostgres(pg *pgconn.PgError, err error) *Error {
 		e.Class = ClassUnique
 	case "23503":
 		e.Class = ClassForeignKey
-	case "23514", "23P01":
+	case "23514":
 		e.Class = ClassCheck
+	case "23P01":
+		e.Class = ClassExclusion
 	case "23502":
 		e.Class = ClassNotNull
 	case "22001", "22003":
@@ -225,7 +242,7 @@ func classifyMySQL(my *mysql.MySQLError, err error, retryLockTimeouts bool) *Err
 		e.Class, e.Retryable = ClassLockTimeout, retryLockTimeouts
 	case 3024, 1969, 1317:
 		e.Class = ClassTimeout
-	case 1040, 1053, 1203, 1129, 1927, 2002, 2003, 2006, 2013:
+	case 1040, 1053, 1203, 1129, 1927, 2002, 2003, 2006, 2013, 1044, 1045, 1049:
 		e.Class = ClassConnection
 	}
 	return e
@@ -337,6 +354,7 @@ const (
 	CodeNotFound         = "not_found"
 	CodeUniqueViolation  = "unique_violation"
 	CodeForeignKey       = "foreign_key_violation"
+	CodeExclusion        = "exclusion_violation"
 	CodeCheckViolation   = "check_violation"
 	CodeNotNullViolation = "not_null_violation"
 	CodeValueTooLong     = "value_too_long"
@@ -357,13 +375,15 @@ const (
 //	not found                           → 404 not_found
 //	unique violation                    → 409 unique_violation (constraint name only in Development)
 //	foreign-key violation               → 409 foreign_key_violation
+//	exclusion violation (23P01)         → 409 exclusion_violation
 //	check, NOT NULL, length, bad value  → 422
 //	serialization failure / deadlock    → 409 transaction_conflict, Retry-After: 1
 //	retries exhausted                   → 409 transaction_retries_exhausted, Retry-After: 1
 //	commit outcome unknown              → 500 commit_outcome_unknown
 //	pool exhausted                      → 503 database_busy, Retry-After: 1
 //	statement timeout, deadline         → 504 database_timeout
-//	connection failure                  → 503 database_unavailable, Retry-After: 1
+//	connection failure, or any error    → 503 database_unavailable, Retry-After: 1
+//	  the server sent while connecting
 //	anything else                       → 500 database_error
 //
 // No message contains SQL text or bound values. MapError(nil) is nil; an
@@ -405,6 +425,8 @@ func MapError(err error) *errs.Error {
 			e = e.WithPublic("constraint", d.Constraint)
 		}
 		return e
+	case ClassExclusion:
+		return errs.Wrap(err, errs.KindConflict, CodeExclusion, "The change conflicts with an existing resource.")
 	case ClassForeignKey:
 		return errs.Wrap(err, errs.KindConflict, CodeForeignKey, "The change refers to a resource that does not exist or is still referenced.")
 	case ClassCheck:

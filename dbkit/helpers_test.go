@@ -150,3 +150,5 @@ func firstLine(s string) string {
 }
 
 func testsvcPostgres(t testing.TB) string { return testsvc.PostgresDSN(t) }
+
+func tkMySQLDSNAdmin(t testing.TB) string { return testsvc.MySQLDSN(t) }

@@ -118,6 +118,8 @@ type nodeLease struct {
 	expires atomic.Int64 // unix ms
 	stop    chan struct{}
 	done    chan struct{}
+	close   sync.Once
+	err     error
 }
 
 // LeaseIDGenerator claims a node number not held by any live instance in
@@ -220,22 +222,21 @@ func (l *nodeLease) renew() {
 }
 
 // Close stops renewing a leased generator's node and releases it. It does
-// nothing for a generator from NewIDGenerator. The generator must not be
-// used afterwards.
+// nothing for a generator from NewIDGenerator. It is safe to call more than
+// once and concurrently; every call returns the first call's result. The
+// generator must not be used afterwards.
 func (g *IDGenerator) Close(ctx context.Context) error {
 	l := g.lease
 	if l == nil {
 		return nil
 	}
-	select {
-	case <-l.stop:
-		return nil
-	default:
-	}
-	close(l.stop)
-	<-l.done
-	l.expires.Store(0)
-	return l.db.WithContext(ctx).Exec(`DELETE FROM `+l.table+` WHERE node = ? AND holder = ?`, l.node, l.holder).Error
+	l.close.Do(func() {
+		close(l.stop)
+		<-l.done
+		l.expires.Store(0)
+		l.err = l.db.WithContext(ctx).Exec(`DELETE FROM `+l.table+` WHERE node = ? AND holder = ?`, l.node, l.holder).Error
+	})
+	return l.err
 }
 
 func sqlIdentifier(s string) bool {

@@ -106,7 +106,7 @@ func (l *Logger) Trace(ctx context.Context, begin time.Time, fc func() (string, 
 	var msg string
 	switch {
 	case err != nil && l.level >= gormlogger.Error && !errors.Is(err, gorm.ErrRecordNotFound):
-		lvl, msg = slog.LevelError, "query failed"
+		lvl, msg = errorLevel(err), "query failed"
 	case l.slow > 0 && elapsed > l.slow && l.level >= gormlogger.Warn:
 		lvl, msg = slog.LevelWarn, "slow query"
 	case l.level >= gormlogger.Info:
@@ -137,3 +137,25 @@ func (l *Logger) Trace(ctx context.Context, begin time.Time, fc func() (string, 
 
 var _ gormlogger.Interface = (*Logger)(nil)
 var _ gorm.ParamsFilter = (*Logger)(nil)
+
+// errorLevel is the level a failed statement is logged at: Debug for
+// errors the caller handles as a matter of course (a serialization failure
+// Tx retries, a constraint violation MapError answers with 4xx, a canceled
+// request), Warn for an unavailable or slow database (503, 504), Error for
+// everything dbkit does not recognise.
+func errorLevel(err error) slog.Level {
+	if errors.Is(err, context.Canceled) {
+		return slog.LevelDebug
+	}
+	d := Classify(err)
+	if d == nil {
+		return slog.LevelError
+	}
+	switch d.Class {
+	case ClassOther:
+		return slog.LevelError
+	case ClassTimeout, ClassConnection:
+		return slog.LevelWarn
+	}
+	return slog.LevelDebug
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"path"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -48,15 +50,19 @@ type MigrateOptions struct {
 }
 
 // Migrator applies versioned migrations with goose's Provider. Each
-// migration runs in its own transaction where the database allows it
-// (PostgreSQL and SQLite DDL is transactional; MySQL/MariaDB commits DDL
-// implicitly, so keep one DDL statement per migration there) and is
-// recorded only after it succeeded: a failed migration leaves no "dirty"
-// state, it stays pending until a fixed version of it is deployed.
+// migration runs in its own transaction and is recorded only after it
+// succeeded. On PostgreSQL and SQLite, whose DDL is transactional, a failed
+// migration therefore leaves nothing behind: it stays pending until a fixed
+// version of it is deployed. MySQL/MariaDB commits each DDL statement
+// implicitly, so a migration that fails after its first DDL statement
+// leaves those statements applied while its version stays unrecorded; the
+// error then names the version and says what to check. Keep one DDL
+// statement per migration there.
 type Migrator struct {
 	p       *goose.Provider
 	db      *sql.DB
 	whole   wholeLocker // nil unless MySQL or SQLite with locking
+	mysql   bool
 	current atomic.Bool
 }
 
@@ -79,7 +85,10 @@ func NewMigrator(db *DB, o MigrateOptions) (*Migrator, error) {
 		l = slog.Default()
 	}
 	opts := []goose.ProviderOption{goose.WithSlog(l), goose.WithDisableGlobalRegistry(true)}
-	if o.Table != "" {
+	table := o.Table
+	if table == "" {
+		table = "goose_db_version"
+	} else {
 		if !sqlIdentifier(o.Table) {
 			return nil, errs.Configf("dbkit: MigrateOptions.Table %q is not a plain SQL identifier", o.Table)
 		}
@@ -94,6 +103,9 @@ func NewMigrator(db *DB, o MigrateOptions) (*Migrator, error) {
 			interval := min(time.Second, max(o.LockTimeout/20, 100*time.Millisecond))
 			locker, err := lock.NewPostgresTableLocker(
 				lock.WithTableName("dbkit_migration_lock"),
+				// One lock per version table: unrelated migration sets
+				// on one database do not wait on each other.
+				lock.WithTableLockID(int64(HashKey(table)>>1)),
 				lock.WithTableLockTimeout(interval, uint64(max(o.LockTimeout/interval, 1))),
 				lock.WithTableLogger(l),
 			)
@@ -109,7 +121,7 @@ func NewMigrator(db *DB, o MigrateOptions) (*Migrator, error) {
 		// on MySQL, whose DDL is not transactional, that check can see the
 		// version table another instance is still creating.
 		if !o.DisableLocking {
-			whole = &mysqlLocker{timeout: o.LockTimeout}
+			whole = &mysqlLocker{timeout: o.LockTimeout, table: table}
 		}
 	case SQLite:
 		dialect = goose.DialectSQLite3
@@ -117,14 +129,14 @@ func NewMigrator(db *DB, o MigrateOptions) (*Migrator, error) {
 		// an instance that computed its pending list before another one
 		// applied it would apply the same migration again.
 		if !o.DisableLocking {
-			whole = &sqliteLocker{timeout: o.LockTimeout}
+			whole = &sqliteLocker{timeout: o.LockTimeout, table: table}
 		}
 	}
 	p, err := goose.NewProvider(dialect, db.sql, o.FS, opts...)
 	if err != nil {
 		return nil, errs.Configf("dbkit: migrations: %v", err)
 	}
-	return &Migrator{p: p, db: db.sql, whole: whole}, nil
+	return &Migrator{p: p, db: db.sql, whole: whole, mysql: db.driver == MySQL}, nil
 }
 
 // wholeLocker is a migration lock held around a whole Migrator operation
@@ -159,9 +171,61 @@ func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
 		return err
 	})
 	if err != nil {
-		return res, errs.Wrap(err, errs.KindDatabase, "migration_failed", "dbkit: applying migrations failed")
+		return res, m.failed(err, "applying")
 	}
 	m.current.Store(true)
+	return res, nil
+}
+
+// CodeMigrationFailed is the errs code of a failed migration.
+const CodeMigrationFailed = "migration_failed"
+
+// failed wraps a migration error. On MySQL/MariaDB, whose DDL commits
+// implicitly, it says that the failed version may be partly applied.
+func (m *Migrator) failed(err error, doing string) error {
+	msg := "dbkit: " + doing + " migrations failed"
+	var pe *goose.PartialError
+	if errors.As(err, &pe) && pe.Failed != nil && pe.Failed.Source != nil {
+		v := strconv.FormatInt(pe.Failed.Source.Version, 10)
+		msg = "dbkit: " + doing + " migration " + v + " (" + path.Base(pe.Failed.Source.Path) + ") failed"
+		if m.mysql {
+			msg += "; MySQL/MariaDB commits DDL statement by statement, so the statements of version " + v +
+				" before the failing one may have been applied although the version is not recorded: " +
+				"compare the schema with that migration and undo or complete it by hand before retrying"
+		}
+	}
+	return errs.Wrap(err, errs.KindDatabase, CodeMigrationFailed, msg)
+}
+
+// Down rolls back the most recently applied migration (its "-- +goose
+// Down" section) under the lock.
+func (m *Migrator) Down(ctx context.Context) (*goose.MigrationResult, error) {
+	var res *goose.MigrationResult
+	err := m.locked(ctx, func() error {
+		var err error
+		res, err = m.p.Down(ctx)
+		return err
+	})
+	m.current.Store(false)
+	if err != nil {
+		return res, m.failed(err, "rolling back")
+	}
+	return res, nil
+}
+
+// DownTo rolls back, newest first, every applied migration with a version
+// above version (0 rolls back all of them), under the lock.
+func (m *Migrator) DownTo(ctx context.Context, version int64) ([]*goose.MigrationResult, error) {
+	var res []*goose.MigrationResult
+	err := m.locked(ctx, func() error {
+		var err error
+		res, err = m.p.DownTo(ctx, version)
+		return err
+	})
+	m.current.Store(false)
+	if err != nil {
+		return res, m.failed(err, "rolling back")
+	}
 	return res, nil
 }
 
@@ -213,9 +277,11 @@ func (m *Migrator) Ready(ctx context.Context) error {
 
 // mysqlLocker takes a MySQL/MariaDB named lock (GET_LOCK) with a timeout,
 // on a connection of its own (so the pool needs two free connections).
-// Named locks are server-wide, so the name includes the database.
+// Named locks are server-wide, so the name includes the database and the
+// version table.
 type mysqlLocker struct {
 	timeout time.Duration
+	table   string
 }
 
 func (l *mysqlLocker) acquire(ctx context.Context, db *sql.DB) (func(context.Context) error, error) {
@@ -237,9 +303,9 @@ func (l *mysqlLocker) lock(ctx context.Context, conn *sql.Conn) (string, error) 
 	if err := conn.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&dbName); err != nil {
 		return "", err
 	}
-	name := "covet_migrate:" + dbName.String
+	name := "covet_migrate:" + dbName.String + "." + l.table
 	if len(name) > 64 {
-		name = name[:64]
+		name = "covet_migrate:" + strconv.FormatUint(HashKey(dbName.String+"."+l.table), 16)
 	}
 	secs := max(int64(l.timeout/time.Second), 1)
 	var got sql.NullInt64
@@ -265,7 +331,8 @@ func (l *mysqlLocker) unlock(ctx context.Context, conn *sql.Conn, name string) e
 
 var errLockTimeout = errors.New("lock wait timed out")
 
-// sqliteLocker takes an exclusive flock(2) on "<database file>-migrate.lock".
+// sqliteLocker takes an exclusive flock(2) on
+// "<database file>-<version table>.migrate.lock".
 // A lock file rather than a row: SQLite runs one writer at a time, so a
 // lease kept alive by writes would stall behind a long migration and
 // could be taken over while it still runs, and a flock needs no lease at
@@ -274,6 +341,7 @@ var errLockTimeout = errors.New("lock wait timed out")
 // SQLite's own POSIX locks in this process.
 type sqliteLocker struct {
 	timeout time.Duration
+	table   string
 }
 
 func (l *sqliteLocker) acquire(ctx context.Context, db *sql.DB) (func(context.Context) error, error) {
@@ -284,7 +352,7 @@ func (l *sqliteLocker) acquire(ctx context.Context, db *sql.DB) (func(context.Co
 	if file == "" { // in memory: no file to lock (see DisableLocking)
 		return func(context.Context) error { return nil }, nil
 	}
-	path := file + "-migrate.lock"
+	path := file + "-" + l.table + ".migrate.lock"
 	wait, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
 	release, err := lockFile(wait, path)

@@ -192,11 +192,11 @@ func TestMigratorMySQLLockTimeout(t *testing.T) {
 	}
 	defer conn.Close()
 	var got int
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('covet_migrate:covet_dbkit_miglock', 1)").Scan(&got); err != nil || got != 1 {
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('covet_migrate:covet_dbkit_miglock.goose_db_version', 1)").Scan(&got); err != nil || got != 1 {
 		t.Fatalf("holding the lock: %d, %v", got, err)
 	}
 	m := tkUpTimesOut(t, db, time.Second)
-	if _, err := conn.ExecContext(ctx, "DO RELEASE_LOCK('covet_migrate:covet_dbkit_miglock')"); err != nil {
+	if _, err := conn.ExecContext(ctx, "DO RELEASE_LOCK('covet_migrate:covet_dbkit_miglock.goose_db_version')"); err != nil {
 		t.Fatal(err)
 	}
 	if p, err := m.Pending(ctx); err != nil || len(p) != 2 {
@@ -288,7 +288,7 @@ func TestMigratorSQLiteInstancesApplyOnce(t *testing.T) {
 		if runs := tkRuns(t, first); runs != 1 || total != 2 {
 			t.Fatalf("round %d: migration 2 ran %d times, %d applications in all (%v); want 1 and 2", round, runs, total, applied)
 		}
-		if _, err := os.Stat(path + "-migrate.lock"); err != nil {
+		if _, err := os.Stat(path + "-goose_db_version.migrate.lock"); err != nil {
 			t.Fatalf("lock file: %v", err)
 		}
 	}
@@ -332,7 +332,7 @@ func TestMigratorSQLiteLockTimeout(t *testing.T) {
 	path := tkSQLitePath(t)
 	db := tkOpen(t, Config{Driver: SQLite, DSN: path})
 	ctx := context.Background()
-	release, err := lockFile(ctx, path+"-migrate.lock")
+	release, err := lockFile(ctx, path+"-goose_db_version.migrate.lock")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +370,7 @@ func TestMigratorSQLiteUnlockedAndInMemory(t *testing.T) {
 	if _, err := m.Up(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(path + "-migrate.lock"); !os.IsNotExist(err) {
+	if _, err := os.Stat(path + "-goose_db_version.migrate.lock"); !os.IsNotExist(err) {
 		t.Errorf("DisableLocking made a lock file: %v", err)
 	}
 	mem := tkOpen(t, Config{Driver: SQLite, DSN: ":memory:"})

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -34,7 +35,12 @@ const (
 	// caches prepared statements per connection itself.
 	Postgres Driver = "postgres"
 	// MySQL is MySQL or MariaDB through go-sql-driver/mysql
-	// (gorm.io/driver/mysql), with GORM's prepared-statement cache.
+	// (gorm.io/driver/mysql). By default statements use the text protocol
+	// with parameters interpolated by the driver (interpolateParams=true,
+	// which the driver does only for character sets where it is safe), one
+	// round trip each; set GORM.PrepareStmt for GORM's prepared-statement
+	// cache, or interpolateParams=false in the DSN for server-side
+	// parameters.
 	MySQL Driver = "mysql"
 	// SQLite is SQLite through the pure-Go github.com/glebarez/sqlite, with
 	// WAL, foreign keys, a busy timeout, immediate transactions and GORM's
@@ -47,9 +53,9 @@ type Config struct {
 	// Driver is Postgres, MySQL or SQLite. Required.
 	Driver Driver
 	// DSN is the driver's data source name: a postgres:// URL or key=value
-	// string, a go-sql-driver DSN ("user:pass@tcp(host:3306)/db"; parseTime
-	// is turned on unless the DSN sets it),
-	// or an SQLite file name (":memory:" or "file:x.db?..."). Required. It
+	// string; a go-sql-driver DSN ("user:pass@tcp(host:3306)/db") or a
+	// mysql://user:pass@host:3306/db URL (parseTime and interpolateParams
+	// are turned on unless the DSN sets them); or an SQLite file name (":memory:" or "file:x.db?..."). Required. It
 	// never appears in errors or logs.
 	DSN string
 	// Name labels metrics and log lines. Zero: the driver name.
@@ -62,8 +68,10 @@ type Config struct {
 	// ReplicaPolicy picks a healthy replica for each read. Zero: RoundRobin.
 	ReplicaPolicy ReplicaPolicy
 	// ReplicaCheckInterval is how often each replica is pinged; one that
-	// fails is taken out of rotation (its reads go to the primary) until a
-	// ping succeeds again. Zero: 5 s.
+	// fails (or is unreachable at Open, which is not an error) is out of
+	// rotation (its reads go to the primary) until a ping succeeds again.
+	// A read whose replica connection fails is taken out the same way and
+	// answered by the primary. Zero: 5 s.
 	ReplicaCheckInterval time.Duration
 	// PingTimeout bounds Ping and Ready. Zero: 2 s.
 	PingTimeout time.Duration
@@ -76,7 +84,8 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// GORM is the base GORM configuration. Nil: GORM's defaults. Its
 	// Logger, when nil, becomes NewLogger(Logger, Log); its PrepareStmt is
-	// turned on for MySQL and SQLite.
+	// turned on for SQLite and left as given (off by default) for the
+	// others.
 	GORM *gorm.Config
 }
 
@@ -152,7 +161,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		}
 		gcfg.Logger = NewLogger(l.With(slog.String("db", d.name)), cfg.Log)
 	}
-	if cfg.Driver != Postgres {
+	if cfg.Driver == SQLite {
 		gcfg.PrepareStmt = true
 	}
 	if gcfg.PrepareStmtTTL == 0 {
@@ -166,8 +175,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		_ = d.sql.Close()
 		return nil, errs.Wrap(redact(err, cfg.DSN), errs.KindServiceUnavailable, CodeUnavailable, "dbkit: initialising GORM failed")
 	}
+	if err := d.registerCallbacks(); err != nil {
+		_ = d.sql.Close()
+		return nil, err
+	}
 	if len(cfg.Replicas) > 0 {
-		if err := d.openReplicas(ctx, cfg, pool); err != nil {
+		if err := d.openReplicas(ctx, cfg, pool, &gcfg); err != nil {
 			_ = d.Close()
 			return nil, err
 		}
@@ -192,9 +205,26 @@ func openPool(drv Driver, dsn string, pool Pool) (*sql.DB, error) {
 		if pc.ConnectTimeout == 0 {
 			pc.ConnectTimeout = 5 * time.Second
 		}
-		conn = stdlib.GetConnector(*pc)
+		// The per-connection lifetime lives in pgx's own hooks rather than
+		// a wrapper, so sql.Conn.Raw hands out pgx's *stdlib.Conn (for
+		// CopyFrom, LISTEN and the rest of pgx).
+		var opts []stdlib.OptionOpenDB
+		if pool.MaxLifetime > 0 && pool.Jitter > 0 {
+			opts = append(opts,
+				stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+					c.PgConn().CustomData()[expiresKey] = time.Now().Add(jitteredLifetime(pool))
+					return nil
+				}),
+				stdlib.OptionResetSession(func(_ context.Context, c *pgx.Conn) error {
+					if exp, ok := c.PgConn().CustomData()[expiresKey].(time.Time); ok && time.Now().After(exp) {
+						return driver.ErrBadConn
+					}
+					return nil
+				}))
+		}
+		conn = stdlib.GetConnector(*pc, opts...)
 	case MySQL:
-		mc, err := mysql.ParseDSN(dsn)
+		mc, err := parseMySQLDSN(dsn)
 		if err != nil {
 			return nil, errs.Configf("dbkit: cannot parse the mysql DSN: %v", redact(err, dsn))
 		}
@@ -205,6 +235,11 @@ func openPool(drv Driver, dsn string, pool Pool) (*sql.DB, error) {
 			// GORM scans DATETIME columns into time.Time.
 			mc.ParseTime = true
 		}
+		if !strings.Contains(dsn, "interpolateParams=") {
+			// One round trip per statement in the text protocol, instead
+			// of prepare, execute and close.
+			mc.InterpolateParams = true
+		}
 		conn, err = mysql.NewConnector(mc)
 		if err != nil {
 			return nil, errs.Configf("dbkit: cannot use the mysql DSN: %v", redact(err, dsn))
@@ -212,12 +247,37 @@ func openPool(drv Driver, dsn string, pool Pool) (*sql.DB, error) {
 	case SQLite:
 		conn = sqliteConnector{dsnConnector{dsn: sqliteDSN(dsn), drv: &sqlite.Driver{}}}
 	}
-	if pool.MaxLifetime > 0 && pool.Jitter > 0 {
+	if drv != Postgres && pool.MaxLifetime > 0 && pool.Jitter > 0 {
 		conn = &lifetimeConnector{base: conn, lifetime: pool.MaxLifetime, jitter: pool.Jitter}
 	}
 	db := sql.OpenDB(conn)
 	pool.apply(db)
 	return db, nil
+}
+
+// parseMySQLDSN parses a go-sql-driver DSN or a
+// mysql://user:pass@host:port/db?param=value URL (mariadb:// too; the port
+// defaults to 3306, the query takes go-sql-driver's parameters).
+func parseMySQLDSN(dsn string) (*mysql.Config, error) {
+	scheme, _, _ := strings.Cut(dsn, "://")
+	if scheme != "mysql" && scheme != "mariadb" {
+		return mysql.ParseDSN(dsn)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, err
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "3306")
+	}
+	mc, err := mysql.ParseDSN("tcp(" + host + ")/" + strings.TrimPrefix(u.Path, "/") + "?" + u.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	mc.User = u.User.Username()
+	mc.Passwd, _ = u.User.Password()
+	return mc, nil
 }
 
 // sqliteDSN adds dbkit's SQLite settings unless the DSN sets them itself.
@@ -259,7 +319,19 @@ func (d *DB) pingPool(ctx context.Context, db *sql.DB) error {
 	ctx, cancel := context.WithTimeout(ctx, d.pingTimeout)
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
-		return errs.Wrap(err, errs.KindServiceUnavailable, CodeUnavailable, "dbkit: the "+d.name+" database does not answer").WithHeader("Retry-After", "1")
+		msg := "dbkit: the " + d.name + " database does not answer"
+		if c := Classify(err); c != nil {
+			switch c.Code {
+			case "3D000", "1049":
+				msg = "dbkit: the database named in the " + d.name + " DSN does not exist on the server (" + c.Code + ")"
+			case "28P01", "28000", "1045", "1044":
+				msg = "dbkit: the " + d.name + " server refused the DSN's credentials (" + c.Code + ")"
+			case "":
+			default:
+				msg += " (" + c.Code + ")"
+			}
+		}
+		return errs.Wrap(err, errs.KindServiceUnavailable, CodeUnavailable, msg).WithHeader("Retry-After", "1")
 	}
 	return nil
 }
@@ -276,7 +348,7 @@ func redact(err error, dsn string) error {
 			secrets = append(secrets, pw, url.QueryEscape(pw))
 		}
 	}
-	if mc, perr := mysql.ParseDSN(dsn); perr == nil && mc.Passwd != "" {
+	if mc, perr := parseMySQLDSN(dsn); perr == nil && mc.Passwd != "" {
 		secrets = append(secrets, mc.Passwd)
 	}
 	if pc, perr := pgx.ParseConfig(dsn); perr == nil && pc.Password != "" {

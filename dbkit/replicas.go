@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/plugin/dbresolver"
 
 	"github.com/covetgo/covet/errs"
 )
@@ -35,12 +34,15 @@ type Intent uint8
 const (
 	// IntentAuto, the default: reads built by GORM (Find, First, Take,
 	// Count, Pluck, Scan of a built query) may go to a replica; raw SQL
-	// (Raw, Exec) goes to the primary. dbkit never guesses from SQL text.
+	// (Raw, Exec) goes to the primary.
 	IntentAuto Intent = iota
 	// IntentPrimary sends every statement to the primary, for reads that
 	// must see the latest data.
 	IntentPrimary
-	// IntentReplica lets raw SELECTs (Raw(...).Scan) go to a replica too.
+	// IntentReplica lets raw plain reads (Raw(...).Scan of a single
+	// SELECT, WITH, VALUES or SHOW statement that neither writes nor locks)
+	// go to a replica too. Any other raw statement is a write: it runs on
+	// the primary and marks read-your-writes.
 	IntentReplica
 )
 
@@ -70,9 +72,11 @@ type rywState struct {
 type rywKey struct{}
 
 // ReadYourWrites returns ctx tracking writes: once a statement run with ctx
-// (or a context derived from it) writes through a DB with replicas (Create,
-// Save, Update, Delete, Exec, or a Tx), every later read with it goes to the
-// primary. The Middleware does this for each request.
+// (or a context derived from it) writes through a DB opened by Open
+// (Create, Save, Update, Delete, Exec, a raw statement that is not a plain
+// read such as Raw("UPDATE ... RETURNING ...").Scan, or a Tx), every later
+// read with it goes to the primary. The Middleware does this for each
+// request.
 func ReadYourWrites(ctx context.Context) context.Context {
 	if rywFrom(ctx) != nil {
 		return ctx
@@ -101,9 +105,43 @@ func markWrote(ctx context.Context) {
 	}
 }
 
+// replica is one read replica and its gorm.ConnPool: a read that fails
+// with a connection error before returning rows (the replica died, or its
+// connection was cut) takes the replica out of rotation until its health
+// check passes and runs once more on the primary, the one database known
+// to be needed anyway (replicas often fail together). Writes never reach
+// a replica.
 type replica struct {
 	sql     *sql.DB
+	pool    gorm.ConnPool // sql, or GORM's prepared-statement cache over it
+	set     *replicaSet
 	healthy atomic.Bool
+}
+
+func (r *replica) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return r.pool.PrepareContext(ctx, query)
+}
+
+func (r *replica) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return r.pool.ExecContext(ctx, query, args...)
+}
+
+func (r *replica) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := r.pool.QueryContext(ctx, query, args...)
+	if err == nil || ctx.Err() != nil {
+		return rows, err
+	}
+	if d := Classify(err); d == nil || d.Class != ClassConnection {
+		return rows, err
+	}
+	r.healthy.Store(false)
+	return r.set.primary.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext has no failover: *sql.Row reports its error only when
+// scanned.
+func (r *replica) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return r.pool.QueryRowContext(ctx, query, args...)
 }
 
 type replicaSet struct {
@@ -117,36 +155,35 @@ type replicaSet struct {
 	wg       sync.WaitGroup
 }
 
-// Resolve implements dbresolver.Policy. dbresolver is given the replicas
-// followed by the primary (so it always consults the policy: with a single
-// entry it would skip it); Resolve picks a healthy replica by the policy,
-// or that last entry, the primary, when none is healthy.
-func (rs *replicaSet) Resolve(pools []gorm.ConnPool) gorm.ConnPool {
-	n := len(pools) - 1
-	if n <= 0 {
-		if len(pools) == 1 {
-			return pools[0]
-		}
-		return rs.primary
-	}
+// pick returns a healthy replica chosen by the policy (consulted once), or
+// nil when there is none.
+func (rs *replicaSet) pick() *replica {
+	n := len(rs.members)
 	var start int
 	if rs.policy == Random {
 		start = rand.IntN(n)
 	} else {
-		start = int(rs.next.Add(1) % uint64(n))
+		start = int((rs.next.Add(1) - 1) % uint64(n))
 	}
 	for i := range n {
-		j := (start + i) % n
-		if j < len(rs.members) && rs.members[j].healthy.Load() {
-			return pools[j]
+		if r := rs.members[(start+i)%n]; r.healthy.Load() {
+			return r
 		}
 	}
-	return pools[n]
+	return nil
 }
 
-func (d *DB) openReplicas(ctx context.Context, cfg Config, pool Pool) error {
+// member returns the replica whose pool p is, or nil.
+func (rs *replicaSet) member(p gorm.ConnPool) *replica {
+	if r, ok := p.(*replica); ok && r.set == rs {
+		return r
+	}
+	return nil
+}
+
+func (d *DB) openReplicas(ctx context.Context, cfg Config, pool Pool, gcfg *gorm.Config) error {
 	rs := &replicaSet{
-		primary:  d.sql,
+		primary:  d.gorm.ConnPool,
 		policy:   cfg.ReplicaPolicy,
 		timeout:  d.pingTimeout,
 		interval: cfg.ReplicaCheckInterval,
@@ -155,41 +192,30 @@ func (d *DB) openReplicas(ctx context.Context, cfg Config, pool Pool) error {
 	if rs.interval <= 0 {
 		rs.interval = 5 * time.Second
 	}
-	d.replicas = rs
-	dialectors := make([]gorm.Dialector, 0, len(cfg.Replicas))
 	for i, dsn := range cfg.Replicas {
 		if dsn == "" {
+			rs.closeMembers()
 			return errs.Configf("dbkit: Config.Replicas[%d] is empty", i)
 		}
 		db, err := openPool(cfg.Driver, dsn, pool)
 		if err != nil {
+			rs.closeMembers()
 			return err
 		}
-		r := &replica{sql: db}
+		r := &replica{sql: db, pool: db, set: rs}
+		if gcfg.PrepareStmt {
+			r.pool = gorm.NewPreparedStmtDB(db, gcfg.PrepareStmtMaxSize, gcfg.PrepareStmtTTL)
+		}
 		rs.members = append(rs.members, r)
-		dialectors = append(dialectors, dialector(cfg.Driver, db))
 	}
-	dialectors = append(dialectors, dialector(cfg.Driver, d.sql))
-	// A replica that is down at start is not fatal: it starts out of
-	// rotation and joins when its health check passes.
+	// A replica that is down at start is not fatal: nothing here connects
+	// to it but the health check, which leaves it out of rotation until it
+	// answers.
 	rs.check(ctx)
-	err := d.gorm.Use(dbresolver.Register(dbresolver.Config{Replicas: dialectors, Policy: rs}))
-	if err != nil {
-		return errs.Wrap(redactAll(err, cfg.Replicas), errs.KindServiceUnavailable, CodeUnavailable, "dbkit: setting up read replicas failed")
-	}
-	if err := d.registerRouting(); err != nil {
-		return err
-	}
+	d.replicas = rs
 	rs.wg.Add(1)
 	go rs.loop()
 	return nil
-}
-
-func redactAll(err error, dsns []string) error {
-	for _, dsn := range dsns {
-		err = redact(err, dsn)
-	}
-	return err
 }
 
 func (rs *replicaSet) loop() {
@@ -231,6 +257,10 @@ func (rs *replicaSet) check(ctx context.Context) {
 func (rs *replicaSet) close() error {
 	close(rs.stop)
 	rs.wg.Wait()
+	return rs.closeMembers()
+}
+
+func (rs *replicaSet) closeMembers() error {
 	var errList []error
 	for _, r := range rs.members {
 		errList = append(errList, r.sql.Close())
@@ -272,31 +302,35 @@ func (d *DB) ReplicaStats() []sql.DBStats {
 	return out
 }
 
-// The setting names dbresolver reads; dbkit removes them again after
-// routing a statement so a reused statement is routed afresh.
+// The settings gorm.io/plugin/dbresolver's Read and Write clauses store on
+// a statement; dbkit honours them without the plugin.
 const (
 	resolverWrite = "gorm:db_resolver:write"
 	resolverRead  = "gorm:db_resolver:read"
 )
 
-// registerRouting replaces dbresolver's SQL-text guess with routing by the
-// statement kind and the context: builder reads follow the policy unless the
-// context asks for the primary or has written; raw statements go to the
-// primary unless the context says IntentReplica and has not written.
-func (d *DB) registerRouting() error {
-	// dbresolver's own callbacks run first (Before "*"); dbkit's run after
-	// them and before the statement executes.
+// registerCallbacks installs dbkit's statement callbacks: routing (reads to
+// a replica or the primary, writes to the primary), read-your-writes
+// marking, and the record of retryable errors a transaction's function
+// swallowed. They run first (routing) and last (the record) in each chain.
+func (d *DB) registerCallbacks() error {
 	cb := d.gorm.Callback()
 	steps := []error{
-		cb.Query().Before("gorm:query").Register("dbkit:route_read", routeRead),
-		cb.Row().Before("gorm:row").Register("dbkit:route_read", routeRead),
-		cb.Raw().Before("gorm:raw").Register("dbkit:route_write", routeWrite),
-		cb.Create().Before("gorm:create").Register("dbkit:route_write", routeWrite),
-		cb.Update().Before("gorm:update").Register("dbkit:route_write", routeWrite),
-		cb.Delete().Before("gorm:delete").Register("dbkit:route_write", routeWrite),
+		cb.Query().Before("*").Register("dbkit:route", d.routeRead),
+		cb.Row().Before("*").Register("dbkit:route", d.routeRead),
+		cb.Raw().Before("*").Register("dbkit:route", d.routeWrite),
+		cb.Create().Before("*").Register("dbkit:route", d.routeWrite),
+		cb.Update().Before("*").Register("dbkit:route", d.routeWrite),
+		cb.Delete().Before("*").Register("dbkit:route", d.routeWrite),
+		cb.Query().After("*").Register("dbkit:track", trackTxError),
+		cb.Row().After("*").Register("dbkit:track", trackTxError),
+		cb.Raw().After("*").Register("dbkit:track", trackTxError),
+		cb.Create().After("*").Register("dbkit:track", trackTxError),
+		cb.Update().After("*").Register("dbkit:track", trackTxError),
+		cb.Delete().After("*").Register("dbkit:track", trackTxError),
 	}
 	if err := errors.Join(steps...); err != nil {
-		return errs.Configf("dbkit: registering replica routing failed: %v", err)
+		return errs.Configf("dbkit: registering statement callbacks failed: %v", err)
 	}
 	return nil
 }
@@ -306,33 +340,51 @@ func inTransaction(st *gorm.Statement) bool {
 	return ok
 }
 
-func routeRead(db *gorm.DB) {
+// routeRead routes a query: a raw statement that is not certainly a plain
+// read is a write; a read goes to a replica (chosen once, by the policy)
+// when replicas are configured, the statement is not in a transaction or
+// on a pinned connection, does not lock rows, and the context allows it.
+func (d *DB) routeRead(db *gorm.DB) {
 	st := db.Statement
-	if inTransaction(st) {
+	raw := st.SQL.Len() > 0
+	if raw && !readOnlySQL(st.SQL.String()) {
+		d.routeWrite(db)
 		return
 	}
+	rs := d.replicas
+	if rs == nil || (st.ConnPool != rs.primary && rs.member(st.ConnPool) == nil) {
+		return
+	}
+	st.ConnPool = rs.primary
 	ctx := st.Context
 	intent := intentFrom(ctx)
-	raw := st.SQL.Len() > 0
-	_, forcedWrite := st.Settings.Load(resolverWrite)
-	_, forcedRead := st.Settings.Load(resolverRead)
-	switch {
-	case forcedWrite || intent == IntentPrimary || Wrote(ctx) || (raw && intent != IntentReplica && !forcedRead):
-		dbresolver.Write.ModifyStatement(st)
-	case raw || forcedRead:
-		dbresolver.Read.ModifyStatement(st)
+	if intent == IntentPrimary || Wrote(ctx) {
+		return
 	}
-	st.Settings.Delete(resolverWrite)
-	st.Settings.Delete(resolverRead)
+	if _, ok := st.Settings.Load(resolverWrite); ok {
+		return
+	}
+	if _, locks := st.Clauses["FOR"]; locks {
+		return
+	}
+	if raw && intent != IntentReplica {
+		if _, ok := st.Settings.Load(resolverRead); !ok {
+			return
+		}
+	}
+	if r := rs.pick(); r != nil {
+		st.ConnPool = r
+	}
 }
 
-func routeWrite(db *gorm.DB) {
+// routeWrite marks the context as having written and sends the statement
+// to the primary.
+func (d *DB) routeWrite(db *gorm.DB) {
 	st := db.Statement
-	if !inTransaction(st) {
-		dbresolver.Write.ModifyStatement(st)
-		st.Settings.Delete(resolverWrite)
-	}
 	markWrote(st.Context)
+	if rs := d.replicas; rs != nil && rs.member(st.ConnPool) != nil {
+		st.ConnPool = rs.primary
+	}
 }
 
 // replicaName is the db_name label of replica i.

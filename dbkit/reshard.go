@@ -29,6 +29,9 @@ func Moves(keys []string, oldN, newN int) []Move {
 // MovedLogical lists, for a change of a ShardSet's Placement, the logical
 // shards whose database changes: the unit to copy when rebalancing without
 // rehashing any key. oldPlacement and newPlacement must have equal length.
+// The plan for appending a database under the default placement is
+// MovedLogical(DefaultPlacement(logical, n), DefaultPlacement(logical, n+1)):
+// about 1/(n+1) of the logical shards, all moving to the new database.
 func MovedLogical(oldPlacement, newPlacement []int) []Move {
 	var out []Move
 	for l := range min(len(oldPlacement), len(newPlacement)) {

@@ -20,8 +20,9 @@ type ShardSetOptions struct {
 	// must be at least len(Shards) and at most 1<<16.
 	Logical int
 	// Placement maps each logical shard to the index of its database in
-	// Shards (len(Placement) == Logical). Nil: contiguous ranges, logical
-	// shard l on database l·len(Shards)/Logical.
+	// Shards (len(Placement) == Logical). Nil: DefaultPlacement(Logical,
+	// len(Shards)), which moves only about 1/N of the logical shards (and
+	// keys) when a database is appended to make N.
 	Placement []int
 	// Pinned maps keys (tenants that need their own database, or must stay
 	// put) to a database index, bypassing the hash.
@@ -86,8 +87,8 @@ func NewShardSet(o ShardSetOptions) (*ShardSet, error) {
 			s.placement[l] = uint16(p)
 		}
 	} else {
-		for l := range s.placement {
-			s.placement[l] = uint16(l * n / o.Logical)
+		for l, p := range DefaultPlacement(o.Logical, n) {
+			s.placement[l] = uint16(p)
 		}
 	}
 	if len(o.Pinned) > 0 {
@@ -121,6 +122,34 @@ func JumpHash(key uint64, buckets int) int {
 		j = int64(float64(b+1) * (float64(int64(1)<<31) / float64((key>>33)+1)))
 	}
 	return int(max(b, 0))
+}
+
+// DefaultPlacement is the placement ShardSet uses when none is given:
+// rendezvous (highest random weight) hashing of each logical shard over the
+// databases, scoring logical shard l on database d with the SplitMix64
+// finalizer of l<<32 | d and taking the highest score. Appending a database
+// moves to it exactly the logical shards it now wins, about 1/N of them for
+// N databases, and nothing moves between the old databases. MovedLogical
+// of two placements lists what a change moves.
+func DefaultPlacement(logical, databases int) []int {
+	out := make([]int, max(logical, 0))
+	for l := range out {
+		best := uint64(0)
+		for d := range databases {
+			if w := splitmix64(uint64(l)<<32 | uint64(d)); d == 0 || w > best {
+				best, out[l] = w, d
+			}
+		}
+	}
+	return out
+}
+
+// splitmix64 is the finalizer of Steele, Lea and Flood's SplitMix64.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
 }
 
 // Logical returns the logical shard of key (ignoring pins).

@@ -52,18 +52,19 @@ func TestNewShardSetValidates(t *testing.T) {
 func TestShardRouting(t *testing.T) {
 	db := tkOpen(t, Config{Driver: SQLite, DSN: ":memory:"}).Gorm()
 	shards := []*gorm.DB{db, db, db, db}
-	s, err := NewShardSet(ShardSetOptions{Shards: shards, Logical: 256, Pinned: map[string]int{"big-tenant": 3}})
+	s, err := NewShardSet(ShardSetOptions{Shards: shards, Logical: 1024, Pinned: map[string]int{"big-tenant": 3}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	counts := make([]int, 4)
+	placement := DefaultPlacement(1024, 4)
 	for i := range 40000 {
 		k := "tenant-" + strconv.Itoa(i)
 		idx := s.Index(k)
 		if idx != s.Index(k) {
 			t.Fatal("routing is not deterministic")
 		}
-		if want := s.Logical(k) * 4 / 256; idx != want {
+		if want := placement[s.Logical(k)]; idx != want {
 			t.Fatalf("%s: index %d; want the placement of logical %d (%d)", k, idx, s.Logical(k), want)
 		}
 		counts[idx]++

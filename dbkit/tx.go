@@ -6,13 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/go-sqlite"
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
+
+	"github.com/covetgo/covet/errs"
 )
 
 // TxOptions tunes TxWith. The zero value is what Tx uses.
@@ -40,6 +45,23 @@ type TxOptions struct {
 type txState struct {
 	tx         *gorm.DB
 	savepoints int
+	// retryable is the last retryable error a statement of the transaction
+	// met, recorded even when fn swallowed it: PostgreSQL then answers
+	// COMMIT with ROLLBACK, and the transaction is retried for it.
+	retryable atomic.Pointer[Error]
+}
+
+// trackTxError records a retryable statement error in the transaction the
+// statement's context carries.
+func trackTxError(db *gorm.DB) {
+	if db.Error == nil {
+		return
+	}
+	if st := txFrom(db.Statement.Context); st != nil {
+		if d := Classify(db.Error); d != nil && d.Retryable {
+			st.retryable.Store(d)
+		}
+	}
 }
 
 type txKey struct{}
@@ -69,23 +91,34 @@ func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 // no side effects outside the transaction. When the attempts run out the
 // error wraps ErrRetriesExhausted and the last error.
 //
-// Inside a transaction (ctx or db carries one, as in fn or after the
-// Middleware began one), TxWith nests: it opens a uniquely named savepoint,
-// rolls back to it on error or panic and releases it on success; it never
-// retries, leaving that to the outermost level.
+// Inside a transaction (db is one, or ctx carries one of the same
+// database, as in fn or after the Middleware began one), TxWith nests: it
+// opens a uniquely named savepoint, rolls back to it on error or panic and
+// releases it on success; it never retries, leaving that to the outermost
+// level. When ctx carries a transaction of another database (another Open,
+// another shard), TxWith runs nothing and returns ErrCrossDatabaseTx: a
+// transaction cannot span databases, and silently writing to the carried
+// one would put the rows in the wrong place.
 //
 // When the connection fails during COMMIT, the transaction may or may not
 // have committed: TxWith returns an error wrapping ErrCommitUnknown and does
-// not retry.
+// not retry. When PostgreSQL answers COMMIT with ROLLBACK (a statement
+// failed and fn ignored the error), nothing was committed: the error wraps
+// pgx.ErrTxCommitRollback, and when the ignored error was a serialization
+// failure or deadlock, the transaction is retried like any other.
 func TxWith(ctx context.Context, db *gorm.DB, o TxOptions, fn func(tx *gorm.DB) error) error {
-	if st := txFrom(ctx); st != nil {
+	if inTransaction(db.Statement) {
+		st := txFrom(db.Statement.Context)
+		if st == nil || st.tx.Statement.ConnPool != db.Statement.ConnPool {
+			st = &txState{tx: db}
+		}
 		return nested(st, fn)
 	}
-	if inTransaction(db.Statement) {
-		if st := txFrom(db.Statement.Context); st != nil {
-			return nested(st, fn)
+	if st := txFrom(ctx); st != nil {
+		if !sameDatabase(st.tx, db) {
+			return ErrCrossDatabaseTx
 		}
-		return nested(&txState{tx: db}, fn)
+		return nested(st, fn)
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 5
@@ -118,6 +151,29 @@ func TxWith(ctx context.Context, db *gorm.DB, o TxOptions, fn func(tx *gorm.DB) 
 			return fmt.Errorf("%w (retrying after %w)", err, d)
 		}
 	}
+}
+
+// CodeCrossDatabaseTx is the errs code of ErrCrossDatabaseTx.
+const CodeCrossDatabaseTx = "cross_database_transaction"
+
+// ErrCrossDatabaseTx is returned by Tx and TxWith when ctx carries a
+// transaction of one database and the call names another. It is an
+// *errs.Error of kind Internal (a programming error, answered 500): run the
+// work for the other database outside the carried transaction (with a
+// context that does not carry it, such as context.WithoutCancel of the
+// request's parent) or on the same database.
+var ErrCrossDatabaseTx = errs.New(errs.KindInternal, CodeCrossDatabaseTx,
+	"dbkit: the context carries a transaction of another database; a transaction cannot span databases")
+
+// sameDatabase reports whether a and b are handles of the same opened
+// database: sessions and transactions of one gorm.Open share its dialector.
+func sameDatabase(a, b *gorm.DB) bool {
+	if a.Config == nil || b.Config == nil {
+		return false
+	}
+	da, db := a.Config.Dialector, b.Config.Dialector
+	t := reflect.TypeOf(da)
+	return t == reflect.TypeOf(db) && t != nil && t.Comparable() && da == db
 }
 
 func backoff(o TxOptions, attempt int) time.Duration {
@@ -169,6 +225,11 @@ func runTx(ctx context.Context, db *gorm.DB, o TxOptions, fn func(tx *gorm.DB) e
 		return cerr
 	}
 	if cerr := tx.Commit().Error; cerr != nil {
+		if d := st.retryable.Load(); d != nil && errors.Is(cerr, pgx.ErrTxCommitRollback) {
+			// fn swallowed a serialization failure; the server rolled
+			// back at COMMIT because of it.
+			return fmt.Errorf("%w (COMMIT rolled back after %w)", cerr, d)
+		}
 		if commitRefused(cerr) {
 			return cerr
 		}
@@ -179,8 +240,9 @@ func runTx(ctx context.Context, db *gorm.DB, o TxOptions, fn func(tx *gorm.DB) e
 
 // commitRefused reports whether a failed COMMIT certainly did not commit:
 // the server answered with an error other than a connection failure (a
-// backend terminated around COMMIT reports one), the transaction was
-// already over, or the driver knows nothing was sent.
+// backend terminated around COMMIT reports one) or with ROLLBACK (pgx's
+// ErrTxCommitRollback: an earlier error had aborted the transaction), the
+// transaction was already over, or the driver knows nothing was sent.
 func commitRefused(err error) bool {
 	if d := Classify(err); d != nil && d.Class == ClassConnection && !pgconn.SafeToRetry(err) {
 		return false
@@ -189,7 +251,7 @@ func commitRefused(err error) bool {
 	var my *mysql.MySQLError
 	var sq *sqlite.Error
 	return errors.As(err, &pg) || errors.As(err, &my) || errors.As(err, &sq) ||
-		errors.Is(err, sql.ErrTxDone) || errors.Is(err, gorm.ErrInvalidTransaction) ||
+		errors.Is(err, pgx.ErrTxCommitRollback) || errors.Is(err, sql.ErrTxDone) || errors.Is(err, gorm.ErrInvalidTransaction) ||
 		pgconn.SafeToRetry(err)
 }
 
@@ -229,3 +291,14 @@ func nested(st *txState, fn func(tx *gorm.DB) error) error {
 // InTx reports whether ctx carries a transaction begun by Tx or by the
 // Middleware.
 func InTx(ctx context.Context) bool { return txFrom(ctx) != nil }
+
+// Tx runs fn in a transaction on d with TxOptions{}: d.Tx(ctx, fn) is
+// Tx(ctx, d.Gorm(), fn).
+func (d *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return TxWith(ctx, d.gorm, TxOptions{}, fn)
+}
+
+// TxWith is TxWith(ctx, d.Gorm(), o, fn).
+func (d *DB) TxWith(ctx context.Context, o TxOptions, fn func(tx *gorm.DB) error) error {
+	return TxWith(ctx, d.gorm, o, fn)
+}
