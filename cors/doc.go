@@ -34,7 +34,7 @@
 //     list, and only about single, well-formed origins.
 //   - Header slices of each response's own. rs/cors assigns package-level
 //     slices such as Vary: Origin and Access-Control-Allow-Credentials: true
-//     into the response header map (rs/cors#198), so a handler that edits
+//     into the response header map, so a handler that edits
 //     its Vary header in place races with every other request. Here, the
 //     Vary slice rs/cors appends to is this response's, and the
 //     constant-valued headers (Allow-Credentials, Expose-Headers, Max-Age,
