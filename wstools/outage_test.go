@@ -24,7 +24,10 @@ func TestBroadcastDuringBrokerOutage(t *testing.T) {
 			var h *Hub
 			rt := joinRouter(&h)
 			rt.Handle("say", func(ctx context.Context, c *Conn, m Message) error {
-				var in struct{ Room, Text string }
+				var in struct {
+					Room string `json:"room"`
+					Text string `json:"text"`
+				}
 				if err := m.Decode(&in); err != nil {
 					return err
 				}

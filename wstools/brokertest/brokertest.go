@@ -330,7 +330,9 @@ func serveHub(t *testing.T, b wstools.Broker) (*wstools.Hub, string) {
 	var h *wstools.Hub
 	rt := wstools.NewRouter()
 	rt.Handle("join", func(_ context.Context, c *wstools.Conn, m wstools.Message) error {
-		var in struct{ Room string }
+		var in struct {
+			Room string `json:"room"`
+		}
 		if err := m.Decode(&in); err != nil {
 			return err
 		}
