@@ -134,15 +134,27 @@ func TestRedisOutage(t *testing.T) {
 				}
 				t.Logf("app chat message, Redis %s: answered in %v", mode, time.Since(began))
 			}
-			// A bearer request needs no session: the rate limits fall back
-			// to local memory and it is served.
+			// A bearer request needs no session, and the rate limits fall
+			// back to local memory, but the revocation list lives in Redis
+			// and fails closed: a revoked token is never let through because
+			// the list could not be read. So it is a prompt 503 too.
 			c.token = token
-			c.do("GET", "/api/me", nil).expect(t, 200, "")
+			began := time.Now()
+			r := c.do("GET", "/api/me", nil)
+			r.expect(t, 503, "authentication_unavailable")
+			if r.Header.Get("Retry-After") == "" {
+				t.Fatalf("503 without Retry-After: %v", r.Header)
+			}
+			if took := time.Since(began); took > time.Second {
+				t.Fatalf("a bearer request took %v with Redis %s", took, mode)
+			}
 			c.token = ""
 			if mode == "killed" {
 				return
 			}
 			srv.Resume()
+			waitFor(t, 10*time.Second, func() bool { return c.do("GET", "/api/me", nil).Status == 200 })
+			c.token = token // the same token works again: nobody was logged out
 			waitFor(t, 10*time.Second, func() bool { return c.do("GET", "/api/me", nil).Status == 200 })
 		})
 	}
