@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/covetgo/covet/errs"
 )
@@ -79,19 +80,20 @@ func (b *limitBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	var mbe *http.MaxBytesError
 	if err != nil && errors.As(err, &mbe) {
-		b.w.exceeded = true
+		b.w.exceeded.Store(true)
 	}
 	return n, err
 }
 
 // limitWriter replaces the handler's answer with 413 when the body crossed
-// the cap before the response started. Handlers run on one goroutine with
-// their request body, so it needs no lock.
+// the cap before the response started. The body is read on the handler's
+// goroutine, but a stage inside this one (timeout) may write from another,
+// so the crossing is an atomic; the rest is touched by one writer at a time.
 type limitWriter struct {
 	http.ResponseWriter
 	req      *http.Request
 	err      error
-	exceeded bool
+	exceeded atomic.Bool
 	started  bool
 	replaced bool
 }
@@ -106,7 +108,7 @@ func (lw *limitWriter) intercept(code int) bool {
 		return true
 	}
 	lw.started = true
-	if lw.exceeded && code != http.StatusRequestEntityTooLarge {
+	if lw.exceeded.Load() && code != http.StatusRequestEntityTooLarge {
 		lw.replaced = true
 		errs.Write(lw.ResponseWriter, lw.req, lw.err)
 		return false
@@ -116,7 +118,7 @@ func (lw *limitWriter) intercept(code int) bool {
 
 // finish answers 413 for a handler that crossed the cap and wrote nothing.
 func (lw *limitWriter) finish() {
-	if lw.exceeded && !lw.started {
+	if lw.exceeded.Load() && !lw.started {
 		lw.intercept(0)
 	}
 }
