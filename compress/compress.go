@@ -85,17 +85,15 @@ func Skip(w http.ResponseWriter) {
 }
 
 // guard marks a sensitive response as not to be compressed before gzhttp
-// sees its first byte.
+// decides. gzhttp buffers the first MinSize bytes and delays the status, so
+// the handler may still add a cookie after its first Write or WriteHeader:
+// the check runs on every call (it is a few map lookups), and gzhttp reads
+// the mark when it commits.
 type guard struct {
 	http.ResponseWriter
-	checked bool
 }
 
 func (g *guard) check() {
-	if g.checked {
-		return
-	}
-	g.checked = true
 	h := g.ResponseWriter.Header()
 	if sensitive(h) {
 		h.Set(gzhttp.HeaderNoCompression, "1")

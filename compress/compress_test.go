@@ -207,3 +207,31 @@ func TestFlushStreams(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// gzhttp holds the status and the first bytes back, so a cookie or a
+// no-store set after the handler's first Write or WriteHeader still decides.
+func TestLateSensitiveHeaders(t *testing.T) {
+	t.Parallel()
+	for name, h := range map[string]http.HandlerFunc{
+		"cookie after a small write": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = io.WriteString(w, "<html>")
+			http.SetCookie(w, &http.Cookie{Name: "sid", Value: "secret"})
+			_, _ = io.WriteString(w, big)
+		},
+		"no-store after WriteHeader": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusOK)
+			w.Header().Set("Cache-Control", "no-store")
+			_, _ = io.WriteString(w, big)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			resp, _ := get(t, newStage(t, compress.Options{}).Handler(h))
+			if resp.Header.Get("Content-Encoding") != "" {
+				t.Fatalf("compressed a sensitive response: %v", resp.Header)
+			}
+		})
+	}
+}

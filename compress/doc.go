@@ -16,6 +16,10 @@
 //     answer, login pages and pages with CSRF tokens should be), or
 //   - is marked by the handler with Skip.
 //
+// The stage sees only the headers set inside it: mount it outside every
+// stage that adds a cookie when the response starts (a session stage, for
+// one), so that cookie is set on the writer the stage watches.
+//
 // Options.CompressSensitive turns that off for a handler that knows its
 // responses hold no secret beside reflected input. Compressed request
 // bodies are never decoded (a small gzip body can expand without bound).

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -95,16 +96,18 @@ func (a *app) handler() http.Handler {
 	// The client-IP stage runs before the access log and metrics, so behind
 	// a trusted proxy they record the client, not the proxy.
 	r.Use(a.requestID.Handler, errs.Recover, a.ips.Handler, a.cors.Handler, a.metrics.Handler, a.accessLog.Handler,
-		a.headers.Handler, a.screen.Handler, a.globalLimit.Handler, a.sessions.Handler)
+		a.headers.Handler, a.screen.Handler, a.globalLimit.Handler)
 	r.NotFound(problem(errs.New(errs.KindNotFound, "route_not_found", "There is no such route.")))
 	r.MethodNotAllowed(methodNotAllowed(r, errs.New(errs.KindMethodNotAllowed, "", "The route does not allow this method.")))
 
 	if ep := a.publicMetrics(); ep != nil {
 		r.Handle("/metrics", ep)
 	}
-	r.Get("/ws", a.hub.ServeHTTP) // uncompressed: the socket is hijacked
+	r.With(a.sessions.Handler).Get("/ws", a.hub.ServeHTTP) // uncompressed: the socket is hijacked
 	r.Group(func(r chi.Router) {
-		r.Use(a.compress.Handler)
+		// Compression outside the session stage, so it sees the session's
+		// Set-Cookie and leaves those responses uncompressed (BREACH).
+		r.Use(a.compress.Handler, a.sessions.Handler)
 		r.Get("/", a.page)
 		r.Handle("/static/*", staticFiles())
 		r.Handle("/.well-known/jwks.json", a.issuer.JWKSHandler())
@@ -148,14 +151,32 @@ var routeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, ht
 // requires: the methods routes has for the request's path. A custom 405
 // handler replaces chi's own, which is the one that sets Allow.
 func methodNotAllowed(routes chi.Routes, err error) http.HandlerFunc {
+	// chi's Find reports a mounted subrouter's pattern for any method, so a
+	// method counts only when Walk saw it registered on that pattern. The
+	// table is built at the first 405, once every route is registered.
+	var once sync.Once
+	var registered map[string]map[string]bool // pattern without a trailing slash → methods
+	build := func() {
+		registered = map[string]map[string]bool{}
+		_ = chi.Walk(routes, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+			p := strings.TrimSuffix(route, "/")
+			if registered[p] == nil {
+				registered[p] = map[string]bool{}
+			}
+			registered[p][method] = true
+			return nil
+		})
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
+		once.Do(build)
 		path := r.URL.RawPath
 		if path == "" {
 			path = r.URL.Path
 		}
 		var allow []string
 		for _, m := range routeMethods {
-			if routes.Find(chi.NewRouteContext(), m, path) != "" {
+			p := routes.Find(chi.NewRouteContext(), m, path)
+			if p != "" && registered[strings.TrimSuffix(p, "/")][m] {
 				allow = append(allow, m)
 			}
 		}
