@@ -163,12 +163,31 @@ func (a *app) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ok, err := a.passwords.Verify(ctx, u.PasswordHash, in.CurrentPassword)
-	if err != nil {
+	if err := a.checkCurrentPassword(r, u, in.CurrentPassword, errBadPassword); err != nil {
 		return err
 	}
-	if !ok {
-		return errBadPassword
+	// Other logins end first: if the revocation store is down the request
+	// fails with the password unchanged, and a retry can still prove the
+	// current one. The reverse order could store the new password and leave
+	// every other login alive.
+	//
+	// Revocation has the one-second precision of "iat": the cut-off is the
+	// start of the next second, so logins made earlier in this one end too,
+	// and the caller's new login is issued once that second has begun (a
+	// wait of at most a second, on a rare request).
+	cutoff := time.Now().Truncate(time.Second).Add(time.Second)
+	if err := a.issuer.RevokeSubject(ctx, u.Subject(), cutoff); err != nil {
+		return err
+	}
+	wait := time.NewTimer(time.Until(cutoff))
+	select {
+	case <-wait.C:
+	case <-ctx.Done():
+		wait.Stop()
+		return ctx.Err()
+	}
+	if a.disconnectUser != nil {
+		a.disconnectUser(ctx, u.Subject())
 	}
 	hash, err := a.passwords.Hash(ctx, in.NewPassword)
 	if err != nil {
@@ -176,15 +195,6 @@ func (a *app) changePassword(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := a.store.setPasswordHash(ctx, u.ID, hash); err != nil {
 		return err
-	}
-	// Everything issued before this second ends; the new login below is
-	// issued in it or later and survives (revocation has the one-second
-	// precision of "iat").
-	if err := a.issuer.RevokeSubject(ctx, u.Subject(), time.Now()); err != nil {
-		return err
-	}
-	if a.disconnectUser != nil {
-		a.disconnectUser(ctx, u.Subject())
 	}
 	pair, err := a.issuer.IssuePair(ctx, authn.Grant{Subject: u.Subject(), Roles: []string{u.Role}})
 	if err != nil {

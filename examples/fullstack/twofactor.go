@@ -27,19 +27,27 @@ func (a *app) confirmPassword(w http.ResponseWriter, r *http.Request, u *User) e
 	if err != nil {
 		return err
 	}
+	return a.checkCurrentPassword(r, u, in.Password, errReauth)
+}
+
+// checkCurrentPassword checks u's current password before a sensitive
+// change, charging a wrong one to the same budgets as failed logins, so a
+// stolen token or session cannot be used to guess it. A wrong password is
+// answered with wrong.
+func (a *app) checkCurrentPassword(r *http.Request, u *User, password string, wrong error) error {
 	key := "reauth:" + u.Subject()
 	if retry, blocked, err := a.loginBlocked(r.Context(), r, key); err != nil {
 		return err
 	} else if blocked {
 		return errLoginLimit.WithHeader("Retry-After", retry)
 	}
-	ok, err := a.passwords.Verify(r.Context(), u.PasswordHash, in.Password)
+	ok, err := a.passwords.Verify(r.Context(), u.PasswordHash, password)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		a.loginFailed(r.Context(), r, key)
-		return errReauth
+		return wrong
 	}
 	return nil
 }
