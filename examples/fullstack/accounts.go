@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -17,23 +16,17 @@ import (
 // canonicalEmail is the one form of an email address the app checks
 // uniqueness, looks up and limits logins by (the users.email_key column):
 // surrounding white space removed, compatibility forms folded (a full-width
-// letter is its ASCII twin), accents removed, lower case. Every database
-// compares it byte for byte (the MySQL column is utf8mb4_bin), so SQLite,
-// PostgreSQL and MariaDB agree on what one account is, and so does the login
-// limiter: "José@x", "jose\u0301@x", "jose@x " are one account and one
-// budget everywhere. (MariaDB's default collation made some of these one
-// account while the limiter saw several; PostgreSQL made them several.)
+// letter is its ASCII twin, a precomposed accent and a combining one are the
+// same letter), lower case. Accents are kept: "josé@x" and "jose@x" are
+// different mailboxes, and folding them together would let one claim the
+// other's account (or the admin address). Every database compares the key
+// byte for byte (the MySQL column is utf8mb4_bin), so SQLite, PostgreSQL and
+// MariaDB agree on what one account is, and so does the login limiter:
+// "José@x", "jose\u0301@x" and "josé@x " are one account and one budget
+// everywhere. (MariaDB's default collation made some of these one account
+// while the limiter saw several; PostgreSQL made them several.)
 func canonicalEmail(s string) string {
-	s = norm.NFKD.String(strings.TrimSpace(s))
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		if unicode.Is(unicode.Mn, r) {
-			continue // a combining mark: an accent
-		}
-		b.WriteRune(unicode.ToLower(r))
-	}
-	return norm.NFC.String(b.String())
+	return norm.NFC.String(strings.ToLower(norm.NFKC.String(strings.TrimSpace(s))))
 }
 
 // displayEmail is the address as stored and shown: trimmed, NFC, lower

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -19,11 +20,15 @@ func TestMethodNotAllowedListsAllow(t *testing.T) {
 	c := newClient(t, in.URL)
 	c.register("allow@example.com", "Allow", password)
 	c.login("allow@example.com", password)
+	note := c.do("POST", "/api/notes", map[string]string{"title": "Allow", "body": "x"}).expect(t, 201, "").json(t)
+	notePath := "/api/notes/" + fmt.Sprint(note["id"])
 	for _, tc := range []struct{ method, path, allow string }{
 		{"DELETE", "/", "GET"},
 		{"GET", "/auth/login", "POST"},
 		{"DELETE", "/api/notes", "GET, POST"},
 		{"POST", "/api/me", "GET"},
+		{"PATCH", notePath, "GET, PUT, DELETE"},
+		{"POST", notePath + "/", "GET, PUT, DELETE"},
 	} {
 		r := c.do(tc.method, tc.path, nil).expect(t, 405, "")
 		if got := r.Header.Get("Allow"); got != tc.allow {
