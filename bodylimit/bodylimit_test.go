@@ -254,3 +254,29 @@ func TestFlushAndResponseControllerSeeThrough(t *testing.T) {
 		t.Fatalf("%d %q", resp.StatusCode, b)
 	}
 }
+
+// validate, reading through the stage's smaller cap, names the cap that was
+// hit, not its own larger default.
+func TestValidateNamesTheStagesCap(t *testing.T) {
+	t.Parallel()
+	type note struct {
+		Text string `json:"text"`
+	}
+	s := newStage(t, 64)
+	srv := httptest.NewServer(s.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := validate.JSON[note](validate.Default(), w, r); err != nil {
+			errs.Write(w, r, err)
+		}
+	})))
+	defer srv.Close()
+	body := `{"text":"` + strings.Repeat("z", 200) + `"}`
+	resp, err := http.Post(srv.URL, "application/json", io.MultiReader(strings.NewReader(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 413 || !strings.Contains(string(got), "larger than 64 bytes") {
+		t.Fatalf("%d %s", resp.StatusCode, got)
+	}
+}

@@ -199,7 +199,9 @@ func tooLarge(maxBytes int64) *errs.Error {
 func decodeError(err error, first byte, end int64, l *limits) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return tooLarge(l.maxBytes)
+		// The reader that refused may be an outer stage's smaller cap
+		// (bodylimit, http.MaxBytesReader): name the limit that was hit.
+		return tooLarge(min(mbe.Limit, l.maxBytes))
 	}
 	var le *limitError
 	if errors.As(err, &le) {
