@@ -5,31 +5,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/covetgo/covet/internal/testsvc"
+	"github.com/covetgo/covet/examples/internal/headless"
 )
-
-// chromium finds Debian's Chromium, or skips the test (fails it when
-// services are required, as in CI, which installs it).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if testsvc.Required() {
-		t.Fatal("Chromium is required (COVET_REQUIRE_SERVICES=1) but not installed: apt-get install chromium")
-	}
-	t.Skip("Chromium not installed (apt-get install chromium); skipping the browser test")
-	return ""
-}
 
 // otherOrigin serves a page on another port that calls the app's API with
 // the user's cookies and writes the outcome into its title.
@@ -49,7 +32,7 @@ fetch(%q + "/api/me", {credentials: "include"})
 }
 
 func TestBrowser(t *testing.T) {
-	exe := chromium(t)
+	exe := headless.Chromium(t)
 	allowedLn, _ := net.Listen("tcp", "127.0.0.1:0")
 	refusedLn, _ := net.Listen("tcp", "127.0.0.1:0")
 	allowed := "http://" + allowedLn.Addr().String()
@@ -57,16 +40,7 @@ func TestBrowser(t *testing.T) {
 	otherOrigin(t, allowedLn, in.URL)
 	refused := otherOrigin(t, refusedLn, in.URL)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
+	opts := headless.Options(t, exe)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(actx)

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,24 +15,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/covetgo/covet/internal/redirect/redirecttest"
-	"github.com/covetgo/covet/internal/testsvc"
+	"github.com/covetgo/covet/examples/internal/headless"
 )
-
-// chromiumPath finds Debian's Chromium, or skips the test (fails when
-// services are required).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if testsvc.Required() {
-		t.Fatal("Chromium is required (COVET_REQUIRE_SERVICES=1) but not installed")
-	}
-	t.Skip("Chromium not installed (apt-get install chromium); skipping the browser test")
-	return ""
-}
 
 // TestOIDCReturnToBrowser lets headless Chromium follow an application's
 // redirect to each distinct Location the OIDC login answers with, in
@@ -42,7 +25,7 @@ func chromiumPath(t *testing.T) string {
 // throws). Every other host name resolves to a second server that counts
 // its visitors.
 func TestOIDCReturnToBrowser(t *testing.T) {
-	exe := chromiumPath(t)
+	exe := headless.Chromium(t)
 	raw, err := os.ReadFile("../../authn/testdata/oidc_return_locations.json")
 	if err != nil {
 		t.Fatal(err)
@@ -102,15 +85,7 @@ func TestOIDCReturnToBrowser(t *testing.T) {
 
 	_, appPort, _ := net.SplitHostPort(appLn.Addr().String())
 	appOrigin := "http://app.test:" + appPort
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
+	opts := headless.Options(t, exe,
 		chromedp.Flag("no-proxy-server", true),
 		chromedp.Flag("host-resolver-rules", "MAP app.test "+appLn.Addr().String()+", MAP * "+evilLn.Addr().String()),
 	)
