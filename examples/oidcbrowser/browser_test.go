@@ -14,8 +14,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/covetgo/covet/internal/redirect/redirecttest"
 	"github.com/covetgo/covet/examples/internal/headless"
+	"github.com/covetgo/covet/internal/redirect/redirecttest"
 )
 
 // TestOIDCReturnToBrowser lets headless Chromium follow an application's
