@@ -51,7 +51,7 @@ func testPrefix(t testing.TB, rdb redis.UniversalClient) string {
 
 // childClient returns a client of a private redis-server child, with the
 // short timeouts an application sets.
-func childClient(t testing.TB, child *testsvc.ChildRedis, mod func(*redis.Options)) *redis.Client {
+func childClient(t testing.TB, child *testsvc.Child, mod func(*redis.Options)) *redis.Client {
 	t.Helper()
 	o := &redis.Options{Addr: child.Addr(), ContextTimeoutEnabled: true, DialTimeout: 200 * time.Millisecond}
 	if mod != nil {

@@ -10,40 +10,56 @@ import (
 	"time"
 )
 
-// ChildRedis is a private redis-server process that one test owns, so the
-// test can pause, kill and restart it without touching the shared server.
-type ChildRedis struct {
+// Child is a server process that one test owns, on a free loopback port,
+// so the test can pause, kill and restart it without touching the shared
+// servers.
+type Child struct {
 	t    testing.TB
+	name string
+	args []string
 	port int
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
 }
 
-// StartRedis starts a redis-server child process on a free loopback port
-// (no persistence) and stops it when the test ends. Without a redis-server
-// binary the test is skipped, or fails when services are required.
-func StartRedis(t testing.TB) *ChildRedis {
+// StartChild starts the server binary name with args(port) on a free
+// loopback port, waits until the port accepts connections, and kills the
+// process when the test ends. Without the binary the test is skipped, or
+// fails when services are required.
+func StartChild(t testing.TB, name string, args func(port int) []string) *Child {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
+	if _, err := exec.LookPath(name); err != nil {
 		if Required() {
-			t.Fatal("redis-server binary not found")
+			t.Fatalf("%s binary not found", name)
 		}
-		t.Skip("redis-server binary not found")
+		t.Skipf("%s binary not found", name)
 	}
-	c := &ChildRedis{t: t, port: FreePort(t)}
+	c := &Child{t: t, name: name}
+	c.port = FreePort(t)
+	c.args = args(c.port)
 	c.start()
 	t.Cleanup(c.Kill)
 	return c
 }
 
-// Addr is the child's host:port.
-func (c *ChildRedis) Addr() string { return "127.0.0.1:" + strconv.Itoa(c.port) }
+// StartRedis starts a redis-server child that keeps nothing on disk.
+func StartRedis(t testing.TB) *Child {
+	t.Helper()
+	return StartChild(t, "redis-server", func(port int) []string {
+		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
+	})
+}
 
-func (c *ChildRedis) start() {
+// Port is the child's port.
+func (c *Child) Port() int { return c.port }
+
+// Addr is the child's host:port.
+func (c *Child) Addr() string { return "127.0.0.1:" + strconv.Itoa(c.port) }
+
+func (c *Child) start() {
 	c.t.Helper()
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(c.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no")
+	cmd := exec.Command(c.name, c.args...)
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
@@ -59,40 +75,31 @@ func (c *ChildRedis) start() {
 		}
 		if time.Now().After(deadline) {
 			c.Kill()
-			c.t.Fatalf("redis-server on %s did not start: %v", c.Addr(), err)
+			c.t.Fatalf("%s on %s did not start: %v", c.name, c.Addr(), err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-func (c *ChildRedis) signal(sig syscall.Signal) {
-	c.t.Helper()
+// signal sends sig to the process, if it is running.
+func (c *Child) signal(sig syscall.Signal) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.cmd == nil {
-		c.t.Fatal("redis child is not running")
-	}
-	if err := c.cmd.Process.Signal(sig); err != nil {
-		c.t.Fatal(err)
+	if c.cmd != nil {
+		_ = c.cmd.Process.Signal(sig)
 	}
 }
 
 // Pause stops the process with SIGSTOP: connections stay open and nothing
 // answers, as with a stalled server. The test's cleanup resumes it.
-func (c *ChildRedis) Pause() {
-	c.t.Helper()
-	c.signal(syscall.SIGSTOP)
-}
+func (c *Child) Pause() { c.signal(syscall.SIGSTOP) }
 
 // Resume continues a paused process with SIGCONT.
-func (c *ChildRedis) Resume() {
-	c.t.Helper()
-	c.signal(syscall.SIGCONT)
-}
+func (c *Child) Resume() { c.signal(syscall.SIGCONT) }
 
 // Kill ends the process (connections are refused afterwards). It is safe to
 // call more than once.
-func (c *ChildRedis) Kill() {
+func (c *Child) Kill() {
 	c.mu.Lock()
 	cmd := c.cmd
 	c.cmd = nil
@@ -105,8 +112,8 @@ func (c *ChildRedis) Kill() {
 	_ = cmd.Wait()
 }
 
-// Restart starts a fresh, empty server on the same port after Kill.
-func (c *ChildRedis) Restart() {
+// Restart starts a fresh server on the same port after Kill.
+func (c *Child) Restart() {
 	c.t.Helper()
 	c.Kill()
 	c.start()

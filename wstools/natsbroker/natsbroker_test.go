@@ -3,11 +3,7 @@ package natsbroker_test
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"net"
-	"os/exec"
 	"strconv"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -46,74 +42,15 @@ func newBroker(t *testing.T, url, p string) wstools.Broker {
 	return b
 }
 
-// natsServer is a private nats-server child process.
-type natsServer struct {
-	t    *testing.T
-	port int
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-}
-
-func startNATS(t *testing.T) *natsServer {
+// startNATS starts a private nats-server child process.
+func startNATS(t *testing.T) *testsvc.Child {
 	t.Helper()
-	if _, err := exec.LookPath("nats-server"); err != nil {
-		if testsvc.Required() {
-			t.Fatal("nats-server binary not found")
-		}
-		t.Skip("nats-server binary not found")
-	}
-	s := &natsServer{t: t, port: testsvc.FreePort(t)}
-	s.start()
-	t.Cleanup(s.kill)
-	return s
+	return testsvc.StartChild(t, "nats-server", func(port int) []string {
+		return []string{"-a", "127.0.0.1", "-p", strconv.Itoa(port)}
+	})
 }
 
-func (s *natsServer) url() string { return "nats://127.0.0.1:" + strconv.Itoa(s.port) }
-
-func (s *natsServer) start() {
-	s.t.Helper()
-	cmd := exec.Command("nats-server", "-a", "127.0.0.1", "-p", strconv.Itoa(s.port))
-	if err := cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	s.mu.Lock()
-	s.cmd = cmd
-	s.mu.Unlock()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(s.port), 200*time.Millisecond)
-		if err == nil {
-			_ = c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			s.kill()
-			s.t.Fatalf("nats-server did not start: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (s *natsServer) kill() {
-	s.mu.Lock()
-	cmd := s.cmd
-	s.cmd = nil
-	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGCONT)
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
-}
-
-func (s *natsServer) signal(sig syscall.Signal) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd != nil {
-		_ = s.cmd.Process.Signal(sig)
-	}
-}
+func natsURL(c *testsvc.Child) string { return "nats://" + c.Addr() }
 
 // TestConformance runs the broker conformance tests on a private
 // nats-server (which they kill, restart, pause and resume) and on the
@@ -123,11 +60,11 @@ func TestConformance(t *testing.T) {
 		srv := startNATS(t)
 		p := prefix()
 		brokertest.Run(t, brokertest.Server{
-			NewBroker: func(t *testing.T) wstools.Broker { return newBroker(t, srv.url(), p) },
-			Kill:      func(*testing.T) { srv.kill() },
-			Restart:   func(*testing.T) { srv.start() },
-			Pause:     func(*testing.T) { srv.signal(syscall.SIGSTOP) },
-			Resume:    func(*testing.T) { srv.signal(syscall.SIGCONT) },
+			NewBroker: func(t *testing.T) wstools.Broker { return newBroker(t, natsURL(srv), p) },
+			Kill:      func(*testing.T) { srv.Kill() },
+			Restart:   func(*testing.T) { srv.Restart() },
+			Pause:     func(*testing.T) { srv.Pause() },
+			Resume:    func(*testing.T) { srv.Resume() },
 		})
 	})
 	t.Run("shared", func(t *testing.T) {
@@ -144,7 +81,7 @@ func TestNewValidates(t *testing.T) {
 	if _, err := natsbroker.New(natsbroker.Options{}); err == nil {
 		t.Fatal("nil connection accepted")
 	}
-	giveUp, err := nats.Connect(srv.url())
+	giveUp, err := nats.Connect(natsURL(srv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +89,7 @@ func TestNewValidates(t *testing.T) {
 	if _, err := natsbroker.New(natsbroker.Options{Conn: giveUp}); err == nil {
 		t.Fatal("a connection that stops reconnecting was accepted")
 	}
-	nc := connect(t, srv.url())
+	nc := connect(t, natsURL(srv))
 	for _, p := range []string{"app", "a..b.", "app.*.", "app.>.", "a b."} {
 		if _, err := natsbroker.New(natsbroker.Options{Conn: nc, Prefix: p}); err == nil {
 			t.Errorf("prefix %q accepted", p)
