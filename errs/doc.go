@@ -9,13 +9,29 @@
 // Write renders any error as an RFC 9457 application/problem+json response
 // with the code and the correlation ID from observe.RequestID, so a client
 // sees one shape for every 4xx and 5xx of every stage. What a response
-// reveals depends on the process-wide Mode (Configure): Production, the
+// reveals depends on the Mode of the Renderer that writes it: Production, the
 // zero value, shows no context except values marked public, no stack and a
 // generic detail for every 5xx; Staging shows sanitized context and a short
 // stack; Development shows the cause and the whole stack. Stacks name files
 // by package import path, never by machine path, and a Sanitizer redacts
 // secrets (sensitive keys, JWTs, bearer credentials, card numbers,
 // key=value assignments, URL passwords) in every mode and in the logs.
+//
+// # Renderers, like slog's loggers
+//
+// A Renderer holds the mode, the loggers, the sanitizer and the problem type
+// base (Options), and is built with NewRenderer. Like log/slog there is a
+// package default (Default, SetDefault) and no other process-wide state: a
+// Renderer mounted with its Handler method travels in the request context
+// (WithRenderer, RendererFrom), and the package functions Write, Problem,
+// Recover, Handle and Audit use the request's Renderer, else the default.
+// Two applications with different modes and loggers can serve side by side
+// in one process.
+//
+// When the request's context holds a recording OpenTelemetry span, Write
+// records covet.problem.status, covet.problem.kind and covet.problem.code on
+// it and, for a 5xx, the Error status and an "exception" event, with nothing
+// Production would hide. Without a recording span this costs nothing.
 //
 // Recover is the panic-recovery stage and Handle adapts handlers that
 // return errors. Authentication, authorization and security errors, and
@@ -28,7 +44,11 @@
 // always through the sanitizer, which redacts passwords, tokens, cookies, card numbers
 // and key=secret pairs wherever they appear.
 //
-//	errs.Configure(errs.Config{Mode: errs.Production, Logger: logger, AuditLogger: audit})
+//	rd, err := errs.NewRenderer(errs.Options{Mode: errs.Production, Logger: logger, AuditLogger: audit})
+//	if err != nil {
+//		return err
+//	}
+//	r.Use(rd.Handler, errs.Recover)
 //
 //	var errNoNote = errs.New(errs.KindNotFound, "note_not_found", "No note has this ID.")
 //

@@ -2,6 +2,7 @@ package errs_test
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -14,8 +15,6 @@ import (
 
 // A handler that returns errors, mounted behind RequestID and Recover.
 func Example() {
-	errs.Configure(errs.Config{Mode: errs.Production})
-
 	var notFound = errs.New(errs.KindNotFound, "note_not_found", "No note has this ID.")
 	notes := errs.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Query().Get("id") != "1" {
@@ -45,7 +44,6 @@ func Example() {
 // Handle returns an http.HandlerFunc, so an error-returning handler goes
 // straight into chi's r.Get and r.Post, and into http.ServeMux.HandleFunc.
 func ExampleHandle() {
-	errs.Configure(errs.Config{Mode: errs.Production})
 	getNote := func(w http.ResponseWriter, r *http.Request) error {
 		return errs.New(errs.KindNotFound, "note_not_found", "No note has this ID.")
 	}
@@ -63,4 +61,22 @@ func ExampleHandle() {
 	// Output:
 	// 404 application/problem+json
 	// 404 application/problem+json
+}
+
+// Each application builds its own Renderer and mounts it with Handler: the
+// handlers below it render in its mode and log to its loggers, whatever the
+// package default is.
+func ExampleRenderer_Handler() {
+	rd, err := errs.NewRenderer(errs.Options{Mode: errs.Development, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		panic(err)
+	}
+	h := rd.Handler(errs.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errs.New(errs.KindNotFound, "note_not_found", "No note has this ID.").With("id", 7)
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/notes/7", nil))
+	fmt.Println(rec.Code, rec.Body.String())
+	// Output:
+	// 404 {"type":"about:blank","title":"Not Found","status":404,"detail":"No note has this ID.","instance":"/notes/7","code":"note_not_found","context":{"id":7}}
 }

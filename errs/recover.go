@@ -56,34 +56,19 @@ func handlePanic(w http.ResponseWriter, r *http.Request, v any, started bool) {
 	if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 		panic(v)
 	}
-	c := current()
+	rd := rendererFor(r)
 	e := &Error{kind: KindInternal, code: "panic", cause: &PanicError{Value: v}, stack: callers(4)}
-	s := c.sanitizer()
-	attrs := requestAttrs(r, observe.RequestIDFrom(r.Context()))
+	attrs := rd.requestAttrs(r, observe.RequestIDFrom(r.Context()))
 	attrs = append(attrs,
-		slog.String("panic", s.String(safeText(func() string { return fmt.Sprint(v) }))),
+		slog.String("panic", rd.san.String(safeText(func() string { return fmt.Sprint(v) }))),
 		slog.Bool("response_started", started),
 		slog.Any("stack", Frames(e.stack, 0)))
-	c.logger().LogAttrs(r.Context(), slog.LevelError, "panic recovered", attrs...)
+	rd.Logger().LogAttrs(r.Context(), slog.LevelError, "panic recovered", attrs...)
 	if started {
 		panic(http.ErrAbortHandler)
 	}
 	// Write logs 5xx errors itself; this one is logged above, with the stack.
-	writeNoLog(w, r, e)
-}
-
-func writeNoLog(w http.ResponseWriter, r *http.Request, e *Error) {
-	c := current()
-	h := w.Header()
-	// Drop what described the representation the handler meant to send.
-	for _, k := range representationHeaders {
-		delete(h, k)
-	}
-	h.Set("Content-Type", ContentType)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusInternalServerError)
-	_, _ = w.Write(appendProblem(make([]byte, 0, 256), c, r, e, http.StatusInternalServerError, observe.RequestIDFrom(r.Context())))
+	rd.send(w, r, e, http.StatusInternalServerError, observe.RequestIDFrom(r.Context()))
 }
 
 var representationHeaders = []string{
@@ -108,14 +93,19 @@ func Handle(fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc 
 			return
 		}
 		if started {
-			c := current()
-			attrs := requestAttrs(r, observe.RequestIDFrom(r.Context()))
-			attrs = append(attrs, slog.String("error", c.sanitizer().String(err.Error())))
-			c.logger().LogAttrs(r.Context(), slog.LevelError, "handler error after the response started", attrs...)
+			logLate(r, err)
 			return
 		}
 		Write(w, r, err)
 	})
+}
+
+// logLate logs an error returned after the response started.
+func logLate(r *http.Request, err error) {
+	rd := rendererFor(r)
+	attrs := rd.requestAttrs(r, observe.RequestIDFrom(r.Context()))
+	attrs = append(attrs, slog.String("error", rd.san.String(err.Error())))
+	rd.Logger().LogAttrs(r.Context(), slog.LevelError, "handler error after the response started", attrs...)
 }
 
 // tracker records whether the response has started. It keeps Flusher,

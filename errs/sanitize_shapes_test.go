@@ -35,6 +35,7 @@ func jsonOf(t *testing.T, v any) string {
 // error context carries it in, and checks that none of it survives, while
 // the neighbouring plain values (kept) do.
 func TestSanitizerShapes(t *testing.T) {
+	t.Parallel()
 	s := NewSanitizer(SanitizerOptions{})
 	const sec = secretPart
 	str := func(in string) func(*testing.T) string { return func(*testing.T) string { return s.String(in) } }
@@ -158,6 +159,7 @@ func TestSanitizerShapes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			out := tt.out(t)
 			if strings.Contains(out, "SECRET") || strings.Contains(out, "valueXw") {
 				t.Fatalf("leaked: %s", out)
@@ -176,6 +178,7 @@ func TestSanitizerShapes(t *testing.T) {
 
 // TestSanitizerKeepsPlainText guards against false positives.
 func TestSanitizerKeepsPlainText(t *testing.T) {
+	t.Parallel()
 	s := NewSanitizer(SanitizerOptions{})
 	for _, in := range []string{
 		"user 42 not found",

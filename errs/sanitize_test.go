@@ -15,6 +15,7 @@ import (
 const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJlLWJ5dGVz"
 
 func TestSanitizerKeys(t *testing.T) {
+	t.Parallel()
 	s := NewSanitizer(SanitizerOptions{})
 	tests := []struct {
 		key       string
@@ -58,6 +59,7 @@ func TestSanitizerKeys(t *testing.T) {
 }
 
 func TestSanitizerValues(t *testing.T) {
+	t.Parallel()
 	s := NewSanitizer(SanitizerOptions{})
 	tests := []struct {
 		name string
@@ -83,6 +85,7 @@ func TestSanitizerValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			if got := s.String(tt.in); got != tt.want {
 				t.Fatalf("String(%q) = %q, want %q", tt.in, got, tt.want)
 			}
@@ -91,6 +94,7 @@ func TestSanitizerValues(t *testing.T) {
 }
 
 func TestSanitizerMap(t *testing.T) {
+	t.Parallel()
 	s := NewSanitizer(SanitizerOptions{})
 	in := map[string]any{
 		"user":     "alice",
@@ -147,6 +151,7 @@ func deep(n int) any {
 }
 
 func TestSanitizerHash(t *testing.T) {
+	t.Parallel()
 	s := NewSanitizer(SanitizerOptions{Hash: true, HashKey: []byte("k")})
 	a := s.Value("password", "hunter2")
 	b := s.Value("password", "hunter2")
@@ -167,6 +172,7 @@ func TestSanitizerHash(t *testing.T) {
 }
 
 func TestSanitizerExtraKeysAndCap(t *testing.T) {
+	t.Parallel()
 	s := NewSanitizer(SanitizerOptions{ExtraKeys: []string{"Tenant-Code"}, MaxString: 8})
 	if !s.SensitiveKey("tenant_code") {
 		t.Error("extra key not sensitive")
@@ -177,6 +183,7 @@ func TestSanitizerExtraKeysAndCap(t *testing.T) {
 }
 
 func TestReplaceAttr(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	s := NewSanitizer(SanitizerOptions{})
 	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: s.ReplaceAttr}))
@@ -202,6 +209,7 @@ func BenchmarkSanitizerString(b *testing.B) {
 }
 
 func TestSanitizerAssignments(t *testing.T) {
+	t.Parallel()
 	s := NewSanitizer(SanitizerOptions{})
 	tests := []struct{ in, want string }{
 		{"login failed password=hunter2 user=bob", "login failed password=" + Redacted + " user=bob"},
@@ -235,6 +243,7 @@ type loginForm struct {
 // Values of any type are walked, so headers, plain maps, structs and
 // groups cannot carry a secret past the sanitizer.
 func TestSanitizerReachesEveryType(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	s := NewSanitizer(SanitizerOptions{})
 	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: s.ReplaceAttr}))

@@ -14,9 +14,10 @@ import (
 // that the compiler inlined here: the frame's function is named after this
 // package, but the file must be named after the package it is in.
 func TestStackNamesInlinedClosureFile(t *testing.T) {
-	withConfig(t, Config{Mode: Development, Logger: slog.New(slog.DiscardHandler)})
+	t.Parallel()
+	rd := renderer(t, Options{Mode: Development, Logger: slog.New(slog.DiscardHandler)})
 	rec := httptest.NewRecorder()
-	Recover(paniccase.Handler()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	rd.Recover(paniccase.Handler()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	m := decode(t, rec)
 	stack, _ := m["stack"].([]any)
 	if len(stack) == 0 {
@@ -39,6 +40,7 @@ func TestStackNamesInlinedClosureFile(t *testing.T) {
 }
 
 func TestSourceFileNames(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ fn, file, want string }{
 		{"github.com/a/b/pkg.F", "/root/go/pkg/mod/github.com/a/b@v1.2.3/pkg/f.go", "github.com/a/b/pkg/f.go"},
 		{"github.com/a/b/pkg.F.func1", "/root/go/pkg/mod/github.com/!burnt!sushi/toml@v1.0.0/f.go", "github.com/BurntSushi/toml/f.go"},

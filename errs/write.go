@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -28,32 +29,43 @@ const stagingFrames = 5
 //	 "detail":"...","instance":"/api/notes","code":"rate_limited",
 //	 "correlation_id":"4bf92f3577b34da6a3ce929d0e0e4736"}
 //
-// Validation errors add "errors": [{field, pointer, rule, param, message}].
-// What else is shown depends on the Mode (see Configure). An error that is
-// not an *Error becomes a 500 (well-known ones map as From describes).
-// 5xx errors are logged with their cause; authentication, authorization and
-// security errors go to the audit logger when one is configured, unless the
-// stage that refused the request recorded it already (see WithAudited).
+// Write renders with the request's Renderer (RendererFrom), else with the
+// package default; see Renderer.Write.
 func Write(w http.ResponseWriter, r *http.Request, err error) {
-	c := current()
+	rendererFor(r).Write(w, r, err)
+}
+
+// Write renders err as an RFC 9457 problem+json response (see the package
+// function Write for the shape). Validation errors add "errors": [{field,
+// pointer, rule, param, message}]. What else is shown depends on the Mode.
+// An error that is not an *Error becomes a 500 (well-known ones map as From
+// describes). 5xx errors are logged with their cause; authentication,
+// authorization and security errors go to the audit logger when one is
+// configured, unless the stage that refused the request recorded it already
+// (see WithAudited). When the request's context holds a recording
+// OpenTelemetry span, the problem's status, kind and code are recorded on it.
+func (rd *Renderer) Write(w http.ResponseWriter, r *http.Request, err error) {
 	e := From(err)
 	if e == nil {
 		e = &Error{kind: KindInternal}
 	}
 	status := e.Status()
-	var ctx context.Context = context.Background()
-	if r != nil {
-		ctx = r.Context()
-	}
+	ctx := requestContext(r)
 	id := observe.RequestIDFrom(ctx)
 
 	if status >= 500 {
-		logError(ctx, c, r, e, id)
-	} else if c.AuditLogger != nil && isAuditKind(e.kind) && !e.audited {
-		auditError(ctx, c, r, e, id)
+		rd.logError(ctx, r, e, id)
+	} else if rd.opts.AuditLogger != nil && isAuditKind(e.kind) && !e.audited {
+		rd.auditError(ctx, r, e, id)
 	}
+	rd.send(w, r, e, status, id)
+}
 
+// send records the problem on the active span and writes the response.
+func (rd *Renderer) send(w http.ResponseWriter, r *http.Request, e *Error, status int, id string) {
+	recordSpan(requestContext(r), e, status)
 	h := w.Header()
+	// Drop what described the representation the handler meant to send.
 	for _, k := range representationHeaders {
 		delete(h, k)
 	}
@@ -63,48 +75,44 @@ func Write(w http.ResponseWriter, r *http.Request, err error) {
 	h.Set("Content-Type", ContentType)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
-	body := appendProblem(make([]byte, 0, 256), c, r, e, status, id)
+	body := rd.appendProblem(make([]byte, 0, 256), r, e, status, id)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
 
+func requestContext(r *http.Request) context.Context {
+	if r == nil {
+		return context.Background()
+	}
+	return r.Context()
+}
+
 // Problem returns the problem+json document Write would send for err, for
 // tests and for transports that are not net/http (WebSocket error messages).
+// It renders with the request's Renderer, else the package default.
 func Problem(r *http.Request, err error) []byte {
+	return rendererFor(r).Problem(r, err)
+}
+
+// Problem returns the problem+json document rd.Write would send for err.
+// Nothing is logged or recorded.
+func (rd *Renderer) Problem(r *http.Request, err error) []byte {
 	e := From(err)
 	if e == nil {
 		e = &Error{kind: KindInternal}
 	}
-	id := ""
-	if r != nil {
-		id = observe.RequestIDFrom(r.Context())
-	}
-	return appendProblem(nil, current(), r, e, e.Status(), id)
+	return rd.appendProblem(nil, r, e, e.Status(), observe.RequestIDFrom(requestContext(r)))
 }
 
-func appendProblem(b []byte, c *Config, r *http.Request, e *Error, status int, id string) []byte {
-	s := c.sanitizer()
+func (rd *Renderer) appendProblem(b []byte, r *http.Request, e *Error, status int, id string) []byte {
+	s := rd.san
 	typ := "about:blank"
-	if c.TypeBase != "" {
-		typ = c.TypeBase + e.Code()
+	if rd.opts.TypeBase != "" {
+		typ = rd.opts.TypeBase + e.Code()
 	}
 	title := http.StatusText(status)
 	if title == "" {
 		title = "Error"
-	}
-	detail := e.message
-	if detail == "" {
-		detail = title + "."
-	}
-	if status >= 500 {
-		switch c.Mode {
-		case Production:
-			detail = genericDetail
-		case Staging, Development:
-			if e.cause != nil {
-				detail = s.String(e.Error())
-			}
-		}
 	}
 	b = append(b, `{"type":`...)
 	b = appendString(b, typ)
@@ -113,7 +121,7 @@ func appendProblem(b []byte, c *Config, r *http.Request, e *Error, status int, i
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, `,"detail":`...)
-	b = appendString(b, detail)
+	b = appendString(b, rd.detail(e, status, title))
 	if r != nil && r.URL != nil {
 		b = append(b, `,"instance":`...)
 		b = appendString(b, instanceRef(s, r.URL.EscapedPath()))
@@ -124,33 +132,66 @@ func appendProblem(b []byte, c *Config, r *http.Request, e *Error, status int, i
 		b = append(b, `,"correlation_id":`...)
 		b = appendString(b, id)
 	}
-	if len(e.fields) > 0 {
-		fields := make([]FieldError, len(e.fields))
-		for i, f := range e.fields {
-			fields[i] = FieldError{Field: s.String(f.Field), Pointer: s.String(f.Pointer), Rule: s.String(f.Rule), Param: s.String(f.Param), Message: s.String(f.Message)}
+	b = appendFields(b, s, e.fields)
+	b = rd.appendContext(b, e)
+	return append(rd.appendStack(b, e), '}')
+}
+
+// detail is the problem's "detail": the message, except for a 5xx, which
+// shows a generic sentence in Production and the sanitized cause otherwise.
+func (rd *Renderer) detail(e *Error, status int, title string) string {
+	if status >= 500 {
+		if rd.opts.Mode == Production {
+			return genericDetail
 		}
-		b = appendJSON(b, `,"errors":`, fields)
+		if e.cause != nil {
+			return rd.san.String(e.Error())
+		}
 	}
-	ctxMap := s.Map(e.public)
-	if c.Mode != Production && len(e.context) > 0 {
+	if e.message == "" {
+		return title + "."
+	}
+	return e.message
+}
+
+func appendFields(b []byte, s *Sanitizer, fields []FieldError) []byte {
+	if len(fields) == 0 {
+		return b
+	}
+	out := make([]FieldError, len(fields))
+	for i, f := range fields {
+		out[i] = FieldError{Field: s.String(f.Field), Pointer: s.String(f.Pointer), Rule: s.String(f.Rule), Param: s.String(f.Param), Message: s.String(f.Message)}
+	}
+	return appendJSON(b, `,"errors":`, out)
+}
+
+// appendContext adds the public context, and outside Production the
+// debugging context too, both sanitized.
+func (rd *Renderer) appendContext(b []byte, e *Error) []byte {
+	ctxMap := rd.san.Map(e.public)
+	if rd.opts.Mode != Production && len(e.context) > 0 {
 		if ctxMap == nil {
 			ctxMap = make(map[string]any, len(e.context))
 		}
-		for k, v := range s.Map(e.context) {
-			ctxMap[k] = v
-		}
+		maps.Copy(ctxMap, rd.san.Map(e.context))
 	}
-	if len(ctxMap) > 0 {
-		b = appendJSON(b, `,"context":`, ctxMap)
+	if len(ctxMap) == 0 {
+		return b
 	}
-	if c.Mode != Production && len(e.stack) > 0 {
-		limit := 0
-		if c.Mode == Staging {
-			limit = stagingFrames
-		}
-		b = appendJSON(b, `,"stack":`, Frames(e.stack, limit))
+	return appendJSON(b, `,"context":`, ctxMap)
+}
+
+// appendStack adds the stack outside Production: a few frames in Staging,
+// all of them in Development.
+func (rd *Renderer) appendStack(b []byte, e *Error) []byte {
+	if rd.opts.Mode == Production || len(e.stack) == 0 {
+		return b
 	}
-	return append(b, '}')
+	limit := 0
+	if rd.opts.Mode == Staging {
+		limit = stagingFrames
+	}
+	return appendJSON(b, `,"stack":`, Frames(e.stack, limit))
 }
 
 // appendJSON appends key and v's JSON encoding; v is sanitized already, so it
@@ -261,8 +302,7 @@ func isAuditKind(k Kind) bool {
 	return k == KindAuthentication || k == KindAuthorization || k == KindSecurity
 }
 
-func requestAttrs(r *http.Request, id string) []slog.Attr {
-	s := current().sanitizer()
+func (rd *Renderer) requestAttrs(r *http.Request, id string) []slog.Attr {
 	attrs := make([]slog.Attr, 0, 6)
 	if id != "" {
 		attrs = append(attrs, slog.String("request_id", id))
@@ -270,15 +310,15 @@ func requestAttrs(r *http.Request, id string) []slog.Attr {
 	if r != nil {
 		attrs = append(attrs, slog.String("method", r.Method), slog.String("remote_addr", r.RemoteAddr))
 		if r.URL != nil {
-			attrs = append(attrs, slog.String("path", s.String(r.URL.Path)))
+			attrs = append(attrs, slog.String("path", rd.san.String(r.URL.Path)))
 		}
 	}
 	return attrs
 }
 
-func logError(ctx context.Context, c *Config, r *http.Request, e *Error, id string) {
-	s := c.sanitizer()
-	attrs := requestAttrs(r, id)
+func (rd *Renderer) logError(ctx context.Context, r *http.Request, e *Error, id string) {
+	s := rd.san
+	attrs := rd.requestAttrs(r, id)
 	attrs = append(attrs, slog.Int("status", e.Status()), slog.String("code", e.Code()), slog.String("kind", e.kind.String()))
 	if e.cause != nil {
 		attrs = append(attrs, slog.String("error", s.String(e.Error())))
@@ -292,32 +332,33 @@ func logError(ctx context.Context, c *Config, r *http.Request, e *Error, id stri
 	if s := e.Status(); s == http.StatusServiceUnavailable || s == http.StatusGatewayTimeout {
 		level = slog.LevelWarn
 	}
-	c.logger().LogAttrs(ctx, level, "request failed", attrs...)
+	rd.Logger().LogAttrs(ctx, level, "request failed", attrs...)
 }
 
-func auditError(ctx context.Context, c *Config, r *http.Request, e *Error, id string) {
-	attrs := requestAttrs(r, id)
+func (rd *Renderer) auditError(ctx context.Context, r *http.Request, e *Error, id string) {
+	attrs := rd.requestAttrs(r, id)
 	attrs = append(attrs, slog.Int("status", e.Status()), slog.String("code", e.Code()), slog.String("kind", e.kind.String()), slog.String("outcome", "denied"))
-	c.AuditLogger.LogAttrs(ctx, slog.LevelWarn, "security event", attrs...)
+	rd.opts.AuditLogger.LogAttrs(ctx, slog.LevelWarn, "security event", attrs...)
 }
 
 // Audit records a security-relevant event (a login, a denied permission) on
-// the configured audit logger, with the request ID from ctx. Attributes are
-// sanitized. It does nothing when no audit logger is configured.
+// the audit logger of ctx's Renderer (RendererFrom), with the request ID from
+// ctx. Attributes are sanitized. It does nothing without an audit logger.
 func Audit(ctx context.Context, event string, attrs ...slog.Attr) {
-	c := current()
-	if c.AuditLogger == nil {
+	RendererFrom(ctx).Audit(ctx, event, attrs...)
+}
+
+// Audit records a security-relevant event on rd's audit logger, with the
+// request ID from ctx. Attributes are sanitized. It does nothing when rd has
+// no audit logger.
+func (rd *Renderer) Audit(ctx context.Context, event string, attrs ...slog.Attr) {
+	if rd.opts.AuditLogger == nil {
 		return
 	}
-	s := c.sanitizer()
 	out := make([]slog.Attr, 0, len(attrs)+1)
 	if id := observe.RequestIDFrom(ctx); id != "" {
 		out = append(out, slog.String("request_id", id))
 	}
-	out = append(out, s.Attrs(attrs)...)
-	c.AuditLogger.LogAttrs(ctx, slog.LevelInfo, event, out...)
+	out = append(out, rd.san.Attrs(attrs)...)
+	rd.opts.AuditLogger.LogAttrs(ctx, slog.LevelInfo, event, out...)
 }
-
-// AuditEnabled reports whether an audit logger is configured, so callers can
-// skip building attributes nobody will read.
-func AuditEnabled() bool { return current().AuditLogger != nil }

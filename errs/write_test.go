@@ -19,12 +19,14 @@ import (
 	"github.com/covetgo/covet/observe"
 )
 
-// withConfig runs the test under c and restores the previous configuration.
-func withConfig(t testing.TB, c Config) {
+// renderer returns a Renderer for o, failing the test if o is refused.
+func renderer(t testing.TB, o Options) *Renderer {
 	t.Helper()
-	old := *current()
-	Configure(c)
-	t.Cleanup(func() { Configure(old) })
+	rd, err := NewRenderer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rd
 }
 
 func decode(t testing.TB, rec *httptest.ResponseRecorder) map[string]any {
@@ -42,6 +44,7 @@ func reqWithID(method, target, id string) *http.Request {
 }
 
 func TestKindsAndIs(t *testing.T) {
+	t.Parallel()
 	base := New(KindRateLimit, "", "Slow down.")
 	wrapped := fmt.Errorf("stage: %w", base.With("key", "v"))
 	if !errors.Is(wrapped, KindRateLimit) {
@@ -84,6 +87,7 @@ func TestKindsAndIs(t *testing.T) {
 }
 
 func TestWithCopies(t *testing.T) {
+	t.Parallel()
 	base := New(KindValidation, "", "")
 	a := base.With("a", 1).WithPublic("p", 1).WithHeader("X-A", "1").WithFields(FieldError{Field: "f"}).WithStatus(400)
 	if len(base.Context()) != 0 || len(base.Public()) != 0 || base.Header() != nil || len(base.Fields()) != 0 || base.Status() != 422 {
@@ -98,12 +102,13 @@ func TestWithCopies(t *testing.T) {
 }
 
 func TestWriteShape(t *testing.T) {
-	withConfig(t, Config{Mode: Production, Logger: slog.New(slog.DiscardHandler)})
+	t.Parallel()
+	rd := renderer(t, Options{Mode: Production, Logger: slog.New(slog.DiscardHandler)})
 	rec := httptest.NewRecorder()
 	rec.Header().Set("Content-Length", "99")
 	rec.Header().Set("Content-Encoding", "gzip")
 	err := New(KindRateLimit, "", "Too many requests.").WithHeader("Retry-After", "7")
-	Write(rec, reqWithID("GET", "/api/notes?x=1", "req-1"), err)
+	rd.Write(rec, reqWithID("GET", "/api/notes?x=1", "req-1"), err)
 	if rec.Code != 429 {
 		t.Fatalf("status %d", rec.Code)
 	}
@@ -124,9 +129,10 @@ func TestWriteShape(t *testing.T) {
 }
 
 func TestWriteValidationFields(t *testing.T) {
-	withConfig(t, Config{Mode: Production, TypeBase: "https://errors.example.com/"})
+	t.Parallel()
+	rd := renderer(t, Options{Mode: Production, TypeBase: "https://errors.example.com/"})
 	rec := httptest.NewRecorder()
-	Write(rec, httptest.NewRequest("POST", "/x", nil), New(KindValidation, "", "Invalid body.").WithFields(
+	rd.Write(rec, httptest.NewRequest("POST", "/x", nil), New(KindValidation, "", "Invalid body.").WithFields(
 		FieldError{Field: "items[2].name", Pointer: "/items/2/name", Rule: "max", Param: "64", Message: "must be at most 64 characters"}))
 	m := decode(t, rec)
 	if rec.Code != 422 || m["type"] != "https://errors.example.com/validation_failed" {
@@ -143,6 +149,7 @@ func TestWriteValidationFields(t *testing.T) {
 }
 
 func TestWriteModes(t *testing.T) {
+	t.Parallel()
 	cause := errors.New("pq: connection refused for password=hunter2 at /home/me/app/db.go")
 	err := Wrap(cause, KindDatabase, "", "Could not load the note.").With("query_id", 7).With("password", "hunter2").WithPublic("note_id", 3)
 	notFound := New(KindNotFound, "note_not_found", "No such note.").With("owner", "alice")
@@ -166,9 +173,10 @@ func TestWriteModes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%v/%d", tt.mode, tt.status), func(t *testing.T) {
-			withConfig(t, Config{Mode: tt.mode, Logger: slog.New(slog.DiscardHandler)})
+			t.Parallel()
+			rd := renderer(t, Options{Mode: tt.mode, Logger: slog.New(slog.DiscardHandler)})
 			rec := httptest.NewRecorder()
-			Write(rec, reqWithID("GET", "/notes/3", "rid"), tt.err)
+			rd.Write(rec, reqWithID("GET", "/notes/3", "rid"), tt.err)
 			body := rec.Body.String()
 			if rec.Code != tt.status {
 				t.Fatalf("status %d", rec.Code)
@@ -210,21 +218,22 @@ func TestWriteModes(t *testing.T) {
 }
 
 func TestWriteLogsAndAudits(t *testing.T) {
+	t.Parallel()
 	var logs, audit bytes.Buffer
-	withConfig(t, Config{
+	rd := renderer(t, Options{
 		Logger:      slog.New(slog.NewJSONHandler(&logs, nil)),
 		AuditLogger: slog.New(slog.NewJSONHandler(&audit, nil)),
 	})
-	Write(httptest.NewRecorder(), reqWithID("GET", "/", "rid-9"), Wrap(errors.New("disk full; token="+jwt), KindInternal, "", ""))
+	rd.Write(httptest.NewRecorder(), reqWithID("GET", "/", "rid-9"), Wrap(errors.New("disk full; token="+jwt), KindInternal, "", ""))
 	if !strings.Contains(logs.String(), "rid-9") || !strings.Contains(logs.String(), "disk full") || strings.Contains(logs.String(), jwt) {
 		t.Errorf("5xx log: %s", logs.String())
 	}
 	logs.Reset()
-	Write(httptest.NewRecorder(), reqWithID("GET", "/", "rid-503"), New(KindServiceUnavailable, "", "Try later."))
+	rd.Write(httptest.NewRecorder(), reqWithID("GET", "/", "rid-503"), New(KindServiceUnavailable, "", "Try later."))
 	if !strings.Contains(logs.String(), `"level":"WARN"`) {
 		t.Errorf("503 should log at Warn: %s", logs.String())
 	}
-	Write(httptest.NewRecorder(), reqWithID("GET", "/", "rid-10"), New(KindAuthentication, "invalid_token", "Invalid token."))
+	rd.Write(httptest.NewRecorder(), reqWithID("GET", "/", "rid-10"), New(KindAuthentication, "invalid_token", "Invalid token."))
 	if !strings.Contains(audit.String(), "invalid_token") || !strings.Contains(audit.String(), "rid-10") {
 		t.Errorf("audit log: %s", audit.String())
 	}
@@ -235,20 +244,21 @@ func TestWriteLogsAndAudits(t *testing.T) {
 		t.Error("WithAudited changed what the error is")
 	}
 	w := httptest.NewRecorder()
-	Write(w, reqWithID("GET", "/", "rid-12"), audited)
+	rd.Write(w, reqWithID("GET", "/", "rid-12"), audited)
 	if strings.Contains(audit.String(), "rid-12") || w.Code != http.StatusForbidden {
 		t.Errorf("an audited error was recorded again (status %d): %s", w.Code, audit.String())
 	}
-	Audit(observe.WithRequestID(context.Background(), "rid-11"), "login", slog.String("user", "bob"), slog.String("password", "hunter2"))
+	rd.Audit(observe.WithRequestID(context.Background(), "rid-11"), "login", slog.String("user", "bob"), slog.String("password", "hunter2"))
 	if !strings.Contains(audit.String(), "rid-11") || strings.Contains(audit.String(), "hunter2") {
 		t.Errorf("Audit: %s", audit.String())
 	}
-	if !AuditEnabled() {
+	if !rd.AuditEnabled() || !AuditEnabled() {
 		t.Error("AuditEnabled false with a logger")
 	}
 }
 
 func TestParseMode(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]Mode{"": Production, "production": Production, "DEV": Development, "staging": Staging, " development ": Development} {
 		got, err := ParseMode(in)
 		if err != nil || got != want {
@@ -264,9 +274,10 @@ func TestParseMode(t *testing.T) {
 }
 
 func TestRecover(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
-	withConfig(t, Config{Mode: Production, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
-	h := Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rd := renderer(t, Options{Mode: Production, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	h := rd.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		panic("password=hunter2 boom")
 	}))
@@ -288,8 +299,9 @@ func TestRecover(t *testing.T) {
 }
 
 func TestRecoverAfterPartialWrite(t *testing.T) {
-	withConfig(t, Config{Logger: slog.New(slog.DiscardHandler)})
-	h := Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	t.Parallel()
+	rd := renderer(t, Options{Logger: slog.New(slog.DiscardHandler)})
+	h := rd.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("partial"))
 		panic("late")
 	}))
@@ -322,10 +334,11 @@ func TestRecoverAfterPartialWrite(t *testing.T) {
 }
 
 func TestRecoverAbortHandler(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
-	withConfig(t, Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	rd := renderer(t, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	for _, v := range []any{http.ErrAbortHandler, fmt.Errorf("wrapped: %w", http.ErrAbortHandler)} {
-		h := Recover(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(v) }))
+		h := rd.Recover(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(v) }))
 		func() {
 			defer func() {
 				if got := recover(); got != v {
@@ -341,6 +354,7 @@ func TestRecoverAbortHandler(t *testing.T) {
 }
 
 func TestRecoverPassesThrough(t *testing.T) {
+	t.Parallel()
 	h := Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
 		_, _ = io.Copy(w, strings.NewReader("hello"))
@@ -364,6 +378,7 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 func TestTrackerInterfaces(t *testing.T) {
+	t.Parallel()
 	inner := &hijackRecorder{ResponseRecorder: httptest.NewRecorder()}
 	h := Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
@@ -387,9 +402,10 @@ func TestTrackerInterfaces(t *testing.T) {
 }
 
 func TestHandle(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
-	withConfig(t, Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
-	h := Handle(func(w http.ResponseWriter, r *http.Request) error {
+	rd := renderer(t, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	h := rd.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		switch r.URL.Path {
 		case "/ok":
 			_, _ = w.Write([]byte("ok"))
@@ -419,14 +435,14 @@ func FuzzProblem(f *testing.F) {
 	f.Add("password", jwt, int64(4111111111111111), 0.25, "/%zz", uint8(15), uint8(2))
 	f.Add("\xff", "\x00<script>", int64(-1), 1e308, "/\u2028", uint8(200), uint8(1))
 	f.Fuzz(func(t *testing.T, key, val string, n int64, fl float64, path string, kind, mode uint8) {
-		withConfig(t, Config{Mode: Mode(mode % 3), Logger: slog.New(slog.DiscardHandler)})
+		rd := renderer(t, Options{Mode: Mode(mode % 3), Logger: slog.New(slog.DiscardHandler)})
 		e := New(Kind(kind), val, val).With(key, val).With(key+"n", n).With(key+"f", fl).
 			With("nested", map[string]any{key: []any{val, n, fl, map[string]any{val: key}}}).
 			WithPublic(key, val).WithFields(FieldError{Field: key, Message: val})
 		r := httptest.NewRequest("GET", "/", nil)
 		r.URL.Path = path
 		rec := httptest.NewRecorder()
-		Write(rec, r, e)
+		rd.Write(rec, r, e)
 		if !json.Valid(rec.Body.Bytes()) {
 			t.Fatalf("invalid JSON: %q", rec.Body.String())
 		}
@@ -437,14 +453,14 @@ func FuzzProblem(f *testing.F) {
 }
 
 func BenchmarkWrite(b *testing.B) {
-	withConfig(b, Config{Logger: slog.New(slog.DiscardHandler)})
+	rd := renderer(b, Options{Logger: slog.New(slog.DiscardHandler)})
 	e := New(KindRateLimit, "", "Too many requests.").WithHeader("Retry-After", "3")
 	r := reqWithID("GET", "/api/notes", "0123456789abcdef0123456789abcdef")
 	w := &discardWriter{h: http.Header{}}
 	b.ReportAllocs()
 	for b.Loop() {
 		clear(w.h)
-		Write(w, r, e)
+		rd.Write(w, r, e)
 	}
 }
 
@@ -466,10 +482,11 @@ func (d *discardWriter) WriteHeader(int)             {}
 
 // The path is logged through the sanitizer, as the response shows it.
 func TestLoggedPathSanitized(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
-	withConfig(t, Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	rd := renderer(t, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	rec := httptest.NewRecorder()
-	Write(rec, httptest.NewRequest("GET", "/magic/"+jwt, nil), errors.New("boom"))
+	rd.Write(rec, httptest.NewRequest("GET", "/magic/"+jwt, nil), errors.New("boom"))
 	if strings.Contains(logs.String(), jwt) || strings.Contains(rec.Body.String(), jwt) {
 		t.Fatalf("token in the path leaked: log %s body %s", logs.String(), rec.Body.String())
 	}
@@ -478,7 +495,8 @@ func TestLoggedPathSanitized(t *testing.T) {
 // TestInstanceIsURIReference: whatever the path holds, "instance" parses as
 // a URI reference, carries only URI characters (ASCII), and keeps no secret.
 func TestInstanceIsURIReference(t *testing.T) {
-	withConfig(t, Config{Mode: Production, Logger: slog.New(slog.DiscardHandler), Sanitizer: NewSanitizer(SanitizerOptions{MaxString: 64})})
+	t.Parallel()
+	rd := renderer(t, Options{Mode: Production, Logger: slog.New(slog.DiscardHandler), Sanitizer: NewSanitizer(SanitizerOptions{MaxString: 64})})
 	long := strings.Repeat("é", 100)
 	tests := []struct {
 		name, path string
@@ -492,8 +510,9 @@ func TestInstanceIsURIReference(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			rec := httptest.NewRecorder()
-			Write(rec, httptest.NewRequest("GET", tt.path, nil), New(KindNotFound, "", "No."))
+			rd.Write(rec, httptest.NewRequest("GET", tt.path, nil), New(KindNotFound, "", "No."))
 			inst, _ := decode(t, rec)["instance"].(string)
 			if inst == "" {
 				t.Fatal("no instance")
