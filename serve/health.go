@@ -22,7 +22,8 @@ const (
 )
 
 // CheckResult is one check's entry in the readiness body. Error is shown
-// (sanitized) only outside errs.Production; the full error is logged.
+// (sanitized) only when the probe's errs Renderer is not in errs.Production;
+// the full error is logged.
 type CheckResult struct {
 	Name       string  `json:"name"`
 	Status     string  `json:"status"`
@@ -203,16 +204,25 @@ func (s *Server) Readyz() http.Handler { return http.HandlerFunc(s.serveReady) }
 
 var healthBody = []byte(`{"status":"ok"}` + "\n")
 
-func probeMethod(w http.ResponseWriter, r *http.Request) bool {
+// renderer is what the probes render problems with: Options.Errors, else
+// the request's (errs.RendererFrom).
+func (s *Server) renderer(r *http.Request) *errs.Renderer {
+	if s.errors != nil {
+		return s.errors
+	}
+	return errs.RendererFrom(r.Context())
+}
+
+func (s *Server) probeMethod(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return true
 	}
-	errs.Write(w, r, errs.New(errs.KindMethodNotAllowed, "", "Probes answer GET and HEAD only.").WithHeader("Allow", "GET, HEAD"))
+	s.renderer(r).Write(w, r, errs.New(errs.KindMethodNotAllowed, "", "Probes answer GET and HEAD only.").WithHeader("Allow", "GET, HEAD"))
 	return false
 }
 
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
-	if !probeMethod(w, r) {
+	if !s.probeMethod(w, r) {
 		return
 	}
 	h := w.Header()
@@ -223,16 +233,17 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
-	if !probeMethod(w, r) {
+	if !s.probeMethod(w, r) {
 		return
 	}
+	rd := s.renderer(r)
 	switch s.state.Load() {
 	case stateServing:
 	case stateStarting:
-		errs.Write(w, r, errs.New(errs.KindServiceUnavailable, "starting", "The server is starting."))
+		rd.Write(w, r, errs.New(errs.KindServiceUnavailable, "starting", "The server is starting."))
 		return
 	default:
-		errs.Write(w, r, errs.New(errs.KindServiceUnavailable, "shutting_down", "The server is shutting down."))
+		rd.Write(w, r, errs.New(errs.KindServiceUnavailable, "shutting_down", "The server is shutting down."))
 		return
 	}
 	run, err := s.readiness.run(r.Context())
@@ -241,12 +252,12 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 	}
 	// A shutdown that began while the checks ran wins.
 	if s.state.Load() != stateServing {
-		errs.Write(w, r, errs.New(errs.KindServiceUnavailable, "shutting_down", "The server is shutting down."))
+		rd.Write(w, r, errs.New(errs.KindServiceUnavailable, "shutting_down", "The server is shutting down."))
 		return
 	}
-	results := s.publicResults(r.Context(), run.results)
+	results := s.publicResults(r.Context(), rd, run.results)
 	if !run.ok {
-		errs.Write(w, r, errs.New(errs.KindServiceUnavailable, "not_ready", "One or more readiness checks failed.").WithPublic("checks", resultMaps(results)))
+		rd.Write(w, r, errs.New(errs.KindServiceUnavailable, "not_ready", "One or more readiness checks failed.").WithPublic("checks", resultMaps(results)))
 		return
 	}
 	body, err := json.Marshal(struct {
@@ -254,7 +265,7 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 		Checks []CheckResult `json:"checks"`
 	}{"ready", results})
 	if err != nil {
-		errs.Write(w, r, errs.Wrap(err, errs.KindSerialization, "", ""))
+		rd.Write(w, r, errs.Wrap(err, errs.KindSerialization, "", ""))
 		return
 	}
 	h := w.Header()
@@ -266,10 +277,10 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 
 // publicResults logs failed checks with their errors and returns what the
 // body may show, sorted by name: errors sanitized outside Production, none
-// in it.
-func (s *Server) publicResults(ctx context.Context, in map[string]CheckResult) []CheckResult {
-	san := errs.DefaultSanitizer()
-	show := errs.CurrentMode() != errs.Production
+// in it (the mode of rd).
+func (s *Server) publicResults(ctx context.Context, rd *errs.Renderer, in map[string]CheckResult) []CheckResult {
+	san := rd.Sanitizer()
+	show := rd.Mode() != errs.Production
 	out := make([]CheckResult, 0, len(in))
 	for name, res := range in {
 		res.Name = name

@@ -105,19 +105,28 @@ func TestReadiness(t *testing.T) {
 }
 
 // TestReadinessErrorDetailByMode: the check's error text is shown
-// (sanitized) outside Production and never in it.
+// (sanitized) outside Production and never in it. Each server has its own
+// errs Renderer (Options.Errors), so the modes run side by side, and the
+// handler's own errs.Write renders in its server's mode too.
 func TestReadinessErrorDetailByMode(t *testing.T) {
-	defer errs.SetMode(errs.CurrentMode())
+	t.Parallel()
 	failing := func(context.Context) error {
 		return errors.New("auth failed with Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlc2lnbmF0dXJl")
 	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		errs.Write(w, r, errs.Wrap(errors.New("store refused"), errs.KindDatabase, "", ""))
+	})
 	for _, tc := range []struct {
 		mode     errs.Mode
 		wantText bool
 	}{{errs.Production, false}, {errs.Staging, true}, {errs.Development, true}} {
 		t.Run(tc.mode.String(), func(t *testing.T) {
-			errs.SetMode(tc.mode)
-			srv := start(t, serve.Options{}, func(s *serve.Server) { s.Check("auth", failing) })
+			t.Parallel()
+			rd, err := errs.NewRenderer(errs.Options{Mode: tc.mode, Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := start(t, serve.Options{Errors: rd, Handler: handler}, func(s *serve.Server) { s.Check("auth", failing) })
 			_, body := srv.get(t, "/readyz")
 			got := decodeReady(t, body).byName()["auth"].Error
 			if (got != "") != tc.wantText {
@@ -125,6 +134,9 @@ func TestReadinessErrorDetailByMode(t *testing.T) {
 			}
 			if strings.Contains(body, "eyJzdWIiOiIxMjM0In0") {
 				t.Errorf("token leaked into the readiness body: %s", body)
+			}
+			if _, body := srv.get(t, "/app"); strings.Contains(body, "store refused") != tc.wantText {
+				t.Errorf("the handler's problem in %v: %s", tc.mode, body)
 			}
 			_ = srv.stop(t)
 		})

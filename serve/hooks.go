@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-
-	"github.com/covetgo/covet/errs"
 )
 
 // Hook is a resource's part in the lifecycle. OnStart runs before the
@@ -76,7 +74,7 @@ func (s *Server) stopHooks(ctx context.Context, hooks []Hook) error {
 	for i := len(hooks) - 1; i >= 0; i-- {
 		h := hooks[i]
 		if err := s.callHook(base, h.OnStop); err != nil {
-			s.logger.Error("stop hook failed", slog.String("hook", h.Name), slog.String("error", errs.DefaultSanitizer().String(err.Error())))
+			s.logger.Error("stop hook failed", slog.String("hook", h.Name), slog.String("error", s.sanitizer().String(err.Error())))
 			all = append(all, &HookError{Hook: h.Name, Phase: "stop", Err: err})
 		}
 	}

@@ -55,6 +55,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -149,6 +150,11 @@ type Options struct {
 	// Logger receives lifecycle events and http.Server errors. Nil:
 	// slog.Default().
 	Logger *slog.Logger
+	// Errors, when set, is the errs Renderer of this server: every request
+	// context carries it (so errs.Write in Handler and its stages renders
+	// with it), the probes render with it, and its sanitizer cleans the
+	// errors Run logs. Nil: errs.Default().
+	Errors *errs.Renderer
 }
 
 // Server is a configured server; Run starts it. Add hooks with Hook and
@@ -166,6 +172,7 @@ type Server struct {
 	hookTimeout time.Duration
 	healthPath  string
 	readyPath   string
+	errors      *errs.Renderer
 
 	mu      sync.Mutex
 	hooks   []Hook
@@ -193,55 +200,79 @@ func New(opts Options) (*Server, error) {
 		return nil, errs.Configf("serve: Options.Handler is required")
 	}
 	s := &Server{
-		handler:     opts.Handler,
-		addr:        opts.Addr,
-		listener:    opts.Listener,
-		tls:         opts.TLSConfig,
-		logger:      opts.Logger,
-		signals:     opts.Signals,
-		shutdown:    opts.ShutdownTimeout,
-		drainDelay:  opts.DrainDelay,
-		hookTimeout: opts.HookTimeout,
-		healthPath:  opts.HealthPath,
-		readyPath:   opts.ReadyPath,
-		started:     make(chan struct{}),
+		handler:    opts.Handler,
+		listener:   opts.Listener,
+		tls:        opts.TLSConfig,
+		drainDelay: opts.DrainDelay,
+		errors:     opts.Errors,
+		started:    make(chan struct{}),
 	}
-	if s.addr == "" {
-		s.addr = DefaultAddr
-	}
-	if s.listener == nil {
-		if _, _, err := net.SplitHostPort(s.addr); err != nil {
-			return nil, errs.Configf("serve: Options.Addr %q is not host:port: %v", s.addr, err)
-		}
-	}
-	if s.logger == nil {
-		s.logger = slog.Default()
-	}
-	if s.signals == nil {
-		s.signals = []os.Signal{os.Interrupt, syscall.SIGTERM}
-	}
-	if s.healthPath == "" {
-		s.healthPath = DefaultHealthPath
-	}
-	if s.readyPath == "" {
-		s.readyPath = DefaultReadyPath
-	}
-	if s.healthPath[0] != '/' || s.readyPath[0] != '/' || s.healthPath == s.readyPath {
-		return nil, errs.Configf("serve: Options.HealthPath and ReadyPath must be distinct paths starting with /")
+	if err := s.applyDefaults(opts); err != nil {
+		return nil, err
 	}
 	if err := checkTLS(opts.TLSConfig); err != nil {
 		return nil, err
 	}
+	if opts.DrainDelay < 0 {
+		return nil, errs.Configf("serve: Options.DrainDelay must not be negative")
+	}
+	if err := s.lifecycleTimeouts(opts); err != nil {
+		return nil, err
+	}
+	srv, err := httpServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	srv.Handler = http.HandlerFunc(s.route)
+	srv.ErrorLog = slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)
+	s.srv = srv
+	return s, nil
+}
 
+// applyDefaults fills in the address, logger, signals and probe paths, and
+// checks the address and paths.
+func (s *Server) applyDefaults(opts Options) error {
+	s.addr = cmp.Or(opts.Addr, DefaultAddr)
+	s.logger = cmp.Or(opts.Logger, slog.Default())
+	s.signals = opts.Signals
+	if s.signals == nil {
+		s.signals = []os.Signal{os.Interrupt, syscall.SIGTERM}
+	}
+	s.healthPath = cmp.Or(opts.HealthPath, DefaultHealthPath)
+	s.readyPath = cmp.Or(opts.ReadyPath, DefaultReadyPath)
+	if s.listener == nil {
+		if _, _, err := net.SplitHostPort(s.addr); err != nil {
+			return errs.Configf("serve: Options.Addr %q is not host:port: %v", s.addr, err)
+		}
+	}
+	if s.healthPath[0] != '/' || s.readyPath[0] != '/' || s.healthPath == s.readyPath {
+		return errs.Configf("serve: Options.HealthPath and ReadyPath must be distinct paths starting with /")
+	}
+	return nil
+}
+
+// lifecycleTimeouts sets the shutdown, hook and readiness timeouts.
+func (s *Server) lifecycleTimeouts(opts Options) error {
 	var err error
+	if s.shutdown, err = timeout("ShutdownTimeout", opts.ShutdownTimeout, DefaultShutdownTimeout, false); err != nil {
+		return err
+	}
+	if s.hookTimeout, err = timeout("HookTimeout", opts.HookTimeout, DefaultHookTimeout, false); err != nil {
+		return err
+	}
+	s.readiness.timeout, err = timeout("CheckTimeout", opts.CheckTimeout, DefaultCheckTimeout, false)
+	return err
+}
+
+// httpServer returns the http.Server with the connection timeouts and
+// limits of opts.
+func httpServer(opts Options) (*http.Server, error) {
 	readHeader := opts.ReadHeaderTimeout
 	if readHeader < 0 {
 		return nil, errs.Configf("serve: Options.ReadHeaderTimeout cannot be disabled: it is the defence against slow-header attacks")
 	}
-	if readHeader == 0 {
-		readHeader = DefaultReadHeaderTimeout
-	}
 	var read, write, idle time.Duration
+	var err error
 	if read, err = timeout("ReadTimeout", opts.ReadTimeout, DefaultReadTimeout, true); err != nil {
 		return nil, err
 	}
@@ -254,39 +285,18 @@ func New(opts Options) (*Server, error) {
 	if opts.IdleTimeout < 0 {
 		idle = -1 // zero would mean "ReadTimeout" to http.Server
 	}
-	if s.shutdown, err = timeout("ShutdownTimeout", opts.ShutdownTimeout, DefaultShutdownTimeout, false); err != nil {
-		return nil, err
-	}
-	if s.hookTimeout, err = timeout("HookTimeout", opts.HookTimeout, DefaultHookTimeout, false); err != nil {
-		return nil, err
-	}
-	checkTimeout, err := timeout("CheckTimeout", opts.CheckTimeout, DefaultCheckTimeout, false)
-	if err != nil {
-		return nil, err
-	}
-	if opts.DrainDelay < 0 {
-		return nil, errs.Configf("serve: Options.DrainDelay must not be negative")
-	}
-	maxHeader := opts.MaxHeaderBytes
-	if maxHeader == 0 {
-		maxHeader = DefaultMaxHeaderBytes
-	}
+	maxHeader := cmp.Or(opts.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	if maxHeader < minMaxHeaderBytes {
 		return nil, errs.Configf("serve: Options.MaxHeaderBytes %d is below %d bytes", opts.MaxHeaderBytes, minMaxHeaderBytes)
 	}
-	s.readiness.timeout = checkTimeout
-
-	s.srv = &http.Server{
-		Handler:           http.HandlerFunc(s.route),
+	return &http.Server{
 		TLSConfig:         tlsConfig(opts.TLSConfig),
-		ReadHeaderTimeout: readHeader,
+		ReadHeaderTimeout: cmp.Or(readHeader, DefaultReadHeaderTimeout),
 		ReadTimeout:       read,
 		WriteTimeout:      write,
 		IdleTimeout:       idle,
 		MaxHeaderBytes:    maxHeader,
-		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
-	}
-	return s, nil
+	}, nil
 }
 
 // timeout applies the default to a zero duration; a negative one disables
@@ -369,71 +379,137 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 // start-up error, or the drain and stop-hook errors joined. Run may be
 // called once.
 func (s *Server) Run(ctx context.Context) error {
-	s.mu.Lock()
-	if s.running {
-		s.mu.Unlock()
-		return errors.New("serve: Run called more than once")
+	hooks, drains, err := s.claim()
+	if err != nil {
+		return err
 	}
-	s.running = true
-	hooks := append([]Hook(nil), s.hooks...)
-	drains := append([]drain(nil), s.drains...)
-	s.mu.Unlock()
-
-	// stop is cancelled by the first signal or by ctx; force by a second
-	// signal, which cuts the drain short.
-	stop, cancelStop := context.WithCancelCause(ctx)
-	defer cancelStop(nil)
-	force := make(chan struct{})
-	runDone := make(chan struct{})
-	defer close(runDone)
-	if len(s.signals) > 0 {
-		sigs := make(chan os.Signal, 2)
-		signal.Notify(sigs, s.signals...)
-		defer signal.Stop(sigs)
-		go func() {
-			select {
-			case sig := <-sigs:
-				cancelStop(&SignalError{Signal: sig})
-			case <-runDone:
-				return
-			}
-			select {
-			case sig := <-sigs:
-				s.logger.Warn("second signal: closing connections now", slog.String("signal", sig.String()))
-				close(force)
-			case <-runDone:
-			}
-		}()
-	}
+	sig := s.watchSignals(ctx)
+	defer sig.release()
 
 	// 1. Start hooks, in order.
+	if started, err := s.startHooks(sig.stop, hooks); err != nil {
+		s.abortStart()
+		return errors.Join(err, s.stopHooks(ctx, started))
+	}
+	// 2. Listen and serve.
+	ln, err := s.listen(sig.stop)
+	if err != nil {
+		s.state.Store(stateStopped)
+		return errors.Join(err, s.stopHooks(ctx, hooks))
+	}
+	base, cancelBase := context.WithCancel(s.baseContext(ctx))
+	defer cancelBase()
+	served := s.serve(ln, base)
+	// 3. Readiness fails at once; drain.
+	serveErr := s.awaitStop(sig.stop, served)
+	drainErr := s.drain(ctx, sig.force, drains, served, serveErr)
+	cancelBase()
+	s.state.Store(stateStopped)
+	// 4. Stop hooks, in reverse order.
+	err = errors.Join(drainErr, s.stopHooks(ctx, hooks))
+	s.logStopped(err)
+	return err
+}
+
+// claim marks the server as running and takes the hooks and drains added
+// so far; a second call fails.
+func (s *Server) claim() ([]Hook, []drain, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running {
+		return nil, nil, errors.New("serve: Run called more than once")
+	}
+	s.running = true
+	return slices.Clone(s.hooks), slices.Clone(s.drains), nil
+}
+
+// stopSignals is how Run learns it must stop: stop is cancelled by the
+// first signal (its cause a *SignalError) or by Run's context; force is
+// closed by a second signal, which cuts the drain short.
+type stopSignals struct {
+	stop    context.Context
+	force   chan struct{}
+	release func()
+}
+
+func (s *Server) watchSignals(ctx context.Context) *stopSignals {
+	stop, cancelStop := context.WithCancelCause(ctx)
+	sig := &stopSignals{stop: stop, force: make(chan struct{}), release: func() { cancelStop(nil) }}
+	if len(s.signals) == 0 {
+		return sig
+	}
+	runDone := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, s.signals...)
+	go s.relaySignals(sigs, runDone, cancelStop, sig.force)
+	sig.release = func() {
+		signal.Stop(sigs)
+		close(runDone)
+		cancelStop(nil)
+	}
+	return sig
+}
+
+// relaySignals turns the first signal into a stop and the second into a
+// forced one, until Run returns.
+func (s *Server) relaySignals(sigs <-chan os.Signal, runDone <-chan struct{}, stop context.CancelCauseFunc, force chan<- struct{}) {
+	select {
+	case sig := <-sigs:
+		stop(&SignalError{Signal: sig})
+	case <-runDone:
+		return
+	}
+	select {
+	case sig := <-sigs:
+		s.logger.Warn("second signal: closing connections now", slog.String("signal", sig.String()))
+		close(force)
+	case <-runDone:
+	}
+}
+
+// startHooks runs the start hooks in order and returns those that started.
+// A failing hook, or a stop that arrives during start-up, is an error.
+func (s *Server) startHooks(stop context.Context, hooks []Hook) ([]Hook, error) {
 	for i, h := range hooks {
 		if err := s.callHook(stop, h.OnStart); err != nil {
-			herr := &HookError{Hook: h.Name, Phase: "start", Err: err}
-			s.logger.Error("start-up hook failed", slog.String("hook", h.Name), slog.String("error", errs.DefaultSanitizer().String(err.Error())))
-			s.abortStart()
-			return errors.Join(herr, s.stopHooks(ctx, hooks[:i]))
+			s.logger.Error("start-up hook failed", slog.String("hook", h.Name), slog.String("error", s.sanitizer().String(err.Error())))
+			return hooks[:i], &HookError{Hook: h.Name, Phase: "start", Err: err}
 		}
 	}
 	if err := context.Cause(stop); err != nil {
-		s.abortStart()
-		return errors.Join(fmt.Errorf("serve: start-up interrupted: %w", err), s.stopHooks(ctx, hooks))
+		return hooks, fmt.Errorf("serve: start-up interrupted: %w", err)
 	}
+	return hooks, nil
+}
 
-	// 2. Listen and serve.
+// listen returns the listener Options gave or listens on the address.
+func (s *Server) listen(stop context.Context) (net.Listener, error) {
 	ln := s.listener
 	if ln == nil {
 		var err error
 		var lc net.ListenConfig
 		if ln, err = lc.Listen(stop, "tcp", s.addr); err != nil {
-			s.state.Store(stateStopped)
-			return errors.Join(fmt.Errorf("serve: listen on %s: %w", s.addr, err), s.stopHooks(ctx, hooks))
+			return nil, fmt.Errorf("serve: listen on %s: %w", s.addr, err)
 		}
 	}
 	addr := ln.Addr()
 	s.boundAddr.Store(&addr)
-	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelBase()
+	return ln, nil
+}
+
+// baseContext is the parent of every request context: the values of Run's
+// context, without its cancellation, and the Renderer of Options.Errors.
+func (s *Server) baseContext(ctx context.Context) context.Context {
+	base := context.WithoutCancel(ctx)
+	if s.errors != nil {
+		base = errs.WithRenderer(base, s.errors)
+	}
+	return base
+}
+
+// serve starts serving on ln and returns the channel Serve's result
+// arrives on.
+func (s *Server) serve(ln net.Listener, base context.Context) <-chan error {
 	s.srv.BaseContext = func(net.Listener) context.Context { return base }
 	served := make(chan error, 1)
 	s.state.Store(stateServing)
@@ -445,26 +521,40 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { served <- s.srv.Serve(ln) }()
 	}
 	close(s.started)
-	s.logger.Info("server started", slog.String("addr", addr.String()), slog.Bool("tls", s.tls != nil))
+	s.logger.Info("server started", slog.String("addr", ln.Addr().String()), slog.Bool("tls", s.tls != nil))
+	return served
+}
 
+// awaitStop blocks until a stop or a failure of Serve, then makes readiness
+// fail. It returns Serve's error, if that is what ended the wait.
+func (s *Server) awaitStop(stop context.Context, served <-chan error) error {
 	var serveErr error
 	select {
 	case <-stop.Done():
 	case serveErr = <-served:
 	}
-
-	// 3. Readiness fails at once; drain.
 	s.state.Store(stateDraining)
 	reason := "context cancelled"
 	var se *SignalError
-	if errors.As(context.Cause(stop), &se) {
+	switch {
+	case serveErr != nil:
+		reason = "serve failed"
+	case errors.As(context.Cause(stop), &se):
 		reason = se.Signal.String()
 	}
-	if serveErr != nil {
-		reason = "serve failed"
-	}
 	s.logger.Info("shutting down", slog.String("reason", reason), slog.Duration("drain_delay", s.drainDelay), slog.Duration("timeout", s.shutdown))
-	if s.drainDelay > 0 && serveErr == nil {
+	return serveErr
+}
+
+// drain waits out the drain delay, then gives in-flight requests and the
+// drains ShutdownTimeout (or until force) to finish, and closes what is
+// left. It returns once Serve and every drain have returned.
+func (s *Server) drain(ctx context.Context, force <-chan struct{}, drains []drain, served <-chan error, serveErr error) error {
+	if serveErr != nil {
+		_ = s.srv.Close()
+		return errors.Join(fmt.Errorf("serve: %w", serveErr), <-s.runDrains(ctx, drains, force))
+	}
+	if s.drainDelay > 0 {
 		t := time.NewTimer(s.drainDelay)
 		select {
 		case <-t.C:
@@ -472,9 +562,15 @@ func (s *Server) Run(ctx context.Context) error {
 			t.Stop()
 		}
 	}
-	var drainErr error
+	drained := s.runDrains(ctx, drains, force)
+	err := s.shutdownServer(ctx, force)
+	<-served
+	return errors.Join(err, <-drained)
+}
+
+// shutdownContext ends at ShutdownTimeout or when force is closed.
+func (s *Server) shutdownContext(ctx context.Context, force <-chan struct{}) (context.Context, context.CancelFunc) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdown)
-	defer cancel()
 	go func() {
 		select {
 		case <-force:
@@ -482,36 +578,44 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-sctx.Done():
 		}
 	}()
-	drained := s.runDrains(sctx, drains)
-	if serveErr != nil {
-		drainErr = fmt.Errorf("serve: %w", serveErr)
-		_ = s.srv.Close()
-	} else {
-		if err := s.srv.Shutdown(sctx); err != nil {
-			select {
-			case <-force:
-				drainErr = fmt.Errorf("serve: in-flight requests did not finish: a second signal cut the drain short: %w", err)
-			default:
-				drainErr = fmt.Errorf("serve: in-flight requests did not finish within the shutdown timeout (%v): %w", s.shutdown, err)
-			}
-			s.logger.Warn("closing connections that did not drain", slog.String("error", err.Error()))
-			_ = s.srv.Close()
-		}
-		<-served
-	}
-	drainErr = errors.Join(drainErr, <-drained)
-	cancel()
-	cancelBase()
-	s.state.Store(stateStopped)
+	return sctx, cancel
+}
 
-	// 4. Stop hooks, in reverse order.
-	err := errors.Join(drainErr, s.stopHooks(ctx, hooks))
-	if err != nil {
-		s.logger.Error("server stopped with errors", slog.String("error", errs.DefaultSanitizer().String(err.Error())))
-	} else {
-		s.logger.Info("server stopped")
+// shutdownServer shuts the http.Server down gracefully, closing the
+// connections that do not finish in time.
+func (s *Server) shutdownServer(ctx context.Context, force <-chan struct{}) error {
+	sctx, cancel := s.shutdownContext(ctx, force)
+	defer cancel()
+	err := s.srv.Shutdown(sctx)
+	if err == nil {
+		return nil
+	}
+	s.logger.Warn("closing connections that did not drain", slog.String("error", err.Error()))
+	_ = s.srv.Close()
+	select {
+	case <-force:
+		err = fmt.Errorf("serve: in-flight requests did not finish: a second signal cut the drain short: %w", err)
+	default:
+		err = fmt.Errorf("serve: in-flight requests did not finish within the shutdown timeout (%v): %w", s.shutdown, err)
 	}
 	return err
+}
+
+func (s *Server) logStopped(err error) {
+	if err != nil {
+		s.logger.Error("server stopped with errors", slog.String("error", s.sanitizer().String(err.Error())))
+		return
+	}
+	s.logger.Info("server stopped")
+}
+
+// sanitizer cleans the errors Run logs: the one of Options.Errors, else
+// the errs default.
+func (s *Server) sanitizer() *errs.Sanitizer {
+	if s.errors != nil {
+		return s.errors.Sanitizer()
+	}
+	return errs.DefaultSanitizer()
 }
 
 // abortStart marks a start-up that will not serve, closing the listener
@@ -564,14 +668,16 @@ func (s *Server) Drain(name string, fn func(ctx context.Context) error) {
 	s.drains = append(s.drains, drain{name: name, fn: fn})
 }
 
-// runDrains starts every drain with ctx and returns a channel that yields
-// their joined errors once all have returned.
-func (s *Server) runDrains(ctx context.Context, drains []drain) <-chan error {
+// runDrains starts every drain with a context that ends at ShutdownTimeout
+// or at force, and returns a channel that yields their joined errors once
+// all have returned.
+func (s *Server) runDrains(parent context.Context, drains []drain, force <-chan struct{}) <-chan error {
 	out := make(chan error, 1)
 	if len(drains) == 0 {
 		out <- nil
 		return out
 	}
+	ctx, cancel := s.shutdownContext(parent, force)
 	errc := make(chan error, len(drains))
 	for _, d := range drains {
 		go func() {
@@ -584,13 +690,14 @@ func (s *Server) runDrains(ctx context.Context, drains []drain) <-chan error {
 				return d.fn(ctx)
 			}()
 			if err != nil {
-				s.logger.Error("drain failed", slog.String("drain", d.name), slog.String("error", errs.DefaultSanitizer().String(err.Error())))
+				s.logger.Error("drain failed", slog.String("drain", d.name), slog.String("error", s.sanitizer().String(err.Error())))
 				err = &HookError{Hook: d.name, Phase: "drain", Err: err}
 			}
 			errc <- err
 		}()
 	}
 	go func() {
+		defer cancel()
 		var all []error
 		for range drains {
 			all = append(all, <-errc)
