@@ -9,6 +9,7 @@ import (
 // TestRunChecksBackToBack: a run right after another must start the checks
 // again, not find them still marked as running from the previous run.
 func TestRunChecksBackToBack(t *testing.T) {
+	t.Parallel()
 	ok := func(context.Context) error { return nil }
 	rd := readiness{timeout: 5 * time.Second}
 	checks := []*check{{name: "a", fn: ok}, {name: "b", fn: ok}}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/covetgo/covet/errs"
@@ -47,6 +48,7 @@ func (b readyBody) byName() map[string]serve.CheckResult {
 }
 
 func TestReadiness(t *testing.T) {
+	t.Parallel()
 	ok := func(context.Context) error { return nil }
 	fails := func(context.Context) error { return errors.New("dial tcp 10.0.0.5:5432: connection refused") }
 	slow := func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
@@ -69,6 +71,7 @@ func TestReadiness(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			srv := start(t, serve.Options{CheckTimeout: 500 * time.Millisecond}, func(s *serve.Server) {
 				for name, fn := range tc.checks {
 					s.Check(name, fn)
@@ -146,54 +149,50 @@ func TestReadinessErrorDetailByMode(t *testing.T) {
 // TestReadinessCoalescesProbes: concurrent probes share one run of the
 // checks, so a probe flood does not multiply the load on dependencies.
 func TestReadinessCoalescesProbes(t *testing.T) {
-	var calls atomic.Int32
-	gate := make(chan struct{})
-	srv := start(t, serve.Options{CheckTimeout: 10 * time.Second}, func(s *serve.Server) {
-		s.Check("db", func(ctx context.Context) error {
-			calls.Add(1)
-			select {
-			case <-gate:
-			case <-ctx.Done():
-			}
-			return nil
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		gate := make(chan struct{})
+		srv, _ := startMem(t, serve.Options{CheckTimeout: 10 * time.Second}, func(s *serve.Server) {
+			s.Check("db", func(ctx context.Context) error {
+				calls.Add(1)
+				select {
+				case <-gate:
+				case <-ctx.Done():
+				}
+				return nil
+			})
 		})
-	})
-	h := srv.s.Readyz()
-	var arrived, finished sync.WaitGroup
-	codes := make(chan int, 20)
-	for range 20 {
-		arrived.Add(1)
-		finished.Add(1)
-		go func() {
-			defer finished.Done()
-			rec := httptest.NewRecorder()
-			arrived.Done()
-			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
-			codes <- rec.Code
-		}()
-	}
-	arrived.Wait()
-	for calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(100 * time.Millisecond) // the run is held open; let every probe join it
-	close(gate)
-	finished.Wait()
-	close(codes)
-	for c := range codes {
-		if c != http.StatusOK {
-			t.Errorf("probe got %d", c)
+		h := srv.s.Readyz()
+		var finished sync.WaitGroup
+		codes := make(chan int, 20)
+		for range 20 {
+			finished.Go(func() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+				codes <- rec.Code
+			})
 		}
-	}
-	if n := calls.Load(); n > 2 {
-		t.Errorf("20 concurrent probes ran the check %d times", n)
-	}
-	_ = srv.stop(t)
+		synctest.Wait() // every probe has joined the run the gate holds open
+		if n := calls.Load(); n != 1 {
+			t.Errorf("20 concurrent probes ran the check %d times", n)
+		}
+		close(gate)
+		finished.Wait()
+		close(codes)
+		for c := range codes {
+			if c != http.StatusOK {
+				t.Errorf("probe got %d", c)
+			}
+		}
+		_ = srv.stop(t)
+	})
 }
 
 // TestReadinessBackToBack: a probe right after another must run the
 // checks again, not find them still marked as running.
 func TestReadinessBackToBack(t *testing.T) {
+	t.Parallel()
 	srv := start(t, serve.Options{}, func(s *serve.Server) {
 		s.Check("a", func(context.Context) error { return nil })
 		s.Check("b", func(context.Context) error { return nil })
@@ -213,40 +212,37 @@ func TestReadinessBackToBack(t *testing.T) {
 // TestReadinessStuckCheckNotRestarted: a check that ignores its context is
 // reported as timed out and not started again while it is still running.
 func TestReadinessStuckCheckNotRestarted(t *testing.T) {
-	var calls atomic.Int32
-	unstick := make(chan struct{})
-	srv := start(t, serve.Options{CheckTimeout: 50 * time.Millisecond}, func(s *serve.Server) {
-		s.Check("stuck", func(context.Context) error {
-			calls.Add(1)
-			<-unstick // ignores its context
-			return nil
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		unstick := make(chan struct{})
+		srv, _ := startMem(t, serve.Options{CheckTimeout: 50 * time.Millisecond}, func(s *serve.Server) {
+			s.Check("stuck", func(context.Context) error {
+				calls.Add(1)
+				<-unstick // ignores its context
+				return nil
+			})
 		})
+		for range 5 {
+			code, body := srv.get(t, "/readyz")
+			if code != http.StatusServiceUnavailable || decodeReady(t, body).byName()["stuck"].Status != serve.CheckTimeout {
+				t.Errorf("probe = %d %s, want 503 with stuck timed out", code, body)
+			}
+		}
+		if n := calls.Load(); n != 1 {
+			t.Errorf("stuck check started %d times, want 1", n)
+		}
+		close(unstick)
+		synctest.Wait() // the stuck call has returned
+		if code, body := srv.get(t, "/readyz"); code != http.StatusOK {
+			t.Fatalf("readiness did not recover after the check returned: %d %s", code, body)
+		}
+		_ = srv.stop(t)
 	})
-	for range 5 {
-		code, body := srv.get(t, "/readyz")
-		if code != http.StatusServiceUnavailable || decodeReady(t, body).byName()["stuck"].Status != serve.CheckTimeout {
-			t.Errorf("probe = %d %s, want 503 with stuck timed out", code, body)
-		}
-	}
-	if n := calls.Load(); n != 1 {
-		t.Errorf("stuck check started %d times, want 1", n)
-	}
-	close(unstick)
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		code, _ := srv.get(t, "/readyz")
-		if code == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("readiness did not recover after the check returned")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	_ = srv.stop(t)
 }
 
 func TestProbes(t *testing.T) {
+	t.Parallel()
 	srv := start(t, serve.Options{HealthPath: "/live", ReadyPath: "/ready"}, nil)
 	tests := []struct {
 		name, method, path string
@@ -284,6 +280,7 @@ func TestProbes(t *testing.T) {
 // TestProbeHandlersBeforeRun: mounted elsewhere before Run, readiness
 // reports that the server is starting.
 func TestProbeHandlersBeforeRun(t *testing.T) {
+	t.Parallel()
 	s, err := serve.New(serve.Options{Handler: http.NotFoundHandler(), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -301,6 +298,7 @@ func TestProbeHandlersBeforeRun(t *testing.T) {
 }
 
 func TestCheckRegistrationErrors(t *testing.T) {
+	t.Parallel()
 	s, err := serve.New(serve.Options{Handler: http.NotFoundHandler()})
 	if err != nil {
 		t.Fatal(err)
@@ -316,6 +314,7 @@ func TestCheckRegistrationErrors(t *testing.T) {
 		{"unnamed hook", func() { s.Hook(serve.Hook{}) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			defer func() {
 				if recover() == nil {
 					t.Error("no panic")

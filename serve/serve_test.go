@@ -22,6 +22,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/goleak"
@@ -141,77 +142,82 @@ func (rc *recorder) hook(name string, startErr, stopErr error) serve.Hook {
 }
 
 func TestShutdownDrainsSlowRequestWhileReadinessFails(t *testing.T) {
-	rec := &recorder{}
-	entered := make(chan struct{})
-	release := make(chan struct{})
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
-			close(entered)
-			<-release
-			rec.add("slow request finished")
-			_, _ = io.WriteString(w, "slow done")
-			return
-		}
-		_, _ = io.WriteString(w, "fast")
-	})
-	// DrainDelay keeps the listener open after readiness flips, so the
-	// probe can be asked over the network while the slow request runs.
-	srv := start(t, serve.Options{Handler: handler, DrainDelay: 300 * time.Millisecond, ShutdownTimeout: 5 * time.Second},
-		func(s *serve.Server) {
-			s.Hook(rec.hook("db", nil, nil))
-			s.CloseOnStop("cache", closerFunc(func() error { rec.add("close cache"); return nil }))
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		entered := make(chan struct{})
+		release := make(chan struct{})
+		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/slow" {
+				close(entered)
+				<-release
+				rec.add("slow request finished")
+				_, _ = io.WriteString(w, "slow done")
+				return
+			}
+			_, _ = io.WriteString(w, "fast")
 		})
-	if code, _ := srv.get(t, "/readyz"); code != http.StatusOK {
-		t.Fatalf("readyz before shutdown = %d", code)
-	}
-
-	slow := make(chan string, 1)
-	go func() {
-		resp, err := srv.client.Get(srv.url + "/slow")
-		if err != nil {
-			slow <- "error: " + err.Error()
-			return
+		// DrainDelay keeps the listener open after readiness flips, so the
+		// probe can be asked over the network while the slow request runs.
+		srv, ln := startMem(t, serve.Options{Handler: handler, DrainDelay: 300 * time.Millisecond, ShutdownTimeout: 5 * time.Second},
+			func(s *serve.Server) {
+				s.Hook(rec.hook("db", nil, nil))
+				s.CloseOnStop("cache", closerFunc(func() error { rec.add("close cache"); return nil }))
+			})
+		if code, _ := srv.get(t, "/readyz"); code != http.StatusOK {
+			t.Fatalf("readyz before shutdown = %d", code)
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		slow <- string(b)
-	}()
-	<-entered
-	srv.cancel()
 
-	// Readiness fails at once, liveness stays up, the slow request runs on.
-	deadline := time.Now().Add(2 * time.Second)
-	for srv.s.Ready() && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	code, body := srv.get(t, "/readyz")
-	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"code":"shutting_down"`) {
-		t.Errorf("readyz while draining = %d %s", code, body)
-	}
-	if code, _ := srv.get(t, "/healthz"); code != http.StatusOK {
-		t.Errorf("healthz while draining = %d, want 200", code)
-	}
-	select {
-	case err := <-srv.done:
-		t.Fatalf("Run returned before the slow request finished: %v", err)
-	default:
-	}
+		slow := make(chan string, 1)
+		go func() {
+			resp, err := srv.client.Get(srv.url + "/slow")
+			if err != nil {
+				slow <- "error: " + err.Error()
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			slow <- string(b)
+		}()
+		<-entered
+		srv.cancel()
+		synctest.Wait() // Run is in its drain delay
 
-	close(release)
-	if got := <-slow; got != "slow done" {
-		t.Errorf("slow request = %q, want it to complete", got)
-	}
-	if err := srv.stop(t); err != nil {
-		t.Errorf("Run = %v, want nil after an orderly shutdown", err)
-	}
-	want := []string{"start db", "slow request finished", "close cache", "stop db"}
-	if got := rec.list(); !slices.Equal(got, want) {
-		t.Errorf("events = %q, want %q", got, want)
-	}
-	// The listener is closed.
-	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(srv.url, "http://"), time.Second); err == nil {
-		t.Error("still accepting connections after Run returned")
-	}
+		// Readiness fails at once, liveness stays up, the slow request runs on.
+		if srv.s.Ready() {
+			t.Error("still ready after the shutdown began")
+		}
+		code, body := srv.get(t, "/readyz")
+		if code != http.StatusServiceUnavailable || !strings.Contains(body, `"code":"shutting_down"`) {
+			t.Errorf("readyz while draining = %d %s", code, body)
+		}
+		if code, _ := srv.get(t, "/healthz"); code != http.StatusOK {
+			t.Errorf("healthz while draining = %d, want 200", code)
+		}
+		time.Sleep(time.Second) // fake time: past the drain delay, the listener closes
+		synctest.Wait()
+		select {
+		case err := <-srv.done:
+			t.Fatalf("Run returned before the slow request finished: %v", err)
+		default:
+		}
+
+		close(release)
+		if got := <-slow; got != "slow done" {
+			t.Errorf("slow request = %q, want it to complete", got)
+		}
+		if err := srv.stop(t); err != nil {
+			t.Errorf("Run = %v, want nil after an orderly shutdown", err)
+		}
+		want := []string{"start db", "slow request finished", "close cache", "stop db"}
+		if got := rec.list(); !slices.Equal(got, want) {
+			t.Errorf("events = %q, want %q", got, want)
+		}
+		if c, err := ln.Dial(context.Background()); err == nil {
+			c.Close()
+			t.Error("still accepting connections after Run returned")
+		}
+	})
 }
 
 type closerFunc func() error
@@ -219,45 +225,49 @@ type closerFunc func() error
 func (f closerFunc) Close() error { return f() }
 
 func TestShutdownTimeoutClosesStragglers(t *testing.T) {
-	rec := &recorder{}
-	entered := make(chan struct{})
-	release := make(chan struct{})
-	defer close(release)
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		close(entered)
-		select {
-		case <-release:
-		case <-r.Context().Done(): // cancelled when the drain gives up
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		entered := make(chan struct{})
+		release := make(chan struct{})
+		defer close(release)
+		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			close(entered)
+			select {
+			case <-release:
+			case <-r.Context().Done(): // cancelled when the drain gives up
+			}
+		})
+		srv, _ := startMem(t, serve.Options{Handler: handler, ShutdownTimeout: 150 * time.Millisecond},
+			func(s *serve.Server) { s.Hook(rec.hook("db", nil, nil)) })
+		failed := make(chan error, 1)
+		go func() {
+			resp, err := srv.client.Get(srv.url + "/stuck")
+			if err == nil {
+				resp.Body.Close()
+			}
+			failed <- err
+		}()
+		<-entered
+		began := time.Now()
+		err := srv.stop(t)
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "did not finish") {
+			t.Errorf("Run = %v, want the drain timeout", err)
+		}
+		if took := time.Since(began); took != 150*time.Millisecond {
+			t.Errorf("shutdown took %v of fake time with a 150ms timeout", took)
+		}
+		if !slices.Contains(rec.list(), "stop db") {
+			t.Errorf("stop hooks did not run after a failed drain: %q", rec.list())
+		}
+		if err := <-failed; err == nil {
+			t.Error("the straggling request got a response; its connection should have been closed")
 		}
 	})
-	srv := start(t, serve.Options{Handler: handler, ShutdownTimeout: 150 * time.Millisecond},
-		func(s *serve.Server) { s.Hook(rec.hook("db", nil, nil)) })
-	failed := make(chan error, 1)
-	go func() {
-		resp, err := srv.client.Get(srv.url + "/stuck")
-		if err == nil {
-			resp.Body.Close()
-		}
-		failed <- err
-	}()
-	<-entered
-	began := time.Now()
-	err := srv.stop(t)
-	if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "did not finish") {
-		t.Errorf("Run = %v, want the drain timeout", err)
-	}
-	if took := time.Since(began); took > 3*time.Second {
-		t.Errorf("shutdown took %v with a 150ms timeout", took)
-	}
-	if !slices.Contains(rec.list(), "stop db") {
-		t.Errorf("stop hooks did not run after a failed drain: %q", rec.list())
-	}
-	if err := <-failed; err == nil {
-		t.Error("the straggling request got a response; its connection should have been closed")
-	}
 }
 
 func TestHookOrder(t *testing.T) {
+	t.Parallel()
 	rec := &recorder{}
 	srv := start(t, serve.Options{}, func(s *serve.Server) {
 		s.Hook(rec.hook("config", nil, nil))
@@ -280,6 +290,7 @@ func TestHookOrder(t *testing.T) {
 var errDown = errors.New("connection refused")
 
 func TestStartHookFailure(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		failing    serve.Hook
@@ -295,6 +306,7 @@ func TestStartHookFailure(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			rec := &recorder{}
 			s, err := serve.New(serve.Options{Handler: http.NotFoundHandler(), Addr: "127.0.0.1:0", Logger: quiet,
 				Signals: []os.Signal{}, HookTimeout: 100 * time.Millisecond})
@@ -331,6 +343,7 @@ func TestStartHookFailure(t *testing.T) {
 }
 
 func TestStopHookFailuresAreJoined(t *testing.T) {
+	t.Parallel()
 	rec := &recorder{}
 	errA, errB := errors.New("a failed"), errors.New("b failed")
 	srv := start(t, serve.Options{}, func(s *serve.Server) {
@@ -437,10 +450,11 @@ func TestSecondSignalCutsTheDrainShort(t *testing.T) {
 	}()
 	<-entered
 	_ = syscall.Kill(os.Getpid(), syscall.SIGUSR2)
-	for s.Ready() {
+	for s.Ready() { // the signal comes from the kernel, outside any bubble
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(50 * time.Millisecond)
+	// The relay has taken the first signal; the second is buffered if it
+	// arrives before the relay waits for it.
 	_ = syscall.Kill(os.Getpid(), syscall.SIGUSR2)
 	select {
 	case err := <-done:
@@ -453,6 +467,7 @@ func TestSecondSignalCutsTheDrainShort(t *testing.T) {
 }
 
 func TestFailedStartClosesTheGivenListener(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -472,6 +487,7 @@ func TestFailedStartClosesTheGivenListener(t *testing.T) {
 }
 
 func TestListenFailureRunsStopHooks(t *testing.T) {
+	t.Parallel()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -493,6 +509,7 @@ func TestListenFailureRunsStopHooks(t *testing.T) {
 }
 
 func TestRunOnceAndHookAfterRun(t *testing.T) {
+	t.Parallel()
 	srv := start(t, serve.Options{}, nil)
 	if err := srv.s.Run(context.Background()); err == nil {
 		t.Error("second Run succeeded")
@@ -511,6 +528,7 @@ func TestRunOnceAndHookAfterRun(t *testing.T) {
 }
 
 func TestNewDefaultsAndValidation(t *testing.T) {
+	t.Parallel()
 	s, err := serve.New(serve.Options{Handler: http.NotFoundHandler()})
 	if err != nil {
 		t.Fatal(err)
@@ -551,6 +569,7 @@ func TestNewDefaultsAndValidation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			s, err := serve.New(tc.opts)
 			if err == nil || s != nil {
 				t.Fatalf("New = %v, %v; want an error", s, err)
@@ -565,6 +584,7 @@ func TestNewDefaultsAndValidation(t *testing.T) {
 // TestSlowHeadersAreCut sends a request line and then nothing: the
 // connection must be closed after ReadHeaderTimeout.
 func TestSlowHeadersAreCut(t *testing.T) {
+	t.Parallel()
 	srv := start(t, serve.Options{ReadHeaderTimeout: 200 * time.Millisecond}, nil)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.url, "http://"))
 	if err != nil {
@@ -585,6 +605,7 @@ func TestSlowHeadersAreCut(t *testing.T) {
 }
 
 func TestOversizedHeadersRefused(t *testing.T) {
+	t.Parallel()
 	srv := start(t, serve.Options{MaxHeaderBytes: 8 << 10}, nil)
 	req, _ := http.NewRequest(http.MethodGet, srv.url+"/", nil)
 	req.Header.Set("X-Big", strings.Repeat("a", 64<<10))
@@ -600,6 +621,7 @@ func TestOversizedHeadersRefused(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
+	t.Parallel()
 	cert := selfSigned(t)
 	srv := start(t, serve.Options{TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}, nil)
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // self-signed test certificate
@@ -616,6 +638,7 @@ func TestTLS(t *testing.T) {
 }
 
 func TestServerLogsLifecycle(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var buf strings.Builder
 	logger := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
