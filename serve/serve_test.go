@@ -527,7 +527,7 @@ func TestRunOnceAndHookAfterRun(t *testing.T) {
 	}
 }
 
-func TestNewDefaultsAndValidation(t *testing.T) {
+func TestNewDefaults(t *testing.T) {
 	t.Parallel()
 	s, err := serve.New(serve.Options{Handler: http.NotFoundHandler()})
 	if err != nil {
@@ -546,7 +546,10 @@ func TestNewDefaultsAndValidation(t *testing.T) {
 	if hs := s.HTTPServer(); hs.ReadTimeout != 0 || hs.WriteTimeout != 0 || hs.IdleTimeout >= 0 || hs.ReadHeaderTimeout == 0 {
 		t.Errorf("negative timeouts not disabled (or header timeout lost): %+v", hs)
 	}
+}
 
+func TestNewValidation(t *testing.T) {
+	t.Parallel()
 	cert := selfSigned(t)
 	h := http.NotFoundHandler()
 	tests := []struct {
