@@ -170,34 +170,10 @@ func (s *Sanitizer) walk(v any, depth int) any {
 	if depth > maxDepth {
 		return "[TOO DEEP]"
 	}
+	if out, ok := s.walkScalar(v); ok {
+		return out
+	}
 	switch t := v.(type) {
-	case nil:
-		return nil
-	case string:
-		return s.String(t)
-	case []byte:
-		return s.String(string(t))
-	case json.Number:
-		if n, err := strconv.ParseUint(string(t), 10, 64); err == nil {
-			return s.unsigned(n)
-		}
-		return t
-	case bool:
-		return t
-	case int:
-		return s.number(int64(t))
-	case int64:
-		return s.number(t)
-	case int32, int16, int8, uint8, uint16, uint32:
-		return t
-	case uint:
-		return s.unsigned(uint64(t))
-	case uint64:
-		return s.unsigned(t)
-	case float64:
-		return finite(t)
-	case float32:
-		return finite(float64(t))
 	case error:
 		return s.String(safeText(t.Error))
 	case fmt.Stringer:
@@ -205,16 +181,7 @@ func (s *Sanitizer) walk(v any, depth int) any {
 	case map[string]any:
 		return s.walkMap(t, depth)
 	case map[string]string:
-		out := make(map[string]any, len(t))
-		for k, val := range t {
-			k = s.String(k)
-			if s.SensitiveKey(k) {
-				out[k] = s.redacted(val)
-			} else {
-				out[k] = s.String(val)
-			}
-		}
-		return out
+		return s.walkStringMap(t)
 	case []any:
 		out := make([]any, len(t))
 		for i, e := range t {
@@ -229,6 +196,53 @@ func (s *Sanitizer) walk(v any, depth int) any {
 		return out
 	}
 	return s.reflectValue(reflect.ValueOf(v), depth)
+}
+
+// walkScalar sanitizes the basic types: text is cleaned, numbers that could
+// be card numbers are checked, floats made JSON-safe. ok is false for any
+// other type.
+func (s *Sanitizer) walkScalar(v any) (out any, ok bool) {
+	switch t := v.(type) {
+	case nil:
+		return nil, true
+	case string:
+		return s.String(t), true
+	case []byte:
+		return s.String(string(t)), true
+	case json.Number:
+		if n, err := strconv.ParseUint(string(t), 10, 64); err == nil {
+			return s.unsigned(n), true
+		}
+		return t, true
+	case bool, int32, int16, int8, uint8, uint16, uint32:
+		return t, true
+	case int:
+		return s.number(int64(t)), true
+	case int64:
+		return s.number(t), true
+	case uint:
+		return s.unsigned(uint64(t)), true
+	case uint64:
+		return s.unsigned(t), true
+	case float64:
+		return finite(t), true
+	case float32:
+		return finite(float64(t)), true
+	}
+	return nil, false
+}
+
+func (s *Sanitizer) walkStringMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, val := range m {
+		k = s.String(k)
+		if s.SensitiveKey(k) {
+			out[k] = s.redacted(val)
+		} else {
+			out[k] = s.String(val)
+		}
+	}
+	return out
 }
 
 // reflectValue handles the types the fast switch does not: other maps and
@@ -418,39 +432,51 @@ func (s *Sanitizer) secretAt(v string, i int) (end, start int) {
 	if i > 0 && isTokenByte(v[i-1]) {
 		return 0, 0 // only look at the start of a word
 	}
-	c := v[i]
-	switch {
+	e := i
+	switch c := v[i]; {
 	case c == 'e' && strings.HasPrefix(v[i:], "eyJ"):
-		if e := jwtEnd(v, i); e > i {
-			return e, i
-		}
+		e = jwtEnd(v, i)
 	case c == 'B' || c == 'b':
-		for _, scheme := range [...]string{"bearer ", "basic "} {
-			if len(v)-i > len(scheme) && strings.EqualFold(v[i:i+len(scheme)], scheme) {
-				j := i + len(scheme)
-				for j < len(v) && v[j] == ' ' {
-					j++
-				}
-				e := j
-				for e < len(v) && (isTokenByte(v[e]) || v[e] == '.' || v[e] == '~' || v[e] == '+' || v[e] == '/' || v[e] == '=') {
-					e++
-				}
-				if e-j >= 8 {
-					return e, j
-				}
-			}
-		}
+		return schemeCredential(v, i)
 	case c == '-':
-		if e := pemEnd(v, i); e > i {
-			return e, i
+		e = pemEnd(v, i)
+	case isDigit(c):
+		e = cardEnd(v, i)
+	}
+	if e > i {
+		return e, i
+	}
+	return 0, 0
+}
+
+// schemeCredential returns the span of the credential after "Bearer " or
+// "Basic " (any case) at v[i:], when it is at least 8 bytes long.
+func schemeCredential(v string, i int) (end, start int) {
+	for _, scheme := range [...]string{"bearer ", "basic "} {
+		if len(v)-i <= len(scheme) || !strings.EqualFold(v[i:i+len(scheme)], scheme) {
+			continue
 		}
-	case '0' <= c && c <= '9':
-		if e := cardEnd(v, i); e > i {
-			return e, i
+		j := i + len(scheme)
+		for j < len(v) && v[j] == ' ' {
+			j++
+		}
+		e := j
+		for e < len(v) && isCredentialByte(v[e]) {
+			e++
+		}
+		if e-j >= 8 {
+			return e, j
 		}
 	}
 	return 0, 0
 }
+
+// isCredentialByte: the bytes of a token68 (RFC 9110 §11.2) and of a JWT.
+func isCredentialByte(c byte) bool {
+	return isTokenByte(c) || c == '.' || c == '~' || c == '+' || c == '/' || c == '='
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // pemEnd returns the end of a PEM private-key block starting at i (through
 // its END line, or the end of v when the END line is missing), or i.
@@ -481,38 +507,54 @@ func pemEnd(v string, i int) int {
 // ("scheme://user:pass@host") or a MySQL DSN ("user:pass@tcp(host)/db"),
 // or an OAuth code in a query string ("?code=x"). It returns the span.
 func (s *Sanitizer) assignmentAt(v string, i int) (end, start int) {
-	c := v[i]
-	switch c {
+	switch v[i] {
 	case '@':
 		return mysqlPassword(v, i)
-	case '=', ':':
-		if c == ':' && strings.HasPrefix(v[i:], "://") {
+	case ':':
+		if strings.HasPrefix(v[i:], "://") {
 			return userinfoPassword(v, i+3)
 		}
-		keyEnd := i
-		if keyEnd > 0 && (v[keyEnd-1] == '"' || v[keyEnd-1] == '\'') {
-			keyEnd-- // a quoted key: "secret":"x"
-			if keyEnd > 0 && v[keyEnd-1] == '\\' {
-				keyEnd-- // an escaped one: \"secret\":\"x\"
-			}
-		}
-		k := keyEnd
-		for k > 0 && (isTokenByte(v[k-1]) || v[k-1] == '.') {
-			k--
-		}
-		if k == keyEnd {
-			return 0, 0
-		}
-		key := v[k:keyEnd]
-		if !s.SensitiveKey(key) && !(c == '=' && queryCode(v, k, key)) {
-			return 0, 0
-		}
-		if c == ':' && errorPrefix(v, k, i) && prefixWords[key] {
-			return 0, 0 // "session: not found" is a package's error prefix, not a value
-		}
-		return valueSpan(v, i+1, c == '=')
+		return s.keyedValue(v, i)
+	case '=':
+		return s.keyedValue(v, i)
 	}
 	return 0, 0
+}
+
+// keyedValue returns the span of the value after the '=' or ':' at v[i]
+// when the key before it is sensitive (or an OAuth code parameter).
+func (s *Sanitizer) keyedValue(v string, i int) (end, start int) {
+	c := v[i]
+	k, keyEnd := keyBefore(v, i)
+	if k == keyEnd {
+		return 0, 0
+	}
+	key := v[k:keyEnd]
+	if !s.SensitiveKey(key) && !(c == '=' && queryCode(v, k, key)) {
+		return 0, 0
+	}
+	if c == ':' && errorPrefix(v, k, i) && prefixWords[key] {
+		return 0, 0 // "session: not found" is a package's error prefix, not a value
+	}
+	return valueSpan(v, i+1, c == '=')
+}
+
+// keyBefore returns the span [k, keyEnd) of the key that ends just before
+// v[i], skipping the closing quote of a quoted key ("secret":"x") and its
+// backslash when escaped (\"secret\":\"x\"). k == keyEnd when there is none.
+func keyBefore(v string, i int) (k, keyEnd int) {
+	keyEnd = i
+	if keyEnd > 0 && (v[keyEnd-1] == '"' || v[keyEnd-1] == '\'') {
+		keyEnd--
+		if keyEnd > 0 && v[keyEnd-1] == '\\' {
+			keyEnd--
+		}
+	}
+	k = keyEnd
+	for k > 0 && (isTokenByte(v[k-1]) || v[k-1] == '.') {
+		k--
+	}
+	return k, keyEnd
 }
 
 // queryCode reports whether key, at v[k:], is an OAuth authorization code
@@ -532,32 +574,42 @@ func valueSpan(v string, i int, equals bool) (end, start int) {
 		start++
 	}
 	if start < len(v) && (v[start] == '"' || v[start] == '\'') {
-		q := v[start]
 		start++
-		for end = start; end < len(v) && v[end] != q; end++ {
-			if v[end] == '\\' {
-				end++
-			}
-		}
-		end = min(end, len(v))
-		if end > start {
-			return end, start
-		}
-		return 0, 0
-	}
-	for end = start; end < len(v); end++ {
-		d := v[end]
-		if d == '\n' || d == '\r' || equals && (d == ' ' || d == '\t' || d == '&') {
-			break
-		}
-		if (d == ',' || equals && d == ';') && (end+1 == len(v) || v[end+1] == ' ' || v[end+1] == '\t' || v[end+1] == '\n') {
-			break
+		end = quotedEnd(v, start, v[start-1])
+	} else {
+		end = start
+		for end < len(v) && !valueEnds(v, end, equals) {
+			end++
 		}
 	}
 	if end > start {
 		return end, start
 	}
 	return 0, 0
+}
+
+// quotedEnd returns where the value quoted by q that starts at v[start]
+// ends: its closing quote (backslash escapes honoured) or the end of v.
+func quotedEnd(v string, start int, q byte) int {
+	end := start
+	for ; end < len(v) && v[end] != q; end++ {
+		if v[end] == '\\' {
+			end++
+		}
+	}
+	return min(end, len(v))
+}
+
+// valueEnds reports whether an unquoted value ends at v[end] (see valueSpan).
+func valueEnds(v string, end int, equals bool) bool {
+	d := v[end]
+	if d == '\n' || d == '\r' || equals && (d == ' ' || d == '\t' || d == '&') {
+		return true
+	}
+	if d != ',' && !(equals && d == ';') {
+		return false
+	}
+	return end+1 == len(v) || v[end+1] == ' ' || v[end+1] == '\t' || v[end+1] == '\n'
 }
 
 // prefixWords are sensitive key words that are also the names of packages,
@@ -601,17 +653,11 @@ func userinfoPassword(v string, i int) (end, start int) {
 // "user:pass@tcp(host)/db" (also unix(...), "@/db" and "@(host)") when v[at]
 // is the '@' before the address.
 func mysqlPassword(v string, at int) (end, start int) {
-	rest := v[at+1:]
-	if !strings.HasPrefix(rest, "tcp(") && !strings.HasPrefix(rest, "tcp6(") && !strings.HasPrefix(rest, "unix(") &&
-		!strings.HasPrefix(rest, "(") && !strings.HasPrefix(rest, "/") {
+	if !mysqlAddress(v[at+1:]) {
 		return 0, 0
 	}
 	k := at
-	for k > 0 {
-		d := v[k-1]
-		if d == ' ' || d == '\t' || d == '\n' || d == '\r' || d == '"' || d == '\'' || d == '=' || d == '/' {
-			break
-		}
+	for k > 0 && strings.IndexByte(" \t\n\r\"'=/", v[k-1]) < 0 {
 		k--
 	}
 	colon := strings.IndexByte(v[k:at], ':')
@@ -619,6 +665,17 @@ func mysqlPassword(v string, at int) (end, start int) {
 		return 0, 0
 	}
 	return at, k + colon + 1
+}
+
+// mysqlAddress reports whether rest starts like the address part of a
+// MySQL DSN: tcp(...), tcp6(...), unix(...), (...) or /db.
+func mysqlAddress(rest string) bool {
+	for _, p := range [...]string{"tcp(", "tcp6(", "unix(", "(", "/"} {
+		if strings.HasPrefix(rest, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func isTokenByte(c byte) bool {
@@ -653,33 +710,41 @@ func jwtEnd(v string, i int) int {
 // cardEnd returns the end of a 13-19 digit card number starting at i (digits
 // optionally grouped by single spaces or dashes) that passes the Luhn check.
 func cardEnd(v string, i int) int {
-	var digits [19]byte
-	n, j, end := 0, i, i
-	for j < len(v) && n < 20 {
+	digits, n, end := cardDigits(v, i)
+	if n < 13 || n > 19 || end < len(v) && isTokenByte(v[end]) || !luhn(string(digits[:n])) {
+		return i
+	}
+	return end
+}
+
+// cardDigits reads the digits of v[i:], each group separated by a single
+// space or dash, up to the first other byte. It stops with n = 20 at a
+// twentieth digit: too long to be a card number.
+func cardDigits(v string, i int) (digits [19]byte, n, end int) {
+	end = i
+	for j := i; j < len(v); j++ {
 		c := v[j]
-		if '0' <= c && c <= '9' {
-			if n == 19 {
-				return i // too long to be a card number
+		if isDigit(c) {
+			if n == len(digits) {
+				return digits, n + 1, end
 			}
 			digits[n] = c
 			n++
-			j++
-			end = j
+			end = j + 1
 			continue
 		}
-		if (c == ' ' || c == '-') && j+1 < len(v) && '0' <= v[j+1] && v[j+1] <= '9' && j > i && v[j-1] >= '0' && v[j-1] <= '9' {
-			j++
-			continue
+		if !cardSeparator(v, i, j) {
+			break
 		}
-		break
 	}
-	if end < len(v) && isTokenByte(v[end]) {
-		return i
-	}
-	if n >= 13 && luhn(string(digits[:n])) {
-		return end
-	}
-	return i
+	return digits, n, end
+}
+
+// cardSeparator reports whether v[j] is a space or dash between two digits
+// of a number that starts at v[i].
+func cardSeparator(v string, i, j int) bool {
+	c := v[j]
+	return (c == ' ' || c == '-') && j > i && j+1 < len(v) && isDigit(v[j-1]) && isDigit(v[j+1])
 }
 
 func luhn(d string) bool {

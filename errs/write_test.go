@@ -71,6 +71,10 @@ func TestKindsAndIs(t *testing.T) {
 	if Wrap(nil, KindBadRequest, "", "") != nil {
 		t.Error("Wrap(nil) must be nil")
 	}
+}
+
+func TestWellKnownErrorsAndConfigf(t *testing.T) {
+	t.Parallel()
 	if KindOf(context.DeadlineExceeded) != KindTimeout || KindOf(&http.MaxBytesError{Limit: 1}) != KindPayloadTooLarge || KindOf(errors.New("x")) != KindInternal {
 		t.Error("well-known errors mapped wrongly")
 	}
@@ -193,15 +197,7 @@ func TestWriteModes(t *testing.T) {
 			if hasStack != tt.hasStack {
 				t.Errorf("stack present = %v", hasStack)
 			}
-			if tt.maxFrames > 0 && len(stack) > tt.maxFrames {
-				t.Errorf("%d frames, want at most %d", len(stack), tt.maxFrames)
-			}
-			for _, f := range stack {
-				file := f.(map[string]any)["file"].(string)
-				if strings.HasPrefix(file, "/") || strings.Contains(file, "pkg/mod") {
-					t.Errorf("absolute or module-cache path in stack: %s", file)
-				}
-			}
+			checkStack(t, stack, tt.maxFrames)
 			for _, s := range tt.forbidden {
 				if strings.Contains(body, s) {
 					t.Errorf("body reveals %q: %s", s, body)
@@ -214,6 +210,21 @@ func TestWriteModes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkStack checks a rendered stack: at most maxFrames frames (0: any
+// number), each file named by import path, never by a machine path.
+func checkStack(t *testing.T, stack []any, maxFrames int) {
+	t.Helper()
+	if maxFrames > 0 && len(stack) > maxFrames {
+		t.Errorf("%d frames, want at most %d", len(stack), maxFrames)
+	}
+	for _, f := range stack {
+		file := f.(map[string]any)["file"].(string)
+		if strings.HasPrefix(file, "/") || strings.Contains(file, "pkg/mod") {
+			t.Errorf("absolute or module-cache path in stack: %s", file)
+		}
 	}
 }
 
