@@ -62,6 +62,23 @@ func (r *running) get(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// getAsync sends a GET in the background; the channel yields the body, or
+// the error's text.
+func (r *running) getAsync(path string) <-chan string {
+	out := make(chan string, 1)
+	go func() {
+		resp, err := r.client.Get(r.url + path)
+		if err != nil {
+			out <- "error: " + err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		out <- string(b)
+	}()
+	return out
+}
+
 // stop cancels the server's context and returns what Run returned.
 func (r *running) stop(t *testing.T) error {
 	t.Helper()
@@ -168,32 +185,12 @@ func TestShutdownDrainsSlowRequestWhileReadinessFails(t *testing.T) {
 			t.Fatalf("readyz before shutdown = %d", code)
 		}
 
-		slow := make(chan string, 1)
-		go func() {
-			resp, err := srv.client.Get(srv.url + "/slow")
-			if err != nil {
-				slow <- "error: " + err.Error()
-				return
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			slow <- string(b)
-		}()
+		slow := srv.getAsync("/slow")
 		<-entered
 		srv.cancel()
 		synctest.Wait() // Run is in its drain delay
 
-		// Readiness fails at once, liveness stays up, the slow request runs on.
-		if srv.s.Ready() {
-			t.Error("still ready after the shutdown began")
-		}
-		code, body := srv.get(t, "/readyz")
-		if code != http.StatusServiceUnavailable || !strings.Contains(body, `"code":"shutting_down"`) {
-			t.Errorf("readyz while draining = %d %s", code, body)
-		}
-		if code, _ := srv.get(t, "/healthz"); code != http.StatusOK {
-			t.Errorf("healthz while draining = %d, want 200", code)
-		}
+		checkDraining(t, srv)
 		time.Sleep(time.Second) // fake time: past the drain delay, the listener closes
 		synctest.Wait()
 		select {
@@ -218,6 +215,22 @@ func TestShutdownDrainsSlowRequestWhileReadinessFails(t *testing.T) {
 			t.Error("still accepting connections after Run returned")
 		}
 	})
+}
+
+// checkDraining: once shutdown begins, readiness fails at once and
+// liveness stays up.
+func checkDraining(t *testing.T, srv *running) {
+	t.Helper()
+	if srv.s.Ready() {
+		t.Error("still ready after the shutdown began")
+	}
+	code, body := srv.get(t, "/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"code":"shutting_down"`) {
+		t.Errorf("readyz while draining = %d %s", code, body)
+	}
+	if code, _ := srv.get(t, "/healthz"); code != http.StatusOK {
+		t.Errorf("healthz while draining = %d, want 200", code)
+	}
 }
 
 type closerFunc func() error
