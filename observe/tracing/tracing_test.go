@@ -360,6 +360,29 @@ func correlatedStack(t *testing.T, rec *recorder, logBuf *bytes.Buffer, trustIDs
 	return r
 }
 
+// With the API's no-op provider the stage starts no span and allocates
+// nothing for an untrusted peer; a trusted peer's trace context is still
+// handed on (as a remote span context) to calls made downstream. Not
+// parallel: it counts allocations.
+func TestNoopProviderStartsNoSpan(t *testing.T) {
+	for _, trusted := range []bool{false, true} {
+		s := newStage(t, tracenoop.NewTracerProvider(), tracing.Options{TrustIncoming: func(*http.Request) bool { return trusted }})
+		var inner trace.SpanContext
+		h := s.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inner = trace.SpanContextFromContext(r.Context())
+		}))
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Traceparent", incomingTraceparent)
+		serve(h, req)
+		if got := inner.IsValid() && inner.IsRemote() && inner.TraceID().String() == incomingTraceID; got != trusted {
+			t.Errorf("trusted %v: handler sees span context %v (remote %v)", trusted, inner.TraceID(), inner.IsRemote())
+		}
+		if !trusted {
+			assertNoAllocs(t, s, req)
+		}
+	}
+}
+
 // Without a tracer provider that records, an incoming traceparent stays a
 // remote span context: it is neither logged nor the correlation ID.
 func TestNoopProviderKeepsRandomCorrelationID(t *testing.T) {
