@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // lineWriter writes access-log records to AccessLogOptions.Writer as JSON
@@ -36,6 +38,7 @@ type accessFields struct {
 	msg                     string
 	method, route, clientIP string
 	requestID               string
+	span                    trace.SpanContext // logged when local and valid
 	status                  int
 	bytes                   int64
 	elapsed                 time.Duration
@@ -75,6 +78,25 @@ func appendAccessJSON(b []byte, f *accessFields) ([]byte, bool) {
 	if y := f.start.Year(); y < 0 || y > 9999 || f.start.IsZero() {
 		return b, false // slog writes an error or no time at all
 	}
+	b = appendFixedFields(b, f)
+	for _, a := range f.extra {
+		var ok bool
+		if b, ok = appendAttr(b, a); !ok {
+			return b, false
+		}
+	}
+	if f.hijacked {
+		b = append(b, `,"hijacked":true`...)
+	}
+	if f.panicked {
+		b = append(b, `,"panic":true`...)
+	}
+	return append(b, "}\n"...), true
+}
+
+// appendFixedFields appends the record's opening brace and the fields every
+// record has, through the trace IDs.
+func appendFixedFields(b []byte, f *accessFields) []byte {
 	b = append(b, `{"time":"`...)
 	b = f.start.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","level":`...)
@@ -97,43 +119,49 @@ func appendAccessJSON(b []byte, f *accessFields) ([]byte, bool) {
 		b = append(b, `,"request_id":`...)
 		b = appendJSONString(b, f.requestID)
 	}
-	for _, a := range f.extra {
-		if a.Key == "" {
-			return b, false // slog drops some of these and inlines others
-		}
-		b = append(b, ',')
-		b = appendJSONString(b, a.Key)
-		b = append(b, ':')
-		switch v := a.Value; v.Kind() {
-		case slog.KindString:
-			b = appendJSONString(b, v.String())
-		case slog.KindInt64:
-			b = strconv.AppendInt(b, v.Int64(), 10)
-		case slog.KindUint64:
-			b = strconv.AppendUint(b, v.Uint64(), 10)
-		case slog.KindBool:
-			b = strconv.AppendBool(b, v.Bool())
-		case slog.KindDuration:
-			b = strconv.AppendInt(b, int64(v.Duration()), 10)
-		case slog.KindTime:
-			t := v.Time()
-			if y := t.Year(); y < 0 || y > 9999 {
-				return b, false
-			}
-			b = append(b, '"')
-			b = t.AppendFormat(b, time.RFC3339Nano)
-			b = append(b, '"')
-		default:
+	if f.traced() {
+		tid, sid := f.span.TraceID(), f.span.SpanID()
+		b = append(b, `,"trace_id":"`...)
+		b = appendHex(b, tid[:])
+		b = append(b, `","span_id":"`...)
+		b = appendHex(b, sid[:])
+		b = append(b, '"')
+	}
+	return b
+}
+
+// appendAttr appends an added attribute as `,"key":value`, or reports
+// false for one only slog's handler encodes.
+func appendAttr(b []byte, a slog.Attr) ([]byte, bool) {
+	if a.Key == "" {
+		return b, false // slog drops some of these and inlines others
+	}
+	b = append(b, ',')
+	b = appendJSONString(b, a.Key)
+	b = append(b, ':')
+	switch v := a.Value; v.Kind() {
+	case slog.KindString:
+		b = appendJSONString(b, v.String())
+	case slog.KindInt64:
+		b = strconv.AppendInt(b, v.Int64(), 10)
+	case slog.KindUint64:
+		b = strconv.AppendUint(b, v.Uint64(), 10)
+	case slog.KindBool:
+		b = strconv.AppendBool(b, v.Bool())
+	case slog.KindDuration:
+		b = strconv.AppendInt(b, int64(v.Duration()), 10)
+	case slog.KindTime:
+		t := v.Time()
+		if y := t.Year(); y < 0 || y > 9999 {
 			return b, false
 		}
+		b = append(b, '"')
+		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	default:
+		return b, false
 	}
-	if f.hijacked {
-		b = append(b, `,"hijacked":true`...)
-	}
-	if f.panicked {
-		b = append(b, `,"panic":true`...)
-	}
-	return append(b, "}\n"...), true
+	return b, true
 }
 
 // appendAccessSlog appends f as slog's JSON handler writes it.
@@ -141,6 +169,12 @@ func appendAccessSlog(b []byte, f *accessFields) []byte {
 	buf := bytes.NewBuffer(b)
 	_ = slog.NewJSONHandler(buf, nil).Handle(context.Background(), f.record())
 	return buf.Bytes()
+}
+
+// traced reports whether the record carries trace_id and span_id: a span
+// this process started is active (see activeSpan).
+func (f *accessFields) traced() bool {
+	return f.span.IsValid() && !f.span.IsRemote()
 }
 
 // record returns f as a slog record. Its time is when the request
@@ -157,6 +191,11 @@ func (f *accessFields) record() slog.Record {
 	)
 	if f.requestID != "" {
 		attrs = append(attrs, slog.String("request_id", f.requestID))
+	}
+	if f.traced() {
+		attrs = append(attrs,
+			slog.String("trace_id", f.span.TraceID().String()),
+			slog.String("span_id", f.span.SpanID().String()))
 	}
 	attrs = append(attrs, f.extra...)
 	if f.hijacked {

@@ -46,6 +46,7 @@ type logValuer struct{}
 func (logValuer) LogValue() slog.Value { return slog.StringValue("resolved") }
 
 func TestWriterLineMatchesSlog(t *testing.T) {
+	t.Parallel()
 	zone := time.FixedZone("", -(3*3600 + 30*60))
 	tests := []struct {
 		name   string
@@ -125,6 +126,9 @@ func FuzzWriterLine(f *testing.F) {
 			},
 			hijacked: n%3 == 0, panicked: n%5 == 0,
 		}
+		if n%7 == 0 {
+			fl.span = spanContext(n%2 == 0)
+		}
 		got, _ := writerLine(&fl)
 		if want := slogLine(t, &fl); got != want {
 			t.Fatalf("Writer line differs from slog's JSON handler:\n got %q\nwant %q", got, want)
@@ -147,6 +151,7 @@ func (w *panickingWriter) Write(p []byte) (int, error) {
 // A Writer that panics does not leave the lock held: the next record is
 // still written.
 func TestWriterLinePanickingWriter(t *testing.T) {
+	t.Parallel()
 	w := &panickingWriter{}
 	lw := &lineWriter{w: w}
 	f := baseFields()
@@ -171,6 +176,7 @@ func TestWriterLinePanickingWriter(t *testing.T) {
 
 // A huge record is written whole, and its buffer is not kept for reuse.
 func TestWriterLineHugeRecord(t *testing.T) {
+	t.Parallel()
 	f := baseFields()
 	f.route = strings.Repeat("r", 3*maxPooledLine)
 	got, fast := writerLine(&f)
