@@ -13,7 +13,7 @@ func TestDestroyedSessionStaysDestroyed(t *testing.T) {
 		"memory": func(*testing.T) Store { return NewMemoryStore(MemoryOptions{}) },
 		"redis": func(t *testing.T) Store {
 			c, prefix := testRedis(t)
-			st, err := NewRedisStore(RedisOptions{Client: c, Prefix: prefix})
+			st, err := NewRedisStore(c, RedisOptions{Prefix: prefix})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -40,7 +40,7 @@ func TestRedisOutage(t *testing.T) {
 			srv := testsvc.StartRedis(t)
 			c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true})
 			t.Cleanup(func() { _ = c.Close() })
-			st, err := NewRedisStore(RedisOptions{Client: c})
+			st, err := NewRedisStore(c, RedisOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -124,17 +124,21 @@ func newClientWith(t *testing.T, m *Manager, cookie string) *client {
 }
 
 func TestRedisStoreOptions(t *testing.T) {
+	t.Parallel()
+	if _, err := NewRedisStore(nil, RedisOptions{}); err == nil {
+		t.Error("NewRedisStore accepted a nil client")
+	}
 	plain := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	defer plain.Close()
-	if _, err := NewRedisStore(RedisOptions{Client: plain}); err == nil {
+	if _, err := NewRedisStore(plain, RedisOptions{}); err == nil {
 		t.Error("NewRedisStore accepted a client that ignores context deadlines")
 	}
 	ok := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 	defer ok.Close()
-	if _, err := NewRedisStore(RedisOptions{Client: ok, Timeout: -1}); err == nil {
+	if _, err := NewRedisStore(ok, RedisOptions{Timeout: -1}); err == nil {
 		t.Error("NewRedisStore accepted a negative timeout")
 	}
-	if _, err := NewRedisStore(RedisOptions{Client: ok}); err != nil {
+	if _, err := NewRedisStore(ok, RedisOptions{}); err != nil {
 		t.Error(err)
 	}
 }

@@ -52,7 +52,7 @@ func TestRedisRoundTrips(t *testing.T) {
 	c, prefix := testRedis(t)
 	hook := &roundTrips{}
 	c.AddHook(hook)
-	st, err := NewRedisStore(RedisOptions{Client: c, Prefix: prefix})
+	st, err := NewRedisStore(c, RedisOptions{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestRedisRoundTrips(t *testing.T) {
 
 func TestRedisTTLIsRemainingLifetime(t *testing.T) {
 	c, prefix := testRedis(t)
-	st, _ := NewRedisStore(RedisOptions{Client: c, Prefix: prefix})
+	st, _ := NewRedisStore(c, RedisOptions{Prefix: prefix})
 	clk := newClock()
 	m := newTestManager(t, Options{Store: st, Now: clk.Now, IdleTimeout: 10 * time.Minute, AbsoluteTimeout: 15 * time.Minute, TouchInterval: time.Minute})
 	cl := newClient(t, m, app)

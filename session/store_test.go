@@ -45,7 +45,7 @@ func TestRedisClusterStore(t *testing.T) {
 				return nil
 			})
 		})
-		st, err := session.NewRedisStore(session.RedisOptions{Client: c, Prefix: prefix})
+		st, err := session.NewRedisStore(c, session.RedisOptions{Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,7 +57,7 @@ func TestRedisStore(t *testing.T) {
 	c := redisClient(t)
 	sessiontest.Run(t, func(t *testing.T, _ func() time.Time) session.Store {
 		prefix := testsvc.RedisKeyPrefix(t, c, "covet_session_test")
-		st, err := session.NewRedisStore(session.RedisOptions{Client: c, Prefix: prefix})
+		st, err := session.NewRedisStore(c, session.RedisOptions{Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
