@@ -28,6 +28,7 @@ func newCookieStore(t testing.TB, o CookieStoreOptions) *CookieStore {
 }
 
 func TestNewCookieStoreValidates(t *testing.T) {
+	t.Parallel()
 	cases := map[string]CookieStoreOptions{
 		"no keys":       {},
 		"short key":     {Keys: [][]byte{[]byte("short")}},
@@ -45,6 +46,7 @@ func TestNewCookieStoreValidates(t *testing.T) {
 }
 
 func TestCookieStoreSessions(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	versions := NewMemoryVersions()
 	cs := newCookieStore(t, CookieStoreOptions{Versions: versions})
@@ -164,6 +166,7 @@ func TestCookieStoreSessions(t *testing.T) {
 }
 
 func TestCookieStoreOverflow(t *testing.T) {
+	t.Parallel()
 	m := newTestManager(t, Options{Stateless: newCookieStore(t, CookieStoreOptions{})})
 	cases := []struct {
 		name string

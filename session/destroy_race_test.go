@@ -9,6 +9,7 @@ import (
 // A request in flight when the session is destroyed (log out everywhere)
 // must not write it back when it finishes.
 func TestDestroyedSessionStaysDestroyed(t *testing.T) {
+	t.Parallel()
 	stores := map[string]func(t *testing.T) Store{
 		"memory": func(*testing.T) Store { return NewMemoryStore(MemoryOptions{}) },
 		"redis": func(t *testing.T) Store {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestGorillaStoreInterface(t *testing.T) {
+	t.Parallel()
 	m := newTestManager(t, Options{})
 	var store sessions.Store = m
 

@@ -17,6 +17,7 @@ import (
 )
 
 func TestNewRefusesInsecureOrInvalidOptions(t *testing.T) {
+	t.Parallel()
 	short := []byte("short")
 	cases := []struct {
 		name string
@@ -52,6 +53,7 @@ func TestNewRefusesInsecureOrInvalidOptions(t *testing.T) {
 }
 
 func TestCookieDefaults(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		o    Options
@@ -89,6 +91,7 @@ func TestCookieDefaults(t *testing.T) {
 }
 
 func TestLazyLoadAndSaveOnlyOnChange(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	st := &countingStore{Store: NewMemoryStore(MemoryOptions{Now: clk.Now})}
 	m := newTestManager(t, Options{Store: st, Now: clk.Now, TouchInterval: time.Minute})
@@ -132,6 +135,7 @@ func TestLazyLoadAndSaveOnlyOnChange(t *testing.T) {
 }
 
 func TestTamperedAndTruncatedCookies(t *testing.T) {
+	t.Parallel()
 	m := newTestManager(t, Options{})
 	c := newClient(t, m, app)
 	c.get("/set?v=secret")
@@ -175,6 +179,7 @@ func TestTamperedAndTruncatedCookies(t *testing.T) {
 }
 
 func TestHashKeyRotation(t *testing.T) {
+	t.Parallel()
 	oldKey, newKey := []byte(strings.Repeat("o", 32)), []byte(strings.Repeat("n", 32))
 	st := NewMemoryStore(MemoryOptions{})
 	m1 := newTestManager(t, Options{Store: st, HashKeys: [][]byte{oldKey}})
@@ -195,6 +200,7 @@ func TestHashKeyRotation(t *testing.T) {
 }
 
 func TestTypedValuesAndFlash(t *testing.T) {
+	t.Parallel()
 	type prefs struct {
 		Theme string `json:"theme"`
 		Size  int    `json:"size"`
@@ -263,6 +269,7 @@ func TestTypedValuesAndFlash(t *testing.T) {
 }
 
 func TestNilSessionIsSafe(t *testing.T) {
+	t.Parallel()
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	s := From(r)
 	if s != nil {
@@ -353,6 +360,7 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 func TestResponseWriterInterfaces(t *testing.T) {
+	t.Parallel()
 	st := &countingStore{Store: NewMemoryStore(MemoryOptions{})}
 	m := newTestManager(t, Options{Store: st})
 	cases := []struct {
@@ -423,6 +431,7 @@ func (*failingStore) Save(context.Context, Key, Record, time.Duration) error    
 func (*failingStore) Touch(context.Context, Key, time.Time, time.Duration) error { return errDown }
 
 func TestStoreFailure(t *testing.T) {
+	t.Parallel()
 	m := newTestManager(t, Options{Store: &failingStore{NewMemoryStore(MemoryOptions{})}})
 	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
 		From(r).Set("a", 1)
@@ -447,6 +456,7 @@ func TestStoreFailure(t *testing.T) {
 }
 
 func TestUnencodableValue(t *testing.T) {
+	t.Parallel()
 	m := newTestManager(t, Options{})
 	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
 		From(r).Set("ch", make(chan int))
@@ -458,6 +468,7 @@ func TestUnencodableValue(t *testing.T) {
 }
 
 func TestStoreDownAtLoad(t *testing.T) {
+	t.Parallel()
 	mem := NewMemoryStore(MemoryOptions{})
 	good := newTestManager(t, Options{Store: mem})
 	c := newClient(t, good, app)
@@ -487,6 +498,7 @@ func TestStoreDownAtLoad(t *testing.T) {
 }
 
 func TestConcurrentUseWithinARequest(t *testing.T) {
+	t.Parallel()
 	m := newTestManager(t, Options{})
 	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
 		s := From(r)
@@ -521,6 +533,7 @@ func TestConcurrentUseWithinARequest(t *testing.T) {
 }
 
 func TestPersistentCookieNeverOutlivesTheSession(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	m := newTestManager(t, Options{Persistent: true, Now: clk.Now, IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 12 * time.Hour})
 	c := newClient(t, m, app)

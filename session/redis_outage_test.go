@@ -34,6 +34,7 @@ func outageApp(w http.ResponseWriter, r *http.Request) {
 // timeout and retries), and a stall logs nobody out: once Redis is back the
 // same cookie is the same logged-in session, with no restart.
 func TestRedisOutage(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"paused", "killed"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()

@@ -49,6 +49,7 @@ func testRedis(t testing.TB) (*redis.Client, string) {
 }
 
 func TestRedisRoundTrips(t *testing.T) {
+	t.Parallel()
 	c, prefix := testRedis(t)
 	hook := &roundTrips{}
 	c.AddHook(hook)
@@ -95,6 +96,7 @@ func TestRedisRoundTrips(t *testing.T) {
 }
 
 func TestRedisTTLIsRemainingLifetime(t *testing.T) {
+	t.Parallel()
 	c, prefix := testRedis(t)
 	st, _ := NewRedisStore(c, RedisOptions{Prefix: prefix})
 	clk := newClock()
