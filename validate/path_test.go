@@ -22,6 +22,7 @@ type notePath struct {
 }
 
 func TestPathStdlibAndChi(t *testing.T) {
+	t.Parallel()
 	p, err := NewPath[notePath](newTestValidator(t), PathOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +88,7 @@ func TestPathStdlibAndChi(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func TestPathChiURLParamFallback(t *testing.T) {
+	t.Parallel()
 	p, err := NewPath[notePath](newTestValidator(t), PathOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +108,7 @@ func TestPathChiURLParamFallback(t *testing.T) {
 }
 
 func TestPathMissingIsRequired(t *testing.T) {
+	t.Parallel()
 	p, err := NewPath[notePath](newTestValidator(t), PathOptions{Lookup: func(*http.Request, string) string { return "" }})
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +126,7 @@ func TestPathMissingIsRequired(t *testing.T) {
 }
 
 func TestPathTypesRefused(t *testing.T) {
+	t.Parallel()
 	type slice struct {
 		IDs []int `path:"ids"`
 	}
@@ -132,6 +136,7 @@ func TestPathTypesRefused(t *testing.T) {
 }
 
 func TestPathUnescapesOnce(t *testing.T) {
+	t.Parallel()
 	type raw struct {
 		Name string `path:"name"`
 	}
@@ -196,6 +201,7 @@ func TestPathUnescapesOnce(t *testing.T) {
 // decoded path, as it does after middleware.StripSlashes: decoding it
 // again would turn "%2e%2e%2f" into "../".
 func TestPathChiDecodedRoutePath(t *testing.T) {
+	t.Parallel()
 	type file struct {
 		Name string `path:"name"`
 	}
@@ -228,6 +234,7 @@ func TestPathChiDecodedRoutePath(t *testing.T) {
 // decoded path both as it is and decoded once: which one chi matched
 // cannot be told.
 func TestPathChiAmbiguousEncoding(t *testing.T) {
+	t.Parallel()
 	type pair struct {
 		A string `path:"a"`
 		B string `path:"b"`
@@ -250,6 +257,7 @@ func TestPathChiAmbiguousEncoding(t *testing.T) {
 }
 
 func TestFromEmptyContext(t *testing.T) {
+	t.Parallel()
 	if _, ok := PathFrom[notePath](t.Context()); ok {
 		t.Error("PathFrom found a value in an empty context")
 	}
