@@ -15,6 +15,7 @@ import (
 )
 
 func TestLocalPath(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in, want string // want "": refused
 	}{
@@ -67,6 +68,7 @@ func TestLocalPath(t *testing.T) {
 }
 
 func TestRoot(t *testing.T) {
+	t.Parallel()
 	base := t.TempDir()
 	dir := filepath.Join(base, "files")
 	secret := filepath.Join(base, "secret.txt")
@@ -129,6 +131,7 @@ func TestRoot(t *testing.T) {
 // TestRootFSChecksNames opens, through FS and through Root, names that
 // exist on this file system but that Root must refuse.
 func TestRootFSChecksNames(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	files := map[string]string{
 		`a\b`:          "backslash",

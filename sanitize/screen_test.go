@@ -22,6 +22,7 @@ func rawRequest(target string) *http.Request {
 }
 
 func TestScreenTable(t *testing.T) {
+	t.Parallel()
 	s, err := NewScreen(ScreenOptions{MaxURLBytes: 512, MaxQueryParams: 5})
 	if err != nil {
 		t.Fatal(err)
@@ -118,6 +119,7 @@ func TestScreenTable(t *testing.T) {
 }
 
 func TestScreenHandlerProblem(t *testing.T) {
+	t.Parallel()
 	s, _ := NewScreen(ScreenOptions{})
 	h := s.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("handler reached") }))
 	rec := httptest.NewRecorder()
@@ -134,6 +136,7 @@ func TestScreenHandlerProblem(t *testing.T) {
 // TestScreenOverTheWire sends raw request lines through a real server, so
 // the targets are exactly what net/http hands to the stage.
 func TestScreenOverTheWire(t *testing.T) {
+	t.Parallel()
 	s, _ := NewScreen(ScreenOptions{})
 	srv := httptest.NewServer(s.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "ok")
@@ -176,6 +179,7 @@ func TestScreenNoAlloc(t *testing.T) {
 }
 
 func TestScreenConfig(t *testing.T) {
+	t.Parallel()
 	if _, err := NewScreen(ScreenOptions{MaxURLBytes: -1}); !errors.Is(err, errs.KindConfiguration) {
 		t.Errorf("negative limit: %v", err)
 	}
@@ -269,6 +273,7 @@ func BenchmarkScreenBrowserRequest(b *testing.B) {
 }
 
 func TestHasHeaderControl(t *testing.T) {
+	t.Parallel()
 	for i := 0; i < 256; i++ {
 		c := byte(i)
 		want := (c < 0x20 && c != '\t') || c == 0x7f
