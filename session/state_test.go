@@ -1,6 +1,8 @@
 package session
 
 import (
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -186,6 +188,107 @@ func TestTimingExpiredAndTTL(t *testing.T) {
 		}
 		if got := tm.ttl(&tt.rec, now); got != tt.ttl {
 			t.Errorf("%s: ttl = %v, want %v", tt.name, got, tt.ttl)
+		}
+	}
+}
+
+// TestDestroyThenSetStartsANewSession: a request that destroys its session
+// and then sets a value deletes the old record and saves a new session
+// under a new ID, in one response.
+func TestDestroyThenSetStartsANewSession(t *testing.T) {
+	t.Parallel()
+	for _, stateless := range []bool{false, true} {
+		t.Run(map[bool]string{false: "store", true: "cookie"}[stateless], func(t *testing.T) {
+			t.Parallel()
+			st := &countingStore{Store: NewMemoryStore(MemoryOptions{})}
+			o := Options{Store: st}
+			if stateless {
+				cs, err := NewCookieStore(CookieStoreOptions{Keys: [][]byte{testKey}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				o = Options{Stateless: cs}
+			}
+			m := newTestManager(t, o)
+			c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
+				s := From(r)
+				if r.URL.Path == "/swap" {
+					if err := s.Destroy(); err != nil {
+						t.Error(err)
+					}
+					s.Set("v", "new")
+				} else {
+					s.Set("v", "old")
+				}
+				w.WriteHeader(http.StatusNoContent)
+			})
+			c.get("/set")
+			old := c.cookie
+			deletes := st.deletes.Load()
+			rec := c.get("/swap")
+			if c.cookie == "" || c.cookie == old {
+				t.Fatalf("no new session cookie: %v", rec.Header().Values("Set-Cookie"))
+			}
+			if n := len(rec.Header().Values("Set-Cookie")); n != 1 {
+				t.Errorf("%d Set-Cookie lines, want the new cookie only", n)
+			}
+			got := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
+				v, _ := Get[string](From(r), "v")
+				_, _ = w.Write([]byte(v))
+			})
+			got.cookie = c.cookie
+			if v := got.get("/").Body.String(); v != "new" {
+				t.Errorf("new session holds %q, want new", v)
+			}
+			if !stateless {
+				if st.deletes.Load() != deletes+1 {
+					t.Errorf("the destroyed record was not deleted")
+				}
+				got.cookie = old
+				if v := got.get("/").Body.String(); v != "" {
+					t.Errorf("the destroyed session still answers with %q", v)
+				}
+			}
+		})
+	}
+}
+
+// TestCommitByState checks, request by request, what reaches the store and
+// the cookie for the states a request can end in without changes.
+func TestCommitByState(t *testing.T) {
+	t.Parallel()
+	st := &countingStore{Store: NewMemoryStore(MemoryOptions{})}
+	m := newTestManager(t, Options{Store: st})
+	c := newClient(t, m, app)
+	tests := []struct {
+		name, cookie, path string
+		writes             int64
+		setCookie          string // "", "set" or "expire"
+	}{
+		{"absent, unread", "", "/noop", 0, ""},
+		{"absent, read", "", "/get", 0, ""},
+		{"absent, destroyed", "", "/logout", 0, "expire"},
+		{"rejected", "bogus", "/get", 0, "expire"},
+		{"created", "", "/set?v=1", 1, "set"},
+	}
+	for _, tt := range tests {
+		before := st.writes()
+		c.cookie = tt.cookie
+		rec := c.get(tt.path)
+		line := setCookieHeader(rec, m.CookieName())
+		var got string
+		switch {
+		case line == "":
+		case strings.Contains(line, "Max-Age=0"):
+			got = "expire"
+		default:
+			got = "set"
+		}
+		if got != tt.setCookie {
+			t.Errorf("%s: cookie %q, want %q", tt.name, line, tt.setCookie)
+		}
+		if w := st.writes() - before; w != tt.writes {
+			t.Errorf("%s: %d store writes, want %d", tt.name, w, tt.writes)
 		}
 	}
 }
