@@ -201,70 +201,74 @@ func TestHashKeyRotation(t *testing.T) {
 
 func TestTypedValuesAndFlash(t *testing.T) {
 	t.Parallel()
-	type prefs struct {
-		Theme string `json:"theme"`
-		Size  int    `json:"size"`
-	}
 	m := newTestManager(t, Options{Store: NewMemoryStore(MemoryOptions{})})
-	var step int
-	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
-		s := From(r)
-		switch step {
-		case 0:
-			s.Set("n", 42)
-			s.Set("p", prefs{"dark", 3})
-			s.Set("tags", []string{"a", "b"})
-			if n, ok := Get[int](s, "n"); !ok || n != 42 {
-				t.Errorf("Get in the same request = %v, %v", n, ok)
-			}
-			s.AddFlash("info", "saved")
-			s.AddFlash("warn", "twice")
-		case 1:
-			if n, ok := Get[int](s, "n"); !ok || n != 42 {
-				t.Errorf("Get[int] = %v, %v", n, ok)
-			}
-			if n, ok := Get[int64](s, "n"); !ok || n != 42 {
-				t.Errorf("Get[int64] = %v, %v", n, ok)
-			}
-			if p, ok := Get[prefs](s, "p"); !ok || p != (prefs{"dark", 3}) {
-				t.Errorf("Get[prefs] = %v, %v", p, ok)
-			}
-			if tags, ok := Get[[]string](s, "tags"); !ok || len(tags) != 2 {
-				t.Errorf("Get[[]string] = %v, %v", tags, ok)
-			}
-			if _, ok := Get[string](s, "n"); ok {
-				t.Errorf("Get[string] of a number succeeded")
-			}
-			if _, ok := Get[int](s, "missing"); ok {
-				t.Errorf("Get of a missing key succeeded")
-			}
-			if got := s.Keys(); strings.Join(got, ",") != "n,p,tags" {
-				t.Errorf("Keys = %v (reserved keys must be hidden)", got)
-			}
-			f := s.Flashes()
-			if len(f) != 2 || f[0] != (Flash{"info", "saved"}) || f[1].Kind != "warn" {
-				t.Errorf("Flashes = %v", f)
-			}
-			if v, ok := Pop[int](s, "n"); !ok || v != 42 {
-				t.Errorf("Pop = %v, %v", v, ok)
-			}
-		case 2:
-			if f := s.Flashes(); len(f) != 0 {
-				t.Errorf("flashes shown twice: %v", f)
-			}
-			if s.Has("n") {
-				t.Errorf("popped key still there")
-			}
-			s.Clear()
-		case 3:
-			if len(s.Keys()) != 0 {
-				t.Errorf("Clear kept %v", s.Keys())
-			}
-		}
-		step++
-	})
-	for range 4 {
-		c.get("/")
+	runSteps(t, m, typedSet, typedGet, typedPopped, typedCleared)
+}
+
+type prefs struct {
+	Theme string `json:"theme"`
+	Size  int    `json:"size"`
+}
+
+func typedSet(t *testing.T, s *Session) {
+	s.Set("n", 42)
+	s.Set("p", prefs{"dark", 3})
+	s.Set("tags", []string{"a", "b"})
+	if n, ok := Get[int](s, "n"); !ok || n != 42 {
+		t.Errorf("Get in the same request = %v, %v", n, ok)
+	}
+	s.AddFlash("info", "saved")
+	s.AddFlash("warn", "twice")
+}
+
+func typedGet(t *testing.T, s *Session) {
+	if n, ok := Get[int](s, "n"); !ok || n != 42 {
+		t.Errorf("Get[int] = %v, %v", n, ok)
+	}
+	if n, ok := Get[int64](s, "n"); !ok || n != 42 {
+		t.Errorf("Get[int64] = %v, %v", n, ok)
+	}
+	if p, ok := Get[prefs](s, "p"); !ok || p != (prefs{"dark", 3}) {
+		t.Errorf("Get[prefs] = %v, %v", p, ok)
+	}
+	if tags, ok := Get[[]string](s, "tags"); !ok || len(tags) != 2 {
+		t.Errorf("Get[[]string] = %v, %v", tags, ok)
+	}
+	if _, ok := Get[string](s, "n"); ok {
+		t.Errorf("Get[string] of a number succeeded")
+	}
+	if _, ok := Get[int](s, "missing"); ok {
+		t.Errorf("Get of a missing key succeeded")
+	}
+	typedKeysAndFlashes(t, s)
+}
+
+func typedKeysAndFlashes(t *testing.T, s *Session) {
+	if got := s.Keys(); strings.Join(got, ",") != "n,p,tags" {
+		t.Errorf("Keys = %v (reserved keys must be hidden)", got)
+	}
+	f := s.Flashes()
+	if len(f) != 2 || f[0] != (Flash{"info", "saved"}) || f[1].Kind != "warn" {
+		t.Errorf("Flashes = %v", f)
+	}
+	if v, ok := Pop[int](s, "n"); !ok || v != 42 {
+		t.Errorf("Pop = %v, %v", v, ok)
+	}
+}
+
+func typedPopped(t *testing.T, s *Session) {
+	if f := s.Flashes(); len(f) != 0 {
+		t.Errorf("flashes shown twice: %v", f)
+	}
+	if s.Has("n") {
+		t.Errorf("popped key still there")
+	}
+	s.Clear()
+}
+
+func typedCleared(t *testing.T, s *Session) {
+	if len(s.Keys()) != 0 {
+		t.Errorf("Clear kept %v", s.Keys())
 	}
 }
 

@@ -125,14 +125,7 @@ func TestDecideRefusalsAndDeletes(t *testing.T) {
 			got := tm.decide(f, now)
 			base := tm.decide(commitFacts{state: st, lastSeen: f.lastSeen}, now)
 
-			var want refusal
-			switch {
-			case st == stateUnread:
-			case f.csrfFailed && (st == stateModified || st == stateRenewed || st == stateCreated || st == stateRetiredChanged):
-				want = refuseCSRF
-			case f.loadFailed && base.write != writeNone:
-				want = refuseLoad
-			}
+			want := wantRefusal(f, base)
 			if got.refuse != want {
 				t.Errorf("%v %+v in cookie %v: refuse %v, want %v", st, f, tm.inCookie, got.refuse, want)
 				continue
@@ -153,6 +146,23 @@ func TestDecideRefusalsAndDeletes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// wantRefusal is the refusal the commit of f must make, given base, the
+// plan of its state without facts.
+func wantRefusal(f commitFacts, base plan) refusal {
+	switch f.state {
+	case stateUnread:
+		return refuseNone
+	case stateModified, stateRenewed, stateCreated, stateRetiredChanged:
+		if f.csrfFailed {
+			return refuseCSRF
+		}
+	}
+	if f.loadFailed && base.write != writeNone {
+		return refuseLoad
+	}
+	return refuseNone
 }
 
 func TestDecideRotateWithoutGraceDeletes(t *testing.T) {
