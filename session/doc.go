@@ -115,7 +115,7 @@
 //
 // For example:
 //
-//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 //	store, err := session.NewRedisStore(rdb, session.RedisOptions{})
 //	if err != nil {
 //		log.Fatal(err)
