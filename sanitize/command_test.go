@@ -8,6 +8,7 @@ import (
 )
 
 func TestCommandArg(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		arg string
 		ok  bool
@@ -38,6 +39,7 @@ func TestCommandArg(t *testing.T) {
 // TestCommandArgWithExec shows the helper in place: an accepted value
 // reaches the program as one literal argument.
 func TestCommandArgWithExec(t *testing.T) {
+	t.Parallel()
 	echo, err := exec.LookPath("echo")
 	if err != nil {
 		t.Skip("no echo")

@@ -99,40 +99,63 @@ var openerPolicies = map[string]bool{"same-origin": true, "same-origin-allow-pop
 // NewHeaders validates o and precomputes the header values.
 func NewHeaders(o HeadersOptions) (*Headers, error) {
 	h := &Headers{proxies: o.Proxies}
-	add := func(k, v string) {
-		h.keys = append(h.keys, k)
-		h.values = append(h.values, v)
-	}
-	add("X-Content-Type-Options", "nosniff")
 	frame, ancestors := "DENY", "'none'"
 	if o.AllowSameOriginFraming {
 		frame, ancestors = "SAMEORIGIN", "'self'"
 	}
-	add("X-Frame-Options", frame)
-	rp := o.ReferrerPolicy
-	if rp == "" {
-		rp = "strict-origin-when-cross-origin"
+	rp, err := knownValue(o.ReferrerPolicy, "strict-origin-when-cross-origin", referrerPolicies, "ReferrerPolicy %q is not a known safe policy")
+	if err != nil {
+		return nil, err
 	}
-	if !referrerPolicies[rp] {
-		return nil, errs.Configf("sanitize: ReferrerPolicy %q is not a known safe policy", rp)
+	coop, err := knownValue(o.CrossOriginOpenerPolicy, "same-origin", openerPolicies, "CrossOriginOpenerPolicy %q is not a known policy")
+	if err != nil {
+		return nil, err
 	}
-	add("Referrer-Policy", rp)
-	coop := o.CrossOriginOpenerPolicy
-	if coop == "" {
-		coop = "same-origin"
+	h.add("X-Content-Type-Options", "nosniff")
+	h.add("X-Frame-Options", frame)
+	h.add("Referrer-Policy", rp)
+	h.add("Cross-Origin-Opener-Policy", coop)
+	h.add("X-Xss-Protection", "0")
+	if err := h.setCSP(o, ancestors); err != nil {
+		return nil, err
 	}
-	if !openerPolicies[coop] {
-		return nil, errs.Configf("sanitize: CrossOriginOpenerPolicy %q is not a known policy", coop)
+	hsts, err := hstsValue(o)
+	if err != nil {
+		return nil, err
 	}
-	add("Cross-Origin-Opener-Policy", coop)
-	add("X-Xss-Protection", "0")
+	if hsts != "" {
+		h.add("Strict-Transport-Security", hsts) // last: see Handler
+		h.hsts = true
+	}
+	return h, nil
+}
 
+func (h *Headers) add(k, v string) {
+	h.keys = append(h.keys, k)
+	h.values = append(h.values, v)
+}
+
+// knownValue returns v, or def when v is empty, refusing a value not in
+// known.
+func knownValue(v, def string, known map[string]bool, refusal string) (string, error) {
+	if v == "" {
+		v = def
+	}
+	if !known[v] {
+		return "", errs.Configf("sanitize: "+refusal, v)
+	}
+	return v, nil
+}
+
+// setCSP adds the Content-Security-Policy header, or, when the policy
+// uses a nonce, keeps its parts for Handler to join around a fresh one.
+func (h *Headers) setCSP(o HeadersOptions, ancestors string) error {
 	csp := o.CSP
 	if csp == nil {
 		csp = NewCSP()
 	}
 	if csp.err != nil {
-		return nil, csp.err
+		return csp.err
 	}
 	if !csp.has("frame-ancestors") {
 		csp = csp.clone().Add("frame-ancestors", ancestors)
@@ -143,34 +166,39 @@ func NewHeaders(o HeadersOptions) (*Headers, error) {
 	}
 	h.cspParts = strings.Split(csp.String(), Nonce)
 	if len(h.cspParts) == 1 {
-		add(h.cspKey, h.cspParts[0])
+		h.add(h.cspKey, h.cspParts[0])
 		h.cspParts = nil
 	}
+	return nil
+}
 
-	if !o.DisableHSTS {
-		age := o.HSTSMaxAge
-		if age == 0 {
-			age = 365 * 24 * time.Hour
+// hstsValue returns the Strict-Transport-Security value, "" with
+// DisableHSTS.
+func hstsValue(o HeadersOptions) (string, error) {
+	if o.DisableHSTS {
+		if o.HSTSPreload || o.HSTSIncludeSubdomains || o.HSTSMaxAge != 0 {
+			return "", errs.Configf("sanitize: HSTS options set together with DisableHSTS")
 		}
-		if age < 24*time.Hour {
-			return nil, errs.Configf("sanitize: HSTSMaxAge %v is under a day; use DisableHSTS to send none", age)
-		}
-		if o.HSTSPreload && (!o.HSTSIncludeSubdomains || age < 365*24*time.Hour) {
-			return nil, errs.Configf("sanitize: HSTSPreload needs HSTSIncludeSubdomains and a max-age of at least a year")
-		}
-		v := "max-age=" + strconv.FormatInt(int64(age/time.Second), 10)
-		if o.HSTSIncludeSubdomains {
-			v += "; includeSubDomains"
-		}
-		if o.HSTSPreload {
-			v += "; preload"
-		}
-		add("Strict-Transport-Security", v)
-		h.hsts = true
-	} else if o.HSTSPreload || o.HSTSIncludeSubdomains || o.HSTSMaxAge != 0 {
-		return nil, errs.Configf("sanitize: HSTS options set together with DisableHSTS")
+		return "", nil
 	}
-	return h, nil
+	age := o.HSTSMaxAge
+	if age == 0 {
+		age = 365 * 24 * time.Hour
+	}
+	if age < 24*time.Hour {
+		return "", errs.Configf("sanitize: HSTSMaxAge %v is under a day; use DisableHSTS to send none", age)
+	}
+	if o.HSTSPreload && (!o.HSTSIncludeSubdomains || age < 365*24*time.Hour) {
+		return "", errs.Configf("sanitize: HSTSPreload needs HSTSIncludeSubdomains and a max-age of at least a year")
+	}
+	v := "max-age=" + strconv.FormatInt(int64(age/time.Second), 10)
+	if o.HSTSIncludeSubdomains {
+		v += "; includeSubDomains"
+	}
+	if o.HSTSPreload {
+		v += "; preload"
+	}
+	return v, nil
 }
 
 // Handler returns the stage. Headers are set before next runs; next may

@@ -26,6 +26,7 @@ func serveHeaders(t *testing.T, h *Headers, r *http.Request) (http.Header, strin
 }
 
 func TestHeadersDefaults(t *testing.T) {
+	t.Parallel()
 	h, err := NewHeaders(HeadersOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +53,7 @@ func TestHeadersDefaults(t *testing.T) {
 }
 
 func TestHSTSOnlyOverTLS(t *testing.T) {
+	t.Parallel()
 	proxies, err := clientip.New(clientip.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
 	if err != nil {
 		t.Fatal(err)
@@ -101,6 +103,7 @@ func TestHSTSOnlyOverTLS(t *testing.T) {
 }
 
 func TestCSPNonce(t *testing.T) {
+	t.Parallel()
 	csp := NewCSP().Add("default-src", "'self'").Add("script-src", "'self'", Nonce).Add("style-src", Nonce)
 	h, err := NewHeaders(HeadersOptions{CSP: csp, AllowSameOriginFraming: true})
 	if err != nil {
@@ -129,6 +132,7 @@ func TestCSPNonce(t *testing.T) {
 }
 
 func TestHeadersConfig(t *testing.T) {
+	t.Parallel()
 	for name, o := range map[string]HeadersOptions{
 		"unsafe-url referrer":        {ReferrerPolicy: "unsafe-url"},
 		"unknown referrer":           {ReferrerPolicy: "whatever"},
@@ -159,6 +163,7 @@ func TestHeadersConfig(t *testing.T) {
 // TestHeadersHandlerMutation checks that a handler editing the header slices
 // in place does not change what other requests get.
 func TestHeadersHandlerMutation(t *testing.T) {
+	t.Parallel()
 	h, _ := NewHeaders(HeadersOptions{})
 	stage := h.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, v := range w.Header() {

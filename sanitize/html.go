@@ -118,6 +118,12 @@ func (h *HTML) Sanitize(s string) (string, error) {
 	return h.p.Sanitize(s), nil
 }
 
+// isAttrSeparator reports the bytes that separate attributes in a tag:
+// HTML whitespace and '/'.
+func isAttrSeparator(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '/'
+}
+
 // Check applies the size and shape limits only, in one pass.
 func (h *HTML) Check(s string) error {
 	if len(s) > h.maxBytes {
@@ -142,7 +148,7 @@ func (h *HTML) Check(s string) error {
 			inTag = false
 		case c == '"' || c == '\'':
 			inQuote = c
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '/':
+		case isAttrSeparator(c):
 			prevSpace = true
 		default:
 			if prevSpace {

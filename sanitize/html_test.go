@@ -11,6 +11,7 @@ import (
 )
 
 func TestHTMLPresets(t *testing.T) {
+	t.Parallel()
 	strict, _ := NewHTML(HTMLOptions{})
 	ugc, _ := NewHTML(HTMLOptions{Preset: PresetUGC})
 	custom, _ := NewHTML(HTMLOptions{Policy: bluemonday.NewPolicy().AllowElements("b")})
@@ -66,6 +67,7 @@ func pathological(n int) map[string]string {
 }
 
 func TestHTMLLimits(t *testing.T) {
+	t.Parallel()
 	h, _ := NewHTML(HTMLOptions{Preset: PresetUGC, MaxBytes: 1 << 20})
 	for name, in := range pathological(500_000) {
 		t.Run(name, func(t *testing.T) {
@@ -113,6 +115,7 @@ func BenchmarkHTMLPathological(b *testing.B) {
 }
 
 func TestHTMLUserContentPreset(t *testing.T) {
+	t.Parallel()
 	plain, err := NewHTML(HTMLOptions{Preset: PresetUserContent})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 )
 
 func TestLocalPath(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in, want string // want "": refused
 	}{
@@ -67,6 +68,7 @@ func TestLocalPath(t *testing.T) {
 }
 
 func TestRoot(t *testing.T) {
+	t.Parallel()
 	base := t.TempDir()
 	dir := filepath.Join(base, "files")
 	secret := filepath.Join(base, "secret.txt")
@@ -129,24 +131,16 @@ func TestRoot(t *testing.T) {
 // TestRootFSChecksNames opens, through FS and through Root, names that
 // exist on this file system but that Root must refuse.
 func TestRootFSChecksNames(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	files := map[string]string{
+	writeTree(t, dir, map[string]string{
 		`a\b`:          "backslash",
 		"CON":          "device",
 		".env":         "SECRET=1",
 		".git/config":  "[core]",
 		"docs/ok.txt":  "fine",
 		"docs/.hidden": "hidden",
-	}
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	strict, err := OpenRoot(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -169,33 +163,55 @@ func TestRootFSChecksNames(t *testing.T) {
 		{"docs/.hidden", false, true},
 		{"docs/ok.txt", true, true},
 	} {
-		for _, r := range []struct {
-			root *Root
-			ok   bool
-		}{{strict, tc.strictOK}, {dotted, tc.dotted}} {
-			_, errOpen := r.root.Open(tc.name)
-			_, errStat := r.root.Stat(tc.name)
-			f, errFS := r.root.FS().Open(tc.name)
-			if f != nil {
-				f.Close()
-			}
-			_, errFSStat := fs.Stat(r.root.FS(), tc.name)
-			for what, err := range map[string]error{"Open": errOpen, "Stat": errStat, "FS().Open": errFS, "fs.Stat": errFSStat} {
-				if (err == nil) != r.ok {
-					t.Errorf("dotfiles %v: %s(%q) = %v, want ok %v", r.root.dotfiles, what, tc.name, err, r.ok)
-				}
-				if err != nil && !errors.Is(err, ErrUnsafePath) {
-					t.Errorf("%s(%q) = %v, want ErrUnsafePath", what, tc.name, err)
-				}
-			}
-			if !r.ok && !errors.Is(errFS, fs.ErrNotExist) {
-				t.Errorf("FS().Open(%q) = %v, want fs.ErrNotExist for http.FileServerFS", tc.name, errFS)
-			}
+		checkRootOpens(t, strict, tc.name, tc.strictOK)
+		checkRootOpens(t, dotted, tc.name, tc.dotted)
+	}
+	checkFileServer(t, strict)
+}
+
+// writeTree writes files (by slash-separated name) under dir.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
+}
 
-	// Served with http.FileServerFS: refused names are 404s and do not
-	// appear in listings.
+// checkRootOpens checks that every way of opening name in root agrees:
+// it works when ok, and fails with ErrUnsafePath (and, through FS, with
+// fs.ErrNotExist) otherwise.
+func checkRootOpens(t *testing.T, root *Root, name string, ok bool) {
+	t.Helper()
+	_, errOpen := root.Open(name)
+	_, errStat := root.Stat(name)
+	f, errFS := root.FS().Open(name)
+	if f != nil {
+		f.Close()
+	}
+	_, errFSStat := fs.Stat(root.FS(), name)
+	for what, err := range map[string]error{"Open": errOpen, "Stat": errStat, "FS().Open": errFS, "fs.Stat": errFSStat} {
+		if (err == nil) != ok {
+			t.Errorf("dotfiles %v: %s(%q) = %v, want ok %v", root.dotfiles, what, name, err, ok)
+		}
+		if err != nil && !errors.Is(err, ErrUnsafePath) {
+			t.Errorf("%s(%q) = %v, want ErrUnsafePath", what, name, err)
+		}
+	}
+	if !ok && !errors.Is(errFS, fs.ErrNotExist) {
+		t.Errorf("FS().Open(%q) = %v, want fs.ErrNotExist for http.FileServerFS", name, errFS)
+	}
+}
+
+// checkFileServer serves the strict root with http.FileServerFS: refused
+// names are 404s and do not appear in listings.
+func checkFileServer(t *testing.T, strict *Root) {
+	t.Helper()
 	srv := httptest.NewServer(http.FileServerFS(strict.FS()))
 	defer srv.Close()
 	get := func(path string) (int, string) {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestRedirects(t *testing.T) {
+	t.Parallel()
 	rd, err := NewRedirects(RedirectOptions{AllowedHosts: []string{"accounts.example.com", "app.example.com:8443"}})
 	if err != nil {
 		t.Fatal(err)

@@ -324,14 +324,7 @@ func isControl(c byte) bool { return c < 0x20 || c == 0x7f }
 
 func (s *Screen) checkPath(p string) error {
 	var d decoder
-	segLen, dots := 0, 0
-	endSegment := func() error {
-		if segLen > 0 && segLen == dots && dots <= 2 {
-			return ErrPathTraversal
-		}
-		segLen, dots = 0, 0
-		return nil
-	}
+	var seg segment
 	for i := 0; i < len(p); {
 		c, escaped, j, err := next(p, i)
 		if err != nil {
@@ -346,37 +339,55 @@ func (s *Screen) checkPath(p string) error {
 		if !d.feed(c) {
 			return ErrInvalidUTF8 // also a sequence cut by '/' or '%'
 		}
-		switch {
-		case isControl(c):
-			return ErrControlCharacter
-		case c == '\\':
-			if !escaped || !s.slashOK {
-				return ErrEncodedSeparator
-			}
-		case c == ';' && segLen > 0 && segLen == dots && dots <= 2:
-			return ErrPathTraversal // "..;/" is ".." to servlet containers
-		case c == '/':
-			if escaped {
-				if !s.slashOK {
-					return ErrEncodedSeparator
-				}
-				// Also a segment boundary for whoever decodes before splitting.
-			}
-			if err := endSegment(); err != nil {
-				return err
-			}
+		if err := s.checkPathByte(c, escaped, seg); err != nil {
+			return err
+		}
+		if c == '/' {
+			// An escaped slash, where allowed, also ends a segment for
+			// whoever decodes before splitting.
+			seg = segment{}
 			continue
 		}
-		segLen++
-		if c == '.' {
-			dots++
-		}
+		seg.add(c)
 	}
 	if !d.complete() {
 		return ErrInvalidUTF8
 	}
-	return endSegment()
+	if seg.traversal() {
+		return ErrPathTraversal
+	}
+	return nil
 }
+
+// checkPathByte checks the decoded path byte c, escaped or not, that
+// follows seg in its segment.
+func (s *Screen) checkPathByte(c byte, escaped bool, seg segment) error {
+	switch {
+	case isControl(c):
+		return ErrControlCharacter
+	case c == '\\' && (!escaped || !s.slashOK):
+		return ErrEncodedSeparator
+	case c == '/' && escaped && !s.slashOK:
+		return ErrEncodedSeparator
+	case (c == '/' || c == ';') && seg.traversal():
+		return ErrPathTraversal // "..;/" is ".." to servlet containers
+	}
+	return nil
+}
+
+// segment follows one decoded path segment: its length and how many of
+// its bytes are dots.
+type segment struct{ n, dots int }
+
+func (g *segment) add(c byte) {
+	g.n++
+	if c == '.' {
+		g.dots++
+	}
+}
+
+// traversal reports whether the segment is "." or "..".
+func (g segment) traversal() bool { return g.n > 0 && g.n == g.dots && g.dots <= 2 }
 
 func (s *Screen) checkQuery(q string) error {
 	if q == "" {
@@ -384,20 +395,15 @@ func (s *Screen) checkQuery(q string) error {
 	}
 	params := 1
 	var d decoder
-	// Per parameter: whether the decoded text holds "..", and whether a
-	// second decoding would add a slash; together they are "../".
-	prevDot, dotDot, secondSlash := false, false, false
+	var param queryParam
 	for i := 0; i < len(q); {
 		c, escaped, j, err := next(q, i)
 		if err != nil {
 			return err
 		}
 		if escaped && c == '%' {
-			if b, ok := secondEscape(q, j); ok {
-				if !allowedSecondDecoding(b) {
-					return ErrDoubleEncoding
-				}
-				secondSlash = secondSlash || b == '/'
+			if err := param.secondDecoding(q, j); err != nil {
+				return err
 			}
 		}
 		i = j
@@ -408,15 +414,13 @@ func (s *Screen) checkQuery(q string) error {
 			if params++; params > s.maxParams {
 				return ErrTooManyParams
 			}
-			prevDot, dotDot, secondSlash = false, false, false
+			param = queryParam{}
 			continue
 		}
-		dotDot = dotDot || (prevDot && c == '.')
-		prevDot = c == '.'
-		if dotDot && secondSlash {
+		if param.add(c) {
 			return ErrDoubleEncoding
 		}
-		if isControl(c) && !(escaped && isFormSpace(c)) {
+		if !queryByteOK(c, escaped) {
 			return ErrControlCharacter
 		}
 	}
@@ -424,4 +428,37 @@ func (s *Screen) checkQuery(q string) error {
 		return ErrInvalidUTF8
 	}
 	return nil
+}
+
+// queryParam follows one query parameter: whether its decoded text holds
+// "..", and whether a second decoding would add a slash; together they
+// are "../".
+type queryParam struct{ prevDot, dotDot, secondSlash bool }
+
+// add takes the parameter's next decoded byte and reports whether the
+// parameter now makes "../" when decoded twice.
+func (qp *queryParam) add(c byte) bool {
+	qp.dotDot = qp.dotDot || (qp.prevDot && c == '.')
+	qp.prevDot = c == '.'
+	return qp.dotDot && qp.secondSlash
+}
+
+// secondDecoding checks what the escaped '%' ending at q[j] becomes when
+// the parameter is decoded a second time.
+func (qp *queryParam) secondDecoding(q string, j int) error {
+	b, ok := secondEscape(q, j)
+	if !ok {
+		return nil
+	}
+	if !allowedSecondDecoding(b) {
+		return ErrDoubleEncoding
+	}
+	qp.secondSlash = qp.secondSlash || b == '/'
+	return nil
+}
+
+// queryByteOK reports whether a query parameter may hold the decoded byte
+// c: no controls, except the form spaces when escaped.
+func queryByteOK(c byte, escaped bool) bool {
+	return !isControl(c) || (escaped && isFormSpace(c))
 }

@@ -22,6 +22,7 @@ func rawRequest(target string) *http.Request {
 }
 
 func TestScreenTable(t *testing.T) {
+	t.Parallel()
 	s, err := NewScreen(ScreenOptions{MaxURLBytes: 512, MaxQueryParams: 5})
 	if err != nil {
 		t.Fatal(err)
@@ -118,6 +119,7 @@ func TestScreenTable(t *testing.T) {
 }
 
 func TestScreenHandlerProblem(t *testing.T) {
+	t.Parallel()
 	s, _ := NewScreen(ScreenOptions{})
 	h := s.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("handler reached") }))
 	rec := httptest.NewRecorder()
@@ -134,6 +136,7 @@ func TestScreenHandlerProblem(t *testing.T) {
 // TestScreenOverTheWire sends raw request lines through a real server, so
 // the targets are exactly what net/http hands to the stage.
 func TestScreenOverTheWire(t *testing.T) {
+	t.Parallel()
 	s, _ := NewScreen(ScreenOptions{})
 	srv := httptest.NewServer(s.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "ok")
@@ -176,6 +179,7 @@ func TestScreenNoAlloc(t *testing.T) {
 }
 
 func TestScreenConfig(t *testing.T) {
+	t.Parallel()
 	if _, err := NewScreen(ScreenOptions{MaxURLBytes: -1}); !errors.Is(err, errs.KindConfiguration) {
 		t.Errorf("negative limit: %v", err)
 	}
@@ -198,53 +202,67 @@ func FuzzScreen(f *testing.F) {
 		if s.CheckTarget(path, query) != nil {
 			return
 		}
-		dp, err := url.PathUnescape(path)
-		if err != nil {
-			t.Fatalf("accepted path %q that does not unescape: %v", path, err)
-		}
-		if !utf8.ValidString(dp) {
-			t.Fatalf("accepted path %q, invalid UTF-8 once decoded", path)
-		}
-		for _, seg := range strings.Split(dp, "/") {
-			if seg == "." || seg == ".." || strings.HasPrefix(seg, "..;") {
-				t.Fatalf("accepted path %q with segment %q", path, seg)
-			}
-		}
-		if strings.ContainsAny(dp, "\\") || strings.ContainsFunc(dp+query, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			t.Fatalf("accepted %q ? %q with a control character or backslash", path, query)
-		}
-		if strings.Contains(path, "%2f") || strings.Contains(path, "%2F") {
-			t.Fatalf("accepted encoded slash in %q", path)
-		}
-		// A second decoding, as a careless handler or a proxy would do,
-		// must leave the path as it is (or fail).
-		if dp2, err := url.PathUnescape(dp); err == nil && dp2 != dp {
-			t.Fatalf("accepted path %q: decodes to %q, then to %q", path, dp, dp2)
-		}
+		checkAcceptedPath(t, path, query)
 		for _, kv := range strings.FieldsFunc(query, func(r rune) bool { return r == '&' || r == ';' }) {
-			v, err := url.QueryUnescape(kv)
-			if err != nil || !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool {
-				return (r < 0x20 || r == 0x7f) && r != '\t' && r != '\n' && r != '\r'
-			}) {
-				t.Fatalf("accepted query %q: part %q decodes to %q (%v)", query, kv, v, err)
-			}
-			v2, err := url.QueryUnescape(v)
-			if err != nil || v2 == v {
-				continue
-			}
-			// Decoding twice may not add controls, dots, backslashes or
-			// percent signs, nor a slash next to "..", nor bytes that never
-			// occur in UTF-8.
-			for _, c := range []string{".", "\\", "%", "\x00", "\t", "\r", "\n", "\x1b", "\x7f", "\xc0", "\xc1", "\xff"} {
-				if strings.Count(v2, c) > strings.Count(v, c) {
-					t.Fatalf("accepted query %q: part %q decodes to %q, then to %q (more %q)", query, kv, v, v2, c)
-				}
-			}
-			if strings.Count(v2, "/") > strings.Count(v, "/") && strings.Contains(v, "..") {
-				t.Fatalf("accepted query %q: part %q decodes to %q, then to %q", query, kv, v, v2)
-			}
+			checkAcceptedParam(t, query, kv)
 		}
 	})
+}
+
+// checkAcceptedPath fails t unless path, which the screen accepted, is
+// safe to decode once and harmless decoded twice.
+func checkAcceptedPath(t *testing.T, path, query string) {
+	t.Helper()
+	dp, err := url.PathUnescape(path)
+	if err != nil {
+		t.Fatalf("accepted path %q that does not unescape: %v", path, err)
+	}
+	if !utf8.ValidString(dp) {
+		t.Fatalf("accepted path %q, invalid UTF-8 once decoded", path)
+	}
+	for _, seg := range strings.Split(dp, "/") {
+		if seg == "." || seg == ".." || strings.HasPrefix(seg, "..;") {
+			t.Fatalf("accepted path %q with segment %q", path, seg)
+		}
+	}
+	if strings.ContainsAny(dp, "\\") || strings.ContainsFunc(dp+query, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		t.Fatalf("accepted %q ? %q with a control character or backslash", path, query)
+	}
+	if strings.Contains(path, "%2f") || strings.Contains(path, "%2F") {
+		t.Fatalf("accepted encoded slash in %q", path)
+	}
+	// A second decoding, as a careless handler or a proxy would do,
+	// must leave the path as it is (or fail).
+	if dp2, err := url.PathUnescape(dp); err == nil && dp2 != dp {
+		t.Fatalf("accepted path %q: decodes to %q, then to %q", path, dp, dp2)
+	}
+}
+
+// checkAcceptedParam fails t unless the query parameter kv, which the
+// screen accepted, decodes to clean text, and decoding it twice adds
+// nothing dangerous.
+func checkAcceptedParam(t *testing.T, query, kv string) {
+	t.Helper()
+	v, err := url.QueryUnescape(kv)
+	if err != nil || !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool {
+		return (r < 0x20 || r == 0x7f) && r != '\t' && r != '\n' && r != '\r'
+	}) {
+		t.Fatalf("accepted query %q: part %q decodes to %q (%v)", query, kv, v, err)
+	}
+	v2, err := url.QueryUnescape(v)
+	if err != nil || v2 == v {
+		return
+	}
+	// Decoding twice may not add controls, dots, backslashes or percent
+	// signs, nor a slash next to "..", nor bytes that never occur in UTF-8.
+	for _, c := range []string{".", "\\", "%", "\x00", "\t", "\r", "\n", "\x1b", "\x7f", "\xc0", "\xc1", "\xff"} {
+		if strings.Count(v2, c) > strings.Count(v, c) {
+			t.Fatalf("accepted query %q: part %q decodes to %q, then to %q (more %q)", query, kv, v, v2, c)
+		}
+	}
+	if strings.Count(v2, "/") > strings.Count(v, "/") && strings.Contains(v, "..") {
+		t.Fatalf("accepted query %q: part %q decodes to %q, then to %q", query, kv, v, v2)
+	}
 }
 
 // BenchmarkScreenBrowserRequest screens a request with the headers a
@@ -269,6 +287,7 @@ func BenchmarkScreenBrowserRequest(b *testing.B) {
 }
 
 func TestHasHeaderControl(t *testing.T) {
+	t.Parallel()
 	for i := 0; i < 256; i++ {
 		c := byte(i)
 		want := (c < 0x20 && c != '\t') || c == 0x7f

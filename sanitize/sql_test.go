@@ -11,6 +11,7 @@ import (
 var sortWords = map[string]string{"created": "created_at", "title": "title", "id": "notes.id"}
 
 func TestOrderByParse(t *testing.T) {
+	t.Parallel()
 	ids, err := NewIdentifiers(sortWords)
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +77,7 @@ func TestOrderByParse(t *testing.T) {
 }
 
 func TestEscapeLike(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"plain":      "plain",
 		"100%":       `100\%`,

@@ -8,6 +8,7 @@ import (
 )
 
 func TestHeaderValue(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, in string
 		max      int
@@ -83,6 +84,7 @@ func TestLogValue(t *testing.T) {
 }
 
 func TestContentDisposition(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in, want, wantName string
 	}{

@@ -92,7 +92,7 @@ func BenchmarkWrite_Stateless(b *testing.B) {
 
 func benchRedis(b *testing.B, h http.HandlerFunc) {
 	c, prefix := testRedis(b)
-	st, _ := NewRedisStore(RedisOptions{Client: c, Prefix: prefix})
+	st, _ := NewRedisStore(c, RedisOptions{Prefix: prefix})
 	m := newTestManager(b, Options{Store: st, TouchInterval: time.Minute})
 	benchSession(b, m, h)
 }

@@ -151,13 +151,8 @@ var errBadEnvelope = errors.New("session: invalid session cookie")
 
 func (m *Manager) loadStateless(s *Session, v string) {
 	rec, err := m.stateless.open(m.name, v)
-	if err != nil {
-		s.expire = true
-		return
-	}
-	now := m.now()
-	if m.expired(&rec, now) {
-		s.expire = true
+	if err != nil || m.expired(&rec, m.now()) {
+		s.state = stateRejected
 		return
 	}
 	if rec.UserID != "" && m.stateless.versions != nil {
@@ -167,38 +162,30 @@ func (m *Manager) loadStateless(s *Session, v string) {
 			return
 		}
 		if cur != rec.Version {
-			s.expire = true
+			s.state = stateRejected
 			return
 		}
 	}
-	s.isNew = false
-	s.exists = true
-	s.rec = rec
-	s.touch = now.Sub(rec.LastSeen) >= m.touch
+	s.state, s.isNew, s.rec = stateLive, false, rec
 }
 
-func (m *Manager) commitStateless(s *Session, h http.Header, now time.Time) error {
-	if !s.dirty && !(s.touch && s.exists) {
-		if s.expire {
-			h.Add("Set-Cookie", m.expireCookie)
-		}
+// commitStateless carries out p for a session kept in the cookie: every
+// write seals the record into a new cookie value.
+func (m *Manager) commitStateless(s *Session, p plan, h http.Header, now time.Time) error {
+	if p.write == writeNone {
 		return nil
-	}
-	if s.err != nil {
-		return s.err
 	}
 	rec, err := s.merged()
 	if err != nil {
 		return err
 	}
-	if !s.exists {
-		rec.Created = now
-		rec.Expires = now.Add(m.absolute)
+	if p.write == writeCreate {
+		rec.Created, rec.Expires = now, p.expires
 	}
 	rec.LastSeen = now
 	if rec.UserID == "" {
 		rec.Version = 0
-	} else if (s.userChanged || !s.exists) && m.stateless.versions != nil {
+	} else if (s.userChanged || p.write == writeCreate) && m.stateless.versions != nil {
 		v, err := m.stateless.versions.UserVersion(s.ctx, rec.UserID)
 		if err != nil {
 			return storeErr(err)
@@ -215,7 +202,7 @@ func (m *Manager) commitStateless(s *Session, h http.Header, now time.Time) erro
 		return errs.Wrap(err, errs.KindSerialization, "session_value_unencodable", "")
 	}
 	m.setCookie(h, value, &rec, now)
-	s.exists, s.rec, s.isNew, s.dirty, s.renew, s.expire = true, rec, false, false, false, false
+	s.saved(s.key, rec)
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 // a call that carries the session cookie is refused unless the origin is
 // trusted, and a cookie-less call may not start a session.
 func TestCSRFCookielessCallFromCORSOrigin(t *testing.T) {
+	t.Parallel()
 	c, err := cors.New(cors.Options{AllowedOrigins: []string{"https://spa.example"}, AllowCredentials: true})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	m := newTestManager(t, Options{CSRF: CSRFOptions{Token: true, TrustedOrigins: []string{"https://partner.example"}}})
 	var token string
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -104,6 +105,7 @@ func TestCSRF(t *testing.T) {
 }
 
 func TestCSRFDefaultsAndDisable(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		o    CSRFOptions

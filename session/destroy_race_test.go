@@ -9,11 +9,12 @@ import (
 // A request in flight when the session is destroyed (log out everywhere)
 // must not write it back when it finishes.
 func TestDestroyedSessionStaysDestroyed(t *testing.T) {
+	t.Parallel()
 	stores := map[string]func(t *testing.T) Store{
 		"memory": func(*testing.T) Store { return NewMemoryStore(MemoryOptions{}) },
 		"redis": func(t *testing.T) Store {
 			c, prefix := testRedis(t)
-			st, err := NewRedisStore(RedisOptions{Client: c, Prefix: prefix})
+			st, err := NewRedisStore(c, RedisOptions{Prefix: prefix})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -115,8 +115,8 @@
 //
 // For example:
 //
-//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-//	store, err := session.NewRedisStore(session.RedisOptions{Client: rdb})
+//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
+//	store, err := session.NewRedisStore(rdb, session.RedisOptions{})
 //	if err != nil {
 //		log.Fatal(err)
 //	}

@@ -171,3 +171,17 @@ func newTestManager(t testing.TB, o Options) *Manager {
 	}
 	return m
 }
+
+// runSteps sends one request per step, from one client, each step seeing
+// the request's session.
+func runSteps(t *testing.T, m *Manager, steps ...func(*testing.T, *Session)) {
+	t.Helper()
+	step := 0
+	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
+		steps[step](t, From(r))
+		step++
+	})
+	for range steps {
+		c.get("/")
+	}
+}

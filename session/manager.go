@@ -104,14 +104,17 @@ type Manager struct {
 	expireCookie string
 	persistent   bool
 
-	idle, absolute, touch, grace time.Duration
-	now                          func() time.Time
-	log                          *slog.Logger
-	csrf                         csrfGuard
+	timing
+	now  func() time.Time
+	log  *slog.Logger
+	csrf csrfGuard
 }
 
 // New validates o and returns a Manager.
 func New(o Options) (*Manager, error) {
+	if o.Store != nil && o.Stateless != nil {
+		return nil, errs.Configf("session: set Store or Stateless, not both")
+	}
 	m := &Manager{store: o.Store, stateless: o.Stateless, now: o.Now, log: o.Logger, persistent: o.Persistent}
 	if m.now == nil {
 		m.now = time.Now
@@ -119,59 +122,18 @@ func New(o Options) (*Manager, error) {
 	if m.log == nil {
 		m.log = slog.Default()
 	}
-	if o.Store != nil && o.Stateless != nil {
-		return nil, errs.Configf("session: set Store or Stateless, not both")
+	var err error
+	if m.timing, err = newTiming(o); err != nil {
+		return nil, err
 	}
-	m.idle, m.absolute = o.IdleTimeout, o.AbsoluteTimeout
-	if m.idle == 0 {
-		m.idle = DefaultIdleTimeout
-	}
-	if m.absolute == 0 {
-		m.absolute = DefaultAbsoluteTimeout
-	}
-	if m.idle < time.Second || m.absolute < time.Second {
-		return nil, errs.Configf("session: IdleTimeout and AbsoluteTimeout must be at least a second")
-	}
-	if m.idle > m.absolute {
-		m.idle = m.absolute
-	}
-	m.touch = o.TouchInterval
-	if m.touch == 0 {
-		m.touch = min(m.idle/10, time.Minute)
-	}
-	if m.touch < 0 || m.touch >= m.idle {
-		return nil, errs.Configf("session: TouchInterval must be positive and below IdleTimeout")
-	}
-	switch {
-	case o.RenewGrace == 0:
-		m.grace = DefaultRenewGrace
-	case o.RenewGrace < 0:
-		m.grace = 0
-	case o.RenewGrace > MaxRenewGrace:
-		return nil, errs.Configf("session: RenewGrace %v exceeds %v", o.RenewGrace, MaxRenewGrace)
-	default:
-		m.grace = o.RenewGrace
-	}
-
 	if o.Stateless == nil {
-		if len(o.HashKeys) == 0 {
-			return nil, errs.Configf("session: HashKeys is required (at least one key of 32 bytes or more)")
-		}
-		for i, k := range o.HashKeys {
-			if len(k) < 32 {
-				return nil, errs.Configf("session: HashKeys[%d] is %d bytes; use at least 32 random bytes", i, len(k))
-			}
-			sc := securecookie.New(k, nil)
-			sc.SetSerializer(securecookie.NopEncoder{})
-			sc.MaxAge(int(m.absolute/time.Second) + 60)
-			sc.MaxLength(maxCookieValue)
-			m.codecs = append(m.codecs, sc)
+		if m.codecs, err = idCodecs(o.HashKeys, m.absolute); err != nil {
+			return nil, err
 		}
 		if m.store == nil {
 			m.store = NewMemoryStore(MemoryOptions{Now: m.now})
 		}
 	}
-
 	if err := m.cookieSettings(o); err != nil {
 		return nil, err
 	}
@@ -181,47 +143,69 @@ func New(o Options) (*Manager, error) {
 	return m, nil
 }
 
-func (m *Manager) cookieSettings(o Options) error {
-	name := o.CookieName
+// newTiming validates the timeouts of o and fills in their defaults.
+func newTiming(o Options) (timing, error) {
+	t := timing{idle: o.IdleTimeout, absolute: o.AbsoluteTimeout, touch: o.TouchInterval, inCookie: o.Stateless != nil}
+	if t.idle == 0 {
+		t.idle = DefaultIdleTimeout
+	}
+	if t.absolute == 0 {
+		t.absolute = DefaultAbsoluteTimeout
+	}
+	if t.idle < time.Second || t.absolute < time.Second {
+		return t, errs.Configf("session: IdleTimeout and AbsoluteTimeout must be at least a second")
+	}
+	t.idle = min(t.idle, t.absolute)
+	if t.touch == 0 {
+		t.touch = min(t.idle/10, time.Minute)
+	}
+	if t.touch < 0 || t.touch >= t.idle {
+		return t, errs.Configf("session: TouchInterval must be positive and below IdleTimeout")
+	}
 	switch {
-	case name != "":
-	case o.InsecureCookie:
-		name = "session"
-	case o.Domain != "":
-		name = "__Secure-session"
+	case o.RenewGrace == 0:
+		t.grace = DefaultRenewGrace
+	case o.RenewGrace < 0:
+		t.grace = 0
+	case o.RenewGrace > MaxRenewGrace:
+		return t, errs.Configf("session: RenewGrace %v exceeds %v", o.RenewGrace, MaxRenewGrace)
 	default:
-		name = DefaultCookieName
+		t.grace = o.RenewGrace
 	}
-	if !validCookieName(name) {
-		return errs.Configf("session: CookieName %q is not a valid cookie name", name)
+	return t, nil
+}
+
+// idCodecs returns the codecs that sign and verify the ID cookie, one per
+// key, the first signing.
+func idCodecs(keys [][]byte, absolute time.Duration) ([]*securecookie.SecureCookie, error) {
+	if len(keys) == 0 {
+		return nil, errs.Configf("session: HashKeys is required (at least one key of 32 bytes or more)")
 	}
-	// Browsers match the prefixes ignoring case ("__HOST-sid" is a
-	// __Host- cookie) and silently drop a cookie that breaks its rules, so
-	// such a configuration is refused here rather than losing every login.
-	host := hasPrefixFold(name, "__Host-")
-	secure := !o.InsecureCookie
-	if host && (!secure || o.Domain != "") {
-		return errs.Configf("session: a __Host- cookie (%q) needs Secure and no Domain", name)
-	}
-	if hasPrefixFold(name, "__Secure-") && !secure {
-		return errs.Configf("session: a __Secure- cookie (%q) needs Secure", name)
-	}
-	if o.Domain != "" && !validDomain(o.Domain) {
-		return errs.Configf("session: Domain %q is not a valid cookie domain", o.Domain)
-	}
-	var same string
-	switch o.SameSite {
-	case 0, http.SameSiteDefaultMode, http.SameSiteLaxMode:
-		same = "Lax"
-	case http.SameSiteStrictMode:
-		same = "Strict"
-	case http.SameSiteNoneMode:
-		if !secure {
-			return errs.Configf("session: SameSite=None needs a Secure cookie")
+	codecs := make([]*securecookie.SecureCookie, 0, len(keys))
+	for i, k := range keys {
+		if len(k) < 32 {
+			return nil, errs.Configf("session: HashKeys[%d] is %d bytes; use at least 32 random bytes", i, len(k))
 		}
-		same = "None"
-	default:
-		return errs.Configf("session: unknown SameSite mode %d", o.SameSite)
+		sc := securecookie.New(k, nil)
+		sc.SetSerializer(securecookie.NopEncoder{})
+		sc.MaxAge(int(absolute/time.Second) + 60)
+		sc.MaxLength(maxCookieValue)
+		codecs = append(codecs, sc)
+	}
+	return codecs, nil
+}
+
+// cookieSettings validates the cookie options of o and precomputes the
+// Set-Cookie attributes.
+func (m *Manager) cookieSettings(o Options) error {
+	name, err := cookieName(o)
+	if err != nil {
+		return err
+	}
+	secure := !o.InsecureCookie
+	same, err := sameSite(o.SameSite, secure)
+	if err != nil {
+		return err
 	}
 	var b strings.Builder
 	b.WriteString("; Path=/")
@@ -243,6 +227,54 @@ func (m *Manager) cookieSettings(o Options) error {
 			slog.String("cookie", name))
 	}
 	return nil
+}
+
+// cookieName returns the cookie's name, refusing one whose prefix rules
+// the other options break.
+func cookieName(o Options) (string, error) {
+	name := o.CookieName
+	switch {
+	case name != "":
+	case o.InsecureCookie:
+		name = "session"
+	case o.Domain != "":
+		name = "__Secure-session"
+	default:
+		name = DefaultCookieName
+	}
+	if !validCookieName(name) {
+		return "", errs.Configf("session: CookieName %q is not a valid cookie name", name)
+	}
+	// Browsers match the prefixes ignoring case ("__HOST-sid" is a
+	// __Host- cookie) and silently drop a cookie that breaks its rules, so
+	// such a configuration is refused here rather than losing every login.
+	secure := !o.InsecureCookie
+	if hasPrefixFold(name, "__Host-") && (!secure || o.Domain != "") {
+		return "", errs.Configf("session: a __Host- cookie (%q) needs Secure and no Domain", name)
+	}
+	if hasPrefixFold(name, "__Secure-") && !secure {
+		return "", errs.Configf("session: a __Secure- cookie (%q) needs Secure", name)
+	}
+	if o.Domain != "" && !validDomain(o.Domain) {
+		return "", errs.Configf("session: Domain %q is not a valid cookie domain", o.Domain)
+	}
+	return name, nil
+}
+
+// sameSite returns the SameSite attribute's value for mode.
+func sameSite(mode http.SameSite, secure bool) (string, error) {
+	switch mode {
+	case 0, http.SameSiteDefaultMode, http.SameSiteLaxMode:
+		return "Lax", nil
+	case http.SameSiteStrictMode:
+		return "Strict", nil
+	case http.SameSiteNoneMode:
+		if !secure {
+			return "", errs.Configf("session: SameSite=None needs a Secure cookie")
+		}
+		return "None", nil
+	}
+	return "", errs.Configf("session: unknown SameSite mode %d", mode)
 }
 
 func validCookieName(s string) bool {
@@ -304,7 +336,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 // load reads the session from the cookie and the store. The caller holds
 // s.mu.
 func (m *Manager) load(s *Session) {
-	s.isNew = true
+	s.state, s.isNew = stateAbsent, true
 	v, ok := cookieValue(s.r, m.name)
 	if !ok {
 		return
@@ -315,47 +347,28 @@ func (m *Manager) load(s *Session) {
 	}
 	var id []byte
 	if !m.decodeID(v, &id) {
-		s.expire = true
+		s.state = stateRejected
 		return
 	}
 	key := keyOf(id)
 	rec, err := m.store.Load(s.ctx, key)
 	if errors.Is(err, ErrNotFound) {
-		s.expire = true
+		s.state = stateRejected
 		return
 	}
 	if err != nil {
 		s.err = storeUnavailable(err)
 		return
 	}
-	now := m.now()
-	if m.expired(&rec, now) {
+	if m.expired(&rec, m.now()) {
 		_ = m.store.Delete(s.ctx, key)
-		s.expire = true
+		s.state = stateRejected
 		return
 	}
-	s.isNew = false
-	s.exists = true
-	s.key = key
-	s.rec = rec
-	s.readOnly = !rec.GraceUntil.IsZero()
-	s.touch = now.Sub(rec.LastSeen) >= m.touch
-}
-
-func (m *Manager) expired(rec *Record, now time.Time) bool {
-	return !now.Before(rec.Expires) ||
-		now.Sub(rec.LastSeen) >= m.idle ||
-		(!rec.GraceUntil.IsZero() && !now.Before(rec.GraceUntil))
-}
-
-// ttl is the time left to rec as of now: until the idle or the absolute
-// deadline, whichever is first.
-func (m *Manager) ttl(rec *Record, now time.Time) time.Duration {
-	d := min(rec.Expires.Sub(now), rec.LastSeen.Add(m.idle).Sub(now))
+	s.state, s.isNew, s.key, s.rec = stateLive, false, key, rec
 	if !rec.GraceUntil.IsZero() {
-		d = min(d, rec.GraceUntil.Sub(now))
+		s.state = stateRetired
 	}
-	return max(d, time.Millisecond)
 }
 
 // decodeID verifies a signed cookie and returns the session ID in it.
@@ -415,7 +428,8 @@ func newID() []byte {
 var varyCookie = []string{"Cookie"}
 
 // commit saves the session if it changed and sets the cookie headers. It
-// runs once, before the response headers go out.
+// runs once, before the response headers go out: decide says what to do,
+// and commit carries it out.
 func (m *Manager) commit(s *Session, h http.Header) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -423,122 +437,151 @@ func (m *Manager) commit(s *Session, h http.Header) error {
 		return nil
 	}
 	s.committed = true
-	if !s.loaded {
+	if s.state == stateUnread {
 		return nil
 	}
-	if s.csrfErr != nil && (s.dirty || s.renew) {
+	now := m.now()
+	p := m.decide(s.facts(), now)
+	switch p.refuse {
+	case refuseCSRF:
 		return s.csrfErr
+	case refuseLoad:
+		return s.err
 	}
 	if len(h["Vary"]) == 0 {
 		h["Vary"] = varyCookie
 	} else {
 		h.Add("Vary", "Cookie")
 	}
-	now := m.now()
+	var err error
 	if m.stateless != nil {
-		return m.commitStateless(s, h, now)
+		err = m.commitStateless(s, p, h, now)
+	} else {
+		err = m.commitStored(s, p, h, now)
 	}
-	if s.hasDelKey {
-		if err := m.store.Delete(s.ctx, s.delKey); err != nil {
+	if err == nil && p.expireCookie {
+		h.Add("Set-Cookie", m.expireCookie)
+	}
+	return err
+}
+
+// facts describes s for decide. The caller holds s.mu.
+func (s *Session) facts() commitFacts {
+	return commitFacts{
+		state:      s.state,
+		lastSeen:   s.rec.LastSeen,
+		ended:      s.ended,
+		loadFailed: s.err != nil,
+		csrfFailed: s.csrfErr != nil,
+	}
+}
+
+// commitStored carries out p for a session kept in the store.
+func (m *Manager) commitStored(s *Session, p plan, h http.Header, now time.Time) error {
+	if p.deleteEnded {
+		if err := m.store.Delete(s.ctx, s.endedKey); err != nil {
 			return storeErr(err)
 		}
 		if errs.AuditEnabled() {
-			errs.Audit(s.ctx, "session.destroyed", slog.String("session", s.delKey.String()))
+			errs.Audit(s.ctx, "session.destroyed", slog.String("session", s.endedKey.String()))
 		}
 	}
-	if s.readOnly && s.dirty {
+	if p.dropChanges {
 		m.log.LogAttrs(s.ctx, slog.LevelWarn, "session: change to a renewed session's old ID dropped (request raced the renewal)")
-		s.dirty = false
 	}
-	if s.dirty {
-		if s.err != nil {
-			return s.err
-		}
-		rec, err := s.merged()
-		if err != nil {
-			return err
-		}
-		key := s.key
-		var id []byte
-		if !s.exists || s.renew {
-			id = newID()
-			key = keyOf(id)
-		}
-		if !s.exists {
-			rec.Created = now
-			rec.Expires = now.Add(m.absolute)
-		}
-		rec.LastSeen = now
-		rec.GraceUntil = time.Time{}
-		if s.exists {
-			// The session was loaded before this write: if it has been
-			// destroyed since (Destroy, DestroyUser), it must stay so.
-			alive, err := m.retireOrReplace(s, key, rec, now)
-			if err != nil {
-				return storeErr(err)
-			}
-			if !alive {
-				m.log.LogAttrs(s.ctx, slog.LevelWarn, "session: change to a session destroyed during the request dropped")
-				s.exists, s.dirty, s.renew, s.rec = false, false, false, Record{}
-				h.Add("Set-Cookie", m.expireCookie)
-				return nil
-			}
-		}
-		if !s.exists || s.renew {
-			if err := m.store.Save(s.ctx, key, rec, m.ttl(&rec, now)); err != nil {
-				return storeErr(err)
-			}
-		}
-		if s.exists && s.renew {
-			if errs.AuditEnabled() {
-				errs.Audit(s.ctx, "session.renewed", slog.String("user_id", rec.UserID), slog.String("session", key.String()))
-			}
-		}
-		if id != nil {
-			value, err := m.codecs[0].Encode(m.name, id)
-			if err != nil {
-				return errs.Wrap(err, errs.KindInternal, "session_cookie_failed", "")
-			}
-			m.setCookie(h, value, &rec, now)
-			s.expire = false
-		}
-		s.key, s.exists, s.rec, s.isNew = key, true, rec, false
-		s.dirty, s.renew = false, false
-	} else if s.touch && s.exists && !s.readOnly {
+	switch p.write {
+	case writeTouch:
 		s.rec.LastSeen = now
-		if err := m.store.Touch(s.ctx, s.key, now, m.ttl(&s.rec, now)); err != nil {
-			return storeErr(err)
-		}
-	}
-	if s.expire {
-		h.Add("Set-Cookie", m.expireCookie)
+		return storeErr(m.store.Touch(s.ctx, s.key, now, m.ttl(&s.rec, now)))
+	case writeReplace, writeRotate, writeCreate:
+		return m.save(s, p, h, now)
 	}
 	return nil
 }
 
-// retireOrReplace writes an existing session back, reporting false when it
-// was destroyed during the request. Without renewal, rec replaces the
-// record under the session's key. With renewal, the old record is retired
-// (deleted, or kept read-only for the grace window) and the caller saves
-// rec under the new key. With a store that is not a Replacer, the session
-// is taken to be alive.
-func (m *Manager) retireOrReplace(s *Session, key Key, rec Record, now time.Time) (bool, error) {
+// save writes the session's changes: under its own key, or under a new
+// key whose cookie it sets.
+func (m *Manager) save(s *Session, p plan, h http.Header, now time.Time) error {
+	rec, err := s.merged()
+	if err != nil {
+		return err
+	}
+	if p.write == writeCreate {
+		rec.Created, rec.Expires = now, p.expires
+	}
+	rec.LastSeen = now
+	rec.GraceUntil = time.Time{}
+	key := s.key
+	var id []byte
+	if p.setCookie {
+		id = newID()
+		key = keyOf(id)
+	}
+	if p.write != writeCreate {
+		// The session was loaded before this write: if it has been
+		// destroyed since (Destroy, DestroyUser), it must stay so.
+		alive, err := m.replaceOrRetire(s, p, key, rec, now)
+		if err != nil {
+			return storeErr(err)
+		}
+		if !alive {
+			m.log.LogAttrs(s.ctx, slog.LevelWarn, "session: change to a session destroyed during the request dropped")
+			s.state, s.rec = stateDestroyed, Record{}
+			h.Add("Set-Cookie", m.expireCookie)
+			return nil
+		}
+	}
+	if p.setCookie {
+		if err := m.store.Save(s.ctx, key, rec, m.ttl(&rec, now)); err != nil {
+			return storeErr(err)
+		}
+		if p.write == writeRotate && errs.AuditEnabled() {
+			errs.Audit(s.ctx, "session.renewed", slog.String("user_id", rec.UserID), slog.String("session", key.String()))
+		}
+		value, err := m.codecs[0].Encode(m.name, id)
+		if err != nil {
+			return errs.Wrap(err, errs.KindInternal, "session_cookie_failed", "")
+		}
+		m.setCookie(h, value, &rec, now)
+	}
+	s.saved(key, rec)
+	return nil
+}
+
+// saved records a successful save: the session is live under key. The
+// caller holds s.mu.
+func (s *Session) saved(key Key, rec Record) {
+	s.key, s.rec, s.state, s.isNew = key, rec, stateLive, false
+}
+
+// replaceOrRetire writes an existing session back, reporting false when it
+// was destroyed during the request. With writeReplace, rec replaces the
+// record under the session's key. With writeRotate, the old record is
+// retired (deleted, or kept read-only until p.retireUntil) and the caller
+// saves rec under the new key. With a store that is not a Replacer, the
+// session is taken to be alive.
+func (m *Manager) replaceOrRetire(s *Session, p plan, key Key, rec Record, now time.Time) (bool, error) {
 	r, conditional := m.store.(Replacer)
-	if !s.renew {
+	if p.write == writeReplace {
 		if !conditional {
 			return true, m.store.Save(s.ctx, key, rec, m.ttl(&rec, now))
 		}
 		return r.Replace(s.ctx, key, rec, m.ttl(&rec, now))
 	}
 	old := s.rec
-	old.GraceUntil = now.Add(max(m.grace, time.Millisecond))
+	old.GraceUntil = p.retireUntil
+	if old.GraceUntil.IsZero() {
+		// Deleted below; marked retired meanwhile so that a request
+		// racing this one cannot write it back.
+		old.GraceUntil = now.Add(time.Millisecond)
+	}
 	if conditional {
 		alive, err := r.Replace(s.ctx, s.key, old, m.ttl(&old, now))
 		if err != nil || !alive {
 			return alive, err
 		}
 	}
-	if m.grace <= 0 {
+	if p.retireUntil.IsZero() {
 		return true, m.store.Delete(s.ctx, s.key)
 	}
 	if conditional {

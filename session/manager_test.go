@@ -17,6 +17,7 @@ import (
 )
 
 func TestNewRefusesInsecureOrInvalidOptions(t *testing.T) {
+	t.Parallel()
 	short := []byte("short")
 	cases := []struct {
 		name string
@@ -52,6 +53,7 @@ func TestNewRefusesInsecureOrInvalidOptions(t *testing.T) {
 }
 
 func TestCookieDefaults(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		o    Options
@@ -89,6 +91,7 @@ func TestCookieDefaults(t *testing.T) {
 }
 
 func TestLazyLoadAndSaveOnlyOnChange(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	st := &countingStore{Store: NewMemoryStore(MemoryOptions{Now: clk.Now})}
 	m := newTestManager(t, Options{Store: st, Now: clk.Now, TouchInterval: time.Minute})
@@ -132,6 +135,7 @@ func TestLazyLoadAndSaveOnlyOnChange(t *testing.T) {
 }
 
 func TestTamperedAndTruncatedCookies(t *testing.T) {
+	t.Parallel()
 	m := newTestManager(t, Options{})
 	c := newClient(t, m, app)
 	c.get("/set?v=secret")
@@ -175,6 +179,7 @@ func TestTamperedAndTruncatedCookies(t *testing.T) {
 }
 
 func TestHashKeyRotation(t *testing.T) {
+	t.Parallel()
 	oldKey, newKey := []byte(strings.Repeat("o", 32)), []byte(strings.Repeat("n", 32))
 	st := NewMemoryStore(MemoryOptions{})
 	m1 := newTestManager(t, Options{Store: st, HashKeys: [][]byte{oldKey}})
@@ -195,74 +200,80 @@ func TestHashKeyRotation(t *testing.T) {
 }
 
 func TestTypedValuesAndFlash(t *testing.T) {
-	type prefs struct {
-		Theme string `json:"theme"`
-		Size  int    `json:"size"`
-	}
+	t.Parallel()
 	m := newTestManager(t, Options{Store: NewMemoryStore(MemoryOptions{})})
-	var step int
-	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
-		s := From(r)
-		switch step {
-		case 0:
-			s.Set("n", 42)
-			s.Set("p", prefs{"dark", 3})
-			s.Set("tags", []string{"a", "b"})
-			if n, ok := Get[int](s, "n"); !ok || n != 42 {
-				t.Errorf("Get in the same request = %v, %v", n, ok)
-			}
-			s.AddFlash("info", "saved")
-			s.AddFlash("warn", "twice")
-		case 1:
-			if n, ok := Get[int](s, "n"); !ok || n != 42 {
-				t.Errorf("Get[int] = %v, %v", n, ok)
-			}
-			if n, ok := Get[int64](s, "n"); !ok || n != 42 {
-				t.Errorf("Get[int64] = %v, %v", n, ok)
-			}
-			if p, ok := Get[prefs](s, "p"); !ok || p != (prefs{"dark", 3}) {
-				t.Errorf("Get[prefs] = %v, %v", p, ok)
-			}
-			if tags, ok := Get[[]string](s, "tags"); !ok || len(tags) != 2 {
-				t.Errorf("Get[[]string] = %v, %v", tags, ok)
-			}
-			if _, ok := Get[string](s, "n"); ok {
-				t.Errorf("Get[string] of a number succeeded")
-			}
-			if _, ok := Get[int](s, "missing"); ok {
-				t.Errorf("Get of a missing key succeeded")
-			}
-			if got := s.Keys(); strings.Join(got, ",") != "n,p,tags" {
-				t.Errorf("Keys = %v (reserved keys must be hidden)", got)
-			}
-			f := s.Flashes()
-			if len(f) != 2 || f[0] != (Flash{"info", "saved"}) || f[1].Kind != "warn" {
-				t.Errorf("Flashes = %v", f)
-			}
-			if v, ok := Pop[int](s, "n"); !ok || v != 42 {
-				t.Errorf("Pop = %v, %v", v, ok)
-			}
-		case 2:
-			if f := s.Flashes(); len(f) != 0 {
-				t.Errorf("flashes shown twice: %v", f)
-			}
-			if s.Has("n") {
-				t.Errorf("popped key still there")
-			}
-			s.Clear()
-		case 3:
-			if len(s.Keys()) != 0 {
-				t.Errorf("Clear kept %v", s.Keys())
-			}
-		}
-		step++
-	})
-	for range 4 {
-		c.get("/")
+	runSteps(t, m, typedSet, typedGet, typedPopped, typedCleared)
+}
+
+type prefs struct {
+	Theme string `json:"theme"`
+	Size  int    `json:"size"`
+}
+
+func typedSet(t *testing.T, s *Session) {
+	s.Set("n", 42)
+	s.Set("p", prefs{"dark", 3})
+	s.Set("tags", []string{"a", "b"})
+	if n, ok := Get[int](s, "n"); !ok || n != 42 {
+		t.Errorf("Get in the same request = %v, %v", n, ok)
+	}
+	s.AddFlash("info", "saved")
+	s.AddFlash("warn", "twice")
+}
+
+func typedGet(t *testing.T, s *Session) {
+	if n, ok := Get[int](s, "n"); !ok || n != 42 {
+		t.Errorf("Get[int] = %v, %v", n, ok)
+	}
+	if n, ok := Get[int64](s, "n"); !ok || n != 42 {
+		t.Errorf("Get[int64] = %v, %v", n, ok)
+	}
+	if p, ok := Get[prefs](s, "p"); !ok || p != (prefs{"dark", 3}) {
+		t.Errorf("Get[prefs] = %v, %v", p, ok)
+	}
+	if tags, ok := Get[[]string](s, "tags"); !ok || len(tags) != 2 {
+		t.Errorf("Get[[]string] = %v, %v", tags, ok)
+	}
+	if _, ok := Get[string](s, "n"); ok {
+		t.Errorf("Get[string] of a number succeeded")
+	}
+	if _, ok := Get[int](s, "missing"); ok {
+		t.Errorf("Get of a missing key succeeded")
+	}
+	typedKeysAndFlashes(t, s)
+}
+
+func typedKeysAndFlashes(t *testing.T, s *Session) {
+	if got := s.Keys(); strings.Join(got, ",") != "n,p,tags" {
+		t.Errorf("Keys = %v (reserved keys must be hidden)", got)
+	}
+	f := s.Flashes()
+	if len(f) != 2 || f[0] != (Flash{"info", "saved"}) || f[1].Kind != "warn" {
+		t.Errorf("Flashes = %v", f)
+	}
+	if v, ok := Pop[int](s, "n"); !ok || v != 42 {
+		t.Errorf("Pop = %v, %v", v, ok)
+	}
+}
+
+func typedPopped(t *testing.T, s *Session) {
+	if f := s.Flashes(); len(f) != 0 {
+		t.Errorf("flashes shown twice: %v", f)
+	}
+	if s.Has("n") {
+		t.Errorf("popped key still there")
+	}
+	s.Clear()
+}
+
+func typedCleared(t *testing.T, s *Session) {
+	if len(s.Keys()) != 0 {
+		t.Errorf("Clear kept %v", s.Keys())
 	}
 }
 
 func TestNilSessionIsSafe(t *testing.T) {
+	t.Parallel()
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	s := From(r)
 	if s != nil {
@@ -353,6 +364,7 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 func TestResponseWriterInterfaces(t *testing.T) {
+	t.Parallel()
 	st := &countingStore{Store: NewMemoryStore(MemoryOptions{})}
 	m := newTestManager(t, Options{Store: st})
 	cases := []struct {
@@ -423,6 +435,7 @@ func (*failingStore) Save(context.Context, Key, Record, time.Duration) error    
 func (*failingStore) Touch(context.Context, Key, time.Time, time.Duration) error { return errDown }
 
 func TestStoreFailure(t *testing.T) {
+	t.Parallel()
 	m := newTestManager(t, Options{Store: &failingStore{NewMemoryStore(MemoryOptions{})}})
 	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
 		From(r).Set("a", 1)
@@ -447,6 +460,7 @@ func TestStoreFailure(t *testing.T) {
 }
 
 func TestUnencodableValue(t *testing.T) {
+	t.Parallel()
 	m := newTestManager(t, Options{})
 	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
 		From(r).Set("ch", make(chan int))
@@ -458,6 +472,7 @@ func TestUnencodableValue(t *testing.T) {
 }
 
 func TestStoreDownAtLoad(t *testing.T) {
+	t.Parallel()
 	mem := NewMemoryStore(MemoryOptions{})
 	good := newTestManager(t, Options{Store: mem})
 	c := newClient(t, good, app)
@@ -487,6 +502,7 @@ func TestStoreDownAtLoad(t *testing.T) {
 }
 
 func TestConcurrentUseWithinARequest(t *testing.T) {
+	t.Parallel()
 	m := newTestManager(t, Options{})
 	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
 		s := From(r)
@@ -521,6 +537,7 @@ func TestConcurrentUseWithinARequest(t *testing.T) {
 }
 
 func TestPersistentCookieNeverOutlivesTheSession(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	m := newTestManager(t, Options{Persistent: true, Now: clk.Now, IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 12 * time.Hour})
 	c := newClient(t, m, app)

@@ -53,10 +53,6 @@ type RedisStore struct {
 
 // RedisOptions configures a RedisStore.
 type RedisOptions struct {
-	// Client is the Redis client (single node, Sentinel or Cluster).
-	// Required, and it must be built with ContextTimeoutEnabled: true, so
-	// that Timeout bounds every call; NewRedisStore refuses it otherwise.
-	Client redis.UniversalClient
 	// Prefix starts every key the store writes. Empty: "covet:session:".
 	Prefix string
 	// Timeout bounds every call to Redis. Zero: DefaultRedisTimeout.
@@ -70,14 +66,15 @@ const DefaultRedisPrefix = "covet:session:"
 // RedisOptions.Timeout is zero.
 const DefaultRedisTimeout = 300 * time.Millisecond
 
-// NewRedisStore returns a RedisStore, or a configuration error without a
-// client, with a client that ignores context deadlines, or with a negative
-// timeout.
-func NewRedisStore(o RedisOptions) (*RedisStore, error) {
-	if o.Client == nil {
-		return nil, errs.Configf("session: RedisOptions.Client is required")
+// NewRedisStore returns a RedisStore on client (single node, Sentinel or
+// Cluster), or a configuration error without a client, with a client that
+// ignores context deadlines (it must be built with ContextTimeoutEnabled:
+// true, so that Timeout bounds every call), or with a negative timeout.
+func NewRedisStore(client redis.UniversalClient, o RedisOptions) (*RedisStore, error) {
+	if client == nil {
+		return nil, errs.Configf("session: NewRedisStore needs a Redis client")
 	}
-	if !redisclient.HonoursDeadlines(o.Client) {
+	if !redisclient.HonoursDeadlines(client) {
 		return nil, errs.Configf("session: the Redis client must set ContextTimeoutEnabled, or RedisOptions.Timeout cannot bound a call (go-redis otherwise waits its own ReadTimeout)")
 	}
 	if o.Timeout < 0 {
@@ -89,7 +86,7 @@ func NewRedisStore(o RedisOptions) (*RedisStore, error) {
 	if o.Prefix == "" {
 		o.Prefix = DefaultRedisPrefix
 	}
-	return &RedisStore{c: o.Client, prefix: o.Prefix, timeout: o.Timeout}, nil
+	return &RedisStore{c: client, prefix: o.Prefix, timeout: o.Timeout}, nil
 }
 
 // call returns ctx bounded by the store's timeout.

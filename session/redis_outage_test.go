@@ -34,86 +34,104 @@ func outageApp(w http.ResponseWriter, r *http.Request) {
 // timeout and retries), and a stall logs nobody out: once Redis is back the
 // same cookie is the same logged-in session, with no restart.
 func TestRedisOutage(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"paused", "killed"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			srv := testsvc.StartRedis(t)
 			c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true})
 			t.Cleanup(func() { _ = c.Close() })
-			st, err := NewRedisStore(RedisOptions{Client: c})
+			st, err := NewRedisStore(c, RedisOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			m := newTestManager(t, Options{Store: st})
 			login := newClient(t, m, app)
 			login.get("/login?u=alice")
-			cl := newClient(t, m, outageApp)
-			cl.cookie = login.cookie
+			cl := newClientWith(t, m, login.cookie)
 			if got := cl.get("/user").Body.String(); got != "alice" {
 				t.Fatalf("before the outage: %q", got)
 			}
 			if mode == "paused" {
 				srv.Pause()
-			} else {
-				srv.Kill()
+				requestsDuringOutage(t, cl, mode)
+				srv.Resume()
+				waitSessionBack(t, cl)
+				return
 			}
-			var lat []time.Duration
-			for i := range 20 {
-				path := "/user"
-				if i%2 == 1 {
-					path = "/set"
-				}
-				began := time.Now()
-				w := cl.get(path)
-				lat = append(lat, time.Since(began))
-				if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" ||
-					!strings.HasPrefix(w.Header().Get("Content-Type"), "application/problem+json") ||
-					!strings.Contains(w.Body.String(), "session_store_unavailable") {
-					t.Fatalf("%s with Redis %s: %d %v %s", path, mode, w.Code, w.Header(), w.Body)
-				}
-				if cl.cookie != login.cookie {
-					t.Fatalf("the outage changed or cleared the session cookie")
-				}
-			}
-			s := slices.Clone(lat)
-			slices.Sort(s)
-			t.Logf("session, Redis %s: p50 %v, max %v over %d requests", mode, s[len(s)/2], s[len(s)-1], len(s))
-			if s[len(s)-1] > time.Second {
-				t.Fatalf("a request with Redis %s took %v", mode, s[len(s)-1])
-			}
-			if mode == "killed" {
-				// A restarted Redis without persistence has lost the
-				// session; the store works again by itself.
-				srv.Restart()
-				deadline := time.Now().Add(5 * time.Second)
-				for {
-					fresh := newClient(t, m, app)
-					fresh.get("/login?u=bob")
-					if fresh.cookie != "" && newClientWith(t, m, fresh.cookie).get("/user").Body.String() == "bob" {
-						return
-					}
-					if time.Now().After(deadline) {
-						t.Fatal("no login after Redis restarted")
-					}
-					time.Sleep(20 * time.Millisecond)
-				}
-			}
-			srv.Resume()
-			deadline := time.Now().Add(5 * time.Second)
-			for {
-				w := cl.get("/user")
-				if w.Code == http.StatusOK {
-					if w.Body.String() != "alice" {
-						t.Fatalf("after the stall the session holds %q, want alice", w.Body)
-					}
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the session did not come back after Redis resumed: %d", w.Code)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			srv.Kill()
+			requestsDuringOutage(t, cl, mode)
+			srv.Restart()
+			waitLoginWorks(t, m)
 		})
+	}
+}
+
+// requestsDuringOutage checks that reads and writes of a session get a
+// quick 503 problem that leaves the cookie alone.
+func requestsDuringOutage(t *testing.T, cl *client, mode string) {
+	t.Helper()
+	cookie := cl.cookie
+	var lat []time.Duration
+	for i := range 20 {
+		path := "/user"
+		if i%2 == 1 {
+			path = "/set"
+		}
+		began := time.Now()
+		w := cl.get(path)
+		lat = append(lat, time.Since(began))
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" ||
+			!strings.HasPrefix(w.Header().Get("Content-Type"), "application/problem+json") ||
+			!strings.Contains(w.Body.String(), "session_store_unavailable") {
+			t.Fatalf("%s with Redis %s: %d %v %s", path, mode, w.Code, w.Header(), w.Body)
+		}
+		if cl.cookie != cookie {
+			t.Fatalf("the outage changed or cleared the session cookie")
+		}
+	}
+	slices.Sort(lat)
+	t.Logf("session, Redis %s: p50 %v, max %v over %d requests", mode, lat[len(lat)/2], lat[len(lat)-1], len(lat))
+	if lat[len(lat)-1] > time.Second {
+		t.Fatalf("a request with Redis %s took %v", mode, lat[len(lat)-1])
+	}
+}
+
+// waitLoginWorks waits for a restarted Redis, which without persistence
+// has lost every session: the store works again by itself.
+func waitLoginWorks(t *testing.T, m *Manager) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		fresh := newClient(t, m, app)
+		fresh.get("/login?u=bob")
+		if fresh.cookie != "" && newClientWith(t, m, fresh.cookie).get("/user").Body.String() == "bob" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no login after Redis restarted")
+		}
+		time.Sleep(20 * time.Millisecond) // the Redis child process is starting
+	}
+}
+
+// waitSessionBack waits for a resumed Redis to serve the session again,
+// unchanged by the stall.
+func waitSessionBack(t *testing.T, cl *client) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		w := cl.get("/user")
+		if w.Code == http.StatusOK {
+			if w.Body.String() != "alice" {
+				t.Fatalf("after the stall the session holds %q, want alice", w.Body)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the session did not come back after Redis resumed: %d", w.Code)
+		}
+		time.Sleep(20 * time.Millisecond) // the Redis child process is resuming
 	}
 }
 
@@ -124,17 +142,21 @@ func newClientWith(t *testing.T, m *Manager, cookie string) *client {
 }
 
 func TestRedisStoreOptions(t *testing.T) {
+	t.Parallel()
+	if _, err := NewRedisStore(nil, RedisOptions{}); err == nil {
+		t.Error("NewRedisStore accepted a nil client")
+	}
 	plain := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	defer plain.Close()
-	if _, err := NewRedisStore(RedisOptions{Client: plain}); err == nil {
+	if _, err := NewRedisStore(plain, RedisOptions{}); err == nil {
 		t.Error("NewRedisStore accepted a client that ignores context deadlines")
 	}
 	ok := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 	defer ok.Close()
-	if _, err := NewRedisStore(RedisOptions{Client: ok, Timeout: -1}); err == nil {
+	if _, err := NewRedisStore(ok, RedisOptions{Timeout: -1}); err == nil {
 		t.Error("NewRedisStore accepted a negative timeout")
 	}
-	if _, err := NewRedisStore(RedisOptions{Client: ok}); err != nil {
+	if _, err := NewRedisStore(ok, RedisOptions{}); err != nil {
 		t.Error(err)
 	}
 }

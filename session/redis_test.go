@@ -49,10 +49,11 @@ func testRedis(t testing.TB) (*redis.Client, string) {
 }
 
 func TestRedisRoundTrips(t *testing.T) {
+	t.Parallel()
 	c, prefix := testRedis(t)
 	hook := &roundTrips{}
 	c.AddHook(hook)
-	st, err := NewRedisStore(RedisOptions{Client: c, Prefix: prefix})
+	st, err := NewRedisStore(c, RedisOptions{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,8 +96,9 @@ func TestRedisRoundTrips(t *testing.T) {
 }
 
 func TestRedisTTLIsRemainingLifetime(t *testing.T) {
+	t.Parallel()
 	c, prefix := testRedis(t)
-	st, _ := NewRedisStore(RedisOptions{Client: c, Prefix: prefix})
+	st, _ := NewRedisStore(c, RedisOptions{Prefix: prefix})
 	clk := newClock()
 	m := newTestManager(t, Options{Store: st, Now: clk.Now, IdleTimeout: 10 * time.Minute, AbsoluteTimeout: 15 * time.Minute, TouchInterval: time.Minute})
 	cl := newClient(t, m, app)

@@ -9,6 +9,7 @@ import (
 // The ID a renewal retires stays readable for requests in flight, but it
 // cannot be renewed into a new live session.
 func TestRenewRefusedOnRetiredID(t *testing.T) {
+	t.Parallel()
 	m := newTestManager(t, Options{}) // default RenewGrace 5s
 	var renewErr error
 	h := func(w http.ResponseWriter, r *http.Request) {

@@ -47,23 +47,17 @@ type Session struct {
 	ctx context.Context
 
 	mu          sync.Mutex
-	loaded      bool
-	err         error
+	state       state
+	err         error // the store failed at load
 	isNew       bool
-	exists      bool // a record exists under key
 	key         Key
 	rec         Record
 	changes     map[string]any
 	cleared     bool
-	dirty       bool
-	renew       bool
-	readOnly    bool
-	touch       bool
 	userChanged bool
 	user        string
-	delKey      Key
-	hasDelKey   bool
-	expire      bool
+	endedKey    Key  // the record Destroy ended, deleted at commit
+	ended       bool // endedKey is set
 	committed   bool
 	violations  int
 	csrfErr     error // set when a cookie-less request failed the CSRF checks
@@ -104,8 +98,7 @@ func Destroy(r *http.Request) error {
 
 // ensure loads the session; the caller holds s.mu.
 func (s *Session) ensure() {
-	if !s.loaded {
-		s.loaded = true
+	if s.state == stateUnread {
 		s.m.load(s)
 	}
 }
@@ -283,7 +276,7 @@ func (s *Session) Clear() {
 	}
 	s.cleared = true
 	s.changes = nil
-	s.dirty = true
+	s.state = s.state.changed()
 }
 
 // Keys returns the keys set in the session, sorted, without reserved keys.
@@ -320,7 +313,7 @@ func (s *Session) setLocked(key string, v any, op string) {
 		s.changes = make(map[string]any, 4)
 	}
 	s.changes[key] = v
-	s.dirty = true
+	s.state = s.state.changed()
 }
 
 // refused reports (and logs) a change made after the session was saved.
@@ -364,7 +357,7 @@ func (s *Session) SetUserID(userID string) {
 	}
 	s.user = userID
 	s.userChanged = true
-	s.dirty = true
+	s.state = s.state.changed()
 }
 
 // Renew gives the session a new random ID, keeping its values, user and
@@ -385,7 +378,7 @@ func (s *Session) Renew() error {
 	if s.refused("renew", "") {
 		return errChangedAfterHeaders
 	}
-	if s.readOnly {
+	if s.state.retired() {
 		// This is the ID a renewal left behind for requests in flight;
 		// renewing it would fork a live session from a retired ID.
 		return ErrRenewedElsewhere
@@ -394,8 +387,7 @@ func (s *Session) Renew() error {
 		s.changes = make(map[string]any, 2)
 	}
 	s.changes[csrfKey] = tombstone{}
-	s.renew = true
-	s.dirty = true
+	s.state = s.state.renewed()
 	return nil
 }
 
@@ -412,15 +404,14 @@ func (s *Session) Destroy() error {
 	if s.refused("destroy", "") {
 		return errChangedAfterHeaders
 	}
-	if s.exists {
-		s.delKey, s.hasDelKey = s.key, true
+	if s.state.stored() {
+		s.endedKey, s.ended = s.key, true
 	}
-	s.exists = false
+	s.state = stateDestroyed
 	s.rec = Record{}
 	s.changes = nil
 	s.cleared = false
-	s.dirty, s.renew, s.readOnly, s.touch, s.userChanged = false, false, false, false, false
-	s.expire = true
+	s.userChanged = false
 	return nil
 }
 
@@ -443,7 +434,7 @@ func (s *Session) Handle() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ensure()
-	if !s.exists || s.m.stateless != nil {
+	if !s.state.stored() || s.m.stateless != nil {
 		return ""
 	}
 	return s.key.String()

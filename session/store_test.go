@@ -13,6 +13,7 @@ import (
 )
 
 func TestMemoryStore(t *testing.T) {
+	t.Parallel()
 	sessiontest.Run(t, func(t *testing.T, now func() time.Time) session.Store {
 		return session.NewMemoryStore(session.MemoryOptions{Now: now})
 	})
@@ -31,6 +32,7 @@ func redisClient(t testing.TB) *redis.Client {
 // Redis Cluster: every command and script of the store must stay in one
 // hash slot.
 func TestRedisClusterStore(t *testing.T) {
+	t.Parallel()
 	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testsvc.RedisClusterAddrs(t), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = c.Close() })
 	sessiontest.Run(t, func(t *testing.T, _ func() time.Time) session.Store {
@@ -45,7 +47,7 @@ func TestRedisClusterStore(t *testing.T) {
 				return nil
 			})
 		})
-		st, err := session.NewRedisStore(session.RedisOptions{Client: c, Prefix: prefix})
+		st, err := session.NewRedisStore(c, session.RedisOptions{Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,10 +56,11 @@ func TestRedisClusterStore(t *testing.T) {
 }
 
 func TestRedisStore(t *testing.T) {
+	t.Parallel()
 	c := redisClient(t)
 	sessiontest.Run(t, func(t *testing.T, _ func() time.Time) session.Store {
 		prefix := testsvc.RedisKeyPrefix(t, c, "covet_session_test")
-		st, err := session.NewRedisStore(session.RedisOptions{Client: c, Prefix: prefix})
+		st, err := session.NewRedisStore(c, session.RedisOptions{Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -56,6 +56,7 @@ func orderHandler(b *Body[createOrder]) http.Handler {
 }
 
 func TestBodyBindsValidOrder(t *testing.T) {
+	t.Parallel()
 	b, err := NewBody[createOrder](newTestValidator(t), BodyOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +74,7 @@ func TestBodyBindsValidOrder(t *testing.T) {
 }
 
 func TestBodyFailures(t *testing.T) {
+	t.Parallel()
 	b, err := NewBody[createOrder](newTestValidator(t), BodyOptions{MaxBytes: 4096})
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +165,7 @@ func TestBodyFailures(t *testing.T) {
 }
 
 func TestBodyValidationFieldErrors(t *testing.T) {
+	t.Parallel()
 	b, err := NewBody[createOrder](newTestValidator(t), BodyOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -199,6 +202,7 @@ func TestBodyValidationFieldErrors(t *testing.T) {
 }
 
 func TestBodyMissingVersusZero(t *testing.T) {
+	t.Parallel()
 	type patch struct {
 		Count *int    `json:"count" validate:"required"`
 		Name  *string `json:"name" validate:"omitnil,min=1"`
@@ -244,6 +248,7 @@ func TestBodyMissingVersusZero(t *testing.T) {
 }
 
 func TestBodySliceType(t *testing.T) {
+	t.Parallel()
 	b, err := NewBody[[]item](nil, BodyOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -265,6 +270,7 @@ func TestBodySliceType(t *testing.T) {
 }
 
 func TestBodyHandlerStoresValue(t *testing.T) {
+	t.Parallel()
 	b, err := NewBody[createOrder](newTestValidator(t), BodyOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -292,6 +298,7 @@ func TestBodyHandlerStoresValue(t *testing.T) {
 }
 
 func TestJSONOneCall(t *testing.T) {
+	t.Parallel()
 	v := newTestValidator(t)
 	got, err := JSON[createOrder](v, httptest.NewRecorder(), jsonRequest(goodOrder))
 	if err != nil || got.Customer != "acme-corp" {
@@ -310,6 +317,7 @@ func TestJSONOneCall(t *testing.T) {
 }
 
 func TestBodyOptionsRefused(t *testing.T) {
+	t.Parallel()
 	for name, o := range map[string]BodyOptions{"negative bytes": {MaxBytes: -1}, "negative depth": {MaxDepth: -1}} {
 		if _, err := NewBody[createOrder](nil, o); !errors.Is(err, errs.KindConfiguration) {
 			t.Errorf("%s: %v, want a configuration error", name, err)
@@ -321,6 +329,7 @@ func TestBodyOptionsRefused(t *testing.T) {
 }
 
 func TestJSONMediaType(t *testing.T) {
+	t.Parallel()
 	tests := map[string]bool{
 		"application/json":                    true,
 		"Application/JSON":                    true,
@@ -347,6 +356,7 @@ func TestJSONMediaType(t *testing.T) {
 }
 
 func TestPaths(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ ns, field, pointer string }{
 		{"name", "name", "/name"},
 		{"address.zip", "address.zip", "/address/zip"},
@@ -368,6 +378,7 @@ func TestPaths(t *testing.T) {
 }
 
 func TestBodyPointerType(t *testing.T) {
+	t.Parallel()
 	b, err := NewBody[*item](nil, BodyOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -387,6 +398,7 @@ func TestBodyPointerType(t *testing.T) {
 }
 
 func TestBodyConcurrent(t *testing.T) {
+	t.Parallel()
 	b, err := NewBody[createOrder](newTestValidator(t), BodyOptions{MaxDepth: 8})
 	if err != nil {
 		t.Fatal(err)
@@ -422,6 +434,7 @@ func TestBodyConcurrent(t *testing.T) {
 }
 
 func TestBodyHostileShapes(t *testing.T) {
+	t.Parallel()
 	b, err := NewBody[createOrder](newTestValidator(t), BodyOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -466,6 +479,7 @@ func TestBodyHostileShapes(t *testing.T) {
 }
 
 func TestTypeBounds(t *testing.T) {
+	t.Parallel()
 	type leaf struct {
 		A int       `json:"a"`
 		T time.Time `json:"t"`
@@ -522,6 +536,7 @@ func TestTypeBounds(t *testing.T) {
 // TestBodyBoundedType covers a type whose shape bounds nesting, so the
 // decoder runs without the depth scan.
 func TestBodyBoundedType(t *testing.T) {
+	t.Parallel()
 	b, err := NewBody[address](nil, BodyOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -584,6 +599,7 @@ type createOrderAddress struct {
 }
 
 func TestBodyElementLimit(t *testing.T) {
+	t.Parallel()
 	b, err := NewBody[createOrder](newTestValidator(t), BodyOptions{MaxElements: 5})
 	if err != nil {
 		t.Fatal(err)
@@ -616,6 +632,7 @@ func TestBodyElementLimit(t *testing.T) {
 // elements the default limits let through: the response lists at most
 // maxFieldErrors fields.
 func TestBodyManyFailuresStayBounded(t *testing.T) {
+	t.Parallel()
 	b, err := NewBody[createOrder](newTestValidator(t), BodyOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -85,34 +85,36 @@ func (s *scanner) Read(p []byte) (int, error) {
 		return 0, s.err
 	}
 	n, err := s.r.Read(p)
-	if !s.full {
-		for i := 0; i < n && s.first == 0; i++ {
-			if c := p[i]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-				s.first = c
-			}
+	if s.full {
+		if i, ok := s.scan(p[:n]); !ok {
+			return i, s.err
 		}
-		s.off += int64(n)
-		return n, err
+	} else {
+		s.noteFirst(p[:n])
 	}
+	s.off += int64(n)
+	return n, err
+}
+
+// scan follows the nesting of p, the next bytes of the body, and reports
+// false with the index of the byte that went over a limit.
+func (s *scanner) scan(p []byte) (int, bool) {
 	// The state lives in locals for the loop: the compiler cannot keep
 	// fields behind s in registers across the writes to them.
 	depth, elems, inString, escaped := s.depth, s.elems, s.inString, s.escaped
-	for i := 0; i < n; i++ {
-		c := p[i]
+	for i := 0; i < len(p); i++ {
 		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-				if depth == 0 && s.end < 0 {
-					s.end = s.off + int64(i) + 1
-				}
+			j, esc := stringEnd(p[i:], escaped)
+			if j < 0 {
+				escaped = esc
+				break
 			}
+			i += j
+			inString, escaped = false, false
+			s.noteEnd(depth, i)
 			continue
 		}
+		c := p[i]
 		switch c {
 		case ' ', '\t', '\n', '\r':
 			continue
@@ -120,35 +122,67 @@ func (s *scanner) Read(p []byte) (int, error) {
 			inString = true
 		case ',':
 			if elems++; elems > s.maxElems {
-				return s.fail(i, true)
+				return s.fail(i, true), false
 			}
 		case '{', '[':
 			depth++
 			elems++
 			if depth > s.max || elems > s.maxElems {
-				return s.fail(i, depth <= s.max)
+				return s.fail(i, depth <= s.max), false
 			}
 		case '}', ']':
 			depth--
-			if depth == 0 && s.end < 0 {
-				s.end = s.off + int64(i) + 1
-			}
+			s.noteEnd(depth, i)
 		}
 		if s.first == 0 {
 			s.first = c
 		}
 	}
 	s.depth, s.elems, s.inString, s.escaped = depth, elems, inString, escaped
-	s.off += int64(n)
-	return n, err
+	return len(p), true
+}
+
+// noteEnd records, when depth is back to 0 for the first time, that the
+// top-level value ends after p[i] of the current read.
+func (s *scanner) noteEnd(depth, i int) {
+	if depth == 0 && s.end < 0 {
+		s.end = s.off + int64(i) + 1
+	}
+}
+
+// noteFirst records the first byte of p that is not whitespace, unless one
+// was seen before.
+func (s *scanner) noteFirst(p []byte) {
+	for i := 0; i < len(p) && s.first == 0; i++ {
+		if c := p[i]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			s.first = c
+		}
+	}
+}
+
+// stringEnd returns the index of the quote that closes the JSON string p
+// is inside (escaped tells whether the byte before p was a backslash of
+// it), or -1 and the escape state at the end of p when p does not close it.
+func stringEnd(p []byte, escaped bool) (int, bool) {
+	for i, c := range p {
+		switch {
+		case escaped:
+			escaped = false
+		case c == '\\':
+			escaped = true
+		case c == '"':
+			return i, false
+		}
+	}
+	return -1, escaped
 }
 
 // fail stops the body at p[i], the byte over a limit: the decoder gets the
 // bytes before it, then the error.
-func (s *scanner) fail(i int, elems bool) (int, error) {
+func (s *scanner) fail(i int, elems bool) int {
 	s.err = &limitError{offset: s.off + int64(i), elems: elems}
 	s.off += int64(i)
-	return i, s.err
+	return i
 }
 
 // limits are a Body's decoding limits.
@@ -205,47 +239,15 @@ func decodeError(err error, first byte, end int64, l *limits) error {
 	}
 	var le *limitError
 	if errors.As(err, &le) {
-		if le.elems {
-			return ErrTooManyElements.WithMessage("The request body has more than "+strconv.Itoa(l.maxElems)+" array elements and object members (at byte offset "+strconv.FormatInt(le.offset, 10)+").").
-				WithPublic("offset", le.offset).WithPublic("limit", l.maxElems)
-		}
-		return ErrTooDeep.WithMessage("The request body nests objects and arrays more than "+strconv.Itoa(l.maxDepth)+" levels deep (at byte offset "+strconv.FormatInt(le.offset, 10)+").").
-			WithPublic("offset", le.offset).WithPublic("limit", l.maxDepth)
+		return limitProblem(le, l)
 	}
 	var syn *jsontext.SyntacticError
 	if errors.As(err, &syn) {
-		ptr := string(syn.JSONPointer)
-		switch {
-		case first == 0 && (errors.Is(syn.Err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)):
-			return ErrEmptyBody
-		case syn.Err != nil && syn.Err.Error() == "exceeded max depth":
-			// The decoder's own limit, reached where the type bounds nesting
-			// and the depth scan is off.
-			return ErrTooDeep.WithMessage("The request body nests objects and arrays too deeply (at byte offset "+strconv.FormatInt(syn.ByteOffset, 10)+").").
-				WithPublic("offset", syn.ByteOffset)
-		case syn.Err == jsontext.ErrDuplicateName:
-			return fieldProblem(ErrDuplicateField, ptr, "duplicate_field", " is given more than once")
-		case syn.Err != nil && (syn.Err.Error() == "invalid UTF-8" || strings.Contains(syn.Err.Error(), "surrogate")):
-			// A lone surrogate escape (\ud800) cannot become UTF-8 either.
-			return located(ErrInvalidUTF8, "The request body has text that is not valid UTF-8", ptr, syn.ByteOffset)
-		case end >= 0 && syn.ByteOffset >= end, syn.Err != nil && strings.Contains(syn.Err.Error(), "after top-level value"):
-			return located(ErrTrailingData, "The request body has data after the JSON value", "", syn.ByteOffset)
-		}
-		return located(ErrSyntax, "The request body is not valid JSON", ptr, syn.ByteOffset)
+		return syntaxProblem(syn, err, first, end)
 	}
 	var sem *json.SemanticError
 	if errors.As(err, &sem) {
-		ptr := string(sem.JSONPointer)
-		switch {
-		case sem.Err == json.ErrUnknownName:
-			return fieldProblem(ErrUnknownField, ptr, "unknown_field", " is not a known field")
-		case ptr == "" && sem.GoType != nil && (sem.GoType.Kind() == reflect.Struct || sem.GoType.Kind() == reflect.Map):
-			return ErrNotObject
-		case ptr == "":
-			return located(ErrType, "The request body has the wrong JSON type", "", sem.ByteOffset)
-		}
-		want := describe(sem.GoType)
-		return fieldProblem(ErrType, ptr, "type", " must be "+want)
+		return semanticProblem(sem)
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		if first == 0 {
@@ -254,6 +256,59 @@ func decodeError(err error, first byte, end int64, l *limits) error {
 		return ErrSyntax.WithMessage("The request body ends in the middle of a JSON value.")
 	}
 	return errs.Wrap(err, errs.KindBadRequest, "unreadable_body", "The request body could not be read.")
+}
+
+// limitProblem reports a body that went over the scanner's depth or
+// element limit.
+func limitProblem(le *limitError, l *limits) error {
+	if le.elems {
+		return ErrTooManyElements.WithMessage("The request body has more than "+strconv.Itoa(l.maxElems)+" array elements and object members (at byte offset "+strconv.FormatInt(le.offset, 10)+").").
+			WithPublic("offset", le.offset).WithPublic("limit", l.maxElems)
+	}
+	return ErrTooDeep.WithMessage("The request body nests objects and arrays more than "+strconv.Itoa(l.maxDepth)+" levels deep (at byte offset "+strconv.FormatInt(le.offset, 10)+").").
+		WithPublic("offset", le.offset).WithPublic("limit", l.maxDepth)
+}
+
+// syntaxProblem reports a body that is not valid JSON. first is the
+// body's first byte that is not whitespace (0: none), end the offset just
+// past its top-level value (-1: not reached).
+func syntaxProblem(syn *jsontext.SyntacticError, err error, first byte, end int64) error {
+	ptr := string(syn.JSONPointer)
+	var msg string
+	if syn.Err != nil {
+		msg = syn.Err.Error()
+	}
+	switch {
+	case first == 0 && (errors.Is(syn.Err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)):
+		return ErrEmptyBody
+	case msg == "exceeded max depth":
+		// The decoder's own limit, reached where the type bounds nesting
+		// and the depth scan is off.
+		return ErrTooDeep.WithMessage("The request body nests objects and arrays too deeply (at byte offset "+strconv.FormatInt(syn.ByteOffset, 10)+").").
+			WithPublic("offset", syn.ByteOffset)
+	case syn.Err == jsontext.ErrDuplicateName:
+		return fieldProblem(ErrDuplicateField, ptr, "duplicate_field", " is given more than once")
+	case msg == "invalid UTF-8" || strings.Contains(msg, "surrogate"):
+		// A lone surrogate escape (\ud800) cannot become UTF-8 either.
+		return located(ErrInvalidUTF8, "The request body has text that is not valid UTF-8", ptr, syn.ByteOffset)
+	case end >= 0 && syn.ByteOffset >= end, strings.Contains(msg, "after top-level value"):
+		return located(ErrTrailingData, "The request body has data after the JSON value", "", syn.ByteOffset)
+	}
+	return located(ErrSyntax, "The request body is not valid JSON", ptr, syn.ByteOffset)
+}
+
+// semanticProblem reports JSON that does not fit the destination type.
+func semanticProblem(sem *json.SemanticError) error {
+	ptr := string(sem.JSONPointer)
+	switch {
+	case sem.Err == json.ErrUnknownName:
+		return fieldProblem(ErrUnknownField, ptr, "unknown_field", " is not a known field")
+	case ptr == "" && sem.GoType != nil && (sem.GoType.Kind() == reflect.Struct || sem.GoType.Kind() == reflect.Map):
+		return ErrNotObject
+	case ptr == "":
+		return located(ErrType, "The request body has the wrong JSON type", "", sem.ByteOffset)
+	}
+	return fieldProblem(ErrType, ptr, "type", " must be "+describe(sem.GoType))
 }
 
 // maxNameBytes bounds how much of a client-chosen name goes into a message.
@@ -385,51 +440,64 @@ var (
 // refused, so a bounded type needs no scan.
 func typeBounds(t reflect.Type, visiting map[reflect.Type]bool) (int, bool) {
 	t = deref(t)
-	if t == jsontextValueType {
-		return 0, false
-	}
-	if t == timeType {
-		return 0, true // its UnmarshalJSON takes a string only
-	}
-	p := reflect.PointerTo(t)
-	for _, i := range []reflect.Type{jsonUnmarshalerFrom, jsonUnmarshaler} {
-		if t.Implements(i) || p.Implements(i) {
-			return 0, false
-		}
-	}
-	if t.Implements(textUnmarshaler) || p.Implements(textUnmarshaler) {
-		return 0, true // decoded from a JSON string only
+	if bounded, known := decoderBounds(t); known {
+		return 0, bounded
 	}
 	switch t.Kind() {
-	case reflect.Interface:
-		return 0, false
-	case reflect.Slice, reflect.Map:
+	case reflect.Interface, reflect.Slice, reflect.Map:
 		return 0, false
 	case reflect.Array:
 		d, ok := typeBounds(t.Elem(), visiting)
 		return d + 1, ok
 	case reflect.Struct:
-		if visiting[t] {
-			return 0, false
-		}
-		visiting[t] = true
-		defer delete(visiting, t)
-		deepest := 0
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if (!f.IsExported() && !f.Anonymous) || f.Tag.Get("json") == "-" {
-				continue
-			}
-			d, ok := typeBounds(f.Type, visiting)
-			if !ok {
-				return 0, false
-			}
-			if f.Anonymous && deref(f.Type).Kind() == reflect.Struct {
-				d-- // JSON inlines an embedded struct's fields
-			}
-			deepest = max(deepest, d)
-		}
-		return deepest + 1, true
+		return structBounds(t, visiting)
 	}
 	return 0, true
+}
+
+// decoderBounds reports, for a type with its own JSON or text decoding,
+// whether its JSON is bounded; known is false for other types.
+func decoderBounds(t reflect.Type) (bounded, known bool) {
+	switch t {
+	case jsontextValueType:
+		return false, true
+	case timeType:
+		return true, true // its UnmarshalJSON takes a string only
+	}
+	p := reflect.PointerTo(t)
+	for _, i := range []reflect.Type{jsonUnmarshalerFrom, jsonUnmarshaler} {
+		if t.Implements(i) || p.Implements(i) {
+			return false, true
+		}
+	}
+	if t.Implements(textUnmarshaler) || p.Implements(textUnmarshaler) {
+		return true, true // decoded from a JSON string only
+	}
+	return false, false
+}
+
+// structBounds is typeBounds for a struct type: one level deeper than its
+// deepest field, unbounded when it is recursive.
+func structBounds(t reflect.Type, visiting map[reflect.Type]bool) (int, bool) {
+	if visiting[t] {
+		return 0, false
+	}
+	visiting[t] = true
+	defer delete(visiting, t)
+	deepest := 0
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if (!f.IsExported() && !f.Anonymous) || f.Tag.Get("json") == "-" {
+			continue
+		}
+		d, ok := typeBounds(f.Type, visiting)
+		if !ok {
+			return 0, false
+		}
+		if f.Anonymous && deref(f.Type).Kind() == reflect.Struct {
+			d-- // JSON inlines an embedded struct's fields
+		}
+		deepest = max(deepest, d)
+	}
+	return deepest + 1, true
 }

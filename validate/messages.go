@@ -49,115 +49,95 @@ func English(f Failure) string {
 	if n == "" {
 		n = "value"
 	}
-	switch f.Rule {
-	case "required", "required_if", "required_unless", "required_with", "required_with_all", "required_without", "required_without_all":
-		return n + " is required"
-	case "excluded_if", "excluded_unless", "excluded_with", "excluded_with_all", "excluded_without", "excluded_without_all":
-		return n + " must not be given here"
-	case "isdefault":
-		return n + " must not be given"
-	case "len":
-		return n + " must be " + sized(f, p, "exactly ")
-	case "min":
-		return n + " must be " + sized(f, p, "at least ")
-	case "max":
-		return n + " must be " + sized(f, p, "at most ")
-	case "gte":
-		return n + " must be " + sized(f, p, "at least ")
-	case "lte":
-		return n + " must be " + sized(f, p, "at most ")
-	case "gt":
-		return n + " must be " + sized(f, p, "more than ")
-	case "lt":
-		return n + " must be " + sized(f, p, "less than ")
-	case "eq":
-		return n + " must be equal to " + p
-	case "ne":
-		return n + " must not be equal to " + p
-	case "oneof":
+	if text, ok := englishFixed[f.Rule]; ok {
+		return n + text
+	}
+	if text, ok := englishParam[f.Rule]; ok {
+		return n + text + p
+	}
+	if qualifier, ok := englishSized[f.Rule]; ok {
+		return n + " must be " + sized(f, p, qualifier)
+	}
+	if f.Rule == "oneof" {
 		return n + " must be one of: " + strings.Join(strings.Fields(p), ", ")
-	case "eqfield":
-		return n + " must be equal to " + p
-	case "nefield":
-		return n + " must differ from " + p
-	case "gtfield", "gtefield", "ltfield", "ltefield":
-		return n + " must be " + map[string]string{"gtfield": "greater than ", "gtefield": "at least ", "ltfield": "less than ", "ltefield": "at most "}[f.Rule] + p
-	case "unique":
-		return n + " must not contain duplicates"
-	case "email":
-		return n + " must be a valid email address"
-	case "url", "http_url", "https_url":
-		return n + " must be a valid URL"
-	case "uri":
-		return n + " must be a valid URI"
-	case "uuid", "uuid3", "uuid4", "uuid5", "uuid_rfc4122", "uuid4_rfc4122":
-		return n + " must be a valid UUID"
-	case "ulid":
-		return n + " must be a valid ULID"
-	case "alpha":
-		return n + " must contain only letters"
-	case "alphanum":
-		return n + " must contain only letters and digits"
-	case "alphaunicode", "alphanumunicode":
-		return n + " must contain only letters and digits"
-	case "ascii", "printascii":
-		return n + " must contain only ASCII characters"
-	case "numeric", "number":
-		return n + " must be numeric"
-	case "hexadecimal":
-		return n + " must be hexadecimal"
-	case "boolean":
-		return n + " must be a boolean"
-	case "lowercase":
-		return n + " must be lowercase"
-	case "uppercase":
-		return n + " must be uppercase"
-	case "contains":
-		return n + " must contain " + p
-	case "excludes":
-		return n + " must not contain " + p
-	case "startswith":
-		return n + " must start with " + p
-	case "endswith":
-		return n + " must end with " + p
-	case "ip", "ip_addr":
-		return n + " must be a valid IP address"
-	case "ipv4", "ip4_addr":
-		return n + " must be a valid IPv4 address"
-	case "ipv6", "ip6_addr":
-		return n + " must be a valid IPv6 address"
-	case "cidr", "cidrv4", "cidrv6":
-		return n + " must be a valid CIDR prefix"
-	case "hostname", "hostname_rfc1123", "fqdn":
-		return n + " must be a valid host name"
-	case "e164":
-		return n + " must be a phone number in E.164 format"
-	case "datetime":
-		return n + " must be a date/time in the format " + p
-	case "timezone":
-		return n + " must be a valid time zone"
-	case "json":
-		return n + " must be valid JSON"
-	case "jwt":
-		return n + " must be a valid JWT"
-	case "base64", "base64url", "base64rawurl":
-		return n + " must be valid base64"
-	case "iso3166_1_alpha2", "iso3166_1_alpha3", "iso3166_1_alpha_numeric", "country_code":
-		return n + " must be a valid country code"
-	case "bcp47_language_tag":
-		return n + " must be a valid language tag"
-	case "iso4217":
-		return n + " must be a valid currency code"
-	case "semver":
-		return n + " must be a semantic version"
-	case "latitude":
-		return n + " must be a latitude"
-	case "longitude":
-		return n + " must be a longitude"
-	case "hexcolor", "rgb", "rgba", "hsl", "hsla", "iscolor":
-		return n + " must be a color"
 	}
 	return n + " is not valid (" + f.Rule + ")"
+}
+
+// englishFixed holds, by rule, the messages that end after the field's
+// name.
+var englishFixed = byRule([][2]string{
+	{"required required_if required_unless required_with required_with_all required_without required_without_all", " is required"},
+	{"excluded_if excluded_unless excluded_with excluded_with_all excluded_without excluded_without_all", " must not be given here"},
+	{"isdefault", " must not be given"},
+	{"unique", " must not contain duplicates"},
+	{"email", " must be a valid email address"},
+	{"url http_url https_url", " must be a valid URL"},
+	{"uri", " must be a valid URI"},
+	{"uuid uuid3 uuid4 uuid5 uuid_rfc4122 uuid4_rfc4122", " must be a valid UUID"},
+	{"ulid", " must be a valid ULID"},
+	{"alpha", " must contain only letters"},
+	{"alphanum alphaunicode alphanumunicode", " must contain only letters and digits"},
+	{"ascii printascii", " must contain only ASCII characters"},
+	{"numeric number", " must be numeric"},
+	{"hexadecimal", " must be hexadecimal"},
+	{"boolean", " must be a boolean"},
+	{"lowercase", " must be lowercase"},
+	{"uppercase", " must be uppercase"},
+	{"ip ip_addr", " must be a valid IP address"},
+	{"ipv4 ip4_addr", " must be a valid IPv4 address"},
+	{"ipv6 ip6_addr", " must be a valid IPv6 address"},
+	{"cidr cidrv4 cidrv6", " must be a valid CIDR prefix"},
+	{"hostname hostname_rfc1123 fqdn", " must be a valid host name"},
+	{"e164", " must be a phone number in E.164 format"},
+	{"timezone", " must be a valid time zone"},
+	{"json", " must be valid JSON"},
+	{"jwt", " must be a valid JWT"},
+	{"base64 base64url base64rawurl", " must be valid base64"},
+	{"iso3166_1_alpha2 iso3166_1_alpha3 iso3166_1_alpha_numeric country_code", " must be a valid country code"},
+	{"bcp47_language_tag", " must be a valid language tag"},
+	{"iso4217", " must be a valid currency code"},
+	{"semver", " must be a semantic version"},
+	{"latitude", " must be a latitude"},
+	{"longitude", " must be a longitude"},
+	{"hexcolor rgb rgba hsl hsla iscolor", " must be a color"},
+})
+
+// englishParam holds, by rule, the messages that end with the rule's
+// parameter.
+var englishParam = byRule([][2]string{
+	{"eq eqfield", " must be equal to "},
+	{"ne", " must not be equal to "},
+	{"nefield", " must differ from "},
+	{"gtfield", " must be greater than "},
+	{"gtefield", " must be at least "},
+	{"ltfield", " must be less than "},
+	{"ltefield", " must be at most "},
+	{"contains", " must contain "},
+	{"excludes", " must not contain "},
+	{"startswith", " must start with "},
+	{"endswith", " must end with "},
+	{"datetime", " must be a date/time in the format "},
+})
+
+// englishSized holds the qualifier of each size or bound rule (see sized).
+var englishSized = byRule([][2]string{
+	{"len", "exactly "},
+	{"min gte", "at least "},
+	{"max lte", "at most "},
+	{"gt", "more than "},
+	{"lt", "less than "},
+})
+
+// byRule turns rows of (space-separated rules, text) into a map by rule.
+func byRule(rows [][2]string) map[string]string {
+	m := make(map[string]string)
+	for _, row := range rows {
+		for _, rule := range strings.Fields(row[0]) {
+			m[rule] = row[1]
+		}
+	}
+	return m
 }
 
 // sized phrases a size or bound: characters for strings, items for

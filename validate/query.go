@@ -103,10 +103,9 @@ func (q *Query[T]) parse(raw string, sv reflect.Value) error {
 	if len(raw) > q.maxBytes {
 		return ErrTooManyParams.WithMessage("The query string is longer than "+strconv.Itoa(q.maxBytes)+" bytes.").WithPublic("limit", q.maxBytes)
 	}
-	var small [2]uint64
-	var seen []bool
+	var seen seenParams
 	if len(q.ps.params) > 128 {
-		seen = make([]bool, len(q.ps.params))
+		seen.large = make([]bool, len(q.ps.params))
 	}
 	var bad []errs.FieldError
 	count := 0
@@ -123,33 +122,17 @@ func (q *Query[T]) parse(raw string, sv reflect.Value) error {
 			return ErrParam.WithMessage("The query string is malformed: parameters are separated by '&', not ';'.")
 		}
 		k, val, _ := strings.Cut(pair, "=")
-		key, err := url.QueryUnescape(k)
-		if err != nil || !utf8.ValidString(key) {
-			return ErrParam.WithMessage("The query string has a malformed parameter name.")
+		idx, err := q.lookup(k)
+		if err != nil {
+			return err
 		}
-		idx, ok := q.ps.byName[key]
-		if !ok {
-			if q.allowUnknown {
-				continue
-			}
-			key = clip(key)
-			return ErrUnknownParam.WithMessage("The query string has an unknown parameter: " + key + ".").
-				WithFields(errs.FieldError{Field: key, Rule: "unknown_parameter", Message: key + " is not a known parameter"})
+		if idx < 0 {
+			continue
 		}
 		p := &q.ps.params[idx]
-		if !p.multi {
-			var dup bool
-			if seen != nil {
-				dup, seen[idx] = seen[idx], true
-			} else {
-				bit := uint64(1) << (idx & 63)
-				dup = small[idx>>6]&bit != 0
-				small[idx>>6] |= bit
-			}
-			if dup {
-				return ErrRepeatedParam.WithMessage("The query parameter " + p.name + " is given more than once.").
-					WithFields(errs.FieldError{Field: p.name, Rule: "repeated_parameter", Message: p.name + " takes one value"})
-			}
+		if !p.multi && seen.add(idx) {
+			return ErrRepeatedParam.WithMessage("The query parameter " + p.name + " is given more than once.").
+				WithFields(errs.FieldError{Field: p.name, Rule: "repeated_parameter", Message: p.name + " takes one value"})
 		}
 		v, err := url.QueryUnescape(val)
 		if err != nil || !utf8.ValidString(v) {
@@ -164,6 +147,44 @@ func (q *Query[T]) parse(raw string, sv reflect.Value) error {
 		return convError(ErrParam, bad)
 	}
 	return nil
+}
+
+// lookup returns the index of the parameter the raw (still escaped) name
+// k names, or -1 for an unknown parameter that the Query lets through.
+func (q *Query[T]) lookup(k string) (int, error) {
+	key, err := url.QueryUnescape(k)
+	if err != nil || !utf8.ValidString(key) {
+		return 0, ErrParam.WithMessage("The query string has a malformed parameter name.")
+	}
+	if idx, ok := q.ps.byName[key]; ok {
+		return idx, nil
+	}
+	if q.allowUnknown {
+		return -1, nil
+	}
+	key = clip(key)
+	return 0, ErrUnknownParam.WithMessage("The query string has an unknown parameter: " + key + ".").
+		WithFields(errs.FieldError{Field: key, Rule: "unknown_parameter", Message: key + " is not a known parameter"})
+}
+
+// seenParams records which parameters a query string gave: in two words
+// for up to 128 parameters, in large beyond.
+type seenParams struct {
+	small [2]uint64
+	large []bool
+}
+
+// add records parameter idx and reports whether it was given before.
+func (s *seenParams) add(idx int) bool {
+	if s.large != nil {
+		dup := s.large[idx]
+		s.large[idx] = true
+		return dup
+	}
+	bit := uint64(1) << (idx & 63)
+	dup := s.small[idx>>6]&bit != 0
+	s.small[idx>>6] |= bit
+	return dup
 }
 
 type queryKey[T any] struct{}

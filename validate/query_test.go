@@ -36,6 +36,7 @@ func queryHandler(q *Query[listQuery]) http.Handler {
 }
 
 func TestQueryBinds(t *testing.T) {
+	t.Parallel()
 	q, err := NewQuery[listQuery](nil, QueryOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -59,6 +60,7 @@ func TestQueryBinds(t *testing.T) {
 }
 
 func TestQueryFailures(t *testing.T) {
+	t.Parallel()
 	q, err := NewQuery[listQuery](nil, QueryOptions{MaxParams: 8, MaxBytes: 200})
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +125,7 @@ func TestQueryFailures(t *testing.T) {
 }
 
 func TestQueryAllowUnknown(t *testing.T) {
+	t.Parallel()
 	q, err := NewQuery[listQuery](nil, QueryOptions{AllowUnknown: true})
 	if err != nil {
 		t.Fatal(err)
@@ -134,6 +137,7 @@ func TestQueryAllowUnknown(t *testing.T) {
 }
 
 func TestQueryHandler(t *testing.T) {
+	t.Parallel()
 	q, err := NewQuery[listQuery](nil, QueryOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +160,7 @@ func TestQueryHandler(t *testing.T) {
 }
 
 func TestQueryTypesRefused(t *testing.T) {
+	t.Parallel()
 	type nested struct {
 		Inner struct{ A int } `query:"inner"`
 	}

@@ -16,6 +16,7 @@ import (
 // through chi with StripSlashes, the request screen and a path binder, as
 // an application stacks them: no handler may see it decoded twice.
 func TestDoubleEncodedPathThroughChi(t *testing.T) {
+	t.Parallel()
 	type file struct {
 		Name string `path:"name"`
 	}

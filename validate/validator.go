@@ -226,9 +226,13 @@ func (v *Validator) walkType(t reflect.Type, forJSON bool, seen map[reflect.Type
 		}
 		return nil
 	case reflect.Struct:
-	default:
-		return nil
+		return v.walkStruct(t, forJSON, seen)
 	}
+	return nil
+}
+
+// walkStruct checks the fields of struct type t (see walkType).
+func (v *Validator) walkStruct(t reflect.Type, forJSON bool, seen map[reflect.Type]bool) error {
 	// JSON: the field set of the struct must be valid (no name collisions,
 	// no malformed json tags). Decoding "{}" builds it.
 	if forJSON {

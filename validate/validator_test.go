@@ -63,6 +63,7 @@ type okDuration struct {
 }
 
 func TestRegisterRefusesBadTypes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		typ  any
@@ -95,6 +96,7 @@ func TestRegisterRefusesBadTypes(t *testing.T) {
 }
 
 func TestBindersRefuseBadTypesAtConstruction(t *testing.T) {
+	t.Parallel()
 	if _, err := NewBody[unknownRule](nil, BodyOptions{}); !errors.Is(err, errs.KindConfiguration) {
 		t.Errorf("NewBody: %v", err)
 	}
@@ -113,6 +115,7 @@ func TestBindersRefuseBadTypesAtConstruction(t *testing.T) {
 }
 
 func TestRulesRefused(t *testing.T) {
+	t.Parallel()
 	fn := func(validator.FieldLevel) bool { return true }
 	tests := map[string]Rule{
 		"no tag":        {Func: fn},
@@ -128,6 +131,7 @@ func TestRulesRefused(t *testing.T) {
 }
 
 func TestCustomRuleAndMessages(t *testing.T) {
+	t.Parallel()
 	type signup struct {
 		Handle string `json:"handle" validate:"required,slug"`
 		Name   string `json:"name" validate:"required,max=5"`
@@ -194,6 +198,7 @@ func TestCustomRuleAndMessages(t *testing.T) {
 }
 
 func TestStructValid(t *testing.T) {
+	t.Parallel()
 	v := newTestValidator(t)
 	if err := v.Struct(context.Background(), item{Name: "pen", Qty: 1}); err != nil {
 		t.Fatal(err)
@@ -204,6 +209,7 @@ func TestStructValid(t *testing.T) {
 }
 
 func TestEnglishCoversCommonRules(t *testing.T) {
+	t.Parallel()
 	for _, rule := range []string{"required", "min", "max", "len", "eq", "ne", "gt", "gte", "lt", "lte", "oneof", "email", "url", "uuid", "alphanum", "numeric", "ip", "hostname", "e164", "datetime", "unique", "startswith"} {
 		m := English(Failure{Field: "f", Rule: rule, Param: "3", Kind: reflect.String})
 		if strings.Contains(m, "is not valid ("+rule+")") || !strings.HasPrefix(m, "f ") {
@@ -216,6 +222,7 @@ func TestEnglishCoversCommonRules(t *testing.T) {
 }
 
 func TestDefaultIsShared(t *testing.T) {
+	t.Parallel()
 	a, b := Default(), Default()
 	if a != b || a == nil {
 		t.Fatal("Default is not one instance")
@@ -223,6 +230,7 @@ func TestDefaultIsShared(t *testing.T) {
 }
 
 func TestStructChecksOnlyWhatValidationNeeds(t *testing.T) {
+	t.Parallel()
 	type domain struct {
 		Name     string      `validate:"required"`
 		Callback func()      `json:"-"`
@@ -250,6 +258,7 @@ func TestStructChecksOnlyWhatValidationNeeds(t *testing.T) {
 }
 
 func TestEngineStructLevelRule(t *testing.T) {
+	t.Parallel()
 	type passwordChange struct {
 		New     string `json:"new_password" validate:"required,min=8"`
 		Confirm string `json:"confirm_password" validate:"required"`
@@ -277,6 +286,7 @@ func TestEngineStructLevelRule(t *testing.T) {
 }
 
 func TestTypeErrorMessages(t *testing.T) {
+	t.Parallel()
 	type kinds struct {
 		S  string            `json:"s"`
 		B  bool              `json:"b"`
@@ -313,6 +323,7 @@ func TestTypeErrorMessages(t *testing.T) {
 }
 
 func TestLongUnknownNameIsClipped(t *testing.T) {
+	t.Parallel()
 	b, err := NewBody[address](nil, BodyOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -328,6 +339,7 @@ func TestLongUnknownNameIsClipped(t *testing.T) {
 type ctxKey struct{}
 
 func TestRuleWithContext(t *testing.T) {
+	t.Parallel()
 	taken := Rule{
 		Tag: "available",
 		FuncCtx: func(ctx context.Context, fl validator.FieldLevel) bool {

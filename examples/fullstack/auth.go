@@ -71,7 +71,7 @@ func (a *app) buildAuth(ctx context.Context) (err error) {
 		if a.revocations, err = authn.NewRedisRevocations(a.rdb, authn.RedisOptions{Prefix: a.cfg.RedisPrefix + "auth:"}); err != nil {
 			return err
 		}
-		if store, err = session.NewRedisStore(session.RedisOptions{Client: a.rdb, Prefix: a.cfg.RedisPrefix + "session:"}); err != nil {
+		if store, err = session.NewRedisStore(a.rdb, session.RedisOptions{Prefix: a.cfg.RedisPrefix + "session:"}); err != nil {
 			return err
 		}
 	}
