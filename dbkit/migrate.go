@@ -1,6 +1,7 @@
 package dbkit
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -80,56 +81,23 @@ func NewMigrator(db *DB, o MigrateOptions) (*Migrator, error) {
 	if o.LockTimeout < 0 {
 		return nil, errs.Configf("dbkit: MigrateOptions.LockTimeout is negative")
 	}
-	l := o.Logger
-	if l == nil {
-		l = slog.Default()
+	l := cmp.Or(o.Logger, slog.Default())
+	table := cmp.Or(o.Table, "goose_db_version")
+	if !sqlIdentifier(table) {
+		return nil, errs.Configf("dbkit: MigrateOptions.Table %q is not a plain SQL identifier", o.Table)
 	}
-	opts := []goose.ProviderOption{goose.WithSlog(l), goose.WithDisableGlobalRegistry(true)}
-	table := o.Table
-	if table == "" {
-		table = "goose_db_version"
-	} else {
-		if !sqlIdentifier(o.Table) {
-			return nil, errs.Configf("dbkit: MigrateOptions.Table %q is not a plain SQL identifier", o.Table)
-		}
-		opts = append(opts, goose.WithTableName(o.Table))
-	}
-	var dialect goose.Dialect
+	opts := []goose.ProviderOption{goose.WithSlog(l), goose.WithDisableGlobalRegistry(true), goose.WithTableName(table)}
+	dialect := map[Driver]goose.Dialect{Postgres: goose.DialectPostgres, MySQL: goose.DialectMySQL, SQLite: goose.DialectSQLite3}[db.driver]
 	var whole wholeLocker
-	switch db.driver {
-	case Postgres:
-		dialect = goose.DialectPostgres
-		if !o.DisableLocking {
-			interval := min(time.Second, max(o.LockTimeout/20, 100*time.Millisecond))
-			locker, err := lock.NewPostgresTableLocker(
-				lock.WithTableName("dbkit_migration_lock"),
-				// One lock per version table: unrelated migration sets
-				// on one database do not wait on each other.
-				lock.WithTableLockID(int64(HashKey(table)>>1)),
-				lock.WithTableLockTimeout(interval, uint64(max(o.LockTimeout/interval, 1))),
-				lock.WithTableLogger(l),
-			)
-			if err != nil {
-				return nil, errs.Configf("dbkit: migration lock: %v", err)
-			}
-			opts = append(opts, goose.WithLocker(locker))
+	if !o.DisableLocking {
+		var locker goose.ProviderOption
+		var err error
+		locker, whole, err = migrationLock(db.driver, table, o.LockTimeout, l)
+		if err != nil {
+			return nil, err
 		}
-	case MySQL:
-		dialect = goose.DialectMySQL
-		// The lock is held around whole operations rather than handed to
-		// goose: goose checks for pending migrations before it locks, and
-		// on MySQL, whose DDL is not transactional, that check can see the
-		// version table another instance is still creating.
-		if !o.DisableLocking {
-			whole = &mysqlLocker{timeout: o.LockTimeout, table: table}
-		}
-	case SQLite:
-		dialect = goose.DialectSQLite3
-		// Held around whole operations for the same reason as on MySQL:
-		// an instance that computed its pending list before another one
-		// applied it would apply the same migration again.
-		if !o.DisableLocking {
-			whole = &sqliteLocker{timeout: o.LockTimeout, table: table}
+		if locker != nil {
+			opts = append(opts, locker)
 		}
 	}
 	p, err := goose.NewProvider(dialect, db.sql, o.FS, opts...)
@@ -137,6 +105,35 @@ func NewMigrator(db *DB, o MigrateOptions) (*Migrator, error) {
 		return nil, errs.Configf("dbkit: migrations: %v", err)
 	}
 	return &Migrator{p: p, db: db.sql, whole: whole, mysql: db.driver == MySQL}, nil
+}
+
+// migrationLock returns the migration lock for drv: goose's table locker
+// on PostgreSQL, handed to goose; dbkit's own locker, held around whole
+// operations, on MySQL/MariaDB and SQLite. goose checks for pending
+// migrations before it locks: on MySQL, whose DDL is not transactional,
+// that check can see the version table another instance is still
+// creating, and on either an instance that computed its pending list
+// before another one applied it would apply the same migration again.
+func migrationLock(drv Driver, table string, timeout time.Duration, l *slog.Logger) (goose.ProviderOption, wholeLocker, error) {
+	switch drv {
+	case MySQL:
+		return nil, &mysqlLocker{timeout: timeout, table: table}, nil
+	case SQLite:
+		return nil, &sqliteLocker{timeout: timeout, table: table}, nil
+	}
+	interval := min(time.Second, max(timeout/20, 100*time.Millisecond))
+	locker, err := lock.NewPostgresTableLocker(
+		lock.WithTableName("dbkit_migration_lock"),
+		// One lock per version table: unrelated migration sets on one
+		// database do not wait on each other.
+		lock.WithTableLockID(int64(HashKey(table)>>1)),
+		lock.WithTableLockTimeout(interval, uint64(max(timeout/interval, 1))),
+		lock.WithTableLogger(l),
+	)
+	if err != nil {
+		return nil, nil, errs.Configf("dbkit: migration lock: %v", err)
+	}
+	return goose.WithLocker(locker), nil, nil
 }
 
 // wholeLocker is a migration lock held around a whole Migrator operation

@@ -181,23 +181,23 @@ func (rs *replicaSet) member(p gorm.ConnPool) *replica {
 	return nil
 }
 
-func (d *DB) openReplicas(ctx context.Context, cfg Config, pool Pool, gcfg *gorm.Config) error {
+func (d *DB) openReplicas(ctx context.Context, o Options, pool Pool, gcfg *gorm.Config) error {
 	rs := &replicaSet{
 		primary:  d.gorm.ConnPool,
-		policy:   cfg.ReplicaPolicy,
+		policy:   o.ReplicaPolicy,
 		timeout:  d.pingTimeout,
-		interval: cfg.ReplicaCheckInterval,
+		interval: o.ReplicaCheckInterval,
 		stop:     make(chan struct{}),
 	}
 	if rs.interval <= 0 {
 		rs.interval = 5 * time.Second
 	}
-	for i, dsn := range cfg.Replicas {
+	for i, dsn := range o.Replicas {
 		if dsn == "" {
 			rs.closeMembers()
-			return errs.Configf("dbkit: Config.Replicas[%d] is empty", i)
+			return errs.Configf("dbkit: Options.Replicas[%d] is empty", i)
 		}
-		db, err := openPool(cfg.Driver, dsn, pool)
+		db, err := openPool(o.Driver, dsn, pool)
 		if err != nil {
 			rs.closeMembers()
 			return err
@@ -277,7 +277,7 @@ func (d *DB) CheckReplicas(ctx context.Context) {
 	}
 }
 
-// ReplicaHealth reports, per replica in Config order, whether it is in
+// ReplicaHealth reports, per replica in Options.Replicas order, whether it is in
 // rotation.
 func (d *DB) ReplicaHealth() []bool {
 	if d.replicas == nil {
@@ -290,7 +290,7 @@ func (d *DB) ReplicaHealth() []bool {
 	return out
 }
 
-// ReplicaStats returns each replica pool's statistics, in Config order.
+// ReplicaStats returns each replica pool's statistics, in Options.Replicas order.
 func (d *DB) ReplicaStats() []sql.DBStats {
 	if d.replicas == nil {
 		return nil
