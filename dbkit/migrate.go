@@ -145,28 +145,24 @@ type wholeLocker interface {
 
 // locked runs fn holding the MySQL/MariaDB or SQLite migration lock, if
 // any; PostgreSQL relies on goose's locker.
-func (m *Migrator) locked(ctx context.Context, fn func() error) error {
+func locked[T any](ctx context.Context, m *Migrator, fn func(context.Context) (T, error)) (T, error) {
 	if m.whole == nil {
-		return fn()
+		return fn(ctx)
 	}
 	release, err := m.whole.acquire(ctx, m.db)
 	if err != nil {
-		return err
+		var zero T
+		return zero, err
 	}
-	err = fn()
-	return errors.Join(err, release(context.WithoutCancel(ctx)))
+	res, err := fn(ctx)
+	return res, errors.Join(err, release(context.WithoutCancel(ctx)))
 }
 
 // Up applies every pending migration, in version order, under the lock.
 // It returns the migrations applied; on failure, those applied before the
 // failing one stay applied and the error names the failing file.
 func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
-	var res []*goose.MigrationResult
-	err := m.locked(ctx, func() error {
-		var err error
-		res, err = m.p.Up(ctx)
-		return err
-	})
+	res, err := locked(ctx, m, m.p.Up)
 	if err != nil {
 		return res, m.failed(err, "applying")
 	}
@@ -197,12 +193,7 @@ func (m *Migrator) failed(err error, doing string) error {
 // Down rolls back the most recently applied migration (its "-- +goose
 // Down" section) under the lock.
 func (m *Migrator) Down(ctx context.Context) (*goose.MigrationResult, error) {
-	var res *goose.MigrationResult
-	err := m.locked(ctx, func() error {
-		var err error
-		res, err = m.p.Down(ctx)
-		return err
-	})
+	res, err := locked(ctx, m, m.p.Down)
 	m.current.Store(false)
 	if err != nil {
 		return res, m.failed(err, "rolling back")
@@ -213,11 +204,8 @@ func (m *Migrator) Down(ctx context.Context) (*goose.MigrationResult, error) {
 // DownTo rolls back, newest first, every applied migration with a version
 // above version (0 rolls back all of them), under the lock.
 func (m *Migrator) DownTo(ctx context.Context, version int64) ([]*goose.MigrationResult, error) {
-	var res []*goose.MigrationResult
-	err := m.locked(ctx, func() error {
-		var err error
-		res, err = m.p.DownTo(ctx, version)
-		return err
+	res, err := locked(ctx, m, func(ctx context.Context) ([]*goose.MigrationResult, error) {
+		return m.p.DownTo(ctx, version)
 	})
 	m.current.Store(false)
 	if err != nil {
@@ -230,13 +218,7 @@ func (m *Migrator) DownTo(ctx context.Context, version int64) ([]*goose.Migratio
 // pending). It takes the migration lock, so it waits for a running Up and
 // shows its outcome.
 func (m *Migrator) Status(ctx context.Context) ([]*goose.MigrationStatus, error) {
-	var st []*goose.MigrationStatus
-	err := m.locked(ctx, func() error {
-		var err error
-		st, err = m.p.Status(ctx)
-		return err
-	})
-	return st, err
+	return locked(ctx, m, m.p.Status)
 }
 
 // Pending lists the versions not yet applied (through Status).

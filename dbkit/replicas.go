@@ -151,7 +151,7 @@ type replicaSet struct {
 	next     atomic.Uint64
 	timeout  time.Duration
 	interval time.Duration
-	stop     chan struct{}
+	stop     context.CancelFunc // ends the health checks
 	wg       sync.WaitGroup
 }
 
@@ -187,7 +187,6 @@ func (d *DB) openReplicas(ctx context.Context, o Options, pool Pool, gcfg *gorm.
 		policy:   o.ReplicaPolicy,
 		timeout:  d.pingTimeout,
 		interval: o.ReplicaCheckInterval,
-		stop:     make(chan struct{}),
 	}
 	if rs.interval <= 0 {
 		rs.interval = 5 * time.Second
@@ -213,30 +212,21 @@ func (d *DB) openReplicas(ctx context.Context, o Options, pool Pool, gcfg *gorm.
 	// answers.
 	rs.check(ctx)
 	d.replicas = rs
-	rs.wg.Add(1)
-	go rs.loop()
+	ctx, rs.stop = context.WithCancel(context.Background())
+	rs.wg.Go(func() { rs.loop(ctx) })
 	return nil
 }
 
-func (rs *replicaSet) loop() {
-	defer rs.wg.Done()
+// loop checks the replicas every interval until ctx ends.
+func (rs *replicaSet) loop(ctx context.Context) {
 	t := time.NewTicker(rs.interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-rs.stop:
+		case <-ctx.Done():
 			return
 		case <-t.C:
-			ctx, cancel := context.WithCancel(context.Background())
-			go func() {
-				select {
-				case <-rs.stop:
-				case <-ctx.Done():
-				}
-				cancel()
-			}()
 			rs.check(ctx)
-			cancel()
 		}
 	}
 }
@@ -255,7 +245,7 @@ func (rs *replicaSet) check(ctx context.Context) {
 }
 
 func (rs *replicaSet) close() error {
-	close(rs.stop)
+	rs.stop()
 	rs.wg.Wait()
 	return rs.closeMembers()
 }
