@@ -305,6 +305,12 @@ func TestMergeSorted(t *testing.T) {
 			}
 		})
 	}
+	type item struct{ key, shard int }
+	pages := [][]item{{{1, 0}, {2, 0}}, {{1, 1}}, {{0, 2}, {1, 2}}}
+	got := MergeSorted(pages, func(a, b item) int { return cmp.Compare(a.key, b.key) }, 4)
+	if want := []item{{0, 2}, {1, 0}, {1, 1}, {1, 2}}; !slices.Equal(got, want) {
+		t.Errorf("equal keys: got %v; want them in shard order %v", got, want)
+	}
 }
 
 func TestIDGenerator(t *testing.T) {
