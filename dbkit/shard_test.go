@@ -53,7 +53,6 @@ func TestNewShardSetValidates(t *testing.T) {
 }
 
 func TestShardRouting(t *testing.T) {
-	t.Parallel()
 	db := tkOpen(t, Options{Driver: SQLite, DSN: ":memory:"}).Gorm()
 	shards := []*gorm.DB{db, db, db, db}
 	s, err := NewShardSet(ShardSetOptions{Shards: shards, Logical: 1024, Pinned: map[string]int{"big-tenant": 3}})
