@@ -64,7 +64,7 @@ func dbkitTarget(b *testing.B, drv dbkit.Driver) []dbkitVariant {
 		dial = func(d string) gorm.Dialector { return postgres.Open(d) }
 	}
 	ctx := context.Background()
-	kit, err := dbkit.Open(ctx, dbkit.Config{Driver: drv, DSN: dsn, Logger: slog.New(slog.DiscardHandler)})
+	kit, err := dbkit.Open(ctx, dbkit.Options{Driver: drv, DSN: dsn, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func dbkitTarget(b *testing.B, drv dbkit.Driver) []dbkitVariant {
 	if drv == dbkit.Postgres {
 		// dbkit with a replica (the same server), read with the primary
 		// intent: configuring replicas must not slow primary reads.
-		rep, err := dbkit.Open(ctx, dbkit.Config{Driver: drv, DSN: dsn, Replicas: []string{dsn}, ReplicaCheckInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+		rep, err := dbkit.Open(ctx, dbkit.Options{Driver: drv, DSN: dsn, Replicas: []string{dsn}, ReplicaCheckInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -270,7 +270,7 @@ func BenchmarkDBKit_Insert10_Postgres(b *testing.B) { benchDBKitInsert10(b, dbki
 // BenchmarkDBKit_ForKey measures the shard router alone (target: at most
 // 50 ns and no allocation).
 func BenchmarkDBKit_ForKey(b *testing.B) {
-	kit, err := dbkit.Open(context.Background(), dbkit.Config{Driver: dbkit.SQLite, DSN: ":memory:", Logger: slog.New(slog.DiscardHandler)})
+	kit, err := dbkit.Open(context.Background(), dbkit.Options{Driver: dbkit.SQLite, DSN: ":memory:", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 func BenchmarkForKey(b *testing.B) {
-	db := tkOpen(b, Config{Driver: SQLite, DSN: ":memory:"}).Gorm()
+	db := tkOpen(b, Options{Driver: SQLite, DSN: ":memory:"}).Gorm()
 	shards := make([]*gorm.DB, 8)
 	for i := range shards {
 		shards[i] = db
@@ -47,7 +47,7 @@ func BenchmarkMapError(b *testing.B) {
 }
 
 func BenchmarkPrimaryKeyLookupSQLite(b *testing.B) {
-	db := tkOpen(b, Config{Driver: SQLite, DSN: tkSQLitePath(b)})
+	db := tkOpen(b, Options{Driver: SQLite, DSN: tkSQLitePath(b)})
 	if err := db.Gorm().AutoMigrate(&tkUser{}); err != nil {
 		b.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func BenchmarkPrimaryKeyLookupSQLite(b *testing.B) {
 }
 
 func BenchmarkTxSQLite(b *testing.B) {
-	db := tkOpen(b, Config{Driver: SQLite, DSN: tkSQLitePath(b)})
+	db := tkOpen(b, Options{Driver: SQLite, DSN: tkSQLitePath(b)})
 	if err := db.Gorm().AutoMigrate(&tkUser{}); err != nil {
 		b.Fatal(err)
 	}

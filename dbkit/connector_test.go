@@ -13,7 +13,7 @@ import (
 func tkBusyError(t *testing.T) error {
 	t.Helper()
 	path := tkSQLitePath(t)
-	a := tkOpen(t, Config{Driver: SQLite, DSN: path})
+	a := tkOpen(t, Options{Driver: SQLite, DSN: path})
 	tkExec(t, a, "CREATE TABLE tk_busy (n INTEGER)")
 	ctx := context.Background()
 	tx, err := a.SQL().BeginTx(ctx, nil) // immediate: takes the write lock
@@ -24,7 +24,7 @@ func tkBusyError(t *testing.T) error {
 	if _, err := tx.ExecContext(ctx, "INSERT INTO tk_busy VALUES (1)"); err != nil {
 		t.Fatal(err)
 	}
-	b := tkOpen(t, Config{Driver: SQLite, DSN: path + "?_pragma=busy_timeout(0)"})
+	b := tkOpen(t, Options{Driver: SQLite, DSN: path + "?_pragma=busy_timeout(0)"})
 	err = b.SQL().QueryRowContext(ctx, "INSERT INTO tk_busy VALUES (2) RETURNING n").Scan(new(int))
 	if !isSQLiteBusy(err) {
 		t.Fatalf("want SQLITE_BUSY, got %v", err)
@@ -50,6 +50,7 @@ func (d *tkFlakyDriver) Open(string) (driver.Conn, error) {
 type tkConn struct{ driver.Conn }
 
 func TestSQLiteConnectorRetriesBusyOnly(t *testing.T) {
+	t.Parallel()
 	busy := tkBusyError(t)
 	t.Run("busy, then open", func(t *testing.T) {
 		d := &tkFlakyDriver{err: busy, fails: 3}

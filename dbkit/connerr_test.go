@@ -30,7 +30,7 @@ func TestConnectPhaseServerErrorIs503(t *testing.T) {
 	q := u.Query()
 	q.Set("application_name", app)
 	u.RawQuery = q.Encode()
-	db := tkOpen(t, Config{Driver: Postgres, DSN: u.String(), Pool: Pool{MaxIdle: -1}})
+	db := tkOpen(t, Options{Driver: Postgres, DSN: u.String(), Pool: Pool{MaxIdle: -1}})
 	tkExec(t, db, `SELECT 1`)
 	admin, err := sql.Open("pgx", testsvcPostgres(t))
 	if err != nil {
@@ -71,7 +71,7 @@ func TestOpenMissingDatabaseSaysSo(t *testing.T) {
 	}
 	mc.DBName = "covet_dbkit_missing_" + tkUnique()
 	for drv, dsn := range map[Driver]string{Postgres: u.String(), MySQL: mc.FormatDSN()} {
-		_, err := Open(context.Background(), Config{Driver: drv, DSN: dsn})
+		_, err := Open(context.Background(), Options{Driver: drv, DSN: dsn})
 		if err == nil || !strings.Contains(err.Error(), "does not exist") {
 			t.Errorf("%s: Open of a missing database: %v; want it to say the database does not exist", drv, err)
 		}
@@ -80,7 +80,7 @@ func TestOpenMissingDatabaseSaysSo(t *testing.T) {
 
 // TestExclusionViolationIs409 violates a PostgreSQL exclusion constraint.
 func TestExclusionViolationIs409(t *testing.T) {
-	db := tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "exclusion")})
+	db := tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "exclusion")})
 	tkExec(t, db, `CREATE TABLE tk_booking (room INT, during INT4RANGE, EXCLUDE USING gist (during WITH &&))`,
 		`INSERT INTO tk_booking VALUES (1, '[1,5)')`)
 	err := db.Gorm().Exec(`INSERT INTO tk_booking VALUES (1, '[3,8)')`).Error
@@ -92,7 +92,7 @@ func TestExclusionViolationIs409(t *testing.T) {
 // TestSQLConnRawReachesPgx uses the standard sql.Conn.Raw to reach pgx's
 // connection (for CopyFrom) on a pool with per-connection lifetimes.
 func TestSQLConnRawReachesPgx(t *testing.T) {
-	db := tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "rawconn")})
+	db := tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "rawconn")})
 	if db.Pool().Jitter <= 0 || db.Pool().MaxLifetime <= 0 {
 		t.Fatalf("pool %+v has no jittered lifetime", db.Pool())
 	}

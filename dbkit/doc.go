@@ -10,14 +10,14 @@
 // (max idle equal to max open, lifetimes with per-connection jitter, MySQL
 // lifetimes under the 5-minute idle cut of common load balancers, one
 // connection with WAL for SQLite). DB.Ready is a readiness check, pool
-// statistics go to Prometheus when Config.Registerer is set, and the slog
+// statistics go to Prometheus when Options.Registerer is set, and the slog
 // GORM Logger logs slow and failed queries with the request ID and without
 // bound values in Production. DSNs never appear in errors or logs.
 //
 // # Context, replicas and read-your-writes
 //
 // Every helper takes a context; the request's deadline bounds its queries.
-// With Config.Replicas, GORM-built reads go to a healthy replica (round
+// With Options.Replicas, GORM-built reads go to a healthy replica (round
 // robin or random, the policy consulted once per statement) and everything
 // else to the primary; WithIntent changes that per context, and
 // ReadYourWrites (done by the Middleware for every request) sends a
@@ -35,22 +35,21 @@
 //
 // # Transactions
 //
-// Tx (or DB.Tx) commits or rolls back (also on panic), retries
-// serialization failures and deadlocks at the outermost level with
-// full-jitter backoff (also one that fn swallowed and PostgreSQL turned
-// into a ROLLBACK at COMMIT), nests through savepoints on the same
-// database only (a transaction of another database or shard in the context
-// is refused with ErrCrossDatabaseTx, never joined), and reports a COMMIT
-// lost with its connection as ErrCommitUnknown instead of retrying it.
-// Nesting is dbkit's own rather than GORM's nested Transaction because
-// GORM names savepoints after the function (so a function nesting itself
-// reuses a name, which MySQL treats as moving the savepoint) and never
-// releases them. The Middleware gives each request
-// its handle (From) and can wrap the request in a transaction committed
-// only on a 1xx-3xx status.
+// Tx (or DB.Tx) runs fn in GORM's Transaction, which commits, rolls back
+// (also on panic) and nests through savepoints. dbkit adds what GORM does
+// not: retries of serialization failures and deadlocks at the outermost
+// level with full-jitter backoff (also one that fn swallowed and PostgreSQL
+// turned into a ROLLBACK at COMMIT); nesting found through the context, on
+// the same database only (a transaction of another database or shard in the
+// context is refused with ErrCrossDatabaseTx, never joined); and a COMMIT
+// lost with its connection reported as ErrCommitUnknown instead of being
+// retried. The Middleware gives each request its handle (From) and can
+// wrap the request in a transaction committed only on a 1xx-3xx status.
 //
 // # Sharding
 //
+// GORM's sharding plugin splits tables within one database; dbkit routes
+// whole keys to databases.
 // A ShardSet routes a key to one of several databases with jump consistent
 // hash over logical shards (ForKey does not allocate), with pinned keys for
 // tenants that need their own database. Logical shards are placed on
@@ -75,65 +74,41 @@
 // unreachable servers 503 with Retry-After, including any error a server
 // sends while a connection is being opened (too many connections, starting
 // up, not accepting connections). Responses never contain SQL or values;
-// errors.As reaches the classified *Error and the driver's own error. The
-// Logger (kept rather than GORM's slog logger because it adds the request
-// ID, drops bound values in Production and logs the classified error
-// instead of the driver's text) logs handled failures at Debug, an
-// unavailable or slow database at Warn, and only unrecognised failures at
-// Error.
+// errors.As reaches the classified *Error and the driver's own error.
+// (GORM's TranslateError knows only duplicate keys and foreign keys, and
+// no HTTP status.) The Logger is GORM's slog logger with the request ID on every line, bound
+// values dropped in Production, and failed statements logged by dbkit: by
+// their classified text rather than the driver's message (which may quote
+// values), handled failures at Debug, an unavailable or slow database at
+// Warn, and only unrecognised failures at Error (GORM's logs every failure
+// at Error).
 //
 // # Migrations
 //
 // Migrator applies versioned SQL migrations from an fs.FS (an embed.FS)
-// with goose's Provider, locked so instances starting together apply each
-// migration once (goose's table locker on PostgreSQL; on MySQL/MariaDB and
-// SQLite a lock around the whole operation, because goose computes what is
-// pending before it locks), one lock per version table. Down and DownTo
-// roll back. Ready fails until the schema is current. On MySQL/MariaDB,
+// with goose's Provider. Down and DownTo roll back; Ready fails until the
+// schema is current. Instances starting together apply each migration
+// once, under one lock per version table: on PostgreSQL goose's table
+// locker (rather than its session locker, because a lock row also holds
+// behind PgBouncer in transaction pooling, where a session advisory lock
+// does not). goose has no locker for MySQL/MariaDB or SQLite, so dbkit
+// keeps its own there (GET_LOCK on a connection of its own; an flock on a
+// file next to the SQLite database), held around the whole operation
+// because goose computes what is pending before it locks. On MySQL/MariaDB,
 // whose DDL is not transactional, a failed migration may be partly applied;
-// the error names the version and says what to check. Use it for every schema a deployed service depends on;
-// GORM's AutoMigrate suits prototypes and tests, since it never drops or
-// renames and keeps no history.
+// the error names the version and says what to check: keep one DDL
+// statement per migration there. Use Migrator for every schema a deployed
+// service depends on; GORM's AutoMigrate suits prototypes and tests, since
+// it never drops or renames, keeps no history, and two instances running
+// it at once race each other.
 //
-// # GORM for production
-//
-// dbkit is a thin layer over GORM (https://gorm.io) for PostgreSQL, MySQL/MariaDB
-// and SQLite (pure Go, github.com/glebarez/sqlite):
-//
-//   - Open, pool, health: per-driver pool profiles (max idle = max open, jittered
-//     per-connection lifetimes, MySQL lifetimes under 5 min, SQLite with one writer and
-//     WAL), a readiness check, sql.DBStats as Prometheus metrics, a slog GORM logger
-//     that logs slow queries with the request ID and never bound values in production.
-//     DSNs never appear in errors or logs. A request that finds the pool exhausted waits
-//     at most its deadline and gets 503 database_busy.
-//   - Replicas (gorm.io/plugin/dbresolver): round-robin or random over healthy
-//     replicas; routing by intent in the context, never by SQL text; read-your-writes
-//     within a request and, with a cookie, for a short window after it.
-//   - Transactions: dbkit.Tx retries serialization failures and deadlocks
-//     (PostgreSQL 40001/40P01, MySQL 1213/1020, SQLite busy) at the outermost level with
-//     full-jitter backoff, nests through savepoints, and reports a COMMIT lost with its
-//     connection as ErrCommitUnknown instead of retrying it.
-//   - Errors: dbkit.MapError maps by driver code: not found 404, unique and
-//     foreign-key 409, check/length 422, exhausted retries 409 + Retry-After,
-//     timeouts 504, unreachable 503 — no SQL or values in any response.
-//   - Sharding: ShardSet with jump consistent hash over logical shards (ForKey
-//     does not allocate), pinned tenants, Gather/Each with a concurrency bound and
-//     per-shard timeouts, MergeSorted for one LIMIT across shards, Moves for reshard
-//     planning, and an ID generator whose node numbers are leased from the database.
-//   - Migrations: goose v3 Provider over an embed.FS, locked so instances starting
-//     together apply each migration once (a lock table on PostgreSQL that also holds
-//     behind PgBouncer transaction pooling; GET_LOCK with a timeout on MySQL/MariaDB;
-//     a flock on <file>-migrate.lock on SQLite, so two processes on one file work too;
-//     not on Windows, nor for in-memory SQLite),
-//     with a readiness check that fails until the schema is current.
-//
-// For example:
+// # Example
 //
 //	//go:embed migrations/*.sql
 //	var migrations embed.FS
 //
 //	func run(ctx context.Context) error {
-//		db, err := dbkit.Open(ctx, dbkit.Config{
+//		db, err := dbkit.Open(ctx, dbkit.Options{
 //			Driver:     dbkit.Postgres,
 //			DSN:        os.Getenv("DATABASE_URL"),
 //			Replicas:   []string{os.Getenv("DATABASE_REPLICA_URL")},
@@ -176,13 +151,6 @@
 //
 // db.Ready and m.Ready have the signature of a readiness check
 // (func(context.Context) error).
-//
-// Migrations or AutoMigrate? Use Migrator for every schema a deployed service
-// depends on: versioned, reviewed SQL files, applied once under a lock, with a history
-// and a readiness gate. Keep GORM's AutoMigrate for prototypes and tests: it only
-// adds (never drops or renames), keeps no history, and two instances running it at
-// once race each other. On MySQL/MariaDB, where DDL commits implicitly, keep one DDL
-// statement per migration so a failed one leaves nothing half-applied.
 //
 // For sharded data:
 //

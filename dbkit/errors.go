@@ -415,34 +415,37 @@ func MapError(err error) *errs.Error {
 	}
 	// The cause is the *Error, whose text carries no SQL or values, so
 	// neither a Development response nor a log line shows them.
-	err = d
-	switch d.Class {
-	case ClassNotFound:
-		return errs.Wrap(err, errs.KindNotFound, CodeNotFound, "The resource was not found.")
-	case ClassUnique:
-		e := errs.Wrap(err, errs.KindConflict, CodeUniqueViolation, "A resource with the same unique value already exists.")
-		if d.Constraint != "" && errs.CurrentMode() == errs.Development {
-			e = e.WithPublic("constraint", d.Constraint)
-		}
-		return e
-	case ClassExclusion:
-		return errs.Wrap(err, errs.KindConflict, CodeExclusion, "The change conflicts with an existing resource.")
-	case ClassForeignKey:
-		return errs.Wrap(err, errs.KindConflict, CodeForeignKey, "The change refers to a resource that does not exist or is still referenced.")
-	case ClassCheck:
-		return errs.Wrap(err, errs.KindValidation, CodeCheckViolation, "A value does not satisfy a constraint.")
-	case ClassNotNull:
-		return errs.Wrap(err, errs.KindValidation, CodeNotNullViolation, "A required value is missing.")
-	case ClassTooLong:
-		return errs.Wrap(err, errs.KindValidation, CodeValueTooLong, "A value is too long or out of range.")
-	case ClassInvalidValue:
-		return errs.Wrap(err, errs.KindValidation, CodeInvalidValue, "A value has the wrong type or format.")
-	case ClassSerialization, ClassLockTimeout:
-		return errs.Wrap(err, errs.KindConflict, CodeConflict, "The change conflicted with concurrent changes; try again.").WithHeader("Retry-After", "1")
-	case ClassTimeout:
-		return errs.Wrap(err, errs.KindTimeout, CodeTimeout, "The database took too long to answer.")
-	case ClassConnection:
-		return errs.Wrap(err, errs.KindServiceUnavailable, CodeUnavailable, "The database is unavailable; try again shortly.").WithHeader("Retry-After", "1")
+	r, ok := classResponses[d.Class]
+	if !ok {
+		return errs.Wrap(d, errs.KindDatabase, CodeDatabase, "A database error occurred.")
 	}
-	return errs.Wrap(err, errs.KindDatabase, CodeDatabase, "A database error occurred.")
+	e := errs.Wrap(d, r.kind, r.code, r.msg)
+	if r.retry {
+		e = e.WithHeader("Retry-After", "1")
+	}
+	if d.Class == ClassUnique && d.Constraint != "" && errs.CurrentMode() == errs.Development {
+		e = e.WithPublic("constraint", d.Constraint)
+	}
+	return e
+}
+
+// classResponses is how MapError answers each class; retry adds
+// Retry-After: 1.
+var classResponses = map[Class]struct {
+	kind      errs.Kind
+	code, msg string
+	retry     bool
+}{
+	ClassNotFound:      {errs.KindNotFound, CodeNotFound, "The resource was not found.", false},
+	ClassUnique:        {errs.KindConflict, CodeUniqueViolation, "A resource with the same unique value already exists.", false},
+	ClassExclusion:     {errs.KindConflict, CodeExclusion, "The change conflicts with an existing resource.", false},
+	ClassForeignKey:    {errs.KindConflict, CodeForeignKey, "The change refers to a resource that does not exist or is still referenced.", false},
+	ClassCheck:         {errs.KindValidation, CodeCheckViolation, "A value does not satisfy a constraint.", false},
+	ClassNotNull:       {errs.KindValidation, CodeNotNullViolation, "A required value is missing.", false},
+	ClassTooLong:       {errs.KindValidation, CodeValueTooLong, "A value is too long or out of range.", false},
+	ClassInvalidValue:  {errs.KindValidation, CodeInvalidValue, "A value has the wrong type or format.", false},
+	ClassSerialization: {errs.KindConflict, CodeConflict, "The change conflicted with concurrent changes; try again.", true},
+	ClassLockTimeout:   {errs.KindConflict, CodeConflict, "The change conflicted with concurrent changes; try again.", true},
+	ClassTimeout:       {errs.KindTimeout, CodeTimeout, "The database took too long to answer.", false},
+	ClassConnection:    {errs.KindServiceUnavailable, CodeUnavailable, "The database is unavailable; try again shortly.", true},
 }

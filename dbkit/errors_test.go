@@ -177,6 +177,7 @@ func TestUniqueConstraintNameOnlyInDevelopment(t *testing.T) {
 }
 
 func TestMapErrorByCode(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		err    error
@@ -242,7 +243,7 @@ func TestMapErrorByCode(t *testing.T) {
 func TestStatementTimeoutMapsTo504(t *testing.T) {
 	tkNoLeaks(t)
 	t.Run("postgres statement_timeout", func(t *testing.T) {
-		db := tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "timeout")})
+		db := tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "timeout")})
 		err := db.Gorm().Transaction(func(tx *gorm.DB) error {
 			if err := tx.Exec(`SET LOCAL statement_timeout = '50ms'`).Error; err != nil {
 				return err
@@ -254,7 +255,7 @@ func TestStatementTimeoutMapsTo504(t *testing.T) {
 		}
 	})
 	t.Run("mariadb max_statement_time", func(t *testing.T) {
-		db := tkOpen(t, Config{Driver: MySQL, DSN: tkMySQLDB(t, "timeout")})
+		db := tkOpen(t, Options{Driver: MySQL, DSN: tkMySQLDB(t, "timeout")})
 		err := db.Gorm().Exec(`SET STATEMENT max_statement_time=0.05 FOR SELECT SLEEP(2) FROM DUAL WHERE 1 = (SELECT COUNT(*) FROM (SELECT SLEEP(2)) x)`).Error
 		if e := MapError(err); e.Status() != 504 {
 			t.Fatalf("status %d (%v); want 504", e.Status(), err)
@@ -262,16 +263,22 @@ func TestStatementTimeoutMapsTo504(t *testing.T) {
 	})
 	t.Run("context deadline", func(t *testing.T) {
 		for drv, db := range map[Driver]*DB{
-			Postgres: tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "deadline")}),
-			MySQL:    tkOpen(t, Config{Driver: MySQL, DSN: tkMySQLDB(t, "deadline")}),
+			Postgres: tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "deadline")}),
+			MySQL:    tkOpen(t, Options{Driver: MySQL, DSN: tkMySQLDB(t, "deadline")}),
 		} {
-			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-			sleep := `SELECT pg_sleep(2)`
+			sleep := `SELECT pg_sleep(5)`
 			if drv == MySQL {
-				sleep = `SELECT SLEEP(2)`
+				sleep = `SELECT SLEEP(5)`
 			}
-			err := db.WithContext(ctx).Exec(sleep).Error
-			cancel()
+			// The connection is taken before the deadline starts, so on a
+			// loaded machine the deadline cannot fall into the connect
+			// phase (which would be a connection failure, 503): it always
+			// interrupts the running statement.
+			err := db.Gorm().Connection(func(conn *gorm.DB) error {
+				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				defer cancel()
+				return conn.WithContext(ctx).Exec(sleep).Error
+			})
 			if e := MapError(err); e.Status() != 504 {
 				t.Errorf("%s: status %d (%v); want 504", drv, e.Status(), err)
 			}

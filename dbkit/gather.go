@@ -1,9 +1,9 @@
 package dbkit
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -156,54 +156,10 @@ func callShard[T any](ctx context.Context, i int, db *gorm.DB, fn func(context.C
 // For the next page, continue from the last item's sort key on every shard
 // (keyset pagination); OFFSET does not compose across shards.
 func MergeSorted[T any](pages [][]T, cmp func(a, b T) int, limit int) []T {
-	total := 0
-	for _, p := range pages {
-		total += len(p)
-	}
-	if limit <= 0 || limit > total {
-		limit = total
-	}
-	out := make([]T, 0, limit)
-	h := &mergeHeap[T]{cmp: cmp, pages: pages}
-	for i, p := range pages {
-		if len(p) > 0 {
-			h.items = append(h.items, cursor{page: i})
-		}
-	}
-	heap.Init(h)
-	for len(out) < limit && h.Len() > 0 {
-		c := &h.items[0]
-		out = append(out, pages[c.page][c.pos])
-		c.pos++
-		if c.pos == len(pages[c.page]) {
-			heap.Pop(h)
-		} else {
-			heap.Fix(h, 0)
-		}
+	out := slices.Concat(pages...)
+	slices.SortStableFunc(out, cmp)
+	if limit > 0 && limit < len(out) {
+		out = slices.Clip(out[:limit])
 	}
 	return out
-}
-
-type cursor struct{ page, pos int }
-
-type mergeHeap[T any] struct {
-	items []cursor
-	pages [][]T
-	cmp   func(a, b T) int
-}
-
-func (h *mergeHeap[T]) Len() int { return len(h.items) }
-func (h *mergeHeap[T]) Less(i, j int) bool {
-	a, b := h.items[i], h.items[j]
-	if c := h.cmp(h.pages[a.page][a.pos], h.pages[b.page][b.pos]); c != 0 {
-		return c < 0
-	}
-	return a.page < b.page
-}
-func (h *mergeHeap[T]) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *mergeHeap[T]) Push(x any)    { h.items = append(h.items, x.(cursor)) }
-func (h *mergeHeap[T]) Pop() any {
-	x := h.items[len(h.items)-1]
-	h.items = h.items[:len(h.items)-1]
-	return x
 }

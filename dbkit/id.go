@@ -142,21 +142,8 @@ func LeaseIDGenerator(ctx context.Context, db *gorm.DB, o LeaseOptions) (*IDGene
 		return nil, errs.Configf("dbkit: LeaseOptions.TTL %v is too short", o.TTL)
 	}
 	g := db.WithContext(ctx)
-	create := `CREATE TABLE IF NOT EXISTS ` + o.Table + ` (node INTEGER PRIMARY KEY, holder VARCHAR(64) NOT NULL, expires_at BIGINT NOT NULL)`
-	// PostgreSQL's IF NOT EXISTS is not safe against a concurrent CREATE:
-	// the loser gets a unique violation or "type already exists" from its
-	// catalog, after which the table exists; a few attempts settle it.
-	var err error
-	for attempt := range 4 {
-		if err = g.Exec(create).Error; err == nil {
-			break
-		}
-		if serr := sleep(ctx, time.Duration(attempt+1)*20*time.Millisecond); serr != nil {
-			break
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("dbkit: creating the ID lease table: %w", err)
+	if err := createLeaseTable(ctx, g, o.Table); err != nil {
+		return nil, err
 	}
 	var raw [16]byte
 	_, _ = crand.Read(raw[:])
@@ -164,29 +151,56 @@ func LeaseIDGenerator(ctx context.Context, db *gorm.DB, o LeaseOptions) (*IDGene
 	start := mrand(MaxNode + 1)
 	for i := range MaxNode + 1 {
 		node := (start + i) % (MaxNode + 1)
-		now := time.Now().UnixMilli()
-		exp := now + o.TTL.Milliseconds()
-		res := g.Exec(`UPDATE `+o.Table+` SET holder = ?, expires_at = ? WHERE node = ? AND expires_at < ?`, l.holder, exp, node, now)
-		if res.Error != nil {
-			return nil, fmt.Errorf("dbkit: claiming an ID node: %w", res.Error)
-		}
-		claimed := res.RowsAffected == 1
-		if !claimed {
-			err := g.Exec(`INSERT INTO `+o.Table+` (node, holder, expires_at) VALUES (?, ?, ?)`, node, l.holder, exp).Error
-			if err == nil {
-				claimed = true
-			} else if d := Classify(err); d == nil || d.Class != ClassUnique {
-				return nil, fmt.Errorf("dbkit: claiming an ID node: %w", err)
-			}
+		claimed, err := l.claim(g, node)
+		if err != nil {
+			return nil, fmt.Errorf("dbkit: claiming an ID node: %w", err)
 		}
 		if claimed {
-			l.node = node
-			l.expires.Store(exp)
 			go l.renew()
 			return &IDGenerator{node: int64(node), lease: l}, nil
 		}
 	}
 	return nil, errs.New(errs.KindServiceUnavailable, CodeUnavailable, "dbkit: every ID node number is leased")
+}
+
+// createLeaseTable creates the lease table unless it exists. PostgreSQL's
+// IF NOT EXISTS is not safe against a concurrent CREATE: the loser gets a
+// unique violation or "type already exists" from its catalog, after which
+// the table exists; a few attempts settle it.
+func createLeaseTable(ctx context.Context, g *gorm.DB, table string) error {
+	create := `CREATE TABLE IF NOT EXISTS ` + table + ` (node INTEGER PRIMARY KEY, holder VARCHAR(64) NOT NULL, expires_at BIGINT NOT NULL)`
+	var err error
+	for attempt := range 4 {
+		if err = g.Exec(create).Error; err == nil {
+			return nil
+		}
+		if serr := sleep(ctx, time.Duration(attempt+1)*20*time.Millisecond); serr != nil {
+			break
+		}
+	}
+	return fmt.Errorf("dbkit: creating the ID lease table: %w", err)
+}
+
+// claim takes node for l when its lease expired or it was never leased.
+func (l *nodeLease) claim(g *gorm.DB, node int) (bool, error) {
+	now := time.Now().UnixMilli()
+	exp := now + l.ttl.Milliseconds()
+	res := g.Exec(`UPDATE `+l.table+` SET holder = ?, expires_at = ? WHERE node = ? AND expires_at < ?`, l.holder, exp, node, now)
+	if res.Error != nil {
+		return false, res.Error
+	}
+	if res.RowsAffected != 1 {
+		err := g.Exec(`INSERT INTO `+l.table+` (node, holder, expires_at) VALUES (?, ?, ?)`, node, l.holder, exp).Error
+		if d := Classify(err); d != nil && d.Class == ClassUnique {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	l.node = node
+	l.expires.Store(exp)
+	return true, nil
 }
 
 func mrand(n int) int { return rand.IntN(n) }
@@ -207,18 +221,31 @@ func (l *nodeLease) renew() {
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), l.ttl/3)
-			exp := time.Now().UnixMilli() + l.ttl.Milliseconds()
-			res := l.db.WithContext(ctx).Exec(`UPDATE `+l.table+` SET expires_at = ? WHERE node = ? AND holder = ?`, exp, l.node, l.holder)
+			lost := l.renewOnce(ctx)
 			cancel()
-			if res.Error == nil && res.RowsAffected == 1 {
-				l.expires.Store(exp)
-			} else if res.Error == nil {
-				// Someone else holds the node now: never issue again.
-				l.expires.Store(0)
+			if lost {
 				return
 			}
 		}
 	}
+}
+
+// renewOnce extends the lease by a TTL from now. It reports whether the
+// lease is lost: another holder has the node, and the generator must never
+// issue again. A failed renewal is not a loss; the lease then runs out
+// unless a later renewal succeeds in time.
+func (l *nodeLease) renewOnce(ctx context.Context) (lost bool) {
+	exp := time.Now().UnixMilli() + l.ttl.Milliseconds()
+	res := l.db.WithContext(ctx).Exec(`UPDATE `+l.table+` SET expires_at = ? WHERE node = ? AND holder = ?`, exp, l.node, l.holder)
+	switch {
+	case res.Error != nil:
+		return false
+	case res.RowsAffected == 1:
+		l.expires.Store(exp)
+		return false
+	}
+	l.expires.Store(0)
+	return true
 }
 
 // Close stops renewing a leased generator's node and releases it. It does

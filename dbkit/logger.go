@@ -3,7 +3,6 @@ package dbkit
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -16,27 +15,31 @@ import (
 
 // LoggerOptions configures the GORM logger.
 type LoggerOptions struct {
-	// SlowQuery is the duration above which a query is logged at Warn as
-	// "slow query". Zero: 200 ms; negative: never.
+	// SlowQuery is the duration above which a query is logged at Warn.
+	// Zero: 200 ms; negative: never.
 	SlowQuery time.Duration
 	// Level is the most verbose GORM level logged. Zero: gormlogger.Warn
-	// (failed and slow queries). gormlogger.Info logs every query at Debug.
+	// (failed and slow queries). gormlogger.Info logs every query at Info.
 	Level gormlogger.LogLevel
 	// LogParams includes bound parameter values in the logged SQL. It is
 	// ignored in errs.Production: production logs show placeholders only.
 	LogParams bool
 }
 
-// Logger is a GORM logger writing to log/slog. Every line carries the
-// request ID from the context; SQL is logged with placeholders, never bound
-// values, unless LogParams is set outside Production; an error is logged by
-// its classified text (driver, code, constraint), since driver messages may
-// quote values.
+// Logger is GORM's slog logger (gormlogger.NewSlogLogger, which logs slow
+// queries, and every query at gormlogger.Info, as "SQL executed") with
+// three changes: every line carries the request ID from the context; SQL
+// keeps its placeholders, without bound values, unless LogParams is set
+// outside Production; and a failed statement is logged by dbkit itself, as
+// "query failed" at the level its handling deserves (errorLevel) with its
+// classified text (driver, code, constraint) rather than the driver's
+// message, which may quote values.
 type Logger struct {
-	log       *slog.Logger
-	level     gormlogger.LogLevel
-	slow      time.Duration
-	logParams bool
+	gormlogger.Interface // GORM's slog logger
+	log                  *slog.Logger
+	level                gormlogger.LogLevel
+	slow                 time.Duration
+	logParams            bool
 }
 
 // NewLogger returns a GORM logger writing to l (nil: slog.Default()).
@@ -50,40 +53,26 @@ func NewLogger(l *slog.Logger, o LoggerOptions) *Logger {
 	if o.Level == 0 {
 		o.Level = gormlogger.Warn
 	}
-	return &Logger{log: l, level: o.Level, slow: o.SlowQuery, logParams: o.LogParams}
+	l = slog.New(requestIDHandler{l.Handler()})
+	return &Logger{
+		Interface: gormlogger.NewSlogLogger(l, gormlogger.Config{
+			SlowThreshold:             max(o.SlowQuery, 0),
+			LogLevel:                  o.Level,
+			IgnoreRecordNotFoundError: true,
+		}),
+		log:       l,
+		level:     o.Level,
+		slow:      o.SlowQuery,
+		logParams: o.LogParams,
+	}
 }
 
 // LogMode returns a copy logging at level.
 func (l *Logger) LogMode(level gormlogger.LogLevel) gormlogger.Interface {
 	c := *l
 	c.level = level
+	c.Interface = l.Interface.LogMode(level)
 	return &c
-}
-
-func (l *Logger) printf(ctx context.Context, lvl slog.Level, min gormlogger.LogLevel, msg string, args []any) {
-	if l.level < min || !l.log.Enabled(ctx, lvl) {
-		return
-	}
-	attrs := make([]slog.Attr, 0, 1)
-	if id := observe.RequestIDFrom(ctx); id != "" {
-		attrs = append(attrs, slog.String("request_id", id))
-	}
-	l.log.LogAttrs(ctx, lvl, fmt.Sprintf(msg, args...), attrs...)
-}
-
-// Info logs GORM's informational messages at Info.
-func (l *Logger) Info(ctx context.Context, msg string, args ...any) {
-	l.printf(ctx, slog.LevelInfo, gormlogger.Info, msg, args)
-}
-
-// Warn logs GORM's warnings at Warn.
-func (l *Logger) Warn(ctx context.Context, msg string, args ...any) {
-	l.printf(ctx, slog.LevelWarn, gormlogger.Warn, msg, args)
-}
-
-// Error logs GORM's errors at Error.
-func (l *Logger) Error(ctx context.Context, msg string, args ...any) {
-	l.printf(ctx, slog.LevelError, gormlogger.Error, msg, args)
 }
 
 // ParamsFilter drops bound values from logged SQL unless LogParams is set
@@ -95,48 +84,58 @@ func (l *Logger) ParamsFilter(_ context.Context, sql string, params ...any) (str
 	return sql, nil
 }
 
-// Trace logs a finished statement: failures at Error (except record not
-// found), slow ones at Warn, and all at Debug when the level is Info.
+// Trace logs a finished statement: a failure (other than record not
+// found) as "query failed" at errorLevel's level, a slow one at Warn, and
+// every one at Info when the level is gormlogger.Info. A statement that is
+// not logged costs no formatting.
 func (l *Logger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
-	if l.level <= gormlogger.Silent {
-		return
-	}
-	elapsed := time.Since(begin)
-	var lvl slog.Level
-	var msg string
 	switch {
-	case err != nil && l.level >= gormlogger.Error && !errors.Is(err, gorm.ErrRecordNotFound):
-		lvl, msg = errorLevel(err), "query failed"
-	case l.slow > 0 && elapsed > l.slow && l.level >= gormlogger.Warn:
-		lvl, msg = slog.LevelWarn, "slow query"
-	case l.level >= gormlogger.Info:
-		lvl, msg = slog.LevelDebug, "query"
-	default:
-		return
+	case l.level <= gormlogger.Silent:
+	case err != nil && !errors.Is(err, gorm.ErrRecordNotFound):
+		if l.level >= gormlogger.Error {
+			l.failed(ctx, begin, fc, err)
+		}
+	case l.level >= gormlogger.Info || l.level >= gormlogger.Warn && l.slow > 0 && time.Since(begin) > l.slow:
+		l.Interface.Trace(ctx, begin, fc, nil)
 	}
+}
+
+func (l *Logger) failed(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	lvl := errorLevel(err)
 	if !l.log.Enabled(ctx, lvl) {
 		return
 	}
+	text := "dbkit: unclassified database error"
+	if d := Classify(err); d != nil {
+		text = d.Error()
+	} else if errs.CurrentMode() != errs.Production {
+		text = err.Error()
+	}
 	sql, rows := fc()
-	attrs := make([]slog.Attr, 0, 6)
-	if id := observe.RequestIDFrom(ctx); id != "" {
-		attrs = append(attrs, slog.String("request_id", id))
-	}
-	attrs = append(attrs, slog.Duration("duration", elapsed), slog.Int64("rows", rows), slog.String("sql", sql))
-	if err != nil {
-		text := err.Error()
-		if d := Classify(err); d != nil {
-			text = d.Error()
-		} else if errs.CurrentMode() == errs.Production {
-			text = "dbkit: unclassified database error"
-		}
-		attrs = append(attrs, slog.String("error", text))
-	}
-	l.log.LogAttrs(ctx, lvl, msg, attrs...)
+	l.log.LogAttrs(ctx, lvl, "query failed", slog.Duration("duration", time.Since(begin)),
+		slog.Int64("rows", rows), slog.String("sql", sql), slog.String("error", text))
 }
 
 var _ gormlogger.Interface = (*Logger)(nil)
 var _ gorm.ParamsFilter = (*Logger)(nil)
+
+// requestIDHandler adds the request ID of the record's context.
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := observe.RequestIDFrom(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
+}
 
 // errorLevel is the level a failed statement is logged at: Debug for
 // errors the caller handles as a matter of course (a serialization failure

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -207,10 +206,7 @@ func commit(ctx context.Context, tx *gorm.DB) error {
 		return err
 	}
 	if err := tx.Commit().Error; err != nil {
-		if commitRefused(err) {
-			return err
-		}
-		return fmt.Errorf("%w: %w", ErrCommitUnknown, safeError(err))
+		return commitError(err)
 	}
 	return nil
 }

@@ -16,7 +16,8 @@ import (
 )
 
 func TestNewMiddlewareValidates(t *testing.T) {
-	db := tkOpen(t, Config{Driver: SQLite, DSN: ":memory:"})
+	t.Parallel()
+	db := tkOpen(t, Options{Driver: SQLite, DSN: ":memory:"})
 	cases := []struct {
 		name string
 		db   *DB
@@ -151,7 +152,7 @@ func TestMiddlewareTransactionPerRequest(t *testing.T) {
 // replaced by the mapped problem response.
 func TestMiddlewareCommitFailureBecomesProblem(t *testing.T) {
 	tkNoLeaks(t)
-	db := tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "mwcommit")})
+	db := tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "mwcommit")})
 	tkExec(t, db, `CREATE TABLE tk_deferred (id BIGINT PRIMARY KEY, email TEXT,
 		CONSTRAINT tk_deferred_email_key UNIQUE (email) DEFERRABLE INITIALLY DEFERRED)`)
 	mw, err := NewMiddleware(db, MiddlewareOptions{Transaction: true, Isolation: sql.LevelReadCommitted})
@@ -179,7 +180,8 @@ func TestMiddlewareCommitFailureBecomesProblem(t *testing.T) {
 }
 
 func TestResponseWriterKeepsInterfaces(t *testing.T) {
-	db := tkOpen(t, Config{Driver: SQLite, DSN: ":memory:"})
+	t.Parallel()
+	db := tkOpen(t, Options{Driver: SQLite, DSN: ":memory:"})
 	mw, _ := NewMiddleware(db, MiddlewareOptions{Transaction: true})
 	h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := w.(http.Flusher); !ok {

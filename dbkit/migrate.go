@@ -1,6 +1,7 @@
 package dbkit
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -80,56 +81,23 @@ func NewMigrator(db *DB, o MigrateOptions) (*Migrator, error) {
 	if o.LockTimeout < 0 {
 		return nil, errs.Configf("dbkit: MigrateOptions.LockTimeout is negative")
 	}
-	l := o.Logger
-	if l == nil {
-		l = slog.Default()
+	l := cmp.Or(o.Logger, slog.Default())
+	table := cmp.Or(o.Table, "goose_db_version")
+	if !sqlIdentifier(table) {
+		return nil, errs.Configf("dbkit: MigrateOptions.Table %q is not a plain SQL identifier", o.Table)
 	}
-	opts := []goose.ProviderOption{goose.WithSlog(l), goose.WithDisableGlobalRegistry(true)}
-	table := o.Table
-	if table == "" {
-		table = "goose_db_version"
-	} else {
-		if !sqlIdentifier(o.Table) {
-			return nil, errs.Configf("dbkit: MigrateOptions.Table %q is not a plain SQL identifier", o.Table)
-		}
-		opts = append(opts, goose.WithTableName(o.Table))
-	}
-	var dialect goose.Dialect
+	opts := []goose.ProviderOption{goose.WithSlog(l), goose.WithDisableGlobalRegistry(true), goose.WithTableName(table)}
+	dialect := map[Driver]goose.Dialect{Postgres: goose.DialectPostgres, MySQL: goose.DialectMySQL, SQLite: goose.DialectSQLite3}[db.driver]
 	var whole wholeLocker
-	switch db.driver {
-	case Postgres:
-		dialect = goose.DialectPostgres
-		if !o.DisableLocking {
-			interval := min(time.Second, max(o.LockTimeout/20, 100*time.Millisecond))
-			locker, err := lock.NewPostgresTableLocker(
-				lock.WithTableName("dbkit_migration_lock"),
-				// One lock per version table: unrelated migration sets
-				// on one database do not wait on each other.
-				lock.WithTableLockID(int64(HashKey(table)>>1)),
-				lock.WithTableLockTimeout(interval, uint64(max(o.LockTimeout/interval, 1))),
-				lock.WithTableLogger(l),
-			)
-			if err != nil {
-				return nil, errs.Configf("dbkit: migration lock: %v", err)
-			}
-			opts = append(opts, goose.WithLocker(locker))
+	if !o.DisableLocking {
+		var locker goose.ProviderOption
+		var err error
+		locker, whole, err = migrationLock(db.driver, table, o.LockTimeout, l)
+		if err != nil {
+			return nil, err
 		}
-	case MySQL:
-		dialect = goose.DialectMySQL
-		// The lock is held around whole operations rather than handed to
-		// goose: goose checks for pending migrations before it locks, and
-		// on MySQL, whose DDL is not transactional, that check can see the
-		// version table another instance is still creating.
-		if !o.DisableLocking {
-			whole = &mysqlLocker{timeout: o.LockTimeout, table: table}
-		}
-	case SQLite:
-		dialect = goose.DialectSQLite3
-		// Held around whole operations for the same reason as on MySQL:
-		// an instance that computed its pending list before another one
-		// applied it would apply the same migration again.
-		if !o.DisableLocking {
-			whole = &sqliteLocker{timeout: o.LockTimeout, table: table}
+		if locker != nil {
+			opts = append(opts, locker)
 		}
 	}
 	p, err := goose.NewProvider(dialect, db.sql, o.FS, opts...)
@@ -137,6 +105,35 @@ func NewMigrator(db *DB, o MigrateOptions) (*Migrator, error) {
 		return nil, errs.Configf("dbkit: migrations: %v", err)
 	}
 	return &Migrator{p: p, db: db.sql, whole: whole, mysql: db.driver == MySQL}, nil
+}
+
+// migrationLock returns the migration lock for drv: goose's table locker
+// on PostgreSQL, handed to goose; dbkit's own locker, held around whole
+// operations, on MySQL/MariaDB and SQLite. goose checks for pending
+// migrations before it locks: on MySQL, whose DDL is not transactional,
+// that check can see the version table another instance is still
+// creating, and on either an instance that computed its pending list
+// before another one applied it would apply the same migration again.
+func migrationLock(drv Driver, table string, timeout time.Duration, l *slog.Logger) (goose.ProviderOption, wholeLocker, error) {
+	switch drv {
+	case MySQL:
+		return nil, &mysqlLocker{timeout: timeout, table: table}, nil
+	case SQLite:
+		return nil, &sqliteLocker{timeout: timeout, table: table}, nil
+	}
+	interval := min(time.Second, max(timeout/20, 100*time.Millisecond))
+	locker, err := lock.NewPostgresTableLocker(
+		lock.WithTableName("dbkit_migration_lock"),
+		// One lock per version table: unrelated migration sets on one
+		// database do not wait on each other.
+		lock.WithTableLockID(int64(HashKey(table)>>1)),
+		lock.WithTableLockTimeout(interval, uint64(max(timeout/interval, 1))),
+		lock.WithTableLogger(l),
+	)
+	if err != nil {
+		return nil, nil, errs.Configf("dbkit: migration lock: %v", err)
+	}
+	return goose.WithLocker(locker), nil, nil
 }
 
 // wholeLocker is a migration lock held around a whole Migrator operation
@@ -148,28 +145,24 @@ type wholeLocker interface {
 
 // locked runs fn holding the MySQL/MariaDB or SQLite migration lock, if
 // any; PostgreSQL relies on goose's locker.
-func (m *Migrator) locked(ctx context.Context, fn func() error) error {
+func locked[T any](ctx context.Context, m *Migrator, fn func(context.Context) (T, error)) (T, error) {
 	if m.whole == nil {
-		return fn()
+		return fn(ctx)
 	}
 	release, err := m.whole.acquire(ctx, m.db)
 	if err != nil {
-		return err
+		var zero T
+		return zero, err
 	}
-	err = fn()
-	return errors.Join(err, release(context.WithoutCancel(ctx)))
+	res, err := fn(ctx)
+	return res, errors.Join(err, release(context.WithoutCancel(ctx)))
 }
 
 // Up applies every pending migration, in version order, under the lock.
 // It returns the migrations applied; on failure, those applied before the
 // failing one stay applied and the error names the failing file.
 func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
-	var res []*goose.MigrationResult
-	err := m.locked(ctx, func() error {
-		var err error
-		res, err = m.p.Up(ctx)
-		return err
-	})
+	res, err := locked(ctx, m, m.p.Up)
 	if err != nil {
 		return res, m.failed(err, "applying")
 	}
@@ -200,12 +193,7 @@ func (m *Migrator) failed(err error, doing string) error {
 // Down rolls back the most recently applied migration (its "-- +goose
 // Down" section) under the lock.
 func (m *Migrator) Down(ctx context.Context) (*goose.MigrationResult, error) {
-	var res *goose.MigrationResult
-	err := m.locked(ctx, func() error {
-		var err error
-		res, err = m.p.Down(ctx)
-		return err
-	})
+	res, err := locked(ctx, m, m.p.Down)
 	m.current.Store(false)
 	if err != nil {
 		return res, m.failed(err, "rolling back")
@@ -216,11 +204,8 @@ func (m *Migrator) Down(ctx context.Context) (*goose.MigrationResult, error) {
 // DownTo rolls back, newest first, every applied migration with a version
 // above version (0 rolls back all of them), under the lock.
 func (m *Migrator) DownTo(ctx context.Context, version int64) ([]*goose.MigrationResult, error) {
-	var res []*goose.MigrationResult
-	err := m.locked(ctx, func() error {
-		var err error
-		res, err = m.p.DownTo(ctx, version)
-		return err
+	res, err := locked(ctx, m, func(ctx context.Context) ([]*goose.MigrationResult, error) {
+		return m.p.DownTo(ctx, version)
 	})
 	m.current.Store(false)
 	if err != nil {
@@ -233,13 +218,7 @@ func (m *Migrator) DownTo(ctx context.Context, version int64) ([]*goose.Migratio
 // pending). It takes the migration lock, so it waits for a running Up and
 // shows its outcome.
 func (m *Migrator) Status(ctx context.Context) ([]*goose.MigrationStatus, error) {
-	var st []*goose.MigrationStatus
-	err := m.locked(ctx, func() error {
-		var err error
-		st, err = m.p.Status(ctx)
-		return err
-	})
-	return st, err
+	return locked(ctx, m, m.p.Status)
 }
 
 // Pending lists the versions not yet applied (through Status).

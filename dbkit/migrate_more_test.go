@@ -52,7 +52,7 @@ func TestMigratorDown(t *testing.T) {
 // TestMigratorLockFollowsTable holds the MariaDB migration lock of one
 // version table: a migration set with another table must not wait for it.
 func TestMigratorLockFollowsTable(t *testing.T) {
-	db := tkOpen(t, Config{Driver: MySQL, DSN: tkMySQLDB(t, "miglocktable")})
+	db := tkOpen(t, Options{Driver: MySQL, DSN: tkMySQLDB(t, "miglocktable")})
 	ctx := context.Background()
 	conn, err := db.SQL().Conn(ctx)
 	if err != nil {
@@ -80,7 +80,7 @@ func TestMigratorLockFollowsTable(t *testing.T) {
 // statement fails on MariaDB: the first stays applied, and the error names
 // the version and says so.
 func TestMigratorMariaDBPartialFailure(t *testing.T) {
-	db := tkOpen(t, Config{Driver: MySQL, DSN: tkMySQLDB(t, "migpartial")})
+	db := tkOpen(t, Options{Driver: MySQL, DSN: tkMySQLDB(t, "migpartial")})
 	fsys := fstest.MapFS{
 		"00001_two_tables.sql": {Data: []byte("-- +goose Up\nCREATE TABLE tk_part_a (id INT);\nCREATE TABLE tk_part_a (id INT);\n\n-- +goose Down\nDROP TABLE tk_part_a;\n")},
 	}
@@ -111,7 +111,7 @@ func TestMigratorMariaDBPartialFailure(t *testing.T) {
 func TestLoggerLevelsFollowTheError(t *testing.T) {
 	var buf bytes.Buffer
 	l := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	db := tkOpen(t, Config{Driver: SQLite, DSN: tkSQLitePath(t), Logger: l})
+	db := tkOpen(t, Options{Driver: SQLite, DSN: tkSQLitePath(t), Logger: l})
 	tkExec(t, db, `CREATE TABLE tk_levels (id INTEGER PRIMARY KEY)`, `INSERT INTO tk_levels VALUES (1)`)
 	cases := []struct {
 		sql, level string
@@ -140,12 +140,12 @@ func TestOpenMySQLURL(t *testing.T) {
 	if mc.Passwd == "" {
 		u.User = url.User(mc.User)
 	}
-	db := tkOpen(t, Config{Driver: MySQL, DSN: u.String()})
+	db := tkOpen(t, Options{Driver: MySQL, DSN: u.String()})
 	var name string
 	if err := db.Gorm().Raw(`SELECT DATABASE()`).Scan(&name).Error; err != nil || name != mc.DBName {
 		t.Fatalf("connected to %q (%v); want %s", name, err, mc.DBName)
 	}
-	if _, err := Open(context.Background(), Config{Driver: MySQL, DSN: "mysql://u:sekrit-pw@127.0.0.1:1/x"}); err == nil || strings.Contains(err.Error(), "sekrit-pw") {
+	if _, err := Open(context.Background(), Options{Driver: MySQL, DSN: "mysql://u:sekrit-pw@127.0.0.1:1/x"}); err == nil || strings.Contains(err.Error(), "sekrit-pw") {
 		t.Errorf("Open of an unreachable URL: %v; want an error without the password", err)
 	}
 }

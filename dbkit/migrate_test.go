@@ -79,8 +79,8 @@ func TestMigratorConcurrentInstancesApplyOnce(t *testing.T) {
 		"00002_count.sql": {Data: []byte("-- +goose Up\nINSERT INTO tk_runs (n) VALUES (1);\n")},
 	}
 	dbs := map[Driver]*DB{
-		Postgres: tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "migrace")}),
-		MySQL:    tkOpen(t, Config{Driver: MySQL, DSN: tkMySQLDB(t, "migrace")}),
+		Postgres: tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "migrace")}),
+		MySQL:    tkOpen(t, Options{Driver: MySQL, DSN: tkMySQLDB(t, "migrace")}),
 	}
 	for drv, db := range dbs {
 		t.Run(string(drv), func(t *testing.T) {
@@ -184,7 +184,7 @@ func tkUpTimesOut(t *testing.T, db *DB, timeout time.Duration) *Migrator {
 
 func TestMigratorMySQLLockTimeout(t *testing.T) {
 	tkNoLeaks(t)
-	db := tkOpen(t, Config{Driver: MySQL, DSN: tkMySQLDB(t, "miglock")})
+	db := tkOpen(t, Options{Driver: MySQL, DSN: tkMySQLDB(t, "miglock")})
 	ctx := context.Background()
 	conn, err := db.SQL().Conn(ctx)
 	if err != nil {
@@ -205,7 +205,8 @@ func TestMigratorMySQLLockTimeout(t *testing.T) {
 }
 
 func TestNewMigratorValidates(t *testing.T) {
-	db := tkOpen(t, Config{Driver: SQLite, DSN: ":memory:"})
+	t.Parallel()
+	db := tkOpen(t, Options{Driver: SQLite, DSN: ":memory:"})
 	cases := []struct {
 		name string
 		db   *DB
@@ -262,11 +263,11 @@ func TestMigratorSQLiteInstancesApplyOnce(t *testing.T) {
 		applied := make([]int, 4)
 		var first *DB
 		for i := range applied {
-			db := tkOpen(t, Config{Driver: SQLite, DSN: path})
+			db := tkOpen(t, Options{Driver: SQLite, DSN: path})
 			if first == nil {
 				first = db
 			}
-			m, err := NewMigrator(db, MigrateOptions{FS: tkCountingMigrations, Logger: tkQuiet, LockTimeout: 30 * time.Second})
+			m, err := NewMigrator(db, MigrateOptions{FS: tkCountingMigrations, Logger: tkQuiet, LockTimeout: 5 * time.Minute})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -299,8 +300,8 @@ func TestMigratorSQLiteInstancesApplyOnce(t *testing.T) {
 func TestMigratorSQLiteProcessesApplyOnce(t *testing.T) {
 	tkNeedFileLocking(t)
 	if path := os.Getenv("DBKIT_TEST_MIGRATE_CHILD"); path != "" {
-		db := tkOpen(t, Config{Driver: SQLite, DSN: path})
-		m, err := NewMigrator(db, MigrateOptions{FS: tkCountingMigrations, Logger: tkQuiet, LockTimeout: 30 * time.Second})
+		db := tkOpen(t, Options{Driver: SQLite, DSN: path})
+		m, err := NewMigrator(db, MigrateOptions{FS: tkCountingMigrations, Logger: tkQuiet, LockTimeout: 5 * time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -321,7 +322,7 @@ func TestMigratorSQLiteProcessesApplyOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if runs := tkRuns(t, tkOpen(t, Config{Driver: SQLite, DSN: path})); runs != 1 {
+	if runs := tkRuns(t, tkOpen(t, Options{Driver: SQLite, DSN: path})); runs != 1 {
 		t.Fatalf("migration 2 ran %d times across the processes; want 1", runs)
 	}
 }
@@ -330,7 +331,7 @@ func TestMigratorSQLiteLockTimeout(t *testing.T) {
 	tkNeedFileLocking(t)
 	tkNoLeaks(t)
 	path := tkSQLitePath(t)
-	db := tkOpen(t, Config{Driver: SQLite, DSN: path})
+	db := tkOpen(t, Options{Driver: SQLite, DSN: path})
 	ctx := context.Background()
 	release, err := lockFile(ctx, path+"-goose_db_version.migrate.lock")
 	if err != nil {
@@ -363,7 +364,7 @@ func TestMigratorSQLiteUnlockedAndInMemory(t *testing.T) {
 	tkNoLeaks(t)
 	ctx := context.Background()
 	path := tkSQLitePath(t)
-	m, err := NewMigrator(tkOpen(t, Config{Driver: SQLite, DSN: path}), MigrateOptions{FS: tkMigrations(t), Logger: tkQuiet, DisableLocking: true})
+	m, err := NewMigrator(tkOpen(t, Options{Driver: SQLite, DSN: path}), MigrateOptions{FS: tkMigrations(t), Logger: tkQuiet, DisableLocking: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,11 +374,11 @@ func TestMigratorSQLiteUnlockedAndInMemory(t *testing.T) {
 	if _, err := os.Stat(path + "-goose_db_version.migrate.lock"); !os.IsNotExist(err) {
 		t.Errorf("DisableLocking made a lock file: %v", err)
 	}
-	mem := tkOpen(t, Config{Driver: SQLite, DSN: ":memory:"})
+	mem := tkOpen(t, Options{Driver: SQLite, DSN: ":memory:"})
 	if file, err := sqliteMainFile(ctx, mem.SQL()); err != nil || file != "" {
 		t.Fatalf("in-memory main file = %q, %v; want none", file, err)
 	}
-	if file, err := sqliteMainFile(ctx, tkOpen(t, Config{Driver: SQLite, DSN: path}).SQL()); err != nil || file == "" {
+	if file, err := sqliteMainFile(ctx, tkOpen(t, Options{Driver: SQLite, DSN: path}).SQL()); err != nil || file == "" {
 		t.Fatalf("file database main file = %q, %v", file, err)
 	}
 }

@@ -27,7 +27,7 @@ func TestMariaDBStatementTimeoutIs504(t *testing.T) {
 	mc.Params["max_statement_time"] = "0.2"
 	for name, gcfg := range map[string]*gorm.Config{"default": nil, "prepared": {PrepareStmt: true}} {
 		t.Run(name, func(t *testing.T) {
-			db := tkOpen(t, Config{Driver: MySQL, DSN: mc.FormatDSN(), Pool: Pool{MaxOpen: 1}, GORM: gcfg})
+			db := tkOpen(t, Options{Driver: MySQL, DSN: mc.FormatDSN(), Pool: Pool{MaxOpen: 1}, GORM: gcfg})
 			if got := db.Gorm().PrepareStmt; got != (gcfg != nil) {
 				t.Fatalf("PrepareStmt = %v", got)
 			}

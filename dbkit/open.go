@@ -1,6 +1,7 @@
 package dbkit
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -48,8 +49,8 @@ const (
 	SQLite Driver = "sqlite"
 )
 
-// Config describes a database to open.
-type Config struct {
+// Options describes a database to open.
+type Options struct {
 	// Driver is Postgres, MySQL or SQLite. Required.
 	Driver Driver
 	// DSN is the driver's data source name: a postgres:// URL or key=value
@@ -105,63 +106,93 @@ type DB struct {
 	closeErr    error
 }
 
-// Open opens the database described by cfg, pings it within ctx (and
+// Config is the former name of Options.
+//
+// Deprecated: use Options.
+type Config = Options
+
+// Open opens the database described by o, pings it within ctx (and
 // PingTimeout), and returns it. Errors are *errs.Error values; they never
 // contain the DSN or its password.
-func Open(ctx context.Context, cfg Config) (*DB, error) {
-	if cfg.DSN == "" {
-		return nil, errs.Configf("dbkit: Config.DSN is empty")
-	}
-	switch cfg.Driver {
-	case Postgres, MySQL, SQLite:
-	case "":
-		return nil, errs.Configf("dbkit: Config.Driver is empty (want postgres, mysql or sqlite)")
-	default:
-		return nil, errs.Configf("dbkit: unknown Config.Driver %q (want postgres, mysql or sqlite)", string(cfg.Driver))
-	}
-	pool, err := cfg.Pool.resolve(cfg.Driver)
+func Open(ctx context.Context, o Options) (*DB, error) {
+	pool, err := o.validate()
 	if err != nil {
 		return nil, err
 	}
-	if cfg.ReplicaPolicy > Random {
-		return nil, errs.Configf("dbkit: unknown Config.ReplicaPolicy %d", cfg.ReplicaPolicy)
-	}
-	if cfg.Driver == SQLite && len(cfg.Replicas) > 0 {
-		return nil, errs.Configf("dbkit: Config.Replicas are not supported for SQLite")
-	}
 	d := &DB{
-		driver:      cfg.Driver,
-		name:        cfg.Name,
+		driver:      o.Driver,
+		name:        cmp.Or(o.Name, string(o.Driver)),
 		pool:        pool,
-		pingTimeout: cfg.PingTimeout,
-		reg:         cfg.Registerer,
-	}
-	if d.name == "" {
-		d.name = string(cfg.Driver)
+		pingTimeout: o.PingTimeout,
+		reg:         o.Registerer,
 	}
 	if d.pingTimeout <= 0 {
 		d.pingTimeout = 2 * time.Second
 	}
-	d.sql, err = openPool(cfg.Driver, cfg.DSN, pool)
+	d.sql, err = openPool(o.Driver, o.DSN, pool)
 	if err != nil {
 		return nil, err
 	}
 	if err := d.pingPool(ctx, d.sql); err != nil {
 		_ = d.sql.Close()
-		return nil, redact(err, cfg.DSN)
+		return nil, redact(err, o.DSN)
 	}
+	gcfg := d.gormConfig(o)
+	d.gorm, err = gorm.Open(dialector(o.Driver, d.sql), gcfg)
+	if err != nil {
+		_ = d.sql.Close()
+		return nil, errs.Wrap(redact(err, o.DSN), errs.KindServiceUnavailable, CodeUnavailable, "dbkit: initialising GORM failed")
+	}
+	if err := d.registerCallbacks(); err != nil {
+		_ = d.sql.Close()
+		return nil, err
+	}
+	if len(o.Replicas) > 0 {
+		err = d.openReplicas(ctx, o, pool, gcfg)
+	}
+	if err == nil && o.Registerer != nil {
+		err = d.register()
+	}
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// validate checks o and returns the pool settings in effect.
+func (o Options) validate() (Pool, error) {
+	if o.DSN == "" {
+		return Pool{}, errs.Configf("dbkit: Options.DSN is empty")
+	}
+	switch o.Driver {
+	case Postgres, MySQL, SQLite:
+	case "":
+		return Pool{}, errs.Configf("dbkit: Options.Driver is empty (want postgres, mysql or sqlite)")
+	default:
+		return Pool{}, errs.Configf("dbkit: unknown Options.Driver %q (want postgres, mysql or sqlite)", string(o.Driver))
+	}
+	if o.ReplicaPolicy > Random {
+		return Pool{}, errs.Configf("dbkit: unknown Options.ReplicaPolicy %d", o.ReplicaPolicy)
+	}
+	if o.Driver == SQLite && len(o.Replicas) > 0 {
+		return Pool{}, errs.Configf("dbkit: Options.Replicas are not supported for SQLite")
+	}
+	return o.Pool.resolve(o.Driver)
+}
+
+// gormConfig is o.GORM completed with dbkit's logger and statement cache
+// settings.
+func (d *DB) gormConfig(o Options) *gorm.Config {
 	gcfg := gorm.Config{}
-	if cfg.GORM != nil {
-		gcfg = *cfg.GORM
+	if o.GORM != nil {
+		gcfg = *o.GORM
 	}
 	if gcfg.Logger == nil {
-		l := cfg.Logger
-		if l == nil {
-			l = slog.Default()
-		}
-		gcfg.Logger = NewLogger(l.With(slog.String("db", d.name)), cfg.Log)
+		l := cmp.Or(o.Logger, slog.Default())
+		gcfg.Logger = NewLogger(l.With(slog.String("db", d.name)), o.Log)
 	}
-	if cfg.Driver == SQLite {
+	if o.Driver == SQLite {
 		gcfg.PrepareStmt = true
 	}
 	if gcfg.PrepareStmtTTL == 0 {
@@ -170,82 +201,22 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		// none, and the cache stays bounded by PrepareStmtMaxSize.
 		gcfg.PrepareStmtTTL = 10 * 365 * 24 * time.Hour
 	}
-	d.gorm, err = gorm.Open(dialector(cfg.Driver, d.sql), &gcfg)
-	if err != nil {
-		_ = d.sql.Close()
-		return nil, errs.Wrap(redact(err, cfg.DSN), errs.KindServiceUnavailable, CodeUnavailable, "dbkit: initialising GORM failed")
-	}
-	if err := d.registerCallbacks(); err != nil {
-		_ = d.sql.Close()
-		return nil, err
-	}
-	if len(cfg.Replicas) > 0 {
-		if err := d.openReplicas(ctx, cfg, pool, &gcfg); err != nil {
-			_ = d.Close()
-			return nil, err
-		}
-	}
-	if cfg.Registerer != nil {
-		if err := d.register(); err != nil {
-			_ = d.Close()
-			return nil, err
-		}
-	}
-	return d, nil
+	return &gcfg
 }
 
 func openPool(drv Driver, dsn string, pool Pool) (*sql.DB, error) {
 	var conn driver.Connector
+	var err error
 	switch drv {
 	case Postgres:
-		pc, err := pgx.ParseConfig(dsn)
-		if err != nil {
-			return nil, errs.Configf("dbkit: cannot parse the postgres DSN: %v", redact(err, dsn))
-		}
-		if pc.ConnectTimeout == 0 {
-			pc.ConnectTimeout = 5 * time.Second
-		}
-		// The per-connection lifetime lives in pgx's own hooks rather than
-		// a wrapper, so sql.Conn.Raw hands out pgx's *stdlib.Conn (for
-		// CopyFrom, LISTEN and the rest of pgx).
-		var opts []stdlib.OptionOpenDB
-		if pool.MaxLifetime > 0 && pool.Jitter > 0 {
-			opts = append(opts,
-				stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
-					c.PgConn().CustomData()[expiresKey] = time.Now().Add(jitteredLifetime(pool))
-					return nil
-				}),
-				stdlib.OptionResetSession(func(_ context.Context, c *pgx.Conn) error {
-					if exp, ok := c.PgConn().CustomData()[expiresKey].(time.Time); ok && time.Now().After(exp) {
-						return driver.ErrBadConn
-					}
-					return nil
-				}))
-		}
-		conn = stdlib.GetConnector(*pc, opts...)
+		conn, err = postgresConnector(dsn, pool)
 	case MySQL:
-		mc, err := parseMySQLDSN(dsn)
-		if err != nil {
-			return nil, errs.Configf("dbkit: cannot parse the mysql DSN: %v", redact(err, dsn))
-		}
-		if mc.Timeout == 0 {
-			mc.Timeout = 5 * time.Second
-		}
-		if !strings.Contains(dsn, "parseTime=") {
-			// GORM scans DATETIME columns into time.Time.
-			mc.ParseTime = true
-		}
-		if !strings.Contains(dsn, "interpolateParams=") {
-			// One round trip per statement in the text protocol, instead
-			// of prepare, execute and close.
-			mc.InterpolateParams = true
-		}
-		conn, err = mysql.NewConnector(mc)
-		if err != nil {
-			return nil, errs.Configf("dbkit: cannot use the mysql DSN: %v", redact(err, dsn))
-		}
+		conn, err = mysqlConnector(dsn)
 	case SQLite:
 		conn = sqliteConnector{dsnConnector{dsn: sqliteDSN(dsn), drv: &sqlite.Driver{}}}
+	}
+	if err != nil {
+		return nil, err
 	}
 	if drv != Postgres && pool.MaxLifetime > 0 && pool.Jitter > 0 {
 		conn = &lifetimeConnector{base: conn, lifetime: pool.MaxLifetime, jitter: pool.Jitter}
@@ -253,6 +224,62 @@ func openPool(drv Driver, dsn string, pool Pool) (*sql.DB, error) {
 	db := sql.OpenDB(conn)
 	pool.apply(db)
 	return db, nil
+}
+
+// postgresConnector is pgx's connector with a connect timeout and, when
+// the pool jitters lifetimes, each connection's own expiry.
+func postgresConnector(dsn string, pool Pool) (driver.Connector, error) {
+	pc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, errs.Configf("dbkit: cannot parse the postgres DSN: %v", redact(err, dsn))
+	}
+	if pc.ConnectTimeout == 0 {
+		pc.ConnectTimeout = 5 * time.Second
+	}
+	// The per-connection lifetime lives in pgx's own hooks rather than a
+	// wrapper, so sql.Conn.Raw hands out pgx's *stdlib.Conn (for CopyFrom,
+	// LISTEN and the rest of pgx).
+	var opts []stdlib.OptionOpenDB
+	if pool.MaxLifetime > 0 && pool.Jitter > 0 {
+		opts = append(opts,
+			stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+				c.PgConn().CustomData()[expiresKey] = time.Now().Add(jitteredLifetime(pool))
+				return nil
+			}),
+			stdlib.OptionResetSession(func(_ context.Context, c *pgx.Conn) error {
+				if exp, ok := c.PgConn().CustomData()[expiresKey].(time.Time); ok && time.Now().After(exp) {
+					return driver.ErrBadConn
+				}
+				return nil
+			}))
+	}
+	return stdlib.GetConnector(*pc, opts...), nil
+}
+
+// mysqlConnector is go-sql-driver's connector with a connect timeout,
+// parseTime and interpolateParams unless the DSN sets them.
+func mysqlConnector(dsn string) (driver.Connector, error) {
+	mc, err := parseMySQLDSN(dsn)
+	if err != nil {
+		return nil, errs.Configf("dbkit: cannot parse the mysql DSN: %v", redact(err, dsn))
+	}
+	if mc.Timeout == 0 {
+		mc.Timeout = 5 * time.Second
+	}
+	if !strings.Contains(dsn, "parseTime=") {
+		// GORM scans DATETIME columns into time.Time.
+		mc.ParseTime = true
+	}
+	if !strings.Contains(dsn, "interpolateParams=") {
+		// One round trip per statement in the text protocol, instead of
+		// prepare, execute and close.
+		mc.InterpolateParams = true
+	}
+	conn, err := mysql.NewConnector(mc)
+	if err != nil {
+		return nil, errs.Configf("dbkit: cannot use the mysql DSN: %v", redact(err, dsn))
+	}
+	return conn, nil
 }
 
 // parseMySQLDSN parses a go-sql-driver DSN or a
@@ -392,7 +419,7 @@ func (d *DB) Driver() Driver { return d.driver }
 // Name returns the name used in metrics and logs.
 func (d *DB) Name() string { return d.name }
 
-// Pool returns the pool settings in effect (the profile merged with Config.Pool).
+// Pool returns the pool settings in effect (the profile merged with Options.Pool).
 func (d *DB) Pool() Pool { return d.pool }
 
 // Stats returns the primary pool's statistics.

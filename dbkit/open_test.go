@@ -19,6 +19,7 @@ import (
 )
 
 func TestPoolResolve(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		drv     Driver
@@ -59,17 +60,18 @@ func TestPoolResolve(t *testing.T) {
 }
 
 func TestOpenConfigErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
-		cfg  Config
+		cfg  Options
 	}{
-		{"no driver", Config{DSN: "x"}},
-		{"unknown driver", Config{Driver: "oracle", DSN: "x"}},
-		{"no dsn", Config{Driver: Postgres}},
-		{"sqlite replicas", Config{Driver: SQLite, DSN: ":memory:", Replicas: []string{"x"}}},
-		{"bad policy", Config{Driver: SQLite, DSN: ":memory:", ReplicaPolicy: 9}},
-		{"bad mysql dsn", Config{Driver: MySQL, DSN: "root:pw@@tcp(127.0.0.1:1"}},
-		{"bad postgres dsn", Config{Driver: Postgres, DSN: "postgres://u:pw@127.0.0.1:notaport/db"}},
+		{"no driver", Options{DSN: "x"}},
+		{"unknown driver", Options{Driver: "oracle", DSN: "x"}},
+		{"no dsn", Options{Driver: Postgres}},
+		{"sqlite replicas", Options{Driver: SQLite, DSN: ":memory:", Replicas: []string{"x"}}},
+		{"bad policy", Options{Driver: SQLite, DSN: ":memory:", ReplicaPolicy: 9}},
+		{"bad mysql dsn", Options{Driver: MySQL, DSN: "root:pw@@tcp(127.0.0.1:1"}},
+		{"bad postgres dsn", Options{Driver: Postgres, DSN: "postgres://u:pw@127.0.0.1:notaport/db"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -90,14 +92,14 @@ func TestOpenNeverShowsThePassword(t *testing.T) {
 	const pw = "Sup3r-S3cret-pw"
 	cases := []struct {
 		name string
-		cfg  Config
+		cfg  Options
 	}{
-		{"postgres unreachable", Config{Driver: Postgres, DSN: "postgres://app:" + pw + "@127.0.0.1:1/db?sslmode=disable"}},
-		{"postgres wrong user", Config{Driver: Postgres, DSN: "postgres://nobody_dbkit:" + pw + "@127.0.0.1:5432/nope?sslmode=disable"}},
-		{"postgres bad port", Config{Driver: Postgres, DSN: "postgres://app:" + pw + "@127.0.0.1:99999999/db"}},
-		{"mysql unreachable", Config{Driver: MySQL, DSN: "app:" + pw + "@tcp(127.0.0.1:1)/db"}},
-		{"mysql wrong password", Config{Driver: MySQL, DSN: "nobody_dbkit:" + pw + "@tcp(127.0.0.1:3306)/db"}},
-		{"mysql bad dsn", Config{Driver: MySQL, DSN: "app:" + pw + "@tcp(127.0.0.1:3306/db"}},
+		{"postgres unreachable", Options{Driver: Postgres, DSN: "postgres://app:" + pw + "@127.0.0.1:1/db?sslmode=disable"}},
+		{"postgres wrong user", Options{Driver: Postgres, DSN: "postgres://nobody_dbkit:" + pw + "@127.0.0.1:5432/nope?sslmode=disable"}},
+		{"postgres bad port", Options{Driver: Postgres, DSN: "postgres://app:" + pw + "@127.0.0.1:99999999/db"}},
+		{"mysql unreachable", Options{Driver: MySQL, DSN: "app:" + pw + "@tcp(127.0.0.1:1)/db"}},
+		{"mysql wrong password", Options{Driver: MySQL, DSN: "nobody_dbkit:" + pw + "@tcp(127.0.0.1:3306)/db"}},
+		{"mysql bad dsn", Options{Driver: MySQL, DSN: "app:" + pw + "@tcp(127.0.0.1:3306/db"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,9 +128,9 @@ func TestOpenPingStatsAndMetrics(t *testing.T) {
 	tkNoLeaks(t)
 	reg := prometheus.NewRegistry()
 	dbs := map[Driver]*DB{
-		Postgres: tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "open"), Registerer: reg, Name: "pg"}),
-		MySQL:    tkOpen(t, Config{Driver: MySQL, DSN: tkMySQLDB(t, "open"), Registerer: reg, Name: "my"}),
-		SQLite:   tkOpen(t, Config{Driver: SQLite, DSN: tkSQLitePath(t), Registerer: reg, Name: "lite"}),
+		Postgres: tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "open"), Registerer: reg, Name: "pg"}),
+		MySQL:    tkOpen(t, Options{Driver: MySQL, DSN: tkMySQLDB(t, "open"), Registerer: reg, Name: "my"}),
+		SQLite:   tkOpen(t, Options{Driver: SQLite, DSN: tkSQLitePath(t), Registerer: reg, Name: "lite"}),
 	}
 	for drv, db := range dbs {
 		t.Run(string(drv), func(t *testing.T) {
@@ -158,7 +160,7 @@ func TestOpenPingStatsAndMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	mc.ParseTime = false // FormatDSN then leaves parseTime out
-	noParse := tkOpen(t, Config{Driver: MySQL, DSN: mc.FormatDSN()})
+	noParse := tkOpen(t, Options{Driver: MySQL, DSN: mc.FormatDSN()})
 	var now time.Time
 	if err := noParse.Gorm().Raw("SELECT NOW()").Scan(&now).Error; err != nil || now.IsZero() {
 		t.Errorf("mysql DATETIME into time.Time without parseTime in the DSN: %v, %v", now, err)
@@ -171,7 +173,7 @@ func TestOpenPingStatsAndMetrics(t *testing.T) {
 	if err != nil || n != 9 {
 		t.Errorf("gathered %d pool series (%v); want 9 (3 metrics x 3 databases)", n, err)
 	}
-	dup, err := Open(context.Background(), Config{Driver: SQLite, DSN: ":memory:", Registerer: reg, Name: "lite"})
+	dup, err := Open(context.Background(), Options{Driver: SQLite, DSN: ":memory:", Registerer: reg, Name: "lite"})
 	if err == nil {
 		dup.Close()
 		t.Error("a second DB with the same metrics name registered")
@@ -180,7 +182,7 @@ func TestOpenPingStatsAndMetrics(t *testing.T) {
 
 func TestPingFailsWhenServerGone(t *testing.T) {
 	dsn := tkPostgresDB(t, "gone")
-	db := tkOpen(t, Config{Driver: Postgres, DSN: dsn, PingTimeout: time.Second})
+	db := tkOpen(t, Options{Driver: Postgres, DSN: dsn, PingTimeout: time.Second})
 	tkDropPostgres(t, "covet_dbkit_gone")
 	err := db.Ping(context.Background())
 	if err == nil {
@@ -204,7 +206,7 @@ func TestPoolExhaustionIs503WithinDeadline(t *testing.T) {
 			default:
 				dsn = tkSQLitePath(t)
 			}
-			db := tkOpen(t, Config{Driver: drv, DSN: dsn, Pool: Pool{MaxOpen: 1}})
+			db := tkOpen(t, Options{Driver: drv, DSN: dsn, Pool: Pool{MaxOpen: 1}})
 			mw, err := NewMiddleware(db, MiddlewareOptions{Timeout: 150 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
@@ -239,7 +241,7 @@ func TestPoolExhaustionIs503WithinDeadline(t *testing.T) {
 func TestLoggerSlowQueryWithRequestIDAndNoParams(t *testing.T) {
 	var buf bytes.Buffer
 	l := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	db := tkOpen(t, Config{Driver: SQLite, DSN: tkSQLitePath(t), Logger: l, Log: LoggerOptions{SlowQuery: time.Nanosecond, LogParams: true}})
+	db := tkOpen(t, Options{Driver: SQLite, DSN: tkSQLitePath(t), Logger: l, Log: LoggerOptions{SlowQuery: time.Nanosecond, LogParams: true}})
 	tkExec(t, db, `CREATE TABLE secrets (v TEXT)`)
 	ctx := observe.WithRequestID(context.Background(), "req-1234")
 	cases := []struct {
@@ -255,7 +257,7 @@ func TestLoggerSlowQueryWithRequestIDAndNoParams(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := buf.String()
-		if !strings.Contains(out, "slow query") || !strings.Contains(out, `"request_id":"req-1234"`) {
+		if !strings.Contains(out, "SQL executed") || !strings.Contains(out, `"request_id":"req-1234"`) {
 			t.Errorf("%v: no slow-query line with the request ID: %s", tc.mode, out)
 		}
 		if got := strings.Contains(out, "hunter2-param"); got != tc.wantParams {
@@ -280,11 +282,11 @@ func TestJitteredLifetimeRecyclesConnections(t *testing.T) {
 	pool := Pool{MaxOpen: 4, MaxLifetime: 300 * time.Millisecond, MaxIdleTime: 200 * time.Millisecond, Jitter: 0.5}
 	cases := []struct {
 		name  string
-		cfg   Config
+		cfg   Options
 		query string
 	}{
-		{"postgres", Config{Driver: Postgres, DSN: tkPostgresDB(t, "lifetime"), Pool: pool}, "SELECT pg_backend_pid()"},
-		{"mysql", Config{Driver: MySQL, DSN: tkMySQLDB(t, "lifetime"), Pool: pool}, "SELECT CONNECTION_ID()"},
+		{"postgres", Options{Driver: Postgres, DSN: tkPostgresDB(t, "lifetime"), Pool: pool}, "SELECT pg_backend_pid()"},
+		{"mysql", Options{Driver: MySQL, DSN: tkMySQLDB(t, "lifetime"), Pool: pool}, "SELECT CONNECTION_ID()"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -308,7 +310,7 @@ func TestJitteredLifetimeRecyclesConnections(t *testing.T) {
 
 func TestReplicaDSNPasswordNeverShown(t *testing.T) {
 	const pw = "Rep1ica-S3cret"
-	_, err := Open(context.Background(), Config{
+	_, err := Open(context.Background(), Options{
 		Driver: Postgres, DSN: tkPostgresDB(t, "reppw"),
 		Replicas: []string{"postgres://app:" + pw + "@127.0.0.1:notaport/db"},
 		Logger:   slog.New(slog.DiscardHandler),

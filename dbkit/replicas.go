@@ -151,7 +151,7 @@ type replicaSet struct {
 	next     atomic.Uint64
 	timeout  time.Duration
 	interval time.Duration
-	stop     chan struct{}
+	stop     context.CancelFunc // ends the health checks
 	wg       sync.WaitGroup
 }
 
@@ -181,23 +181,22 @@ func (rs *replicaSet) member(p gorm.ConnPool) *replica {
 	return nil
 }
 
-func (d *DB) openReplicas(ctx context.Context, cfg Config, pool Pool, gcfg *gorm.Config) error {
+func (d *DB) openReplicas(ctx context.Context, o Options, pool Pool, gcfg *gorm.Config) error {
 	rs := &replicaSet{
 		primary:  d.gorm.ConnPool,
-		policy:   cfg.ReplicaPolicy,
+		policy:   o.ReplicaPolicy,
 		timeout:  d.pingTimeout,
-		interval: cfg.ReplicaCheckInterval,
-		stop:     make(chan struct{}),
+		interval: o.ReplicaCheckInterval,
 	}
 	if rs.interval <= 0 {
 		rs.interval = 5 * time.Second
 	}
-	for i, dsn := range cfg.Replicas {
+	for i, dsn := range o.Replicas {
 		if dsn == "" {
 			rs.closeMembers()
-			return errs.Configf("dbkit: Config.Replicas[%d] is empty", i)
+			return errs.Configf("dbkit: Options.Replicas[%d] is empty", i)
 		}
-		db, err := openPool(cfg.Driver, dsn, pool)
+		db, err := openPool(o.Driver, dsn, pool)
 		if err != nil {
 			rs.closeMembers()
 			return err
@@ -213,30 +212,21 @@ func (d *DB) openReplicas(ctx context.Context, cfg Config, pool Pool, gcfg *gorm
 	// answers.
 	rs.check(ctx)
 	d.replicas = rs
-	rs.wg.Add(1)
-	go rs.loop()
+	ctx, rs.stop = context.WithCancel(context.Background())
+	rs.wg.Go(func() { rs.loop(ctx) })
 	return nil
 }
 
-func (rs *replicaSet) loop() {
-	defer rs.wg.Done()
+// loop checks the replicas every interval until ctx ends.
+func (rs *replicaSet) loop(ctx context.Context) {
 	t := time.NewTicker(rs.interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-rs.stop:
+		case <-ctx.Done():
 			return
 		case <-t.C:
-			ctx, cancel := context.WithCancel(context.Background())
-			go func() {
-				select {
-				case <-rs.stop:
-				case <-ctx.Done():
-				}
-				cancel()
-			}()
 			rs.check(ctx)
-			cancel()
 		}
 	}
 }
@@ -255,7 +245,7 @@ func (rs *replicaSet) check(ctx context.Context) {
 }
 
 func (rs *replicaSet) close() error {
-	close(rs.stop)
+	rs.stop()
 	rs.wg.Wait()
 	return rs.closeMembers()
 }
@@ -277,7 +267,7 @@ func (d *DB) CheckReplicas(ctx context.Context) {
 	}
 }
 
-// ReplicaHealth reports, per replica in Config order, whether it is in
+// ReplicaHealth reports, per replica in Options.Replicas order, whether it is in
 // rotation.
 func (d *DB) ReplicaHealth() []bool {
 	if d.replicas == nil {
@@ -290,7 +280,7 @@ func (d *DB) ReplicaHealth() []bool {
 	return out
 }
 
-// ReplicaStats returns each replica pool's statistics, in Config order.
+// ReplicaStats returns each replica pool's statistics, in Options.Replicas order.
 func (d *DB) ReplicaStats() []sql.DBStats {
 	if d.replicas == nil {
 		return nil

@@ -93,14 +93,14 @@ func TestOpenWithReplicaDown(t *testing.T) {
 		}
 		target := u.Host
 		u.Host = addr
-		tkReplicaDownCase(t, Config{Driver: Postgres, DSN: primary, Replicas: []string{u.String()}}, addr, target, func(t *testing.T, db *DB) {
+		tkReplicaDownCase(t, Options{Driver: Postgres, DSN: primary, Replicas: []string{u.String()}}, addr, target, func(t *testing.T, db *DB) {
 			tkExec(t, db, `SELECT 1`)
 		})
 	})
 	t.Run("mariadb", func(t *testing.T) {
 		primary, rep := tkMySQLDB(t, "downprimary"), tkMySQLDB(t, "downrep")
 		for dsn, name := range map[string]string{primary: "primary", rep: "rep"} {
-			db := tkOpen(t, Config{Driver: MySQL, DSN: dsn})
+			db := tkOpen(t, Options{Driver: MySQL, DSN: dsn})
 			tkExec(t, db, `CREATE TABLE tk_origins (id BIGINT PRIMARY KEY, name TEXT)`, `INSERT INTO tk_origins VALUES (1, '`+name+`')`)
 		}
 		mc, err := mysql.ParseDSN(rep)
@@ -110,11 +110,11 @@ func TestOpenWithReplicaDown(t *testing.T) {
 		addr := tkFreeAddr(t)
 		target := mc.Addr
 		mc.Addr = addr
-		tkReplicaDownCase(t, Config{Driver: MySQL, DSN: primary, Replicas: []string{mc.FormatDSN()}}, addr, target, nil)
+		tkReplicaDownCase(t, Options{Driver: MySQL, DSN: primary, Replicas: []string{mc.FormatDSN()}}, addr, target, nil)
 	})
 }
 
-func tkReplicaDownCase(t *testing.T, cfg Config, addr, target string, _ func(*testing.T, *DB)) {
+func tkReplicaDownCase(t *testing.T, cfg Options, addr, target string, _ func(*testing.T, *DB)) {
 	cfg.ReplicaCheckInterval = time.Hour
 	cfg.PingTimeout = time.Second
 	cfg.Logger = slog.New(slog.DiscardHandler)
@@ -234,7 +234,7 @@ func TestReplicaReadFailover(t *testing.T) {
 	q := u.Query()
 	q.Set("application_name", app)
 	u.RawQuery = q.Encode()
-	db := tkOpen(t, Config{
+	db := tkOpen(t, Options{
 		Driver: Postgres, DSN: dsn, Replicas: []string{u.String(), u.String()},
 		ReplicaCheckInterval: 20 * time.Millisecond, PingTimeout: time.Second,
 		Pool: Pool{MaxOpen: 4},

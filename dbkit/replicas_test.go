@@ -66,7 +66,7 @@ func tkReplicas(t *testing.T, reg prometheus.Registerer) tkReplicaFixture {
 	tkSeedOrigin(t, f.primary, "primary")
 	tkSeedOrigin(t, f.rep1, "rep1")
 	tkSeedOrigin(t, f.rep2, "rep2")
-	f.db = tkOpen(t, Config{
+	f.db = tkOpen(t, Options{
 		Driver: Postgres, DSN: f.primary, Replicas: []string{f.rep1, f.rep2},
 		ReplicaCheckInterval: time.Hour, PingTimeout: time.Second, Registerer: reg, Name: "replicated",
 	})
@@ -279,7 +279,7 @@ func TestReplicaHealthCheckRunsOnItsOwn(t *testing.T) {
 	primary, rep := tkPostgresDB(t, "hprimary"), tkPostgresDB(t, "hrep")
 	tkSeedOrigin(t, primary, "primary")
 	tkSeedOrigin(t, rep, "rep")
-	db := tkOpen(t, Config{Driver: Postgres, DSN: primary, Replicas: []string{rep}, ReplicaCheckInterval: 50 * time.Millisecond, PingTimeout: time.Second})
+	db := tkOpen(t, Options{Driver: Postgres, DSN: primary, Replicas: []string{rep}, ReplicaCheckInterval: 50 * time.Millisecond, PingTimeout: time.Second})
 	if got := tkServedBy(t, db.WithContext(context.Background())); got != "rep" {
 		t.Fatalf("served by %s; want rep", got)
 	}

@@ -12,6 +12,7 @@ import (
 // move, all to the new database, and exactly the keys of the logical shards
 // MovedLogical lists.
 func TestDefaultPlacementMovesAboutOneNth(t *testing.T) {
+	t.Parallel()
 	dbs := func(n int) []*gorm.DB {
 		out := make([]*gorm.DB, n)
 		for i := range out {

@@ -66,42 +66,60 @@ func NewShardSet(o ShardSetOptions) (*ShardSet, error) {
 	if o.Logical < n || o.Logical > 1<<16 {
 		return nil, errs.Configf("dbkit: ShardSetOptions.Logical is %d; it must be between len(Shards) (%d) and 65536", o.Logical, n)
 	}
+	placement, err := placementOf(o.Placement, o.Logical, n)
+	if err != nil {
+		return nil, err
+	}
+	pinned, err := pinnedOf(o.Pinned, n)
+	if err != nil {
+		return nil, err
+	}
 	s := &ShardSet{
 		shards:      append([]*gorm.DB(nil), o.Shards...),
 		logical:     o.Logical,
-		placement:   make([]uint16, o.Logical),
+		placement:   placement,
+		pinned:      pinned,
 		concurrency: o.Concurrency,
 		timeout:     o.Timeout,
 	}
 	if s.concurrency <= 0 || s.concurrency > n {
 		s.concurrency = n
 	}
-	if o.Placement != nil {
-		if len(o.Placement) != o.Logical {
-			return nil, errs.Configf("dbkit: ShardSetOptions.Placement has %d entries; want Logical (%d)", len(o.Placement), o.Logical)
-		}
-		for l, p := range o.Placement {
-			if p < 0 || p >= n {
-				return nil, errs.Configf("dbkit: ShardSetOptions.Placement[%d] is %d; want 0..%d", l, p, n-1)
-			}
-			s.placement[l] = uint16(p)
-		}
-	} else {
-		for l, p := range DefaultPlacement(o.Logical, n) {
-			s.placement[l] = uint16(p)
-		}
-	}
-	if len(o.Pinned) > 0 {
-		s.pinned = make(map[uint64][]pin, len(o.Pinned))
-		for k, p := range o.Pinned {
-			if p < 0 || p >= n {
-				return nil, errs.Configf("dbkit: ShardSetOptions.Pinned[%q] is %d; want 0..%d", k, p, n-1)
-			}
-			h := HashKey(k)
-			s.pinned[h] = append(s.pinned[h], pin{key: k, index: p})
-		}
-	}
 	return s, nil
+}
+
+// placementOf checks a given placement of logical shards on n databases,
+// or returns DefaultPlacement when none is given.
+func placementOf(given []int, logical, n int) ([]uint16, error) {
+	if given == nil {
+		given = DefaultPlacement(logical, n)
+	} else if len(given) != logical {
+		return nil, errs.Configf("dbkit: ShardSetOptions.Placement has %d entries; want Logical (%d)", len(given), logical)
+	}
+	out := make([]uint16, logical)
+	for l, p := range given {
+		if p < 0 || p >= n {
+			return nil, errs.Configf("dbkit: ShardSetOptions.Placement[%d] is %d; want 0..%d", l, p, n-1)
+		}
+		out[l] = uint16(p)
+	}
+	return out, nil
+}
+
+// pinnedOf checks the pinned keys and indexes them by HashKey.
+func pinnedOf(pinned map[string]int, n int) (map[uint64][]pin, error) {
+	if len(pinned) == 0 {
+		return nil, nil
+	}
+	out := make(map[uint64][]pin, len(pinned))
+	for k, p := range pinned {
+		if p < 0 || p >= n {
+			return nil, errs.Configf("dbkit: ShardSetOptions.Pinned[%q] is %d; want 0..%d", k, p, n-1)
+		}
+		h := HashKey(k)
+		out[h] = append(out[h], pin{key: k, index: p})
+	}
+	return out, nil
 }
 
 // HashKey is the stable 64-bit hash ShardSet uses for keys: XXH64 with

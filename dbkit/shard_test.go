@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"gorm.io/gorm"
@@ -26,7 +28,8 @@ type tkUser struct {
 func (tkUser) TableName() string { return "tk_users" }
 
 func TestNewShardSetValidates(t *testing.T) {
-	db := tkOpen(t, Config{Driver: SQLite, DSN: ":memory:"}).Gorm()
+	t.Parallel()
+	db := tkOpen(t, Options{Driver: SQLite, DSN: ":memory:"}).Gorm()
 	two := []*gorm.DB{db, db}
 	cases := []struct {
 		name string
@@ -50,7 +53,7 @@ func TestNewShardSetValidates(t *testing.T) {
 }
 
 func TestShardRouting(t *testing.T) {
-	db := tkOpen(t, Config{Driver: SQLite, DSN: ":memory:"}).Gorm()
+	db := tkOpen(t, Options{Driver: SQLite, DSN: ":memory:"}).Gorm()
 	shards := []*gorm.DB{db, db, db, db}
 	s, err := NewShardSet(ShardSetOptions{Shards: shards, Logical: 1024, Pinned: map[string]int{"big-tenant": 3}})
 	if err != nil {
@@ -93,6 +96,7 @@ func TestShardRouting(t *testing.T) {
 }
 
 func TestMovesAboutOneNth(t *testing.T) {
+	t.Parallel()
 	keys := make([]string, 100000)
 	for i := range keys {
 		keys[i] = "user:" + strconv.Itoa(i)
@@ -128,8 +132,8 @@ func tkShardSets(t *testing.T) map[string]*ShardSet {
 	out := map[string]*ShardSet{}
 	var pg, lite []*gorm.DB
 	for i := range 3 {
-		pg = append(pg, tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "shard"+strconv.Itoa(i))}).Gorm())
-		lite = append(lite, tkOpen(t, Config{Driver: SQLite, DSN: tkSQLitePath(t)}).Gorm())
+		pg = append(pg, tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "shard"+strconv.Itoa(i))}).Gorm())
+		lite = append(lite, tkOpen(t, Options{Driver: SQLite, DSN: tkSQLitePath(t)}).Gorm())
 	}
 	for name, dbs := range map[string][]*gorm.DB{"postgres": pg, "sqlite": lite} {
 		for _, db := range dbs {
@@ -212,7 +216,7 @@ func TestShardSetOnRealDatabases(t *testing.T) {
 func TestGatherIsolatesSlowDeadAndPanickingShards(t *testing.T) {
 	tkNoLeaks(t)
 	s := tkShardSets(t)["postgres"]
-	dead := tkOpen(t, Config{Driver: SQLite, DSN: tkSQLitePath(t)})
+	dead := tkOpen(t, Options{Driver: SQLite, DSN: tkSQLitePath(t)})
 	shards := []*gorm.DB{s.Shard(0), s.Shard(1), s.Shard(2), dead.Gorm()}
 	set, err := NewShardSet(ShardSetOptions{Shards: shards, Timeout: 300 * time.Millisecond, Concurrency: 2})
 	if err != nil {
@@ -278,6 +282,7 @@ func TestGatherIsolatesSlowDeadAndPanickingShards(t *testing.T) {
 }
 
 func TestMergeSorted(t *testing.T) {
+	t.Parallel()
 	ints := func(a, b int) int { return cmp.Compare(a, b) }
 	cases := []struct {
 		name  string
@@ -299,9 +304,16 @@ func TestMergeSorted(t *testing.T) {
 			}
 		})
 	}
+	type item struct{ key, shard int }
+	pages := [][]item{{{1, 0}, {2, 0}}, {{1, 1}}, {{0, 2}, {1, 2}}}
+	got := MergeSorted(pages, func(a, b item) int { return cmp.Compare(a.key, b.key) }, 4)
+	if want := []item{{0, 2}, {1, 0}, {1, 1}, {1, 2}}; !slices.Equal(got, want) {
+		t.Errorf("equal keys: got %v; want them in shard order %v", got, want)
+	}
 }
 
 func TestIDGenerator(t *testing.T) {
+	t.Parallel()
 	if _, err := NewIDGenerator(MaxNode + 1); err == nil {
 		t.Fatal("node out of range accepted")
 	}
@@ -334,7 +346,7 @@ func TestLeasedIDGeneratorsNeverShareANode(t *testing.T) {
 			var wg sync.WaitGroup
 			for range 6 {
 				wg.Go(func() {
-					g, err := LeaseIDGenerator(ctx, db.Gorm(), LeaseOptions{TTL: 600 * time.Millisecond})
+					g, err := LeaseIDGenerator(ctx, db.Gorm(), LeaseOptions{TTL: time.Hour})
 					if err != nil {
 						t.Error(err)
 						return
@@ -363,22 +375,26 @@ func TestLeasedIDGeneratorsNeverShareANode(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			// Renewal keeps the lease past its TTL.
-			time.Sleep(900 * time.Millisecond)
+			// A lease that ran out locally stops the generator until a
+			// renewal succeeds.
+			l := gens[0].lease
+			l.expires.Store(1)
+			if _, err := gens[0].Next(); !errors.Is(err, ErrNodeLeaseLost) {
+				t.Fatalf("expired lease issues IDs: %v", err)
+			}
+			if l.renewOnce(ctx) {
+				t.Fatal("renewal of a held lease reported it lost")
+			}
 			if _, err := gens[0].Next(); err != nil {
-				t.Fatalf("lease not renewed: %v", err)
+				t.Fatalf("renewed lease does not issue IDs: %v", err)
 			}
 			// Someone else takes the node: the generator must stop.
 			victim := gens[1]
 			if err := db.Gorm().Exec(`UPDATE dbkit_id_nodes SET holder = 'thief' WHERE node = ?`, victim.Node()).Error; err != nil {
 				t.Fatal(err)
 			}
-			deadline := time.Now().Add(3 * time.Second)
-			for time.Now().Before(deadline) {
-				if _, err := victim.Next(); errors.Is(err, ErrNodeLeaseLost) {
-					break
-				}
-				time.Sleep(20 * time.Millisecond)
+			if !victim.lease.renewOnce(ctx) {
+				t.Fatal("renewal of a stolen lease did not report it lost")
 			}
 			if _, err := victim.Next(); !errors.Is(err, ErrNodeLeaseLost) {
 				t.Fatalf("stolen lease still issues IDs: %v", err)
@@ -398,4 +414,35 @@ func TestLeasedIDGeneratorsNeverShareANode(t *testing.T) {
 	if _, err := LeaseIDGenerator(context.Background(), nil, LeaseOptions{Table: "x; DROP TABLE y"}); errs.KindOf(err) != errs.KindConfiguration {
 		t.Errorf("bad table name: %v", err)
 	}
+}
+
+// TestLeaseRenewalLoop runs the background renewal on fake time: it keeps
+// the lease alive well past its TTL, and stops the generator once another
+// holder took the node.
+func TestLeaseRenewalLoop(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		db, err := Open(ctx, Options{Driver: SQLite, DSN: ":memory:", Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		g, err := LeaseIDGenerator(ctx, db.Gorm(), LeaseOptions{TTL: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Close(ctx)
+		time.Sleep(10 * time.Second)
+		if _, err := g.Next(); err != nil {
+			t.Fatalf("lease not renewed: %v", err)
+		}
+		if err := db.Gorm().Exec(`UPDATE dbkit_id_nodes SET holder = 'thief' WHERE node = ?`, g.Node()).Error; err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second / 2)
+		if _, err := g.Next(); !errors.Is(err, ErrNodeLeaseLost) {
+			t.Fatalf("stolen lease still issues IDs: %v", err)
+		}
+	})
 }

@@ -12,70 +12,88 @@ import "strings"
 // treated as a write. A SELECT calling a function that writes cannot be
 // told apart; run it with IntentPrimary.
 func readOnlySQL(s string) bool {
-	first := true
-	ended := false
+	first, ended := true, false
 	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
-			i++
-		case c == '-' && i+1 < len(s) && s[i+1] == '-', c == '#':
-			for i < len(s) && s[i] != '\n' {
-				i++
-			}
-		case c == '/' && i+1 < len(s) && s[i+1] == '*':
-			end := indexFrom(s, "*/", i+2)
-			if end < 0 {
-				return false
-			}
-			i = end + 2
-		case c == '\'' || c == '"' || c == '`':
+		if isWordByte(s[i]) {
 			j := i + 1
-			for j < len(s) && s[j] != c {
-				if s[j] == '\\' && c == '\'' {
-					j++
-				}
-				j++
-			}
-			if j >= len(s) {
-				return false
-			}
-			i = j + 1
-		case c == '$' && dollarTag(s, i) > 0:
-			n := dollarTag(s, i)
-			end := indexFrom(s, s[i:i+n], i+n)
-			if end < 0 {
-				return false
-			}
-			i = end + n
-		case c == ';':
-			ended = true
-			i++
-		case isWordByte(c):
-			j := i
 			for j < len(s) && isWordByte(s[j]) {
 				j++
 			}
-			if ended {
+			if ended || !readWord(s[i:j], first) {
 				return false
 			}
-			w := s[i:j]
-			if first {
-				if !oneOf(w, "select", "with", "values", "show") {
-					return false
-				}
-				first = false
-			} else if oneOf(w, "insert", "update", "delete", "merge", "into", "share",
-				"lock", "nextval", "setval", "truncate", "drop", "create", "alter",
-				"grant", "revoke", "copy", "call", "do", "upsert") {
-				return false
-			}
-			i = j
-		default:
-			i++
+			first, i = false, j
+			continue
 		}
+		ended = ended || s[i] == ';'
+		n := skipLen(s, i)
+		if n <= 0 {
+			return false
+		}
+		i += n
 	}
 	return !first
+}
+
+// readWord reports whether w may appear in a plain read: as its first
+// word, one that starts a query; after it, none that writes or locks.
+func readWord(w string, first bool) bool {
+	if first {
+		return oneOf(w, "select", "with", "values", "show")
+	}
+	return !oneOf(w, "insert", "update", "delete", "merge", "into", "share",
+		"lock", "nextval", "setval", "truncate", "drop", "create", "alter",
+		"grant", "revoke", "copy", "call", "do", "upsert")
+}
+
+// skipLen returns the length of what starts at s[i] and is not a word: a
+// comment, a string literal or quoted identifier, a dollar-quoted string,
+// or one byte of blank or punctuation. It returns 0 when a comment or
+// literal is not closed.
+func skipLen(s string, i int) int {
+	c := s[i]
+	switch {
+	case c == '-' && i+1 < len(s) && s[i+1] == '-', c == '#':
+		if end := strings.IndexByte(s[i:], '\n'); end >= 0 {
+			return end + 1
+		}
+		return len(s) - i
+	case c == '/' && i+1 < len(s) && s[i+1] == '*':
+		return closedBy(s, i, 2, "*/")
+	case c == '\'':
+		return quotedLen(s, i, true)
+	case c == '"' || c == '`':
+		return quotedLen(s, i, false)
+	case c == '$':
+		if n := dollarTag(s, i); n > 0 {
+			return closedBy(s, i, n, s[i:i+n])
+		}
+	}
+	return 1
+}
+
+// closedBy returns the length of the element at s[i] that opens with n
+// bytes and ends with end, or 0 when end does not follow.
+func closedBy(s string, i, n int, end string) int {
+	if k := strings.Index(s[i+n:], end); k >= 0 {
+		return n + k + len(end)
+	}
+	return 0
+}
+
+// quotedLen returns the length of the quoted element at s[i], or 0 when
+// it is not closed; backslash escapes the next byte when escapes is set.
+func quotedLen(s string, i int, escapes bool) int {
+	q := s[i]
+	for j := i + 1; j < len(s); j++ {
+		switch {
+		case s[j] == q:
+			return j + 1 - i
+		case escapes && s[j] == '\\':
+			j++
+		}
+	}
+	return 0
 }
 
 func isWordByte(c byte) bool {
@@ -93,13 +111,6 @@ func dollarTag(s string, i int) int {
 		return j + 1 - i
 	}
 	return 0
-}
-
-func indexFrom(s, sub string, from int) int {
-	if i := strings.Index(s[from:], sub); i >= 0 {
-		return from + i
-	}
-	return -1
 }
 
 // oneOf reports whether w equals one of the lower-case words, ignoring

@@ -6,6 +6,7 @@ import (
 )
 
 func TestReadOnlySQL(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		sql  string
 		want bool

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -43,8 +42,7 @@ type TxOptions struct {
 }
 
 type txState struct {
-	tx         *gorm.DB
-	savepoints int
+	tx *gorm.DB
 	// retryable is the last retryable error a statement of the transaction
 	// met, recorded even when fn swallowed it: PostgreSQL then answers
 	// COMMIT with ROLLBACK, and the transaction is retried for it.
@@ -92,10 +90,11 @@ func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 // error wraps ErrRetriesExhausted and the last error.
 //
 // Inside a transaction (db is one, or ctx carries one of the same
-// database, as in fn or after the Middleware began one), TxWith nests: it
-// opens a uniquely named savepoint, rolls back to it on error or panic and
-// releases it on success; it never retries, leaving that to the outermost
-// level. When ctx carries a transaction of another database (another Open,
+// database, as in fn or after the Middleware began one), TxWith nests
+// through GORM's Transaction: a uniquely named savepoint, rolled back to on
+// error or panic and otherwise kept until the outer transaction ends
+// (gorm.Config.DisableNestedTransaction turns savepoints off); it never
+// retries, leaving that to the outermost level. When ctx carries a transaction of another database (another Open,
 // another shard), TxWith runs nothing and returns ErrCrossDatabaseTx: a
 // transaction cannot span databases, and silently writing to the carried
 // one would put the rows in the wrong place.
@@ -108,27 +107,17 @@ func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 // failure or deadlock, the transaction is retried like any other.
 func TxWith(ctx context.Context, db *gorm.DB, o TxOptions, fn func(tx *gorm.DB) error) error {
 	if inTransaction(db.Statement) {
-		st := txFrom(db.Statement.Context)
-		if st == nil || st.tx.Statement.ConnPool != db.Statement.ConnPool {
-			st = &txState{tx: db}
-		}
-		return nested(st, fn)
+		// GORM's Transaction nests: a uniquely named savepoint, rolled
+		// back on error or panic.
+		return db.Transaction(fn)
 	}
 	if st := txFrom(ctx); st != nil {
 		if !sameDatabase(st.tx, db) {
 			return ErrCrossDatabaseTx
 		}
-		return nested(st, fn)
+		return st.tx.WithContext(ctx).Transaction(fn)
 	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 5
-	}
-	if o.BaseDelay <= 0 {
-		o.BaseDelay = 5 * time.Millisecond
-	}
-	if o.MaxDelay <= 0 {
-		o.MaxDelay = 500 * time.Millisecond
-	}
+	o = o.withDefaults()
 	if !o.ReadOnly {
 		markWrote(ctx)
 	}
@@ -151,6 +140,19 @@ func TxWith(ctx context.Context, db *gorm.DB, o TxOptions, fn func(tx *gorm.DB) 
 			return fmt.Errorf("%w (retrying after %w)", err, d)
 		}
 	}
+}
+
+func (o TxOptions) withDefaults() TxOptions {
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 5
+	}
+	if o.BaseDelay <= 0 {
+		o.BaseDelay = 5 * time.Millisecond
+	}
+	if o.MaxDelay <= 0 {
+		o.MaxDelay = 500 * time.Millisecond
+	}
+	return o
 }
 
 // CodeCrossDatabaseTx is the errs code of ErrCrossDatabaseTx.
@@ -197,45 +199,46 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func runTx(ctx context.Context, db *gorm.DB, o TxOptions, fn func(tx *gorm.DB) error) (err error) {
-	var opts *sql.TxOptions
+// runTx runs one attempt in GORM's Transaction, which begins, commits,
+// and rolls back on error or panic. What dbkit adds is the state nested
+// calls and the statement callbacks find in the context, a last check of
+// ctx before COMMIT, and the reading of a failed COMMIT (commitError).
+func runTx(ctx context.Context, db *gorm.DB, o TxOptions, fn func(tx *gorm.DB) error) error {
+	var opts []*sql.TxOptions
 	if o.Isolation != sql.LevelDefault || o.ReadOnly {
-		opts = &sql.TxOptions{Isolation: o.Isolation, ReadOnly: o.ReadOnly}
-	}
-	tx := db.WithContext(ctx).Begin(opts)
-	if tx.Error != nil {
-		return tx.Error
+		opts = append(opts, &sql.TxOptions{Isolation: o.Isolation, ReadOnly: o.ReadOnly})
 	}
 	st := &txState{}
-	st.tx = tx.WithContext(context.WithValue(ctx, txKey{}, st))
-	done := false
-	defer func() {
-		if !done {
-			tx.Rollback()
+	committing := false
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		st.tx = tx.WithContext(context.WithValue(ctx, txKey{}, st))
+		if err := fn(st.tx); err != nil {
+			return err
 		}
-	}()
-	err = fn(st.tx)
-	done = true
-	if err != nil {
-		tx.Rollback()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		committing = true
+		return nil
+	}, opts...)
+	if err == nil || !committing {
 		return err
 	}
-	if cerr := ctx.Err(); cerr != nil {
-		tx.Rollback()
-		return cerr
+	if d := st.retryable.Load(); d != nil && errors.Is(err, pgx.ErrTxCommitRollback) {
+		// fn swallowed a serialization failure; the server rolled back at
+		// COMMIT because of it.
+		return fmt.Errorf("%w (COMMIT rolled back after %w)", err, d)
 	}
-	if cerr := tx.Commit().Error; cerr != nil {
-		if d := st.retryable.Load(); d != nil && errors.Is(cerr, pgx.ErrTxCommitRollback) {
-			// fn swallowed a serialization failure; the server rolled
-			// back at COMMIT because of it.
-			return fmt.Errorf("%w (COMMIT rolled back after %w)", cerr, d)
-		}
-		if commitRefused(cerr) {
-			return cerr
-		}
-		return fmt.Errorf("%w: %w", ErrCommitUnknown, safeError(cerr))
+	return commitError(err)
+}
+
+// commitError is the error of a failed COMMIT: err itself when the
+// transaction certainly did not commit, otherwise ErrCommitUnknown.
+func commitError(err error) error {
+	if commitRefused(err) {
+		return err
 	}
-	return nil
+	return fmt.Errorf("%w: %w", ErrCommitUnknown, safeError(err))
 }
 
 // commitRefused reports whether a failed COMMIT certainly did not commit:
@@ -262,30 +265,6 @@ func safeError(err error) error {
 		return d
 	}
 	return &Error{Class: ClassOther, Err: err}
-}
-
-func nested(st *txState, fn func(tx *gorm.DB) error) error {
-	st.savepoints++
-	name := "dbkit_sp_" + strconv.Itoa(st.savepoints)
-	tx := st.tx
-	if err := tx.SavePoint(name).Error; err != nil {
-		return err
-	}
-	done := false
-	defer func() {
-		if !done {
-			tx.RollbackTo(name)
-		}
-	}()
-	err := fn(tx)
-	done = true
-	if err != nil {
-		if rerr := tx.RollbackTo(name).Error; rerr != nil {
-			return errors.Join(err, rerr)
-		}
-		return err
-	}
-	return tx.Exec("RELEASE SAVEPOINT " + name).Error
 }
 
 // InTx reports whether ctx carries a transaction begun by Tx or by the

@@ -25,7 +25,7 @@ func (tkAccount) TableName() string { return "tk_accounts" }
 // Tx must retry it and both must finally commit.
 func TestTxRetriesRealSerializationFailure(t *testing.T) {
 	tkNoLeaks(t)
-	db := tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "serial")})
+	db := tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "serial")})
 	if err := db.Gorm().AutoMigrate(&tkAccount{}); err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestTxRetriesRealSerializationFailure(t *testing.T) {
 // two transactions; InnoDB kills one with error 1213 and Tx retries it.
 func TestTxRetriesRealDeadlock(t *testing.T) {
 	tkNoLeaks(t)
-	db := tkOpen(t, Config{Driver: MySQL, DSN: tkMySQLDB(t, "deadlock")})
+	db := tkOpen(t, Options{Driver: MySQL, DSN: tkMySQLDB(t, "deadlock")})
 	if err := db.Gorm().AutoMigrate(&tkAccount{}); err != nil {
 		t.Fatal(err)
 	}
@@ -151,8 +151,8 @@ func TestTxRetriesRealDeadlock(t *testing.T) {
 // first gets SQLITE_BUSY (busy_timeout 0), then releases it: the retry wins.
 func TestTxRetriesSQLiteBusy(t *testing.T) {
 	path := tkSQLitePath(t)
-	a := tkOpen(t, Config{Driver: SQLite, DSN: path + "?_pragma=busy_timeout(0)"})
-	b := tkOpen(t, Config{Driver: SQLite, DSN: path})
+	a := tkOpen(t, Options{Driver: SQLite, DSN: path + "?_pragma=busy_timeout(0)"})
+	b := tkOpen(t, Options{Driver: SQLite, DSN: path})
 	if err := a.Gorm().AutoMigrate(&tkAccount{}); err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func equalInts(a, b []int64) bool {
 }
 
 func TestTxRetriesExhaustedAndContextBound(t *testing.T) {
-	db := tkOpen(t, Config{Driver: SQLite, DSN: tkSQLitePath(t)})
+	db := tkOpen(t, Options{Driver: SQLite, DSN: tkSQLitePath(t)})
 	var runs int
 	conflict := classifySQLite(sqliteBusy, errors.New("database is locked"))
 	err := TxWith(context.Background(), db.Gorm(), TxOptions{MaxAttempts: 3, BaseDelay: time.Millisecond}, func(tx *gorm.DB) error {
@@ -332,11 +332,11 @@ func TestTxRetriesExhaustedAndContextBound(t *testing.T) {
 // COMMIT, so the commit hits a dead connection: Tx must report
 // ErrCommitUnknown and must not run fn again.
 func TestTxCommitOutcomeUnknown(t *testing.T) {
-	db := tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "commitlost")})
+	db := tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "commitlost")})
 	if err := db.Gorm().AutoMigrate(&tkAccount{}); err != nil {
 		t.Fatal(err)
 	}
-	killer := tkOpen(t, Config{Driver: Postgres, DSN: testsvcPostgres(t)})
+	killer := tkOpen(t, Options{Driver: Postgres, DSN: testsvcPostgres(t)})
 	runs := 0
 	err := Tx(context.Background(), db.Gorm(), func(tx *gorm.DB) error {
 		runs++

@@ -35,16 +35,16 @@ func tkLedgerCount(t *testing.T, db *DB) int64 {
 func TestTxRefusesCrossDatabaseNesting(t *testing.T) {
 	pairs := map[Driver][2]*DB{
 		Postgres: {
-			tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "xdb_a")}),
-			tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "xdb_b")}),
+			tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "xdb_a")}),
+			tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "xdb_b")}),
 		},
 		MySQL: {
-			tkOpen(t, Config{Driver: MySQL, DSN: tkMySQLDB(t, "xdb_a")}),
-			tkOpen(t, Config{Driver: MySQL, DSN: tkMySQLDB(t, "xdb_b")}),
+			tkOpen(t, Options{Driver: MySQL, DSN: tkMySQLDB(t, "xdb_a")}),
+			tkOpen(t, Options{Driver: MySQL, DSN: tkMySQLDB(t, "xdb_b")}),
 		},
 		SQLite: {
-			tkOpen(t, Config{Driver: SQLite, DSN: tkSQLitePath(t)}),
-			tkOpen(t, Config{Driver: SQLite, DSN: tkSQLitePath(t)}),
+			tkOpen(t, Options{Driver: SQLite, DSN: tkSQLitePath(t)}),
+			tkOpen(t, Options{Driver: SQLite, DSN: tkSQLitePath(t)}),
 		},
 	}
 	for drv, p := range pairs {
@@ -108,7 +108,7 @@ func TestTxRefusesCrossDatabaseNesting(t *testing.T) {
 // PostgreSQL answers COMMIT with ROLLBACK: that is a definite failure, not
 // an unknown outcome, and a swallowed serialization failure is retried.
 func TestTxCommitRolledBack(t *testing.T) {
-	db := tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "commitrb")})
+	db := tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "commitrb")})
 	ctx := context.Background()
 	raise := func(code string) string {
 		return `DO $$ BEGIN RAISE EXCEPTION 'swallowed' USING ERRCODE = '` + code + `'; END $$`
@@ -149,7 +149,7 @@ func TestTxCommitRolledBack(t *testing.T) {
 // TestIDGeneratorCloseTwiceAndConcurrently closes a leased generator from
 // several goroutines and again afterwards.
 func TestIDGeneratorCloseTwiceAndConcurrently(t *testing.T) {
-	db := tkOpen(t, Config{Driver: Postgres, DSN: tkPostgresDB(t, "idclose")})
+	db := tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "idclose")})
 	ctx := context.Background()
 	g, err := LeaseIDGenerator(ctx, db.Gorm(), LeaseOptions{Table: "tk_nodes_close"})
 	if err != nil {

@@ -194,7 +194,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger) (_ *app, err 
 		}
 	}()
 
-	a.db, err = dbkit.Open(ctx, dbkit.Config{
+	a.db, err = dbkit.Open(ctx, dbkit.Options{
 		Driver: dbkit.Driver(cfg.DBDriver), DSN: cfg.DBDSN, Name: "app",
 		Logger: logger, Registerer: a.registry,
 		// Never bound values, even in development: they are password
