@@ -130,8 +130,8 @@ func (s *AccessLogStage) Handler(next http.Handler) http.Handler {
 
 func (s *AccessLogStage) log(r *http.Request, rec *requestRecord, sw *StatusWriter, start time.Time, panicked bool) {
 	elapsed := time.Since(start)
-	status := sw.status
-	if status == 0 && !sw.hijacked {
+	status := sw.Status()
+	if status == 0 && !sw.Hijacked() {
 		if panicked {
 			status = http.StatusInternalServerError
 		} else {
@@ -160,8 +160,8 @@ func (s *AccessLogStage) log(r *http.Request, rec *requestRecord, sw *StatusWrit
 		start: start, level: level, msg: s.message,
 		method: r.Method, route: Route(r), clientIP: s.clientIP(r),
 		requestID: RequestIDFrom(ctx), extra: rec.addedAttrs(),
-		status: status, bytes: sw.bytes, elapsed: elapsed,
-		hijacked: sw.hijacked, panicked: panicked,
+		status: status, bytes: sw.Bytes(), elapsed: elapsed,
+		hijacked: sw.Hijacked(), panicked: panicked,
 	}
 	if h == nil {
 		s.out.write(&f)
