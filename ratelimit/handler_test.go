@@ -3,7 +3,6 @@ package ratelimit
 import (
 	"context"
 	"encoding/json"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -419,27 +418,6 @@ func TestChainedLimitersAddFieldLines(t *testing.T) {
 	}
 	if got := w.Header().Values("RateLimit"); len(got) != 2 || !strings.HasPrefix(got[0], `"ip";r=4`) || !strings.HasPrefix(got[1], `"route";r=99`) {
 		t.Fatalf("RateLimit %q", got)
-	}
-}
-
-func TestPutIntN(t *testing.T) {
-	vals := []int64{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, -1, -9, -10, -100, 1 << 40, MaxLimit, math.MaxInt64, math.MinInt64 + 1, math.MinInt64}
-	for p := int64(1); p > 0 && p <= math.MaxInt64/10; p *= 10 {
-		vals = append(vals, p-1, p, p+1, -p, -(p - 1))
-	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	for range 10000 {
-		vals = append(vals, rng.Int64()>>rng.IntN(63), -(rng.Int64() >> rng.IntN(63)))
-	}
-	for _, v := range vals {
-		want := strconv.FormatInt(v, 10)
-		if n := intLen(v); n != len(want) {
-			t.Fatalf("intLen(%d) = %d, want %d", v, n, len(want))
-		}
-		b := make([]byte, len(want))
-		if n := putIntN(b, v, intLen(v)); n != len(want) || string(b) != want {
-			t.Fatalf("putIntN(%d) wrote %q (%d), want %q", v, b, n, want)
-		}
 	}
 }
 
