@@ -49,51 +49,17 @@ var noKey = []byte{0}
 // rather than assign into its elements.
 func (l *Limiter) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if l.exempt != nil && l.exempt(r) || l.exemptIPs != nil && l.exemptIP(l.clientAddr(r)) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		var kb [320]byte
-		var key []byte
-		var addr netip.Addr
-		outcome := keyOK
-		if l.ipOnly {
-			// The usual ByIP key on a memory store: hashed straight from the
-			// address, without building the byte key.
-			if addr = l.clientAddr(r); !addr.IsValid() {
-				outcome = keyMissing
-			}
-		} else {
-			key, outcome = l.appendKey(kb[:0], r)
-		}
-		switch outcome {
-		case keyExempt:
-			next.ServeHTTP(w, r)
-			return
-		case keyMissing:
-			if l.noKey == NoKeyDeny {
-				errs.Write(w, r, ErrKeyMissing)
-				return
-			}
-			key = noKey
-		}
-		set := l.def
-		if l.plans != nil {
-			if s, ok := l.plans[l.plan(r)]; ok {
-				set = s
-			}
-		}
-		cost := int64(1)
-		if l.cost != nil {
-			cost = l.cost(r)
-		}
 		var res Result
-		if l.ipOnly && outcome == keyOK {
-			if cost < 0 {
-				cost = 1
-			}
-			l.mem.decideHash(set, l.mem.hashAddr(set, addr), cost, &res)
-		} else if err := l.decide(r.Context(), set, key, cost, &res); err != nil {
+		set, v, err := l.check(r, &res)
+		l.record(r.Context(), v, &res)
+		switch v {
+		case verdictExempt:
+			next.ServeHTTP(w, r)
+			return
+		case verdictNoKey:
+			errs.Write(w, r, ErrKeyMissing)
+			return
+		case verdictStoreDown:
 			retry := max(l.retry, time.Second)
 			errs.Write(w, r, ErrUnavailable.WithCause(err).WithHeader("Retry-After", seconds(retry)))
 			return
@@ -107,6 +73,72 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// verdict is what check made of a request.
+type verdict uint8
+
+const (
+	verdictDecided   verdict = iota // res holds the decision
+	verdictExempt                   // not limited: passed on untouched
+	verdictNoKey                    // no key under NoKeyDeny: 400
+	verdictStoreDown                // the store failed under FailClosed: 503
+)
+
+// check builds the request's key, chooses its policies and cost, and
+// decides it into res.
+func (l *Limiter) check(r *http.Request, res *Result) (*policySet, verdict, error) {
+	if l.exempt != nil && l.exempt(r) || l.exemptIPs != nil && l.exemptIP(l.clientAddr(r)) {
+		return nil, verdictExempt, nil
+	}
+	var kb [320]byte
+	var key []byte
+	var addr netip.Addr
+	outcome := keyOK
+	if l.ipOnly {
+		// The usual ByIP key on a memory store: hashed straight from the
+		// address, without building the byte key.
+		if addr = l.clientAddr(r); !addr.IsValid() {
+			outcome = keyMissing
+		}
+	} else {
+		key, outcome = l.appendKey(kb[:0], r)
+	}
+	switch outcome {
+	case keyExempt:
+		return nil, verdictExempt, nil
+	case keyMissing:
+		if l.noKey == NoKeyDeny {
+			return nil, verdictNoKey, nil
+		}
+		key = noKey
+	}
+	set := l.planSet(r)
+	cost := int64(1)
+	if l.cost != nil {
+		cost = l.cost(r)
+	}
+	if l.ipOnly && outcome == keyOK {
+		if cost < 0 {
+			cost = 1
+		}
+		l.mem.decideHash(set, l.mem.hashAddr(set, addr), cost, res)
+		return set, verdictDecided, nil
+	}
+	if err := l.decide(r.Context(), set, key, cost, res); err != nil {
+		return set, verdictStoreDown, err
+	}
+	return set, verdictDecided, nil
+}
+
+// planSet returns the policies of the request's plan.
+func (l *Limiter) planSet(r *http.Request) *policySet {
+	if l.plans != nil {
+		if s, ok := l.plans[l.plan(r)]; ok {
+			return s
+		}
+	}
+	return l.def
 }
 
 // seconds formats d as whole seconds, rounded up.

@@ -117,6 +117,7 @@ type Limiter struct {
 	ipOnly     bool         // the key is ByIP and the store mem
 	ownStore   bool
 	key        Key
+	keyKind    string // key.kind(), for spans
 	noKey      NoKeyPolicy
 	cost       func(*http.Request) int64
 	exemptIPs  []netip.Prefix
@@ -162,7 +163,7 @@ func New(opts Options) (*Limiter, error) {
 		return nil, err
 	}
 	l := &Limiter{
-		name: opts.Name, plan: opts.Plan, store: opts.Store, key: key, noKey: opts.NoKey,
+		name: opts.Name, plan: opts.Plan, store: opts.Store, key: key, keyKind: key.kind(), noKey: opts.NoKey,
 		cost: opts.Cost, exempt: opts.Exempt, resolver: opts.ClientIP, onError: opts.OnStoreError,
 		fallback: opts.Fallback, retry: opts.StoreRetry, legacy: opts.LegacyHeaders,
 		logger: opts.Logger, clock: opts.Clock,
