@@ -127,4 +127,3 @@ func TestSpanNotRecordingCostsNoAllocation(t *testing.T) {
 		t.Fatalf("%v allocations without a recording span", allocs)
 	}
 }
-

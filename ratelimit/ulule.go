@@ -35,60 +35,22 @@ func (u *ululeStore) decide(ctx context.Context, set *policySet, key []byte, cos
 	base := set.name + ":" + hex.EncodeToString(sum[:16]) + ":"
 	var keys [MaxPolicies]string
 	var ctxs [MaxPolicies]limiter.Context
-	n := len(set.ps)
-	res.n = n
-	allowed := true
 	for i := range set.ps {
 		keys[i] = base + set.ps[i].Name
-		c, err := u.s.Peek(ctx, keys[i], set.ps[i].Rate())
-		if err != nil {
-			return errors.Join(ErrStore, err)
-		}
-		ctxs[i] = c
-		if cost > c.Remaining {
-			allowed = false
-		}
+	}
+	allowed, err := u.peek(ctx, set, keys[:len(set.ps)], cost, ctxs[:])
+	if err != nil {
+		return err
 	}
 	if allowed && cost > 0 {
-		done := 0
-		var err error
-		for i := range set.ps {
-			var c limiter.Context
-			c, err = u.s.Increment(ctx, keys[i], cost, set.ps[i].Rate())
-			if err != nil {
-				break
-			}
-			done++
-			ctxs[i] = c
-			if c.Reached {
-				allowed = false
-			}
-		}
-		if err != nil || !allowed {
-			for i := 0; i < done; i++ {
-				c, _ := u.s.Increment(ctx, keys[i], -cost, set.ps[i].Rate())
-				ctxs[i] = c
-			}
-			if err != nil {
-				return errors.Join(ErrStore, err)
-			}
+		if allowed, err = u.take(ctx, set, keys[:len(set.ps)], cost, ctxs[:]); err != nil {
+			return err
 		}
 	}
+	res.n = len(set.ps)
 	now := time.Now()
 	for i := range set.ps {
-		c := ctxs[i]
-		reset := max(time.Unix(c.Reset, 0).Sub(now), 0)
-		d := Decision{Policy: set.ps[i].Name, Limit: set.ps[i].Limit, Remaining: max(c.Remaining, 0), ResetAfter: reset, Allowed: allowed}
-		if !allowed && cost > 0 {
-			d.Allowed = cost <= c.Remaining
-			if !d.Allowed {
-				d.RetryAfter = reset
-				if cost > set.ps[i].Limit {
-					d.RetryAfter += set.ps[i].Period
-				}
-			}
-		}
-		res.d[i] = d
+		res.d[i] = ululeDecision(&set.ps[i], ctxs[i], now, cost, allowed)
 	}
 	res.summarize()
 	if !allowed && res.Allowed {
@@ -98,4 +60,64 @@ func (u *ululeStore) decide(ctx context.Context, set *policySet, key []byte, cos
 		res.RetryAfter = time.Second
 	}
 	return nil
+}
+
+// peek reads every policy's counter into ctxs and reports whether all of
+// them have room for cost.
+func (u *ululeStore) peek(ctx context.Context, set *policySet, keys []string, cost int64, ctxs []limiter.Context) (bool, error) {
+	allowed := true
+	for i := range keys {
+		c, err := u.s.Peek(ctx, keys[i], set.ps[i].Rate())
+		if err != nil {
+			return false, errors.Join(ErrStore, err)
+		}
+		ctxs[i] = c
+		allowed = allowed && cost <= c.Remaining
+	}
+	return allowed, nil
+}
+
+// take adds cost to every policy's counter. When one of them reached its
+// limit meanwhile, or the store failed, it gives back what it took and
+// reports false.
+func (u *ululeStore) take(ctx context.Context, set *policySet, keys []string, cost int64, ctxs []limiter.Context) (bool, error) {
+	done := 0
+	var err error
+	allowed := true
+	for i := range keys {
+		var c limiter.Context
+		if c, err = u.s.Increment(ctx, keys[i], cost, set.ps[i].Rate()); err != nil {
+			break
+		}
+		done++
+		ctxs[i] = c
+		allowed = allowed && !c.Reached
+	}
+	if err == nil && allowed {
+		return true, nil
+	}
+	for i := 0; i < done; i++ {
+		ctxs[i], _ = u.s.Increment(ctx, keys[i], -cost, set.ps[i].Rate())
+	}
+	if err != nil {
+		return false, errors.Join(ErrStore, err)
+	}
+	return false, nil
+}
+
+// ululeDecision is policy p's decision from its counter c.
+func ululeDecision(p *policy, c limiter.Context, now time.Time, cost int64, allowed bool) Decision {
+	reset := max(time.Unix(c.Reset, 0).Sub(now), 0)
+	d := Decision{Policy: p.Name, Limit: p.Limit, Remaining: max(c.Remaining, 0), ResetAfter: reset, Allowed: allowed}
+	if allowed || cost <= 0 {
+		return d
+	}
+	d.Allowed = cost <= c.Remaining
+	if !d.Allowed {
+		d.RetryAfter = reset
+		if cost > p.Limit {
+			d.RetryAfter += p.Period
+		}
+	}
+	return d
 }
