@@ -29,6 +29,7 @@ func frozenLimiter(t *testing.T, opts Options) (*Limiter, *fakeClock) {
 }
 
 func TestHeaders(t *testing.T) {
+	t.Parallel()
 	l, clock := frozenLimiter(t, Options{Policies: []Policy{
 		{Name: "burst", Limit: 2, Period: 1500 * time.Millisecond},
 		{Name: "hour", Algorithm: FixedWindow, Limit: 100, Period: time.Hour},
@@ -83,6 +84,7 @@ func TestHeaders(t *testing.T) {
 }
 
 func TestRetryAfterRoundsUp(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		retry time.Duration
@@ -110,6 +112,7 @@ func TestRetryAfterRoundsUp(t *testing.T) {
 }
 
 func TestLegacyHeaders(t *testing.T) {
+	t.Parallel()
 	l, _ := frozenLimiter(t, Options{LegacyHeaders: true, Policies: []Policy{
 		PerSecond("burst", 5),
 		{Name: "min", Algorithm: FixedWindow, Limit: 3, Period: time.Minute},
@@ -130,6 +133,7 @@ func TestLegacyHeaders(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
+	t.Parallel()
 	principal := func(r *http.Request) (string, bool) {
 		u := r.Header.Get("X-Test-User")
 		return u, u != ""
@@ -247,6 +251,7 @@ func TestKeys(t *testing.T) {
 }
 
 func TestClientIPResolver(t *testing.T) {
+	t.Parallel()
 	res, err := clientip.New(clientip.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, Header: "X-Forwarded-For"})
 	if err != nil {
 		t.Fatal(err)
@@ -283,6 +288,7 @@ func TestClientIPResolver(t *testing.T) {
 }
 
 func TestCostAndPlans(t *testing.T) {
+	t.Parallel()
 	cost := func(r *http.Request) int64 {
 		n, _ := strconv.ParseInt(r.Header.Get("X-Test-Cost"), 10, 64)
 		return n
@@ -323,6 +329,7 @@ func TestCostAndPlans(t *testing.T) {
 }
 
 func TestNothingEchoed(t *testing.T) {
+	t.Parallel()
 	l, _ := frozenLimiter(t, Options{Key: ByAPIKey(""), Policies: []Policy{{Name: "fw", Algorithm: FixedWindow, Limit: 1, Period: time.Hour}}})
 	h := l.Handler(okHandler)
 	evil := "<script>alert(1)</script>\"';--"
@@ -342,6 +349,7 @@ func TestNothingEchoed(t *testing.T) {
 }
 
 func TestStageNeverPanicsOnOddRequests(t *testing.T) {
+	t.Parallel()
 	l, _ := frozenLimiter(t, Options{Key: ByAPIKey("").And(ByIP()).And(ByRoute(nil)), Policies: []Policy{PerSecond("s", 5)}})
 	h := l.Handler(okHandler)
 	reqs := []*http.Request{
@@ -364,6 +372,7 @@ func TestStageNeverPanicsOnOddRequests(t *testing.T) {
 }
 
 func TestUluleStores(t *testing.T) {
+	t.Parallel()
 	stores := map[string]func(t *testing.T) limiter.Store{
 		"memory": func(t *testing.T) limiter.Store { return ululememory.NewStore() },
 		"redis": func(t *testing.T) limiter.Store {
@@ -410,6 +419,7 @@ func TestUluleStores(t *testing.T) {
 }
 
 func TestChainedLimitersAddFieldLines(t *testing.T) {
+	t.Parallel()
 	perIP, _ := frozenLimiter(t, Options{Name: "ip", Policies: []Policy{PerSecond("ip", 5)}})
 	perRoute, _ := frozenLimiter(t, Options{Name: "route", Key: ByRoute(func(*http.Request) string { return "/api" }), Policies: []Policy{PerMinute("route", 100)}})
 	w := serve(perIP.Handler(perRoute.Handler(okHandler)), "192.0.2.1:1")
@@ -425,6 +435,7 @@ func TestChainedLimitersAddFieldLines(t *testing.T) {
 // class, with and without the legacy fields, and compares them with a
 // plain rendering.
 func TestHeaderValuesEveryBlock(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, legacy := range []bool{false, true} {
 		for n := 1; n <= MaxPolicies; n++ {
@@ -473,6 +484,7 @@ func TestHeaderValuesEveryBlock(t *testing.T) {
 // distinct IPv4 clients and IPv6 networks never share a bucket, the same
 // network always does, and limiters with other policies are kept apart.
 func TestByIPHashKeepsClientsApart(t *testing.T) {
+	t.Parallel()
 	mem := newMem(t, MemoryOptions{SweepInterval: -1})
 	a, err := compileSet("", []Policy{PerMinute("a", 1)})
 	if err != nil {
