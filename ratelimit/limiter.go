@@ -59,9 +59,10 @@ type Options struct {
 	// Plan names the plan of a request; a name not in Plans (or "") uses
 	// Policies.
 	Plan func(r *http.Request) string
-	// Store holds the counters. Nil: a new MemoryStore with default
+	// Store holds the counters: a *MemoryStore, a *RedisStore or the
+	// *UluleStore of LimiterStore. Nil: a new MemoryStore with default
 	// options, closed by Close.
-	Store Store
+	Store store
 	// Key says what the limits are counted per. Zero: ByIP().
 	Key Key
 	// NoKey decides what happens to a request without a key. Zero:
@@ -113,7 +114,7 @@ type Limiter struct {
 	def        *policySet
 	plans      map[string]*policySet
 	plan       func(*http.Request) string
-	store      Store
+	store      store
 	mem        *MemoryStore // store, when it is a memory store
 	ipOnly     bool         // the key is ByIP and the store mem
 	ownStore   bool

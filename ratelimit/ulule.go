@@ -12,8 +12,9 @@ import (
 
 // LimiterStore runs FixedWindow policies on a github.com/ulule/limiter
 // Store (its memory, Redis or any third-party driver), so services that
-// already keep ulule counters keep them. New refuses token buckets and
-// sliding windows on this store.
+// already keep ulule counters keep them, and a backend this package has no
+// store for comes in by implementing that interface. New refuses token
+// buckets and sliding windows on this store.
 //
 // ulule stores count every hit and start a window at a key's first hit,
 // so the adapter first peeks every policy and takes the cost only when all
@@ -21,16 +22,17 @@ import (
 // units, it gives them back with a negative increment. Each policy is
 // atomic in its store; the check across policies is not, but no policy
 // keeps the cost of a refused request.
-func LimiterStore(s limiter.Store) Store { return &ululeStore{s: s} }
+func LimiterStore(s limiter.Store) *UluleStore { return &UluleStore{s: s} }
 
-type ululeStore struct{ s limiter.Store }
+// UluleStore is the Options.Store LimiterStore returns.
+type UluleStore struct{ s limiter.Store }
 
-func (u *ululeStore) supports(a Algorithm) bool { return a == FixedWindow }
+func (u *UluleStore) supports(a Algorithm) bool { return a == FixedWindow }
 
 // Close does nothing: the ulule store belongs to the caller.
-func (u *ululeStore) Close() error { return nil }
+func (u *UluleStore) Close() error { return nil }
 
-func (u *ululeStore) decide(ctx context.Context, set *policySet, key []byte, cost int64, res *Result) error {
+func (u *UluleStore) decide(ctx context.Context, set *policySet, key []byte, cost int64, res *Result) error {
 	sum := sha256.Sum256(key)
 	base := set.name + ":" + hex.EncodeToString(sum[:16]) + ":"
 	var keys [MaxPolicies]string
@@ -64,7 +66,7 @@ func (u *ululeStore) decide(ctx context.Context, set *policySet, key []byte, cos
 
 // peek reads every policy's counter into ctxs and reports whether all of
 // them have room for cost.
-func (u *ululeStore) peek(ctx context.Context, set *policySet, keys []string, cost int64, ctxs []limiter.Context) (bool, error) {
+func (u *UluleStore) peek(ctx context.Context, set *policySet, keys []string, cost int64, ctxs []limiter.Context) (bool, error) {
 	allowed := true
 	for i := range keys {
 		c, err := u.s.Peek(ctx, keys[i], set.ps[i].Rate())
@@ -80,7 +82,7 @@ func (u *ululeStore) peek(ctx context.Context, set *policySet, keys []string, co
 // take adds cost to every policy's counter. When one of them reached its
 // limit meanwhile, or the store failed, it gives back what it took and
 // reports false.
-func (u *ululeStore) take(ctx context.Context, set *policySet, keys []string, cost int64, ctxs []limiter.Context) (bool, error) {
+func (u *UluleStore) take(ctx context.Context, set *policySet, keys []string, cost int64, ctxs []limiter.Context) (bool, error) {
 	done := 0
 	var err error
 	allowed := true
