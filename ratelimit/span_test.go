@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
@@ -125,5 +127,24 @@ func TestSpanNotRecordingCostsNoAllocation(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations without a recording span", allocs)
+	}
+}
+
+func TestSpanRecordsStoreOutage(t *testing.T) {
+	t.Parallel()
+	// Nothing listens on port 1: every decision fails at once.
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = c.Close() })
+	store, err := NewRedisStore(c, RedisOptions{Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLimiter(t, Options{Store: store, Policies: []Policy{PerMinute("m", 5)}, Logger: slog.New(slog.DiscardHandler)})
+	span, code := serveTraced(l.Handler(okHandler), "192.0.2.1:1")
+	if code != http.StatusServiceUnavailable || span.attrs["covet.ratelimit.outcome"].AsString() != "store_unavailable" {
+		t.Fatalf("code %d, attributes %v", code, span.attrs)
+	}
+	if _, ok := span.attrs["covet.ratelimit.remaining"]; ok {
+		t.Fatalf("a decision was recorded for a store that did not answer: %v", span.attrs)
 	}
 }
