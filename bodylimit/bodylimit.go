@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/httpx"
 )
 
 // DefaultMaxBytes is the cap of a stage built with a zero MaxBytes: 1 MiB.
@@ -63,9 +64,10 @@ func (s *Stage) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		lw := &limitWriter{ResponseWriter: w, req: r, err: s.err}
+		lw := &limitWriter{req: r, err: s.err}
+		lw.out.Reset(w, lw)
 		r.Body = &limitBody{ReadCloser: http.MaxBytesReader(w, r.Body, s.max), w: lw}
-		next.ServeHTTP(lw, r)
+		next.ServeHTTP(&lw.out, r)
 		lw.finish()
 	})
 }
@@ -86,84 +88,31 @@ func (b *limitBody) Read(p []byte) (int, error) {
 }
 
 // limitWriter replaces the handler's answer with 413 when the body crossed
-// the cap before the response started. The body is read on the handler's
-// goroutine, but a stage inside this one (timeout) may write from another,
-// so the crossing is an atomic; the rest is touched by one writer at a time.
+// the cap before the response started. The handler writes through out,
+// the shared wrapper, which asks BeforeStart as the response starts. The
+// body is read on the handler's goroutine, but a stage inside this one
+// (timeout) may write from another, so the crossing is an atomic; out is
+// touched by one writer at a time.
 type limitWriter struct {
-	http.ResponseWriter
+	out      httpx.Writer
 	req      *http.Request
 	err      error
 	exceeded atomic.Bool
-	started  bool
-	replaced bool
 }
 
-// intercept decides, as the response starts, whether the handler's answer
-// goes out. It reports false when the stage answered 413 instead.
-func (lw *limitWriter) intercept(code int) bool {
-	if lw.replaced {
-		return false
-	}
-	if lw.started {
-		return true
-	}
-	lw.started = true
+// BeforeStart lets the handler's response go out, or answers 413 instead
+// when the body crossed the cap (a 413 of the handler's own goes out).
+func (lw *limitWriter) BeforeStart(w http.ResponseWriter, code int) error {
 	if lw.exceeded.Load() && code != http.StatusRequestEntityTooLarge {
-		lw.replaced = true
-		errs.Write(lw.ResponseWriter, lw.req, lw.err)
-		return false
+		errs.Write(w, lw.req, lw.err)
+		return lw.err
 	}
-	return true
+	return nil
 }
 
 // finish answers 413 for a handler that crossed the cap and wrote nothing.
 func (lw *limitWriter) finish() {
-	if lw.exceeded.Load() && !lw.started {
-		lw.intercept(0)
+	if lw.exceeded.Load() && !lw.out.Started() {
+		errs.Write(lw.out.Unwrap(), lw.req, lw.err)
 	}
 }
-
-// WriteHeader passes code on, or answers 413 when the body crossed the cap.
-// Informational codes do not start the response.
-func (lw *limitWriter) WriteHeader(code int) {
-	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
-		if !lw.replaced {
-			lw.ResponseWriter.WriteHeader(code)
-		}
-		return
-	}
-	if lw.intercept(code) {
-		lw.ResponseWriter.WriteHeader(code)
-	}
-}
-
-func (lw *limitWriter) Write(p []byte) (int, error) {
-	if !lw.intercept(http.StatusOK) {
-		return 0, lw.err
-	}
-	return lw.ResponseWriter.Write(p)
-}
-
-// ReadFrom keeps the connection's sendfile path for io.Copy.
-func (lw *limitWriter) ReadFrom(src io.Reader) (int64, error) {
-	if !lw.intercept(http.StatusOK) {
-		return 0, lw.err
-	}
-	if rf, ok := lw.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(src)
-	}
-	return io.Copy(struct{ io.Writer }{lw.ResponseWriter}, src)
-}
-
-// FlushError commits the response and flushes it.
-func (lw *limitWriter) FlushError() error {
-	lw.intercept(http.StatusOK)
-	return http.NewResponseController(lw.ResponseWriter).Flush()
-}
-
-// Flush is FlushError for handlers that use http.Flusher.
-func (lw *limitWriter) Flush() { _ = lw.FlushError() }
-
-// Unwrap returns the real writer, for http.ResponseController (Hijack,
-// deadlines).
-func (lw *limitWriter) Unwrap() http.ResponseWriter { return lw.ResponseWriter }

@@ -76,17 +76,11 @@ const (
 
 // New validates opts and returns a Resolver.
 func New(opts Options) (*Resolver, error) {
-	r := &Resolver{}
-	for _, p := range opts.TrustedProxies {
-		if !p.IsValid() {
-			return nil, errors.New("clientip: TrustedProxies holds an invalid prefix")
-		}
-		p = p.Masked()
-		if p.Addr().Is4In6() {
-			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
-		}
-		r.trusted = append(r.trusted, p)
+	trusted, err := compileTrusted(opts.TrustedProxies)
+	if err != nil {
+		return nil, err
 	}
+	r := &Resolver{trusted: trusted}
 	h := strings.TrimSpace(opts.Header)
 	if h != "" && len(r.trusted) == 0 {
 		return nil, errors.New("clientip: Header " + h + " is set but TrustedProxies is empty; a header is only believed from a trusted proxy")
@@ -97,11 +91,8 @@ func New(opts Options) (*Resolver, error) {
 	if h == "" {
 		h = XForwardedFor
 	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !(c == '-' || c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
-			return nil, errors.New("clientip: Header " + h + " is not a valid header name")
-		}
+	if !validHeaderName(h) {
+		return nil, errors.New("clientip: Header " + h + " is not a valid header name")
 	}
 	r.header = textproto.CanonicalMIMEHeaderKey(h)
 	switch r.header {
@@ -113,6 +104,35 @@ func New(opts Options) (*Resolver, error) {
 		r.kind = kindSingle
 	}
 	return r, nil
+}
+
+// compileTrusted masks the trusted prefixes and unmaps IPv4-mapped ones.
+func compileTrusted(in []netip.Prefix) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range in {
+		if !p.IsValid() {
+			return nil, errors.New("clientip: TrustedProxies holds an invalid prefix")
+		}
+		p = p.Masked()
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// validHeaderName reports whether h is made of letters, digits, '-' and
+// '_' only, the header names a proxy sets.
+func validHeaderName(h string) bool {
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		lower := c | 0x20 // folds ASCII letters to lower case, and no other byte into a-z
+		if !(c == '-' || c == '_' || '0' <= c && c <= '9' || 'a' <= lower && lower <= 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // ParsePrefixes parses CIDRs or single addresses ("10.0.0.0/8",
@@ -396,49 +416,50 @@ func parseRemoteAddrSlow(s string) netip.Addr {
 // false for anything else, which then takes the general path.
 func parseIPv4Port(s string) (netip.Addr, bool) {
 	var ip [4]byte
-	i := 0
 	for k := range ip {
 		if k > 0 {
-			if i >= len(s) || s[i] != '.' {
+			if s == "" || s[0] != '.' {
 				return netip.Addr{}, false
 			}
-			i++
+			s = s[1:]
 		}
-		// One to three digits, unrolled. After a leading zero no digit is
-		// taken, so "01" fails at the separator that must follow.
-		if i >= len(s) || s[i]-'0' > 9 {
+		var ok bool
+		if ip[k], s, ok = parseOctet(s); !ok {
 			return netip.Addr{}, false
 		}
-		v := uint(s[i] - '0')
-		i++
-		if v != 0 && i < len(s) && s[i]-'0' <= 9 {
-			v = v*10 + uint(s[i]-'0')
-			i++
-			if i < len(s) && s[i]-'0' <= 9 {
-				v = v*10 + uint(s[i]-'0')
-				i++
-				if v > 255 {
-					return netip.Addr{}, false
-				}
-			}
-		}
-		ip[k] = byte(v)
 	}
-	if i >= len(s) || s[i] != ':' {
+	if s == "" || s[0] != ':' || !portNumber(s[1:]) {
 		return netip.Addr{}, false
-	}
-	i++
-	if i == len(s) {
-		return netip.Addr{}, false
-	}
-	port := uint(0)
-	for ; i < len(s); i++ {
-		d := s[i] - '0'
-		if port = port*10 + uint(d); d > 9 || port > 65535 {
-			return netip.Addr{}, false
-		}
 	}
 	return netip.AddrFrom4(ip), true
+}
+
+// parseOctet reads a decimal octet from the start of s and returns the
+// rest. After a leading zero no digit is taken, so "01" fails at the
+// separator that must follow.
+func parseOctet(s string) (byte, string, bool) {
+	if s == "" || s[0]-'0' > 9 {
+		return 0, s, false
+	}
+	v, n := uint(s[0]-'0'), 1
+	for v != 0 && n < 3 && n < len(s) && s[n]-'0' <= 9 {
+		v = v*10 + uint(s[n]-'0')
+		n++
+	}
+	return byte(v), s[n:], v <= 255
+}
+
+// portNumber reports whether s is a decimal port, 0 to 65535, as
+// netip.ParseAddrPort reads it.
+func portNumber(s string) bool {
+	port := uint(0)
+	for i := 0; i < len(s); i++ {
+		d := s[i] - '0'
+		if port = port*10 + uint(d); d > 9 || port > 65535 {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // Prefix returns the network a client is keyed by: the address itself (/32)

@@ -31,6 +31,7 @@ func request(remote string, headers map[string][]string) *http.Request {
 }
 
 func TestClientIP(t *testing.T) {
+	t.Parallel()
 	proxies := []string{"10.0.0.0/8", "fd00::/8", "192.0.2.1"}
 	tests := []struct {
 		name    string
@@ -100,6 +101,7 @@ func TestClientIP(t *testing.T) {
 // no address ("") when the header is unusable; never to the attacker's pick,
 // and never to a trusted hop.
 func TestSpoofing(t *testing.T) {
+	t.Parallel()
 	const attacker = "6.6.6.6"
 	proxies := []string{"10.0.0.0/8"}
 	tests := []struct {
@@ -158,6 +160,7 @@ func TestSpoofing(t *testing.T) {
 }
 
 func TestNewRefuses(t *testing.T) {
+	t.Parallel()
 	if _, err := New(Options{Header: "X-Forwarded-For"}); err == nil {
 		t.Error("a header without trusted proxies must be refused")
 	}
@@ -176,6 +179,7 @@ func TestNewRefuses(t *testing.T) {
 }
 
 func TestPrefix(t *testing.T) {
+	t.Parallel()
 	tests := map[string]string{
 		"203.0.113.9":                    "203.0.113.9/32",
 		"2001:db8:1:2:3:4:5:6":           "2001:db8:1:2::/64",
@@ -193,6 +197,7 @@ func TestPrefix(t *testing.T) {
 }
 
 func TestHandlerStoresAddress(t *testing.T) {
+	t.Parallel()
 	r := mustResolver(t, "", "10.0.0.0/8")
 	var got netip.Addr
 	var ok bool

@@ -43,6 +43,7 @@ func proxiedClient(t *testing.T, backend http.Handler) (*http.Client, string) {
 // which turns an empty X-Forwarded-For from the client into
 // ", <client>": the client must be found, not the proxy.
 func TestReverseProxyEmptyXFF(t *testing.T) {
+	t.Parallel()
 	r := mustResolver(t, "", "127.0.0.1/32")
 	backend := r.Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		a, _ := From(req.Context())

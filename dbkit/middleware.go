@@ -1,12 +1,9 @@
 package dbkit
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"errors"
-	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/httpx"
 )
 
 // MiddlewareOptions configures the request-scoped database stage.
@@ -110,7 +108,8 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			ctx, cancel = context.WithTimeout(ctx, m.o.Timeout)
 			defer cancel()
 		}
-		rw := &responseWriter{ResponseWriter: w, m: m}
+		rw := &txWriter{m: m}
+		rw.out.Reset(w, rw)
 		if m.o.Transaction {
 			var opts *sql.TxOptions
 			if m.o.Isolation != sql.LevelDefault || m.o.ReadOnly {
@@ -136,9 +135,9 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		}
 		rw.ctx = ctx
 		rw.r = r.WithContext(ctx)
-		next.ServeHTTP(rw, rw.r)
+		next.ServeHTTP(&rw.out, rw.r)
 		if !rw.decided {
-			rw.decide(http.StatusOK)
+			_ = rw.decide(w, http.StatusOK)
 		}
 	})
 }
@@ -161,34 +160,42 @@ func (m *Middleware) pinned(r *http.Request) bool {
 // replaced its response with a problem response.
 var errResponseReplaced = errors.New("dbkit: the response was replaced because the transaction did not commit")
 
-// responseWriter commits or rolls back the request's transaction when the
-// status is decided and sets the read-your-writes cookie. It keeps Flusher,
-// Hijacker, ReaderFrom and Unwrap working.
-type responseWriter struct {
-	http.ResponseWriter
+// txWriter commits or rolls back the request's transaction when the
+// status is decided, just before the response starts, and sets the
+// read-your-writes cookie. The handler writes through out, the shared
+// wrapper, which runs BeforeStart at that moment.
+type txWriter struct {
+	out     httpx.Writer
 	m       *Middleware
 	r       *http.Request
 	ctx     context.Context
 	tx      *gorm.DB
 	decided bool
-	discard bool
 }
 
-func (w *responseWriter) decide(code int) {
+// BeforeStart decides the transaction as the response starts with code
+// (101 for a hijack: a hijacked connection has no status to wait for).
+func (w *txWriter) BeforeStart(rw http.ResponseWriter, code int) error {
+	return w.decide(rw, code)
+}
+
+// decide commits on a 1xx-3xx status and rolls back on 4xx/5xx. When the
+// commit fails it answers with the problem on rw and returns
+// errResponseReplaced.
+func (w *txWriter) decide(rw http.ResponseWriter, code int) error {
 	w.decided = true
 	if tx := w.tx; tx != nil {
 		w.tx = nil
 		if code >= 400 {
 			tx.Rollback()
 		} else if err := commit(w.ctx, tx); err != nil {
-			w.discard = true
-			errs.Write(w.ResponseWriter, w.r, w.m.db.MapError(err))
-			return
+			errs.Write(rw, w.r, w.m.db.MapError(err))
+			return errResponseReplaced
 		}
 	}
 	if w.m.o.ReadYourWritesWindow > 0 && Wrote(w.ctx) {
 		until := time.Now().Add(w.m.o.ReadYourWritesWindow)
-		http.SetCookie(w.ResponseWriter, &http.Cookie{
+		http.SetCookie(rw, &http.Cookie{
 			Name:     w.m.cookie,
 			Value:    strconv.FormatInt(until.UnixMilli(), 10),
 			Path:     "/",
@@ -198,6 +205,7 @@ func (w *responseWriter) decide(code int) {
 			SameSite: http.SameSiteLaxMode,
 		})
 	}
+	return nil
 }
 
 func commit(ctx context.Context, tx *gorm.DB) error {
@@ -210,67 +218,3 @@ func commit(ctx context.Context, tx *gorm.DB) error {
 	}
 	return nil
 }
-
-func (w *responseWriter) WriteHeader(code int) {
-	if w.decided {
-		if !w.discard {
-			w.ResponseWriter.WriteHeader(code)
-		}
-		return
-	}
-	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
-		w.ResponseWriter.WriteHeader(code)
-		return
-	}
-	w.decide(code)
-	if !w.discard {
-		w.ResponseWriter.WriteHeader(code)
-	}
-}
-
-func (w *responseWriter) Write(p []byte) (int, error) {
-	if !w.decided {
-		w.decide(http.StatusOK)
-	}
-	if w.discard {
-		return 0, errResponseReplaced
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
-	if !w.decided {
-		w.decide(http.StatusOK)
-	}
-	if w.discard {
-		return 0, errResponseReplaced
-	}
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(src)
-	}
-	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
-}
-
-// Flush decides the status as 200 (committing) when nothing was written yet.
-func (w *responseWriter) Flush() {
-	if !w.decided {
-		w.decide(http.StatusOK)
-	}
-	if !w.discard {
-		_ = http.NewResponseController(w.ResponseWriter).Flush()
-	}
-}
-
-// Hijack commits first: a hijacked connection has no status to wait for.
-func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if !w.decided {
-		w.decide(http.StatusSwitchingProtocols)
-	}
-	if w.discard {
-		return nil, nil, errResponseReplaced
-	}
-	return http.NewResponseController(w.ResponseWriter).Hijack()
-}
-
-// Unwrap returns the wrapped writer, for http.ResponseController.
-func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,15 +1,12 @@
 package errs
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"sync"
 
+	"github.com/covetgo/covet/internal/httpx"
 	"github.com/covetgo/covet/observe"
 )
 
@@ -22,15 +19,15 @@ import (
 // response.
 func Recover(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tw := getTracker(w)
+		tw := httpx.Acquire(w, nil)
 		defer func() {
 			if v := recover(); v != nil {
-				started := tw.started
-				putTracker(tw)
+				started := tw.Started()
+				tw.Release()
 				handlePanic(w, r, v, started)
 				return
 			}
-			putTracker(tw)
+			tw.Release()
 		}()
 		next.ServeHTTP(tw, r)
 	})
@@ -85,10 +82,10 @@ var representationHeaders = []string{
 // takes handlers (http.ServeMux.Handle, a middleware chain).
 func Handle(fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tw := getTracker(w)
+		tw := httpx.Acquire(w, nil)
 		err := fn(tw, r)
-		started := tw.started
-		putTracker(tw)
+		started := tw.Started()
+		tw.Release()
 		if err == nil {
 			return
 		}
@@ -107,59 +104,3 @@ func logLate(r *http.Request, err error) {
 	attrs = append(attrs, slog.String("error", rd.san.String(err.Error())))
 	rd.Logger().LogAttrs(r.Context(), slog.LevelError, "handler error after the response started", attrs...)
 }
-
-// tracker records whether the response has started. It keeps Flusher,
-// Hijacker and ReaderFrom working and exposes the original writer through
-// Unwrap, so http.ResponseController sees through it.
-type tracker struct {
-	http.ResponseWriter
-	started bool
-}
-
-var trackers = sync.Pool{New: func() any { return new(tracker) }}
-
-func getTracker(w http.ResponseWriter) *tracker {
-	t := trackers.Get().(*tracker)
-	t.ResponseWriter, t.started = w, false
-	return t
-}
-
-func putTracker(t *tracker) {
-	t.ResponseWriter = nil
-	trackers.Put(t)
-}
-
-func (t *tracker) WriteHeader(code int) {
-	if code >= 200 || code == http.StatusSwitchingProtocols {
-		t.started = true
-	}
-	t.ResponseWriter.WriteHeader(code)
-}
-
-func (t *tracker) Write(p []byte) (int, error) {
-	t.started = true
-	return t.ResponseWriter.Write(p)
-}
-
-// Unwrap returns the wrapped ResponseWriter.
-func (t *tracker) Unwrap() http.ResponseWriter { return t.ResponseWriter }
-
-func (t *tracker) Flush() {
-	t.started = true
-	_ = http.NewResponseController(t.ResponseWriter).Flush()
-}
-
-func (t *tracker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	t.started = true
-	return http.NewResponseController(t.ResponseWriter).Hijack()
-}
-
-func (t *tracker) ReadFrom(src io.Reader) (int64, error) {
-	t.started = true
-	if rf, ok := t.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(src)
-	}
-	return io.Copy(writerOnly{t.ResponseWriter}, src)
-}
-
-type writerOnly struct{ io.Writer }

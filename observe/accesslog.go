@@ -134,8 +134,8 @@ func (s *AccessLogStage) Handler(next http.Handler) http.Handler {
 
 func (s *AccessLogStage) log(r *http.Request, rec *requestRecord, sw *StatusWriter, start time.Time, panicked bool) {
 	elapsed := time.Since(start)
-	status := sw.status
-	if status == 0 && !sw.hijacked {
+	status := sw.Status()
+	if status == 0 && !sw.Hijacked() {
 		if panicked {
 			status = http.StatusInternalServerError
 		} else {
@@ -165,8 +165,8 @@ func (s *AccessLogStage) log(r *http.Request, rec *requestRecord, sw *StatusWrit
 		method: r.Method, route: Route(r), clientIP: s.clientIP(r),
 		requestID: RequestIDFrom(ctx), extra: rec.addedAttrs(),
 		span:   trace.SpanContextFromContext(ctx),
-		status: status, bytes: sw.bytes, elapsed: elapsed,
-		hijacked: sw.hijacked, panicked: panicked,
+		status: status, bytes: sw.Bytes(), elapsed: elapsed,
+		hijacked: sw.Hijacked(), panicked: panicked,
 	}
 	if h == nil {
 		s.out.write(&f)

@@ -43,6 +43,7 @@ func runSteps(t *testing.T, p Policy, steps []step) {
 }
 
 func TestTokenBucketArithmetic(t *testing.T) {
+	t.Parallel()
 	ms := time.Millisecond
 	// 10 per second, burst 5: one token every 100 ms, five at most.
 	p := Policy{Name: "tb", Limit: 10, Period: time.Second, Burst: 5}
@@ -92,6 +93,7 @@ func TestTokenBucketArithmetic(t *testing.T) {
 }
 
 func TestFixedWindowArithmetic(t *testing.T) {
+	t.Parallel()
 	ms := time.Millisecond
 	p := Policy{Name: "fw", Algorithm: FixedWindow, Limit: 3, Period: time.Minute}
 	tests := []struct {
@@ -128,6 +130,7 @@ func TestFixedWindowArithmetic(t *testing.T) {
 }
 
 func TestSlidingWindowArithmetic(t *testing.T) {
+	t.Parallel()
 	s := time.Second
 	p := Policy{Name: "sw", Algorithm: SlidingWindow, Limit: 10, Period: time.Minute}
 	tests := []struct {
@@ -161,6 +164,7 @@ func TestSlidingWindowArithmetic(t *testing.T) {
 }
 
 func TestClockNeverMovesBackwards(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	mem := newMem(t, MemoryOptions{Clock: clock.Now, SweepInterval: -1, Shards: 1})
 	l := newLimiter(t, Options{Store: mem, Policies: []Policy{{Name: "fw", Algorithm: FixedWindow, Limit: 2, Period: time.Minute}}})
@@ -184,6 +188,7 @@ func TestClockNeverMovesBackwards(t *testing.T) {
 }
 
 func TestAllOrNothing(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	mem := newMem(t, MemoryOptions{Clock: clock.Now, SweepInterval: -1})
 	l := newLimiter(t, Options{Store: mem, Policies: []Policy{
@@ -233,6 +238,7 @@ func TestAllOrNothing(t *testing.T) {
 }
 
 func TestPolicyValidation(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		ps   []Policy
@@ -271,6 +277,7 @@ func TestPolicyValidation(t *testing.T) {
 }
 
 func TestOptionsValidation(t *testing.T) {
+	t.Parallel()
 	ok := []Policy{PerSecond("a", 1)}
 	tests := []struct {
 		name string

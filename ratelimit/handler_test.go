@@ -3,7 +3,6 @@ package ratelimit
 import (
 	"context"
 	"encoding/json"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -30,6 +29,7 @@ func frozenLimiter(t *testing.T, opts Options) (*Limiter, *fakeClock) {
 }
 
 func TestHeaders(t *testing.T) {
+	t.Parallel()
 	l, clock := frozenLimiter(t, Options{Policies: []Policy{
 		{Name: "burst", Limit: 2, Period: 1500 * time.Millisecond},
 		{Name: "hour", Algorithm: FixedWindow, Limit: 100, Period: time.Hour},
@@ -84,6 +84,7 @@ func TestHeaders(t *testing.T) {
 }
 
 func TestRetryAfterRoundsUp(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		retry time.Duration
@@ -111,6 +112,7 @@ func TestRetryAfterRoundsUp(t *testing.T) {
 }
 
 func TestLegacyHeaders(t *testing.T) {
+	t.Parallel()
 	l, _ := frozenLimiter(t, Options{LegacyHeaders: true, Policies: []Policy{
 		PerSecond("burst", 5),
 		{Name: "min", Algorithm: FixedWindow, Limit: 3, Period: time.Minute},
@@ -131,6 +133,7 @@ func TestLegacyHeaders(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
+	t.Parallel()
 	principal := func(r *http.Request) (string, bool) {
 		u := r.Header.Get("X-Test-User")
 		return u, u != ""
@@ -248,6 +251,7 @@ func TestKeys(t *testing.T) {
 }
 
 func TestClientIPResolver(t *testing.T) {
+	t.Parallel()
 	res, err := clientip.New(clientip.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, Header: "X-Forwarded-For"})
 	if err != nil {
 		t.Fatal(err)
@@ -284,6 +288,7 @@ func TestClientIPResolver(t *testing.T) {
 }
 
 func TestCostAndPlans(t *testing.T) {
+	t.Parallel()
 	cost := func(r *http.Request) int64 {
 		n, _ := strconv.ParseInt(r.Header.Get("X-Test-Cost"), 10, 64)
 		return n
@@ -324,6 +329,7 @@ func TestCostAndPlans(t *testing.T) {
 }
 
 func TestNothingEchoed(t *testing.T) {
+	t.Parallel()
 	l, _ := frozenLimiter(t, Options{Key: ByAPIKey(""), Policies: []Policy{{Name: "fw", Algorithm: FixedWindow, Limit: 1, Period: time.Hour}}})
 	h := l.Handler(okHandler)
 	evil := "<script>alert(1)</script>\"';--"
@@ -343,6 +349,7 @@ func TestNothingEchoed(t *testing.T) {
 }
 
 func TestStageNeverPanicsOnOddRequests(t *testing.T) {
+	t.Parallel()
 	l, _ := frozenLimiter(t, Options{Key: ByAPIKey("").And(ByIP()).And(ByRoute(nil)), Policies: []Policy{PerSecond("s", 5)}})
 	h := l.Handler(okHandler)
 	reqs := []*http.Request{
@@ -365,6 +372,7 @@ func TestStageNeverPanicsOnOddRequests(t *testing.T) {
 }
 
 func TestUluleStores(t *testing.T) {
+	t.Parallel()
 	stores := map[string]func(t *testing.T) limiter.Store{
 		"memory": func(t *testing.T) limiter.Store { return ululememory.NewStore() },
 		"redis": func(t *testing.T) limiter.Store {
@@ -411,6 +419,7 @@ func TestUluleStores(t *testing.T) {
 }
 
 func TestChainedLimitersAddFieldLines(t *testing.T) {
+	t.Parallel()
 	perIP, _ := frozenLimiter(t, Options{Name: "ip", Policies: []Policy{PerSecond("ip", 5)}})
 	perRoute, _ := frozenLimiter(t, Options{Name: "route", Key: ByRoute(func(*http.Request) string { return "/api" }), Policies: []Policy{PerMinute("route", 100)}})
 	w := serve(perIP.Handler(perRoute.Handler(okHandler)), "192.0.2.1:1")
@@ -422,31 +431,11 @@ func TestChainedLimitersAddFieldLines(t *testing.T) {
 	}
 }
 
-func TestPutIntN(t *testing.T) {
-	vals := []int64{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, -1, -9, -10, -100, 1 << 40, MaxLimit, math.MaxInt64, math.MinInt64 + 1, math.MinInt64}
-	for p := int64(1); p > 0 && p <= math.MaxInt64/10; p *= 10 {
-		vals = append(vals, p-1, p, p+1, -p, -(p - 1))
-	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	for range 10000 {
-		vals = append(vals, rng.Int64()>>rng.IntN(63), -(rng.Int64() >> rng.IntN(63)))
-	}
-	for _, v := range vals {
-		want := strconv.FormatInt(v, 10)
-		if n := intLen(v); n != len(want) {
-			t.Fatalf("intLen(%d) = %d, want %d", v, n, len(want))
-		}
-		b := make([]byte, len(want))
-		if n := putIntN(b, v, intLen(v)); n != len(want) || string(b) != want {
-			t.Fatalf("putIntN(%d) wrote %q (%d), want %q", v, b, n, want)
-		}
-	}
-}
-
 // TestHeaderValuesEveryBlock formats RateLimit values of every length
 // class, with and without the legacy fields, and compares them with a
 // plain rendering.
 func TestHeaderValuesEveryBlock(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, legacy := range []bool{false, true} {
 		for n := 1; n <= MaxPolicies; n++ {
@@ -495,6 +484,7 @@ func TestHeaderValuesEveryBlock(t *testing.T) {
 // distinct IPv4 clients and IPv6 networks never share a bucket, the same
 // network always does, and limiters with other policies are kept apart.
 func TestByIPHashKeepsClientsApart(t *testing.T) {
+	t.Parallel()
 	mem := newMem(t, MemoryOptions{SweepInterval: -1})
 	a, err := compileSet("", []Policy{PerMinute("a", 1)})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/textproto"
+	"strings"
 
 	"github.com/covetgo/covet/clientip"
 	"github.com/covetgo/covet/errs"
@@ -121,10 +122,13 @@ func (k Key) validate() (Key, error) {
 	return Key{parts: out}, nil
 }
 
+// tokenSymbols are the characters besides letters and digits RFC 9110
+// allows in a token (a header name).
+const tokenSymbols = "!#$%&'*+-.^_`|~"
+
 func isTokenChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
-		c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' || c == '~'
+	lower := c | 0x20 // folds ASCII letters to lower case, and no other byte into a-z
+	return 'a' <= lower && lower <= 'z' || '0' <= c && c <= '9' || strings.IndexByte(tokenSymbols, c) >= 0
 }
 
 // keyOutcome is what building a request's key found.
@@ -140,64 +144,86 @@ const (
 // and the value (the masked network, the SHA-256 of an API key, or the
 // string, itself hashed when longer than maxPart).
 func (l *Limiter) appendKey(b []byte, r *http.Request) ([]byte, keyOutcome) {
+	outcome := keyOK
 	for i := range l.key.parts {
 		p := &l.key.parts[i]
 		switch p.kind {
 		case partIP:
-			a := l.clientAddr(r)
-			if !a.IsValid() {
-				return b, keyMissing
-			}
-			pfx := clientip.Prefix(a)
-			ip16 := pfx.Addr().As16()
-			b = append(b, 'i', 17)
-			b = append(b, ip16[:]...)
-			b = append(b, byte(pfx.Bits()))
+			b, outcome = l.appendIP(b, r)
 		case partAPIKey:
-			v := headerValue(r.Header, p.header)
-			if v == "" || len(v) > MaxAPIKeyLength {
-				return b, keyMissing
-			}
-			if l.exemptKeys != nil {
-				if _, ok := l.exemptKeys[v]; ok {
-					return b, keyExempt
-				}
-			}
-			sum := sha256.Sum256([]byte(v))
-			b = append(b, 'a', 32)
-			b = append(b, sum[:]...)
+			b, outcome = l.appendAPIKey(b, r, p.header)
 		default:
-			var v string
-			tag := byte('f')
-			switch p.kind {
-			case partRoute:
-				tag = 'r'
-				if p.route != nil {
-					v = p.route(r)
-				} else {
-					v = r.Pattern
-				}
-			default:
-				var ok bool
-				if v, ok = p.fn(r); !ok {
-					return b, keyMissing
-				}
-				if p.kind == partPrincipal {
-					tag = 'p'
-				}
-			}
-			if v == "" && p.kind != partFunc {
-				return b, keyMissing
-			}
-			if l.exemptKeys != nil {
-				if _, ok := l.exemptKeys[v]; ok {
-					return b, keyExempt
-				}
-			}
-			b = appendPart(b, tag, v)
+			b, outcome = l.appendValue(b, r, p)
+		}
+		if outcome != keyOK {
+			return b, outcome
 		}
 	}
 	return b, keyOK
+}
+
+// appendIP appends the client's network.
+func (l *Limiter) appendIP(b []byte, r *http.Request) ([]byte, keyOutcome) {
+	a := l.clientAddr(r)
+	if !a.IsValid() {
+		return b, keyMissing
+	}
+	pfx := clientip.Prefix(a)
+	ip16 := pfx.Addr().As16()
+	b = append(b, 'i', 17)
+	b = append(b, ip16[:]...)
+	return append(b, byte(pfx.Bits())), keyOK
+}
+
+// appendAPIKey appends the SHA-256 of the API key in header.
+func (l *Limiter) appendAPIKey(b []byte, r *http.Request, header string) ([]byte, keyOutcome) {
+	v := headerValue(r.Header, header)
+	if v == "" || len(v) > MaxAPIKeyLength {
+		return b, keyMissing
+	}
+	if l.isExemptKey(v) {
+		return b, keyExempt
+	}
+	sum := sha256.Sum256([]byte(v))
+	b = append(b, 'a', 32)
+	return append(b, sum[:]...), keyOK
+}
+
+// appendValue appends a route, principal or function part.
+func (l *Limiter) appendValue(b []byte, r *http.Request, p *keyPart) ([]byte, keyOutcome) {
+	var v string
+	var tag byte
+	switch p.kind {
+	case partRoute:
+		tag, v = 'r', r.Pattern
+		if p.route != nil {
+			v = p.route(r)
+		}
+	default:
+		var ok bool
+		if v, ok = p.fn(r); !ok {
+			return b, keyMissing
+		}
+		tag = 'f'
+		if p.kind == partPrincipal {
+			tag = 'p'
+		}
+	}
+	if v == "" && p.kind != partFunc {
+		return b, keyMissing
+	}
+	if l.isExemptKey(v) {
+		return b, keyExempt
+	}
+	return appendPart(b, tag, v), keyOK
+}
+
+func (l *Limiter) isExemptKey(v string) bool {
+	if l.exemptKeys == nil {
+		return false
+	}
+	_, ok := l.exemptKeys[v]
+	return ok
 }
 
 func appendPart(b []byte, tag byte, v string) []byte {

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -58,9 +59,10 @@ type Options struct {
 	// Plan names the plan of a request; a name not in Plans (or "") uses
 	// Policies.
 	Plan func(r *http.Request) string
-	// Store holds the counters. Nil: a new MemoryStore with default
+	// Store holds the counters: a *MemoryStore, a *RedisStore or the
+	// *UluleStore of LimiterStore. Nil: a new MemoryStore with default
 	// options, closed by Close.
-	Store Store
+	Store store
 	// Key says what the limits are counted per. Zero: ByIP().
 	Key Key
 	// NoKey decides what happens to a request without a key. Zero:
@@ -112,11 +114,12 @@ type Limiter struct {
 	def        *policySet
 	plans      map[string]*policySet
 	plan       func(*http.Request) string
-	store      Store
+	store      store
 	mem        *MemoryStore // store, when it is a memory store
 	ipOnly     bool         // the key is ByIP and the store mem
 	ownStore   bool
 	key        Key
+	keyKind    string // key.kind(), for spans
 	noKey      NoKeyPolicy
 	cost       func(*http.Request) int64
 	exemptIPs  []netip.Prefix
@@ -148,68 +151,104 @@ type Stats struct {
 
 // New validates opts and returns a Limiter.
 func New(opts Options) (*Limiter, error) {
-	if len(opts.Name) > 32 || opts.Name != "" && !validName(opts.Name) {
-		return nil, errs.Configf("ratelimit: Options.Name %q must be up to 32 characters of [a-z0-9_-] starting with a letter", opts.Name)
-	}
-	if opts.OnStoreError > FailLocal {
-		return nil, errs.Configf("ratelimit: unknown Options.OnStoreError %d", opts.OnStoreError)
-	}
-	if opts.NoKey > NoKeyDeny {
-		return nil, errs.Configf("ratelimit: unknown Options.NoKey %d", opts.NoKey)
+	if err := checkOptions(opts); err != nil {
+		return nil, err
 	}
 	key, err := opts.Key.validate()
 	if err != nil {
 		return nil, err
 	}
 	l := &Limiter{
-		name: opts.Name, plan: opts.Plan, store: opts.Store, key: key, noKey: opts.NoKey,
+		name: opts.Name, plan: opts.Plan, store: opts.Store, key: key, keyKind: key.kind(), noKey: opts.NoKey,
 		cost: opts.Cost, exempt: opts.Exempt, resolver: opts.ClientIP, onError: opts.OnStoreError,
-		fallback: opts.Fallback, retry: opts.StoreRetry, legacy: opts.LegacyHeaders,
-		logger: opts.Logger, clock: opts.Clock,
-	}
-	if l.def, err = compileSet(opts.Name, opts.Policies); err != nil {
-		return nil, err
-	}
-	if len(opts.Plans) > 0 {
-		if opts.Plan == nil {
-			return nil, errs.Configf("ratelimit: Options.Plans needs Options.Plan to choose among them")
-		}
-		l.plans = make(map[string]*policySet, len(opts.Plans))
-		for name, ps := range opts.Plans {
-			set, err := compileSet(opts.Name, ps)
-			if err != nil {
-				return nil, errs.Configf("ratelimit: plan %q: %w", name, err)
-			}
-			l.plans[name] = set
-		}
-	}
-	for _, p := range opts.ExemptIPs {
-		if !p.IsValid() {
-			return nil, errs.Configf("ratelimit: Options.ExemptIPs holds an invalid prefix")
-		}
-		l.exemptIPs = append(l.exemptIPs, p.Masked())
-	}
-	if len(opts.ExemptKeys) > 0 {
-		l.exemptKeys = make(map[string]struct{}, len(opts.ExemptKeys))
-		for _, k := range opts.ExemptKeys {
-			if k == "" {
-				return nil, errs.Configf("ratelimit: Options.ExemptKeys holds an empty key")
-			}
-			l.exemptKeys[k] = struct{}{}
-		}
-	}
-	if l.logger == nil {
-		l.logger = slog.Default()
+		fallback: opts.Fallback, retry: cmp.Or(opts.StoreRetry, time.Second), legacy: opts.LegacyHeaders,
+		logger: cmp.Or(opts.Logger, slog.Default()), clock: opts.Clock,
 	}
 	if l.clock == nil {
 		l.clock = time.Now
 	}
-	if l.retry == 0 {
-		l.retry = time.Second
+	if l.def, err = compileSet(opts.Name, opts.Policies); err != nil {
+		return nil, err
 	}
+	if l.plans, err = compilePlans(opts.Name, opts.Plans); err != nil {
+		return nil, err
+	}
+	if l.exemptIPs, err = compileExemptIPs(opts.ExemptIPs); err != nil {
+		return nil, err
+	}
+	if l.exemptKeys, err = compileExemptKeys(opts.ExemptKeys); err != nil {
+		return nil, err
+	}
+	if err := l.openStores(opts.Clock); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// checkOptions refuses the options New cannot start from.
+func checkOptions(opts Options) error {
+	switch {
+	case len(opts.Name) > 32 || opts.Name != "" && !validName(opts.Name):
+		return errs.Configf("ratelimit: Options.Name %q must be up to 32 characters of [a-z0-9_-] starting with a letter", opts.Name)
+	case opts.OnStoreError > FailLocal:
+		return errs.Configf("ratelimit: unknown Options.OnStoreError %d", opts.OnStoreError)
+	case opts.NoKey > NoKeyDeny:
+		return errs.Configf("ratelimit: unknown Options.NoKey %d", opts.NoKey)
+	case len(opts.Plans) > 0 && opts.Plan == nil:
+		return errs.Configf("ratelimit: Options.Plans needs Options.Plan to choose among them")
+	}
+	return nil
+}
+
+// compilePlans validates each plan like the default policies.
+func compilePlans(name string, plans map[string][]Policy) (map[string]*policySet, error) {
+	if len(plans) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]*policySet, len(plans))
+	for plan, ps := range plans {
+		set, err := compileSet(name, ps)
+		if err != nil {
+			return nil, errs.Configf("ratelimit: plan %q: %w", plan, err)
+		}
+		out[plan] = set
+	}
+	return out, nil
+}
+
+func compileExemptIPs(in []netip.Prefix) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range in {
+		if !p.IsValid() {
+			return nil, errs.Configf("ratelimit: Options.ExemptIPs holds an invalid prefix")
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+func compileExemptKeys(in []string) (map[string]struct{}, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]struct{}, len(in))
+	for _, k := range in {
+		if k == "" {
+			return nil, errs.Configf("ratelimit: Options.ExemptKeys holds an empty key")
+		}
+		out[k] = struct{}{}
+	}
+	return out, nil
+}
+
+// openStores creates the stores the options leave to the Limiter (a
+// memory store, the FailLocal fallback) and checks that the store runs
+// every policy's algorithm.
+func (l *Limiter) openStores(clock func() time.Time) error {
+	var err error
 	if l.store == nil {
 		if l.mem, err = NewMemoryStore(MemoryOptions{}); err != nil {
-			return nil, err
+			return err
 		}
 		l.store, l.ownStore = l.mem, true
 	} else if m, ok := l.store.(*MemoryStore); ok {
@@ -220,18 +259,18 @@ func New(opts Options) (*Limiter, error) {
 		for _, p := range set.ps {
 			if !l.store.supports(p.Algorithm) {
 				l.closeOwned()
-				return nil, errs.Configf("ratelimit: policy %q: the store cannot run %s (a ulule limiter.Store runs fixed windows only)", p.Name, p.Algorithm)
+				return errs.Configf("ratelimit: policy %q: the store cannot run %s (a ulule limiter.Store runs fixed windows only)", p.Name, p.Algorithm)
 			}
 		}
 	}
 	if l.onError == FailLocal && l.fallback == nil {
-		if l.fallback, err = NewMemoryStore(MemoryOptions{Clock: opts.Clock}); err != nil {
+		if l.fallback, err = NewMemoryStore(MemoryOptions{Clock: clock}); err != nil {
 			l.closeOwned()
-			return nil, err
+			return err
 		}
 		l.ownFB = true
 	}
-	return l, nil
+	return nil
 }
 
 func (l *Limiter) sets() []*policySet {

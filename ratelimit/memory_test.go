@@ -9,12 +9,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/goleak"
 )
 
 func TestMemoryExactUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	algs := []Policy{
 		{Name: "tb", Limit: 100, Period: time.Hour},
 		{Name: "fw", Algorithm: FixedWindow, Limit: 100, Period: 24 * time.Hour},
@@ -56,6 +58,7 @@ func TestMemoryExactUnderConcurrency(t *testing.T) {
 }
 
 func TestMemoryCapWhileKeysRotate(t *testing.T) {
+	t.Parallel()
 	const maxKeys = 2048
 	mem := newMem(t, MemoryOptions{MaxKeys: maxKeys})
 	l := newLimiter(t, Options{Store: mem, Policies: []Policy{PerHour("h", 10), {Name: "d", Algorithm: SlidingWindow, Limit: 100, Period: 24 * time.Hour}}})
@@ -106,6 +109,7 @@ func TestMemoryCapWhileKeysRotate(t *testing.T) {
 }
 
 func TestMemoryEvictsExpiredFirstThenLRU(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	mem := newMem(t, MemoryOptions{MaxKeys: 64, Shards: 1, Clock: clock.Now, SweepInterval: -1})
 	short := newLimiter(t, Options{Name: "short", Store: mem, Policies: []Policy{{Name: "s", Algorithm: FixedWindow, Limit: 5, Period: time.Second}}})
@@ -155,6 +159,7 @@ func TestMemoryEvictsExpiredFirstThenLRU(t *testing.T) {
 // decide without locks, and a locked pair) and checks after every request
 // that the store holds exactly the keys an exact LRU would.
 func TestMemoryLRUMatchesModel(t *testing.T) {
+	t.Parallel()
 	const maxKeys = 64
 	clock := newFakeClock()
 	mem := newMem(t, MemoryOptions{MaxKeys: maxKeys, Shards: 1, Clock: clock.Now, SweepInterval: -1})
@@ -216,59 +221,70 @@ func TestMemoryLRUMatchesModel(t *testing.T) {
 }
 
 func TestMemorySweeperReclaimsExpired(t *testing.T) {
-	clock := newFakeClock()
-	mem := newMem(t, MemoryOptions{Clock: clock.Now, SweepInterval: 5 * time.Millisecond, Shards: 4, MaxKeys: 4096})
-	l := newLimiter(t, Options{Store: mem, Policies: []Policy{PerSecond("s", 10)}})
-	for i := 0; i < 3000; i++ {
-		_, _ = l.Allow(context.Background(), strconv.Itoa(i), 1)
-	}
-	if st := mem.Stats(); st.Keys != 3000 {
-		t.Fatalf("keys %d, want 3000", st.Keys)
-	}
-	clock.Add(time.Minute)
-	deadline := time.Now().Add(10 * time.Second)
-	for mem.Stats().Keys > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("sweeper left %d keys", mem.Stats().Keys)
+	t.Parallel()
+	// In a synctest bubble the sweeper's ticker runs on the bubble's
+	// clock: each wait below is one sweep, without real sleeping.
+	synctest.Test(t, func(t *testing.T) {
+		clock := newFakeClock()
+		mem := newMem(t, MemoryOptions{Clock: clock.Now, SweepInterval: 5 * time.Millisecond, Shards: 4, MaxKeys: 4096})
+		l := newLimiter(t, Options{Store: mem, Policies: []Policy{PerSecond("s", 10)}})
+		for i := 0; i < 3000; i++ {
+			_, _ = l.Allow(context.Background(), strconv.Itoa(i), 1)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if st := mem.Stats(); st.Expired != 3000 || st.Evictions != 0 {
-		t.Fatalf("stats %+v", st)
-	}
+		if st := mem.Stats(); st.Keys != 3000 {
+			t.Fatalf("keys %d, want 3000", st.Keys)
+		}
+		clock.Add(time.Minute)
+		for sweeps := 0; mem.Stats().Keys > 0; sweeps++ {
+			if sweeps == 100 {
+				t.Fatalf("sweeper left %d keys after %d sweeps", mem.Stats().Keys, sweeps)
+			}
+			time.Sleep(5 * time.Millisecond)
+			synctest.Wait()
+		}
+		if st := mem.Stats(); st.Expired != 3000 || st.Evictions != 0 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
 }
 
 func TestMemoryCloseStopsGoroutines(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	mem, err := NewMemoryStore(MemoryOptions{SweepInterval: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := New(Options{Policies: []Policy{PerSecond("s", 1)}, OnStoreError: FailLocal, Store: mem})
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(5 * time.Millisecond)
-	_ = l.Close() // closes the fallback it created
-	_ = mem.Close()
-	_ = mem.Close() // twice is fine
-	// Decisions still work after Close.
-	var res Result
-	mem.decideHash(l.def, 1, 1, &res)
-	if !res.Allowed {
-		t.Fatal("closed store refused")
-	}
-	l2, err := New(Options{Policies: []Policy{PerSecond("s", 1)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = l2.Close() // closes the memory store it created
+	// In a synctest bubble the sweepers tick on the bubble's clock, and
+	// the bubble fails if any goroutine outlives it.
+	synctest.Test(t, func(t *testing.T) {
+		mem, err := NewMemoryStore(MemoryOptions{SweepInterval: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := New(Options{Policies: []Policy{PerSecond("s", 1)}, OnStoreError: FailLocal, Store: mem})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Let the sweepers tick before they are stopped.
+		time.Sleep(5 * time.Millisecond)
+		_ = l.Close() // closes the fallback it created
+		_ = mem.Close()
+		_ = mem.Close() // twice is fine
+		// Decisions still work after Close.
+		var res Result
+		mem.decideHash(l.def, 1, 1, &res)
+		if !res.Allowed {
+			t.Fatal("closed store refused")
+		}
+		l2, err := New(Options{Policies: []Policy{PerSecond("s", 1)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = l2.Close() // closes the memory store it created
+	})
 }
 
 // TestMemoryCASOneKeyExact hammers one key from many goroutines with mixed
 // costs: the compare-and-swap path must admit exactly the limit's worth of
 // units, and the key's quota must show exactly what was taken.
 func TestMemoryCASOneKeyExact(t *testing.T) {
+	t.Parallel()
 	const limit = 1000
 	for _, p := range []Policy{
 		{Name: "tb", Limit: limit, Period: time.Hour},
@@ -335,6 +351,7 @@ func TestMemoryCASOneKeyExact(t *testing.T) {
 // needs most of the state word, so that the window index soon outgrows the
 // rest: the key's state must carry on in a new entry.
 func TestMemoryFixedWindowOutgrowsItsWord(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	mem := newMem(t, MemoryOptions{Clock: clock.Now, SweepInterval: -1})
 	const limit = MaxLimit
@@ -359,6 +376,7 @@ func TestMemoryFixedWindowOutgrowsItsWord(t *testing.T) {
 // same table key, as a hash collision would: each decision replaces the
 // other's entry instead of misreading it.
 func TestMemoryShapeCollision(t *testing.T) {
+	t.Parallel()
 	mem := newMem(t, MemoryOptions{SweepInterval: -1})
 	sets := make([]*policySet, 0, 3)
 	for _, ps := range [][]Policy{
@@ -388,6 +406,7 @@ func TestMemoryShapeCollision(t *testing.T) {
 // table growth on a small store with short windows, then checks that the
 // table and the LRU heap still agree and the cap held.
 func TestMemoryChurnUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	const maxKeys = 128
 	mem := newMem(t, MemoryOptions{MaxKeys: maxKeys, Shards: 2, SweepInterval: time.Millisecond})
 	limiters := []*Limiter{
@@ -456,6 +475,7 @@ func TestMemoryChurnUnderConcurrency(t *testing.T) {
 // TestSlotTouchResolution: a decision within touchGrain of the recorded
 // last use leaves it (no write to the slot's line), a later one moves it.
 func TestSlotTouchResolution(t *testing.T) {
+	t.Parallel()
 	var sl slot
 	sl.used.Store(1000)
 	sl.touch(1000 + touchGrain - 1)
@@ -496,6 +516,7 @@ func staleDecide(t *testing.T, l *Limiter, mem *MemoryStore, k string, cost, now
 // earliest time its state could have been stored: nothing negative, no
 // wait longer than the bucket, and a cost-0 look is never refused.
 func TestMemoryStaleReadingNeverMovesBack(t *testing.T) {
+	t.Parallel()
 	const limit = 10
 	ctx := context.Background()
 	t.Run("fixed window", func(t *testing.T) {

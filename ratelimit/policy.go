@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"cmp"
 	"math"
 	"math/bits"
 	"strconv"
@@ -145,60 +146,67 @@ func validName(s string) bool {
 }
 
 func compilePolicy(p Policy) (policy, error) {
-	var c policy
-	if !validName(p.Name) {
-		return c, errs.Configf("ratelimit: policy name %q must be 1-32 characters of [a-z0-9_-] starting with a letter", p.Name)
+	c := policy{Policy: p}
+	if err := checkPolicy(p); err != nil {
+		return c, err
 	}
-	if p.Algorithm >= algorithmCount {
-		return c, errs.Configf("ratelimit: policy %q: unknown algorithm %d", p.Name, p.Algorithm)
-	}
-	if p.Limit < 1 || p.Limit > MaxLimit {
-		return c, errs.Configf("ratelimit: policy %q: limit %d must be between 1 and %d", p.Name, p.Limit, int64(MaxLimit))
-	}
-	if p.Period < MinPeriod || p.Period > MaxPeriod {
-		return c, errs.Configf("ratelimit: policy %q: period %v must be between %v and %v", p.Name, p.Period, MinPeriod, MaxPeriod)
-	}
-	c.Policy = p
 	c.periodNS = int64(p.Period)
 	c.periodUS = int64(p.Period / time.Microsecond)
-	switch p.Algorithm {
-	case TokenBucket:
-		b := p.Burst
-		if b == 0 {
-			b = p.Limit
+	c.burst = p.Limit
+	if p.Algorithm == TokenBucket {
+		if err := c.compileBucket(); err != nil {
+			return c, err
 		}
-		if b < 1 || b > MaxLimit {
-			return c, errs.Configf("ratelimit: policy %q: burst %d must be between 1 and %d", p.Name, p.Burst, int64(MaxLimit))
-		}
-		c.burst = b
-		c.interval = ceilDiv(c.periodNS, p.Limit)
-		c.interUS = ceilDiv(c.periodUS, p.Limit)
-		if p.Period/time.Duration(p.Limit) < time.Microsecond {
-			return c, errs.Configf("ratelimit: policy %q: %d per %v is faster than one unit per microsecond", p.Name, p.Limit, p.Period)
-		}
-		if c.interUS > math.MaxInt64/b || time.Duration(c.interUS*b)*time.Microsecond > MaxPeriod {
-			return c, errs.Configf("ratelimit: policy %q: a bucket of %d units takes longer than %v to fill", p.Name, b, MaxPeriod)
-		}
-	default:
-		if p.Burst != 0 && p.Burst != p.Limit {
-			return c, errs.Configf("ratelimit: policy %q: burst applies only to token buckets", p.Name)
-		}
-		c.burst = p.Limit
+	} else if p.Burst != 0 && p.Burst != p.Limit {
+		return c, errs.Configf("ratelimit: policy %q: burst applies only to token buckets", p.Name)
 	}
 	w := ceilDiv(c.periodNS, int64(time.Second))
 	c.nameItem = `"` + p.Name + `"`
 	c.rateItem = c.nameItem + ";r="
 	c.policyItem = c.nameItem + ";q=" + strconv.FormatInt(p.Limit, 10) + ";w=" + strconv.FormatInt(w, 10)
-	c.redisArgs = [4]string{string(p.Algorithm.code()), strconv.FormatInt(p.Limit, 10), "", ""}
-	switch p.Algorithm {
-	case TokenBucket:
+	// The Redis script's arguments: algorithm, limit, then the interval
+	// and burst of a bucket or the period of a window.
+	c.redisArgs = [4]string{string(p.Algorithm.code()), strconv.FormatInt(p.Limit, 10), strconv.FormatInt(c.periodUS, 10), "0"}
+	if p.Algorithm == TokenBucket {
 		c.redisArgs[2] = strconv.FormatInt(c.interUS, 10)
 		c.redisArgs[3] = strconv.FormatInt(c.burst, 10)
-	default:
-		c.redisArgs[2] = strconv.FormatInt(c.periodUS, 10)
-		c.redisArgs[3] = "0"
 	}
 	return c, nil
+}
+
+// checkPolicy checks the fields every algorithm has.
+func checkPolicy(p Policy) error {
+	switch {
+	case !validName(p.Name):
+		return errs.Configf("ratelimit: policy name %q must be 1-32 characters of [a-z0-9_-] starting with a letter", p.Name)
+	case p.Algorithm >= algorithmCount:
+		return errs.Configf("ratelimit: policy %q: unknown algorithm %d", p.Name, p.Algorithm)
+	case p.Limit < 1 || p.Limit > MaxLimit:
+		return errs.Configf("ratelimit: policy %q: limit %d must be between 1 and %d", p.Name, p.Limit, int64(MaxLimit))
+	case p.Period < MinPeriod || p.Period > MaxPeriod:
+		return errs.Configf("ratelimit: policy %q: period %v must be between %v and %v", p.Name, p.Period, MinPeriod, MaxPeriod)
+	}
+	return nil
+}
+
+// compileBucket checks a token bucket's burst and rate and derives its
+// emission interval.
+func (c *policy) compileBucket() error {
+	p := c.Policy
+	b := cmp.Or(p.Burst, p.Limit)
+	if b < 1 || b > MaxLimit {
+		return errs.Configf("ratelimit: policy %q: burst %d must be between 1 and %d", p.Name, p.Burst, int64(MaxLimit))
+	}
+	c.burst = b
+	c.interval = ceilDiv(c.periodNS, p.Limit)
+	c.interUS = ceilDiv(c.periodUS, p.Limit)
+	if p.Period/time.Duration(p.Limit) < time.Microsecond {
+		return errs.Configf("ratelimit: policy %q: %d per %v is faster than one unit per microsecond", p.Name, p.Limit, p.Period)
+	}
+	if c.interUS > math.MaxInt64/b || time.Duration(c.interUS*b)*time.Microsecond > MaxPeriod {
+		return errs.Configf("ratelimit: policy %q: a bucket of %d units takes longer than %v to fill", p.Name, b, MaxPeriod)
+	}
+	return nil
 }
 
 func ceilDiv(a, b int64) int64 {

@@ -19,6 +19,7 @@ import (
 // shapes X-Forwarded-For: an empty header (which the proxy turns into
 // ", <client>"), a spoofed internal address, or garbage.
 func TestExemptIPsNotReachableThroughProxy(t *testing.T) {
+	t.Parallel()
 	internal := netip.MustParsePrefix("127.0.0.1/32")
 	res, err := clientip.New(clientip.Options{TrustedProxies: []netip.Prefix{internal}})
 	if err != nil {
@@ -72,6 +73,7 @@ func TestExemptIPsNotReachableThroughProxy(t *testing.T) {
 // TestExemptIPsMalformedHeader: a malformed header from a trusted peer
 // leaves the client unknown; it must not pass as the exempt peer itself.
 func TestExemptIPsMalformedHeader(t *testing.T) {
+	t.Parallel()
 	internal := netip.MustParsePrefix("10.0.0.0/8")
 	res, err := clientip.New(clientip.Options{TrustedProxies: []netip.Prefix{internal}})
 	if err != nil {

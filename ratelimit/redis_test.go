@@ -80,6 +80,7 @@ func topologies(t *testing.T) map[string]struct {
 // single node and on a cluster; with long periods the few milliseconds
 // between requests do not matter.
 func TestRedisMatchesMemory(t *testing.T) {
+	t.Parallel()
 	policies := []Policy{
 		{Name: "tb", Limit: 5, Period: 24 * time.Hour, Burst: 3},
 		{Name: "fw", Algorithm: FixedWindow, Limit: 4, Period: 24 * time.Hour},
@@ -138,6 +139,7 @@ func redisTime(t *testing.T, c *redis.Client) time.Time {
 // with its local clock skewed by minutes) share one policy; thousands of
 // concurrent requests admit exactly the limit.
 func TestRedisDistributed(t *testing.T) {
+	t.Parallel()
 	addr := testsvc.RedisAddr(t)
 	admin := redisClient(t, addr)
 	prefix := testPrefix(t, admin)
@@ -248,6 +250,7 @@ func (h *countingHook) take() []string {
 }
 
 func TestRedisOneRoundTripPerDecision(t *testing.T) {
+	t.Parallel()
 	addr := testsvc.RedisAddr(t)
 	c := redisClient(t, addr)
 	prefix := testPrefix(t, c)
@@ -277,6 +280,7 @@ func TestRedisOneRoundTripPerDecision(t *testing.T) {
 }
 
 func TestRedisAfterScriptFlush(t *testing.T) {
+	t.Parallel()
 	addr := testsvc.RedisAddr(t)
 	c := redisClient(t, addr)
 	prefix := testPrefix(t, c)
@@ -307,13 +311,17 @@ func TestRedisAfterScriptFlush(t *testing.T) {
 }
 
 func TestRedisKeysAndTTLs(t *testing.T) {
+	t.Parallel()
 	addr := testsvc.RedisAddr(t)
 	c := redisClient(t, addr)
 	prefix := testPrefix(t, c)
 	l := newLimiter(t, Options{Name: "ttl", Store: newRedis(t, c, prefix), Key: ByAPIKey(""), Policies: []Policy{
-		{Name: "tb", Limit: 10, Period: 200 * time.Millisecond},
-		{Name: "fw", Algorithm: FixedWindow, Limit: 10, Period: 200 * time.Millisecond},
-		{Name: "sw", Algorithm: SlidingWindow, Limit: 10, Period: 200 * time.Millisecond},
+		// Periods long enough that a loaded machine still finds every key
+		// (a bucket's key lives Period/Limit after one request), short
+		// enough to watch them expire.
+		{Name: "tb", Limit: 2, Period: 2 * time.Second},
+		{Name: "fw", Algorithm: FixedWindow, Limit: 2, Period: 2 * time.Second},
+		{Name: "sw", Algorithm: SlidingWindow, Limit: 2, Period: 2 * time.Second},
 	}})
 	h := l.Handler(okHandler)
 	const secret = "sk_live_do_not_store_me"
@@ -343,12 +351,12 @@ func TestRedisKeysAndTTLs(t *testing.T) {
 			t.Fatalf("keys of one decision have different hash tags: %v", keys)
 		}
 		ttl, err := c.PTTL(ctx, k).Result()
-		if err != nil || ttl <= 0 || ttl > 400*time.Millisecond {
+		if err != nil || ttl <= 0 || ttl > 4*time.Second {
 			t.Fatalf("key %q TTL %v (%v)", k, ttl, err)
 		}
 	}
-	// Idle keys expire by themselves.
-	deadline := time.Now().Add(5 * time.Second)
+	// Idle keys expire by themselves (a real Redis, so real time).
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		n, err := c.Exists(ctx, keys...).Result()
 		if err != nil {
@@ -365,6 +373,7 @@ func TestRedisKeysAndTTLs(t *testing.T) {
 }
 
 func TestRedisStoreOptions(t *testing.T) {
+	t.Parallel()
 	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 	defer c.Close()
 	noCtx := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
@@ -463,6 +472,9 @@ func TestRedisNoHang(t *testing.T) {
 	}
 	defer ln.Close()
 	var conns sync.WaitGroup
+	// The server holds every connection, silent, until the test is over.
+	over := make(chan struct{})
+	defer close(over)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -470,7 +482,7 @@ func TestRedisNoHang(t *testing.T) {
 				return
 			}
 			conns.Add(1)
-			go func() { defer conns.Done(); time.Sleep(3 * time.Second); c.Close() }()
+			go func() { defer conns.Done(); <-over; c.Close() }()
 		}
 	}()
 	c := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1, ContextTimeoutEnabled: true})
@@ -502,6 +514,7 @@ func TestRedisNoHang(t *testing.T) {
 }
 
 func TestRedisAllOrNothing(t *testing.T) {
+	t.Parallel()
 	day := 24 * time.Hour
 	policies := []Policy{
 		{Name: "tb", Limit: 3, Period: day},

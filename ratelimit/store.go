@@ -2,10 +2,13 @@ package ratelimit
 
 import "context"
 
-// Store holds rate-limit state. It is implemented by *MemoryStore,
-// *RedisStore and the adapter LimiterStore returns; a Store may be shared
-// by several Limiters.
-type Store interface {
+// store holds rate-limit state: *MemoryStore, *RedisStore and *UluleStore
+// implement it, and Options.Store takes any of them. It is not an
+// extension point, since a store decides with the package's own
+// algorithms; another backend comes in through github.com/ulule/limiter's
+// Store interface and LimiterStore. A store may be shared by several
+// Limiters.
+type store interface {
 	// decide takes cost from every policy of set for key, or from none,
 	// and fills res.
 	decide(ctx context.Context, set *policySet, key []byte, cost int64, res *Result) error

@@ -324,11 +324,8 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 			errs.Write(w, r, err)
 			return
 		}
-		rw := &responseWriter{ResponseWriter: w, s: s, r: r}
-		if errs.CurrentMode() == errs.Development {
-			rw.hold = true
-		}
-		next.ServeHTTP(rw, r)
+		rw := newResponseWriter(w, s, r, errs.CurrentMode() == errs.Development)
+		next.ServeHTTP(&rw.out, r)
 		rw.finish()
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/httpx"
 )
 
 // holdLimit is how much of a response Development mode holds back before
@@ -18,177 +19,72 @@ const holdLimit = 1 << 20
 // the handler's response with an error.
 var errResponseReplaced = errors.New("session: the response was replaced by an error because the session could not be saved")
 
-// responseWriter saves the session on the first WriteHeader, Write, Flush,
-// ReadFrom or Hijack, before anything reaches the client. It keeps
-// Flusher, Hijacker and ReaderFrom working, and Unwrap lets
-// http.ResponseController see through it.
+// responseWriter saves the session just before the response starts (the
+// first WriteHeader, Write, Flush, ReadFrom or Hijack), before anything
+// reaches the client. The handler writes through out, the shared wrapper,
+// which runs BeforeStart at that moment and keeps Flusher, Hijacker,
+// ReaderFrom and Unwrap working. In Development mode a holdWriter sits
+// between out and the real writer.
 type responseWriter struct {
-	http.ResponseWriter
-	s *Session
-	r *http.Request
-
-	committed   bool
-	failed      bool
-	wroteHeader bool
-
-	// Development mode: the response is held until the handler returns.
-	hold        bool
-	passthrough bool
-	status      int
-	header      http.Header
-	buf         []byte
+	out  httpx.Writer
+	real http.ResponseWriter
+	hold *holdWriter // Development mode only
+	s    *Session
+	r    *http.Request
 }
 
-// commit saves the session once; on failure it writes the error response
-// and reports false.
-func (w *responseWriter) commit() bool {
-	if w.committed {
-		return !w.failed
+// newResponseWriter returns the writer for one request to s; hold keeps
+// the response back until the handler returns.
+func newResponseWriter(w http.ResponseWriter, s *Session, r *http.Request, hold bool) *responseWriter {
+	rw := &responseWriter{real: w, s: s, r: r}
+	next := w
+	if hold {
+		rw.hold = &holdWriter{ResponseWriter: w}
+		next = rw.hold
 	}
-	w.committed = true
-	if err := w.s.m.commit(w.s, w.ResponseWriter.Header()); err != nil {
-		w.failed = true
-		clear(w.ResponseWriter.Header())
-		errs.Write(w.ResponseWriter, w.r, err)
-		return false
-	}
-	return true
+	rw.out.Reset(next, rw)
+	return rw
 }
 
-// WriteHeader saves the session, then sends (or, in Development, holds)
-// the status. 1xx informational responses pass straight through.
-func (w *responseWriter) WriteHeader(code int) {
-	if w.failed {
-		return
+// BeforeStart saves the session and sets its cookie as the response
+// starts; when that fails the error response replaces the handler's.
+func (w *responseWriter) BeforeStart(http.ResponseWriter, int) error {
+	if w.commit() != nil {
+		return errResponseReplaced
 	}
-	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
-		w.ResponseWriter.WriteHeader(code)
-		return
-	}
-	if w.wroteHeader {
-		if !w.holding() {
-			w.ResponseWriter.WriteHeader(code) // net/http reports the superfluous call
-		}
-		return
-	}
-	if !w.commit() {
-		return
-	}
-	w.wroteHeader = true
-	if w.holding() {
-		w.status = code
-		w.header = w.ResponseWriter.Header().Clone()
-		return
-	}
-	w.ResponseWriter.WriteHeader(code)
+	return nil
 }
 
-func (w *responseWriter) holding() bool { return w.hold && !w.passthrough }
-
-// Write saves the session on the first call, like WriteHeader.
-func (w *responseWriter) Write(p []byte) (int, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
+// commit saves the session; on failure it writes the error response
+// straight to the client (never into a held response).
+func (w *responseWriter) commit() error {
+	err := w.s.m.commit(w.s, w.real.Header())
+	if err != nil {
+		clear(w.real.Header())
+		errs.Write(w.real, w.r, err)
 	}
-	if w.failed {
-		return 0, errResponseReplaced
-	}
-	if w.holding() {
-		if len(w.buf)+len(p) <= holdLimit {
-			w.buf = append(w.buf, p...)
-			return len(p), nil
-		}
-		if err := w.release(); err != nil {
-			return 0, err
-		}
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-// release sends a held response on and stops holding.
-func (w *responseWriter) release() error {
-	w.passthrough = true
-	if !w.wroteHeader {
-		return nil
-	}
-	h := w.ResponseWriter.Header()
-	clear(h)
-	for k, v := range w.header {
-		h[k] = v
-	}
-	w.ResponseWriter.WriteHeader(w.status)
-	var err error
-	if len(w.buf) > 0 {
-		_, err = w.ResponseWriter.Write(w.buf)
-	}
-	w.buf = nil
 	return err
 }
-
-// Flush implements http.Flusher.
-func (w *responseWriter) Flush() {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.failed {
-		return
-	}
-	if w.holding() && w.release() != nil {
-		return
-	}
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
-}
-
-// Hijack implements http.Hijacker.
-func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if !w.commit() {
-		return nil, nil, errResponseReplaced
-	}
-	if w.holding() {
-		if err := w.release(); err != nil {
-			return nil, nil, err
-		}
-	}
-	w.passthrough = true
-	return http.NewResponseController(w.ResponseWriter).Hijack()
-}
-
-// ReadFrom implements io.ReaderFrom.
-func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.failed {
-		return 0, errResponseReplaced
-	}
-	if !w.holding() {
-		if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-			return rf.ReadFrom(src)
-		}
-	}
-	return io.Copy(writerOnly{w}, src)
-}
-
-type writerOnly struct{ io.Writer }
-
-// Unwrap returns the wrapped ResponseWriter.
-func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // finish runs after the handler: it saves a session the handler never
 // wrote a response for, and in Development turns a held response into a
 // 500 when the session was changed after its headers.
 func (w *responseWriter) finish() {
-	if !w.commit() {
+	if !w.out.Started() {
+		if w.commit() != nil {
+			return
+		}
+	} else if w.out.Replaced() != nil {
 		return
 	}
-	if !w.holding() {
+	if w.hold == nil || w.hold.passthrough {
 		return
 	}
 	w.s.mu.Lock()
 	violations := w.s.violations
 	w.s.mu.Unlock()
 	if violations > 0 {
-		h := w.ResponseWriter.Header()
+		h := w.real.Header()
 		cookies, vary := h["Set-Cookie"], h["Vary"]
 		clear(h)
 		if cookies != nil {
@@ -197,9 +93,109 @@ func (w *responseWriter) finish() {
 		if vary != nil {
 			h["Vary"] = vary
 		}
-		w.passthrough = true
-		errs.Write(w.ResponseWriter, w.r, errChangedAfterHeaders)
+		w.hold.passthrough = true
+		errs.Write(w.real, w.r, errChangedAfterHeaders)
 		return
 	}
-	_ = w.release()
+	_ = w.hold.release()
 }
+
+// holdWriter keeps a Development-mode response back (up to holdLimit)
+// until the handler returns, so that a session change after the headers
+// can still turn it into an error. It is not a status tracker: it defers
+// the response, as timeout's writer does. Header changes made after the
+// status are dropped on release, as net/http drops them.
+type holdWriter struct {
+	http.ResponseWriter
+	passthrough bool
+	wroteHeader bool
+	status      int
+	header      http.Header
+	buf         []byte
+}
+
+// WriteHeader holds the status and a copy of the headers. 1xx
+// informational responses pass straight through.
+func (h *holdWriter) WriteHeader(code int) {
+	switch {
+	case code >= 100 && code < 200 && code != http.StatusSwitchingProtocols, h.passthrough:
+		h.ResponseWriter.WriteHeader(code)
+	case !h.wroteHeader:
+		h.wroteHeader = true
+		h.status = code
+		h.header = h.ResponseWriter.Header().Clone()
+	}
+}
+
+// Write holds p, or sends the held response on once it outgrows holdLimit.
+func (h *holdWriter) Write(p []byte) (int, error) {
+	if h.passthrough {
+		return h.ResponseWriter.Write(p)
+	}
+	if !h.wroteHeader {
+		h.WriteHeader(http.StatusOK)
+	}
+	if len(h.buf)+len(p) <= holdLimit {
+		h.buf = append(h.buf, p...)
+		return len(p), nil
+	}
+	if err := h.release(); err != nil {
+		return 0, err
+	}
+	return h.ResponseWriter.Write(p)
+}
+
+// release sends a held response on and stops holding.
+func (h *holdWriter) release() error {
+	if h.passthrough {
+		return nil
+	}
+	h.passthrough = true
+	if !h.wroteHeader {
+		return nil
+	}
+	hd := h.ResponseWriter.Header()
+	clear(hd)
+	for k, v := range h.header {
+		hd[k] = v
+	}
+	h.ResponseWriter.WriteHeader(h.status)
+	var err error
+	if len(h.buf) > 0 {
+		_, err = h.ResponseWriter.Write(h.buf)
+	}
+	h.buf = nil
+	return err
+}
+
+// ReadFrom holds what it reads, or uses the real writer's ReadFrom once
+// the response is no longer held.
+func (h *holdWriter) ReadFrom(src io.Reader) (int64, error) {
+	if rf, ok := h.ResponseWriter.(io.ReaderFrom); ok && h.passthrough {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{h}, src)
+}
+
+// FlushError sends the held response on and flushes it: a handler that
+// flushes wants its client to see the response now.
+func (h *holdWriter) FlushError() error {
+	if !h.wroteHeader && !h.passthrough {
+		h.WriteHeader(http.StatusOK)
+	}
+	if err := h.release(); err != nil {
+		return err
+	}
+	return http.NewResponseController(h.ResponseWriter).Flush()
+}
+
+// Hijack sends the held response on and hands the connection over.
+func (h *holdWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if err := h.release(); err != nil {
+		return nil, nil, err
+	}
+	return http.NewResponseController(h.ResponseWriter).Hijack()
+}
+
+// Unwrap returns the real writer, for http.ResponseController.
+func (h *holdWriter) Unwrap() http.ResponseWriter { return h.ResponseWriter }

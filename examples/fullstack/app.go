@@ -301,7 +301,7 @@ func (a *app) buildEdge() (err error) {
 // buildLimits builds the three rate limits; with Redis they are shared by
 // every instance.
 func (a *app) buildLimits() (err error) {
-	var shared ratelimit.Store
+	var shared *ratelimit.RedisStore
 	if a.rdb != nil {
 		rs, err := ratelimit.NewRedisStore(a.rdb, ratelimit.RedisOptions{Prefix: a.cfg.RedisPrefix + "rl:"})
 		if err != nil {
@@ -311,7 +311,10 @@ func (a *app) buildLimits() (err error) {
 		a.closers = append(a.closers, rs)
 	}
 	build := func(o ratelimit.Options) (*ratelimit.Limiter, error) {
-		o.Store, o.ClientIP, o.Logger = shared, a.ips, a.log
+		if shared != nil {
+			o.Store = shared
+		}
+		o.ClientIP, o.Logger = a.ips, a.log
 		o.OnStoreError = ratelimit.FailLocal
 		l, err := ratelimit.New(o)
 		if err == nil {

@@ -34,26 +34,35 @@ const MaxLen = 2048
 // "/\t/host" is "//host"), Unicode slash look-alikes, bidi controls and
 // invalid UTF-8.
 func LocalPath(p string) bool {
-	if len(p) == 0 || len(p) > MaxLen || p[0] != '/' || !SafeChars(p) {
+	if len(p) == 0 || len(p) > MaxLen || p[0] != '/' || !SafeChars(p) || strings.HasPrefix(p, "//") {
 		return false
 	}
-	if len(p) > 1 && p[1] == '/' {
-		return false
-	}
+	return decodedLocal(p) && cleanedLocal(p) && relativeReference(p)
+}
+
+// decodedLocal reports whether p, decoded once, is still a local path free
+// of control characters and backslashes.
+func decodedLocal(p string) bool {
 	d, err := url.PathUnescape(p)
-	if err != nil || strings.HasPrefix(d, "//") || strings.ContainsFunc(d, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
-		return false
-	}
-	// http.Redirect cleans the path part of a local target; the cleaned
-	// form (and its once-decoded form) must still be a local path.
+	return err == nil && !strings.HasPrefix(d, "//") &&
+		!strings.ContainsFunc(d, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' })
+}
+
+// cleanedLocal reports whether the path part of p, as http.Redirect
+// cleans it (and that form decoded once), is still a local path.
+func cleanedLocal(p string) bool {
 	pp, _, _ := strings.Cut(p, "?")
 	c := path.Clean(pp)
 	if strings.HasPrefix(c, "//") {
 		return false
 	}
-	if dc, err := url.PathUnescape(c); err != nil || strings.HasPrefix(dc, "//") {
-		return false
-	}
+	dc, err := url.PathUnescape(c)
+	return err == nil && !strings.HasPrefix(dc, "//")
+}
+
+// relativeReference reports whether p parses as a URL with no scheme,
+// host, user or opaque part.
+func relativeReference(p string) bool {
 	u, err := url.Parse(p)
 	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil && u.Opaque == ""
 }
