@@ -3,8 +3,6 @@ package authn
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -12,92 +10,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 )
-
-// Claims are the verified claims of a JWT: the registered claims, the OAuth2
-// scope claims, a roles claim, and the raw payload for everything else
-// (see Decode). The verifier fills them in one strict pass over the
-// payload: claim names match exactly (RFC 7519), a name that appears twice
-// in any letter case is refused, and exp, nbf and iat must be numbers.
-type Claims struct {
-	jwt.RegisteredClaims
-	// Scope is the "scope" claim (RFC 8693/9068: space-separated; a JSON
-	// array is accepted too).
-	Scope Scopes `json:"-"`
-	// Scp is the "scp" claim some providers use instead of "scope".
-	Scp Scopes `json:"-"`
-	// Roles is the "roles" claim.
-	Roles []string `json:"roles,omitempty"`
-	// ClientID is the "client_id" claim (RFC 9068).
-	ClientID string `json:"client_id,omitempty"`
-
-	raw   []byte // the payload, when kept
-	token string // else the token, to decode the payload from on demand
-	dates [3]jwt.NumericDate
-}
-
-// Scopes is a list of scopes that decodes from a space-separated JSON string
-// or from a JSON array of strings.
-type Scopes []string
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (s *Scopes) UnmarshalJSON(b []byte) error {
-	list, err := parseScopes(b)
-	if err != nil {
-		return err
-	}
-	*s = list
-	return nil
-}
-
-// parseScopes decodes a JSON string of space-separated scopes or an array
-// of strings. It never retains b.
-func parseScopes(b []byte) (Scopes, error) {
-	// Fast path: a string without escapes (the common "a b c").
-	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && bytes.IndexByte(b, '\\') < 0 {
-		return strings.Fields(string(b[1 : len(b)-1])), nil
-	}
-	cb := bytes.Clone(b)
-	if len(cb) > 0 && cb[0] == '"' {
-		var str string
-		if err := json.Unmarshal(cb, &str); err != nil {
-			return nil, err
-		}
-		return strings.Fields(str), nil
-	}
-	var list []string
-	if err := json.Unmarshal(cb, &list); err != nil {
-		return nil, err
-	}
-	return list, nil
-}
-
-// AllScopes returns the scopes of both the scope and scp claims.
-func (c *Claims) AllScopes() []string {
-	if len(c.Scp) == 0 {
-		return c.Scope
-	}
-	if len(c.Scope) == 0 {
-		return c.Scp
-	}
-	out := make([]string, 0, len(c.Scope)+len(c.Scp))
-	return append(append(out, c.Scope...), c.Scp...)
-}
-
-// Decode unmarshals the whole verified payload into v, for claims this type
-// does not name.
-func (c *Claims) Decode(v any) error {
-	raw := c.raw
-	if raw == nil && c.token != "" {
-		var err error
-		if raw, err = payloadOf(c.token); err != nil {
-			return err
-		}
-	}
-	if raw == nil {
-		return errors.New("authn: claims have no payload")
-	}
-	return json.Unmarshal(raw, v)
-}
 
 // isTimeClaim reports whether name is exp, nbf or iat in any letter case:
 // encoding/json matches struct fields case-insensitively, so "Exp" lands
@@ -135,8 +47,9 @@ func lowerASCII(c byte) byte {
 // both scope claims. Names match exactly (RFC 7519 claim names are case
 // sensitive); exp, nbf and iat must be JSON numbers in any letter case,
 // since an application decoding the payload with encoding/json would
-// match "Exp" to its exp field. It never retains b.
-func parseClaims(b []byte, c *Claims) error {
+// match "Exp" to its exp field. The three dates point into dates. It never
+// retains b.
+func parseClaims(b []byte, c *Claims, dates *[3]jwt.NumericDate) error {
 	m, err := newMembers(b)
 	if err != nil {
 		return err
@@ -174,15 +87,15 @@ func parseClaims(b []byte, c *Claims) error {
 		case "roles":
 			c.Roles, err = stringList(val, false)
 		case "exp":
-			c.ExpiresAt, err = numericDate(val, &c.dates[0])
+			c.ExpiresAt, err = numericDate(val, &dates[0])
 		case "nbf":
-			c.NotBefore, err = numericDate(val, &c.dates[1])
+			c.NotBefore, err = numericDate(val, &dates[1])
 		case "iat":
-			c.IssuedAt, err = numericDate(val, &c.dates[2])
+			c.IssuedAt, err = numericDate(val, &dates[2])
 		case "scope":
-			c.Scope, err = parseScopes(val)
+			err = c.Scope.UnmarshalJSON(val)
 		case "scp":
-			c.Scp, err = parseScopes(val)
+			err = c.Scp.UnmarshalJSON(val)
 		}
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/covetgo/covet/authn/principal"
 	"github.com/covetgo/covet/errs"
 )
 
@@ -11,8 +12,9 @@ import (
 // values, so errs.Write renders them; test them with errors.Is.
 var (
 	// ErrNoCredentials: the request carries no credentials and the stage
-	// requires them (401, code "unauthenticated").
-	ErrNoCredentials = errs.New(errs.KindAuthentication, "unauthenticated", "Authentication is required.")
+	// requires them (401, code "unauthenticated"). It is
+	// principal.ErrNoCredentials, which authz answers too.
+	ErrNoCredentials = principal.ErrNoCredentials
 	// ErrInvalidToken: a bearer token was presented and is not acceptable
 	// (401, code "invalid_token"). Every reason looks the same to the caller.
 	ErrInvalidToken = errs.New(errs.KindAuthentication, "invalid_token", "The access token is invalid.")
@@ -82,31 +84,7 @@ func quote(s string) string {
 }
 
 // BearerChallenge returns an RFC 6750 WWW-Authenticate challenge for the
-// Bearer scheme. code is "" (no credentials were sent), "invalid_request",
-// "invalid_token" or "insufficient_scope"; scope lists the scopes needed for
-// insufficient_scope.
+// Bearer scheme; see principal.BearerChallenge.
 func BearerChallenge(realm, code, description string, scope ...string) string {
-	var b strings.Builder
-	b.WriteString("Bearer")
-	sep := " "
-	add := func(k, v string) {
-		b.WriteString(sep)
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(quote(v))
-		sep = ", "
-	}
-	if realm != "" {
-		add("realm", realm)
-	}
-	if code != "" {
-		add("error", code)
-	}
-	if description != "" {
-		add("error_description", description)
-	}
-	if len(scope) > 0 {
-		add("scope", strings.Join(scope, " "))
-	}
-	return b.String()
+	return principal.BearerChallenge(realm, code, description, scope...)
 }

@@ -151,6 +151,7 @@ func normalizeTyp(t string) string {
 type verifiedToken struct {
 	claims    Claims
 	principal Principal
+	dates     [3]jwt.NumericDate // exp, nbf and iat of claims
 }
 
 // defaultPrincipal fills p from c: subject, roles, both scope claims, exp.
@@ -206,10 +207,10 @@ func (v *Verifier) verify(ctx context.Context, token string, useCache bool) (*Pr
 	}
 	vt := new(verifiedToken)
 	claims := &vt.claims
-	if err := v.verifyCold(ctx, token, claims); err != nil {
+	if err := v.verifyCold(ctx, token, claims, &vt.dates); err != nil {
 		return nil, err
 	}
-	claims.token = token
+	claims.SetToken(token)
 	if claims.Subject == "" {
 		return nil, fail(ErrInvalidToken, "missing_sub", nil)
 	}
@@ -292,7 +293,7 @@ func parseHeader(b []byte, wantTyp bool) (h jwsHeader, err error) {
 // compact serialization is parsed here, strictly and without reflection;
 // golang-jwt's signing methods check the signature and its validator the
 // registered claims.
-func (v *Verifier) verifyCold(ctx context.Context, token string, c *Claims) error {
+func (v *Verifier) verifyCold(ctx context.Context, token string, c *Claims, dates *[3]jwt.NumericDate) error {
 	i := strings.IndexByte(token, '.')
 	j := i + 1 + strings.IndexByte(token[i+1:], '.')
 	// The header and payload are decoded into a stack buffer; the
@@ -312,7 +313,7 @@ func (v *Verifier) verifyCold(ctx context.Context, token string, c *Claims) erro
 	if !ok {
 		return fail(ErrInvalidToken, "malformed", nil)
 	}
-	if err := parseClaims(payload, c); err != nil {
+	if err := parseClaims(payload, c, dates); err != nil {
 		if errors.Is(err, errDuplicateClaim) {
 			return fail(ErrInvalidToken, "duplicate_claim", err)
 		}

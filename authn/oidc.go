@@ -21,6 +21,7 @@ import (
 	"github.com/covetgo/covet/internal/outbound"
 	"github.com/covetgo/covet/internal/redirect"
 	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
 )
 
@@ -228,10 +229,10 @@ func (o *OIDC) callback(w http.ResponseWriter, r *http.Request) (*Principal, *oa
 		return nil, nil, "", fail(ErrLoginFailed, "bad_azp", err)
 	}
 	var c Claims
-	if err := parseClaims(payload, &c); err != nil {
+	if err := parseClaims(payload, &c, new([3]jwt.NumericDate)); err != nil {
 		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
 	}
-	c.raw = payload
+	c.SetPayload(payload)
 	var p *Principal
 	if o.principal != nil {
 		p, err = o.principal(&c, tok)

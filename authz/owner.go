@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/principal"
 	"github.com/covetgo/covet/errs"
 )
 
@@ -51,7 +51,7 @@ func (a *Authorizer) RequireOwner(load OwnerLoader, bypass ...string) func(http.
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()
-			p, ok := authn.PrincipalFrom(ctx)
+			p, ok := principal.From(ctx)
 			if !ok {
 				errs.Write(w, r, a.unauth)
 				return

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/principal"
 	"github.com/covetgo/covet/errs"
 )
 
@@ -238,7 +238,7 @@ func (r *RBAC) Allowed(roles []string, perm string) bool {
 
 // Decide implements Decider: it reports whether the principal's roles grant
 // permission. A nil principal is denied.
-func (r *RBAC) Decide(_ context.Context, p *authn.Principal, permission string) (bool, error) {
+func (r *RBAC) Decide(_ context.Context, p *principal.Principal, permission string) (bool, error) {
 	if p == nil {
 		return false, nil
 	}
