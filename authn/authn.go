@@ -144,6 +144,7 @@ func (a *Authn) Authenticate(r *http.Request) (*Principal, error) {
 			return nil, a.refuse(r, i, au, err)
 		}
 		if p != nil {
+			recordOutcome(r.Context(), p.Method, outcomeAuthenticated, "")
 			if a.observe != nil {
 				a.observe(r.Context(), p.Method, "")
 			}
@@ -157,11 +158,13 @@ func (a *Authn) Authenticate(r *http.Request) (*Principal, error) {
 		}
 	}
 	if a.optional {
+		recordOutcome(r.Context(), "", outcomeAnonymous, "")
 		if a.observe != nil {
 			a.observe(r.Context(), "", "anonymous")
 		}
 		return nil, nil
 	}
+	recordOutcome(r.Context(), "", outcomeRefused, "no_credentials")
 	if a.observe != nil {
 		a.observe(r.Context(), "", "no_credentials")
 	}
@@ -180,6 +183,11 @@ func (a *Authn) refuse(r *http.Request, i int, au Authenticator, err error) erro
 	if reason == "" {
 		reason = errs.From(err).Code()
 	}
+	outcome := outcomeRefused
+	if errors.Is(err, errs.KindServiceUnavailable) {
+		outcome = outcomeUnavailable
+	}
+	recordOutcome(r.Context(), au.Method(), outcome, reason)
 	if a.observe != nil {
 		a.observe(r.Context(), au.Method(), reason)
 	}

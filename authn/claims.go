@@ -2,7 +2,6 @@ package authn
 
 import (
 	"bytes"
-	"encoding/base64"
 	"math"
 	"strconv"
 	"strings"
@@ -131,18 +130,6 @@ func numericDate(val []byte, dst *jwt.NumericDate) (*jwt.NumericDate, error) {
 		return nil, err
 	}
 	return dst, nil
-}
-
-// payloadSegment returns the payload segment of a compact JWS.
-func payloadSegment(token string) string {
-	_, rest, _ := strings.Cut(token, ".")
-	seg, _, _ := strings.Cut(rest, ".")
-	return seg
-}
-
-// payloadOf base64url-decodes the payload segment of a compact JWS.
-func payloadOf(token string) ([]byte, error) {
-	return base64.RawURLEncoding.DecodeString(payloadSegment(token))
 }
 
 // b64dec maps base64url characters to their values; 0xff marks others.

@@ -115,26 +115,31 @@ func (a *Authorizer) allowed(ctx context.Context, p *principal.Principal, c *che
 // programming error found when routes are built.
 func (a *Authorizer) Require(perms ...string) func(http.Handler) http.Handler {
 	checks := a.compile(perms, "Require")
+	policy := strings.Join(perms, " ")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()
 			p, ok := principal.From(ctx)
 			if !ok {
+				recordDecision(ctx, policy, decisionUnauthenticated)
 				errs.Write(w, r, a.unauth)
 				return
 			}
 			for i := range checks {
 				ok, err := a.allowed(ctx, p, &checks[i])
 				if err != nil {
+					recordDecision(ctx, checks[i].perm, decisionUnavailable)
 					errs.Write(w, r, ErrUnavailable.WithCause(err))
 					return
 				}
 				if !ok {
+					recordDecision(ctx, checks[i].perm, decisionDeny)
 					a.audit(ctx, p, checks[i].perm, "", false)
 					errs.Write(w, r, a.forbidden)
 					return
 				}
 			}
+			recordDecision(ctx, policy, decisionAllow)
 			if a.auditAllowed {
 				for i := range checks {
 					a.audit(ctx, p, checks[i].perm, "", true)
@@ -152,6 +157,7 @@ func (a *Authorizer) Require(perms ...string) func(http.Handler) http.Handler {
 func (a *Authorizer) Check(ctx context.Context, perm string) error {
 	p, ok := principal.From(ctx)
 	if !ok {
+		recordDecision(ctx, perm, decisionUnauthenticated)
 		return a.unauth
 	}
 	var allowed bool
@@ -162,12 +168,15 @@ func (a *Authorizer) Check(ctx context.Context, perm string) error {
 		allowed, err = a.decider.Decide(ctx, p, perm)
 	}
 	if err != nil {
+		recordDecision(ctx, perm, decisionUnavailable)
 		return ErrUnavailable.WithCause(err)
 	}
 	if !allowed {
+		recordDecision(ctx, perm, decisionDeny)
 		a.audit(ctx, p, perm, "", false)
 		return a.forbidden
 	}
+	recordDecision(ctx, perm, decisionAllow)
 	if a.auditAllowed {
 		a.audit(ctx, p, perm, "", true)
 	}
@@ -222,14 +231,17 @@ func (a *Authorizer) gate(label string, deny *errs.Error, allowed func(*principa
 			ctx := r.Context()
 			p, ok := principal.From(ctx)
 			if !ok {
+				recordDecision(ctx, label, decisionUnauthenticated)
 				errs.Write(w, r, a.unauth)
 				return
 			}
 			if !allowed(p) {
+				recordDecision(ctx, label, decisionDeny)
 				a.audit(ctx, p, label, "", false)
 				errs.Write(w, r, deny)
 				return
 			}
+			recordDecision(ctx, label, decisionAllow)
 			if a.auditAllowed {
 				a.audit(ctx, p, label, "", true)
 			}

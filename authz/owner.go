@@ -53,6 +53,7 @@ func (a *Authorizer) RequireOwner(load OwnerLoader, bypass ...string) func(http.
 			ctx := r.Context()
 			p, ok := principal.From(ctx)
 			if !ok {
+				recordDecision(ctx, "owner", decisionUnauthenticated)
 				errs.Write(w, r, a.unauth)
 				return
 			}
@@ -66,6 +67,7 @@ func (a *Authorizer) RequireOwner(load OwnerLoader, bypass ...string) func(http.
 			for i := 0; !allowed && i < len(checks); i++ {
 				ok, err := a.allowed(ctx, p, &checks[i])
 				if err != nil {
+					recordDecision(ctx, checks[i].perm, decisionUnavailable)
 					errs.Write(w, r, ErrUnavailable.WithCause(err))
 					return
 				}
@@ -74,10 +76,12 @@ func (a *Authorizer) RequireOwner(load OwnerLoader, bypass ...string) func(http.
 				}
 			}
 			if !allowed {
+				recordDecision(ctx, perm, decisionDeny)
 				a.audit(ctx, p, perm, res.ID, false)
 				errs.Write(w, r, a.forbidden)
 				return
 			}
+			recordDecision(ctx, perm, decisionAllow)
 			if a.auditAllowed {
 				a.audit(ctx, p, perm, res.ID, true)
 			}
