@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/covetgo/covet/authn"
+	pwhash "github.com/covetgo/covet/authn/password"
 	"github.com/covetgo/covet/authz"
 	"github.com/covetgo/covet/bodylimit"
 	"github.com/covetgo/covet/clientip"
@@ -60,7 +61,7 @@ type app struct {
 	smallBody *bodylimit.Stage
 
 	sessions  *session.Manager
-	passwords *authn.Passwords
+	passwords *pwhash.Hasher
 	issuer    *authn.Issuer
 	verifier  *authn.Verifier
 	authn     *authn.Authn

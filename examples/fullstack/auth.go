@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/authn"
+	pwhash "github.com/covetgo/covet/authn/password"
 	"github.com/covetgo/covet/authz"
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/session"
@@ -55,7 +56,7 @@ type codeBody struct {
 }
 
 func (a *app) buildAuth(ctx context.Context) (err error) {
-	if a.passwords, err = authn.NewPasswords(authn.PasswordOptions{}); err != nil {
+	if a.passwords, err = pwhash.New(pwhash.Options{}); err != nil {
 		return err
 	}
 	if a.sealer, err = newSealer(deriveKey(a.cfg.SecretKey, "totp-secrets")); err != nil {

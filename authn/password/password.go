@@ -1,4 +1,4 @@
-package authn
+package password
 
 import (
 	"context"
@@ -17,23 +17,23 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// MaxPasswordSize is the longest password Passwords accepts: longer input
+// MaxSize is the longest password Hasher accepts: longer input
 // is refused before any hashing, so a request cannot buy expensive work.
-const MaxPasswordSize = 1 << 10
+const MaxSize = 1 << 10
 
 // The password errors.
 var (
-	// ErrPasswordTooLong: the password is over MaxPasswordSize bytes (400,
+	// ErrTooLong: the password is over MaxSize bytes (400,
 	// code "password_too_long"). Every kind of account gives this answer
 	// at the same length, before any hashing.
-	ErrPasswordTooLong = errs.New(errs.KindBadRequest, "password_too_long", "The password is too long.")
+	ErrTooLong = errs.New(errs.KindBadRequest, "password_too_long", "The password is too long.")
 	// ErrMalformedHash: a stored hash cannot be parsed, or asks for more
 	// work than the configured parameters allow (500: a data bug or a
 	// tampered record, not the caller's fault).
 	ErrMalformedHash = errs.New(errs.KindInternal, "malformed_password_hash", "")
-	// ErrPasswordBusy: more password checks are waiting than MaxQueue
+	// ErrBusy: more password checks are waiting than MaxQueue
 	// allows (503, code "password_busy", with Retry-After).
-	ErrPasswordBusy = errs.New(errs.KindServiceUnavailable, "password_busy", "Too many sign-ins at once; try again shortly.").WithHeader("Retry-After", "1")
+	ErrBusy = errs.New(errs.KindServiceUnavailable, "password_busy", "Too many sign-ins at once; try again shortly.").WithHeader("Retry-After", "1")
 )
 
 // Stored hashes may ask for at most this multiple of the configured
@@ -60,9 +60,9 @@ const (
 // DefaultBcryptMaxCost is the highest bcrypt cost Verify accepts by default.
 const DefaultBcryptMaxCost = 12
 
-// PasswordOptions configure Passwords. Zero values are OWASP's recommended
+// Options configure Hasher. Zero values are OWASP's recommended
 // Argon2id parameters (19 MiB, 2 iterations, 1 lane).
-type PasswordOptions struct {
+type Options struct {
 	// Memory is Argon2id's memory in KiB. Zero: 19456 (19 MiB). At least
 	// 19456, at most 1 GiB.
 	Memory uint32
@@ -80,12 +80,12 @@ type PasswordOptions struct {
 	// takes Memory KiB). Zero: GOMAXPROCS.
 	MaxConcurrent int
 	// MaxQueue bounds how many callers may wait for a slot; callers past
-	// it get ErrPasswordBusy at once. Zero: 8 × MaxConcurrent. Callers
+	// it get ErrBusy at once. Zero: 8 × MaxConcurrent. Callers
 	// that wait give up when their context ends.
 	MaxQueue int
 }
 
-// Passwords hashes and verifies passwords. New hashes are Argon2id in PHC
+// Hasher hashes and verifies passwords. New hashes are Argon2id in PHC
 // string format ($argon2id$v=19$m=19456,t=2,p=1$salt$hash); bcrypt hashes
 // ($2a$, $2b$, $2y$) are verified for accounts migrated from older systems,
 // and NeedsRehash tells when to upgrade them.
@@ -101,7 +101,7 @@ type PasswordOptions struct {
 // parameters. And Verify pads its answer to the slowest kind of check it
 // has recently timed (a moving average per kind), so a bcrypt account, an
 // Argon2id account and an unknown account take about as long.
-type Passwords struct {
+type Hasher struct {
 	m, t       uint32
 	p          uint8
 	bcryptMax  int
@@ -118,9 +118,9 @@ const (
 	argonKeyLen  = 32
 )
 
-// NewPasswords validates opts and returns a Passwords.
-func NewPasswords(opts PasswordOptions) (*Passwords, error) {
-	p := &Passwords{m: opts.Memory, t: opts.Iterations, p: opts.Parallelism, bcryptMax: opts.BcryptMaxCost}
+// New validates opts and returns a Hasher.
+func New(opts Options) (*Hasher, error) {
+	p := &Hasher{m: opts.Memory, t: opts.Iterations, p: opts.Parallelism, bcryptMax: opts.BcryptMaxCost}
 	if p.m == 0 {
 		p.m = owaspMinMemory
 	}
@@ -134,22 +134,22 @@ func NewPasswords(opts PasswordOptions) (*Passwords, error) {
 		p.bcryptMax = DefaultBcryptMaxCost
 	}
 	if p.m < owaspMinMemory || p.m > argonMaxMemory {
-		return nil, errs.Configf("authn: PasswordOptions.Memory %d KiB is outside %d..%d", p.m, owaspMinMemory, argonMaxMemory)
+		return nil, errs.Configf("password: Options.Memory %d KiB is outside %d..%d", p.m, owaspMinMemory, argonMaxMemory)
 	}
 	if p.t > argonMaxIterations {
-		return nil, errs.Configf("authn: PasswordOptions.Iterations %d is above %d", p.t, argonMaxIterations)
+		return nil, errs.Configf("password: Options.Iterations %d is above %d", p.t, argonMaxIterations)
 	}
 	if p.t < owaspMinIterations && p.m < owaspOneIterationMemory {
-		return nil, errs.Configf("authn: PasswordOptions: %d iteration(s) needs at least %d KiB of Memory (OWASP), not %d", p.t, owaspOneIterationMemory, p.m)
+		return nil, errs.Configf("password: Options: %d iteration(s) needs at least %d KiB of Memory (OWASP), not %d", p.t, owaspOneIterationMemory, p.m)
 	}
 	if p.p > argonMaxParallelism {
-		return nil, errs.Configf("authn: PasswordOptions.Parallelism %d is above %d", p.p, argonMaxParallelism)
+		return nil, errs.Configf("password: Options.Parallelism %d is above %d", p.p, argonMaxParallelism)
 	}
 	if p.bcryptMax < bcrypt.MinCost || p.bcryptMax > 16 {
-		return nil, errs.Configf("authn: PasswordOptions.BcryptMaxCost %d is outside %d..16", p.bcryptMax, bcrypt.MinCost)
+		return nil, errs.Configf("password: Options.BcryptMaxCost %d is outside %d..16", p.bcryptMax, bcrypt.MinCost)
 	}
 	if opts.MaxConcurrent < 0 || opts.MaxQueue < 0 {
-		return nil, errs.Configf("authn: PasswordOptions.MaxConcurrent or MaxQueue is negative")
+		return nil, errs.Configf("password: Options.MaxConcurrent or MaxQueue is negative")
 	}
 	n := opts.MaxConcurrent
 	if n == 0 {
@@ -167,14 +167,14 @@ func NewPasswords(opts PasswordOptions) (*Passwords, error) {
 	p.argonNS.Store(int64(time.Since(start)))
 	if _, err := parseArgon2id(p.dummy, p); err != nil {
 		// The parser must accept what Hash makes, or nobody could log in.
-		return nil, errs.Configf("authn: PasswordOptions make hashes the parser refuses: %v", err)
+		return nil, errs.Configf("password: Options make hashes the parser refuses: %v", err)
 	}
 	return p, nil
 }
 
 // acquire takes a hashing slot, waiting while at most maxWaiting others
-// wait; past that it fails at once with ErrPasswordBusy.
-func (p *Passwords) acquire(ctx context.Context) error {
+// wait; past that it fails at once with ErrBusy.
+func (p *Hasher) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return errs.From(err)
 	}
@@ -185,7 +185,7 @@ func (p *Passwords) acquire(ctx context.Context) error {
 	}
 	if p.waiting.Add(1) > p.maxWaiting {
 		p.waiting.Add(-1)
-		return ErrPasswordBusy
+		return ErrBusy
 	}
 	defer p.waiting.Add(-1)
 	select {
@@ -196,12 +196,12 @@ func (p *Passwords) acquire(ctx context.Context) error {
 	}
 }
 
-func (p *Passwords) release() { <-p.sem }
+func (p *Hasher) release() { <-p.sem }
 
 // run computes f in a hashing slot. It returns when f is done or when ctx
 // ends; in the latter case f finishes in the background, still holding its
 // slot, so abandoned work stays bounded by MaxConcurrent.
-func (p *Passwords) run(ctx context.Context, f func()) error {
+func (p *Hasher) run(ctx context.Context, f func()) error {
 	if err := p.acquire(ctx); err != nil {
 		return err
 	}
@@ -219,7 +219,7 @@ func (p *Passwords) run(ctx context.Context, f func()) error {
 	}
 }
 
-func (p *Passwords) encode(salt, key []byte) string {
+func (p *Hasher) encode(salt, key []byte) string {
 	var b strings.Builder
 	b.WriteString("$argon2id$v=19$m=")
 	b.WriteString(strconv.FormatUint(uint64(p.m), 10))
@@ -234,13 +234,13 @@ func (p *Passwords) encode(salt, key []byte) string {
 	return b.String()
 }
 
-// Hash returns the Argon2id PHC string of password. Passwords over
-// MaxPasswordSize bytes are refused with ErrPasswordTooLong. It waits for a
-// slot when MaxConcurrent hashes are running (ErrPasswordBusy past
+// Hash returns the Argon2id PHC string of password. Hasher over
+// MaxSize bytes are refused with ErrTooLong. It waits for a
+// slot when MaxConcurrent hashes are running (ErrBusy past
 // MaxQueue waiting callers) and returns when ctx ends.
-func (p *Passwords) Hash(ctx context.Context, password string) (string, error) {
-	if len(password) > MaxPasswordSize {
-		return "", ErrPasswordTooLong
+func (p *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	if len(password) > MaxSize {
+		return "", ErrTooLong
 	}
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
@@ -262,7 +262,7 @@ type argonParams struct {
 
 // parseArgon2id parses s; with cfg non-nil it also refuses parameters past
 // argonMaxFactor times cfg's.
-func parseArgon2id(s string, cfg *Passwords) (argonParams, error) {
+func parseArgon2id(s string, cfg *Hasher) (argonParams, error) {
 	var a argonParams
 	parts := strings.Split(s, "$")
 	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, hash
@@ -309,13 +309,13 @@ func parseArgon2id(s string, cfg *Passwords) (argonParams, error) {
 // Verify then checks against a dummy hash with the current parameters and
 // returns false, so the response takes as long as for a real account.
 // A password over 72 bytes against a bcrypt hash is a wrong password.
-// Errors: ErrPasswordTooLong (over MaxPasswordSize), ErrMalformedHash
-// (unparsable, or past the bounds described on Passwords),
-// ErrPasswordBusy, or the context's error: Verify returns when ctx ends,
+// Errors: ErrTooLong (over MaxSize), ErrMalformedHash
+// (unparsable, or past the bounds described on Hasher),
+// ErrBusy, or the context's error: Verify returns when ctx ends,
 // even in the middle of a hash.
-func (p *Passwords) Verify(ctx context.Context, hash, password string) (bool, error) {
-	if len(password) > MaxPasswordSize {
-		return false, ErrPasswordTooLong
+func (p *Hasher) Verify(ctx context.Context, hash, password string) (bool, error) {
+	if len(password) > MaxSize {
+		return false, ErrTooLong
 	}
 	unknown := hash == ""
 	if unknown {
@@ -369,7 +369,7 @@ func (p *Passwords) Verify(ctx context.Context, hash, password string) (bool, er
 // pad records took in the moving average avg, then waits (outside any
 // hashing slot) until the check has taken as long as the slowest kind's
 // average.
-func (p *Passwords) pad(ctx context.Context, avg *atomic.Int64, took time.Duration) error {
+func (p *Hasher) pad(ctx context.Context, avg *atomic.Int64, took time.Duration) error {
 	old := avg.Load()
 	next := int64(took)
 	if old != 0 {
@@ -398,7 +398,7 @@ func isBcrypt(h string) bool {
 // NeedsRehash reports whether hash should be replaced by Hash's output after
 // the next successful Verify: it is bcrypt, malformed, or Argon2id with
 // other parameters than the current ones.
-func (p *Passwords) NeedsRehash(hash string) bool {
+func (p *Hasher) NeedsRehash(hash string) bool {
 	a, err := parseArgon2id(hash, p)
 	if err != nil {
 		return true

@@ -1,4 +1,4 @@
-package authn
+package password
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 )
 
 func TestPasswords(t *testing.T) {
-	pw, err := NewPasswords(PasswordOptions{})
+	pw, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestPasswords(t *testing.T) {
 		{"bcrypt mismatch", string(legacy), "old passwore", false, nil},
 		{"bcrypt at 72 bytes", string(legacy72), long72, true, nil},
 		{"bcrypt over 72 bytes is a wrong password, not a truncation", string(legacy72), long72 + "b", false, nil},
-		{"over 1 KiB refused", h, strings.Repeat("x", MaxPasswordSize+1), false, ErrPasswordTooLong},
+		{"over 1 KiB refused", h, strings.Repeat("x", MaxSize+1), false, ErrTooLong},
 		{"unknown user", "", "correct horse battery staple", false, nil},
 		{"malformed: plain text", "hunter2", "hunter2", false, ErrMalformedHash},
 		{"malformed: argon2i", strings.Replace(h, "argon2id", "argon2i", 1), "x", false, ErrMalformedHash},
@@ -64,11 +64,11 @@ func TestPasswords(t *testing.T) {
 			}
 		})
 	}
-	if _, err := pw.Hash(ctx, strings.Repeat("x", MaxPasswordSize+1)); !errors.Is(err, ErrPasswordTooLong) {
+	if _, err := pw.Hash(ctx, strings.Repeat("x", MaxSize+1)); !errors.Is(err, ErrTooLong) {
 		t.Fatalf("Hash of an oversized password: %v", err)
 	}
 
-	stronger, _ := NewPasswords(PasswordOptions{Iterations: 3})
+	stronger, _ := New(Options{Iterations: 3})
 	rehash := []struct {
 		name string
 		hash string
@@ -91,7 +91,7 @@ func TestPasswords(t *testing.T) {
 }
 
 func TestPasswordOptionsRefused(t *testing.T) {
-	for name, o := range map[string]PasswordOptions{
+	for name, o := range map[string]Options{
 		"weak memory":          {Memory: 1024},
 		"huge memory":          {Memory: 1 << 22},
 		"absurd iterations":    {Iterations: 1000},
@@ -105,7 +105,7 @@ func TestPasswordOptionsRefused(t *testing.T) {
 		"bcrypt cost 3":        {BcryptMaxCost: 3},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := NewPasswords(o); err == nil {
+			if _, err := New(o); err == nil {
 				t.Fatal("accepted")
 			}
 		})
@@ -113,7 +113,7 @@ func TestPasswordOptionsRefused(t *testing.T) {
 }
 
 func TestPasswordConcurrencyBound(t *testing.T) {
-	pw, err := NewPasswords(PasswordOptions{MaxConcurrent: 1})
+	pw, err := New(Options{MaxConcurrent: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,13 +143,13 @@ func TestPasswordConcurrencyBound(t *testing.T) {
 }
 
 func TestPasswordOptionsOWASP(t *testing.T) {
-	for name, o := range map[string]PasswordOptions{
+	for name, o := range map[string]Options{
 		"46 MiB, 1 iteration":  {Memory: 47104, Iterations: 1},
 		"19 MiB, 2 iterations": {Memory: 19456, Iterations: 2},
 		"64 lanes":             {Parallelism: 64},
 	} {
 		t.Run(name, func(t *testing.T) {
-			pw, err := NewPasswords(o)
+			pw, err := New(o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -167,7 +167,7 @@ func TestPasswordOptionsOWASP(t *testing.T) {
 // TestPasswordHashBounds: stored hashes asking for more than a small
 // multiple of the configured work are malformed, refused before hashing.
 func TestPasswordHashBounds(t *testing.T) {
-	pw, err := NewPasswords(PasswordOptions{})
+	pw, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestPasswordHashBounds(t *testing.T) {
 // TestPasswordVerifyHonoursContext: Verify returns when its context ends,
 // even in the middle of a hash.
 func TestPasswordVerifyHonoursContext(t *testing.T) {
-	pw, err := NewPasswords(PasswordOptions{MaxConcurrent: 1})
+	pw, err := New(Options{MaxConcurrent: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestPasswordVerifyHonoursContext(t *testing.T) {
 // TestPasswordQueueBound: past MaxQueue waiting callers, Verify fails at
 // once with a 503 that says when to retry.
 func TestPasswordQueueBound(t *testing.T) {
-	pw, err := NewPasswords(PasswordOptions{MaxConcurrent: 1, MaxQueue: 1})
+	pw, err := New(Options{MaxConcurrent: 1, MaxQueue: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestPasswordQueueBound(t *testing.T) {
 	}
 	_, err = pw.Verify(context.Background(), h, "pw")
 	var e *errs.Error
-	if !errors.Is(err, ErrPasswordBusy) || !errors.As(err, &e) || e.Status() != 503 || e.Header().Get("Retry-After") == "" {
+	if !errors.Is(err, ErrBusy) || !errors.As(err, &e) || e.Status() != 503 || e.Header().Get("Retry-After") == "" {
 		t.Fatalf("Verify past the queue: %v", err)
 	}
 	pw.release()
@@ -250,7 +250,7 @@ func TestPasswordQueueBound(t *testing.T) {
 // TestPasswordAnswersAlike: every kind of account gives the same answer
 // to the same kind of attempt.
 func TestPasswordAnswersAlike(t *testing.T) {
-	pw, err := NewPasswords(PasswordOptions{})
+	pw, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestPasswordAnswersAlike(t *testing.T) {
 	argon, _ := pw.Hash(ctx, "right password")
 	legacy, _ := bcrypt.GenerateFromPassword([]byte("right password"), bcrypt.MinCost)
 	accounts := map[string]string{"argon2id": argon, "bcrypt": string(legacy), "unknown": ""}
-	for _, attempt := range []string{"wrong password", strings.Repeat("p", 73), strings.Repeat("p", 200), strings.Repeat("p", MaxPasswordSize+1)} {
+	for _, attempt := range []string{"wrong password", strings.Repeat("p", 73), strings.Repeat("p", 200), strings.Repeat("p", MaxSize+1)} {
 		type answer struct {
 			ok   bool
 			code string
@@ -282,7 +282,7 @@ func TestPasswordAnswersAlike(t *testing.T) {
 // BenchmarkPasswordVerifyKinds times a wrong password against each kind of
 // account; with the padding in Verify the kinds should take about as long.
 func BenchmarkPasswordVerifyKinds(b *testing.B) {
-	pw, err := NewPasswords(PasswordOptions{MaxConcurrent: 1})
+	pw, err := New(Options{MaxConcurrent: 1})
 	if err != nil {
 		b.Fatal(err)
 	}

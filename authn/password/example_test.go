@@ -1,4 +1,4 @@
-package authn_test
+package password_test
 
 import (
 	"context"
@@ -10,14 +10,15 @@ import (
 	"strings"
 
 	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/password"
 	"github.com/covetgo/covet/errs"
 )
 
-// A login handler with Passwords: every kind of account (Argon2id, legacy
+// A login handler with Hasher: every kind of account (Argon2id, legacy
 // bcrypt, unknown) gets the same answer to a wrong password, and a burst
 // of logins past MaxQueue gets 503 with Retry-After instead of queuing.
-func ExamplePasswords_Verify() {
-	pw, err := authn.NewPasswords(authn.PasswordOptions{MaxConcurrent: 2, MaxQueue: 16})
+func ExampleHasher_Verify() {
+	pw, err := password.New(password.Options{MaxConcurrent: 2, MaxQueue: 16})
 	if err != nil {
 		panic(err)
 	}
@@ -27,7 +28,7 @@ func ExamplePasswords_Verify() {
 	login := errs.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		// An unknown user is checked against "" so it costs the same.
 		ok, err := pw.Verify(r.Context(), accounts[r.PostFormValue("user")], r.PostFormValue("password"))
-		if errors.Is(err, authn.ErrPasswordBusy) {
+		if errors.Is(err, password.ErrBusy) {
 			return err // 503 with Retry-After
 		}
 		if err != nil {
