@@ -31,34 +31,46 @@ var (
 	ErrUnavailable = errs.New(errs.KindServiceUnavailable, "authentication_unavailable", "Authentication is temporarily unavailable; retry after the number of seconds in the Retry-After header.").WithHeader("Retry-After", "1")
 )
 
-// reasonError carries the detailed reason a credential was refused. It is
-// the cause of the public error, which errs never shows for 4xx responses.
-type reasonError struct {
-	reason string
-	err    error
+// ReasonError carries the detailed reason a credential was refused. It is
+// the cause of the public error, which errs never shows for 4xx responses;
+// Reason reads it back. The authenticators and stores of authn's
+// subpackages build their refusals with it (see WithReason).
+type ReasonError struct {
+	// Reason is the code for logs and metrics ("expired", "unknown_kid").
+	Reason string
+	// Err is the underlying error, or nil.
+	Err error
 }
 
-func (e *reasonError) Error() string {
-	if e.err != nil {
-		return e.reason + ": " + e.err.Error()
+func (e *ReasonError) Error() string {
+	if e.Err != nil {
+		return e.Reason + ": " + e.Err.Error()
 	}
-	return e.reason
+	return e.Reason
 }
 
-func (e *reasonError) Unwrap() error { return e.err }
+// Unwrap returns the underlying error.
+func (e *ReasonError) Unwrap() error { return e.Err }
 
-// fail returns public with a cause carrying reason (and err, when not nil).
+// WithReason returns public with a cause carrying reason (and err, when not
+// nil): the caller sees public, Reason and the audit log see reason.
+func WithReason(public *errs.Error, reason string, err error) error {
+	return public.WithCause(&ReasonError{Reason: reason, Err: err})
+}
+
+// fail is WithReason.
 func fail(public *errs.Error, reason string, err error) error {
-	return public.WithCause(&reasonError{reason: reason, err: err})
+	return WithReason(public, reason, err)
 }
 
 // Reason returns the detailed reason code of an error returned by this
-// package ("expired", "bad_signature", "unknown_kid", "reused", ...), or ""
-// when err carries none. Reasons are for logs and metrics, not for clients.
+// package or its subpackages ("expired", "bad_signature", "unknown_kid",
+// "reused", ...), or "" when err carries none. Reasons are for logs and
+// metrics, not for clients.
 func Reason(err error) string {
-	var re *reasonError
+	var re *ReasonError
 	if errors.As(err, &re) {
-		return re.reason
+		return re.Reason
 	}
 	return ""
 }

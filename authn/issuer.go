@@ -648,7 +648,7 @@ func (i *Issuer) RevokeSubject(ctx context.Context, subject string, before time.
 // VerificationKey implements KeySet over the issuer's published keys.
 func (i *Issuer) VerificationKey(_ context.Context, kid string) (Key, error) {
 	if kid == "" {
-		return Key{}, &reasonError{reason: "missing_kid"}
+		return Key{}, &ReasonError{Reason: "missing_kid"}
 	}
 	now := i.now()
 	i.mu.RLock()
@@ -661,7 +661,7 @@ func (i *Issuer) VerificationKey(_ context.Context, kid string) (Key, error) {
 			return k.pub, nil
 		}
 	}
-	return Key{}, &reasonError{reason: "unknown_kid", err: errUnknownKID}
+	return Key{}, &ReasonError{Reason: "unknown_kid", Err: errUnknownKID}
 }
 
 // Verifier returns a Verifier for this issuer's tokens: its keys,

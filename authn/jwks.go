@@ -308,7 +308,7 @@ func (j *JWKS) VerificationKey(ctx context.Context, kid string) (Key, error) {
 	if k, ok, err := j.lookup(kid); ok {
 		return k, err
 	}
-	return Key{}, &reasonError{reason: "unknown_kid", err: errUnknownKID}
+	return Key{}, &ReasonError{Reason: "unknown_kid", Err: errUnknownKID}
 }
 
 // lookup finds kid among the current keys; ok is false when a refresh
@@ -321,7 +321,7 @@ func (j *JWKS) lookup(kid string) (Key, bool, error) {
 				return k, true, nil
 			}
 		}
-		return Key{}, true, &reasonError{reason: "missing_kid"}
+		return Key{}, true, &ReasonError{Reason: "missing_kid"}
 	}
 	k, ok := keys[kid]
 	return k, ok, nil

@@ -406,12 +406,12 @@ var claimReasons = []struct {
 // with its reason. (Malformed tokens, duplicate claims and bad signatures
 // are refused by verifyCold itself.)
 func (v *Verifier) mapError(err error) error {
-	var re *reasonError
+	var re *ReasonError
 	if errors.As(err, &re) {
-		if re.reason == "unavailable" {
+		if re.Reason == "unavailable" {
 			return ErrUnavailable.WithCause(err)
 		}
-		return fail(ErrInvalidToken, re.reason, err)
+		return fail(ErrInvalidToken, re.Reason, err)
 	}
 	reason := "invalid"
 	for _, m := range claimReasons {

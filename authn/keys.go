@@ -116,12 +116,12 @@ func (s *StaticKeys) VerificationKey(_ context.Context, kid string) (Key, error)
 		if s.only != nil {
 			return *s.only, nil
 		}
-		return Key{}, &reasonError{reason: "missing_kid"}
+		return Key{}, &ReasonError{Reason: "missing_kid"}
 	}
 	if k, ok := s.byID[kid]; ok {
 		return k, nil
 	}
-	return Key{}, &reasonError{reason: "unknown_kid", err: errUnknownKID}
+	return Key{}, &ReasonError{Reason: "unknown_kid", Err: errUnknownKID}
 }
 
 // algorithms returns the algorithms of the keys.

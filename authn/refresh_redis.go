@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/covetgo/covet/authn/internal/redisstore"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -26,7 +27,7 @@ import (
 // interval (IssuerOptions.RefreshReuseGrace), so a stall does not turn a
 // retry into reuse.
 type RedisRefreshStore struct {
-	redisStore
+	r redisStore
 }
 
 // NewRedisRefreshStore returns a store on rdb. The client must be built with
@@ -41,11 +42,11 @@ func NewRedisRefreshStore(rdb redis.UniversalClient, opts RedisOptions) (*RedisR
 }
 
 func (s *RedisRefreshStore) tokenKey(family, hash string) string {
-	return s.prefix + "rt:" + hashTag(family) + ":" + hash
+	return s.r.Prefix + "rt:" + redisstore.HashTag(family) + ":" + hash
 }
 
 func (s *RedisRefreshStore) familyKey(family string) string {
-	return s.prefix + "rf:" + hashTag(family)
+	return s.r.Prefix + "rf:" + redisstore.HashTag(family)
 }
 
 // Create implements RefreshStore.
@@ -54,10 +55,10 @@ func (s *RedisRefreshStore) Create(ctx context.Context, hash string, rec Refresh
 	if err != nil {
 		return err
 	}
-	ctx, cancel := s.ctx(ctx)
+	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
 	key := s.tokenKey(rec.Family, hash)
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = s.r.RDB.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, key, "grant", g, "used", "0", "next", "",
 			"exp", rec.ExpiresAt.UnixMilli(), "fexp", rec.FamilyExpiresAt.UnixMilli(), "auth", rec.AuthTime.UnixMilli())
 		p.PExpireAt(ctx, key, rec.FamilyExpiresAt)
@@ -102,10 +103,10 @@ return {'ok', v[1], string.format('%d', nexp), v[4], v[6]}
 
 // Rotate implements RefreshStore.
 func (s *RedisRefreshStore) Rotate(ctx context.Context, r Rotation) (RefreshRecord, error) {
-	ctx, cancel := s.ctx(ctx)
+	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
 	keys := []string{s.tokenKey(r.Family, r.Hash), s.tokenKey(r.Family, r.NextHash), s.familyKey(r.Family)}
-	res, err := rotateScript.Run(ctx, s.rdb, keys,
+	res, err := rotateScript.Run(ctx, s.r.RDB, keys,
 		r.Now.UnixMilli(), r.NextExpiresAt.UnixMilli(), r.Grace.Milliseconds(), r.NextHash).StringSlice()
 	if err != nil {
 		return RefreshRecord{}, err
@@ -151,14 +152,14 @@ return 1
 
 // Revoke implements RefreshStore.
 func (s *RedisRefreshStore) Revoke(ctx context.Context, family, hash string) error {
-	ctx, cancel := s.ctx(ctx)
+	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
-	return revokeScript.Run(ctx, s.rdb, []string{s.tokenKey(family, hash), s.familyKey(family)}).Err()
+	return revokeScript.Run(ctx, s.r.RDB, []string{s.tokenKey(family, hash), s.familyKey(family)}).Err()
 }
 
 // RevokeFamily implements RefreshStore.
 func (s *RedisRefreshStore) RevokeFamily(ctx context.Context, family string, until time.Time) error {
-	ctx, cancel := s.ctx(ctx)
+	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
-	return s.rdb.SetArgs(ctx, s.familyKey(family), "1", redis.SetArgs{ExpireAt: until}).Err()
+	return s.r.RDB.SetArgs(ctx, s.familyKey(family), "1", redis.SetArgs{ExpireAt: until}).Err()
 }

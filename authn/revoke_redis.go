@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/covetgo/covet/authn/internal/redisstore"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -22,7 +23,7 @@ import (
 // Retry-After): the list fails closed, since a revoked token must not pass
 // because the list could not be read, and a 503 logs nobody out.
 type RedisRevocations struct {
-	redisStore
+	r redisStore
 }
 
 // NewRedisRevocations returns a revocation list on rdb. The client must be
@@ -37,20 +38,20 @@ func NewRedisRevocations(rdb redis.UniversalClient, opts RedisOptions) (*RedisRe
 }
 
 func (s *RedisRevocations) base(subject string) string {
-	return s.prefix + "rv:" + hashTag(subject) + ":"
+	return s.r.Prefix + "rv:" + redisstore.HashTag(subject) + ":"
 }
 
 // Revoked implements RevocationList.
 func (s *RedisRevocations) Revoked(ctx context.Context, c *Claims) (bool, error) {
-	ctx, cancel := s.ctx(ctx)
+	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
 	base := s.base(c.Subject)
 	var vals []any
 	var err error
 	if c.ID != "" {
-		vals, err = s.rdb.MGet(ctx, base+"before", base+"jti:"+c.ID).Result()
+		vals, err = s.r.RDB.MGet(ctx, base+"before", base+"jti:"+c.ID).Result()
 	} else {
-		vals, err = s.rdb.MGet(ctx, base+"before").Result()
+		vals, err = s.r.RDB.MGet(ctx, base+"before").Result()
 	}
 	if err != nil {
 		return false, err
@@ -89,9 +90,9 @@ func (s *RedisRevocations) RevokeToken(ctx context.Context, subject, jti string,
 	if jti == "" || !exp.After(time.Now()) {
 		return nil
 	}
-	ctx, cancel := s.ctx(ctx)
+	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
-	return s.rdb.SetArgs(ctx, s.base(subject)+"jti:"+jti, "1", redis.SetArgs{ExpireAt: exp.Add(time.Second)}).Err()
+	return s.r.RDB.SetArgs(ctx, s.base(subject)+"jti:"+jti, "1", redis.SetArgs{ExpireAt: exp.Add(time.Second)}).Err()
 }
 
 // cutoffScript: KEYS[1] the cut-off key; ARGV[1] the cut-off (Unix s),
@@ -112,16 +113,16 @@ return 1
 
 // RevokeSubject implements RevocationStore.
 func (s *RedisRevocations) RevokeSubject(ctx context.Context, subject string, before, keepUntil time.Time) error {
-	ctx, cancel := s.ctx(ctx)
+	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
-	return cutoffScript.Run(ctx, s.rdb, []string{s.base(subject) + "before"}, before.Unix(), keepUntil.UnixMilli()).Err()
+	return cutoffScript.Run(ctx, s.r.RDB, []string{s.base(subject) + "before"}, before.Unix(), keepUntil.UnixMilli()).Err()
 }
 
 // RevokedBefore implements RevocationStore.
 func (s *RedisRevocations) RevokedBefore(ctx context.Context, subject string) (time.Time, error) {
-	ctx, cancel := s.ctx(ctx)
+	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
-	v, err := s.rdb.Get(ctx, s.base(subject)+"before").Result()
+	v, err := s.r.RDB.Get(ctx, s.base(subject)+"before").Result()
 	if errors.Is(err, redis.Nil) {
 		return time.Time{}, nil
 	}

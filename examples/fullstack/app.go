@@ -18,6 +18,7 @@ import (
 
 	"github.com/covetgo/covet/authn"
 	pwhash "github.com/covetgo/covet/authn/password"
+	"github.com/covetgo/covet/authn/totp"
 	"github.com/covetgo/covet/authz"
 	"github.com/covetgo/covet/bodylimit"
 	"github.com/covetgo/covet/clientip"
@@ -65,7 +66,7 @@ type app struct {
 	issuer    *authn.Issuer
 	verifier  *authn.Verifier
 	authn     *authn.Authn
-	totp      *authn.TOTP
+	totp      *totp.Verifier
 	authz     *authz.Authorizer
 	sealer    *sealer
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/covetgo/covet/authn"
 	pwhash "github.com/covetgo/covet/authn/password"
+	"github.com/covetgo/covet/authn/totp"
 	"github.com/covetgo/covet/authz"
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/session"
@@ -111,13 +112,13 @@ func (a *app) buildAuth(ctx context.Context) (err error) {
 	// Failed codes are counted in Redis when there is one, so the attempt
 	// limit holds across instances; the last used step lives in the users
 	// table either way.
-	var failures authn.TOTPStore = authn.NewMemoryTOTPStore(nil)
+	var failures totp.Store = totp.NewMemoryStore(nil)
 	if a.rdb != nil {
-		if failures, err = authn.NewRedisTOTPStore(a.rdb, authn.RedisOptions{Prefix: a.cfg.RedisPrefix + "totp:"}); err != nil {
+		if failures, err = totp.NewRedisStore(a.rdb, authn.RedisOptions{Prefix: a.cfg.RedisPrefix + "totp:"}); err != nil {
 			return err
 		}
 	}
-	a.totp, err = authn.NewTOTP(authn.TOTPOptions{Issuer: "Covet notes", Store: &totpStore{store: a.store, failures: failures}})
+	a.totp, err = totp.New(totp.Options{Issuer: "Covet notes", Store: &totpStore{store: a.store, failures: failures}})
 	if err != nil {
 		return err
 	}
@@ -208,7 +209,7 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if _, err := a.totp.Verify(r.Context(), u.Subject(), secret, in.OTP); err != nil {
-			if errors.Is(err, authn.ErrTooManyAttempts) {
+			if errors.Is(err, totp.ErrTooManyAttempts) {
 				return err
 			}
 			a.loginFailed(r.Context(), r, email)
@@ -312,7 +313,7 @@ func (a *app) verifyTOTP(w http.ResponseWriter, r *http.Request) error {
 // store (Redis when configured, else memory).
 type totpStore struct {
 	store    *store
-	failures authn.TOTPStore
+	failures totp.Store
 }
 
 func (t *totpStore) UseStep(ctx context.Context, account string, step int64) (bool, error) {

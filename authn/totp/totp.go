@@ -1,4 +1,4 @@
-package authn
+package totp
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"github.com/covetgo/covet/authn"
 	"log/slog"
 	"strings"
 	"sync"
@@ -14,7 +15,7 @@ import (
 	"github.com/covetgo/covet/errs"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/hotp"
-	"github.com/pquerna/otp/totp"
+	potp "github.com/pquerna/otp/totp"
 )
 
 // The TOTP errors.
@@ -27,10 +28,10 @@ var (
 	ErrTooManyAttempts = errs.New(errs.KindRateLimit, "too_many_attempts", "Too many failed attempts; try again later.")
 )
 
-// TOTPStore keeps, per account, the last time step a code was accepted for
+// Store keeps, per account, the last time step a code was accepted for
 // and the recent failures. Implementations must make UseStep atomic: two
 // concurrent calls with the same step must not both succeed.
-type TOTPStore interface {
+type Store interface {
 	// UseStep records step as used when it is later than the last used
 	// step for account (a compare-and-swap), and reports whether it did.
 	UseStep(ctx context.Context, account string, step int64) (bool, error)
@@ -50,12 +51,12 @@ type RecoveryStore interface {
 	ConsumeRecoveryCode(ctx context.Context, account, hash string) (bool, error)
 }
 
-// TOTPOptions configure TOTP.
-type TOTPOptions struct {
+// Options configure TOTP.
+type Options struct {
 	// Issuer names the service in authenticator apps; required.
 	Issuer string
 	// Store keeps used steps and failures; required.
-	Store TOTPStore
+	Store Store
 	// Recovery holds recovery code hashes; needed for VerifyRecoveryCode.
 	Recovery RecoveryStore
 	// Skew is how many steps before and after the current one are
@@ -76,12 +77,12 @@ type TOTPOptions struct {
 	Now func() time.Time
 }
 
-// TOTP enrols and verifies RFC 6238 time-based one-time passwords (30 s
+// Verifier enrols and verifies RFC 6238 time-based one-time passwords (30 s
 // steps; 6 digits and SHA-1 by default, what authenticator apps expect;
 // 8 digits, SHA-256 and SHA-512 as options), refusing replays.
-type TOTP struct {
+type Verifier struct {
 	issuer   string
-	store    TOTPStore
+	store    Store
 	recovery RecoveryStore
 	skew     int64
 	max      int
@@ -93,32 +94,32 @@ type TOTP struct {
 
 const totpPeriod = 30
 
-// NewTOTP validates opts and returns a TOTP.
-func NewTOTP(opts TOTPOptions) (*TOTP, error) {
+// New validates opts and returns a TOTP.
+func New(opts Options) (*Verifier, error) {
 	if opts.Issuer == "" || strings.Contains(opts.Issuer, ":") {
-		return nil, errs.Configf("authn: TOTPOptions.Issuer is required and may not contain ':'")
+		return nil, errs.Configf("authn: Options.Issuer is required and may not contain ':'")
 	}
 	if opts.Store == nil {
-		return nil, errs.Configf("authn: TOTPOptions.Store is required (replay protection needs it)")
+		return nil, errs.Configf("authn: Options.Store is required (replay protection needs it)")
 	}
-	t := &TOTP{issuer: opts.Issuer, store: opts.Store, recovery: opts.Recovery, skew: int64(opts.Skew), max: opts.MaxFailures, window: opts.FailureWindow, now: opts.Now}
+	t := &Verifier{issuer: opts.Issuer, store: opts.Store, recovery: opts.Recovery, skew: int64(opts.Skew), max: opts.MaxFailures, window: opts.FailureWindow, now: opts.Now}
 	if opts.Skew == 0 {
 		t.skew = 1
 	}
 	if t.skew < 0 || t.skew > 2 {
-		return nil, errs.Configf("authn: TOTPOptions.Skew %d is outside 0..2", opts.Skew)
+		return nil, errs.Configf("authn: Options.Skew %d is outside 0..2", opts.Skew)
 	}
 	if t.max == 0 {
 		t.max = 5
 	}
 	if t.max < 0 {
-		return nil, errs.Configf("authn: TOTPOptions.MaxFailures is negative")
+		return nil, errs.Configf("authn: Options.MaxFailures is negative")
 	}
 	if t.window == 0 {
 		t.window = 15 * time.Minute
 	}
 	if t.window < 0 {
-		return nil, errs.Configf("authn: TOTPOptions.FailureWindow is negative")
+		return nil, errs.Configf("authn: Options.FailureWindow is negative")
 	}
 	switch strings.ToUpper(strings.ReplaceAll(opts.Algorithm, "-", "")) {
 	case "", "SHA1":
@@ -128,7 +129,7 @@ func NewTOTP(opts TOTPOptions) (*TOTP, error) {
 	case "SHA512":
 		t.alg = otp.AlgorithmSHA512
 	default:
-		return nil, errs.Configf("authn: TOTPOptions.Algorithm %q: use SHA1, SHA256 or SHA512", opts.Algorithm)
+		return nil, errs.Configf("authn: Options.Algorithm %q: use SHA1, SHA256 or SHA512", opts.Algorithm)
 	}
 	switch opts.Digits {
 	case 0, 6:
@@ -136,7 +137,7 @@ func NewTOTP(opts TOTPOptions) (*TOTP, error) {
 	case 8:
 		t.digits = otp.DigitsEight
 	default:
-		return nil, errs.Configf("authn: TOTPOptions.Digits %d: use 6 or 8", opts.Digits)
+		return nil, errs.Configf("authn: Options.Digits %d: use 6 or 8", opts.Digits)
 	}
 	if t.now == nil {
 		t.now = time.Now
@@ -152,7 +153,7 @@ type Enrollment struct {
 }
 
 // Enroll generates a secret for account (the name shown in the app).
-func (t *TOTP) Enroll(account string) (Enrollment, error) {
+func (t *Verifier) Enroll(account string) (Enrollment, error) {
 	// The secret is as long as the hash's output, as RFC 4226 section 4
 	// recommends (20, 32 or 64 bytes).
 	size := uint(20)
@@ -162,7 +163,7 @@ func (t *TOTP) Enroll(account string) (Enrollment, error) {
 	case otp.AlgorithmSHA512:
 		size = 64
 	}
-	key, err := totp.Generate(totp.GenerateOpts{Issuer: t.issuer, AccountName: account, SecretSize: size, Digits: t.digits, Algorithm: t.alg})
+	key, err := potp.Generate(potp.GenerateOpts{Issuer: t.issuer, AccountName: account, SecretSize: size, Digits: t.digits, Algorithm: t.alg})
 	if err != nil {
 		return Enrollment{}, errs.Wrap(err, errs.KindBadRequest, "invalid_account", "The account name is invalid.")
 	}
@@ -173,9 +174,9 @@ func (t *TOTP) Enroll(account string) (Enrollment, error) {
 // it matched. A code is accepted for the current step or up to Skew steps
 // around it, and only when its step is later than the last accepted one, so
 // a code cannot be replayed (nor an older one used after a newer). Errors:
-// ErrInvalidCode (Reason "malformed", "mismatch", "replayed"),
-// ErrTooManyAttempts, ErrUnavailable when the store fails.
-func (t *TOTP) Verify(ctx context.Context, account, secret, code string) (int64, error) {
+// ErrInvalidCode (authn.Reason "malformed", "mismatch", "replayed"),
+// ErrTooManyAttempts, authn.ErrUnavailable when the store fails.
+func (t *Verifier) Verify(ctx context.Context, account, secret, code string) (int64, error) {
 	if err := t.attempt(ctx, account); err != nil {
 		return 0, err
 	}
@@ -203,13 +204,13 @@ func (t *TOTP) Verify(ctx context.Context, account, secret, code string) (int64,
 	}
 	ok, err := t.store.UseStep(ctx, account, matched)
 	if err != nil {
-		return 0, ErrUnavailable.WithCause(err)
+		return 0, authn.ErrUnavailable.WithCause(err)
 	}
 	if !ok {
 		return 0, t.failed(ctx, account, "replayed")
 	}
 	if err := t.store.ResetFailures(ctx, account); err != nil {
-		return 0, ErrUnavailable.WithCause(err)
+		return 0, authn.ErrUnavailable.WithCause(err)
 	}
 	return matched, nil
 }
@@ -217,10 +218,10 @@ func (t *TOTP) Verify(ctx context.Context, account, secret, code string) (int64,
 // attempt counts an attempt as a failure before the code is checked (a
 // success resets the count), so concurrent guesses cannot all pass the
 // limit check before any of them is counted.
-func (t *TOTP) attempt(ctx context.Context, account string) error {
+func (t *Verifier) attempt(ctx context.Context, account string) error {
 	n, err := t.store.AddFailure(ctx, account, t.window)
 	if err != nil {
-		return ErrUnavailable.WithCause(err)
+		return authn.ErrUnavailable.WithCause(err)
 	}
 	if n > t.max {
 		return ErrTooManyAttempts
@@ -229,9 +230,9 @@ func (t *TOTP) attempt(ctx context.Context, account string) error {
 }
 
 // failed records a refused code; attempt has already counted it.
-func (t *TOTP) failed(ctx context.Context, account, reason string) error {
+func (t *Verifier) failed(ctx context.Context, account, reason string) error {
 	errs.Audit(ctx, "authn.totp_failure", slog.String("account", account), slog.String("reason", reason))
-	return fail(ErrInvalidCode, reason, nil)
+	return authn.WithReason(ErrInvalidCode, reason, nil)
 }
 
 // recoveryAlphabet has no look-alike characters (no i, l, o, 0 or 1).
@@ -294,10 +295,10 @@ func HashRecoveryCode(code string) string {
 
 // VerifyRecoveryCode consumes one of the account's recovery codes. It
 // shares the failure limit with Verify. Errors: ErrInvalidCode,
-// ErrTooManyAttempts, ErrUnavailable.
-func (t *TOTP) VerifyRecoveryCode(ctx context.Context, account, code string) error {
+// ErrTooManyAttempts, authn.ErrUnavailable.
+func (t *Verifier) VerifyRecoveryCode(ctx context.Context, account, code string) error {
 	if t.recovery == nil {
-		return errs.Configf("authn: TOTPOptions.Recovery is not set")
+		return errs.Configf("authn: Options.Recovery is not set")
 	}
 	if err := t.attempt(ctx, account); err != nil {
 		return err
@@ -307,7 +308,7 @@ func (t *TOTP) VerifyRecoveryCode(ctx context.Context, account, code string) err
 	}
 	ok, err := t.recovery.ConsumeRecoveryCode(ctx, account, HashRecoveryCode(code))
 	if err != nil {
-		return ErrUnavailable.WithCause(err)
+		return authn.ErrUnavailable.WithCause(err)
 	}
 	if !ok {
 		return t.failed(ctx, account, "mismatch")
@@ -315,9 +316,9 @@ func (t *TOTP) VerifyRecoveryCode(ctx context.Context, account, code string) err
 	return t.store.ResetFailures(ctx, account)
 }
 
-// MemoryTOTPStore is an in-process TOTPStore and RecoveryStore, for tests
+// MemoryStore is an in-process Store and RecoveryStore, for tests
 // and single-instance deployments.
-type MemoryTOTPStore struct {
+type MemoryStore struct {
 	mu       sync.Mutex
 	steps    map[string]int64
 	failures map[string][]time.Time
@@ -325,16 +326,16 @@ type MemoryTOTPStore struct {
 	now      func() time.Time
 }
 
-// NewMemoryTOTPStore returns an empty store. now may be nil (time.Now).
-func NewMemoryTOTPStore(now func() time.Time) *MemoryTOTPStore {
+// NewMemoryStore returns an empty store. now may be nil (time.Now).
+func NewMemoryStore(now func() time.Time) *MemoryStore {
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryTOTPStore{steps: map[string]int64{}, failures: map[string][]time.Time{}, codes: map[string]map[string]struct{}{}, now: now}
+	return &MemoryStore{steps: map[string]int64{}, failures: map[string][]time.Time{}, codes: map[string]map[string]struct{}{}, now: now}
 }
 
-// UseStep implements TOTPStore.
-func (s *MemoryTOTPStore) UseStep(_ context.Context, account string, step int64) (bool, error) {
+// UseStep implements Store.
+func (s *MemoryStore) UseStep(_ context.Context, account string, step int64) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	last, seen := s.steps[account]
@@ -345,7 +346,7 @@ func (s *MemoryTOTPStore) UseStep(_ context.Context, account string, step int64)
 	return true, nil
 }
 
-func (s *MemoryTOTPStore) recent(account string, window time.Duration) []time.Time {
+func (s *MemoryStore) recent(account string, window time.Duration) []time.Time {
 	cut := s.now().Add(-window)
 	list := s.failures[account]
 	i := 0
@@ -357,8 +358,8 @@ func (s *MemoryTOTPStore) recent(account string, window time.Duration) []time.Ti
 	return list
 }
 
-// AddFailure implements TOTPStore.
-func (s *MemoryTOTPStore) AddFailure(_ context.Context, account string, window time.Duration) (int, error) {
+// AddFailure implements Store.
+func (s *MemoryStore) AddFailure(_ context.Context, account string, window time.Duration) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	list := append(s.recent(account, window), s.now())
@@ -366,15 +367,15 @@ func (s *MemoryTOTPStore) AddFailure(_ context.Context, account string, window t
 	return len(list), nil
 }
 
-// Failures implements TOTPStore.
-func (s *MemoryTOTPStore) Failures(_ context.Context, account string, window time.Duration) (int, error) {
+// Failures implements Store.
+func (s *MemoryStore) Failures(_ context.Context, account string, window time.Duration) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.recent(account, window)), nil
 }
 
-// ResetFailures implements TOTPStore.
-func (s *MemoryTOTPStore) ResetFailures(_ context.Context, account string) error {
+// ResetFailures implements Store.
+func (s *MemoryStore) ResetFailures(_ context.Context, account string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.failures, account)
@@ -382,7 +383,7 @@ func (s *MemoryTOTPStore) ResetFailures(_ context.Context, account string) error
 }
 
 // SetRecoveryCodes replaces the account's recovery code hashes.
-func (s *MemoryTOTPStore) SetRecoveryCodes(account string, hashes []string) {
+func (s *MemoryStore) SetRecoveryCodes(account string, hashes []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := make(map[string]struct{}, len(hashes))
@@ -393,7 +394,7 @@ func (s *MemoryTOTPStore) SetRecoveryCodes(account string, hashes []string) {
 }
 
 // ConsumeRecoveryCode implements RecoveryStore.
-func (s *MemoryTOTPStore) ConsumeRecoveryCode(_ context.Context, account, hash string) (bool, error) {
+func (s *MemoryStore) ConsumeRecoveryCode(_ context.Context, account, hash string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.codes[account][hash]; !ok {

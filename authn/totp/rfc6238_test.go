@@ -1,8 +1,9 @@
-package authn
+package totp
 
 import (
 	"context"
 	"encoding/base32"
+	"github.com/covetgo/covet/authn"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,8 +36,8 @@ func TestTOTPRFC6238Vectors(t *testing.T) {
 			for _, v := range vectors {
 				want := map[string]string{"SHA1": v.sha1, "SHA256": v.sha256, "SHA512": v.sha512}
 				now := time.Unix(v.unix, 0)
-				store := NewMemoryTOTPStore(func() time.Time { return now })
-				tp, err := NewTOTP(TOTPOptions{Issuer: "RFC", Store: store, Algorithm: alg, Digits: 8, Now: func() time.Time { return now }})
+				store := NewMemoryStore(func() time.Time { return now })
+				tp, err := New(Options{Issuer: "RFC", Store: store, Algorithm: alg, Digits: 8, Now: func() time.Time { return now }})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -47,13 +48,13 @@ func TestTOTPRFC6238Vectors(t *testing.T) {
 					if other == alg {
 						continue
 					}
-					if _, err := tp.Verify(ctx, "acct", secret, c); Reason(err) != "mismatch" {
+					if _, err := tp.Verify(ctx, "acct", secret, c); authn.Reason(err) != "mismatch" {
 						t.Fatalf("T=%d: the %s code %s gave %v", v.unix, other, c, err)
 					}
 				}
 				step, err := tp.Verify(ctx, "acct", secret, want[alg])
 				if err != nil {
-					t.Fatalf("T=%d: %s refused: %v (%s)", v.unix, want[alg], err, Reason(err))
+					t.Fatalf("T=%d: %s refused: %v (%s)", v.unix, want[alg], err, authn.Reason(err))
 				}
 				if step != v.unix/30 {
 					t.Fatalf("T=%d: matched step %d, want %d", v.unix, step, v.unix/30)
@@ -68,11 +69,11 @@ func TestTOTPRFC6238Vectors(t *testing.T) {
 func TestTOTPDefaultIsSHA1SixDigits(t *testing.T) {
 	secret := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString([]byte("12345678901234567890"))
 	now := time.Unix(1111111109, 0)
-	tp, err := NewTOTP(TOTPOptions{Issuer: "RFC", Store: NewMemoryTOTPStore(nil), Now: func() time.Time { return now }})
+	tp, err := New(Options{Issuer: "RFC", Store: NewMemoryStore(nil), Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tp.Verify(context.Background(), "a", secret, "07081804"); Reason(err) != "malformed" {
+	if _, err := tp.Verify(context.Background(), "a", secret, "07081804"); authn.Reason(err) != "malformed" {
 		t.Fatalf("8 digits with the default options: %v", err)
 	}
 	if _, err := tp.Verify(context.Background(), "a", secret, "081804"); err != nil {
@@ -89,7 +90,7 @@ func TestTOTPEnrollCarriesOptions(t *testing.T) {
 		alg   string
 		bytes int
 	}{{"SHA256", 32}, {"SHA512", 64}} {
-		tp, err := NewTOTP(TOTPOptions{Issuer: "Covet", Store: NewMemoryTOTPStore(nil), Algorithm: tc.alg, Digits: 8})
+		tp, err := New(Options{Issuer: "Covet", Store: NewMemoryStore(nil), Algorithm: tc.alg, Digits: 8})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,10 +106,10 @@ func TestTOTPEnrollCarriesOptions(t *testing.T) {
 			t.Fatalf("%s secret has %d bytes, want %d", tc.alg, len(raw), tc.bytes)
 		}
 	}
-	for _, o := range []TOTPOptions{{Algorithm: "MD5"}, {Digits: 7}, {Digits: 10}} {
-		o.Issuer, o.Store = "x", NewMemoryTOTPStore(nil)
-		if _, err := NewTOTP(o); err == nil {
-			t.Fatalf("NewTOTP(%+v) accepted", o.Algorithm+"/"+strconv.Itoa(o.Digits))
+	for _, o := range []Options{{Algorithm: "MD5"}, {Digits: 7}, {Digits: 10}} {
+		o.Issuer, o.Store = "x", NewMemoryStore(nil)
+		if _, err := New(o); err == nil {
+			t.Fatalf("New(%+v) accepted", o.Algorithm+"/"+strconv.Itoa(o.Digits))
 		}
 	}
 }

@@ -1,16 +1,18 @@
-package authn
+package totp
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/covetgo/covet/authn"
 	"strconv"
 	"time"
 
+	"github.com/covetgo/covet/authn/internal/redisstore"
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisTOTPStore is a TOTPStore and RecoveryStore in Redis, for
+// RedisStore is a Store and RecoveryStore in Redis, for
 // deployments with several processes, on a single node, Sentinel or
 // Cluster: the last used step is advanced by a Lua compare-and-swap,
 // failures are a sorted set of timestamps, recovery code hashes a set (SREM
@@ -20,29 +22,29 @@ import (
 // recovery-code scripts are safe to run twice for one call.
 //
 // While Redis is down or stalled, each call fails after
-// RedisOptions.Timeout and TOTP.Verify answers 503 (ErrUnavailable): the
+// authn.RedisOptions.Timeout and Verifier.Verify answers 503 (authn.ErrUnavailable): the
 // check fails closed, since neither replay protection nor the attempt
 // limit could be kept, and the user may simply try again.
-type RedisTOTPStore struct {
-	redisStore
+type RedisStore struct {
+	r redisstore.Store
 	// stepTTL keeps the last used step around long enough to refuse any
 	// code still inside the skew window.
 	stepTTL time.Duration
 }
 
-// NewRedisTOTPStore returns a store on rdb. The client must be built with
+// NewRedisStore returns a store on rdb. The client must be built with
 // ContextTimeoutEnabled: true, so that opts.Timeout bounds each call; the
 // store does not own the client.
-func NewRedisTOTPStore(rdb redis.UniversalClient, opts RedisOptions) (*RedisTOTPStore, error) {
-	s, err := newRedisStore("NewRedisTOTPStore", rdb, opts)
+func NewRedisStore(rdb redis.UniversalClient, opts authn.RedisOptions) (*RedisStore, error) {
+	s, err := redisstore.New("totp.NewRedisStore", rdb, opts.Prefix, opts.Timeout, authn.DefaultRedisTimeout)
 	if err != nil {
 		return nil, err
 	}
-	return &RedisTOTPStore{redisStore: s, stepTTL: 10 * time.Minute}, nil
+	return &RedisStore{r: s, stepTTL: 10 * time.Minute}, nil
 }
 
-func (s *RedisTOTPStore) key(account, what string) string {
-	return s.prefix + "totp:" + hashTag(account) + ":" + what
+func (s *RedisStore) key(account, what string) string {
+	return s.r.Prefix + "totp:" + redisstore.HashTag(account) + ":" + what
 }
 
 // useStepScript: KEYS[1] the account's last step; ARGV[1] the step,
@@ -61,24 +63,24 @@ redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[3], 'PX', ARGV[2])
 return 1
 `)
 
-// UseStep implements TOTPStore.
-func (s *RedisTOTPStore) UseStep(ctx context.Context, account string, step int64) (bool, error) {
-	ctx, cancel := s.ctx(ctx)
+// UseStep implements Store.
+func (s *RedisStore) UseStep(ctx context.Context, account string, step int64) (bool, error) {
+	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
-	n, err := useStepScript.Run(ctx, s.rdb, []string{s.key(account, "step")}, step, s.stepTTL.Milliseconds(), callNonce()).Int()
+	n, err := useStepScript.Run(ctx, s.r.RDB, []string{s.key(account, "step")}, step, s.stepTTL.Milliseconds(), callNonce()).Int()
 	return n == 1, err
 }
 
-func (s *RedisTOTPStore) failKey(account string) string { return s.key(account, "fail") }
+func (s *RedisStore) failKey(account string) string { return s.key(account, "fail") }
 
-// AddFailure implements TOTPStore.
-func (s *RedisTOTPStore) AddFailure(ctx context.Context, account string, window time.Duration) (int, error) {
-	ctx, cancel := s.ctx(ctx)
+// AddFailure implements Store.
+func (s *RedisStore) AddFailure(ctx context.Context, account string, window time.Duration) (int, error) {
+	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
 	key := s.failKey(account)
 	now := time.Now()
 	var card *redis.IntCmd
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := s.r.RDB.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(now.Add(-window).UnixNano(), 10))
 		p.ZAdd(ctx, key, redis.Z{Score: float64(now.UnixNano()), Member: strconv.FormatInt(now.UnixNano(), 10) + ":" + callNonce()})
 		card = p.ZCard(ctx, key)
@@ -91,33 +93,33 @@ func (s *RedisTOTPStore) AddFailure(ctx context.Context, account string, window 
 	return int(card.Val()), nil
 }
 
-// Failures implements TOTPStore.
-func (s *RedisTOTPStore) Failures(ctx context.Context, account string, window time.Duration) (int, error) {
-	ctx, cancel := s.ctx(ctx)
+// Failures implements Store.
+func (s *RedisStore) Failures(ctx context.Context, account string, window time.Duration) (int, error) {
+	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
-	n, err := s.rdb.ZCount(ctx, s.failKey(account), strconv.FormatInt(time.Now().Add(-window).UnixNano(), 10), "+inf").Result()
+	n, err := s.r.RDB.ZCount(ctx, s.failKey(account), strconv.FormatInt(time.Now().Add(-window).UnixNano(), 10), "+inf").Result()
 	return int(n), err
 }
 
-// ResetFailures implements TOTPStore.
-func (s *RedisTOTPStore) ResetFailures(ctx context.Context, account string) error {
-	ctx, cancel := s.ctx(ctx)
+// ResetFailures implements Store.
+func (s *RedisStore) ResetFailures(ctx context.Context, account string) error {
+	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
-	return s.rdb.Del(ctx, s.failKey(account)).Err()
+	return s.r.RDB.Del(ctx, s.failKey(account)).Err()
 }
 
-func (s *RedisTOTPStore) codesKey(account string) string { return s.key(account, "codes") }
+func (s *RedisStore) codesKey(account string) string { return s.key(account, "codes") }
 
 // SetRecoveryCodes replaces the account's recovery code hashes.
-func (s *RedisTOTPStore) SetRecoveryCodes(ctx context.Context, account string, hashes []string) error {
-	ctx, cancel := s.ctx(ctx)
+func (s *RedisStore) SetRecoveryCodes(ctx context.Context, account string, hashes []string) error {
+	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
 	key := s.codesKey(account)
 	members := make([]any, len(hashes))
 	for i, h := range hashes {
 		members[i] = h
 	}
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := s.r.RDB.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, key)
 		if len(members) > 0 {
 			p.SAdd(ctx, key, members...)
@@ -142,10 +144,10 @@ return 0
 `)
 
 // ConsumeRecoveryCode implements RecoveryStore.
-func (s *RedisTOTPStore) ConsumeRecoveryCode(ctx context.Context, account, hash string) (bool, error) {
-	ctx, cancel := s.ctx(ctx)
+func (s *RedisStore) ConsumeRecoveryCode(ctx context.Context, account, hash string) (bool, error) {
+	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
-	n, err := consumeScript.Run(ctx, s.rdb, []string{s.codesKey(account), s.key(account, "used:"+hash)}, hash, callNonce()).Int()
+	n, err := consumeScript.Run(ctx, s.r.RDB, []string{s.codesKey(account), s.key(account, "used:"+hash)}, hash, callNonce()).Int()
 	return n == 1, err
 }
 

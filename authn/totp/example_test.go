@@ -1,4 +1,4 @@
-package authn_test
+package totp_test
 
 import (
 	"context"
@@ -7,17 +7,18 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/totp"
 	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
+	potp "github.com/pquerna/otp/totp"
 )
 
 // TOTP with RFC 6238's stronger options: SHA-256 and 8 digits. The default
 // (SHA-1, 6 digits) is what every authenticator app supports; use these
 // only with apps that read the algorithm and digits from the enrolment URL.
-func ExampleNewTOTP() {
+func ExampleNew() {
 	now := time.Unix(1_800_000_000, 0)
-	store := authn.NewMemoryTOTPStore(nil) // or authn.NewRedisTOTPStore
-	t, err := authn.NewTOTP(authn.TOTPOptions{
+	store := totp.NewMemoryStore(nil) // or totp.NewRedisStore
+	t, err := totp.New(totp.Options{
 		Issuer: "Notes", Store: store,
 		Algorithm: "SHA256", Digits: 8,
 		Now: func() time.Time { return now },
@@ -29,7 +30,7 @@ func ExampleNewTOTP() {
 	fmt.Println(strings.Contains(e.URL, "algorithm=SHA256"), strings.Contains(e.URL, "digits=8"))
 
 	// What the user's app shows.
-	code, _ := totp.GenerateCodeCustom(e.Secret, now, totp.ValidateOpts{Period: 30, Digits: otp.DigitsEight, Algorithm: otp.AlgorithmSHA256})
+	code, _ := potp.GenerateCodeCustom(e.Secret, now, potp.ValidateOpts{Period: 30, Digits: otp.DigitsEight, Algorithm: otp.AlgorithmSHA256})
 	_, err = t.Verify(context.Background(), "alice", e.Secret, code)
 	fmt.Println("accepted:", err == nil)
 	_, err = t.Verify(context.Background(), "alice", e.Secret, code)

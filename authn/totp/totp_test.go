@@ -1,8 +1,10 @@
-package authn
+package totp
 
 import (
 	"context"
 	"errors"
+	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/internal/redistest"
 	"strconv"
 	"strings"
 	"sync"
@@ -10,14 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pquerna/otp/totp"
+	potp "github.com/pquerna/otp/totp"
 )
 
-func newTestTOTP(t *testing.T, now *time.Time) (*TOTP, *MemoryTOTPStore) {
+func newTestTOTP(t *testing.T, now *time.Time) (*Verifier, *MemoryStore) {
 	t.Helper()
 	clock := func() time.Time { return *now }
-	store := NewMemoryTOTPStore(clock)
-	tp, err := NewTOTP(TOTPOptions{Issuer: "Covet", Store: store, Recovery: store, Now: clock})
+	store := NewMemoryStore(clock)
+	tp, err := New(Options{Issuer: "Covet", Store: store, Recovery: store, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +28,7 @@ func newTestTOTP(t *testing.T, now *time.Time) (*TOTP, *MemoryTOTPStore) {
 
 func code(t *testing.T, secret string, at time.Time) string {
 	t.Helper()
-	c, err := totp.GenerateCode(secret, at)
+	c, err := potp.GenerateCode(secret, at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,13 +69,13 @@ func TestTOTP(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, ErrInvalidCode) || Reason(err) != tc.reason {
-				t.Fatalf("Verify = %d, %v (reason %q); want %s", got, err, Reason(err), tc.reason)
+			if !errors.Is(err, ErrInvalidCode) || authn.Reason(err) != tc.reason {
+				t.Fatalf("Verify = %d, %v (reason %q); want %s", got, err, authn.Reason(err), tc.reason)
 			}
 		})
 	}
 	for i, bad := range []string{"", "12345", "1234567", "12a456", "１２３４５６", strings.Repeat("9", 1000)} {
-		if _, err := tp.Verify(ctx, "bob"+string(rune('a'+i)), e.Secret, bad); Reason(err) != "malformed" {
+		if _, err := tp.Verify(ctx, "bob"+string(rune('a'+i)), e.Secret, bad); authn.Reason(err) != "malformed" {
 			t.Fatalf("code %.20q: %v", bad, err)
 		}
 	}
@@ -166,8 +168,8 @@ func TestRecoveryCodes(t *testing.T) {
 }
 
 func TestTOTPOptionsRefused(t *testing.T) {
-	store := NewMemoryTOTPStore(nil)
-	for name, o := range map[string]TOTPOptions{
+	store := NewMemoryStore(nil)
+	for name, o := range map[string]Options{
 		"no issuer":    {Store: store},
 		"colon issuer": {Issuer: "a:b", Store: store},
 		"no store":     {Issuer: "x"},
@@ -175,18 +177,18 @@ func TestTOTPOptionsRefused(t *testing.T) {
 		"negative max": {Issuer: "x", Store: store, MaxFailures: -1},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := NewTOTP(o); err == nil {
+			if _, err := New(o); err == nil {
 				t.Fatal("accepted")
 			}
 		})
 	}
 }
 
-func redisTOTPStores(t *testing.T) map[string]*RedisTOTPStore {
+func redisTOTPStores(t *testing.T) map[string]*RedisStore {
 	t.Helper()
-	out := map[string]*RedisTOTPStore{}
-	for name, rdb := range redisTargets(t) {
-		s, err := NewRedisTOTPStore(rdb, RedisOptions{Prefix: testPrefix(t, rdb), Timeout: testStoreTimeout})
+	out := map[string]*RedisStore{}
+	for name, rdb := range redistest.Targets(t) {
+		s, err := NewRedisStore(rdb, authn.RedisOptions{Prefix: redistest.Prefix(t, rdb), Timeout: redistest.StoreTimeout})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,9 +205,9 @@ func TestTOTPRedis(t *testing.T) {
 	}
 }
 
-func testTOTPRedis(t *testing.T, store *RedisTOTPStore) {
+func testTOTPRedis(t *testing.T, store *RedisStore) {
 	now := time.Unix(1_800_000_000, 0)
-	tp, err := NewTOTP(TOTPOptions{Issuer: "Covet", Store: store, Recovery: store, Now: func() time.Time { return now }})
+	tp, err := New(Options{Issuer: "Covet", Store: store, Recovery: store, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,10 +217,10 @@ func testTOTPRedis(t *testing.T, store *RedisTOTPStore) {
 	if _, err := tp.Verify(ctx, "alice", e.Secret, c); err != nil {
 		t.Fatalf("first use: %v", err)
 	}
-	if _, err := tp.Verify(ctx, "alice", e.Secret, c); Reason(err) != "replayed" {
+	if _, err := tp.Verify(ctx, "alice", e.Secret, c); authn.Reason(err) != "replayed" {
 		t.Fatalf("replay: %v", err)
 	}
-	if _, err := tp.Verify(ctx, "alice", e.Secret, code(t, e.Secret, now.Add(-30*time.Second))); Reason(err) != "replayed" {
+	if _, err := tp.Verify(ctx, "alice", e.Secret, code(t, e.Secret, now.Add(-30*time.Second))); authn.Reason(err) != "replayed" {
 		t.Fatalf("older step: %v", err)
 	}
 	for trial := range 20 {
@@ -264,26 +266,26 @@ func testTOTPRedis(t *testing.T, store *RedisTOTPStore) {
 
 // slowCountStore delays every failure count, as a network store does, so
 // concurrent guesses overlap between the limit check and the count.
-type slowCountStore struct{ *MemoryTOTPStore }
+type slowCountStore struct{ *MemoryStore }
 
 func (s slowCountStore) AddFailure(ctx context.Context, account string, window time.Duration) (int, error) {
 	time.Sleep(2 * time.Millisecond)
-	return s.MemoryTOTPStore.AddFailure(ctx, account, window)
+	return s.MemoryStore.AddFailure(ctx, account, window)
 }
 
 // Concurrent wrong guesses cannot get more codes checked than the limit.
 func TestTOTPConcurrentGuessesStayUnderLimit(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { return now }
-	stores := map[string]TOTPStore{
-		"memory (slow)": slowCountStore{NewMemoryTOTPStore(clock)},
+	stores := map[string]Store{
+		"memory (slow)": slowCountStore{NewMemoryStore(clock)},
 	}
 	for name, s := range redisTOTPStores(t) {
 		stores[name] = s
 	}
 	for name, store := range stores {
 		t.Run(name, func(t *testing.T) {
-			tp, err := NewTOTP(TOTPOptions{Issuer: "Covet", Store: store, MaxFailures: 5, Now: clock})
+			tp, err := New(Options{Issuer: "Covet", Store: store, MaxFailures: 5, Now: clock})
 			if err != nil {
 				t.Fatal(err)
 			}
