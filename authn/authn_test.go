@@ -66,7 +66,7 @@ func testHandler(t *testing.T, cacheSize int) {
 	}
 	cases := []struct {
 		name      string
-		stage     *Authn
+		stage     *Stage
 		headers   []string // "Key: value" pairs, repeated keys allowed
 		status    int
 		body      string

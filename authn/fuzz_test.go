@@ -156,7 +156,7 @@ func topLevelNames(b []byte) ([]string, bool) {
 
 func FuzzParseJWKSet(f *testing.F) {
 	k := keys(f)
-	j, _ := publicJWK(Key{ID: "e", Algorithm: "ES256", Key: &k.ec.PublicKey})
+	j, _ := PublicJWK(Key{ID: "e", Algorithm: "ES256", Key: &k.ec.PublicKey})
 	f.Add([]byte(`{"keys":[` + mustJSON(j) + `]}`))
 	f.Add([]byte(`{"keys":[{"kty":"oct","k":"AA","kid":"x"}]}`))
 	f.Add([]byte(`{"keys":[{"kty":"RSA","kid":"r","n":"AQAB","e":"AQAB"}]}`))

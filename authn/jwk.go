@@ -11,9 +11,11 @@ import (
 	"math/big"
 )
 
-// jwk is one JSON Web Key (RFC 7517) as this package reads and writes it:
-// public signature keys only.
-type jwk struct {
+// JWK is one JSON Web Key (RFC 7517) as this package reads and writes it:
+// public signature keys only. A key set's handler (the issuer's JWKS
+// endpoint) encodes its keys with PublicJWK.
+type JWK struct {
+	// The members, by their RFC 7517 and RFC 7518 names.
 	Kty string `json:"kty"`
 	Kid string `json:"kid,omitempty"`
 	Alg string `json:"alg,omitempty"`
@@ -34,9 +36,10 @@ type jwkSet struct {
 
 var b64u = base64.RawURLEncoding
 
-// publicJWK encodes k's public key.
-func publicJWK(k Key) (jwk, error) {
-	j := jwk{Kid: k.ID, Alg: k.Algorithm, Use: "sig"}
+// PublicJWK encodes k's public key (Ed25519, ECDSA or RSA) as a JWK with
+// use "sig"; other key types are an error.
+func PublicJWK(k Key) (JWK, error) {
+	j := JWK{Kid: k.ID, Alg: k.Algorithm, Use: "sig"}
 	switch pk := k.Key.(type) {
 	case ed25519.PublicKey:
 		j.Kty, j.Crv, j.X = "OKP", "Ed25519", b64u.EncodeToString(pk)
@@ -58,11 +61,11 @@ func publicJWK(k Key) (jwk, error) {
 	return j, nil
 }
 
-// parseJWK decodes one public signature key. The key must name its
+// ParseJWK decodes one public signature key (one member of a JWK Set). The key must name its
 // algorithm ("alg"), which must suit its type; private and symmetric keys,
 // keys for encryption, and keys without an ID are refused.
-func parseJWK(raw []byte) (Key, error) {
-	var j jwk
+func ParseJWK(raw []byte) (Key, error) {
+	var j JWK
 	if err := json.Unmarshal(raw, &j); err != nil {
 		return Key{}, err
 	}

@@ -236,7 +236,7 @@ func parseJWKSet(body []byte) (map[string]Key, error) {
 	}
 	keys := make(map[string]Key, len(set.Keys))
 	for _, raw := range set.Keys {
-		k, err := parseJWK(raw)
+		k, err := ParseJWK(raw)
 		if err != nil {
 			continue
 		}

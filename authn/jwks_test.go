@@ -36,10 +36,10 @@ func newJWKSProvider(t *testing.T) *jwksProvider {
 		p.mu.Lock()
 		status, body, maxAge, delay := p.status, p.body, p.maxAge, p.delay
 		var set struct {
-			Keys []jwk `json:"keys"`
+			Keys []JWK `json:"keys"`
 		}
 		for kid, k := range p.keys {
-			j, _ := publicJWK(Key{ID: kid, Algorithm: "EdDSA", Key: k.Public()})
+			j, _ := PublicJWK(Key{ID: kid, Algorithm: "EdDSA", Key: k.Public()})
 			set.Keys = append(set.Keys, j)
 		}
 		p.mu.Unlock()
@@ -283,7 +283,7 @@ func TestJWKSClamp(t *testing.T) {
 func TestParseJWK(t *testing.T) {
 	k := keys(t)
 	good := func(key Key) string {
-		j, err := publicJWK(key)
+		j, err := PublicJWK(key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -295,8 +295,8 @@ func TestParseJWK(t *testing.T) {
 		good(Key{ID: "d", Algorithm: "EdDSA", Key: k.ed.Public()}),
 	}
 	for _, s := range ok {
-		if _, err := parseJWK([]byte(s)); err != nil {
-			t.Fatalf("parseJWK(%s): %v", s, err)
+		if _, err := ParseJWK([]byte(s)); err != nil {
+			t.Fatalf("ParseJWK(%s): %v", s, err)
 		}
 	}
 	bad := map[string]string{
@@ -314,7 +314,7 @@ func TestParseJWK(t *testing.T) {
 	}
 	for name, s := range bad {
 		t.Run(name, func(t *testing.T) {
-			if key, err := parseJWK([]byte(s)); err == nil {
+			if key, err := ParseJWK([]byte(s)); err == nil {
 				t.Fatalf("accepted %+v", key)
 			}
 		})

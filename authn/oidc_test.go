@@ -70,13 +70,13 @@ func newTestProvider(t *testing.T) *testProvider {
 		})
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
-		j, _ := publicJWK(Key{ID: "p1", Algorithm: "ES256", Key: &p.key.PublicKey})
-		keys := []jwk{j}
+		j, _ := PublicJWK(Key{ID: "p1", Algorithm: "ES256", Key: &p.key.PublicKey})
+		keys := []JWK{j}
 		p.mu.Lock()
 		rsaKey, pad := p.rsaKey, p.jwksPad
 		p.mu.Unlock()
 		if rsaKey != nil {
-			r, _ := publicJWK(Key{ID: "r1", Algorithm: "RS256", Key: &rsaKey.PublicKey})
+			r, _ := PublicJWK(Key{ID: "r1", Algorithm: "RS256", Key: &rsaKey.PublicKey})
 			keys = append(keys, r)
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": keys, "padding": strings.Repeat("x", pad)})

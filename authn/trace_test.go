@@ -63,7 +63,7 @@ func TestSpanRecordsDecision(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		stage  *Authn
+		stage  *Stage
 		auth   string
 		status int
 		want   map[attribute.Key]string

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/issuer"
 )
 
 // jwtPeerClaims is what an application decodes with golang-jwt directly:
@@ -186,11 +187,11 @@ func BenchmarkAuthn_Paired(b *testing.B) {
 // when Redis does not answer).
 func BenchmarkAuthn_Revocation(b *testing.B) {
 	ctx := context.Background()
-	iss, err := authn.NewIssuer(authn.IssuerOptions{Issuer: "https://auth.test", Audience: []string{"api"}})
+	iss, err := issuer.New(issuer.Options{Issuer: "https://auth.test", Audience: []string{"api"}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok, _, err := iss.Issue(ctx, authn.Grant{Subject: "user-1", Roles: []string{"editor"}})
+	tok, _, err := iss.Issue(ctx, issuer.Grant{Subject: "user-1", Roles: []string{"editor"}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -200,7 +201,7 @@ func BenchmarkAuthn_Revocation(b *testing.B) {
 	}{
 		{"none", func(*testing.B) authn.RevocationList { return nil }},
 		{"memory", func(*testing.B) authn.RevocationList {
-			m := authn.NewMemoryRevocations(nil)
+			m := issuer.NewMemoryRevocations(nil)
 			// Other subjects' revocations are present, as in production.
 			for i := range 1000 {
 				_ = m.RevokeToken(ctx, "other-"+strconv.Itoa(i), "jti", time.Now().Add(time.Hour))
@@ -217,7 +218,7 @@ func BenchmarkAuthn_Revocation(b *testing.B) {
 			if err := rdb.Ping(ctx).Err(); err != nil {
 				b.Skipf("Redis at %s: %v", addr, err)
 			}
-			r, err := authn.NewRedisRevocations(rdb, authn.RedisOptions{Prefix: "covet:bench:revocation:"})
+			r, err := issuer.NewRedisRevocations(rdb, authn.RedisOptions{Prefix: "covet:bench:revocation:"})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/issuer"
 	pwhash "github.com/covetgo/covet/authn/password"
 	"github.com/covetgo/covet/authn/totp"
 	"github.com/covetgo/covet/authz"
@@ -63,15 +64,15 @@ type app struct {
 
 	sessions  *session.Manager
 	passwords *pwhash.Hasher
-	issuer    *authn.Issuer
+	issuer    *issuer.Issuer
 	verifier  *authn.Verifier
-	authn     *authn.Authn
+	authn     *authn.Stage
 	totp      *totp.Verifier
 	authz     *authz.Authorizer
 	sealer    *sealer
 
 	// revocations revokes access tokens and logins before they expire.
-	revocations authn.RevocationStore
+	revocations issuer.RevocationStore
 	// disconnectUser, when set, closes the open WebSockets of a user whose
 	// login ended (logout, password change). Nil: sockets stay open until
 	// their token is next checked.

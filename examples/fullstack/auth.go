@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/issuer"
 	pwhash "github.com/covetgo/covet/authn/password"
 	"github.com/covetgo/covet/authn/totp"
 	"github.com/covetgo/covet/authz"
@@ -63,21 +64,21 @@ func (a *app) buildAuth(ctx context.Context) (err error) {
 	if a.sealer, err = newSealer(deriveKey(a.cfg.SecretKey, "totp-secrets")); err != nil {
 		return err
 	}
-	var refresh authn.RefreshStore = authn.NewMemoryRefreshStore()
-	a.revocations = authn.NewMemoryRevocations(nil)
+	var refresh issuer.RefreshStore = issuer.NewMemoryRefreshStore()
+	a.revocations = issuer.NewMemoryRevocations(nil)
 	var store session.Store = session.NewMemoryStore(session.MemoryOptions{})
 	if a.rdb != nil {
-		if refresh, err = authn.NewRedisRefreshStore(a.rdb, authn.RedisOptions{Prefix: a.cfg.RedisPrefix + "auth:"}); err != nil {
+		if refresh, err = issuer.NewRedisRefreshStore(a.rdb, authn.RedisOptions{Prefix: a.cfg.RedisPrefix + "auth:"}); err != nil {
 			return err
 		}
-		if a.revocations, err = authn.NewRedisRevocations(a.rdb, authn.RedisOptions{Prefix: a.cfg.RedisPrefix + "auth:"}); err != nil {
+		if a.revocations, err = issuer.NewRedisRevocations(a.rdb, authn.RedisOptions{Prefix: a.cfg.RedisPrefix + "auth:"}); err != nil {
 			return err
 		}
 		if store, err = session.NewRedisStore(session.RedisOptions{Client: a.rdb, Prefix: a.cfg.RedisPrefix + "session:"}); err != nil {
 			return err
 		}
 	}
-	if a.issuer, err = authn.NewIssuer(authn.IssuerOptions{
+	if a.issuer, err = issuer.New(issuer.Options{
 		Issuer: tokenIssuer, Audience: []string{tokenAudience}, Refresh: refresh,
 		// A refresh carries the user's current role; a deleted user
 		// cannot refresh. Logout and password changes revoke through
@@ -225,7 +226,7 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) error {
 	if err := session.Renew(r); err != nil {
 		return err
 	}
-	pair, err := a.issuer.IssuePair(r.Context(), authn.Grant{Subject: u.Subject(), Roles: []string{u.Role}})
+	pair, err := a.issuer.IssuePair(r.Context(), issuer.Grant{Subject: u.Subject(), Roles: []string{u.Role}})
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
-package authn
+package issuer
 
 import (
 	"context"
 	"errors"
+	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/internal/redistest"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -15,8 +17,8 @@ import (
 func revocationStores(t *testing.T, now func() time.Time) map[string]RevocationStore {
 	t.Helper()
 	out := map[string]RevocationStore{"memory": NewMemoryRevocations(now)}
-	for name, rdb := range redisTargets(t) {
-		r, err := NewRedisRevocations(rdb, RedisOptions{Prefix: testPrefix(t, rdb), Timeout: testStoreTimeout})
+	for name, rdb := range redistest.Targets(t) {
+		r, err := NewRedisRevocations(rdb, authn.RedisOptions{Prefix: redistest.Prefix(t, rdb), Timeout: redistest.StoreTimeout})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +57,7 @@ func TestRefreshReloadsGrant(t *testing.T) {
 			c := &clock{t: time.Now()}
 			current := map[string]Grant{"ann": {Subject: "ann", Roles: []string{"admin"}, Scopes: []string{"users:write"}}}
 			disabled := map[string]bool{}
-			iss, err := NewIssuer(IssuerOptions{
+			iss, err := New(Options{
 				Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: store, Now: c.Now,
 				Reload: func(_ context.Context, g Grant) (Grant, error) {
 					if disabled[g.Subject] {
@@ -67,7 +69,7 @@ func TestRefreshReloadsGrant(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, _ := iss.Verifier(VerifierOptions{})
+			v, _ := iss.Verifier(authn.VerifierOptions{})
 			pair, err := iss.IssuePair(ctx, current["ann"])
 			if err != nil {
 				t.Fatal(err)
@@ -85,14 +87,14 @@ func TestRefreshReloadsGrant(t *testing.T) {
 				t.Fatalf("after demotion the refreshed token has roles %v scopes %v", p.Roles, p.Scopes)
 			}
 			disabled["ann"] = true
-			if _, err := iss.Refresh(ctx, next.RefreshToken); !errors.Is(err, ErrInvalidGrant) || Reason(err) != "grant_revoked" {
-				t.Fatalf("disabled user's refresh: %v (%s)", err, Reason(err))
+			if _, err := iss.Refresh(ctx, next.RefreshToken); !errors.Is(err, ErrInvalidGrant) || authn.Reason(err) != "grant_revoked" {
+				t.Fatalf("disabled user's refresh: %v (%s)", err, authn.Reason(err))
 			}
 			disabled["ann"] = false
 			c.Add(time.Minute)
 			// The login stays ended even once the account is enabled again.
-			if _, err := iss.Refresh(ctx, next.RefreshToken); Reason(err) != "revoked" && Reason(err) != "reused" {
-				t.Fatalf("refresh of a login ended by Reload: %v (%s)", err, Reason(err))
+			if _, err := iss.Refresh(ctx, next.RefreshToken); authn.Reason(err) != "revoked" && authn.Reason(err) != "reused" {
+				t.Fatalf("refresh of a login ended by Reload: %v (%s)", err, authn.Reason(err))
 			}
 		})
 	}
@@ -104,7 +106,7 @@ func TestRefreshReloadFailureIsUnavailable(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{t: time.Now()}
 	down := true
-	iss, err := NewIssuer(IssuerOptions{
+	iss, err := New(Options{
 		Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: NewMemoryRefreshStore(), Now: c.Now,
 		Reload: func(_ context.Context, g Grant) (Grant, error) {
 			if down {
@@ -117,13 +119,13 @@ func TestRefreshReloadFailureIsUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	pair, _ := iss.IssuePair(ctx, Grant{Subject: "bo"})
-	if _, err := iss.Refresh(ctx, pair.RefreshToken); !errors.Is(err, ErrUnavailable) {
+	if _, err := iss.Refresh(ctx, pair.RefreshToken); !errors.Is(err, authn.ErrUnavailable) {
 		t.Fatalf("Reload failure: %v", err)
 	}
 	down = false
 	c.Add(time.Second)
 	if _, err := iss.Refresh(ctx, pair.RefreshToken); err != nil {
-		t.Fatalf("retry after the database is back: %v (%s)", err, Reason(err))
+		t.Fatalf("retry after the database is back: %v (%s)", err, authn.Reason(err))
 	}
 }
 
@@ -134,11 +136,11 @@ func TestRevocation(t *testing.T) {
 	for name, st := range tokenStores(t, c.Now) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			iss, err := NewIssuer(IssuerOptions{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: st.refresh, Revocations: st.revoked, Now: c.Now})
+			iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: st.refresh, Revocations: st.revoked, Now: c.Now})
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, err := iss.Verifier(VerifierOptions{CacheSize: 100})
+			v, err := iss.Verifier(authn.VerifierOptions{CacheSize: 100})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,8 +157,8 @@ func TestRevocation(t *testing.T) {
 			if err := st.revoked.RevokeToken(ctx, subject, pa.Claims.ID, pa.ExpiresAt); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := v.Verify(ctx, a); !errors.Is(err, ErrInvalidToken) || Reason(err) != "revoked" {
-				t.Fatalf("cached token revoked by jti: %v (%s)", err, Reason(err))
+			if _, err := v.Verify(ctx, a); !errors.Is(err, authn.ErrInvalidToken) || authn.Reason(err) != "revoked" {
+				t.Fatalf("cached token revoked by jti: %v (%s)", err, authn.Reason(err))
 			}
 			if _, err := v.Verify(ctx, b); err != nil {
 				t.Fatalf("another token of the subject: %v", err)
@@ -168,8 +170,8 @@ func TestRevocation(t *testing.T) {
 			if err := iss.RevokeSubject(ctx, subject, c.Now()); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := v.Verify(ctx, b); Reason(err) != "revoked" {
-				t.Fatalf("token issued before the cut-off: %v (%s)", err, Reason(err))
+			if _, err := v.Verify(ctx, b); authn.Reason(err) != "revoked" {
+				t.Fatalf("token issued before the cut-off: %v (%s)", err, authn.Reason(err))
 			}
 			fresh, err := iss.IssuePair(ctx, Grant{Subject: subject})
 			if err != nil {
@@ -178,8 +180,8 @@ func TestRevocation(t *testing.T) {
 			if _, err := v.Verify(ctx, fresh.AccessToken); err != nil {
 				t.Fatalf("token issued after the cut-off: %v", err)
 			}
-			if _, err := iss.Refresh(ctx, login.RefreshToken); !errors.Is(err, ErrInvalidGrant) || Reason(err) != "revoked" {
-				t.Fatalf("refresh of a login before the cut-off: %v (%s)", err, Reason(err))
+			if _, err := iss.Refresh(ctx, login.RefreshToken); !errors.Is(err, ErrInvalidGrant) || authn.Reason(err) != "revoked" {
+				t.Fatalf("refresh of a login before the cut-off: %v (%s)", err, authn.Reason(err))
 			}
 			if _, err := iss.Refresh(ctx, fresh.RefreshToken); err != nil {
 				t.Fatalf("refresh of a login after the cut-off: %v", err)
@@ -188,7 +190,7 @@ func TestRevocation(t *testing.T) {
 			if err := iss.RevokeSubject(ctx, subject, c.Now().Add(-time.Hour)); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := v.Verify(ctx, b); Reason(err) != "revoked" {
+			if _, err := v.Verify(ctx, b); authn.Reason(err) != "revoked" {
 				t.Fatalf("an earlier cut-off lowered the later one: %v", err)
 			}
 			// Another subject is untouched.
@@ -209,11 +211,11 @@ func TestLogoutRevokesLogin(t *testing.T) {
 	for name, st := range tokenStores(t, c.Now) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			iss, err := NewIssuer(IssuerOptions{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: st.refresh, Revocations: st.revoked, Now: c.Now})
+			iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: st.refresh, Revocations: st.revoked, Now: c.Now})
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, _ := iss.Verifier(VerifierOptions{CacheSize: 100})
+			v, _ := iss.Verifier(authn.VerifierOptions{CacheSize: 100})
 			pair, _ := iss.IssuePair(ctx, Grant{Subject: "lou"})
 			keep, _ := iss.IssuePair(ctx, Grant{Subject: "lou"}) // another device
 			p, err := v.Verify(ctx, pair.AccessToken)
@@ -226,11 +228,11 @@ func TestLogoutRevokesLogin(t *testing.T) {
 			if err := iss.Logout(ctx, p.Claims); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := v.Verify(ctx, pair.AccessToken); Reason(err) != "revoked" {
+			if _, err := v.Verify(ctx, pair.AccessToken); authn.Reason(err) != "revoked" {
 				t.Fatalf("access token after logout: %v", err)
 			}
-			if _, err := iss.Refresh(ctx, pair.RefreshToken); Reason(err) != "revoked" {
-				t.Fatalf("refresh token after logout: %v (%s)", err, Reason(err))
+			if _, err := iss.Refresh(ctx, pair.RefreshToken); authn.Reason(err) != "revoked" {
+				t.Fatalf("refresh token after logout: %v (%s)", err, authn.Reason(err))
 			}
 			if _, err := iss.Refresh(ctx, keep.RefreshToken); err != nil {
 				t.Fatalf("the other device's login: %v", err)
@@ -240,8 +242,8 @@ func TestLogoutRevokesLogin(t *testing.T) {
 			if err := iss.RevokeLogin(ctx, third.LoginID); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := iss.Refresh(ctx, third.RefreshToken); Reason(err) != "revoked" {
-				t.Fatalf("refresh after RevokeLogin: %v (%s)", err, Reason(err))
+			if _, err := iss.Refresh(ctx, third.RefreshToken); authn.Reason(err) != "revoked" {
+				t.Fatalf("refresh after RevokeLogin: %v (%s)", err, authn.Reason(err))
 			}
 		})
 	}
@@ -254,7 +256,7 @@ func TestRefreshReuseGrace(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			c := &clock{t: time.Now()}
-			iss, err := NewIssuer(IssuerOptions{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: store, RefreshReuseGrace: 5 * time.Second, Now: c.Now})
+			iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: store, RefreshReuseGrace: 5 * time.Second, Now: c.Now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -279,18 +281,18 @@ func TestRefreshReuseGrace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := iss.Refresh(ctx, other.RefreshToken); Reason(err) != "reused" {
-				t.Fatalf("old token after its successor was used: %v (%s)", err, Reason(err))
+			if _, err := iss.Refresh(ctx, other.RefreshToken); authn.Reason(err) != "reused" {
+				t.Fatalf("old token after its successor was used: %v (%s)", err, authn.Reason(err))
 			}
-			if _, err := iss.Refresh(ctx, otherLast.RefreshToken); Reason(err) != "revoked" {
-				t.Fatalf("newest token after reuse: %v (%s)", err, Reason(err))
+			if _, err := iss.Refresh(ctx, otherLast.RefreshToken); authn.Reason(err) != "revoked" {
+				t.Fatalf("newest token after reuse: %v (%s)", err, authn.Reason(err))
 			}
 			c.Add(2 * time.Second)
-			if _, err := iss.Refresh(ctx, pair.RefreshToken); Reason(err) != "reused" {
-				t.Fatalf("after the interval: %v (%s)", err, Reason(err))
+			if _, err := iss.Refresh(ctx, pair.RefreshToken); authn.Reason(err) != "reused" {
+				t.Fatalf("after the interval: %v (%s)", err, authn.Reason(err))
 			}
-			if _, err := iss.Refresh(ctx, next.RefreshToken); Reason(err) != "revoked" {
-				t.Fatalf("successor after reuse: %v (%s)", err, Reason(err))
+			if _, err := iss.Refresh(ctx, next.RefreshToken); authn.Reason(err) != "revoked" {
+				t.Fatalf("successor after reuse: %v (%s)", err, authn.Reason(err))
 			}
 		})
 	}
@@ -298,7 +300,7 @@ func TestRefreshReuseGrace(t *testing.T) {
 
 func TestIssuerGraceRefused(t *testing.T) {
 	for _, g := range []time.Duration{-time.Second, time.Millisecond, 2 * time.Minute} {
-		if _, err := NewIssuer(IssuerOptions{Issuer: "i", Audience: []string{"a"}, RefreshReuseGrace: g}); err == nil {
+		if _, err := New(Options{Issuer: "i", Audience: []string{"a"}, RefreshReuseGrace: g}); err == nil {
 			t.Fatalf("RefreshReuseGrace %s accepted", g)
 		}
 	}
@@ -307,12 +309,12 @@ func TestIssuerGraceRefused(t *testing.T) {
 // A store failure reaches the client as 503 problem+json with Retry-After,
 // never 401.
 func TestUnavailableIs503WithRetryAfter(t *testing.T) {
-	iss, err := NewIssuer(IssuerOptions{Issuer: "https://auth.test", Audience: []string{"api"}, Revocations: failingRevocations{}})
+	iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, Revocations: failingRevocations{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, _ := iss.Verifier(VerifierOptions{CacheSize: 10})
-	stage, _ := New(Options{Authenticators: []Authenticator{Bearer(v)}})
+	v, _ := iss.Verifier(authn.VerifierOptions{CacheSize: 10})
+	stage, _ := authn.New(authn.Options{Authenticators: []authn.Authenticator{authn.Bearer(v)}})
 	h := stage.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	tok, _, _ := iss.Issue(context.Background(), Grant{Subject: "x"})
 	req := httptest.NewRequest("GET", "/", nil)
@@ -331,7 +333,9 @@ type failingRevocations struct{}
 
 var errStoreDown = errors.New("store unreachable")
 
-func (failingRevocations) Revoked(context.Context, *Claims) (bool, error) { return false, errStoreDown }
+func (failingRevocations) Revoked(context.Context, *authn.Claims) (bool, error) {
+	return false, errStoreDown
+}
 func (failingRevocations) RevokeToken(context.Context, string, string, time.Time) error {
 	return errStoreDown
 }

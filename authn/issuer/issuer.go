@@ -1,4 +1,4 @@
-package authn
+package issuer
 
 import (
 	"context"
@@ -10,9 +10,11 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/covetgo/covet/authn"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -28,8 +30,8 @@ import (
 // (400, code "invalid_grant", as RFC 6749 section 5.2 answers).
 var ErrInvalidGrant = errs.New(errs.KindBadRequest, "invalid_grant", "The refresh token is invalid, expired or revoked.")
 
-// IssuerOptions configure an Issuer.
-type IssuerOptions struct {
+// Options configure an Issuer.
+type Options struct {
 	// Issuer is the "iss" of issued tokens; required.
 	Issuer string
 	// Audience is the "aud" of issued tokens; required.
@@ -91,11 +93,11 @@ type IssuerOptions struct {
 
 // Issuer mints access tokens signed with a rotating key, publishes the
 // verification keys as a JWKS, and rotates refresh tokens with reuse
-// detection. Its keys live in memory: without IssuerOptions.KeySeed every
+// detection. Its keys live in memory: without Options.KeySeed every
 // process has its own, so verifiers should read the JWKS of each (or run one
 // issuer service); with it, every instance derives the same keys.
 type Issuer struct {
-	opts   IssuerOptions
+	opts   Options
 	method jwt.SigningMethod
 	now    func() time.Time
 
@@ -106,14 +108,14 @@ type Issuer struct {
 	successorKey []byte
 }
 
-// ErrGrantRevoked is what IssuerOptions.Reload returns for a subject that
+// ErrGrantRevoked is what Options.Reload returns for a subject that
 // may no longer refresh (disabled or deleted).
 var ErrGrantRevoked = errors.New("authn: the subject may no longer log in")
 
 type signingKey struct {
 	kid     string
 	priv    crypto.Signer
-	pub     Key
+	pub     authn.Key
 	active  time.Time // when it started (or starts) signing
 	retired time.Time // zero while signing or waiting
 }
@@ -130,13 +132,13 @@ type TokenPair struct {
 	LoginID string `json:"-"`
 }
 
-// NewIssuer validates opts and returns an Issuer with fresh keys.
-func NewIssuer(opts IssuerOptions) (*Issuer, error) {
+// New validates opts and returns an Issuer with fresh keys.
+func New(opts Options) (*Issuer, error) {
 	if opts.Issuer == "" {
-		return nil, errs.Configf("authn: IssuerOptions.Issuer is required")
+		return nil, errs.Configf("authn: Options.Issuer is required")
 	}
 	if len(opts.Audience) == 0 {
-		return nil, errs.Configf("authn: IssuerOptions.Audience is required")
+		return nil, errs.Configf("authn: Options.Audience is required")
 	}
 	i := &Issuer{opts: opts, now: opts.Now}
 	switch opts.Algorithm {
@@ -145,7 +147,7 @@ func NewIssuer(opts IssuerOptions) (*Issuer, error) {
 	case "ES256":
 		i.method = jwt.SigningMethodES256
 	default:
-		return nil, errs.Configf("authn: IssuerOptions.Algorithm %q: use EdDSA or ES256", opts.Algorithm)
+		return nil, errs.Configf("authn: Options.Algorithm %q: use EdDSA or ES256", opts.Algorithm)
 	}
 	defaults := []struct {
 		d        *time.Duration
@@ -163,11 +165,11 @@ func NewIssuer(opts IssuerOptions) (*Issuer, error) {
 			*d.d = d.def
 		}
 		if *d.d < time.Second || *d.d > d.max {
-			return nil, errs.Configf("authn: IssuerOptions.%s %s is outside 1s..%s", d.name, *d.d, d.max)
+			return nil, errs.Configf("authn: Options.%s %s is outside 1s..%s", d.name, *d.d, d.max)
 		}
 	}
 	if i.opts.RefreshTTL > i.opts.RefreshFamilyTTL {
-		return nil, errs.Configf("authn: IssuerOptions.RefreshTTL is longer than RefreshFamilyTTL")
+		return nil, errs.Configf("authn: Options.RefreshTTL is longer than RefreshFamilyTTL")
 	}
 	if i.now == nil {
 		i.now = time.Now
@@ -175,7 +177,7 @@ func NewIssuer(opts IssuerOptions) (*Issuer, error) {
 	now := i.now()
 	if opts.KeySeed != nil {
 		if len(opts.KeySeed) < 32 {
-			return nil, errs.Configf("authn: IssuerOptions.KeySeed must hold at least 32 bytes")
+			return nil, errs.Configf("authn: Options.KeySeed must hold at least 32 bytes")
 		}
 		i.opts.KeySeed = append([]byte(nil), opts.KeySeed...)
 		k, err := hkdf.Key(sha256.New, i.opts.KeySeed, nil, "covet authn refresh successor", 32)
@@ -220,14 +222,14 @@ func (i *Issuer) newKey(active time.Time) (*signingKey, error) {
 	if err != nil {
 		return nil, errs.Wrap(err, errs.KindInternal, "", "")
 	}
-	k := Key{Algorithm: i.opts.Algorithm, Key: pub}
-	j, err := publicJWK(k)
+	k := authn.Key{Algorithm: i.opts.Algorithm, Key: pub}
+	j, err := authn.PublicJWK(k)
 	if err != nil {
 		return nil, errs.Wrap(err, errs.KindInternal, "", "")
 	}
 	// The kid is a digest of the public key, so it never repeats.
 	sum := sha256.Sum256([]byte(j.Crv + j.X + j.Y))
-	k.ID = b64u.EncodeToString(sum[:12])
+	k.ID = base64.RawURLEncoding.EncodeToString(sum[:12])
 	return &signingKey{kid: k.ID, priv: priv, pub: k, active: active}, nil
 }
 
@@ -449,7 +451,7 @@ func newFamily() string {
 func newRefreshToken(family string) string {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
-	return refreshPrefix + family + "_" + b64u.EncodeToString(b[:])
+	return refreshPrefix + family + "_" + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // successor derives the token that replaces tok: the same token presented
@@ -457,14 +459,14 @@ func newRefreshToken(family string) string {
 func (i *Issuer) successor(family, tok string) string {
 	m := hmac.New(sha256.New, i.successorKey)
 	m.Write([]byte(tok))
-	return refreshPrefix + family + "_" + b64u.EncodeToString(m.Sum(nil))
+	return refreshPrefix + family + "_" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // IssuePair mints an access token and the first refresh token of a new
 // family, for a login.
 func (i *Issuer) IssuePair(ctx context.Context, g Grant) (TokenPair, error) {
 	if i.opts.Refresh == nil {
-		return TokenPair{}, errs.Configf("authn: IssuerOptions.Refresh is not set")
+		return TokenPair{}, errs.Configf("authn: Options.Refresh is not set")
 	}
 	if g.Subject == "" {
 		return TokenPair{}, errs.New(errs.KindInternal, "", "authn: IssuePair needs a subject")
@@ -480,7 +482,7 @@ func (i *Issuer) IssuePair(ctx context.Context, g Grant) (TokenPair, error) {
 		AuthTime:        now,
 	}
 	if err := i.opts.Refresh.Create(ctx, hashRefresh(rt), rec); err != nil {
-		return TokenPair{}, ErrUnavailable.WithCause(err)
+		return TokenPair{}, authn.ErrUnavailable.WithCause(err)
 	}
 	access, _, err := i.issue(g, fam)
 	if err != nil {
@@ -495,16 +497,16 @@ func (i *Issuer) IssuePair(ctx context.Context, g Grant) (TokenPair, error) {
 // it comes back within RefreshReuseGrace, which answers the same successor
 // again. Unknown, expired and revoked tokens are refused too: ErrInvalidGrant,
 // with Reason "malformed", "unknown", "reused", "revoked" or
-// "grant_revoked" (IssuerOptions.Reload refused the subject). A store that
+// "grant_revoked" (Options.Reload refused the subject). A store that
 // fails is ErrUnavailable (503 with Retry-After): the client keeps its token
 // and may try again.
 func (i *Issuer) Refresh(ctx context.Context, refreshToken string) (TokenPair, error) {
 	if i.opts.Refresh == nil {
-		return TokenPair{}, errs.Configf("authn: IssuerOptions.Refresh is not set")
+		return TokenPair{}, errs.Configf("authn: Options.Refresh is not set")
 	}
 	fam, ok := parseRefresh(refreshToken)
 	if !ok {
-		return TokenPair{}, fail(ErrInvalidGrant, "malformed", nil)
+		return TokenPair{}, authn.WithReason(ErrInvalidGrant, "malformed", nil)
 	}
 	now := i.now()
 	next := i.successor(fam, refreshToken)
@@ -514,42 +516,42 @@ func (i *Issuer) Refresh(ctx context.Context, refreshToken string) (TokenPair, e
 	})
 	switch {
 	case errors.Is(err, ErrRefreshUnknown):
-		return TokenPair{}, fail(ErrInvalidGrant, "unknown", err)
+		return TokenPair{}, authn.WithReason(ErrInvalidGrant, "unknown", err)
 	case errors.Is(err, ErrRefreshRevoked):
-		return TokenPair{}, fail(ErrInvalidGrant, "revoked", err)
+		return TokenPair{}, authn.WithReason(ErrInvalidGrant, "revoked", err)
 	case errors.Is(err, ErrRefreshReused):
 		errs.Audit(ctx, "authn.refresh_reuse", slog.String("outcome", "family_revoked"))
-		return TokenPair{}, fail(ErrInvalidGrant, "reused", err)
+		return TokenPair{}, authn.WithReason(ErrInvalidGrant, "reused", err)
 	case err != nil:
-		return TokenPair{}, ErrUnavailable.WithCause(err)
+		return TokenPair{}, authn.ErrUnavailable.WithCause(err)
 	}
 	g := rec.Grant
 	if r := i.opts.Revocations; r != nil {
 		before, err := r.RevokedBefore(ctx, g.Subject)
 		if err != nil {
-			return TokenPair{}, ErrUnavailable.WithCause(err)
+			return TokenPair{}, authn.ErrUnavailable.WithCause(err)
 		}
 		if revokedByCutoff(rec.AuthTime, before, true) {
 			if err := i.opts.Refresh.RevokeFamily(ctx, fam, rec.FamilyExpiresAt); err != nil {
-				return TokenPair{}, ErrUnavailable.WithCause(err)
+				return TokenPair{}, authn.ErrUnavailable.WithCause(err)
 			}
-			return TokenPair{}, fail(ErrInvalidGrant, "revoked", nil)
+			return TokenPair{}, authn.WithReason(ErrInvalidGrant, "revoked", nil)
 		}
 	}
 	if i.opts.Reload != nil {
 		g, err = i.opts.Reload(ctx, rec.Grant)
 		if errors.Is(err, ErrGrantRevoked) {
 			if err := i.opts.Refresh.RevokeFamily(ctx, fam, rec.FamilyExpiresAt); err != nil {
-				return TokenPair{}, ErrUnavailable.WithCause(err)
+				return TokenPair{}, authn.ErrUnavailable.WithCause(err)
 			}
 			errs.Audit(ctx, "authn.refresh_refused", slog.String("reason", "grant_revoked"))
-			return TokenPair{}, fail(ErrInvalidGrant, "grant_revoked", err)
+			return TokenPair{}, authn.WithReason(ErrInvalidGrant, "grant_revoked", err)
 		}
 		if err != nil {
-			return TokenPair{}, ErrUnavailable.WithCause(err)
+			return TokenPair{}, authn.ErrUnavailable.WithCause(err)
 		}
 		if g.Subject != rec.Grant.Subject {
-			return TokenPair{}, errs.New(errs.KindInternal, "", "authn: IssuerOptions.Reload changed the subject")
+			return TokenPair{}, errs.New(errs.KindInternal, "", "authn: Options.Reload changed the subject")
 		}
 	}
 	access, _, err := i.issue(g, fam)
@@ -563,14 +565,14 @@ func (i *Issuer) Refresh(ctx context.Context, refreshToken string) (TokenPair, e
 // token that is malformed or unknown is not an error.
 func (i *Issuer) Revoke(ctx context.Context, refreshToken string) error {
 	if i.opts.Refresh == nil {
-		return errs.Configf("authn: IssuerOptions.Refresh is not set")
+		return errs.Configf("authn: Options.Refresh is not set")
 	}
 	fam, ok := parseRefresh(refreshToken)
 	if !ok {
 		return nil
 	}
 	if err := i.opts.Refresh.Revoke(ctx, fam, hashRefresh(refreshToken)); err != nil {
-		return ErrUnavailable.WithCause(err)
+		return authn.ErrUnavailable.WithCause(err)
 	}
 	return nil
 }
@@ -581,20 +583,20 @@ func (i *Issuer) Revoke(ctx context.Context, refreshToken string) error {
 // login stay valid until they expire unless they are revoked too (Logout).
 func (i *Issuer) RevokeLogin(ctx context.Context, loginID string) error {
 	if i.opts.Refresh == nil {
-		return errs.Configf("authn: IssuerOptions.Refresh is not set")
+		return errs.Configf("authn: Options.Refresh is not set")
 	}
 	if len(loginID) != 32 {
 		return nil // not one of ours
 	}
 	if err := i.opts.Refresh.RevokeFamily(ctx, loginID, i.now().Add(i.opts.RefreshFamilyTTL)); err != nil {
-		return ErrUnavailable.WithCause(err)
+		return authn.ErrUnavailable.WithCause(err)
 	}
 	return nil
 }
 
 // LoginID returns the login (refresh family) of verified access-token
 // claims: their "sid" claim, or "" when they have none.
-func LoginID(c *Claims) string {
+func LoginID(c *authn.Claims) string {
 	if c == nil {
 		return ""
 	}
@@ -608,16 +610,16 @@ func LoginID(c *Claims) string {
 }
 
 // Logout ends the login of a verified access token: it revokes the token
-// itself (through IssuerOptions.Revocations, when set) and the refresh
-// family named by its "sid" claim (when IssuerOptions.Refresh is set), so
+// itself (through Options.Revocations, when set) and the refresh
+// family named by its "sid" claim (when Options.Refresh is set), so
 // the client need not send its refresh token.
-func (i *Issuer) Logout(ctx context.Context, c *Claims) error {
+func (i *Issuer) Logout(ctx context.Context, c *authn.Claims) error {
 	if c == nil {
 		return nil
 	}
 	if r := i.opts.Revocations; r != nil && c.ID != "" && c.ExpiresAt != nil {
 		if err := r.RevokeToken(ctx, c.Subject, c.ID, c.ExpiresAt.Time); err != nil {
-			return ErrUnavailable.WithCause(err)
+			return authn.ErrUnavailable.WithCause(err)
 		}
 	}
 	if sid := LoginID(c); sid != "" && i.opts.Refresh != nil {
@@ -627,28 +629,28 @@ func (i *Issuer) Logout(ctx context.Context, c *Claims) error {
 }
 
 // RevokeSubject revokes every access token and every login of subject made
-// before before (at one-second precision; IssuerOptions.Revocations is
+// before before (at one-second precision; Options.Revocations is
 // required): for a password change (then issue the current client a new
 // pair), a disabled account, or "log out everywhere". Refresh tokens of
 // those logins are refused at their next use.
 func (i *Issuer) RevokeSubject(ctx context.Context, subject string, before time.Time) error {
 	r := i.opts.Revocations
 	if r == nil {
-		return errs.Configf("authn: IssuerOptions.Revocations is not set")
+		return errs.Configf("authn: Options.Revocations is not set")
 	}
 	// The cut-off must outlive every credential it catches: the longest
 	// login, and the access tokens issued in it.
 	keep := i.now().Add(max(i.opts.RefreshFamilyTTL, i.opts.AccessTTL) + time.Minute)
 	if err := r.RevokeSubject(ctx, subject, before, keep); err != nil {
-		return ErrUnavailable.WithCause(err)
+		return authn.ErrUnavailable.WithCause(err)
 	}
 	return nil
 }
 
 // VerificationKey implements KeySet over the issuer's published keys.
-func (i *Issuer) VerificationKey(_ context.Context, kid string) (Key, error) {
+func (i *Issuer) VerificationKey(_ context.Context, kid string) (authn.Key, error) {
 	if kid == "" {
-		return Key{}, &ReasonError{Reason: "missing_kid"}
+		return authn.Key{}, &authn.ReasonError{Reason: "missing_kid"}
 	}
 	now := i.now()
 	i.mu.RLock()
@@ -661,13 +663,13 @@ func (i *Issuer) VerificationKey(_ context.Context, kid string) (Key, error) {
 			return k.pub, nil
 		}
 	}
-	return Key{}, &ReasonError{Reason: "unknown_kid", Err: errUnknownKID}
+	return authn.Key{}, &authn.ReasonError{Reason: "unknown_kid", Err: errUnknownKID}
 }
 
 // Verifier returns a Verifier for this issuer's tokens: its keys,
 // algorithm, issuer, audience and "at+jwt" type, plus whatever else opts
 // sets (cache, revocation, leeway).
-func (i *Issuer) Verifier(opts VerifierOptions) (*Verifier, error) {
+func (i *Issuer) Verifier(opts authn.VerifierOptions) (*authn.Verifier, error) {
 	opts.Keys = i
 	opts.Algorithms = []string{i.opts.Algorithm}
 	opts.Issuer = i.opts.Issuer
@@ -681,7 +683,7 @@ func (i *Issuer) Verifier(opts VerifierOptions) (*Verifier, error) {
 	if opts.Now == nil {
 		opts.Now = i.opts.Now
 	}
-	return NewVerifier(opts)
+	return authn.NewVerifier(opts)
 }
 
 // JWKS returns the published key set document.
@@ -691,13 +693,13 @@ func (i *Issuer) JWKS() []byte {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
 	set := struct {
-		Keys []jwk `json:"keys"`
+		Keys []authn.JWK `json:"keys"`
 	}{}
 	for _, k := range i.keys {
 		if !k.retired.IsZero() && !now.Before(k.retired.Add(i.opts.AccessTTL+time.Minute)) {
 			continue
 		}
-		j, err := publicJWK(k.pub)
+		j, err := authn.PublicJWK(k.pub)
 		if err == nil {
 			set.Keys = append(set.Keys, j)
 		}
@@ -728,3 +730,5 @@ func (i *Issuer) JWKSHandler() http.Handler {
 		_, _ = w.Write(body)
 	})
 }
+
+var errUnknownKID = errors.New("no key with this kid")

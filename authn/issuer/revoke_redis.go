@@ -1,8 +1,9 @@
-package authn
+package issuer
 
 import (
 	"context"
 	"errors"
+	"github.com/covetgo/covet/authn"
 	"strconv"
 	"time"
 
@@ -23,14 +24,14 @@ import (
 // Retry-After): the list fails closed, since a revoked token must not pass
 // because the list could not be read, and a 503 logs nobody out.
 type RedisRevocations struct {
-	r redisStore
+	r redisstore.Store
 }
 
 // NewRedisRevocations returns a revocation list on rdb. The client must be
 // built with ContextTimeoutEnabled: true, so that opts.Timeout bounds each
 // call; the store does not own the client.
-func NewRedisRevocations(rdb redis.UniversalClient, opts RedisOptions) (*RedisRevocations, error) {
-	s, err := newRedisStore("NewRedisRevocations", rdb, opts)
+func NewRedisRevocations(rdb redis.UniversalClient, opts authn.RedisOptions) (*RedisRevocations, error) {
+	s, err := redisstore.New("issuer.NewRedisRevocations", rdb, opts.Prefix, opts.Timeout, authn.DefaultRedisTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +43,7 @@ func (s *RedisRevocations) base(subject string) string {
 }
 
 // Revoked implements RevocationList.
-func (s *RedisRevocations) Revoked(ctx context.Context, c *Claims) (bool, error) {
+func (s *RedisRevocations) Revoked(ctx context.Context, c *authn.Claims) (bool, error) {
 	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
 	base := s.base(c.Subject)

@@ -1,7 +1,8 @@
-package authn
+package issuer
 
 import (
 	"context"
+	"github.com/covetgo/covet/authn"
 	"sync"
 	"time"
 )
@@ -10,14 +11,14 @@ import (
 // its "jti", or every token of a subject issued before a time (a password
 // change, a disabled account, "log out everywhere"). It is a
 // RevocationList, so a Verifier consults it on every request, cached tokens
-// included; give it to IssuerOptions.Revocations and the Issuer's verifiers
+// included; give it to Options.Revocations and the Issuer's verifiers
 // and refreshes use it too.
 //
 // Times are compared at the one-second precision of the "iat" claim: a
 // token issued in the same second as the cut-off stays valid, so a login
 // made right after a revocation is not caught by it.
 type RevocationStore interface {
-	RevocationList
+	authn.RevocationList
 	// RevokeToken revokes the token of subject with the given jti until
 	// exp (its expiry: after that the verifier refuses it anyway).
 	RevokeToken(ctx context.Context, subject, jti string, exp time.Time) error
@@ -67,7 +68,7 @@ func NewMemoryRevocations(now func() time.Time) *MemoryRevocations {
 }
 
 // Revoked implements RevocationList.
-func (m *MemoryRevocations) Revoked(_ context.Context, c *Claims) (bool, error) {
+func (m *MemoryRevocations) Revoked(_ context.Context, c *authn.Claims) (bool, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	r, ok := m.subjects[c.Subject]

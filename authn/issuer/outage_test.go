@@ -1,8 +1,10 @@
-package authn
+package issuer
 
 import (
 	"context"
 	"errors"
+	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/internal/redistest"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -21,16 +23,16 @@ import (
 // login, and the client's own retry must get that successor too.
 func TestRefreshRetriedAcrossStallDoesNotRevoke(t *testing.T) {
 	child := testsvc.StartRedis(t)
-	rdb := childClient(t, child, func(o *redis.Options) {
+	rdb := redistest.ChildClient(t, child, func(o *redis.Options) {
 		o.ReadTimeout = 100 * time.Millisecond // shorter than the stall
 		o.MaxRetries = 3
 	})
-	store, err := NewRedisRefreshStore(rdb, RedisOptions{Prefix: "t:", Timeout: 2 * time.Second})
+	store, err := NewRedisRefreshStore(rdb, authn.RedisOptions{Prefix: "t:", Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	iss, err := NewIssuer(IssuerOptions{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: store})
+	iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: store})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,15 +53,15 @@ func TestRefreshRetriedAcrossStallDoesNotRevoke(t *testing.T) {
 	// let the server run every copy it received.
 	time.Sleep(600 * time.Millisecond)
 	child.Resume()
-	if err := <-done; err != nil && !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("refresh across the stall: %v (%s), want success or ErrUnavailable", err, Reason(err))
+	if err := <-done; err != nil && !errors.Is(err, authn.ErrUnavailable) {
+		t.Fatalf("refresh across the stall: %v (%s), want success or authn.ErrUnavailable", err, authn.Reason(err))
 	}
 	next, err := iss.Refresh(ctx, pair.RefreshToken) // the client retries
 	if err != nil {
-		t.Fatalf("client retry after the stall: %v (%s): the login was lost", err, Reason(err))
+		t.Fatalf("client retry after the stall: %v (%s): the login was lost", err, authn.Reason(err))
 	}
 	if _, err := iss.Refresh(ctx, next.RefreshToken); err != nil {
-		t.Fatalf("the successor after the stall: %v (%s)", err, Reason(err))
+		t.Fatalf("the successor after the stall: %v (%s)", err, authn.Reason(err))
 	}
 }
 
@@ -70,16 +72,16 @@ func TestStoresFailFastWhenRedisIsDown(t *testing.T) {
 	for _, mode := range []string{"paused", "killed"} {
 		t.Run(mode, func(t *testing.T) {
 			child := testsvc.StartRedis(t)
-			rdb := childClient(t, child, nil)
-			opts := RedisOptions{Prefix: "t:", Timeout: 200 * time.Millisecond}
+			rdb := redistest.ChildClient(t, child, nil)
+			opts := authn.RedisOptions{Prefix: "t:", Timeout: 200 * time.Millisecond}
 			refresh, _ := NewRedisRefreshStore(rdb, opts)
 			revoked, _ := NewRedisRevocations(rdb, opts)
 			ctx := context.Background()
-			iss, err := NewIssuer(IssuerOptions{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: refresh, Revocations: revoked})
+			iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: refresh, Revocations: revoked})
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, _ := iss.Verifier(VerifierOptions{CacheSize: 10})
+			v, _ := iss.Verifier(authn.VerifierOptions{CacheSize: 10})
 			var pair TokenPair
 			setup(t, func() (err error) { pair, err = iss.IssuePair(ctx, Grant{Subject: "down"}); return err })
 			setup(t, func() error { _, err := v.Verify(ctx, pair.AccessToken); return err }) // cached now
@@ -93,7 +95,7 @@ func TestStoresFailFastWhenRedisIsDown(t *testing.T) {
 				"Verify (cached)": func() error { _, err := v.Verify(ctx, pair.AccessToken); return err },
 				"IssuePair":       func() error { _, err := iss.IssuePair(ctx, Grant{Subject: "down"}); return err },
 				"Logout": func() error {
-					p, _ := iss.Verifier(VerifierOptions{})
+					p, _ := iss.Verifier(authn.VerifierOptions{})
 					_ = p
 					return iss.RevokeLogin(ctx, pair.LoginID)
 				},
@@ -103,8 +105,8 @@ func TestStoresFailFastWhenRedisIsDown(t *testing.T) {
 				start := time.Now()
 				err := call()
 				took := time.Since(start)
-				if !errors.Is(err, ErrUnavailable) || errs.From(err).Status() != http.StatusServiceUnavailable || errs.From(err).Header().Get("Retry-After") == "" {
-					t.Errorf("%s with Redis %s: %v, want ErrUnavailable (503, Retry-After)", name, mode, err)
+				if !errors.Is(err, authn.ErrUnavailable) || errs.From(err).Status() != http.StatusServiceUnavailable || errs.From(err).Header().Get("Retry-After") == "" {
+					t.Errorf("%s with Redis %s: %v, want authn.ErrUnavailable (503, Retry-After)", name, mode, err)
 				}
 				// A hang check, not a speed claim: the bound is five times
 				// the store timeout.
@@ -121,27 +123,33 @@ func TestRedisStoresRefuseUnboundedClients(t *testing.T) {
 	defer func() { _ = noCtx.Close() }()
 	ok := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 	defer func() { _ = ok.Close() }()
-	builders := map[string]func(redis.UniversalClient, RedisOptions) error{
-		"refresh": func(c redis.UniversalClient, o RedisOptions) error { _, err := NewRedisRefreshStore(c, o); return err },
-		"revoke":  func(c redis.UniversalClient, o RedisOptions) error { _, err := NewRedisRevocations(c, o); return err },
+	builders := map[string]func(redis.UniversalClient, authn.RedisOptions) error{
+		"refresh": func(c redis.UniversalClient, o authn.RedisOptions) error {
+			_, err := NewRedisRefreshStore(c, o)
+			return err
+		},
+		"revoke": func(c redis.UniversalClient, o authn.RedisOptions) error {
+			_, err := NewRedisRevocations(c, o)
+			return err
+		},
 	}
 	for name, build := range builders {
 		for _, bad := range []struct {
 			c redis.UniversalClient
-			o RedisOptions
+			o authn.RedisOptions
 		}{
-			{noCtx, RedisOptions{Prefix: "p:"}},
-			{ok, RedisOptions{}},
-			{ok, RedisOptions{Prefix: "p:{x}:"}},
-			{ok, RedisOptions{Prefix: "p:", Timeout: -1}},
-			{ok, RedisOptions{Prefix: "p:", Timeout: time.Minute}},
-			{nil, RedisOptions{Prefix: "p:"}},
+			{noCtx, authn.RedisOptions{Prefix: "p:"}},
+			{ok, authn.RedisOptions{}},
+			{ok, authn.RedisOptions{Prefix: "p:{x}:"}},
+			{ok, authn.RedisOptions{Prefix: "p:", Timeout: -1}},
+			{ok, authn.RedisOptions{Prefix: "p:", Timeout: time.Minute}},
+			{nil, authn.RedisOptions{Prefix: "p:"}},
 		} {
 			if err := build(bad.c, bad.o); !errors.Is(err, errs.KindConfiguration) {
 				t.Errorf("%s accepted %+v: %v", name, bad.o, err)
 			}
 		}
-		if err := build(ok, RedisOptions{Prefix: "p:"}); err != nil {
+		if err := build(ok, authn.RedisOptions{Prefix: "p:"}); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -154,17 +162,17 @@ func TestRedisStoresRefuseUnboundedClients(t *testing.T) {
 // held; none was logged out.
 func TestOutageCostsNoLogin(t *testing.T) {
 	child := testsvc.StartRedis(t)
-	rdb := childClient(t, child, func(o *redis.Options) { o.PoolSize = 64 })
-	opts := RedisOptions{Prefix: "t:"} // the default timeout
+	rdb := redistest.ChildClient(t, child, func(o *redis.Options) { o.PoolSize = 64 })
+	opts := authn.RedisOptions{Prefix: "t:"} // the default timeout
 	refresh, _ := NewRedisRefreshStore(rdb, opts)
 	revoked, _ := NewRedisRevocations(rdb, opts)
 	ctx := context.Background()
-	iss, err := NewIssuer(IssuerOptions{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: refresh, Revocations: revoked})
+	iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: refresh, Revocations: revoked})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, _ := iss.Verifier(VerifierOptions{CacheSize: 1000})
-	stage, _ := New(Options{Authenticators: []Authenticator{Bearer(v)}})
+	v, _ := iss.Verifier(authn.VerifierOptions{CacheSize: 1000})
+	stage, _ := authn.New(authn.Options{Authenticators: []authn.Authenticator{authn.Bearer(v)}})
 	api := stage.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	const users = 40
 	pairs := make([]TokenPair, users)
@@ -184,8 +192,8 @@ func TestOutageCostsNoLogin(t *testing.T) {
 				start := time.Now()
 				_, err := iss.Refresh(ctx, pairs[i].RefreshToken)
 				rl := time.Since(start)
-				if !errors.Is(err, ErrUnavailable) {
-					t.Errorf("%s: refresh gave %v (%s), want 503", label, err, Reason(err))
+				if !errors.Is(err, authn.ErrUnavailable) {
+					t.Errorf("%s: refresh gave %v (%s), want 503", label, err, authn.Reason(err))
 				}
 				req := httptest.NewRequest("GET", "/", nil)
 				req.Header.Set("Authorization", "Bearer "+pairs[i].AccessToken)
@@ -217,7 +225,7 @@ func TestOutageCostsNoLogin(t *testing.T) {
 	for i := range pairs {
 		if _, err := iss.Refresh(ctx, pairs[i].RefreshToken); err != nil {
 			loggedOut++
-			t.Errorf("user %d after the stall: %v (%s)", i, err, Reason(err))
+			t.Errorf("user %d after the stall: %v (%s)", i, err, authn.Reason(err))
 		}
 	}
 	t.Logf("users logged out by the stall: %d of %d", loggedOut, users)
@@ -232,7 +240,7 @@ func setup(t *testing.T, step func() error) {
 	t.Helper()
 	var err error
 	for range 5 {
-		if err = step(); !errors.Is(err, ErrUnavailable) {
+		if err = step(); !errors.Is(err, authn.ErrUnavailable) {
 			break
 		}
 	}

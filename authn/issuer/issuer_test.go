@@ -1,9 +1,12 @@
-package authn
+package issuer
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/internal/redistest"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
@@ -25,7 +28,7 @@ func (c *clock) Add(d time.Duration) {
 
 func newTestIssuer(t *testing.T, alg string, store RefreshStore, c *clock) *Issuer {
 	t.Helper()
-	iss, err := NewIssuer(IssuerOptions{
+	iss, err := New(Options{
 		Issuer: "https://auth.test", Audience: []string{"api"}, Algorithm: alg,
 		AccessTTL: 10 * time.Minute, RotateEvery: time.Hour, Refresh: store, Now: c.Now,
 	})
@@ -40,7 +43,7 @@ func TestIssuerIssueAndVerify(t *testing.T) {
 		t.Run(alg, func(t *testing.T) {
 			c := &clock{t: time.Now()}
 			iss := newTestIssuer(t, alg, nil, c)
-			v, err := iss.Verifier(VerifierOptions{})
+			v, err := iss.Verifier(authn.VerifierOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,7 +56,7 @@ func TestIssuerIssueAndVerify(t *testing.T) {
 			}
 			p, err := v.Verify(context.Background(), tok)
 			if err != nil {
-				t.Fatalf("Verify: %v (%s)", err, Reason(err))
+				t.Fatalf("Verify: %v (%s)", err, authn.Reason(err))
 			}
 			if p.Subject != "alice" || !p.HasRole("editor") || !p.HasScope("b") || p.Claims.ID == "" {
 				t.Fatalf("principal %+v", p)
@@ -64,23 +67,23 @@ func TestIssuerIssueAndVerify(t *testing.T) {
 			if w.Code != 200 || w.Header().Get("Content-Type") != "application/jwk-set+json" {
 				t.Fatalf("JWKS %d %s", w.Code, w.Header())
 			}
-			var set jwkSet
+			var set struct{ Keys []json.RawMessage }
 			if err := json.Unmarshal(w.Body.Bytes(), &set); err != nil || len(set.Keys) != 2 {
 				t.Fatalf("JWKS body %s: %v", w.Body, err)
 			}
-			var keys []Key
+			var keys []authn.Key
 			for _, raw := range set.Keys {
-				k, err := parseJWK(raw)
+				k, err := authn.ParseJWK(raw)
 				if err != nil {
-					t.Fatalf("parseJWK(%s): %v", raw, err)
+					t.Fatalf("ParseJWK(%s): %v", raw, err)
 				}
 				keys = append(keys, k)
 			}
-			static, err := NewStaticKeys(keys...)
+			static, err := authn.NewStaticKeys(keys...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			v2, err := NewVerifier(VerifierOptions{Keys: static, Algorithms: []string{alg}, Issuer: "https://auth.test", Audience: []string{"api"}, Type: "at+jwt"})
+			v2, err := authn.NewVerifier(authn.VerifierOptions{Keys: static, Algorithms: []string{alg}, Issuer: "https://auth.test", Audience: []string{"api"}, Type: "at+jwt"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,18 +102,18 @@ func TestIssuerIssueAndVerify(t *testing.T) {
 func TestIssuerRotation(t *testing.T) {
 	c := &clock{t: time.Now()}
 	iss := newTestIssuer(t, "EdDSA", nil, c)
-	v, _ := iss.Verifier(VerifierOptions{})
+	v, _ := iss.Verifier(authn.VerifierOptions{})
 	kidOf := func(tok string) string {
 		var h struct{ Kid string }
 		_ = json.Unmarshal(mustB64(t, tok[:indexByte(tok, '.')]), &h)
 		return h.Kid
 	}
 	published := func() map[string]bool {
-		var set jwkSet
+		var set struct{ Keys []json.RawMessage }
 		_ = json.Unmarshal(iss.JWKS(), &set)
 		m := map[string]bool{}
 		for _, raw := range set.Keys {
-			var j jwk
+			var j authn.JWK
 			_ = json.Unmarshal(raw, &j)
 			m[j.Kid] = true
 		}
@@ -166,7 +169,7 @@ func indexByte(s string, c byte) int {
 }
 
 func mustB64(t *testing.T, s string) []byte {
-	b, err := b64u.DecodeString(s)
+	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +177,7 @@ func mustB64(t *testing.T, s string) []byte {
 }
 
 func TestIssuerOptionsRefused(t *testing.T) {
-	for name, o := range map[string]IssuerOptions{
+	for name, o := range map[string]Options{
 		"no issuer":         {Audience: []string{"a"}},
 		"no audience":       {Issuer: "i"},
 		"RS256":             {Issuer: "i", Audience: []string{"a"}, Algorithm: "RS256"},
@@ -184,7 +187,7 @@ func TestIssuerOptionsRefused(t *testing.T) {
 		"negative rotation": {Issuer: "i", Audience: []string{"a"}, RotateEvery: -time.Hour},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := NewIssuer(o); err == nil {
+			if _, err := New(o); err == nil {
 				t.Fatal("accepted")
 			}
 		})
@@ -196,8 +199,8 @@ func TestIssuerOptionsRefused(t *testing.T) {
 func refreshStores(t *testing.T) map[string]RefreshStore {
 	t.Helper()
 	stores := map[string]RefreshStore{"memory": NewMemoryRefreshStore()}
-	for name, rdb := range redisTargets(t) {
-		rs, err := NewRedisRefreshStore(rdb, RedisOptions{Prefix: testPrefix(t, rdb), Timeout: testStoreTimeout})
+	for name, rdb := range redistest.Targets(t) {
+		rs, err := NewRedisRefreshStore(rdb, authn.RedisOptions{Prefix: redistest.Prefix(t, rdb), Timeout: redistest.StoreTimeout})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +215,7 @@ func TestRefreshRotation(t *testing.T) {
 			ctx := context.Background()
 			c := &clock{t: time.Now()}
 			iss := newTestIssuer(t, "EdDSA", store, c)
-			v, _ := iss.Verifier(VerifierOptions{})
+			v, _ := iss.Verifier(authn.VerifierOptions{})
 			g := Grant{Subject: "alice", Roles: []string{"reader"}, Scopes: []string{"notes:read"}}
 			first, err := iss.IssuePair(ctx, g)
 			if err != nil {
@@ -239,11 +242,11 @@ func TestRefreshRotation(t *testing.T) {
 			// Reuse of an old token after the reuse interval: refused, and
 			// the family is revoked, so the newest token dies too.
 			c.Add(11 * time.Second)
-			if _, err := iss.Refresh(ctx, first.RefreshToken); !errors.Is(err, ErrInvalidGrant) || Reason(err) != "reused" {
-				t.Fatalf("reuse: %v (%s)", err, Reason(err))
+			if _, err := iss.Refresh(ctx, first.RefreshToken); !errors.Is(err, ErrInvalidGrant) || authn.Reason(err) != "reused" {
+				t.Fatalf("reuse: %v (%s)", err, authn.Reason(err))
 			}
-			if _, err := iss.Refresh(ctx, third.RefreshToken); Reason(err) != "revoked" {
-				t.Fatalf("newest token after reuse: %v (%s)", err, Reason(err))
+			if _, err := iss.Refresh(ctx, third.RefreshToken); authn.Reason(err) != "revoked" {
+				t.Fatalf("newest token after reuse: %v (%s)", err, authn.Reason(err))
 			}
 			// Another login is unaffected.
 			other, _ := iss.IssuePair(ctx, g)
@@ -264,14 +267,14 @@ func TestRefreshExpiryAndRevoke(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			c := &clock{t: time.Now()}
-			iss, err := NewIssuer(IssuerOptions{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: store, RefreshTTL: time.Hour, RefreshFamilyTTL: 3 * time.Hour, Now: c.Now})
+			iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: store, RefreshTTL: time.Hour, RefreshFamilyTTL: 3 * time.Hour, Now: c.Now})
 			if err != nil {
 				t.Fatal(err)
 			}
 			pair, _ := iss.IssuePair(ctx, Grant{Subject: "bob"})
 			c.Add(time.Hour + time.Second)
-			if _, err := iss.Refresh(ctx, pair.RefreshToken); Reason(err) != "unknown" {
-				t.Fatalf("expired refresh token: %v (%s)", err, Reason(err))
+			if _, err := iss.Refresh(ctx, pair.RefreshToken); authn.Reason(err) != "unknown" {
+				t.Fatalf("expired refresh token: %v (%s)", err, authn.Reason(err))
 			}
 			// Sliding expiry stops at the family's end.
 			pair, _ = iss.IssuePair(ctx, Grant{Subject: "bob"})
@@ -282,15 +285,15 @@ func TestRefreshExpiryAndRevoke(t *testing.T) {
 				}
 			}
 			c.Add(31 * time.Minute) // 3h01m after login
-			if _, err := iss.Refresh(ctx, pair.RefreshToken); Reason(err) != "unknown" {
-				t.Fatalf("refresh past the family's end: %v (%s)", err, Reason(err))
+			if _, err := iss.Refresh(ctx, pair.RefreshToken); authn.Reason(err) != "unknown" {
+				t.Fatalf("refresh past the family's end: %v (%s)", err, authn.Reason(err))
 			}
 			pair, _ = iss.IssuePair(ctx, Grant{Subject: "bob"})
 			if err := iss.Revoke(ctx, pair.RefreshToken); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := iss.Refresh(ctx, pair.RefreshToken); Reason(err) != "revoked" {
-				t.Fatalf("after logout: %v (%s)", err, Reason(err))
+			if _, err := iss.Refresh(ctx, pair.RefreshToken); authn.Reason(err) != "revoked" {
+				t.Fatalf("after logout: %v (%s)", err, authn.Reason(err))
 			}
 		})
 	}
@@ -318,7 +321,7 @@ func TestRefreshRace(t *testing.T) {
 						<-start
 						next, err := iss.Refresh(ctx, pair.RefreshToken)
 						if err != nil {
-							t.Errorf("trial %d: %v (%s)", trial, err, Reason(err))
+							t.Errorf("trial %d: %v (%s)", trial, err, authn.Reason(err))
 						}
 						got[k] = next.RefreshToken
 					})

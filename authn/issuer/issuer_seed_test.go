@@ -1,10 +1,11 @@
-package authn
+package issuer
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/covetgo/covet/authn"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 
 func seededIssuer(t *testing.T, alg string, seed []byte, c *clock) *Issuer {
 	t.Helper()
-	iss, err := NewIssuer(IssuerOptions{
+	iss, err := New(Options{
 		Issuer: "https://auth.test", Audience: []string{"api"}, Algorithm: alg,
 		AccessTTL: 10 * time.Minute, RotateEvery: time.Hour, Now: c.Now, KeySeed: seed,
 	})
@@ -34,8 +35,8 @@ func TestIssuerKeySeedAcrossInstances(t *testing.T) {
 			ca, cb := &clock{t: base}, &clock{t: base.Add(3 * time.Minute)}
 			a, b := seededIssuer(t, alg, seed, ca), seededIssuer(t, alg, seed, cb)
 			// The clocks are 3 minutes apart: the verifiers allow for it.
-			va, _ := a.Verifier(VerifierOptions{Leeway: 5 * time.Minute})
-			vb, _ := b.Verifier(VerifierOptions{Leeway: 5 * time.Minute})
+			va, _ := a.Verifier(authn.VerifierOptions{Leeway: 5 * time.Minute})
+			vb, _ := b.Verifier(authn.VerifierOptions{Leeway: 5 * time.Minute})
 			ctx := context.Background()
 
 			fromA, _, err := a.Issue(ctx, Grant{Subject: "alice"})
@@ -50,10 +51,10 @@ func TestIssuerKeySeedAcrossInstances(t *testing.T) {
 				t.Fatal("A and B sign in different periods but used the same key")
 			}
 			if _, err := vb.Verify(ctx, fromA); err != nil {
-				t.Fatalf("B refused A's token signed with the retiring key: %v (%s)", err, Reason(err))
+				t.Fatalf("B refused A's token signed with the retiring key: %v (%s)", err, authn.Reason(err))
 			}
 			if _, err := va.Verify(ctx, fromB); err != nil {
-				t.Fatalf("A refused B's token signed with the next key: %v (%s)", err, Reason(err))
+				t.Fatalf("A refused B's token signed with the next key: %v (%s)", err, authn.Reason(err))
 			}
 
 			// Both move on past the rotation: same signing key again.
@@ -71,14 +72,14 @@ func TestIssuerKeySeedAcrossInstances(t *testing.T) {
 
 			// A new instance started later derives the same keys.
 			late := seededIssuer(t, alg, seed, &clock{t: ca.Now()})
-			vl, _ := late.Verifier(VerifierOptions{})
+			vl, _ := late.Verifier(authn.VerifierOptions{})
 			if _, err := vl.Verify(ctx, t1); err != nil {
 				t.Fatalf("a late instance refused a current token: %v", err)
 			}
 
 			// Another seed shares nothing.
 			other := seededIssuer(t, alg, bytes.Repeat([]byte("x"), 32), &clock{t: ca.Now()})
-			vo, _ := other.Verifier(VerifierOptions{})
+			vo, _ := other.Verifier(authn.VerifierOptions{})
 			if _, err := vo.Verify(ctx, t1); err == nil {
 				t.Fatal("an issuer with another seed accepted the token")
 			}
@@ -87,7 +88,7 @@ func TestIssuerKeySeedAcrossInstances(t *testing.T) {
 }
 
 func TestIssuerKeySeedOptions(t *testing.T) {
-	_, err := NewIssuer(IssuerOptions{Issuer: "i", Audience: []string{"a"}, KeySeed: []byte("short")})
+	_, err := New(Options{Issuer: "i", Audience: []string{"a"}, KeySeed: []byte("short")})
 	if !errors.Is(err, errs.KindConfiguration) {
 		t.Fatalf("a short seed: %v", err)
 	}

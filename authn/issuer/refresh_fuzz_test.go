@@ -1,4 +1,4 @@
-package authn
+package issuer
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 func FuzzRefreshToken(f *testing.F) {
 	ctx := context.Background()
 	store := NewMemoryRefreshStore()
-	iss, err := NewIssuer(IssuerOptions{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: store})
+	iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: store})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -1,9 +1,10 @@
-package authn
+package issuer
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/covetgo/covet/authn"
 	"strconv"
 	"time"
 
@@ -24,17 +25,17 @@ import (
 // closed for the request, and nobody is logged out. A rotation whose reply
 // was lost (a timeout, a retry by go-redis) is answered with the same
 // successor when the client presents the token again within the reuse
-// interval (IssuerOptions.RefreshReuseGrace), so a stall does not turn a
+// interval (Options.RefreshReuseGrace), so a stall does not turn a
 // retry into reuse.
 type RedisRefreshStore struct {
-	r redisStore
+	r redisstore.Store
 }
 
 // NewRedisRefreshStore returns a store on rdb. The client must be built with
 // ContextTimeoutEnabled: true, so that opts.Timeout bounds each call; the
 // store does not own the client.
-func NewRedisRefreshStore(rdb redis.UniversalClient, opts RedisOptions) (*RedisRefreshStore, error) {
-	s, err := newRedisStore("NewRedisRefreshStore", rdb, opts)
+func NewRedisRefreshStore(rdb redis.UniversalClient, opts authn.RedisOptions) (*RedisRefreshStore, error) {
+	s, err := redisstore.New("issuer.NewRedisRefreshStore", rdb, opts.Prefix, opts.Timeout, authn.DefaultRedisTimeout)
 	if err != nil {
 		return nil, err
 	}
