@@ -137,7 +137,7 @@ func testHandler(t *testing.T, cacheSize int) {
 		})
 	}
 	if cacheSize > 0 {
-		if _, _, ok := v.cache.get(valid, fixedNow()); !ok {
+		if _, _, ok := v.cache.Get(valid, fixedNow()); !ok {
 			t.Fatal("the valid token was never cached, so no request was answered from the cache")
 		}
 	}

@@ -6,7 +6,7 @@ import (
 )
 
 // TokenVerifier checks a bearer token and returns its principal. A
-// [Verifier] checks JWTs locally; an [Introspector] asks the authorization
+// [Verifier] checks JWTs locally; an oidc.Introspector asks the authorization
 // server (RFC 7662). Errors are ErrInvalidToken (with a [Reason]) or
 // ErrUnavailable.
 type TokenVerifier interface {

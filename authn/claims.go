@@ -10,6 +10,20 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
+// ParseClaims reads a verified JWT payload into c as the Verifier does:
+// one JSON object, no member name repeated in any letter case, exp, nbf
+// and iat JSON numbers, the registered, scope, roles and client_id claims
+// filled. It does not check signatures or validate the claims; the OIDC
+// client uses it for ID tokens that go-oidc has verified. The claims keep
+// payload for Claims.Decode.
+func ParseClaims(payload []byte, c *Claims) error {
+	if err := parseClaims(payload, c, new([3]jwt.NumericDate)); err != nil {
+		return err
+	}
+	c.SetPayload(payload)
+	return nil
+}
+
 // isTimeClaim reports whether name is exp, nbf or iat in any letter case:
 // encoding/json matches struct fields case-insensitively, so "Exp" lands
 // in the same field.

@@ -3,7 +3,7 @@
 //
 // The stage ([Stage.Handler]) runs a list of [Authenticator]s in order: a
 // bearer token ([Bearer] over a [TokenVerifier]: a JWT [Verifier] or an RFC
-// 7662 [Introspector]), an API key ([APIKeys]), a session ([Session], over a
+// 7662 introspection client from authn/oidc), an API key ([APIKeys]), a session ([Session], over a
 // function the application supplies, so authn never depends on a session
 // store). The first one that finds credentials decides: a valid credential
 // yields a principal (see [PrincipalFrom]), an invalid one ends the request
@@ -30,8 +30,9 @@
 //     jku/x5u/jwk headers ignored, tokens over 8 KiB refused before parsing,
 //     repeated JSON names refused, an optional verified-token cache and
 //     revocation check); key sets ([StaticKeys], [JWKS] fetched over HTTPS
-//     and refreshed in the background); OIDC login ([OIDC], authorization
-//     code with PKCE) and token introspection ([Introspector]).
+//     and refreshed in the background).
+//   - authn/oidc: OpenID Connect login (authorization code with PKCE) and
+//     RFC 7662 token introspection.
 //   - authn/issuer: access and refresh tokens for an application that is its
 //     own authorization server, with rotation, reuse detection and
 //     revocation.

@@ -113,6 +113,13 @@ func (j *JWKS) Start(ctx context.Context) error {
 	return err
 }
 
+// Fetch fetches the key set now, or joins the fetch in flight, without
+// starting the background refresh (Start does both). The OIDC client
+// uses it to load a provider's keys at construction.
+func (j *JWKS) Fetch(ctx context.Context) error {
+	return j.fetchShared(ctx, true)
+}
+
 // Close stops the background refresh and waits for it.
 func (j *JWKS) Close() {
 	j.once.Do(func() { close(j.stop) })

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/covetgo/covet/authn/internal/tokencache"
 	"github.com/covetgo/covet/errs"
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -67,7 +68,7 @@ type Verifier struct {
 	algs      []string
 	validator *jwt.Validator
 	typ       string
-	cache     *tokenCache
+	cache     *tokencache.Cache
 	revoked   RevocationList
 	principal func(*Claims) (*Principal, error)
 	now       func() time.Time
@@ -136,7 +137,7 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 		if ttl == 0 {
 			ttl = 5 * time.Minute
 		}
-		v.cache = newTokenCache(opts.CacheSize, ttl)
+		v.cache = tokencache.New(opts.CacheSize, ttl)
 	}
 	return v, nil
 }
@@ -181,7 +182,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 // cached answers from the verified-token cache: hit reports whether token
 // was there (then p or err is the answer).
 func (v *Verifier) cached(ctx context.Context, token string) (p *Principal, hit bool, err error) {
-	p, claims, ok := v.cache.get(token, v.now())
+	p, claims, ok := v.cache.Get(token, v.now())
 	if !ok {
 		return nil, false, nil
 	}
@@ -230,7 +231,7 @@ func (v *Verifier) verify(ctx context.Context, token string, useCache bool) (*Pr
 		return nil, fail(ErrInvalidToken, "missing_sub", nil)
 	}
 	if v.cache != nil && claims.ExpiresAt != nil {
-		v.cache.put(token, p, claims, claims.ExpiresAt.Time, v.now())
+		v.cache.Put(token, p, claims, claims.ExpiresAt.Time, v.now())
 	}
 	return p, nil
 }

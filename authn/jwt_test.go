@@ -339,25 +339,6 @@ func TestCacheRevocationWithCustomPrincipal(t *testing.T) {
 	}
 }
 
-func TestTokenCacheBounded(t *testing.T) {
-	c := newTokenCache(32, time.Hour)
-	p := &Principal{Subject: "x"}
-	exp := testNow.Add(time.Hour)
-	for i := range 1000 {
-		c.put("token-"+strings.Repeat("x", i%7)+string(rune('a'+i%26))+time.Duration(i).String(), p, nil, exp, testNow)
-	}
-	if n := c.len(); n > 32+cacheShards {
-		t.Fatalf("cache holds %d entries, bound 32", n)
-	}
-	c.put("short-lived", p, nil, testNow.Add(time.Second), testNow)
-	if _, _, ok := c.get("short-lived", testNow.Add(2*time.Second)); ok {
-		t.Fatal("entry outlived exp")
-	}
-	if _, _, ok := c.get("short-lived", testNow); !ok {
-		t.Fatal("entry missing before exp")
-	}
-}
-
 // nonCanonical returns seg with the unused low bits of its last character
 // set: a second spelling of the same bytes that lenient decoders accept.
 func nonCanonical(seg string) string {

@@ -1,4 +1,4 @@
-package authn
+package oidc
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"github.com/covetgo/covet/authn"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -70,13 +71,13 @@ func newTestProvider(t *testing.T) *testProvider {
 		})
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
-		j, _ := PublicJWK(Key{ID: "p1", Algorithm: "ES256", Key: &p.key.PublicKey})
-		keys := []JWK{j}
+		j, _ := authn.PublicJWK(authn.Key{ID: "p1", Algorithm: "ES256", Key: &p.key.PublicKey})
+		keys := []authn.JWK{j}
 		p.mu.Lock()
 		rsaKey, pad := p.rsaKey, p.jwksPad
 		p.mu.Unlock()
 		if rsaKey != nil {
-			r, _ := PublicJWK(Key{ID: "r1", Algorithm: "RS256", Key: &rsaKey.PublicKey})
+			r, _ := authn.PublicJWK(authn.Key{ID: "r1", Algorithm: "RS256", Key: &rsaKey.PublicKey})
 			keys = append(keys, r)
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": keys, "padding": strings.Repeat("x", pad)})
@@ -194,13 +195,13 @@ func (p *testProvider) authorize(t *testing.T, authURL, sub string) (code, state
 	return code, q.Get("state")
 }
 
-func newTestOIDC(t *testing.T, p *testProvider) *OIDC {
+func newTestOIDC(t *testing.T, p *testProvider) *Client {
 	t.Helper()
 	states, err := NewCookieStateStore([]byte("0123456789abcdef0123456789abcdef"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := NewOIDC(context.Background(), OIDCOptions{
+	o, err := New(context.Background(), Options{
 		Issuer: p.srv.URL, ClientID: testClientID, ClientSecret: testClientSecret,
 		RedirectURL: "https://app.test/callback", Scopes: []string{"profile"}, States: states, Client: p.srv.Client(),
 	})
@@ -211,7 +212,7 @@ func newTestOIDC(t *testing.T, p *testProvider) *OIDC {
 }
 
 // startLogin runs Login and returns the provider URL and the state cookie.
-func startLogin(t *testing.T, o *OIDC, returnTo string) (string, *http.Cookie) {
+func startLogin(t *testing.T, o *Client, returnTo string) (string, *http.Cookie) {
 	t.Helper()
 	w := httptest.NewRecorder()
 	o.Login(w, httptest.NewRequest("GET", "https://app.test/login", nil), returnTo)
@@ -225,7 +226,7 @@ func startLogin(t *testing.T, o *OIDC, returnTo string) (string, *http.Cookie) {
 	return w.Header().Get("Location"), cookies[0]
 }
 
-func callback(o *OIDC, query string, c *http.Cookie) (*Principal, string, error) {
+func callback(o *Client, query string, c *http.Cookie) (*authn.Principal, string, error) {
 	r := httptest.NewRequest("GET", "https://app.test/callback?"+query, nil)
 	if c != nil {
 		r.AddCookie(c)
@@ -241,14 +242,14 @@ func TestOIDCLogin(t *testing.T) {
 	code, state := p.authorize(t, authURL, "alice")
 	principal, ret, err := callback(o, "code="+code+"&state="+state, cookie)
 	if err != nil {
-		t.Fatalf("Callback: %v (%s)", err, Reason(err))
+		t.Fatalf("Callback: %v (%s)", err, authn.Reason(err))
 	}
-	if principal.Subject != "alice" || principal.Method != MethodOIDC || !principal.HasRole("reader") || !principal.HasScope("profile") || ret != "/dashboard" {
+	if principal.Subject != "alice" || principal.Method != authn.MethodOIDC || !principal.HasRole("reader") || !principal.HasScope("profile") || ret != "/dashboard" {
 		t.Fatalf("principal %+v, return %q", principal, ret)
 	}
 	// The state is single-use here (and the code at the provider).
-	if _, _, err := callback(o, "code="+code+"&state="+state, cookie); Reason(err) != "no_state" {
-		t.Fatalf("code replay: %v (%s)", err, Reason(err))
+	if _, _, err := callback(o, "code="+code+"&state="+state, cookie); authn.Reason(err) != "no_state" {
+		t.Fatalf("code replay: %v (%s)", err, authn.Reason(err))
 	}
 }
 
@@ -297,8 +298,8 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 				cookie = tc.cookie(cookie)
 			}
 			pr, _, err := callback(o, q, cookie)
-			if !errors.Is(err, ErrLoginFailed) || Reason(err) != tc.reason {
-				t.Fatalf("Callback = %+v, %v (reason %q), want %s", pr, err, Reason(err), tc.reason)
+			if !errors.Is(err, ErrLoginFailed) || authn.Reason(err) != tc.reason {
+				t.Fatalf("Callback = %+v, %v (reason %q), want %s", pr, err, authn.Reason(err), tc.reason)
 			}
 		})
 	}
@@ -315,8 +316,8 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 		r.AddCookie(cookieB)
 		return r
 	}())
-	if _, _, err := callback(o, "code="+code+"&state="+stB.State, cookieB); Reason(err) != "exchange" {
-		t.Fatalf("code with another login's verifier: %v (%s)", err, Reason(err))
+	if _, _, err := callback(o, "code="+code+"&state="+stB.State, cookieB); authn.Reason(err) != "exchange" {
+		t.Fatalf("code with another login's verifier: %v (%s)", err, authn.Reason(err))
 	}
 	// Open redirects are dropped from the return path.
 	for _, bad := range []string{"//evil.test", "https://evil.test", "/\\evil.test", "/ok\r\nSet-Cookie: x", "/\t/evil.test", "/\t\\evil.test", "/\x00x"} {
@@ -331,14 +332,14 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 func TestOIDCOptionsRefused(t *testing.T) {
 	p := newTestProvider(t)
 	states, _ := NewCookieStateStore(make([]byte, 32), false)
-	for name, o := range map[string]OIDCOptions{
+	for name, o := range map[string]Options{
 		"http issuer":  {Issuer: "http://idp.test", ClientID: "c", RedirectURL: "https://a/cb", States: states},
 		"no client":    {Issuer: p.srv.URL, RedirectURL: "https://a/cb", States: states, Client: p.srv.Client()},
 		"no states":    {Issuer: p.srv.URL, ClientID: "c", RedirectURL: "https://a/cb", Client: p.srv.Client()},
 		"wrong issuer": {Issuer: p.srv.URL + "/other", ClientID: "c", RedirectURL: "https://a/cb", States: states, Client: p.srv.Client()},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := NewOIDC(context.Background(), o); err == nil {
+			if _, err := New(context.Background(), o); err == nil {
 				t.Fatal("accepted")
 			}
 		})
@@ -351,11 +352,11 @@ func TestOIDCOptionsRefused(t *testing.T) {
 func TestIntrospector(t *testing.T) {
 	p := newTestProvider(t)
 	now := time.Now()
-	p.active["good"] = IntrospectionResponse{Active: true, Sub: "alice", Scope: "notes:read", Exp: now.Add(time.Hour).Unix(), Iss: p.srv.URL, Aud: Scopes{"api"}}
-	p.active["client"] = IntrospectionResponse{Active: true, ClientID: "svc", Exp: now.Add(time.Hour).Unix(), Iss: p.srv.URL, Aud: Scopes{"api"}}
-	p.active["expired"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: now.Add(-time.Second).Unix(), Iss: p.srv.URL, Aud: Scopes{"api"}}
-	p.active["foreign"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: now.Add(time.Hour).Unix(), Iss: p.srv.URL, Aud: Scopes{"other"}}
-	p.active["soon"] = IntrospectionResponse{Active: true, Sub: "bob", Exp: now.Add(2 * time.Second).Unix(), Iss: p.srv.URL, Aud: Scopes{"api"}}
+	p.active["good"] = IntrospectionResponse{Active: true, Sub: "alice", Scope: "notes:read", Exp: now.Add(time.Hour).Unix(), Iss: p.srv.URL, Aud: authn.Scopes{"api"}}
+	p.active["client"] = IntrospectionResponse{Active: true, ClientID: "svc", Exp: now.Add(time.Hour).Unix(), Iss: p.srv.URL, Aud: authn.Scopes{"api"}}
+	p.active["expired"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: now.Add(-time.Second).Unix(), Iss: p.srv.URL, Aud: authn.Scopes{"api"}}
+	p.active["foreign"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: now.Add(time.Hour).Unix(), Iss: p.srv.URL, Aud: authn.Scopes{"other"}}
+	p.active["soon"] = IntrospectionResponse{Active: true, Sub: "bob", Exp: now.Add(2 * time.Second).Unix(), Iss: p.srv.URL, Aud: authn.Scopes{"api"}}
 	clock := now
 	in, err := NewIntrospector(IntrospectorOptions{
 		URL: p.srv.URL + "/introspect", ClientID: testClientID, ClientSecret: testClientSecret,
@@ -379,13 +380,13 @@ func TestIntrospector(t *testing.T) {
 		t.Run(tc.token, func(t *testing.T) {
 			pr, err := in.Verify(ctx, tc.token)
 			if tc.reason == "" {
-				if err != nil || pr.Subject != tc.sub || pr.Method != MethodIntrospection {
+				if err != nil || pr.Subject != tc.sub || pr.Method != authn.MethodIntrospection {
 					t.Fatalf("Verify = %+v, %v", pr, err)
 				}
 				return
 			}
-			if !errors.Is(err, ErrInvalidToken) || Reason(err) != tc.reason {
-				t.Fatalf("Verify = %v (%s), want %s", err, Reason(err), tc.reason)
+			if !errors.Is(err, authn.ErrInvalidToken) || authn.Reason(err) != tc.reason {
+				t.Fatalf("Verify = %v (%s), want %s", err, authn.Reason(err), tc.reason)
 			}
 		})
 	}
@@ -398,25 +399,25 @@ func TestIntrospector(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock = now.Add(3 * time.Second)
-	if _, err := in.Verify(ctx, "soon"); Reason(err) != "expired" {
+	if _, err := in.Verify(ctx, "soon"); authn.Reason(err) != "expired" {
 		t.Fatalf("cache entry outlived exp: %v", err)
 	}
 	// Endpoint failures are 503, never a pass.
 	p.mu.Lock()
 	p.status = 500
 	p.mu.Unlock()
-	if _, err := in.Verify(ctx, "client-new"); !errors.Is(err, ErrUnavailable) {
+	if _, err := in.Verify(ctx, "client-new"); !errors.Is(err, authn.ErrUnavailable) {
 		t.Fatalf("endpoint down: %v", err)
 	}
 	bad, _ := NewIntrospector(IntrospectorOptions{URL: p.srv.URL + "/introspect", ClientID: "x", ClientSecret: "y", Client: p.srv.Client(), AnyAudience: true})
-	if _, err := bad.Verify(ctx, "good"); !errors.Is(err, ErrUnavailable) {
+	if _, err := bad.Verify(ctx, "good"); !errors.Is(err, authn.ErrUnavailable) {
 		t.Fatalf("wrong client credentials: %v", err)
 	}
 	// Through the stage, an introspected bearer token authenticates.
 	p.mu.Lock()
 	p.status = 0
 	p.mu.Unlock()
-	stage, _ := New(Options{Authenticators: []Authenticator{Bearer(in)}})
+	stage, _ := authn.New(authn.Options{Authenticators: []authn.Authenticator{authn.Bearer(in)}})
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Set("Authorization", "Bearer client")
 	w := httptest.NewRecorder()
@@ -435,3 +436,12 @@ func TestIntrospector(t *testing.T) {
 		}
 	}
 }
+
+// whoami echoes the principal's method and subject, or "anonymous".
+var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if p, ok := authn.PrincipalFrom(r.Context()); ok {
+		_, _ = w.Write([]byte(string(p.Method) + ":" + p.Subject))
+		return
+	}
+	_, _ = w.Write([]byte("anonymous"))
+})

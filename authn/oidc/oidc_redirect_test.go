@@ -1,6 +1,7 @@
-package authn
+package oidc
 
 import (
+	"github.com/covetgo/covet/authn"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,13 +12,13 @@ import (
 
 // loginReturn runs a whole login through the test provider with returnTo
 // and returns the path Callback hands back.
-func loginReturn(t *testing.T, p *testProvider, o *OIDC, returnTo string) string {
+func loginReturn(t *testing.T, p *testProvider, o *Client, returnTo string) string {
 	t.Helper()
 	authURL, cookie := startLogin(t, o, returnTo)
 	code, state := p.authorize(t, authURL, "alice")
 	_, ret, err := callback(o, "code="+code+"&state="+state, cookie)
 	if err != nil {
-		t.Fatalf("login with return path %q: %v (%s)", returnTo, err, Reason(err))
+		t.Fatalf("login with return path %q: %v (%s)", returnTo, err, authn.Reason(err))
 	}
 	return ret
 }

@@ -1,21 +1,26 @@
-package authn
+// Package tokencache remembers verified tokens for the JWT verifier and the
+// introspection client: bounded, sharded, keyed by a seeded hash of the
+// token, entries never outliving the token's expiry.
+package tokencache
 
 import (
 	"hash/maphash"
 	"sync"
 	"time"
+
+	"github.com/covetgo/covet/authn/principal"
 )
 
-const cacheShards = 16
+const shards = 16
 
-// tokenCache remembers verified tokens. Entries are keyed by a seeded hash
+// Cache remembers verified tokens. Entries are keyed by a seeded hash
 // of the token, hold the token itself for an exact (constant-time) match,
 // and expire at the token's exp or after the TTL, whichever comes first.
-type tokenCache struct {
+type Cache struct {
 	seed     maphash.Seed
 	perShard int
 	ttl      time.Duration
-	shards   [cacheShards]cacheShard
+	shards   [shards]cacheShard
 }
 
 type cacheShard struct {
@@ -25,23 +30,27 @@ type cacheShard struct {
 
 type cacheEntry struct {
 	token  string
-	p      *Principal
-	claims *Claims // for the revocation check, whatever Principal kept
-	exp    int64   // unix nanoseconds
+	p      *principal.Principal
+	claims *principal.Claims // for the revocation check, whatever Principal kept
+	exp    int64             // unix nanoseconds
 }
 
-func newTokenCache(size int, ttl time.Duration) *tokenCache {
-	per := (size + cacheShards - 1) / cacheShards
-	c := &tokenCache{seed: maphash.MakeSeed(), perShard: per, ttl: ttl}
+// New returns a cache with room for about size tokens, each kept at most
+// ttl.
+func New(size int, ttl time.Duration) *Cache {
+	per := (size + shards - 1) / shards
+	c := &Cache{seed: maphash.MakeSeed(), perShard: per, ttl: ttl}
 	for i := range c.shards {
 		c.shards[i].m = make(map[uint64]cacheEntry, min(per, 1024))
 	}
 	return c
 }
 
-func (c *tokenCache) get(token string, now time.Time) (*Principal, *Claims, bool) {
+// Get returns the principal and claims cached for token, if any and not
+// expired at now.
+func (c *Cache) Get(token string, now time.Time) (*principal.Principal, *principal.Claims, bool) {
 	h := maphash.String(c.seed, token)
-	s := &c.shards[h%cacheShards]
+	s := &c.shards[h%shards]
 	s.mu.RLock()
 	e, ok := s.m[h]
 	s.mu.RUnlock()
@@ -53,7 +62,9 @@ func (c *tokenCache) get(token string, now time.Time) (*Principal, *Claims, bool
 	return e.p, e.claims, true
 }
 
-func (c *tokenCache) put(token string, p *Principal, claims *Claims, exp, now time.Time) {
+// Put caches token until the earlier of exp and now plus the TTL; when a
+// shard is full it drops expired entries, then an eighth of the rest.
+func (c *Cache) Put(token string, p *principal.Principal, claims *principal.Claims, exp, now time.Time) {
 	until := exp.UnixNano()
 	if lim := now.Add(c.ttl).UnixNano(); lim < until {
 		until = lim
@@ -62,7 +73,7 @@ func (c *tokenCache) put(token string, p *Principal, claims *Claims, exp, now ti
 		return
 	}
 	h := maphash.String(c.seed, token)
-	s := &c.shards[h%cacheShards]
+	s := &c.shards[h%shards]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.m) >= c.perShard {
@@ -85,8 +96,8 @@ func (c *tokenCache) put(token string, p *Principal, claims *Claims, exp, now ti
 	s.m[h] = cacheEntry{token: token, p: p, claims: claims, exp: until}
 }
 
-// len returns the number of cached entries.
-func (c *tokenCache) len() int {
+// Len returns the number of cached entries.
+func (c *Cache) Len() int {
 	n := 0
 	for i := range c.shards {
 		s := &c.shards[i]

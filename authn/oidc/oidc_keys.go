@@ -1,8 +1,10 @@
-package authn
+package oidc
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"github.com/covetgo/covet/authn"
 	"net/url"
 	"slices"
 	"strings"
@@ -17,20 +19,20 @@ import (
 // JWKS client, so an OIDC login gets the same key rules as a JWT
 // verifier: https only, a size limit on the key set, RSA keys of at least
 // 2048 bits, each key bound to one algorithm.
-type oidcKeySet struct{ keys KeySet }
+type oidcKeySet struct{ keys authn.KeySet }
 
-// VerifySignature implements oidc.KeySet.
+// VerifySignature implements gooidc.KeySet.
 func (s oidcKeySet) VerifySignature(ctx context.Context, token string) ([]byte, error) {
-	if len(token) > MaxTokenSize {
+	if len(token) > authn.MaxTokenSize {
 		return nil, errors.New("authn: ID token too long")
 	}
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
 		return nil, errors.New("authn: ID token is not a compact JWS")
 	}
-	rawHeader, err1 := b64u.Strict().DecodeString(parts[0])
-	payload, err2 := b64u.Strict().DecodeString(parts[1])
-	sig, err3 := b64u.Strict().DecodeString(parts[2])
+	rawHeader, err1 := base64.RawURLEncoding.Strict().DecodeString(parts[0])
+	payload, err2 := base64.RawURLEncoding.Strict().DecodeString(parts[1])
+	sig, err3 := base64.RawURLEncoding.Strict().DecodeString(parts[2])
 	if err1 != nil || err2 != nil || err3 != nil {
 		return nil, errors.New("authn: ID token is not base64url")
 	}
@@ -66,14 +68,14 @@ var oidcSignatureAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "P
 // discoveredKeys reads the provider's key set location and algorithms
 // from its discovery document and returns a JWKS client for them. Every
 // endpoint the login uses must be https.
-func discoveredKeys(meta providerMetadata, authURL, tokenURL string, opts OIDCOptions) (*JWKS, []string, error) {
+func discoveredKeys(meta providerMetadata, authURL, tokenURL string, opts Options) (*authn.JWKS, []string, error) {
 	for name, raw := range map[string]string{"jwks_uri": meta.JWKSURI, "authorization_endpoint": authURL, "token_endpoint": tokenURL} {
 		if u, err := url.Parse(raw); err != nil || u.Scheme != "https" || u.Host == "" {
 			return nil, nil, errs.Configf("authn: OIDC discovery for %s: %s %q is not an https URL", opts.Issuer, name, raw)
 		}
 	}
 	u, _ := url.Parse(meta.JWKSURI)
-	jwks, err := NewJWKS(JWKSOptions{URL: meta.JWKSURI, AllowedHosts: []string{u.Hostname()}, Client: opts.Client})
+	jwks, err := authn.NewJWKS(authn.JWKSOptions{URL: meta.JWKSURI, AllowedHosts: []string{u.Hostname()}, Client: opts.Client})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,7 +91,7 @@ func discoveredKeys(meta providerMetadata, authURL, tokenURL string, opts OIDCOp
 	return jwks, algs, nil
 }
 
-// providerMetadata is what NewOIDC reads from the discovery document
+// providerMetadata is what New reads from the discovery document
 // beyond what go-oidc exposes.
 type providerMetadata struct {
 	JWKSURI string   `json:"jwks_uri"`

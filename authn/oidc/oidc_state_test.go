@@ -1,6 +1,7 @@
-package authn
+package oidc
 
 import (
+	"github.com/covetgo/covet/authn"
 	"strconv"
 	"testing"
 	"time"
@@ -15,11 +16,11 @@ func TestOIDCStateReplay(t *testing.T) {
 	authURL, cookie := startLogin(t, o, "/x")
 	code, state := p.authorize(t, authURL, "alice")
 	if _, _, err := callback(o, "code="+code+"&state="+state, cookie); err != nil {
-		t.Fatalf("first login: %v (%s)", err, Reason(err))
+		t.Fatalf("first login: %v (%s)", err, authn.Reason(err))
 	}
 	fresh, _ := p.authorize(t, authURL, "mallory")
-	if pr, _, err := callback(o, "code="+fresh+"&state="+state, cookie); Reason(err) != "no_state" {
-		t.Fatalf("replayed state cookie with a fresh code: %+v, %v (%s)", pr, err, Reason(err))
+	if pr, _, err := callback(o, "code="+fresh+"&state="+state, cookie); authn.Reason(err) != "no_state" {
+		t.Fatalf("replayed state cookie with a fresh code: %+v, %v (%s)", pr, err, authn.Reason(err))
 	}
 }
 

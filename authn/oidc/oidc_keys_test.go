@@ -1,9 +1,10 @@
-package authn
+package oidc
 
 import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"github.com/covetgo/covet/authn"
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -37,7 +38,7 @@ func TestOIDCKeySetHardening(t *testing.T) {
 			code, state := p.authorize(t, authURL, "alice")
 			pr, _, err := callback(o, "code="+code+"&state="+state, cookie)
 			if tc.ok != (err == nil) {
-				t.Fatalf("login = %+v, %v (%s); want ok=%v", pr, err, Reason(err), tc.ok)
+				t.Fatalf("login = %+v, %v (%s); want ok=%v", pr, err, authn.Reason(err), tc.ok)
 			}
 		})
 	}
@@ -45,7 +46,7 @@ func TestOIDCKeySetHardening(t *testing.T) {
 		p := newTestProvider(t)
 		p.jwksURI = "http://" + p.srv.Listener.Addr().String() + "/jwks"
 		states, _ := NewCookieStateStore(make([]byte, 32), false)
-		if _, err := NewOIDC(context.Background(), OIDCOptions{
+		if _, err := New(context.Background(), Options{
 			Issuer: p.srv.URL, ClientID: testClientID, ClientSecret: testClientSecret,
 			RedirectURL: "https://app.test/callback", States: states, Client: p.srv.Client(),
 		}); err == nil {
@@ -58,7 +59,7 @@ func TestOIDCKeySetHardening(t *testing.T) {
 // it must never panic, and must accept only tokens the key signed.
 func FuzzOIDCKeySet(f *testing.F) {
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	keys, err := NewStaticKeys(Key{ID: "r1", Algorithm: "RS256", Key: &key.PublicKey})
+	keys, err := authn.NewStaticKeys(authn.Key{ID: "r1", Algorithm: "RS256", Key: &key.PublicKey})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -74,4 +75,18 @@ func FuzzOIDCKeySet(f *testing.F) {
 			t.Fatalf("accepted a token the key did not sign: %q (payload %q)", token, payload)
 		}
 	})
+}
+
+// sign returns a compact JWS of claims with header's members added.
+func sign(t testing.TB, m jwt.SigningMethod, key any, header, claims map[string]any) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(m, jwt.MapClaims(claims))
+	for k, v := range header {
+		tok.Header[k] = v
+	}
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

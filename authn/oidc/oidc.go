@@ -1,4 +1,4 @@
-package authn
+package oidc
 
 import (
 	"context"
@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/covetgo/covet/authn"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -16,12 +18,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"github.com/covetgo/covet/clientip"
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/internal/outbound"
 	"github.com/covetgo/covet/internal/redirect"
 	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
 )
 
@@ -52,10 +54,10 @@ type LoginStateStore interface {
 	TakeLoginState(w http.ResponseWriter, r *http.Request) (LoginState, error)
 }
 
-// OIDCOptions configure an OIDC login flow.
-type OIDCOptions struct {
+// Options configure an OIDC login flow.
+type Options struct {
 	// Issuer is the provider's issuer URL (https); its discovery document
-	// is fetched by NewOIDC.
+	// is fetched by New.
 	Issuer string
 	// ClientID, ClientSecret and RedirectURL are the client's registration.
 	ClientID, ClientSecret, RedirectURL string
@@ -71,37 +73,37 @@ type OIDCOptions struct {
 	// Principal maps the verified ID token's claims to a principal. Nil:
 	// subject from "sub", roles from "roles", scopes from the token
 	// response.
-	Principal func(c *Claims, tok *oauth2.Token) (*Principal, error)
+	Principal func(c *authn.Claims, tok *oauth2.Token) (*authn.Principal, error)
 }
 
-// OIDC is an OpenID Connect authorization-code login with PKCE (S256,
+// Client is an OpenID Connect authorization-code login with PKCE (S256,
 // always), state and nonce.
-type OIDC struct {
+type Client struct {
 	cfg       oauth2.Config
-	verifier  *oidc.IDTokenVerifier
+	verifier  *gooidc.IDTokenVerifier
 	states    LoginStateStore
 	client    *http.Client
-	principal func(*Claims, *oauth2.Token) (*Principal, error)
+	principal func(*authn.Claims, *oauth2.Token) (*authn.Principal, error)
 }
 
-// NewOIDC validates opts and fetches the provider's discovery document.
+// New validates opts and fetches the provider's discovery document.
 // Its authorization, token and key set endpoints must be https; ID tokens
 // are checked against the key set with the rules of JWKS (a 256 KiB size
 // limit, RSA keys of at least 2048 bits, redirects only to the key set's
 // host) and the algorithms the provider announces.
-func NewOIDC(ctx context.Context, opts OIDCOptions) (*OIDC, error) {
+func New(ctx context.Context, opts Options) (*Client, error) {
 	if u, err := url.Parse(opts.Issuer); err != nil || u.Scheme != "https" {
-		return nil, errs.Configf("authn: OIDCOptions.Issuer %q must be an https URL", opts.Issuer)
+		return nil, errs.Configf("authn: Options.Issuer %q must be an https URL", opts.Issuer)
 	}
 	if opts.ClientID == "" || opts.RedirectURL == "" {
-		return nil, errs.Configf("authn: OIDCOptions.ClientID and RedirectURL are required")
+		return nil, errs.Configf("authn: Options.ClientID and RedirectURL are required")
 	}
 	if opts.States == nil {
-		return nil, errs.Configf("authn: OIDCOptions.States is required")
+		return nil, errs.Configf("authn: Options.States is required")
 	}
 	client := outbound.Client(opts.Client, 10*time.Second)
-	pctx := oidc.ClientContext(ctx, client)
-	provider, err := oidc.NewProvider(pctx, opts.Issuer)
+	pctx := gooidc.ClientContext(ctx, client)
+	provider, err := gooidc.NewProvider(pctx, opts.Issuer)
 	if err != nil {
 		return nil, errs.Configf("authn: OIDC discovery for %s failed: %v", opts.Issuer, err)
 	}
@@ -115,19 +117,19 @@ func NewOIDC(ctx context.Context, opts OIDCOptions) (*OIDC, error) {
 	}
 	// Fetch the keys now when the provider answers; otherwise the first
 	// callback does.
-	_ = jwks.fetchShared(ctx, true)
-	scopes := []string{oidc.ScopeOpenID}
+	_ = jwks.Fetch(ctx)
+	scopes := []string{gooidc.ScopeOpenID}
 	for _, s := range opts.Scopes {
-		if s != oidc.ScopeOpenID {
+		if s != gooidc.ScopeOpenID {
 			scopes = append(scopes, s)
 		}
 	}
-	o := &OIDC{
+	o := &Client{
 		cfg: oauth2.Config{
 			ClientID: opts.ClientID, ClientSecret: opts.ClientSecret, RedirectURL: opts.RedirectURL,
 			Endpoint: provider.Endpoint(), Scopes: scopes,
 		},
-		verifier:  oidc.NewVerifier(opts.Issuer, oidcKeySet{keys: jwks}, &oidc.Config{ClientID: opts.ClientID, SupportedSigningAlgs: algs}),
+		verifier:  gooidc.NewVerifier(opts.Issuer, oidcKeySet{keys: jwks}, &gooidc.Config{ClientID: opts.ClientID, SupportedSigningAlgs: algs}),
 		states:    opts.States,
 		client:    client,
 		principal: opts.Principal,
@@ -138,7 +140,7 @@ func NewOIDC(ctx context.Context, opts OIDCOptions) (*OIDC, error) {
 func randomToken() string {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
-	return b64u.EncodeToString(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // Login starts a login: it saves fresh state, nonce and PKCE verifier in
@@ -147,16 +149,16 @@ func randomToken() string {
 // that is not plainly a path on this site (anything a browser, a decoding
 // proxy or http.Redirect's path cleaning could turn into another host,
 // such as "//x", "/\x", "/./\x", "/%2f/x" or "/\t/x") is replaced by "".
-func (o *OIDC) Login(w http.ResponseWriter, r *http.Request, returnTo string) {
+func (o *Client) Login(w http.ResponseWriter, r *http.Request, returnTo string) {
 	if !redirect.LocalPath(returnTo) {
 		returnTo = ""
 	}
 	st := LoginState{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(), ReturnTo: returnTo, Expires: time.Now().Add(10 * time.Minute).Unix()}
 	if err := o.states.SaveLoginState(w, r, st); err != nil {
-		errs.Write(w, r, ErrUnavailable.WithCause(err))
+		errs.Write(w, r, authn.ErrUnavailable.WithCause(err))
 		return
 	}
-	u := o.cfg.AuthCodeURL(st.State, oidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier))
+	u := o.cfg.AuthCodeURL(st.State, gooidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier))
 	http.Redirect(w, r, u, http.StatusFound)
 }
 
@@ -165,11 +167,11 @@ func (o *OIDC) Login(w http.ResponseWriter, r *http.Request, returnTo string) {
 // verifies the ID token (signature, issuer, audience, expiry) and its
 // nonce, and returns the principal, the provider's tokens and the saved
 // return path. Errors are ErrLoginFailed (with a Reason) or ErrUnavailable.
-func (o *OIDC) Callback(w http.ResponseWriter, r *http.Request) (*Principal, *oauth2.Token, string, error) {
+func (o *Client) Callback(w http.ResponseWriter, r *http.Request) (*authn.Principal, *oauth2.Token, string, error) {
 	p, tok, ret, err := o.callback(w, r)
 	if err != nil {
-		errs.Audit(r.Context(), "authn.failure", slog.String("method", string(MethodOIDC)),
-			slog.String("reason", Reason(err)), slog.String("client_ip", clientIP(r)))
+		errs.Audit(r.Context(), "authn.failure", slog.String("method", string(authn.MethodOIDC)),
+			slog.String("reason", authn.Reason(err)), slog.String("client_ip", clientIP(r)))
 		if e, ok := err.(*errs.Error); ok {
 			err = e.WithAudited() // recorded just above, with the reason
 		}
@@ -180,67 +182,66 @@ func (o *OIDC) Callback(w http.ResponseWriter, r *http.Request) (*Principal, *oa
 	return p, tok, ret, nil
 }
 
-func (o *OIDC) callback(w http.ResponseWriter, r *http.Request) (*Principal, *oauth2.Token, string, error) {
+func (o *Client) callback(w http.ResponseWriter, r *http.Request) (*authn.Principal, *oauth2.Token, string, error) {
 	st, err := o.states.TakeLoginState(w, r)
 	if err != nil {
-		return nil, nil, "", fail(ErrLoginFailed, "no_state", err)
+		return nil, nil, "", authn.WithReason(ErrLoginFailed, "no_state", err)
 	}
 	q := r.URL.Query()
 	if st.Expires < time.Now().Unix() {
-		return nil, nil, "", fail(ErrLoginFailed, "state_expired", nil)
+		return nil, nil, "", authn.WithReason(ErrLoginFailed, "state_expired", nil)
 	}
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(st.State)) != 1 || st.State == "" {
-		return nil, nil, "", fail(ErrLoginFailed, "state_mismatch", nil)
+		return nil, nil, "", authn.WithReason(ErrLoginFailed, "state_mismatch", nil)
 	}
 	if e := q.Get("error"); e != "" {
-		return nil, nil, "", fail(ErrLoginFailed, "provider_error", errors.New(e))
+		return nil, nil, "", authn.WithReason(ErrLoginFailed, "provider_error", errors.New(e))
 	}
 	code := q.Get("code")
 	if code == "" || len(code) > 2048 {
-		return nil, nil, "", fail(ErrLoginFailed, "no_code", nil)
+		return nil, nil, "", authn.WithReason(ErrLoginFailed, "no_code", nil)
 	}
-	ctx := oidc.ClientContext(r.Context(), o.client)
+	ctx := gooidc.ClientContext(r.Context(), o.client)
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, o.client)
 	tok, err := o.cfg.Exchange(ctx, code, oauth2.VerifierOption(st.Verifier))
 	if err != nil {
-		return nil, nil, "", fail(ErrLoginFailed, "exchange", err)
+		return nil, nil, "", authn.WithReason(ErrLoginFailed, "exchange", err)
 	}
 	raw, ok := tok.Extra("id_token").(string)
-	if !ok || raw == "" || len(raw) > MaxTokenSize {
-		return nil, nil, "", fail(ErrLoginFailed, "id_token", errors.New("no usable id_token in the token response"))
+	if !ok || raw == "" || len(raw) > authn.MaxTokenSize {
+		return nil, nil, "", authn.WithReason(ErrLoginFailed, "id_token", errors.New("no usable id_token in the token response"))
 	}
 	idt, err := o.verifier.Verify(ctx, raw)
 	if err != nil {
-		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
+		return nil, nil, "", authn.WithReason(ErrLoginFailed, "id_token", err)
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(st.Nonce)) != 1 {
-		return nil, nil, "", fail(ErrLoginFailed, "nonce_mismatch", nil)
+		return nil, nil, "", authn.WithReason(ErrLoginFailed, "nonce_mismatch", nil)
 	}
 	if idt.AccessTokenHash != "" {
 		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
-			return nil, nil, "", fail(ErrLoginFailed, "at_hash", err)
+			return nil, nil, "", authn.WithReason(ErrLoginFailed, "at_hash", err)
 		}
 	}
 	var payload json.RawMessage
 	if err := idt.Claims(&payload); err != nil {
-		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
+		return nil, nil, "", authn.WithReason(ErrLoginFailed, "id_token", err)
 	}
 	if err := checkAZP(payload, idt.Audience, o.cfg.ClientID); err != nil {
-		return nil, nil, "", fail(ErrLoginFailed, "bad_azp", err)
+		return nil, nil, "", authn.WithReason(ErrLoginFailed, "bad_azp", err)
 	}
-	var c Claims
-	if err := parseClaims(payload, &c, new([3]jwt.NumericDate)); err != nil {
-		return nil, nil, "", fail(ErrLoginFailed, "id_token", err)
+	var c authn.Claims
+	if err := authn.ParseClaims(payload, &c); err != nil {
+		return nil, nil, "", authn.WithReason(ErrLoginFailed, "id_token", err)
 	}
-	c.SetPayload(payload)
-	var p *Principal
+	var p *authn.Principal
 	if o.principal != nil {
 		p, err = o.principal(&c, tok)
 		if err != nil {
-			return nil, nil, "", fail(ErrLoginFailed, "principal", err)
+			return nil, nil, "", authn.WithReason(ErrLoginFailed, "principal", err)
 		}
 	} else {
-		p = &Principal{Subject: idt.Subject, Method: MethodOIDC, Roles: c.Roles, Claims: &c, ExpiresAt: idt.Expiry}
+		p = &authn.Principal{Subject: idt.Subject, Method: authn.MethodOIDC, Roles: c.Roles, Claims: &c, ExpiresAt: idt.Expiry}
 		if s, ok := tok.Extra("scope").(string); ok {
 			p.Scopes = strings.Fields(s)
 		} else {
@@ -248,7 +249,7 @@ func (o *OIDC) callback(w http.ResponseWriter, r *http.Request) (*Principal, *oa
 		}
 	}
 	if p == nil || p.Subject == "" {
-		return nil, nil, "", fail(ErrLoginFailed, "no_subject", nil)
+		return nil, nil, "", authn.WithReason(ErrLoginFailed, "no_subject", nil)
 	}
 	ret := st.ReturnTo
 	if !redirect.LocalPath(ret) {
@@ -354,7 +355,7 @@ func (s *CookieStateStore) SaveLoginState(w http.ResponseWriter, _ *http.Request
 	if err != nil {
 		return err
 	}
-	v := b64u.EncodeToString(b) + "." + b64u.EncodeToString(s.mac(b))
+	v := base64.RawURLEncoding.EncodeToString(b) + "." + base64.RawURLEncoding.EncodeToString(s.mac(b))
 	http.SetCookie(w, &http.Cookie{Name: s.name, Value: v, Path: "/", MaxAge: 600, Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	return nil
 }
@@ -371,8 +372,8 @@ func (s *CookieStateStore) TakeLoginState(w http.ResponseWriter, r *http.Request
 	if !ok || len(c.Value) > 4096 {
 		return LoginState{}, errors.New("malformed login cookie")
 	}
-	b, err1 := b64u.DecodeString(payload)
-	mac, err2 := b64u.DecodeString(sig)
+	b, err1 := base64.RawURLEncoding.DecodeString(payload)
+	mac, err2 := base64.RawURLEncoding.DecodeString(sig)
 	if err1 != nil || err2 != nil || !hmac.Equal(mac, s.mac(b)) {
 		return LoginState{}, errors.New("login cookie signature mismatch")
 	}
@@ -387,4 +388,11 @@ func (s *CookieStateStore) TakeLoginState(w http.ResponseWriter, r *http.Request
 		return LoginState{}, err
 	}
 	return st, nil
+}
+
+func clientIP(r *http.Request) string {
+	if ip := clientip.FromRequest(r); ip.IsValid() {
+		return ip.String()
+	}
+	return ""
 }

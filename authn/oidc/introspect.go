@@ -1,9 +1,11 @@
-package authn
+package oidc
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/internal/tokencache"
 	"io"
 	"net/http"
 	"net/url"
@@ -60,26 +62,26 @@ type IntrospectorOptions struct {
 	MaxBodySize int64
 	// Principal maps an active response to a principal. Nil: subject from
 	// "sub" (or "client_id" for client tokens), scopes from "scope".
-	Principal func(r *IntrospectionResponse) (*Principal, error)
+	Principal func(r *IntrospectionResponse) (*authn.Principal, error)
 	// Now is the clock. Nil: time.Now.
 	Now func() time.Time
 }
 
 // IntrospectionResponse is an RFC 7662 introspection response.
 type IntrospectionResponse struct {
-	Active    bool     `json:"active"`
-	Scope     string   `json:"scope,omitempty"`
-	ClientID  string   `json:"client_id,omitempty"`
-	Username  string   `json:"username,omitempty"`
-	TokenType string   `json:"token_type,omitempty"`
-	Exp       int64    `json:"exp,omitempty"`
-	Iat       int64    `json:"iat,omitempty"`
-	Nbf       int64    `json:"nbf,omitempty"`
-	Sub       string   `json:"sub,omitempty"`
-	Aud       Scopes   `json:"aud,omitempty"` // a string or an array
-	Iss       string   `json:"iss,omitempty"`
-	Jti       string   `json:"jti,omitempty"`
-	Roles     []string `json:"roles,omitempty"`
+	Active    bool         `json:"active"`
+	Scope     string       `json:"scope,omitempty"`
+	ClientID  string       `json:"client_id,omitempty"`
+	Username  string       `json:"username,omitempty"`
+	TokenType string       `json:"token_type,omitempty"`
+	Exp       int64        `json:"exp,omitempty"`
+	Iat       int64        `json:"iat,omitempty"`
+	Nbf       int64        `json:"nbf,omitempty"`
+	Sub       string       `json:"sub,omitempty"`
+	Aud       authn.Scopes `json:"aud,omitempty"` // a string or an array
+	Iss       string       `json:"iss,omitempty"`
+	Jti       string       `json:"jti,omitempty"`
+	Roles     []string     `json:"roles,omitempty"`
 	// TokenUse is the "token_use" member some servers send
 	// ("access_token", "refresh_token").
 	TokenUse string `json:"token_use,omitempty"`
@@ -92,8 +94,8 @@ type IntrospectionResponse struct {
 type Introspector struct {
 	opts     IntrospectorOptions
 	client   *http.Client
-	cache    *tokenCache
-	inactive *tokenCache
+	cache    *tokencache.Cache
+	inactive *tokencache.Cache
 	calls    singleflight.Group
 	now      func() time.Time
 }
@@ -135,44 +137,44 @@ func NewIntrospector(opts IntrospectorOptions) (*Introspector, error) {
 		i.now = time.Now
 	}
 	if opts.CacheSize > 0 {
-		i.cache = newTokenCache(opts.CacheSize, opts.CacheTTL)
+		i.cache = tokencache.New(opts.CacheSize, opts.CacheTTL)
 	}
 	if opts.InactiveTTL > 0 {
-		i.inactive = newTokenCache(opts.InactiveCacheSize, opts.InactiveTTL)
+		i.inactive = tokencache.New(opts.InactiveCacheSize, opts.InactiveTTL)
 	}
 	return i, nil
 }
 
 // Method reports MethodIntrospection, so Bearer labels principals with it.
-func (i *Introspector) Method() Method { return MethodIntrospection }
+func (i *Introspector) Method() authn.Method { return authn.MethodIntrospection }
 
 // Verify implements TokenVerifier. An inactive, expired or foreign token is
 // ErrInvalidToken (Reason "inactive", "expired", "bad_issuer",
 // "bad_audience", "bad_token_type", "missing_sub"); an unreachable or
 // failing endpoint is ErrUnavailable.
-func (i *Introspector) Verify(ctx context.Context, token string) (*Principal, error) {
-	if token == "" || len(token) > MaxTokenSize {
-		return nil, fail(ErrInvalidToken, "too_long", nil)
+func (i *Introspector) Verify(ctx context.Context, token string) (*authn.Principal, error) {
+	if token == "" || len(token) > authn.MaxTokenSize {
+		return nil, authn.WithReason(authn.ErrInvalidToken, "too_long", nil)
 	}
 	now := i.now()
 	if i.cache != nil {
-		if p, _, ok := i.cache.get(token, now); ok {
+		if p, _, ok := i.cache.Get(token, now); ok {
 			return p, nil
 		}
 	}
 	if i.inactive != nil {
-		if _, _, ok := i.inactive.get(token, now); ok {
-			return nil, fail(ErrInvalidToken, "inactive", nil)
+		if _, _, ok := i.inactive.Get(token, now); ok {
+			return nil, authn.WithReason(authn.ErrInvalidToken, "inactive", nil)
 		}
 	}
 	res, err := i.shared(ctx, token)
 	if err != nil {
-		return nil, ErrUnavailable.WithCause(err)
+		return nil, authn.ErrUnavailable.WithCause(err)
 	}
 	p, err := i.check(res, now)
 	if err != nil {
 		if i.inactive != nil {
-			i.inactive.put(token, nil, nil, now.Add(i.opts.InactiveTTL), now)
+			i.inactive.Put(token, nil, nil, now.Add(i.opts.InactiveTTL), now)
 		}
 		return nil, err
 	}
@@ -181,7 +183,7 @@ func (i *Introspector) Verify(ctx context.Context, token string) (*Principal, er
 		if res.Exp != 0 && time.Unix(res.Exp, 0).Before(exp) {
 			exp = time.Unix(res.Exp, 0)
 		}
-		i.cache.put(token, p, nil, exp, now)
+		i.cache.Put(token, p, nil, exp, now)
 	}
 	return p, nil
 }
@@ -207,40 +209,40 @@ func (i *Introspector) shared(ctx context.Context, token string) (*Introspection
 
 // check turns an introspection response into a principal, or the reason
 // the token is refused.
-func (i *Introspector) check(res *IntrospectionResponse, now time.Time) (*Principal, error) {
+func (i *Introspector) check(res *IntrospectionResponse, now time.Time) (*authn.Principal, error) {
 	if !res.Active {
-		return nil, fail(ErrInvalidToken, "inactive", nil)
+		return nil, authn.WithReason(authn.ErrInvalidToken, "inactive", nil)
 	}
 	if res.Exp != 0 && res.Exp <= now.Unix() {
-		return nil, fail(ErrInvalidToken, "expired", nil)
+		return nil, authn.WithReason(authn.ErrInvalidToken, "expired", nil)
 	}
 	if res.Nbf != 0 && res.Nbf > now.Unix() {
-		return nil, fail(ErrInvalidToken, "not_yet_valid", nil)
+		return nil, authn.WithReason(authn.ErrInvalidToken, "not_yet_valid", nil)
 	}
 	if res.TokenType != "" && !slices.ContainsFunc(i.opts.TokenTypes, func(t string) bool { return strings.EqualFold(t, res.TokenType) }) {
-		return nil, fail(ErrInvalidToken, "bad_token_type", nil)
+		return nil, authn.WithReason(authn.ErrInvalidToken, "bad_token_type", nil)
 	}
 	if res.TokenUse != "" && !strings.EqualFold(res.TokenUse, "access_token") && !strings.EqualFold(res.TokenUse, "access") {
-		return nil, fail(ErrInvalidToken, "bad_token_type", nil)
+		return nil, authn.WithReason(authn.ErrInvalidToken, "bad_token_type", nil)
 	}
 	if i.opts.Issuer != "" && res.Iss != i.opts.Issuer {
-		return nil, fail(ErrInvalidToken, "bad_issuer", nil)
+		return nil, authn.WithReason(authn.ErrInvalidToken, "bad_issuer", nil)
 	}
 	if !i.opts.AnyAudience && !slices.ContainsFunc(res.Aud, func(a string) bool { return slices.Contains(i.opts.Audience, a) }) {
-		return nil, fail(ErrInvalidToken, "bad_audience", nil)
+		return nil, authn.WithReason(authn.ErrInvalidToken, "bad_audience", nil)
 	}
 	var err error
-	var p *Principal
+	var p *authn.Principal
 	if i.opts.Principal != nil {
 		if p, err = i.opts.Principal(res); err != nil {
-			return nil, fail(ErrInvalidToken, "principal", err)
+			return nil, authn.WithReason(authn.ErrInvalidToken, "principal", err)
 		}
 	} else {
 		sub := res.Sub
 		if sub == "" {
 			sub = res.ClientID
 		}
-		p = &Principal{Subject: sub, Method: MethodIntrospection, Scopes: strings.Fields(res.Scope), Roles: res.Roles}
+		p = &authn.Principal{Subject: sub, Method: authn.MethodIntrospection, Scopes: strings.Fields(res.Scope), Roles: res.Roles}
 		if res.Exp != 0 {
 			p.ExpiresAt = time.Unix(res.Exp, 0)
 		}
@@ -249,7 +251,7 @@ func (i *Introspector) check(res *IntrospectionResponse, now time.Time) (*Princi
 		}
 	}
 	if p == nil || p.Subject == "" {
-		return nil, fail(ErrInvalidToken, "missing_sub", nil)
+		return nil, authn.WithReason(authn.ErrInvalidToken, "missing_sub", nil)
 	}
 	return p, nil
 }

@@ -1,8 +1,9 @@
-package authn
+package oidc
 
 import (
 	"context"
 	"errors"
+	"github.com/covetgo/covet/authn"
 	"sync"
 	"testing"
 	"time"
@@ -28,12 +29,12 @@ func newTestIntrospector(t *testing.T, p *testProvider, clock *time.Time, o Intr
 func TestIntrospectorTokenKinds(t *testing.T) {
 	p := newTestProvider(t)
 	exp := time.Now().Add(time.Hour).Unix()
-	p.active["access"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: exp, Aud: Scopes{"api"}, TokenType: "access_token"}
-	p.active["bearer"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: exp, Aud: Scopes{"api"}, TokenType: "Bearer"}
-	p.active["untyped"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: exp, Aud: Scopes{"api"}}
-	p.active["refresh"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: exp, Aud: Scopes{"api"}, TokenType: "refresh_token"}
-	p.active["refresh-use"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: exp, Aud: Scopes{"api"}, TokenType: "Bearer", TokenUse: "refresh_token"}
-	p.active["id"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: exp, Aud: Scopes{"api"}, TokenType: "id_token"}
+	p.active["access"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: exp, Aud: authn.Scopes{"api"}, TokenType: "access_token"}
+	p.active["bearer"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: exp, Aud: authn.Scopes{"api"}, TokenType: "Bearer"}
+	p.active["untyped"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: exp, Aud: authn.Scopes{"api"}}
+	p.active["refresh"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: exp, Aud: authn.Scopes{"api"}, TokenType: "refresh_token"}
+	p.active["refresh-use"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: exp, Aud: authn.Scopes{"api"}, TokenType: "Bearer", TokenUse: "refresh_token"}
+	p.active["id"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: exp, Aud: authn.Scopes{"api"}, TokenType: "id_token"}
 	p.active["no-aud"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: exp, TokenType: "access_token"}
 	in := newTestIntrospector(t, p, nil, IntrospectorOptions{})
 	for token, reason := range map[string]string{
@@ -42,8 +43,8 @@ func TestIntrospectorTokenKinds(t *testing.T) {
 	} {
 		t.Run(token, func(t *testing.T) {
 			pr, err := in.Verify(context.Background(), token)
-			if reason == "" && err != nil || reason != "" && Reason(err) != reason {
-				t.Fatalf("Verify = %+v, %v (%s); want %q", pr, err, Reason(err), reason)
+			if reason == "" && err != nil || reason != "" && authn.Reason(err) != reason {
+				t.Fatalf("Verify = %+v, %v (%s); want %q", pr, err, authn.Reason(err), reason)
 			}
 		})
 	}
@@ -60,7 +61,7 @@ func TestIntrospectorTokenKinds(t *testing.T) {
 // upstream call, and an inactive answer is reused for InactiveTTL.
 func TestIntrospectorCoalesces(t *testing.T) {
 	p := newTestProvider(t)
-	p.active["good"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: time.Now().Add(time.Hour).Unix(), Aud: Scopes{"api"}}
+	p.active["good"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: time.Now().Add(time.Hour).Unix(), Aud: authn.Scopes{"api"}}
 	clock := time.Now()
 	in := newTestIntrospector(t, p, &clock, IntrospectorOptions{}) // no positive cache
 	gate := make(chan struct{})
@@ -98,7 +99,7 @@ func TestIntrospectorCoalesces(t *testing.T) {
 	// Inactive answers are remembered for InactiveTTL (5 s by default).
 	p.hits.Store(0)
 	for range 10 {
-		if _, err := in.Verify(context.Background(), "unknown"); Reason(err) != "inactive" {
+		if _, err := in.Verify(context.Background(), "unknown"); authn.Reason(err) != "inactive" {
 			t.Fatalf("unknown token: %v", err)
 		}
 	}
@@ -106,7 +107,7 @@ func TestIntrospectorCoalesces(t *testing.T) {
 		t.Fatalf("10 checks of an inactive token made %d upstream calls", h)
 	}
 	clock = clock.Add(6 * time.Second)
-	if _, err := in.Verify(context.Background(), "unknown"); !errors.Is(err, ErrInvalidToken) || p.hits.Load() != 2 {
+	if _, err := in.Verify(context.Background(), "unknown"); !errors.Is(err, authn.ErrInvalidToken) || p.hits.Load() != 2 {
 		t.Fatalf("after InactiveTTL: %v, %d calls", err, p.hits.Load())
 	}
 }

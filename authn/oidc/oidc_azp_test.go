@@ -1,6 +1,7 @@
-package authn
+package oidc
 
 import (
+	"github.com/covetgo/covet/authn"
 	"testing"
 )
 
@@ -31,10 +32,10 @@ func TestOIDCAuthorizedParty(t *testing.T) {
 			code, state := p.authorize(t, authURL, "alice")
 			pr, _, err := callback(o, "code="+code+"&state="+state, cookie)
 			if tc.ok && err != nil {
-				t.Fatalf("refused: %v (%s)", err, Reason(err))
+				t.Fatalf("refused: %v (%s)", err, authn.Reason(err))
 			}
-			if !tc.ok && (err == nil || Reason(err) != "bad_azp") {
-				t.Fatalf("accepted: %+v, %v (%s)", pr, err, Reason(err))
+			if !tc.ok && (err == nil || authn.Reason(err) != "bad_azp") {
+				t.Fatalf("accepted: %+v, %v (%s)", pr, err, authn.Reason(err))
 			}
 		})
 	}

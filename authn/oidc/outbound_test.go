@@ -1,8 +1,9 @@
-package authn
+package oidc
 
 import (
 	"context"
 	"errors"
+	"github.com/covetgo/covet/authn"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -39,13 +40,13 @@ func TestCredentialsStayOnTLS(t *testing.T) {
 	p.moved["/token"] = sink.URL + "/token"
 	p.mu.Unlock()
 
-	if pr, err := in.Verify(context.Background(), "some-token"); !errors.Is(err, ErrUnavailable) {
+	if pr, err := in.Verify(context.Background(), "some-token"); !errors.Is(err, authn.ErrUnavailable) {
 		t.Errorf("introspection redirected to http: %+v, %v", pr, err)
 	}
 	authURL, cookie := startLogin(t, o, "")
 	code, state := p.authorize(t, authURL, "alice")
-	if pr, _, err := callback(o, "code="+code+"&state="+state, cookie); Reason(err) != "exchange" {
-		t.Errorf("token exchange redirected to http: %+v, %v (%s)", pr, err, Reason(err))
+	if pr, _, err := callback(o, "code="+code+"&state="+state, cookie); authn.Reason(err) != "exchange" {
+		t.Errorf("token exchange redirected to http: %+v, %v (%s)", pr, err, authn.Reason(err))
 	}
 	if n := hits.Load(); n != 0 {
 		t.Fatalf("%d requests with credentials reached the plain-http server", n)
