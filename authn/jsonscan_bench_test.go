@@ -1,0 +1,92 @@
+package authn
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// claimsWithJSONText reads a payload as parseClaims does, but through
+// go-json-experiment's jsontext decoder (which refuses exact duplicate
+// names itself; letter-case duplicates still need the folded set). It
+// exists to price the hand-written scanner: see BenchmarkPayloadScan.
+func claimsWithJSONText(b []byte, c *Claims, dates *[3]jwt.NumericDate) error {
+	dec := jsontext.NewDecoder(bytes.NewReader(b), jsontext.AllowInvalidUTF8(true))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return errJSON
+	}
+	seen := make(map[string]struct{}, 16)
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		name := tok.String() // before the next read voids tok
+		folded := foldName([]byte(name))
+		if _, dup := seen[folded]; dup {
+			return errDuplicateClaim
+		}
+		seen[folded] = struct{}{}
+		val, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		switch name {
+		case "iss":
+			c.Issuer, err = stringValue(val)
+		case "sub":
+			c.Subject, err = stringValue(val)
+		case "aud":
+			c.Audience, err = stringList(val, true)
+		case "roles":
+			c.Roles, err = stringList(val, false)
+		case "exp":
+			c.ExpiresAt, err = numericDate(val, &dates[0])
+		case "iat":
+			c.IssuedAt, err = numericDate(val, &dates[2])
+		case "scope":
+			err = c.Scope.UnmarshalJSON(val)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
+		return errJSON
+	}
+	return nil
+}
+
+// BenchmarkPayloadScan prices the hand-written scanner against jsontext on
+// a typical access token's payload; compare both with BenchmarkVerify's
+// cold rows to see what share of a verification the difference is.
+func BenchmarkPayloadScan(b *testing.B) {
+	payload := []byte(`{"iss":"https://auth.test","sub":"user-1","aud":["api"],"exp":1900000000,"iat":1700000000,"roles":["editor","reader"],"scope":"notes:read notes:write","jti":"a1b2c3"}`)
+	b.Run("scanner", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var c Claims
+			var d [3]jwt.NumericDate
+			if err := parseClaims(payload, &c, &d); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("jsontext", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var c Claims
+			var d [3]jwt.NumericDate
+			if err := claimsWithJSONText(payload, &c, &d); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
