@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/covetgo/covet/errs"
@@ -222,29 +223,33 @@ func TestPasswordVerifyHonoursContext(t *testing.T) {
 // TestPasswordQueueBound: past MaxQueue waiting callers, Verify fails at
 // once with a 503 that says when to retry.
 func TestPasswordQueueBound(t *testing.T) {
-	pw, err := New(Options{MaxConcurrent: 1, MaxQueue: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, _ := pw.Hash(context.Background(), "pw")
-	pw.sem <- struct{}{} // the only slot is busy
-	waiter := make(chan error, 1)
-	go func() {
-		_, err := pw.Verify(context.Background(), h, "pw")
-		waiter <- err
-	}()
-	for pw.waiting.Load() != 1 {
-		time.Sleep(time.Millisecond)
-	}
-	_, err = pw.Verify(context.Background(), h, "pw")
-	var e *errs.Error
-	if !errors.Is(err, ErrBusy) || !errors.As(err, &e) || e.Status() != 503 || e.Header().Get("Retry-After") == "" {
-		t.Fatalf("Verify past the queue: %v", err)
-	}
-	pw.release()
-	if err := <-waiter; err != nil {
-		t.Fatalf("the queued caller: %v", err)
-	}
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		pw, err := New(Options{MaxConcurrent: 1, MaxQueue: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ := pw.Hash(context.Background(), "pw")
+		pw.sem <- struct{}{} // the only slot is busy
+		waiter := make(chan error, 1)
+		go func() {
+			_, err := pw.Verify(context.Background(), h, "pw")
+			waiter <- err
+		}()
+		synctest.Wait() // the waiter is queued for the slot
+		if n := pw.waiting.Load(); n != 1 {
+			t.Fatalf("%d callers waiting, want 1", n)
+		}
+		_, err = pw.Verify(context.Background(), h, "pw")
+		var e *errs.Error
+		if !errors.Is(err, ErrBusy) || !errors.As(err, &e) || e.Status() != 503 || e.Header().Get("Retry-After") == "" {
+			t.Fatalf("Verify past the queue: %v", err)
+		}
+		pw.release()
+		if err := <-waiter; err != nil {
+			t.Fatalf("the queued caller: %v", err)
+		}
+	})
 }
 
 // TestPasswordAnswersAlike: every kind of account gives the same answer

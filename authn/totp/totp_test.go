@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	potp "github.com/pquerna/otp/totp"
@@ -274,44 +275,47 @@ func (s slowCountStore) AddFailure(ctx context.Context, account string, window t
 }
 
 // Concurrent wrong guesses cannot get more codes checked than the limit.
+// The slow in-memory store runs in a synctest bubble, so its delay is fake
+// time and every guess overlaps the others deterministically.
 func TestTOTPConcurrentGuessesStayUnderLimit(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { return now }
-	stores := map[string]Store{
-		"memory (slow)": slowCountStore{NewMemoryStore(clock)},
+	t.Run("memory (slow)", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			guessConcurrently(t, slowCountStore{NewMemoryStore(clock)}, now)
+		})
+	})
+	for name, store := range redisTOTPStores(t) {
+		t.Run(name, func(t *testing.T) { guessConcurrently(t, store, now) })
 	}
-	for name, s := range redisTOTPStores(t) {
-		stores[name] = s
+}
+
+// guessConcurrently sends 100 wrong codes at once and fails when more than
+// MaxFailures (5) of them were checked.
+func guessConcurrently(t *testing.T, store Store, now time.Time) {
+	tp, err := New(Options{Issuer: "Covet", Store: store, MaxFailures: 5, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for name, store := range stores {
-		t.Run(name, func(t *testing.T) {
-			tp, err := New(Options{Issuer: "Covet", Store: store, MaxFailures: 5, Now: clock})
-			if err != nil {
-				t.Fatal(err)
-			}
-			e, _ := tp.Enroll("dave")
-			wrong := "000000"
-			if wrong == code(t, e.Secret, now) {
-				wrong = "111111"
-			}
-			var checked atomic.Int32
-			var wg sync.WaitGroup
-			for range 100 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					_, err := tp.Verify(context.Background(), "dave", e.Secret, wrong)
-					if errors.Is(err, ErrInvalidCode) {
-						checked.Add(1)
-					} else if !errors.Is(err, ErrTooManyAttempts) {
-						t.Errorf("unexpected %v", err)
-					}
-				}()
-			}
-			wg.Wait()
-			if n := checked.Load(); n > 5 {
-				t.Fatalf("%d guesses were checked with MaxFailures 5", n)
+	e, _ := tp.Enroll("dave")
+	wrong := "000000"
+	if wrong == code(t, e.Secret, now) {
+		wrong = "111111"
+	}
+	var checked atomic.Int32
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			_, err := tp.Verify(context.Background(), "dave", e.Secret, wrong)
+			if errors.Is(err, ErrInvalidCode) {
+				checked.Add(1)
+			} else if !errors.Is(err, ErrTooManyAttempts) {
+				t.Errorf("unexpected %v", err)
 			}
 		})
+	}
+	wg.Wait()
+	if n := checked.Load(); n > 5 {
+		t.Fatalf("%d guesses were checked with MaxFailures 5", n)
 	}
 }
