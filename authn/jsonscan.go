@@ -13,7 +13,9 @@ import (
 // that encoding/json accepts (the fuzz tests hold it to json.Valid), decodes
 // only the members the verifier needs, refuses a member name that appears
 // twice, and never retains or lets escape the bytes it reads, so they can
-// live in a caller's stack buffer.
+// live in a caller's stack buffer. It earns its place: BenchmarkPayloadScanShare
+// prices an equivalent reader on go-json-experiment's jsontext at about four
+// times the scanner, which would double a cold HS256 verification.
 
 var (
 	errJSON = errors.New("malformed JSON")

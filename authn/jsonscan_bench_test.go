@@ -2,9 +2,14 @@ package authn
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"errors"
 	"io"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/golang-jwt/jwt/v5"
@@ -89,4 +94,64 @@ func BenchmarkPayloadScan(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkPayloadScanShare runs a cold HS256 verification, the scanner and
+// the jsontext reader on the same token in alternating blocks, and reports
+// each one's median time and the share of the verification that replacing
+// the scanner with jsontext would add ("jsontext-extra/verify"). Medians of
+// back-to-back blocks keep a loaded machine from deciding the result.
+func BenchmarkPayloadScanShare(b *testing.B) {
+	k := keys(b)
+	v := newTestVerifier(b, func(o *VerifierOptions) { o.Now = time.Now; o.Type = "" })
+	c := goodClaims()
+	c["iat"], c["exp"] = time.Now().Unix(), time.Now().Add(time.Hour).Unix()
+	tok := sign(b, jwt.SigningMethodHS256, k.hmac, map[string]any{"kid": "hs1", "typ": "JWT"}, c)
+	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	ops := [3]func(){
+		func() {
+			if _, err := v.Verify(ctx, tok); err != nil {
+				b.Fatal(err)
+			}
+		},
+		func() {
+			var c Claims
+			var d [3]jwt.NumericDate
+			if err := parseClaims(payload, &c, &d); err != nil {
+				b.Fatal(err)
+			}
+		},
+		func() {
+			var c Claims
+			var d [3]jwt.NumericDate
+			if err := claimsWithJSONText(payload, &c, &d); err != nil {
+				b.Fatal(err)
+			}
+		},
+	}
+	const block = 8
+	var times [3][]time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, op := range ops {
+			start := time.Now()
+			for range block {
+				op()
+			}
+			times[i] = append(times[i], time.Since(start))
+		}
+	}
+	var med [3]float64
+	for i := range times {
+		slices.Sort(times[i])
+		med[i] = float64(times[i][len(times[i])/2].Nanoseconds()) / block
+	}
+	b.ReportMetric(med[0], "verify-ns/op")
+	b.ReportMetric(med[1], "scanner-ns/op")
+	b.ReportMetric(med[2], "jsontext-ns/op")
+	b.ReportMetric((med[2]-med[1])/med[0], "jsontext-extra/verify")
 }
