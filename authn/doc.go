@@ -2,8 +2,8 @@
 // puts a principal (authn/principal) in the request context.
 //
 // The stage ([Stage.Handler]) runs a list of [Authenticator]s in order: a
-// bearer token ([Bearer] over a [TokenVerifier]: a JWT [Verifier] or an RFC
-// 7662 introspection client from authn/oidc), an API key ([APIKeys]), a session ([Session], over a
+// bearer token ([Bearer] over a [TokenVerifier]: a JWT verifier from
+// authn/jwt or an RFC 7662 introspection client from authn/oidc), an API key ([APIKeys]), a session ([Session], over a
 // function the application supplies, so authn never depends on a session
 // store). The first one that finds credentials decides: a valid credential
 // yields a principal (see [PrincipalFrom]), an invalid one ends the request
@@ -25,12 +25,9 @@
 //   - authn/principal: the Principal, its Claims and the context accessors;
 //     small, so that authz and handlers import it alone.
 //   - authn (this package): the stage; bearer, API-key and session
-//     authenticators; JWT verification ([Verifier]: algorithms, issuer,
-//     audience and expiry required, every key bound to one algorithm,
-//     jku/x5u/jwk headers ignored, tokens over 8 KiB refused before parsing,
-//     repeated JSON names refused, an optional verified-token cache and
-//     revocation check); key sets ([StaticKeys], [JWKS] fetched over HTTPS
-//     and refreshed in the background).
+//     authenticators; the errors and reasons every authn package shares.
+//   - authn/jwt: JWT verification ([TokenVerifier] for Bearer) and key
+//     sets (static, or JWKS fetched over HTTPS and refreshed).
 //   - authn/oidc: OpenID Connect login (authorization code with PKCE) and
 //     RFC 7662 token introspection.
 //   - authn/issuer: access and refresh tokens for an application that is its
@@ -52,7 +49,7 @@
 // or 403, so clients keep their credentials and retry, and a revoked token
 // is never let through because the list could not be read.
 //
-//	keys, err := authn.NewJWKS(authn.JWKSOptions{
+//	keys, err := jwt.NewJWKS(jwt.JWKSOptions{
 //		URL:          "https://login.example.com/.well-known/jwks.json",
 //		AllowedHosts: []string{"login.example.com"},
 //	})
@@ -62,7 +59,7 @@
 //	if err := keys.Start(ctx); err != nil {
 //		log.Printf("JWKS not reachable yet, retrying in the background: %v", err)
 //	}
-//	verifier, err := authn.NewVerifier(authn.VerifierOptions{
+//	verifier, err := jwt.NewVerifier(jwt.VerifierOptions{
 //		Keys:       keys,
 //		Algorithms: []string{"RS256", "ES256"},
 //		Issuer:     "https://login.example.com/",

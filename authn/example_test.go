@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/authn"
+	authnjwt "github.com/covetgo/covet/authn/jwt"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -15,8 +16,8 @@ import (
 // application's session, anonymous requests refused with 401.
 func Example() {
 	secret := []byte("an example secret of at least 32 bytes")
-	keys, _ := authn.NewStaticKeys(authn.Key{ID: "k1", Algorithm: "HS256", Key: secret})
-	verifier, err := authn.NewVerifier(authn.VerifierOptions{
+	keys, _ := authnjwt.NewStaticKeys(authnjwt.Key{ID: "k1", Algorithm: "HS256", Key: secret})
+	verifier, err := authnjwt.NewVerifier(authnjwt.VerifierOptions{
 		Keys:       keys,
 		Algorithms: []string{"HS256"},
 		Issuer:     "https://auth.example.com",

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/authn"
+	authnjwt "github.com/covetgo/covet/authn/jwt"
 	"github.com/covetgo/covet/authn/principal"
 	"github.com/covetgo/covet/authz"
 	"github.com/go-chi/chi/v5"
@@ -18,8 +19,8 @@ import (
 // A chi route group protected by a JWT and per-route permissions.
 func Example() {
 	secret := []byte("an example secret of at least 32 bytes")
-	keys, _ := authn.NewStaticKeys(authn.Key{ID: "k1", Algorithm: "HS256", Key: secret})
-	verifier, err := authn.NewVerifier(authn.VerifierOptions{
+	keys, _ := authnjwt.NewStaticKeys(authnjwt.Key{ID: "k1", Algorithm: "HS256", Key: secret})
+	verifier, err := authnjwt.NewVerifier(authnjwt.VerifierOptions{
 		Keys:       keys,
 		Algorithms: []string{"HS256"},
 		Issuer:     "https://auth.example.com",

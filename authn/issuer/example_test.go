@@ -10,6 +10,7 @@ import (
 
 	"github.com/covetgo/covet/authn"
 	"github.com/covetgo/covet/authn/issuer"
+	"github.com/covetgo/covet/authn/jwt"
 	"github.com/covetgo/covet/errs"
 )
 
@@ -36,7 +37,7 @@ func ExampleIssuer_Logout() {
 		},
 		Now: func() time.Time { return now },
 	})
-	verifier, _ := iss.Verifier(authn.VerifierOptions{CacheSize: 1000})
+	verifier, _ := iss.Verifier(jwt.VerifierOptions{CacheSize: 1000})
 	stage, _ := authn.New(authn.Options{Authenticators: []authn.Authenticator{authn.Bearer(verifier)}})
 	mux := http.NewServeMux()
 	mux.Handle("POST /logout", stage.Handler(errs.Handle(func(w http.ResponseWriter, r *http.Request) error {
@@ -98,7 +99,7 @@ func ExampleIssuer() {
 	if err != nil {
 		panic(err)
 	}
-	verifier, _ := iss.Verifier(authn.VerifierOptions{})
+	verifier, _ := iss.Verifier(jwt.VerifierOptions{})
 	stage, _ := authn.New(authn.Options{Authenticators: []authn.Authenticator{authn.Bearer(verifier)}})
 	mux := http.NewServeMux()
 	mux.Handle("GET /.well-known/jwks.json", iss.JWKSHandler())

@@ -14,7 +14,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"github.com/covetgo/covet/authn"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -22,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/covetgo/covet/authn"
+	authnjwt "github.com/covetgo/covet/authn/jwt"
 	"github.com/covetgo/covet/errs"
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -115,7 +116,7 @@ var ErrGrantRevoked = errors.New("authn: the subject may no longer log in")
 type signingKey struct {
 	kid     string
 	priv    crypto.Signer
-	pub     authn.Key
+	pub     authnjwt.Key
 	active  time.Time // when it started (or starts) signing
 	retired time.Time // zero while signing or waiting
 }
@@ -222,8 +223,8 @@ func (i *Issuer) newKey(active time.Time) (*signingKey, error) {
 	if err != nil {
 		return nil, errs.Wrap(err, errs.KindInternal, "", "")
 	}
-	k := authn.Key{Algorithm: i.opts.Algorithm, Key: pub}
-	j, err := authn.PublicJWK(k)
+	k := authnjwt.Key{Algorithm: i.opts.Algorithm, Key: pub}
+	j, err := authnjwt.PublicJWK(k)
 	if err != nil {
 		return nil, errs.Wrap(err, errs.KindInternal, "", "")
 	}
@@ -648,9 +649,9 @@ func (i *Issuer) RevokeSubject(ctx context.Context, subject string, before time.
 }
 
 // VerificationKey implements KeySet over the issuer's published keys.
-func (i *Issuer) VerificationKey(_ context.Context, kid string) (authn.Key, error) {
+func (i *Issuer) VerificationKey(_ context.Context, kid string) (authnjwt.Key, error) {
 	if kid == "" {
-		return authn.Key{}, &authn.ReasonError{Reason: "missing_kid"}
+		return authnjwt.Key{}, &authn.ReasonError{Reason: "missing_kid"}
 	}
 	now := i.now()
 	i.mu.RLock()
@@ -663,13 +664,13 @@ func (i *Issuer) VerificationKey(_ context.Context, kid string) (authn.Key, erro
 			return k.pub, nil
 		}
 	}
-	return authn.Key{}, &authn.ReasonError{Reason: "unknown_kid", Err: errUnknownKID}
+	return authnjwt.Key{}, &authn.ReasonError{Reason: "unknown_kid", Err: errUnknownKID}
 }
 
 // Verifier returns a Verifier for this issuer's tokens: its keys,
 // algorithm, issuer, audience and "at+jwt" type, plus whatever else opts
 // sets (cache, revocation, leeway).
-func (i *Issuer) Verifier(opts authn.VerifierOptions) (*authn.Verifier, error) {
+func (i *Issuer) Verifier(opts authnjwt.VerifierOptions) (*authnjwt.Verifier, error) {
 	opts.Keys = i
 	opts.Algorithms = []string{i.opts.Algorithm}
 	opts.Issuer = i.opts.Issuer
@@ -683,7 +684,7 @@ func (i *Issuer) Verifier(opts authn.VerifierOptions) (*authn.Verifier, error) {
 	if opts.Now == nil {
 		opts.Now = i.opts.Now
 	}
-	return authn.NewVerifier(opts)
+	return authnjwt.NewVerifier(opts)
 }
 
 // JWKS returns the published key set document.
@@ -693,13 +694,13 @@ func (i *Issuer) JWKS() []byte {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
 	set := struct {
-		Keys []authn.JWK `json:"keys"`
+		Keys []authnjwt.JWK `json:"keys"`
 	}{}
 	for _, k := range i.keys {
 		if !k.retired.IsZero() && !now.Before(k.retired.Add(i.opts.AccessTTL+time.Minute)) {
 			continue
 		}
-		j, err := authn.PublicJWK(k.pub)
+		j, err := authnjwt.PublicJWK(k.pub)
 		if err == nil {
 			set.Keys = append(set.Keys, j)
 		}

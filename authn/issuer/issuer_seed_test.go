@@ -5,10 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/covetgo/covet/authn"
 	"testing"
 	"time"
 
+	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/jwt"
 	"github.com/covetgo/covet/errs"
 )
 
@@ -35,8 +36,8 @@ func TestIssuerKeySeedAcrossInstances(t *testing.T) {
 			ca, cb := &clock{t: base}, &clock{t: base.Add(3 * time.Minute)}
 			a, b := seededIssuer(t, alg, seed, ca), seededIssuer(t, alg, seed, cb)
 			// The clocks are 3 minutes apart: the verifiers allow for it.
-			va, _ := a.Verifier(authn.VerifierOptions{Leeway: 5 * time.Minute})
-			vb, _ := b.Verifier(authn.VerifierOptions{Leeway: 5 * time.Minute})
+			va, _ := a.Verifier(jwt.VerifierOptions{Leeway: 5 * time.Minute})
+			vb, _ := b.Verifier(jwt.VerifierOptions{Leeway: 5 * time.Minute})
 			ctx := context.Background()
 
 			fromA, _, err := a.Issue(ctx, Grant{Subject: "alice"})
@@ -72,14 +73,14 @@ func TestIssuerKeySeedAcrossInstances(t *testing.T) {
 
 			// A new instance started later derives the same keys.
 			late := seededIssuer(t, alg, seed, &clock{t: ca.Now()})
-			vl, _ := late.Verifier(authn.VerifierOptions{})
+			vl, _ := late.Verifier(jwt.VerifierOptions{})
 			if _, err := vl.Verify(ctx, t1); err != nil {
 				t.Fatalf("a late instance refused a current token: %v", err)
 			}
 
 			// Another seed shares nothing.
 			other := seededIssuer(t, alg, bytes.Repeat([]byte("x"), 32), &clock{t: ca.Now()})
-			vo, _ := other.Verifier(authn.VerifierOptions{})
+			vo, _ := other.Verifier(jwt.VerifierOptions{})
 			if _, err := vo.Verify(ctx, t1); err == nil {
 				t.Fatal("an issuer with another seed accepted the token")
 			}

@@ -5,13 +5,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"github.com/covetgo/covet/authn"
-	"github.com/covetgo/covet/authn/internal/redistest"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/internal/redistest"
+	"github.com/covetgo/covet/authn/jwt"
 )
 
 type clock struct {
@@ -43,7 +45,7 @@ func TestIssuerIssueAndVerify(t *testing.T) {
 		t.Run(alg, func(t *testing.T) {
 			c := &clock{t: time.Now()}
 			iss := newTestIssuer(t, alg, nil, c)
-			v, err := iss.Verifier(authn.VerifierOptions{})
+			v, err := iss.Verifier(jwt.VerifierOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,19 +73,19 @@ func TestIssuerIssueAndVerify(t *testing.T) {
 			if err := json.Unmarshal(w.Body.Bytes(), &set); err != nil || len(set.Keys) != 2 {
 				t.Fatalf("JWKS body %s: %v", w.Body, err)
 			}
-			var keys []authn.Key
+			var keys []jwt.Key
 			for _, raw := range set.Keys {
-				k, err := authn.ParseJWK(raw)
+				k, err := jwt.ParseJWK(raw)
 				if err != nil {
 					t.Fatalf("ParseJWK(%s): %v", raw, err)
 				}
 				keys = append(keys, k)
 			}
-			static, err := authn.NewStaticKeys(keys...)
+			static, err := jwt.NewStaticKeys(keys...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			v2, err := authn.NewVerifier(authn.VerifierOptions{Keys: static, Algorithms: []string{alg}, Issuer: "https://auth.test", Audience: []string{"api"}, Type: "at+jwt"})
+			v2, err := jwt.NewVerifier(jwt.VerifierOptions{Keys: static, Algorithms: []string{alg}, Issuer: "https://auth.test", Audience: []string{"api"}, Type: "at+jwt"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +104,7 @@ func TestIssuerIssueAndVerify(t *testing.T) {
 func TestIssuerRotation(t *testing.T) {
 	c := &clock{t: time.Now()}
 	iss := newTestIssuer(t, "EdDSA", nil, c)
-	v, _ := iss.Verifier(authn.VerifierOptions{})
+	v, _ := iss.Verifier(jwt.VerifierOptions{})
 	kidOf := func(tok string) string {
 		var h struct{ Kid string }
 		_ = json.Unmarshal(mustB64(t, tok[:indexByte(tok, '.')]), &h)
@@ -113,7 +115,7 @@ func TestIssuerRotation(t *testing.T) {
 		_ = json.Unmarshal(iss.JWKS(), &set)
 		m := map[string]bool{}
 		for _, raw := range set.Keys {
-			var j authn.JWK
+			var j jwt.JWK
 			_ = json.Unmarshal(raw, &j)
 			m[j.Kid] = true
 		}
@@ -215,7 +217,7 @@ func TestRefreshRotation(t *testing.T) {
 			ctx := context.Background()
 			c := &clock{t: time.Now()}
 			iss := newTestIssuer(t, "EdDSA", store, c)
-			v, _ := iss.Verifier(authn.VerifierOptions{})
+			v, _ := iss.Verifier(jwt.VerifierOptions{})
 			g := Grant{Subject: "alice", Roles: []string{"reader"}, Scopes: []string{"notes:read"}}
 			first, err := iss.IssuePair(ctx, g)
 			if err != nil {

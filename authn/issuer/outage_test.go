@@ -3,8 +3,6 @@ package issuer
 import (
 	"context"
 	"errors"
-	"github.com/covetgo/covet/authn"
-	"github.com/covetgo/covet/authn/internal/redistest"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -12,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/internal/redistest"
+	"github.com/covetgo/covet/authn/jwt"
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/internal/testsvc"
 	"github.com/redis/go-redis/v9"
@@ -81,7 +82,7 @@ func TestStoresFailFastWhenRedisIsDown(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, _ := iss.Verifier(authn.VerifierOptions{CacheSize: 10})
+			v, _ := iss.Verifier(jwt.VerifierOptions{CacheSize: 10})
 			var pair TokenPair
 			setup(t, func() (err error) { pair, err = iss.IssuePair(ctx, Grant{Subject: "down"}); return err })
 			setup(t, func() error { _, err := v.Verify(ctx, pair.AccessToken); return err }) // cached now
@@ -95,7 +96,7 @@ func TestStoresFailFastWhenRedisIsDown(t *testing.T) {
 				"Verify (cached)": func() error { _, err := v.Verify(ctx, pair.AccessToken); return err },
 				"IssuePair":       func() error { _, err := iss.IssuePair(ctx, Grant{Subject: "down"}); return err },
 				"Logout": func() error {
-					p, _ := iss.Verifier(authn.VerifierOptions{})
+					p, _ := iss.Verifier(jwt.VerifierOptions{})
 					_ = p
 					return iss.RevokeLogin(ctx, pair.LoginID)
 				},
@@ -171,7 +172,7 @@ func TestOutageCostsNoLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, _ := iss.Verifier(authn.VerifierOptions{CacheSize: 1000})
+	v, _ := iss.Verifier(jwt.VerifierOptions{CacheSize: 1000})
 	stage, _ := authn.New(authn.Options{Authenticators: []authn.Authenticator{authn.Bearer(v)}})
 	api := stage.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	const users = 40

@@ -2,9 +2,11 @@ package issuer
 
 import (
 	"context"
-	"github.com/covetgo/covet/authn"
 	"sync"
 	"time"
+
+	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/jwt"
 )
 
 // RevocationStore revokes access tokens before they expire: one token by
@@ -18,7 +20,7 @@ import (
 // token issued in the same second as the cut-off stays valid, so a login
 // made right after a revocation is not caught by it.
 type RevocationStore interface {
-	authn.RevocationList
+	jwt.RevocationList
 	// RevokeToken revokes the token of subject with the given jti until
 	// exp (its expiry: after that the verifier refuses it anyway).
 	RevokeToken(ctx context.Context, subject, jti string, exp time.Time) error

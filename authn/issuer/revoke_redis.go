@@ -3,10 +3,10 @@ package issuer
 import (
 	"context"
 	"errors"
-	"github.com/covetgo/covet/authn"
 	"strconv"
 	"time"
 
+	"github.com/covetgo/covet/authn"
 	"github.com/covetgo/covet/authn/internal/redisstore"
 	"github.com/redis/go-redis/v9"
 )

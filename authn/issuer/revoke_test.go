@@ -3,13 +3,15 @@ package issuer
 import (
 	"context"
 	"errors"
-	"github.com/covetgo/covet/authn"
-	"github.com/covetgo/covet/authn/internal/redistest"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/internal/redistest"
+	"github.com/covetgo/covet/authn/jwt"
 )
 
 // revocationStores returns the revocation lists every test runs against:
@@ -69,7 +71,7 @@ func TestRefreshReloadsGrant(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, _ := iss.Verifier(authn.VerifierOptions{})
+			v, _ := iss.Verifier(jwt.VerifierOptions{})
 			pair, err := iss.IssuePair(ctx, current["ann"])
 			if err != nil {
 				t.Fatal(err)
@@ -140,7 +142,7 @@ func TestRevocation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, err := iss.Verifier(authn.VerifierOptions{CacheSize: 100})
+			v, err := iss.Verifier(jwt.VerifierOptions{CacheSize: 100})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,7 +217,7 @@ func TestLogoutRevokesLogin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, _ := iss.Verifier(authn.VerifierOptions{CacheSize: 100})
+			v, _ := iss.Verifier(jwt.VerifierOptions{CacheSize: 100})
 			pair, _ := iss.IssuePair(ctx, Grant{Subject: "lou"})
 			keep, _ := iss.IssuePair(ctx, Grant{Subject: "lou"}) // another device
 			p, err := v.Verify(ctx, pair.AccessToken)
@@ -313,7 +315,7 @@ func TestUnavailableIs503WithRetryAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, _ := iss.Verifier(authn.VerifierOptions{CacheSize: 10})
+	v, _ := iss.Verifier(jwt.VerifierOptions{CacheSize: 10})
 	stage, _ := authn.New(authn.Options{Authenticators: []authn.Authenticator{authn.Bearer(v)}})
 	h := stage.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	tok, _, _ := iss.Issue(context.Background(), Grant{Subject: "x"})

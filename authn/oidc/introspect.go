@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/covetgo/covet/authn"
-	"github.com/covetgo/covet/authn/internal/tokencache"
 	"io"
 	"net/http"
 	"net/url"
@@ -14,6 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/internal/tokencache"
+	"github.com/covetgo/covet/authn/jwt"
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/internal/outbound"
 	"golang.org/x/sync/singleflight"
@@ -153,7 +154,7 @@ func (i *Introspector) Method() authn.Method { return authn.MethodIntrospection 
 // "bad_audience", "bad_token_type", "missing_sub"); an unreachable or
 // failing endpoint is ErrUnavailable.
 func (i *Introspector) Verify(ctx context.Context, token string) (*authn.Principal, error) {
-	if token == "" || len(token) > authn.MaxTokenSize {
+	if token == "" || len(token) > jwt.MaxTokenSize {
 		return nil, authn.WithReason(authn.ErrInvalidToken, "too_long", nil)
 	}
 	now := i.now()

@@ -3,10 +3,11 @@ package oidc
 import (
 	"context"
 	"errors"
-	"github.com/covetgo/covet/authn"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/covetgo/covet/authn"
 )
 
 func newTestIntrospector(t *testing.T, p *testProvider, clock *time.Time, o IntrospectorOptions) *Introspector {

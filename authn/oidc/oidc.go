@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"github.com/covetgo/covet/authn"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/jwt"
 	"github.com/covetgo/covet/clientip"
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/internal/outbound"
@@ -208,7 +209,7 @@ func (o *Client) callback(w http.ResponseWriter, r *http.Request) (*authn.Princi
 		return nil, nil, "", authn.WithReason(ErrLoginFailed, "exchange", err)
 	}
 	raw, ok := tok.Extra("id_token").(string)
-	if !ok || raw == "" || len(raw) > authn.MaxTokenSize {
+	if !ok || raw == "" || len(raw) > jwt.MaxTokenSize {
 		return nil, nil, "", authn.WithReason(ErrLoginFailed, "id_token", errors.New("no usable id_token in the token response"))
 	}
 	idt, err := o.verifier.Verify(ctx, raw)
@@ -231,7 +232,7 @@ func (o *Client) callback(w http.ResponseWriter, r *http.Request) (*authn.Princi
 		return nil, nil, "", authn.WithReason(ErrLoginFailed, "bad_azp", err)
 	}
 	var c authn.Claims
-	if err := authn.ParseClaims(payload, &c); err != nil {
+	if err := jwt.ParseClaims(payload, &c); err != nil {
 		return nil, nil, "", authn.WithReason(ErrLoginFailed, "id_token", err)
 	}
 	var p *authn.Principal

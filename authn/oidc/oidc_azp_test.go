@@ -1,8 +1,9 @@
 package oidc
 
 import (
-	"github.com/covetgo/covet/authn"
 	"testing"
+
+	"github.com/covetgo/covet/authn"
 )
 
 // TestOIDCAuthorizedParty: an ID token with several audiences, or with an

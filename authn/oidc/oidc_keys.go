@@ -4,26 +4,25 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"github.com/covetgo/covet/authn"
 	"net/url"
 	"slices"
 	"strings"
 
+	authnjwt "github.com/covetgo/covet/authn/jwt"
+	"github.com/covetgo/covet/errs"
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/covetgo/covet/errs"
 )
 
 // oidcKeySet checks ID token signatures for go-oidc with this package's
 // JWKS client, so an OIDC login gets the same key rules as a JWT
 // verifier: https only, a size limit on the key set, RSA keys of at least
 // 2048 bits, each key bound to one algorithm.
-type oidcKeySet struct{ keys authn.KeySet }
+type oidcKeySet struct{ keys authnjwt.KeySet }
 
 // VerifySignature implements gooidc.KeySet.
 func (s oidcKeySet) VerifySignature(ctx context.Context, token string) ([]byte, error) {
-	if len(token) > authn.MaxTokenSize {
+	if len(token) > authnjwt.MaxTokenSize {
 		return nil, errors.New("authn: ID token too long")
 	}
 	parts := strings.Split(token, ".")
@@ -68,14 +67,14 @@ var oidcSignatureAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "P
 // discoveredKeys reads the provider's key set location and algorithms
 // from its discovery document and returns a JWKS client for them. Every
 // endpoint the login uses must be https.
-func discoveredKeys(meta providerMetadata, authURL, tokenURL string, opts Options) (*authn.JWKS, []string, error) {
+func discoveredKeys(meta providerMetadata, authURL, tokenURL string, opts Options) (*authnjwt.JWKS, []string, error) {
 	for name, raw := range map[string]string{"jwks_uri": meta.JWKSURI, "authorization_endpoint": authURL, "token_endpoint": tokenURL} {
 		if u, err := url.Parse(raw); err != nil || u.Scheme != "https" || u.Host == "" {
 			return nil, nil, errs.Configf("authn: OIDC discovery for %s: %s %q is not an https URL", opts.Issuer, name, raw)
 		}
 	}
 	u, _ := url.Parse(meta.JWKSURI)
-	jwks, err := authn.NewJWKS(authn.JWKSOptions{URL: meta.JWKSURI, AllowedHosts: []string{u.Hostname()}, Client: opts.Client})
+	jwks, err := authnjwt.NewJWKS(authnjwt.JWKSOptions{URL: meta.JWKSURI, AllowedHosts: []string{u.Hostname()}, Client: opts.Client})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -4,9 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"github.com/covetgo/covet/authn"
 	"testing"
 
+	"github.com/covetgo/covet/authn"
+	authnjwt "github.com/covetgo/covet/authn/jwt"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -59,7 +60,7 @@ func TestOIDCKeySetHardening(t *testing.T) {
 // it must never panic, and must accept only tokens the key signed.
 func FuzzOIDCKeySet(f *testing.F) {
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	keys, err := authn.NewStaticKeys(authn.Key{ID: "r1", Algorithm: "RS256", Key: &key.PublicKey})
+	keys, err := authnjwt.NewStaticKeys(authnjwt.Key{ID: "r1", Algorithm: "RS256", Key: &key.PublicKey})
 	if err != nil {
 		f.Fatal(err)
 	}

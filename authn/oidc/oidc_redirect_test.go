@@ -1,12 +1,12 @@
 package oidc
 
 import (
-	"github.com/covetgo/covet/authn"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
 
+	"github.com/covetgo/covet/authn"
 	"github.com/covetgo/covet/internal/redirect/redirecttest"
 )
 

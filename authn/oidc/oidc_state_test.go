@@ -1,10 +1,11 @@
 package oidc
 
 import (
-	"github.com/covetgo/covet/authn"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/covetgo/covet/authn"
 )
 
 // TestOIDCStateReplay: a state cookie kept after its login (the browser

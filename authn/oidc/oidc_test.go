@@ -8,7 +8,6 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
-	"github.com/covetgo/covet/authn"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/covetgo/covet/authn"
+	authnjwt "github.com/covetgo/covet/authn/jwt"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
 )
@@ -71,13 +72,13 @@ func newTestProvider(t *testing.T) *testProvider {
 		})
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
-		j, _ := authn.PublicJWK(authn.Key{ID: "p1", Algorithm: "ES256", Key: &p.key.PublicKey})
-		keys := []authn.JWK{j}
+		j, _ := authnjwt.PublicJWK(authnjwt.Key{ID: "p1", Algorithm: "ES256", Key: &p.key.PublicKey})
+		keys := []authnjwt.JWK{j}
 		p.mu.Lock()
 		rsaKey, pad := p.rsaKey, p.jwksPad
 		p.mu.Unlock()
 		if rsaKey != nil {
-			r, _ := authn.PublicJWK(authn.Key{ID: "r1", Algorithm: "RS256", Key: &rsaKey.PublicKey})
+			r, _ := authnjwt.PublicJWK(authnjwt.Key{ID: "r1", Algorithm: "RS256", Key: &rsaKey.PublicKey})
 			keys = append(keys, r)
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": keys, "padding": strings.Repeat("x", pad)})

@@ -3,11 +3,12 @@ package oidc
 import (
 	"context"
 	"errors"
-	"github.com/covetgo/covet/authn"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+
+	"github.com/covetgo/covet/authn"
 )
 
 // cleartextSink is a plain-http server that counts the requests that

@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"github.com/covetgo/covet/authn"
 	"strconv"
 	"time"
 
+	"github.com/covetgo/covet/authn"
 	"github.com/covetgo/covet/authn/internal/redisstore"
 	"github.com/redis/go-redis/v9"
 )

@@ -3,11 +3,12 @@ package totp
 import (
 	"context"
 	"encoding/base32"
-	"github.com/covetgo/covet/authn"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/covetgo/covet/authn"
 )
 
 // TestTOTPRFC6238Vectors checks every test vector of RFC 6238 Appendix B

@@ -6,12 +6,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"github.com/covetgo/covet/authn"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/covetgo/covet/authn"
 	"github.com/covetgo/covet/errs"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/hotp"

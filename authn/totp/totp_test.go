@@ -3,8 +3,6 @@ package totp
 import (
 	"context"
 	"errors"
-	"github.com/covetgo/covet/authn"
-	"github.com/covetgo/covet/authn/internal/redistest"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +11,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/internal/redistest"
 	potp "github.com/pquerna/otp/totp"
 )
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/covetgo/covet/authn"
 	"github.com/covetgo/covet/authn/issuer"
+	"github.com/covetgo/covet/authn/jwt"
 	pwhash "github.com/covetgo/covet/authn/password"
 	"github.com/covetgo/covet/authn/totp"
 	"github.com/covetgo/covet/authz"
@@ -65,7 +66,7 @@ type app struct {
 	sessions  *session.Manager
 	passwords *pwhash.Hasher
 	issuer    *issuer.Issuer
-	verifier  *authn.Verifier
+	verifier  *jwt.Verifier
 	authn     *authn.Stage
 	totp      *totp.Verifier
 	authz     *authz.Authorizer

@@ -10,6 +10,7 @@ import (
 
 	"github.com/covetgo/covet/authn"
 	"github.com/covetgo/covet/authn/issuer"
+	"github.com/covetgo/covet/authn/jwt"
 	pwhash "github.com/covetgo/covet/authn/password"
 	"github.com/covetgo/covet/authn/totp"
 	"github.com/covetgo/covet/authz"
@@ -90,7 +91,7 @@ func (a *app) buildAuth(ctx context.Context) (err error) {
 	}); err != nil {
 		return err
 	}
-	if a.verifier, err = a.issuer.Verifier(authn.VerifierOptions{CacheSize: 10_000, Leeway: 30 * time.Second}); err != nil {
+	if a.verifier, err = a.issuer.Verifier(jwt.VerifierOptions{CacheSize: 10_000, Leeway: 30 * time.Second}); err != nil {
 		return err
 	}
 	a.sessions, err = session.New(session.Options{

@@ -1,4 +1,4 @@
-package authn
+package jwt
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/covetgo/covet/authn"
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/internal/outbound"
 )
@@ -315,7 +316,7 @@ func (j *JWKS) VerificationKey(ctx context.Context, kid string) (Key, error) {
 	if k, ok, err := j.lookup(kid); ok {
 		return k, err
 	}
-	return Key{}, &ReasonError{Reason: "unknown_kid", Err: errUnknownKID}
+	return Key{}, &authn.ReasonError{Reason: "unknown_kid", Err: errUnknownKID}
 }
 
 // lookup finds kid among the current keys; ok is false when a refresh
@@ -328,7 +329,7 @@ func (j *JWKS) lookup(kid string) (Key, bool, error) {
 				return k, true, nil
 			}
 		}
-		return Key{}, true, &ReasonError{Reason: "missing_kid"}
+		return Key{}, true, &authn.ReasonError{Reason: "missing_kid"}
 	}
 	k, ok := keys[kid]
 	return k, ok, nil

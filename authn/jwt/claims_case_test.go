@@ -1,10 +1,11 @@
-package authn
+package jwt
 
 import (
 	"errors"
 	"testing"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/covetgo/covet/authn"
+	gojwt "github.com/golang-jwt/jwt/v5"
 )
 
 // encoding/json fills a field from a member whose name differs only in
@@ -51,6 +52,6 @@ func TestPayloadNamesComparedIgnoringCase(t *testing.T) {
 
 // checkPayload runs the claims parser on b, for tests of its checks.
 func checkPayload(b []byte) error {
-	var c Claims
-	return parseClaims(b, &c, new([3]jwt.NumericDate))
+	var c authn.Claims
+	return parseClaims(b, &c, new([3]gojwt.NumericDate))
 }

@@ -1,4 +1,4 @@
-package authn
+package jwt
 
 import (
 	"context"
@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/covetgo/covet/authn"
+	gojwt "github.com/golang-jwt/jwt/v5"
 )
 
 // jwksProvider is a local JWKS endpoint whose keys and health the test
@@ -111,13 +112,13 @@ func TestJWKSRotationAndOutage(t *testing.T) {
 	}
 	defer j.Close()
 	v := jwksVerifier(t, j)
-	tok1 := sign(t, jwt.SigningMethodEdDSA, k1, map[string]any{"kid": "k1"}, liveClaims())
+	tok1 := sign(t, gojwt.SigningMethodEdDSA, k1, map[string]any{"kid": "k1"}, liveClaims())
 	if _, err := v.Verify(ctx, tok1); err != nil {
 		t.Fatalf("k1: %v", err)
 	}
 	// The provider rotates: a token with the new kid triggers a refresh.
 	k2 := p.addKey("k2")
-	tok2 := sign(t, jwt.SigningMethodEdDSA, k2, map[string]any{"kid": "k2"}, liveClaims())
+	tok2 := sign(t, gojwt.SigningMethodEdDSA, k2, map[string]any{"kid": "k2"}, liveClaims())
 	before := p.hits.Load()
 	if _, err := v.Verify(ctx, tok2); err != nil {
 		t.Fatalf("k2 after rotation: %v", err)
@@ -127,10 +128,10 @@ func TestJWKSRotationAndOutage(t *testing.T) {
 	}
 	// Another unknown kid within 30 s: refused at once, no fetch.
 	k3 := p.addKey("k3")
-	tok3 := sign(t, jwt.SigningMethodEdDSA, k3, map[string]any{"kid": "k3"}, liveClaims())
+	tok3 := sign(t, gojwt.SigningMethodEdDSA, k3, map[string]any{"kid": "k3"}, liveClaims())
 	before = p.hits.Load()
 	start := time.Now()
-	if _, err := v.Verify(ctx, tok3); Reason(err) != "unknown_kid" {
+	if _, err := v.Verify(ctx, tok3); authn.Reason(err) != "unknown_kid" {
 		t.Fatalf("k3 within the interval: %v", err)
 	}
 	if p.hits.Load() != before || time.Since(start) > time.Second {
@@ -141,7 +142,7 @@ func TestJWKSRotationAndOutage(t *testing.T) {
 	j.mu.Lock()
 	j.lastUnknown = time.Time{}
 	j.mu.Unlock()
-	if _, err := v.Verify(ctx, tok3); Reason(err) != "unknown_kid" {
+	if _, err := v.Verify(ctx, tok3); authn.Reason(err) != "unknown_kid" {
 		t.Fatalf("k3 during the outage: %v", err)
 	}
 	if _, err := v.Verify(ctx, tok1); err != nil {
@@ -174,7 +175,7 @@ func TestJWKSSingleflight(t *testing.T) {
 	defer j.Close()
 	p.set(func(p *jwksProvider) { p.delay = 200 * time.Millisecond })
 	k2 := p.addKey("k2")
-	tok := sign(t, jwt.SigningMethodEdDSA, k2, map[string]any{"kid": "k2"}, liveClaims())
+	tok := sign(t, gojwt.SigningMethodEdDSA, k2, map[string]any{"kid": "k2"}, liveClaims())
 	v := jwksVerifier(t, j)
 	before := p.hits.Load()
 	var ok atomic.Int32

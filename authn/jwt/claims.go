@@ -1,4 +1,4 @@
-package authn
+package jwt
 
 import (
 	"bytes"
@@ -7,7 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/covetgo/covet/authn"
+	gojwt "github.com/golang-jwt/jwt/v5"
 )
 
 // ParseClaims reads a verified JWT payload into c as the Verifier does:
@@ -16,8 +17,8 @@ import (
 // filled. It does not check signatures or validate the claims; the OIDC
 // client uses it for ID tokens that go-oidc has verified. The claims keep
 // payload for Claims.Decode.
-func ParseClaims(payload []byte, c *Claims) error {
-	if err := parseClaims(payload, c, new([3]jwt.NumericDate)); err != nil {
+func ParseClaims(payload []byte, c *authn.Claims) error {
+	if err := parseClaims(payload, c, new([3]gojwt.NumericDate)); err != nil {
 		return err
 	}
 	c.SetPayload(payload)
@@ -62,7 +63,7 @@ func lowerASCII(c byte) byte {
 // since an application decoding the payload with encoding/json would
 // match "Exp" to its exp field. The three dates point into dates. It never
 // retains b.
-func parseClaims(b []byte, c *Claims, dates *[3]jwt.NumericDate) error {
+func parseClaims(b []byte, c *authn.Claims, dates *[3]gojwt.NumericDate) error {
 	m, err := newMembers(b)
 	if err != nil {
 		return err
@@ -118,7 +119,7 @@ func parseClaims(b []byte, c *Claims, dates *[3]jwt.NumericDate) error {
 
 // numericDate decodes a NumericDate into dst as golang-jwt does, with a
 // fast path for whole seconds.
-func numericDate(val []byte, dst *jwt.NumericDate) (*jwt.NumericDate, error) {
+func numericDate(val []byte, dst *gojwt.NumericDate) (*gojwt.NumericDate, error) {
 	if len(val) <= 15 {
 		var n int64
 		whole := true
@@ -130,7 +131,7 @@ func numericDate(val []byte, dst *jwt.NumericDate) (*jwt.NumericDate, error) {
 			n = n*10 + int64(d-'0')
 		}
 		if whole {
-			dst.Time = time.Unix(n, 0).Truncate(jwt.TimePrecision)
+			dst.Time = time.Unix(n, 0).Truncate(gojwt.TimePrecision)
 			return dst, nil
 		}
 	}

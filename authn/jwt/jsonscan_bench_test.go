@@ -1,4 +1,4 @@
-package authn
+package jwt
 
 import (
 	"bytes"
@@ -11,15 +11,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/covetgo/covet/authn"
 	"github.com/go-json-experiment/json/jsontext"
-	"github.com/golang-jwt/jwt/v5"
+	gojwt "github.com/golang-jwt/jwt/v5"
 )
 
 // claimsWithJSONText reads a payload as parseClaims does, but through
 // go-json-experiment's jsontext decoder (which refuses exact duplicate
 // names itself; letter-case duplicates still need the folded set). It
 // exists to price the hand-written scanner: see BenchmarkPayloadScan.
-func claimsWithJSONText(b []byte, c *Claims, dates *[3]jwt.NumericDate) error {
+func claimsWithJSONText(b []byte, c *authn.Claims, dates *[3]gojwt.NumericDate) error {
 	dec := jsontext.NewDecoder(bytes.NewReader(b), jsontext.AllowInvalidUTF8(true))
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return errJSON
@@ -77,8 +78,8 @@ func BenchmarkPayloadScan(b *testing.B) {
 	b.Run("scanner", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			var c Claims
-			var d [3]jwt.NumericDate
+			var c authn.Claims
+			var d [3]gojwt.NumericDate
 			if err := parseClaims(payload, &c, &d); err != nil {
 				b.Fatal(err)
 			}
@@ -87,8 +88,8 @@ func BenchmarkPayloadScan(b *testing.B) {
 	b.Run("jsontext", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			var c Claims
-			var d [3]jwt.NumericDate
+			var c authn.Claims
+			var d [3]gojwt.NumericDate
 			if err := claimsWithJSONText(payload, &c, &d); err != nil {
 				b.Fatal(err)
 			}
@@ -106,7 +107,7 @@ func BenchmarkPayloadScanShare(b *testing.B) {
 	v := newTestVerifier(b, func(o *VerifierOptions) { o.Now = time.Now; o.Type = "" })
 	c := goodClaims()
 	c["iat"], c["exp"] = time.Now().Unix(), time.Now().Add(time.Hour).Unix()
-	tok := sign(b, jwt.SigningMethodHS256, k.hmac, map[string]any{"kid": "hs1", "typ": "JWT"}, c)
+	tok := sign(b, gojwt.SigningMethodHS256, k.hmac, map[string]any{"kid": "hs1", "typ": "JWT"}, c)
 	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
 	if err != nil {
 		b.Fatal(err)
@@ -119,15 +120,15 @@ func BenchmarkPayloadScanShare(b *testing.B) {
 			}
 		},
 		func() {
-			var c Claims
-			var d [3]jwt.NumericDate
+			var c authn.Claims
+			var d [3]gojwt.NumericDate
 			if err := parseClaims(payload, &c, &d); err != nil {
 				b.Fatal(err)
 			}
 		},
 		func() {
-			var c Claims
-			var d [3]jwt.NumericDate
+			var c authn.Claims
+			var d [3]gojwt.NumericDate
 			if err := claimsWithJSONText(payload, &c, &d); err != nil {
 				b.Fatal(err)
 			}

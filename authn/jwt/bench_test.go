@@ -1,4 +1,4 @@
-package authn
+package jwt
 
 import (
 	"context"
@@ -6,10 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/covetgo/covet/authn"
+	gojwt "github.com/golang-jwt/jwt/v5"
 )
 
-func benchVerify(b *testing.B, m jwt.SigningMethod, key any, kid string, cache int) {
+func benchVerify(b *testing.B, m gojwt.SigningMethod, key any, kid string, cache int) {
 	v := newTestVerifier(b, func(o *VerifierOptions) { o.CacheSize = cache; o.Now = time.Now; o.Type = "" })
 	c := goodClaims()
 	c["iat"] = time.Now().Unix()
@@ -27,11 +28,11 @@ func benchVerify(b *testing.B, m jwt.SigningMethod, key any, kid string, cache i
 
 func BenchmarkVerify(b *testing.B) {
 	k := keys(b)
-	b.Run("HS256", func(b *testing.B) { benchVerify(b, jwt.SigningMethodHS256, k.hmac, "hs1", 0) })
-	b.Run("ES256", func(b *testing.B) { benchVerify(b, jwt.SigningMethodES256, k.ec, "ec1", 0) })
-	b.Run("EdDSA", func(b *testing.B) { benchVerify(b, jwt.SigningMethodEdDSA, k.ed, "ed1", 0) })
-	b.Run("HS256-cached", func(b *testing.B) { benchVerify(b, jwt.SigningMethodHS256, k.hmac, "hs1", 1024) })
-	b.Run("EdDSA-cached", func(b *testing.B) { benchVerify(b, jwt.SigningMethodEdDSA, k.ed, "ed1", 1024) })
+	b.Run("HS256", func(b *testing.B) { benchVerify(b, gojwt.SigningMethodHS256, k.hmac, "hs1", 0) })
+	b.Run("ES256", func(b *testing.B) { benchVerify(b, gojwt.SigningMethodES256, k.ec, "ec1", 0) })
+	b.Run("EdDSA", func(b *testing.B) { benchVerify(b, gojwt.SigningMethodEdDSA, k.ed, "ed1", 0) })
+	b.Run("HS256-cached", func(b *testing.B) { benchVerify(b, gojwt.SigningMethodHS256, k.hmac, "hs1", 1024) })
+	b.Run("EdDSA-cached", func(b *testing.B) { benchVerify(b, gojwt.SigningMethodEdDSA, k.ed, "ed1", 1024) })
 }
 
 func BenchmarkHandler(b *testing.B) {
@@ -39,8 +40,8 @@ func BenchmarkHandler(b *testing.B) {
 	v := newTestVerifier(b, func(o *VerifierOptions) { o.CacheSize = 1024; o.Now = time.Now; o.Type = "" })
 	c := goodClaims()
 	c["iat"], c["nbf"], c["exp"] = time.Now().Unix(), time.Now().Unix(), time.Now().Add(time.Hour).Unix()
-	tok := sign(b, jwt.SigningMethodHS256, k.hmac, map[string]any{"kid": "hs1"}, c)
-	a, err := New(Options{Authenticators: []Authenticator{Bearer(v)}})
+	tok := sign(b, gojwt.SigningMethodHS256, k.hmac, map[string]any{"kid": "hs1"}, c)
+	a, err := authn.New(authn.Options{Authenticators: []authn.Authenticator{authn.Bearer(v)}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package authn
+package jwt
 
 import (
 	"crypto/ecdsa"
@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	gojwt "github.com/golang-jwt/jwt/v5"
 )
 
 // testKeys are generated once per test binary.
@@ -117,7 +117,7 @@ func mustJSON(v any) string {
 }
 
 // signRaw signs the exact header and payload JSON texts with m and key.
-func signRaw(t testing.TB, m jwt.SigningMethod, key any, header, payload string) string {
+func signRaw(t testing.TB, m gojwt.SigningMethod, key any, header, payload string) string {
 	t.Helper()
 	in := b64(header) + "." + b64(payload)
 	sig, err := m.Sign(in, key)
@@ -128,7 +128,7 @@ func signRaw(t testing.TB, m jwt.SigningMethod, key any, header, payload string)
 }
 
 // sign builds a token with the given header fields (alg is taken from m).
-func sign(t testing.TB, m jwt.SigningMethod, key any, header map[string]any, claims map[string]any) string {
+func sign(t testing.TB, m gojwt.SigningMethod, key any, header map[string]any, claims map[string]any) string {
 	t.Helper()
 	h := map[string]any{"alg": m.Alg()}
 	for k, v := range header {

@@ -1,4 +1,4 @@
-package authn
+package jwt
 
 import (
 	"context"
@@ -8,9 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/covetgo/covet/authn"
 	"github.com/covetgo/covet/authn/internal/tokencache"
 	"github.com/covetgo/covet/errs"
-	"github.com/golang-jwt/jwt/v5"
+	gojwt "github.com/golang-jwt/jwt/v5"
 )
 
 // MaxTokenSize is the longest token a Verifier parses: longer tokens are
@@ -24,7 +25,7 @@ const maxLeeway = 5 * time.Minute
 // "jti", subject or issue time). It is asked on every request, cached tokens
 // included; an error fails the request with ErrUnavailable.
 type RevocationList interface {
-	Revoked(ctx context.Context, c *Claims) (bool, error)
+	Revoked(ctx context.Context, c *authn.Claims) (bool, error)
 }
 
 // VerifierOptions configure a Verifier. Keys, Algorithms, Issuer and
@@ -57,7 +58,7 @@ type VerifierOptions struct {
 	Revocation RevocationList
 	// Principal maps verified claims to a principal. Nil: subject from
 	// "sub", roles from "roles", scopes from "scope" and "scp".
-	Principal func(c *Claims) (*Principal, error)
+	Principal func(c *authn.Claims) (*authn.Principal, error)
 	// Now is the clock. Nil: time.Now.
 	Now func() time.Time
 }
@@ -66,11 +67,11 @@ type VerifierOptions struct {
 type Verifier struct {
 	keys      KeySet
 	algs      []string
-	validator *jwt.Validator
+	validator *gojwt.Validator
 	typ       string
 	cache     *tokencache.Cache
 	revoked   RevocationList
-	principal func(*Claims) (*Principal, error)
+	principal func(*authn.Claims) (*authn.Principal, error)
 	now       func() time.Time
 }
 
@@ -124,13 +125,13 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 		now:       now,
 	}
 	v.algs = slices.Clone(opts.Algorithms)
-	v.validator = jwt.NewValidator(
-		jwt.WithIssuer(opts.Issuer),
-		jwt.WithAudience(opts.Audience...),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(opts.Leeway),
-		jwt.WithTimeFunc(now),
+	v.validator = gojwt.NewValidator(
+		gojwt.WithIssuer(opts.Issuer),
+		gojwt.WithAudience(opts.Audience...),
+		gojwt.WithExpirationRequired(),
+		gojwt.WithIssuedAt(),
+		gojwt.WithLeeway(opts.Leeway),
+		gojwt.WithTimeFunc(now),
 	)
 	if opts.CacheSize > 0 {
 		ttl := opts.CacheTTL
@@ -150,16 +151,16 @@ func normalizeTyp(t string) string {
 // verifiedToken holds a token's claims and its default principal in one
 // allocation.
 type verifiedToken struct {
-	claims    Claims
-	principal Principal
-	dates     [3]jwt.NumericDate // exp, nbf and iat of claims
+	claims    authn.Claims
+	principal authn.Principal
+	dates     [3]gojwt.NumericDate // exp, nbf and iat of claims
 }
 
 // defaultPrincipal fills p from c: subject, roles, both scope claims, exp.
-func defaultPrincipal(p *Principal, c *Claims) {
-	*p = Principal{
+func defaultPrincipal(p *authn.Principal, c *authn.Claims) {
+	*p = authn.Principal{
 		Subject: c.Subject,
-		Method:  MethodJWT,
+		Method:  authn.MethodJWT,
 		Roles:   c.Roles,
 		Scopes:  c.AllScopes(),
 		Claims:  c,
@@ -175,13 +176,24 @@ func defaultPrincipal(p *Principal, c *Claims) {
 // "bad_issuer", "bad_audience", "missing_claim", "bad_typ", "crit_header",
 // "duplicate_claim", "missing_sub", "revoked"); a revocation list or key
 // source failure is ErrUnavailable.
-func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error) {
+func (v *Verifier) Verify(ctx context.Context, token string) (*authn.Principal, error) {
 	return v.verify(ctx, token, v.cache != nil)
+}
+
+// Cached answers from the verified-token cache alone (authn.CachedVerifier):
+// hit reports whether token was there and unexpired, and then p or err
+// (a revocation, or the revocation list failing) is the answer. Without a
+// cache it never hits.
+func (v *Verifier) Cached(ctx context.Context, token string) (p *authn.Principal, hit bool, err error) {
+	if v.cache == nil || len(token) > MaxTokenSize {
+		return nil, false, nil
+	}
+	return v.cached(ctx, token)
 }
 
 // cached answers from the verified-token cache: hit reports whether token
 // was there (then p or err is the answer).
-func (v *Verifier) cached(ctx context.Context, token string) (p *Principal, hit bool, err error) {
+func (v *Verifier) cached(ctx context.Context, token string) (p *authn.Principal, hit bool, err error) {
 	p, claims, ok := v.cache.Get(token, v.now())
 	if !ok {
 		return nil, false, nil
@@ -194,12 +206,12 @@ func (v *Verifier) cached(ctx context.Context, token string) (p *Principal, hit 
 
 // verify is Verify; useCache false skips the cache lookup (the caller
 // has just missed it) but still fills the cache.
-func (v *Verifier) verify(ctx context.Context, token string, useCache bool) (*Principal, error) {
+func (v *Verifier) verify(ctx context.Context, token string, useCache bool) (*authn.Principal, error) {
 	if len(token) > MaxTokenSize {
-		return nil, fail(ErrInvalidToken, "too_long", nil)
+		return nil, authn.WithReason(authn.ErrInvalidToken, "too_long", nil)
 	}
 	if !splitCanonical(token) {
-		return nil, fail(ErrInvalidToken, "malformed", nil)
+		return nil, authn.WithReason(authn.ErrInvalidToken, "malformed", nil)
 	}
 	if useCache {
 		if p, hit, err := v.cached(ctx, token); hit {
@@ -213,7 +225,7 @@ func (v *Verifier) verify(ctx context.Context, token string, useCache bool) (*Pr
 	}
 	claims.SetToken(token)
 	if claims.Subject == "" {
-		return nil, fail(ErrInvalidToken, "missing_sub", nil)
+		return nil, authn.WithReason(authn.ErrInvalidToken, "missing_sub", nil)
 	}
 	if err := v.checkRevoked(ctx, claims); err != nil {
 		return nil, err
@@ -222,13 +234,13 @@ func (v *Verifier) verify(ctx context.Context, token string, useCache bool) (*Pr
 	if v.principal != nil {
 		var err error
 		if p, err = v.principal(claims); err != nil {
-			return nil, fail(ErrInvalidToken, "principal", err)
+			return nil, authn.WithReason(authn.ErrInvalidToken, "principal", err)
 		}
 	} else {
 		defaultPrincipal(p, claims)
 	}
 	if p == nil || p.Subject == "" {
-		return nil, fail(ErrInvalidToken, "missing_sub", nil)
+		return nil, authn.WithReason(authn.ErrInvalidToken, "missing_sub", nil)
 	}
 	if v.cache != nil && claims.ExpiresAt != nil {
 		v.cache.Put(token, p, claims, claims.ExpiresAt.Time, v.now())
@@ -236,16 +248,16 @@ func (v *Verifier) verify(ctx context.Context, token string, useCache bool) (*Pr
 	return p, nil
 }
 
-func (v *Verifier) checkRevoked(ctx context.Context, c *Claims) error {
+func (v *Verifier) checkRevoked(ctx context.Context, c *authn.Claims) error {
 	if v.revoked == nil || c == nil {
 		return nil
 	}
 	revoked, err := v.revoked.Revoked(ctx, c)
 	if err != nil {
-		return ErrUnavailable.WithCause(err)
+		return authn.ErrUnavailable.WithCause(err)
 	}
 	if revoked {
-		return fail(ErrInvalidToken, "revoked", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "revoked", nil)
 	}
 	return nil
 }
@@ -294,7 +306,7 @@ func parseHeader(b []byte, wantTyp bool) (h jwsHeader, err error) {
 // compact serialization is parsed here, strictly and without reflection;
 // golang-jwt's signing methods check the signature and its validator the
 // registered claims.
-func (v *Verifier) verifyCold(ctx context.Context, token string, c *Claims, dates *[3]jwt.NumericDate) error {
+func (v *Verifier) verifyCold(ctx context.Context, token string, c *authn.Claims, dates *[3]gojwt.NumericDate) error {
 	i := strings.IndexByte(token, '.')
 	j := i + 1 + strings.IndexByte(token[i+1:], '.')
 	// The header and payload are decoded into a stack buffer; the
@@ -304,25 +316,25 @@ func (v *Verifier) verifyCold(ctx context.Context, token string, c *Claims, date
 	rest := buf[:]
 	header, ok := decodeSegment(&rest, token[:i])
 	if !ok {
-		return fail(ErrInvalidToken, "malformed", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "malformed", nil)
 	}
 	h, err := parseHeader(header, v.typ != "")
 	if err != nil {
-		return fail(ErrInvalidToken, "malformed", err)
+		return authn.WithReason(authn.ErrInvalidToken, "malformed", err)
 	}
 	payload, ok := decodeSegment(&rest, token[i+1:j])
 	if !ok {
-		return fail(ErrInvalidToken, "malformed", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "malformed", nil)
 	}
 	if err := parseClaims(payload, c, dates); err != nil {
 		if errors.Is(err, errDuplicateClaim) {
-			return fail(ErrInvalidToken, "duplicate_claim", err)
+			return authn.WithReason(authn.ErrInvalidToken, "duplicate_claim", err)
 		}
-		return fail(ErrInvalidToken, "malformed", err)
+		return authn.WithReason(authn.ErrInvalidToken, "malformed", err)
 	}
 	sig, ok := decodeB64URL(make([]byte, len(token[j+1:])*3/4+3), token[j+1:])
 	if !ok {
-		return fail(ErrInvalidToken, "malformed", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "malformed", nil)
 	}
 	alg := ""
 	rawAlg := header[h.alg[0]:h.alg[1]]
@@ -339,35 +351,35 @@ func (v *Verifier) verifyCold(ctx context.Context, token string, c *Claims, date
 		// cases: one it does not know is unverifiable, one it knows but
 		// the verifier does not accept fails like a bad signature.
 		name, err := stringValue(rawAlg)
-		if err != nil || len(rawAlg) == 0 || jwt.GetSigningMethod(name) == nil {
-			return fail(ErrInvalidToken, "unverifiable", nil)
+		if err != nil || len(rawAlg) == 0 || gojwt.GetSigningMethod(name) == nil {
+			return authn.WithReason(authn.ErrInvalidToken, "unverifiable", nil)
 		}
-		return fail(ErrInvalidToken, "bad_signature", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "bad_signature", nil)
 	}
-	method := jwt.GetSigningMethod(alg)
+	method := gojwt.GetSigningMethod(alg)
 	if method == nil {
-		return fail(ErrInvalidToken, "unverifiable", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "unverifiable", nil)
 	}
 	if h.crit {
 		// No extension is understood, so a critical one must be refused
 		// (RFC 7515 section 4.1.11).
-		return fail(ErrInvalidToken, "crit_header", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "crit_header", nil)
 	}
 	if v.typ != "" && normalizeTyp(h.typ) != v.typ {
-		return fail(ErrInvalidToken, "bad_typ", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "bad_typ", nil)
 	}
 	if h.badKid {
-		return fail(ErrInvalidToken, "malformed", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "malformed", nil)
 	}
 	key, err := v.keys.VerificationKey(ctx, h.kid)
 	if err != nil {
-		return v.mapError(fmt.Errorf("%w: %w", jwt.ErrTokenUnverifiable, err))
+		return v.mapError(fmt.Errorf("%w: %w", gojwt.ErrTokenUnverifiable, err))
 	}
 	if key.Algorithm != alg {
-		return fail(ErrInvalidToken, "alg_mismatch", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "alg_mismatch", nil)
 	}
 	if err := method.Verify(token[:j], sig, key.Key); err != nil {
-		return fail(ErrInvalidToken, "bad_signature", err)
+		return authn.WithReason(authn.ErrInvalidToken, "bad_signature", err)
 	}
 	if err := v.validator.Validate(c); err != nil {
 		return v.mapError(err)
@@ -393,26 +405,26 @@ var claimReasons = []struct {
 	err    error
 	reason string
 }{
-	{jwt.ErrTokenExpired, "expired"},
-	{jwt.ErrTokenNotValidYet, "not_yet_valid"},
-	{jwt.ErrTokenUsedBeforeIssued, "issued_in_future"},
-	{jwt.ErrTokenInvalidIssuer, "bad_issuer"},
-	{jwt.ErrTokenInvalidAudience, "bad_audience"},
-	{jwt.ErrTokenRequiredClaimMissing, "missing_claim"},
-	{jwt.ErrTokenUnverifiable, "unverifiable"},
-	{jwt.ErrTokenInvalidClaims, "bad_claims"},
+	{gojwt.ErrTokenExpired, "expired"},
+	{gojwt.ErrTokenNotValidYet, "not_yet_valid"},
+	{gojwt.ErrTokenUsedBeforeIssued, "issued_in_future"},
+	{gojwt.ErrTokenInvalidIssuer, "bad_issuer"},
+	{gojwt.ErrTokenInvalidAudience, "bad_audience"},
+	{gojwt.ErrTokenRequiredClaimMissing, "missing_claim"},
+	{gojwt.ErrTokenUnverifiable, "unverifiable"},
+	{gojwt.ErrTokenInvalidClaims, "bad_claims"},
 }
 
 // mapError turns a validator or key-source error into the public error
 // with its reason. (Malformed tokens, duplicate claims and bad signatures
 // are refused by verifyCold itself.)
 func (v *Verifier) mapError(err error) error {
-	var re *ReasonError
+	var re *authn.ReasonError
 	if errors.As(err, &re) {
 		if re.Reason == "unavailable" {
-			return ErrUnavailable.WithCause(err)
+			return authn.ErrUnavailable.WithCause(err)
 		}
-		return fail(ErrInvalidToken, re.Reason, err)
+		return authn.WithReason(authn.ErrInvalidToken, re.Reason, err)
 	}
 	reason := "invalid"
 	for _, m := range claimReasons {
@@ -421,5 +433,5 @@ func (v *Verifier) mapError(err error) error {
 			break
 		}
 	}
-	return fail(ErrInvalidToken, reason, err)
+	return authn.WithReason(authn.ErrInvalidToken, reason, err)
 }

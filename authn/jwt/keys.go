@@ -1,4 +1,4 @@
-package authn
+package jwt
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"errors"
 
+	"github.com/covetgo/covet/authn"
 	"github.com/covetgo/covet/errs"
 )
 
@@ -116,12 +117,12 @@ func (s *StaticKeys) VerificationKey(_ context.Context, kid string) (Key, error)
 		if s.only != nil {
 			return *s.only, nil
 		}
-		return Key{}, &ReasonError{Reason: "missing_kid"}
+		return Key{}, &authn.ReasonError{Reason: "missing_kid"}
 	}
 	if k, ok := s.byID[kid]; ok {
 		return k, nil
 	}
-	return Key{}, &ReasonError{Reason: "unknown_kid", Err: errUnknownKID}
+	return Key{}, &authn.ReasonError{Reason: "unknown_kid", Err: errUnknownKID}
 }
 
 // algorithms returns the algorithms of the keys.
