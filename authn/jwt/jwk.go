@@ -79,66 +79,86 @@ func ParseJWK(raw []byte) (Key, error) {
 		return Key{}, errors.New("key without kid")
 	}
 	k := Key{ID: j.Kid, Algorithm: j.Alg}
+	var def string
+	var err error
 	switch j.Kty {
 	case "OKP":
-		if j.Crv != "Ed25519" {
-			return Key{}, errors.New("unsupported OKP curve")
-		}
-		x, err := b64u.DecodeString(j.X)
-		if err != nil || len(x) != ed25519.PublicKeySize {
-			return Key{}, errors.New("bad Ed25519 key")
-		}
-		k.Key = ed25519.PublicKey(x)
-		if k.Algorithm == "" {
-			k.Algorithm = "EdDSA"
-		}
+		k.Key, def, err = okpKey(j)
 	case "EC":
-		var curve elliptic.Curve
-		switch j.Crv {
-		case "P-256":
-			curve = elliptic.P256()
-		case "P-384":
-			curve = elliptic.P384()
-		case "P-521":
-			curve = elliptic.P521()
-		default:
-			return Key{}, errors.New("unsupported EC curve")
-		}
-		x, err1 := b64u.DecodeString(j.X)
-		y, err2 := b64u.DecodeString(j.Y)
-		size := (curve.Params().BitSize + 7) / 8
-		if err1 != nil || err2 != nil || len(x) != size || len(y) != size {
-			return Key{}, errors.New("bad EC key")
-		}
-		if k.Algorithm == "" {
-			k.Algorithm = map[string]string{"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}[j.Crv]
-		}
-		// The parser checks that the point is on the curve.
-		pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
-		if err != nil {
-			return Key{}, err
-		}
-		k.Key = pub
+		k.Key, def, err = ecKey(j)
 	case "RSA":
-		n, err1 := b64u.DecodeString(j.N)
-		e, err2 := b64u.DecodeString(j.E)
-		if err1 != nil || err2 != nil || len(e) == 0 || len(e) > 4 || len(n) > 1024 {
-			return Key{}, errors.New("bad RSA key")
-		}
-		if k.Algorithm == "" {
-			// RS256 is what providers that omit "alg" use in practice.
-			k.Algorithm = "RS256"
-		}
-		ev := new(big.Int).SetBytes(e)
-		if ev.Int64() < 3 || ev.Bit(0) == 0 {
-			return Key{}, errors.New("bad RSA exponent")
-		}
-		k.Key = &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(ev.Int64())}
+		k.Key, def, err = rsaKey(j)
 	default:
-		return Key{}, errors.New("unsupported key type")
+		err = errors.New("unsupported key type")
+	}
+	if err != nil {
+		return Key{}, err
+	}
+	if k.Algorithm == "" {
+		k.Algorithm = def
 	}
 	if err := checkKey(k); err != nil {
 		return Key{}, err
 	}
 	return k, nil
+}
+
+// okpKey decodes an Ed25519 key; its default algorithm is EdDSA.
+func okpKey(j JWK) (any, string, error) {
+	if j.Crv != "Ed25519" {
+		return nil, "", errors.New("unsupported OKP curve")
+	}
+	x, err := b64u.DecodeString(j.X)
+	if err != nil || len(x) != ed25519.PublicKeySize {
+		return nil, "", errors.New("bad Ed25519 key")
+	}
+	return ed25519.PublicKey(x), "EdDSA", nil
+}
+
+// ecCurves are the JWK curves ECDSA keys may use, with their algorithms.
+var ecCurves = map[string]struct {
+	curve func() elliptic.Curve
+	alg   string
+}{
+	"P-256": {elliptic.P256, "ES256"},
+	"P-384": {elliptic.P384, "ES384"},
+	"P-521": {elliptic.P521, "ES512"},
+}
+
+// ecKey decodes an ECDSA key on P-256, P-384 or P-521; its default
+// algorithm is the curve's. The parser checks that the point is on the
+// curve.
+func ecKey(j JWK) (any, string, error) {
+	c, ok := ecCurves[j.Crv]
+	if !ok {
+		return nil, "", errors.New("unsupported EC curve")
+	}
+	curve := c.curve()
+	x, err1 := b64u.DecodeString(j.X)
+	y, err2 := b64u.DecodeString(j.Y)
+	size := (curve.Params().BitSize + 7) / 8
+	if err1 != nil || err2 != nil || len(x) != size || len(y) != size {
+		return nil, "", errors.New("bad EC key")
+	}
+	pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
+	if err != nil {
+		return nil, "", err
+	}
+	return pub, c.alg, nil
+}
+
+// rsaKey decodes an RSA key with an odd public exponent of at least 3;
+// its default algorithm is RS256, what providers that omit "alg" use in
+// practice.
+func rsaKey(j JWK) (any, string, error) {
+	n, err1 := b64u.DecodeString(j.N)
+	e, err2 := b64u.DecodeString(j.E)
+	if err1 != nil || err2 != nil || len(e) == 0 || len(e) > 4 || len(n) > 1024 {
+		return nil, "", errors.New("bad RSA key")
+	}
+	ev := new(big.Int).SetBytes(e)
+	if ev.Int64() < 3 || ev.Bit(0) == 0 {
+		return nil, "", errors.New("bad RSA exponent")
+	}
+	return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(ev.Int64())}, "RS256", nil
 }
