@@ -51,8 +51,8 @@ type Options struct {
 	OnOutcome func(ctx context.Context, method Method, reason string)
 }
 
-// Authn is the authentication stage.
-type Authn struct {
+// Stage is the authentication stage.
+type Stage struct {
 	auths    []Authenticator
 	optional bool
 	// Errors with their WWW-Authenticate headers, built at construction.
@@ -64,8 +64,13 @@ type Authn struct {
 	observe  func(context.Context, Method, string)
 }
 
+// Authn is the former name of Stage.
+//
+// Deprecated: use Stage.
+type Authn = Stage
+
 // New validates opts and returns the stage.
-func New(opts Options) (*Authn, error) {
+func New(opts Options) (*Stage, error) {
 	if len(opts.Authenticators) == 0 {
 		return nil, errs.Configf("authn: Options.Authenticators is empty")
 	}
@@ -77,7 +82,7 @@ func New(opts Options) (*Authn, error) {
 	if strings.ContainsAny(opts.Realm, "\"\\\r\n") {
 		return nil, errs.Configf("authn: Options.Realm %q contains quotes, backslashes or line breaks", opts.Realm)
 	}
-	a := &Authn{
+	a := &Stage{
 		auths:    append([]Authenticator(nil), opts.Authenticators...),
 		optional: opts.Optional,
 		realm:    opts.Realm,
@@ -120,7 +125,7 @@ func New(opts Options) (*Authn, error) {
 // Handler is the stage: it authenticates the request and calls next with the
 // principal in the context (see PrincipalFrom), or answers 401 (400 for a
 // malformed Authorization header, 503 when a backing service is down).
-func (a *Authn) Handler(next http.Handler) http.Handler {
+func (a *Stage) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.Authenticate(r)
 		if err != nil {
@@ -137,13 +142,14 @@ func (a *Authn) Handler(next http.Handler) http.Handler {
 // Authenticate runs the authenticators on r as Handler does and returns the
 // principal (nil for an anonymous request when Optional is set) or the error
 // Handler would write. It records the outcome with errs.Audit.
-func (a *Authn) Authenticate(r *http.Request) (*Principal, error) {
+func (a *Stage) Authenticate(r *http.Request) (*Principal, error) {
 	for i, au := range a.auths {
 		p, err := au.Authenticate(r)
 		if err != nil {
 			return nil, a.refuse(r, i, au, err)
 		}
 		if p != nil {
+			recordOutcome(r.Context(), p.Method, outcomeAuthenticated, "")
 			if a.observe != nil {
 				a.observe(r.Context(), p.Method, "")
 			}
@@ -157,11 +163,13 @@ func (a *Authn) Authenticate(r *http.Request) (*Principal, error) {
 		}
 	}
 	if a.optional {
+		recordOutcome(r.Context(), "", outcomeAnonymous, "")
 		if a.observe != nil {
 			a.observe(r.Context(), "", "anonymous")
 		}
 		return nil, nil
 	}
+	recordOutcome(r.Context(), "", outcomeRefused, "no_credentials")
 	if a.observe != nil {
 		a.observe(r.Context(), "", "no_credentials")
 	}
@@ -175,11 +183,16 @@ func (a *Authn) Authenticate(r *http.Request) (*Principal, error) {
 
 // refuse maps an authenticator's error to the public error with the right
 // challenge and audits it.
-func (a *Authn) refuse(r *http.Request, i int, au Authenticator, err error) error {
+func (a *Stage) refuse(r *http.Request, i int, au Authenticator, err error) error {
 	reason := Reason(err)
 	if reason == "" {
 		reason = errs.From(err).Code()
 	}
+	outcome := outcomeRefused
+	if errors.Is(err, errs.KindServiceUnavailable) {
+		outcome = outcomeUnavailable
+	}
+	recordOutcome(r.Context(), au.Method(), outcome, reason)
 	if a.observe != nil {
 		a.observe(r.Context(), au.Method(), reason)
 	}

@@ -6,7 +6,7 @@ import (
 )
 
 // TokenVerifier checks a bearer token and returns its principal. A
-// [Verifier] checks JWTs locally; an [Introspector] asks the authorization
+// jwt.Verifier checks JWTs locally; an oidc.Introspector asks the authorization
 // server (RFC 7662). Errors are ErrInvalidToken (with a [Reason]) or
 // ErrUnavailable.
 type TokenVerifier interface {
@@ -110,11 +110,24 @@ func Bearer(v TokenVerifier) Authenticator {
 	if mv, ok := v.(interface{ Method() Method }); ok {
 		m = mv.Method()
 	}
-	return &bearerAuth{v: v, method: m}
+	b := &bearerAuth{v: v, method: m}
+	b.cache, _ = v.(CachedVerifier)
+	return b
+}
+
+// CachedVerifier is a TokenVerifier with a verified-token cache (a
+// jwt.Verifier with a CacheSize). Cached answers from the cache alone: hit
+// reports whether token was there, and then p or err is the answer. A
+// cached token passed every check before, so Bearer asks the cache first
+// and checks the characters of a token only when the cache misses.
+type CachedVerifier interface {
+	TokenVerifier
+	Cached(ctx context.Context, token string) (p *Principal, hit bool, err error)
 }
 
 type bearerAuth struct {
 	v      TokenVerifier
+	cache  CachedVerifier // v, when it has a cache
 	method Method
 }
 
@@ -135,20 +148,13 @@ func (b *bearerAuth) Authenticate(r *http.Request) (*Principal, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
-	// A token the cache holds passed Verify, so it is base64url and dots:
-	// a valid b64token. Only a miss needs the character scan.
-	v, isVerifier := b.v.(*Verifier)
-	cached := isVerifier && v.cache != nil && len(tok) <= MaxTokenSize
-	if cached {
-		if p, hit, err := v.cached(r.Context(), tok); hit {
+	if b.cache != nil {
+		if p, hit, err := b.cache.Cached(r.Context(), tok); hit {
 			return p, err
 		}
 	}
 	if !validB64Token(tok) {
 		return nil, fail(ErrInvalidRequest, "malformed_token", nil)
-	}
-	if cached {
-		return v.verify(r.Context(), tok, false) // the lookup just missed
 	}
 	return b.v.Verify(r.Context(), tok)
 }

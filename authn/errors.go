@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/covetgo/covet/authn/principal"
 	"github.com/covetgo/covet/errs"
 )
 
@@ -11,8 +12,9 @@ import (
 // values, so errs.Write renders them; test them with errors.Is.
 var (
 	// ErrNoCredentials: the request carries no credentials and the stage
-	// requires them (401, code "unauthenticated").
-	ErrNoCredentials = errs.New(errs.KindAuthentication, "unauthenticated", "Authentication is required.")
+	// requires them (401, code "unauthenticated"). It is
+	// principal.ErrNoCredentials, which authz answers too.
+	ErrNoCredentials = principal.ErrNoCredentials
 	// ErrInvalidToken: a bearer token was presented and is not acceptable
 	// (401, code "invalid_token"). Every reason looks the same to the caller.
 	ErrInvalidToken = errs.New(errs.KindAuthentication, "invalid_token", "The access token is invalid.")
@@ -29,34 +31,46 @@ var (
 	ErrUnavailable = errs.New(errs.KindServiceUnavailable, "authentication_unavailable", "Authentication is temporarily unavailable; retry after the number of seconds in the Retry-After header.").WithHeader("Retry-After", "1")
 )
 
-// reasonError carries the detailed reason a credential was refused. It is
-// the cause of the public error, which errs never shows for 4xx responses.
-type reasonError struct {
-	reason string
-	err    error
+// ReasonError carries the detailed reason a credential was refused. It is
+// the cause of the public error, which errs never shows for 4xx responses;
+// Reason reads it back. The authenticators and stores of authn's
+// subpackages build their refusals with it (see WithReason).
+type ReasonError struct {
+	// Reason is the code for logs and metrics ("expired", "unknown_kid").
+	Reason string
+	// Err is the underlying error, or nil.
+	Err error
 }
 
-func (e *reasonError) Error() string {
-	if e.err != nil {
-		return e.reason + ": " + e.err.Error()
+func (e *ReasonError) Error() string {
+	if e.Err != nil {
+		return e.Reason + ": " + e.Err.Error()
 	}
-	return e.reason
+	return e.Reason
 }
 
-func (e *reasonError) Unwrap() error { return e.err }
+// Unwrap returns the underlying error.
+func (e *ReasonError) Unwrap() error { return e.Err }
 
-// fail returns public with a cause carrying reason (and err, when not nil).
+// WithReason returns public with a cause carrying reason (and err, when not
+// nil): the caller sees public, Reason and the audit log see reason.
+func WithReason(public *errs.Error, reason string, err error) error {
+	return public.WithCause(&ReasonError{Reason: reason, Err: err})
+}
+
+// fail is WithReason.
 func fail(public *errs.Error, reason string, err error) error {
-	return public.WithCause(&reasonError{reason: reason, err: err})
+	return WithReason(public, reason, err)
 }
 
 // Reason returns the detailed reason code of an error returned by this
-// package ("expired", "bad_signature", "unknown_kid", "reused", ...), or ""
-// when err carries none. Reasons are for logs and metrics, not for clients.
+// package or its subpackages ("expired", "bad_signature", "unknown_kid",
+// "reused", ...), or "" when err carries none. Reasons are for logs and
+// metrics, not for clients.
 func Reason(err error) string {
-	var re *reasonError
+	var re *ReasonError
 	if errors.As(err, &re) {
-		return re.reason
+		return re.Reason
 	}
 	return ""
 }
@@ -82,31 +96,7 @@ func quote(s string) string {
 }
 
 // BearerChallenge returns an RFC 6750 WWW-Authenticate challenge for the
-// Bearer scheme. code is "" (no credentials were sent), "invalid_request",
-// "invalid_token" or "insufficient_scope"; scope lists the scopes needed for
-// insufficient_scope.
+// Bearer scheme; see principal.BearerChallenge.
 func BearerChallenge(realm, code, description string, scope ...string) string {
-	var b strings.Builder
-	b.WriteString("Bearer")
-	sep := " "
-	add := func(k, v string) {
-		b.WriteString(sep)
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(quote(v))
-		sep = ", "
-	}
-	if realm != "" {
-		add("realm", realm)
-	}
-	if code != "" {
-		add("error", code)
-	}
-	if description != "" {
-		add("error_description", description)
-	}
-	if len(scope) > 0 {
-		add("scope", strings.Join(scope, " "))
-	}
-	return b.String()
+	return principal.BearerChallenge(realm, code, description, scope...)
 }

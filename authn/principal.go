@@ -2,73 +2,45 @@ package authn
 
 import (
 	"context"
-	"slices"
-	"time"
+
+	"github.com/covetgo/covet/authn/principal"
 )
 
-// Method names how a principal was authenticated.
-type Method string
+// Principal is the authenticated caller; see principal.Principal. Packages
+// that only read the caller (authz, handlers) can import authn/principal
+// alone.
+type Principal = principal.Principal
+
+// Method names how a principal was authenticated; see principal.Method.
+type Method = principal.Method
+
+// Claims are the verified claims of a JWT; see principal.Claims.
+type Claims = principal.Claims
+
+// Scopes is a list of scopes; see principal.Scopes.
+type Scopes = principal.Scopes
 
 // The authentication methods of this package's authenticators.
 const (
-	MethodJWT           Method = "jwt"
-	MethodAPIKey        Method = "api_key"
-	MethodSession       Method = "session"
-	MethodOIDC          Method = "oidc"
-	MethodIntrospection Method = "introspection"
+	MethodJWT           = principal.MethodJWT
+	MethodAPIKey        = principal.MethodAPIKey
+	MethodSession       = principal.MethodSession
+	MethodOIDC          = principal.MethodOIDC
+	MethodIntrospection = principal.MethodIntrospection
 )
 
-// Principal is the authenticated caller. Authenticators build it; the stage
-// stores it in the request context. A Principal may be shared between
-// requests (the verified-token cache hands out the same value), so it must
-// be treated as read-only.
-type Principal struct {
-	// Subject identifies the caller (a user ID, a client ID, an API key ID).
-	Subject string
-	// Method is how the caller was authenticated.
-	Method Method
-	// Roles the caller holds, for authz.
-	Roles []string
-	// Scopes granted to the credential (OAuth2 scopes, API key scopes).
-	Scopes []string
-	// ExpiresAt is when the credential expires; zero when it does not.
-	ExpiresAt time.Time
-	// Claims are the verified JWT claims when Method is MethodJWT (or the
-	// ID token's when MethodOIDC); nil otherwise.
-	Claims *Claims
-	// Attributes carry anything else an authenticator wants the handler to
-	// see (for example the API key's name).
-	Attributes map[string]string
-}
-
-// HasScope reports whether the principal was granted scope.
-func (p *Principal) HasScope(scope string) bool {
-	return p != nil && slices.Contains(p.Scopes, scope)
-}
-
-// HasRole reports whether the principal holds role.
-func (p *Principal) HasRole(role string) bool {
-	return p != nil && slices.Contains(p.Roles, role)
-}
-
-type principalKey struct{}
-
-// WithPrincipal returns a copy of ctx carrying p.
+// WithPrincipal returns a copy of ctx carrying p (principal.With).
 func WithPrincipal(ctx context.Context, p *Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
+	return principal.With(ctx, p)
 }
 
 // PrincipalFrom returns the principal the authn stage stored in ctx, and
-// whether there is one (false for anonymous requests).
+// whether there is one (false for anonymous requests); principal.From.
 func PrincipalFrom(ctx context.Context) (*Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(*Principal)
-	return p, ok && p != nil
+	return principal.From(ctx)
 }
 
 // SubjectFrom returns the subject of the principal in ctx, or "".
 func SubjectFrom(ctx context.Context) string {
-	if p, ok := PrincipalFrom(ctx); ok {
-		return p.Subject
-	}
-	return ""
+	return principal.SubjectFrom(ctx)
 }

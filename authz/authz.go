@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/principal"
 	"github.com/covetgo/covet/errs"
 )
 
@@ -14,14 +14,14 @@ import (
 // built-in one; an adapter over another engine (casbin, OPA) can decide
 // instead. An error fails the request with 503 (fail closed).
 type Decider interface {
-	Decide(ctx context.Context, p *authn.Principal, permission string) (bool, error)
+	Decide(ctx context.Context, p *principal.Principal, permission string) (bool, error)
 }
 
 // DeciderFunc adapts a function to Decider.
-type DeciderFunc func(ctx context.Context, p *authn.Principal, permission string) (bool, error)
+type DeciderFunc func(ctx context.Context, p *principal.Principal, permission string) (bool, error)
 
 // Decide implements Decider.
-func (f DeciderFunc) Decide(ctx context.Context, p *authn.Principal, permission string) (bool, error) {
+func (f DeciderFunc) Decide(ctx context.Context, p *principal.Principal, permission string) (bool, error) {
 	return f(ctx, p, permission)
 }
 
@@ -70,7 +70,7 @@ func New(opts Options) (*Authorizer, error) {
 	}
 	a := &Authorizer{decider: opts.Decider, auditAllowed: opts.AuditAllowed, realm: opts.Realm}
 	a.rbac, _ = opts.Decider.(*RBAC)
-	a.unauth = authn.ErrNoCredentials.WithHeader("WWW-Authenticate", authn.BearerChallenge(opts.Realm, "", ""))
+	a.unauth = principal.ErrNoCredentials.WithHeader("WWW-Authenticate", principal.BearerChallenge(opts.Realm, "", ""))
 	// A denial is recorded by a.audit with the permission and resource, so
 	// errs.Write does not record a second, poorer line for it.
 	a.forbidden = ErrForbidden.WithAudited()
@@ -102,7 +102,7 @@ func (a *Authorizer) compile(perms []string, what string) []check {
 	return out
 }
 
-func (a *Authorizer) allowed(ctx context.Context, p *authn.Principal, c *check) (bool, error) {
+func (a *Authorizer) allowed(ctx context.Context, p *principal.Principal, c *check) (bool, error) {
 	if c.rbac {
 		return c.compiled.Allows(p.Roles), nil
 	}
@@ -115,26 +115,31 @@ func (a *Authorizer) allowed(ctx context.Context, p *authn.Principal, c *check) 
 // programming error found when routes are built.
 func (a *Authorizer) Require(perms ...string) func(http.Handler) http.Handler {
 	checks := a.compile(perms, "Require")
+	policy := strings.Join(perms, " ")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()
-			p, ok := authn.PrincipalFrom(ctx)
+			p, ok := principal.From(ctx)
 			if !ok {
+				recordDecision(ctx, policy, decisionUnauthenticated)
 				errs.Write(w, r, a.unauth)
 				return
 			}
 			for i := range checks {
 				ok, err := a.allowed(ctx, p, &checks[i])
 				if err != nil {
+					recordDecision(ctx, checks[i].perm, decisionUnavailable)
 					errs.Write(w, r, ErrUnavailable.WithCause(err))
 					return
 				}
 				if !ok {
+					recordDecision(ctx, checks[i].perm, decisionDeny)
 					a.audit(ctx, p, checks[i].perm, "", false)
 					errs.Write(w, r, a.forbidden)
 					return
 				}
 			}
+			recordDecision(ctx, policy, decisionAllow)
 			if a.auditAllowed {
 				for i := range checks {
 					a.audit(ctx, p, checks[i].perm, "", true)
@@ -146,12 +151,13 @@ func (a *Authorizer) Require(perms ...string) func(http.Handler) http.Handler {
 }
 
 // Check reports, as an error, whether the principal in ctx holds perm: nil,
-// authn.ErrNoCredentials, ErrForbidden or ErrUnavailable. Handlers use it
+// principal.ErrNoCredentials, ErrForbidden or ErrUnavailable. Handlers use it
 // for decisions that depend on the request's content; pass the result to
 // errs.Write.
 func (a *Authorizer) Check(ctx context.Context, perm string) error {
-	p, ok := authn.PrincipalFrom(ctx)
+	p, ok := principal.From(ctx)
 	if !ok {
+		recordDecision(ctx, perm, decisionUnauthenticated)
 		return a.unauth
 	}
 	var allowed bool
@@ -162,12 +168,15 @@ func (a *Authorizer) Check(ctx context.Context, perm string) error {
 		allowed, err = a.decider.Decide(ctx, p, perm)
 	}
 	if err != nil {
+		recordDecision(ctx, perm, decisionUnavailable)
 		return ErrUnavailable.WithCause(err)
 	}
 	if !allowed {
+		recordDecision(ctx, perm, decisionDeny)
 		a.audit(ctx, p, perm, "", false)
 		return a.forbidden
 	}
+	recordDecision(ctx, perm, decisionAllow)
 	if a.auditAllowed {
 		a.audit(ctx, p, perm, "", true)
 	}
@@ -182,7 +191,7 @@ func (a *Authorizer) RequireRole(roles ...string) func(http.Handler) http.Handle
 		panic("authz: RequireRole needs at least one role")
 	}
 	roles = append([]string(nil), roles...)
-	return a.gate("role:"+strings.Join(roles, "|"), ErrForbidden, func(p *authn.Principal) bool {
+	return a.gate("role:"+strings.Join(roles, "|"), ErrForbidden, func(p *principal.Principal) bool {
 		for _, role := range roles {
 			if (a.rbac != nil && a.rbac.HasRole(p.Roles, role)) || (a.rbac == nil && p.HasRole(role)) {
 				return true
@@ -202,8 +211,8 @@ func (a *Authorizer) RequireScope(scopes ...string) func(http.Handler) http.Hand
 	}
 	scopes = append([]string(nil), scopes...)
 	deny := ErrInsufficientScope.WithHeader("WWW-Authenticate",
-		authn.BearerChallenge(a.realm, "insufficient_scope", "The access token does not grant the required scope.", scopes...))
-	return a.gate("scope:"+strings.Join(scopes, " "), deny, func(p *authn.Principal) bool {
+		principal.BearerChallenge(a.realm, "insufficient_scope", "The access token does not grant the required scope.", scopes...))
+	return a.gate("scope:"+strings.Join(scopes, " "), deny, func(p *principal.Principal) bool {
 		for _, sc := range scopes {
 			if !p.HasScope(sc) {
 				return false
@@ -215,21 +224,24 @@ func (a *Authorizer) RequireScope(scopes ...string) func(http.Handler) http.Hand
 
 // gate is the middleware RequireRole and RequireScope share: 401 without a
 // principal, then allowed decides between next and deny, audited under label.
-func (a *Authorizer) gate(label string, deny *errs.Error, allowed func(*authn.Principal) bool) func(http.Handler) http.Handler {
+func (a *Authorizer) gate(label string, deny *errs.Error, allowed func(*principal.Principal) bool) func(http.Handler) http.Handler {
 	deny = deny.WithAudited() // a.audit records the denial
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()
-			p, ok := authn.PrincipalFrom(ctx)
+			p, ok := principal.From(ctx)
 			if !ok {
+				recordDecision(ctx, label, decisionUnauthenticated)
 				errs.Write(w, r, a.unauth)
 				return
 			}
 			if !allowed(p) {
+				recordDecision(ctx, label, decisionDeny)
 				a.audit(ctx, p, label, "", false)
 				errs.Write(w, r, deny)
 				return
 			}
+			recordDecision(ctx, label, decisionAllow)
 			if a.auditAllowed {
 				a.audit(ctx, p, label, "", true)
 			}
@@ -238,7 +250,7 @@ func (a *Authorizer) gate(label string, deny *errs.Error, allowed func(*authn.Pr
 	}
 }
 
-func (a *Authorizer) audit(ctx context.Context, p *authn.Principal, perm, resource string, allowed bool) {
+func (a *Authorizer) audit(ctx context.Context, p *principal.Principal, perm, resource string, allowed bool) {
 	if !errs.AuditEnabled() {
 		return
 	}

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/principal"
 	"github.com/covetgo/covet/errs"
 )
 
@@ -226,10 +226,10 @@ func TestLoadPolicyFileByExtension(t *testing.T) {
 }
 
 // withPrincipal is a stand-in for the authn stage.
-func withPrincipal(p *authn.Principal, next http.Handler) http.Handler {
+func withPrincipal(p *principal.Principal, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p != nil {
-			r = r.WithContext(authn.WithPrincipal(r.Context(), p))
+			r = r.WithContext(principal.With(r.Context(), p))
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -260,9 +260,9 @@ func TestMiddleware(t *testing.T) {
 		}
 		return Resource{ID: "notes/" + id, Owner: owner, Value: id}, nil
 	}
-	alice := &authn.Principal{Subject: "alice", Roles: []string{"reader"}, Scopes: []string{"notes:read"}}
-	bob := &authn.Principal{Subject: "bob", Roles: []string{"editor"}}
-	admin := &authn.Principal{Subject: "root", Roles: []string{"admin"}}
+	alice := &principal.Principal{Subject: "alice", Roles: []string{"reader"}, Scopes: []string{"notes:read"}}
+	bob := &principal.Principal{Subject: "bob", Roles: []string{"editor"}}
+	admin := &principal.Principal{Subject: "root", Roles: []string{"admin"}}
 	showResource := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		res, _ := ResourceFrom(r.Context())
 		_, _ = w.Write([]byte("note " + res.Value.(string)))
@@ -270,7 +270,7 @@ func TestMiddleware(t *testing.T) {
 	cases := []struct {
 		name      string
 		mw        func(http.Handler) http.Handler
-		p         *authn.Principal
+		p         *principal.Principal
 		target    string
 		h         http.Handler
 		status    int
@@ -285,7 +285,7 @@ func TestMiddleware(t *testing.T) {
 		{"role: direct", a.RequireRole("reader"), alice, "/", ok, 200, "", ""},
 		{"role: inherited", a.RequireRole("reader"), admin, "/", ok, 200, "", ""},
 		{"role: missing", a.RequireRole("admin"), bob, "/", ok, 403, "forbidden", ""},
-		{"role: held but not in the policy", a.RequireRole("ops"), &authn.Principal{Subject: "o", Roles: []string{"ops"}}, "/", ok, 200, "", ""},
+		{"role: held but not in the policy", a.RequireRole("ops"), &principal.Principal{Subject: "o", Roles: []string{"ops"}}, "/", ok, 200, "", ""},
 		{"role: anonymous", a.RequireRole("admin"), nil, "/", ok, 401, "unauthenticated", ""},
 		{"scope: granted", a.RequireScope("notes:read"), alice, "/", ok, 200, "", ""},
 		{"scope: missing", a.RequireScope("notes:read", "notes:write"), alice, "/", ok, 403, "insufficient_scope", `Bearer realm="api", error="insufficient_scope", error_description="The access token does not grant the required scope.", scope="notes:read notes:write"`},
@@ -319,21 +319,21 @@ func TestMiddleware(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	a, _ := New(Options{Decider: MustRBAC(testPolicy())})
-	ctx := authn.WithPrincipal(context.Background(), &authn.Principal{Subject: "a", Roles: []string{"reader"}})
+	ctx := principal.With(context.Background(), &principal.Principal{Subject: "a", Roles: []string{"reader"}})
 	if err := a.Check(ctx, "notes:read"); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Check(ctx, "notes:write"); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("err = %v", err)
 	}
-	if err := a.Check(context.Background(), "notes:read"); !errors.Is(err, authn.ErrNoCredentials) {
+	if err := a.Check(context.Background(), "notes:read"); !errors.Is(err, principal.ErrNoCredentials) {
 		t.Fatalf("anonymous err = %v", err)
 	}
 }
 
 func TestCustomDecider(t *testing.T) {
 	var asked []string
-	d := DeciderFunc(func(_ context.Context, p *authn.Principal, perm string) (bool, error) {
+	d := DeciderFunc(func(_ context.Context, p *principal.Principal, perm string) (bool, error) {
 		asked = append(asked, p.Subject+" "+perm)
 		switch perm {
 		case "fail:now":
@@ -347,7 +347,7 @@ func TestCustomDecider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &authn.Principal{Subject: "carol", Roles: []string{"reader"}}
+	p := &principal.Principal{Subject: "carol", Roles: []string{"reader"}}
 	for _, tc := range []struct {
 		perm   string
 		status int
@@ -401,7 +401,7 @@ func TestAuditDecisions(t *testing.T) {
 	errs.Configure(errs.Config{AuditLogger: slog.New(slog.NewJSONHandler(&buf, nil))})
 	t.Cleanup(func() { errs.Configure(errs.Config{}) })
 	a, _ := New(Options{Decider: MustRBAC(testPolicy()), AuditAllowed: true})
-	p := &authn.Principal{Subject: "alice", Roles: []string{"reader"}}
+	p := &principal.Principal{Subject: "alice", Roles: []string{"reader"}}
 	load := func(*http.Request) (Resource, error) { return Resource{ID: "notes/7", Owner: "bob"}, nil }
 	withPrincipal(p, a.Require("notes:read")(ok)).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	withPrincipal(p, a.RequireOwner(load, "notes:*")(ok)).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))

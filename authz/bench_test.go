@@ -4,7 +4,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/principal"
 )
 
 func BenchmarkAllowed(b *testing.B) {
@@ -32,7 +32,7 @@ func BenchmarkCompiledAllows(b *testing.B) {
 
 func BenchmarkRequire(b *testing.B) {
 	a, _ := New(Options{Decider: MustRBAC(testPolicy())})
-	h := withPrincipal(&authn.Principal{Subject: "a", Roles: []string{"editor"}}, a.Require("notes:read")(ok))
+	h := withPrincipal(&principal.Principal{Subject: "a", Roles: []string{"editor"}}, a.Require("notes:read")(ok))
 	r := httptest.NewRequest("GET", "/", nil)
 	w := httptest.NewRecorder()
 	b.ReportAllocs()

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/authn"
+	authnjwt "github.com/covetgo/covet/authn/jwt"
+	"github.com/covetgo/covet/authn/principal"
 	"github.com/covetgo/covet/authz"
 	"github.com/go-chi/chi/v5"
 	"github.com/golang-jwt/jwt/v5"
@@ -17,8 +19,8 @@ import (
 // A chi route group protected by a JWT and per-route permissions.
 func Example() {
 	secret := []byte("an example secret of at least 32 bytes")
-	keys, _ := authn.NewStaticKeys(authn.Key{ID: "k1", Algorithm: "HS256", Key: secret})
-	verifier, err := authn.NewVerifier(authn.VerifierOptions{
+	keys, _ := authnjwt.NewStaticKeys(authnjwt.Key{ID: "k1", Algorithm: "HS256", Key: secret})
+	verifier, err := authnjwt.NewVerifier(authnjwt.VerifierOptions{
 		Keys:       keys,
 		Algorithms: []string{"HS256"},
 		Issuer:     "https://auth.example.com",
@@ -42,7 +44,7 @@ func Example() {
 	r.Group(func(r chi.Router) {
 		r.Use(stage.Handler)
 		r.With(az.Require("notes:read")).Get("/notes", func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprintln(w, "notes for", authn.SubjectFrom(r.Context()))
+			fmt.Fprintln(w, "notes for", principal.SubjectFrom(r.Context()))
 		})
 		r.With(az.Require("notes:write")).Post("/notes", func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintln(w, "created")
@@ -106,16 +108,16 @@ func ExampleAuthorizer_RequireOwner() {
 	})))
 
 	for _, c := range []struct {
-		who  authn.Principal
+		who  principal.Principal
 		note string
 	}{
-		{authn.Principal{Subject: "alice", Roles: []string{"user"}}, "1"},
-		{authn.Principal{Subject: "bob", Roles: []string{"user"}}, "1"},
-		{authn.Principal{Subject: "root", Roles: []string{"admin"}}, "1"},
-		{authn.Principal{Subject: "root", Roles: []string{"admin"}}, "2"},
+		{principal.Principal{Subject: "alice", Roles: []string{"user"}}, "1"},
+		{principal.Principal{Subject: "bob", Roles: []string{"user"}}, "1"},
+		{principal.Principal{Subject: "root", Roles: []string{"admin"}}, "1"},
+		{principal.Principal{Subject: "root", Roles: []string{"admin"}}, "2"},
 	} {
 		req := httptest.NewRequest("DELETE", "/notes/"+c.note, nil)
-		req = req.WithContext(authn.WithPrincipal(req.Context(), &c.who))
+		req = req.WithContext(principal.With(req.Context(), &c.who))
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, req)
 		fmt.Println(c.who.Subject, c.note, w.Code)

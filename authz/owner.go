@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/principal"
 	"github.com/covetgo/covet/errs"
 )
 
@@ -51,8 +51,9 @@ func (a *Authorizer) RequireOwner(load OwnerLoader, bypass ...string) func(http.
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()
-			p, ok := authn.PrincipalFrom(ctx)
+			p, ok := principal.From(ctx)
 			if !ok {
+				recordDecision(ctx, "owner", decisionUnauthenticated)
 				errs.Write(w, r, a.unauth)
 				return
 			}
@@ -66,6 +67,7 @@ func (a *Authorizer) RequireOwner(load OwnerLoader, bypass ...string) func(http.
 			for i := 0; !allowed && i < len(checks); i++ {
 				ok, err := a.allowed(ctx, p, &checks[i])
 				if err != nil {
+					recordDecision(ctx, checks[i].perm, decisionUnavailable)
 					errs.Write(w, r, ErrUnavailable.WithCause(err))
 					return
 				}
@@ -74,10 +76,12 @@ func (a *Authorizer) RequireOwner(load OwnerLoader, bypass ...string) func(http.
 				}
 			}
 			if !allowed {
+				recordDecision(ctx, perm, decisionDeny)
 				a.audit(ctx, p, perm, res.ID, false)
 				errs.Write(w, r, a.forbidden)
 				return
 			}
+			recordDecision(ctx, perm, decisionAllow)
 			if a.auditAllowed {
 				a.audit(ctx, p, perm, res.ID, true)
 			}

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/principal"
 	"github.com/covetgo/covet/errs"
 )
 
@@ -35,27 +35,63 @@ type grants struct {
 // cycles, malformed role names and malformed permissions are configuration
 // errors.
 func NewRBAC(p Policy) (*RBAC, error) {
+	if err := validatePolicy(p); err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(p.Roles))
+	for name := range p.Roles {
+		names = append(names, name)
+	}
+	sort.Strings(names) // deterministic cycle messages
+	closure, err := inheritanceClosure(p, names)
+	if err != nil {
+		return nil, err
+	}
+	r := &RBAC{roles: make(map[string]*grants, len(p.Roles)), closure: closure}
+	for _, name := range names {
+		r.roles[name] = compileGrants(p, closure[name])
+	}
+	r.index = map[string]Permission{}
+	for _, g := range r.roles {
+		for _, perm := range g.list {
+			if _, ok := r.index[perm]; !ok {
+				r.index[perm], _ = r.Compile(perm) // valid: it passed splitPermission
+			}
+		}
+	}
+	return r, nil
+}
+
+// validatePolicy checks role names, inherited roles and permissions.
+func validatePolicy(p Policy) error {
 	for name, role := range p.Roles {
 		if !validName(name) {
-			return nil, errs.Configf("authz: invalid role name %q", name)
+			return errs.Configf("authz: invalid role name %q", name)
 		}
 		for _, in := range role.Inherits {
 			if _, ok := p.Roles[in]; !ok {
-				return nil, errs.Configf("authz: role %q inherits unknown role %q", name, in)
+				return errs.Configf("authz: role %q inherits unknown role %q", name, in)
 			}
 		}
 		for _, perm := range role.Permissions {
 			if _, _, err := splitPermission(perm, true); err != nil {
-				return nil, errs.Configf("authz: role %q: %v", name, err)
+				return errs.Configf("authz: role %q: %v", name, err)
 			}
 		}
 	}
-	r := &RBAC{roles: make(map[string]*grants, len(p.Roles)), closure: make(map[string]map[string]struct{}, len(p.Roles))}
+	return nil
+}
+
+// inheritanceClosure returns, for each role, the set of roles it holds
+// through inheritance (itself included), visiting names in order; a cycle
+// is a configuration error naming its path.
+func inheritanceClosure(p Policy, names []string) (map[string]map[string]struct{}, error) {
 	const (
 		unvisited = iota
 		visiting
 		done
 	)
+	closure := make(map[string]map[string]struct{}, len(p.Roles))
 	state := make(map[string]int, len(p.Roles))
 	var visit func(name string, path []string) error
 	visit = func(name string, path []string) error {
@@ -71,58 +107,46 @@ func NewRBAC(p Policy) (*RBAC, error) {
 			if err := visit(in, append(path, name)); err != nil {
 				return err
 			}
-			for k := range r.closure[in] {
+			for k := range closure[in] {
 				cl[k] = struct{}{}
 			}
 		}
-		r.closure[name] = cl
+		closure[name] = cl
 		state[name] = done
 		return nil
 	}
-	names := make([]string, 0, len(p.Roles))
-	for name := range p.Roles {
-		names = append(names, name)
-	}
-	sort.Strings(names) // deterministic cycle messages
 	for _, name := range names {
 		if err := visit(name, nil); err != nil {
 			return nil, err
 		}
 	}
-	for _, name := range names {
-		g := &grants{exact: map[string]struct{}{}, res: map[string]struct{}{}, act: map[string]struct{}{}}
-		set := map[string]struct{}{}
-		for member := range r.closure[name] {
-			for _, perm := range p.Roles[member].Permissions {
-				res, act, _ := splitPermission(perm, true)
-				full := res + ":" + act
-				set[full] = struct{}{}
-				switch {
-				case res == "*" && act == "*":
-					g.all = true
-				case act == "*":
-					g.res[res] = struct{}{}
-				case res == "*":
-					g.act[act] = struct{}{}
-				}
-				g.exact[full] = struct{}{}
+	return closure, nil
+}
+
+// compileGrants flattens the permissions of the roles in members into one
+// role's grants: exact permissions, resource and action wildcards, "*".
+func compileGrants(p Policy, members map[string]struct{}) *grants {
+	g := &grants{exact: map[string]struct{}{}, res: map[string]struct{}{}, act: map[string]struct{}{}}
+	for member := range members {
+		for _, perm := range p.Roles[member].Permissions {
+			res, act, _ := splitPermission(perm, true)
+			full := res + ":" + act
+			switch {
+			case res == "*" && act == "*":
+				g.all = true
+			case act == "*":
+				g.res[res] = struct{}{}
+			case res == "*":
+				g.act[act] = struct{}{}
 			}
-		}
-		for k := range set {
-			g.list = append(g.list, k)
-		}
-		sort.Strings(g.list)
-		r.roles[name] = g
-	}
-	r.index = map[string]Permission{}
-	for _, g := range r.roles {
-		for _, perm := range g.list {
-			if _, ok := r.index[perm]; !ok {
-				r.index[perm], _ = r.Compile(perm) // valid: it passed splitPermission
-			}
+			g.exact[full] = struct{}{}
 		}
 	}
-	return r, nil
+	for k := range g.exact {
+		g.list = append(g.list, k)
+	}
+	sort.Strings(g.list)
+	return g
 }
 
 // MustRBAC is NewRBAC for policies written in Go: it panics on an error.
@@ -238,7 +262,7 @@ func (r *RBAC) Allowed(roles []string, perm string) bool {
 
 // Decide implements Decider: it reports whether the principal's roles grant
 // permission. A nil principal is denied.
-func (r *RBAC) Decide(_ context.Context, p *authn.Principal, permission string) (bool, error) {
+func (r *RBAC) Decide(_ context.Context, p *principal.Principal, permission string) (bool, error) {
 	if p == nil {
 		return false, nil
 	}

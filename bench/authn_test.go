@@ -16,6 +16,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/issuer"
+	authnjwt "github.com/covetgo/covet/authn/jwt"
 )
 
 // jwtPeerClaims is what an application decodes with golang-jwt directly:
@@ -89,11 +91,11 @@ func BenchmarkAuthn_Verify(b *testing.B) {
 				name, size = c.name+"/covet-cached", 1024
 			}
 			b.Run(name, func(b *testing.B) {
-				keys, err := authn.NewStaticKeys(authn.Key{ID: "k1", Algorithm: c.method.Alg(), Key: c.verify})
+				keys, err := authnjwt.NewStaticKeys(authnjwt.Key{ID: "k1", Algorithm: c.method.Alg(), Key: c.verify})
 				if err != nil {
 					b.Fatal(err)
 				}
-				v, err := authn.NewVerifier(authn.VerifierOptions{Keys: keys, Algorithms: []string{c.method.Alg()},
+				v, err := authnjwt.NewVerifier(authnjwt.VerifierOptions{Keys: keys, Algorithms: []string{c.method.Alg()},
 					Issuer: "https://auth.test", Audience: []string{"api"}, CacheSize: size})
 				if err != nil {
 					b.Fatal(err)
@@ -154,8 +156,8 @@ func BenchmarkAuthn_Paired(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		keys, _ := authn.NewStaticKeys(authn.Key{ID: "k1", Algorithm: c.method.Alg(), Key: c.verify})
-		cold, _ := authn.NewVerifier(authn.VerifierOptions{Keys: keys, Algorithms: []string{c.method.Alg()}, Issuer: "https://auth.test", Audience: []string{"api"}})
+		keys, _ := authnjwt.NewStaticKeys(authnjwt.Key{ID: "k1", Algorithm: c.method.Alg(), Key: c.verify})
+		cold, _ := authnjwt.NewVerifier(authnjwt.VerifierOptions{Keys: keys, Algorithms: []string{c.method.Alg()}, Issuer: "https://auth.test", Audience: []string{"api"}})
 		b.Run(c.name+"/covet-vs-golang-jwt", func(b *testing.B) {
 			pairTimer(b, 4, [2]string{"covet", "golang-jwt"}, [2]func(){
 				func() {
@@ -166,7 +168,7 @@ func BenchmarkAuthn_Paired(b *testing.B) {
 		})
 		if c.name == "HS256" {
 			hsPeer = peer
-			cached, _ := authn.NewVerifier(authn.VerifierOptions{Keys: keys, Algorithms: []string{"HS256"}, Issuer: "https://auth.test", Audience: []string{"api"}, CacheSize: 1024})
+			cached, _ := authnjwt.NewVerifier(authnjwt.VerifierOptions{Keys: keys, Algorithms: []string{"HS256"}, Issuer: "https://auth.test", Audience: []string{"api"}, CacheSize: 1024})
 			b.Run("HS256/covet-cached-vs-golang-jwt", func(b *testing.B) {
 				pairTimer(b, 16, [2]string{"covet-cached", "golang-jwt"}, [2]func(){
 					func() {
@@ -186,28 +188,28 @@ func BenchmarkAuthn_Paired(b *testing.B) {
 // when Redis does not answer).
 func BenchmarkAuthn_Revocation(b *testing.B) {
 	ctx := context.Background()
-	iss, err := authn.NewIssuer(authn.IssuerOptions{Issuer: "https://auth.test", Audience: []string{"api"}})
+	iss, err := issuer.New(issuer.Options{Issuer: "https://auth.test", Audience: []string{"api"}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok, _, err := iss.Issue(ctx, authn.Grant{Subject: "user-1", Roles: []string{"editor"}})
+	tok, _, err := iss.Issue(ctx, issuer.Grant{Subject: "user-1", Roles: []string{"editor"}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	lists := []struct {
 		name string
-		list func(b *testing.B) authn.RevocationList
+		list func(b *testing.B) authnjwt.RevocationList
 	}{
-		{"none", func(*testing.B) authn.RevocationList { return nil }},
-		{"memory", func(*testing.B) authn.RevocationList {
-			m := authn.NewMemoryRevocations(nil)
+		{"none", func(*testing.B) authnjwt.RevocationList { return nil }},
+		{"memory", func(*testing.B) authnjwt.RevocationList {
+			m := issuer.NewMemoryRevocations(nil)
 			// Other subjects' revocations are present, as in production.
 			for i := range 1000 {
 				_ = m.RevokeToken(ctx, "other-"+strconv.Itoa(i), "jti", time.Now().Add(time.Hour))
 			}
 			return m
 		}},
-		{"redis", func(b *testing.B) authn.RevocationList {
+		{"redis", func(b *testing.B) authnjwt.RevocationList {
 			addr := os.Getenv("COVET_TEST_REDIS_ADDR")
 			if addr == "" {
 				addr = "127.0.0.1:6379"
@@ -217,7 +219,7 @@ func BenchmarkAuthn_Revocation(b *testing.B) {
 			if err := rdb.Ping(ctx).Err(); err != nil {
 				b.Skipf("Redis at %s: %v", addr, err)
 			}
-			r, err := authn.NewRedisRevocations(rdb, authn.RedisOptions{Prefix: "covet:bench:revocation:"})
+			r, err := issuer.NewRedisRevocations(rdb, authn.RedisOptions{Prefix: "covet:bench:revocation:"})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -226,7 +228,7 @@ func BenchmarkAuthn_Revocation(b *testing.B) {
 	}
 	for _, l := range lists {
 		b.Run("cached/"+l.name, func(b *testing.B) {
-			v, err := iss.Verifier(authn.VerifierOptions{CacheSize: 1024, Revocation: l.list(b)})
+			v, err := iss.Verifier(authnjwt.VerifierOptions{CacheSize: 1024, Revocation: l.list(b)})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/covetgo/covet/authn"
+	authnjwt "github.com/covetgo/covet/authn/jwt"
 	"github.com/covetgo/covet/authz"
 	"github.com/covetgo/covet/cors"
 	"github.com/covetgo/covet/errs"
@@ -85,15 +86,15 @@ const (
 // limiter's store.
 func CovetStack(cache bool, logs StackLog) (h http.Handler, close func() error, err error) {
 	errs.Configure(errs.Config{Logger: slog.New(slog.DiscardHandler)})
-	keys, err := authn.NewStaticKeys(authn.Key{ID: "k1", Algorithm: "HS256", Key: stackSecret})
+	keys, err := authnjwt.NewStaticKeys(authnjwt.Key{ID: "k1", Algorithm: "HS256", Key: stackSecret})
 	if err != nil {
 		return nil, nil, err
 	}
-	vo := authn.VerifierOptions{Keys: keys, Algorithms: []string{"HS256"}, Issuer: stackIssuer, Audience: []string{stackAudience}}
+	vo := authnjwt.VerifierOptions{Keys: keys, Algorithms: []string{"HS256"}, Issuer: stackIssuer, Audience: []string{stackAudience}}
 	if cache {
 		vo.CacheSize = 1024
 	}
-	verifier, err := authn.NewVerifier(vo)
+	verifier, err := authnjwt.NewVerifier(vo)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -17,6 +17,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/issuer"
+	"github.com/covetgo/covet/authn/jwt"
+	pwhash "github.com/covetgo/covet/authn/password"
+	"github.com/covetgo/covet/authn/totp"
 	"github.com/covetgo/covet/authz"
 	"github.com/covetgo/covet/bodylimit"
 	"github.com/covetgo/covet/clientip"
@@ -60,16 +64,16 @@ type app struct {
 	smallBody *bodylimit.Stage
 
 	sessions  *session.Manager
-	passwords *authn.Passwords
-	issuer    *authn.Issuer
-	verifier  *authn.Verifier
-	authn     *authn.Authn
-	totp      *authn.TOTP
+	passwords *pwhash.Hasher
+	issuer    *issuer.Issuer
+	verifier  *jwt.Verifier
+	authn     *authn.Stage
+	totp      *totp.Verifier
 	authz     *authz.Authorizer
 	sealer    *sealer
 
 	// revocations revokes access tokens and logins before they expire.
-	revocations authn.RevocationStore
+	revocations issuer.RevocationStore
 	// disconnectUser, when set, closes the open WebSockets of a user whose
 	// login ended (logout, password change). Nil: sockets stay open until
 	// their token is next checked.

@@ -9,6 +9,10 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/issuer"
+	"github.com/covetgo/covet/authn/jwt"
+	pwhash "github.com/covetgo/covet/authn/password"
+	"github.com/covetgo/covet/authn/totp"
 	"github.com/covetgo/covet/authz"
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/session"
@@ -55,27 +59,27 @@ type codeBody struct {
 }
 
 func (a *app) buildAuth(ctx context.Context) (err error) {
-	if a.passwords, err = authn.NewPasswords(authn.PasswordOptions{}); err != nil {
+	if a.passwords, err = pwhash.New(pwhash.Options{}); err != nil {
 		return err
 	}
 	if a.sealer, err = newSealer(deriveKey(a.cfg.SecretKey, "totp-secrets")); err != nil {
 		return err
 	}
-	var refresh authn.RefreshStore = authn.NewMemoryRefreshStore()
-	a.revocations = authn.NewMemoryRevocations(nil)
+	var refresh issuer.RefreshStore = issuer.NewMemoryRefreshStore()
+	a.revocations = issuer.NewMemoryRevocations(nil)
 	var store session.Store = session.NewMemoryStore(session.MemoryOptions{})
 	if a.rdb != nil {
-		if refresh, err = authn.NewRedisRefreshStore(a.rdb, authn.RedisOptions{Prefix: a.cfg.RedisPrefix + "auth:"}); err != nil {
+		if refresh, err = issuer.NewRedisRefreshStore(a.rdb, authn.RedisOptions{Prefix: a.cfg.RedisPrefix + "auth:"}); err != nil {
 			return err
 		}
-		if a.revocations, err = authn.NewRedisRevocations(a.rdb, authn.RedisOptions{Prefix: a.cfg.RedisPrefix + "auth:"}); err != nil {
+		if a.revocations, err = issuer.NewRedisRevocations(a.rdb, authn.RedisOptions{Prefix: a.cfg.RedisPrefix + "auth:"}); err != nil {
 			return err
 		}
 		if store, err = session.NewRedisStore(a.rdb, session.RedisOptions{Prefix: a.cfg.RedisPrefix + "session:"}); err != nil {
 			return err
 		}
 	}
-	if a.issuer, err = authn.NewIssuer(authn.IssuerOptions{
+	if a.issuer, err = issuer.New(issuer.Options{
 		Issuer: tokenIssuer, Audience: []string{tokenAudience}, Refresh: refresh,
 		// A refresh carries the user's current role; a deleted user
 		// cannot refresh. Logout and password changes revoke through
@@ -87,7 +91,7 @@ func (a *app) buildAuth(ctx context.Context) (err error) {
 	}); err != nil {
 		return err
 	}
-	if a.verifier, err = a.issuer.Verifier(authn.VerifierOptions{CacheSize: 10_000, Leeway: 30 * time.Second}); err != nil {
+	if a.verifier, err = a.issuer.Verifier(jwt.VerifierOptions{CacheSize: 10_000, Leeway: 30 * time.Second}); err != nil {
 		return err
 	}
 	a.sessions, err = session.New(session.Options{
@@ -110,13 +114,13 @@ func (a *app) buildAuth(ctx context.Context) (err error) {
 	// Failed codes are counted in Redis when there is one, so the attempt
 	// limit holds across instances; the last used step lives in the users
 	// table either way.
-	var failures authn.TOTPStore = authn.NewMemoryTOTPStore(nil)
+	var failures totp.Store = totp.NewMemoryStore(nil)
 	if a.rdb != nil {
-		if failures, err = authn.NewRedisTOTPStore(a.rdb, authn.RedisOptions{Prefix: a.cfg.RedisPrefix + "totp:"}); err != nil {
+		if failures, err = totp.NewRedisStore(a.rdb, authn.RedisOptions{Prefix: a.cfg.RedisPrefix + "totp:"}); err != nil {
 			return err
 		}
 	}
-	a.totp, err = authn.NewTOTP(authn.TOTPOptions{Issuer: "Covet notes", Store: &totpStore{store: a.store, failures: failures}})
+	a.totp, err = totp.New(totp.Options{Issuer: "Covet notes", Store: &totpStore{store: a.store, failures: failures}})
 	if err != nil {
 		return err
 	}
@@ -207,7 +211,7 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if _, err := a.totp.Verify(r.Context(), u.Subject(), secret, in.OTP); err != nil {
-			if errors.Is(err, authn.ErrTooManyAttempts) {
+			if errors.Is(err, totp.ErrTooManyAttempts) {
 				return err
 			}
 			a.loginFailed(r.Context(), r, email)
@@ -223,7 +227,7 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) error {
 	if err := session.Renew(r); err != nil {
 		return err
 	}
-	pair, err := a.issuer.IssuePair(r.Context(), authn.Grant{Subject: u.Subject(), Roles: []string{u.Role}})
+	pair, err := a.issuer.IssuePair(r.Context(), issuer.Grant{Subject: u.Subject(), Roles: []string{u.Role}})
 	if err != nil {
 		return err
 	}
@@ -311,7 +315,7 @@ func (a *app) verifyTOTP(w http.ResponseWriter, r *http.Request) error {
 // store (Redis when configured, else memory).
 type totpStore struct {
 	store    *store
-	failures authn.TOTPStore
+	failures totp.Store
 }
 
 func (t *totpStore) UseStep(ctx context.Context, account string, step int64) (bool, error) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/authn"
+	"github.com/covetgo/covet/authn/issuer"
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/session"
 	"github.com/covetgo/covet/validate"
@@ -69,17 +70,17 @@ func (a *app) sessionLoginRevoked(ctx context.Context, s *session.Session) error
 
 // reloadGrant is the Issuer's Reload hook: each refresh carries the user's
 // current role, and a user who is gone cannot refresh.
-func (a *app) reloadGrant(ctx context.Context, g authn.Grant) (authn.Grant, error) {
+func (a *app) reloadGrant(ctx context.Context, g issuer.Grant) (issuer.Grant, error) {
 	id, err := strconv.ParseInt(g.Subject, 10, 64)
 	if err != nil {
-		return authn.Grant{}, authn.ErrGrantRevoked
+		return issuer.Grant{}, issuer.ErrGrantRevoked
 	}
 	u, err := a.store.userByID(ctx, id)
 	if errors.Is(err, errNoUser) {
-		return authn.Grant{}, authn.ErrGrantRevoked
+		return issuer.Grant{}, issuer.ErrGrantRevoked
 	}
 	if err != nil {
-		return authn.Grant{}, err
+		return issuer.Grant{}, err
 	}
 	g.Roles = []string{u.Role}
 	return g, nil
@@ -91,7 +92,7 @@ func (a *app) refresh(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pair, err := a.issuer.Refresh(r.Context(), in.RefreshToken)
-	if errors.Is(err, authn.ErrInvalidGrant) {
+	if errors.Is(err, issuer.ErrInvalidGrant) {
 		// A reused token has already revoked its family; the client is
 		// told only that this token is no good.
 		return errBadRefresh.WithCause(err)
@@ -196,7 +197,7 @@ func (a *app) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.setPasswordHash(ctx, u.ID, hash); err != nil {
 		return err
 	}
-	pair, err := a.issuer.IssuePair(ctx, authn.Grant{Subject: u.Subject(), Roles: []string{u.Role}})
+	pair, err := a.issuer.IssuePair(ctx, issuer.Grant{Subject: u.Subject(), Roles: []string{u.Role}})
 	if err != nil {
 		return err
 	}

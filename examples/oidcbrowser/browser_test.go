@@ -26,7 +26,7 @@ import (
 // its visitors.
 func TestOIDCReturnToBrowser(t *testing.T) {
 	exe := headless.Chromium(t)
-	raw, err := os.ReadFile("../../authn/testdata/oidc_return_locations.json")
+	raw, err := os.ReadFile("../../authn/oidc/testdata/oidc_return_locations.json")
 	if err != nil {
 		t.Fatal(err)
 	}
