@@ -153,7 +153,7 @@ func (a *Stage) Authenticate(r *http.Request) (*Principal, error) {
 			if a.observe != nil {
 				a.observe(r.Context(), p.Method, "")
 			}
-			if errs.AuditEnabled() {
+			if errs.RendererFrom(r.Context()).AuditEnabled() {
 				errs.Audit(r.Context(), "authn.success",
 					slog.String("method", string(p.Method)),
 					slog.String("subject", p.Subject),
@@ -173,7 +173,7 @@ func (a *Stage) Authenticate(r *http.Request) (*Principal, error) {
 	if a.observe != nil {
 		a.observe(r.Context(), "", "no_credentials")
 	}
-	if errs.AuditEnabled() {
+	if errs.RendererFrom(r.Context()).AuditEnabled() {
 		errs.Audit(r.Context(), "authn.failure",
 			slog.String("reason", "no_credentials"),
 			slog.String("client_ip", clientIP(r)))
@@ -196,7 +196,7 @@ func (a *Stage) refuse(r *http.Request, i int, au Authenticator, err error) erro
 	if a.observe != nil {
 		a.observe(r.Context(), au.Method(), reason)
 	}
-	if errs.AuditEnabled() {
+	if errs.RendererFrom(r.Context()).AuditEnabled() {
 		errs.Audit(r.Context(), "authn.failure",
 			slog.String("method", string(au.Method())),
 			slog.String("reason", reason),

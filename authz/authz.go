@@ -251,7 +251,7 @@ func (a *Authorizer) gate(label string, deny *errs.Error, allowed func(*principa
 }
 
 func (a *Authorizer) audit(ctx context.Context, p *principal.Principal, perm, resource string, allowed bool) {
-	if !errs.AuditEnabled() {
+	if !errs.RendererFrom(ctx).AuditEnabled() {
 		return
 	}
 	outcome := "denied"

@@ -429,3 +429,30 @@ func TestAuditDecisions(t *testing.T) {
 		t.Fatalf("denied decision = %v", d)
 	}
 }
+
+// TestAuditPerRenderer serves two apps in one process: each decision is
+// audited to the audit logger of the renderer its request carries, and an
+// app whose renderer has none audits nothing.
+func TestAuditPerRenderer(t *testing.T) {
+	t.Parallel()
+	var bufA bytes.Buffer
+	rdA, err := errs.NewRenderer(errs.Options{AuditLogger: slog.New(slog.NewJSONHandler(&bufA, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdB, err := errs.NewRenderer(errs.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := New(Options{Decider: MustRBAC(testPolicy()), AuditAllowed: true})
+	p := &principal.Principal{Subject: "alice", Roles: []string{"reader"}}
+	appA := rdA.Handler(withPrincipal(p, a.Require("notes:read")(ok)))
+	appB := rdB.Handler(withPrincipal(p, a.Require("notes:read")(ok)))
+	for range 3 {
+		appA.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		appB.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	}
+	if n := bytes.Count(bufA.Bytes(), []byte(`"authz.decision"`)); n != 3 {
+		t.Fatalf("app A audited %d decisions, want 3: %s", n, bufA.String())
+	}
+}
