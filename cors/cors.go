@@ -135,8 +135,9 @@ type CORS struct {
 	refuse403      bool
 	varyPreflight  string
 
-	actualValues    int // fresh values an actual request may need
-	preflightValues int // fresh values an allowed preflight may need
+	methods         []string // allowed methods beyond GET, HEAD and POST
+	actualValues    int      // fresh values an allowed actual request needs beyond Vary
+	preflightValues int      // fresh values an allowed preflight may need
 }
 
 var errPreflightRefused = errs.New(errs.KindAuthorization, "cors_preflight_refused",
@@ -201,6 +202,7 @@ func New(o Options) (*CORS, error) {
 	for _, m := range methods {
 		if !slices.Contains(rsMethods, m) {
 			rsMethods = append(rsMethods, m)
+			c.methods = append(c.methods, m)
 		}
 	}
 
@@ -258,7 +260,7 @@ func New(o Options) (*CORS, error) {
 	if c.privateNetwork {
 		c.varyPreflight += ", Access-Control-Request-Private-Network"
 	}
-	c.actualValues, c.preflightValues = 1, 1
+	c.preflightValues = 1
 	for _, b := range []bool{c.credentials, c.exposed != ""} {
 		if b {
 			c.actualValues++
@@ -347,18 +349,23 @@ func Must(o Options) *CORS {
 	return c
 }
 
-// originAllowed is the origin check rs/cors calls: the static allowlist,
-// then AllowOriginFunc on well-formed origins only.
+// originAllowed is the origin check rs/cors calls on preflights.
 func (c *CORS) originAllowed(r *http.Request, origin string) (bool, []string) {
+	return c.allowsOrigin(r, origin), nil
+}
+
+// allowsOrigin checks the static allowlist, then AllowOriginFunc on
+// well-formed origins only.
+func (c *CORS) allowsOrigin(r *http.Request, origin string) bool {
 	if c.match.allowed(origin) {
-		return true, nil
+		return true
 	}
 	if c.originFunc == nil {
-		return false, nil
+		return false
 	}
 	scheme, ok := serializedOrigin(origin)
 	if !ok || (scheme == "http" && !c.funcHTTP) {
-		return false, nil
+		return false
 	}
-	return c.originFunc(r, origin), nil
+	return c.originFunc(r, origin)
 }

@@ -2,6 +2,7 @@ package cors
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/covetgo/covet/errs"
@@ -77,30 +78,41 @@ func hasOrigin(r *http.Request) bool {
 	return len(o) > 0 && o[0] != ""
 }
 
-// actual lets rs/cors add the headers of an actual (non-preflight)
-// request, then adds the constant-valued ones from fresh memory.
+// actual adds the headers of an actual (non-preflight) request under an
+// origin list. rs/cors is not asked: for an actual request it would only
+// compare the method and echo the Origin, and it would hand out its shared
+// Vary and Allow-Credentials slices (and allocate for its debug log), all
+// of which this package would then have to undo. Instead, every value this
+// response needs beyond the request's own Origin comes from one fresh
+// array, in the order Vary, Allow-Credentials, Expose-Headers.
 func (c *CORS) actual(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	v := make([]string, c.actualValues)
+	origin := r.Header["Origin"]
+	// Several Origin lines: no browser sends that, so nothing is allowed.
+	allowed := len(origin) == 1 && c.methodAllowed(r.Method) && c.allowsOrigin(r, origin[0])
 	prior := h[hVary]
-	keep := prior != nil && listsOrigin(prior)
-	presetVary(h, prior, v, keep)
-	c.rs.ServeHTTP(w, r, noop)
-	if keep {
-		h[hVary] = prior // Origin is listed already
+	n := 0
+	if prior == nil || !listsOrigin(prior) {
+		n = len(prior) + 1
 	}
-	acao, ok := h[hACAO]
-	if !ok {
+	if allowed {
+		n += c.actualValues
+	}
+	if n == 0 {
+		return // Origin is listed already, and nothing is allowed
+	}
+	v := make([]string, n)
+	i := 0
+	if prior == nil || !listsOrigin(prior) {
+		i = copy(v, prior)
+		v[i] = varyOrigin
+		i++
+		h[hVary] = v[:i:i]
+	}
+	if !allowed {
 		return
 	}
-	if len(acao) != 1 {
-		// Several Origin lines, which rs/cors echoes all: no browser sends
-		// that, so nothing is allowed.
-		delete(h, hACAO)
-		return
-	}
-	// Allow-Origin is the request's own Origin slice.
-	i := 1
+	h[hACAO] = origin[:1:1]
 	if c.credentials {
 		v[i] = "true"
 		h[hACAC] = v[i : i+1 : i+1]
@@ -112,41 +124,41 @@ func (c *CORS) actual(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// methodAllowed reports whether an actual request's method gets CORS
+// headers: OPTIONS, the CORS-safelisted methods and AllowedMethods, compared
+// case-sensitively, as rs/cors does.
+func (c *CORS) methodAllowed(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	return slices.Contains(c.methods, m)
+}
+
 // actualAny serves an actual request under AllowedOrigins "*". The answer
-// is the same for every request, Origin or not, so nothing varies: the
-// Vary: Origin rs/cors adds is taken back, and a request without Origin
-// gets "*" too.
+// is the same for every request, Origin or not, so nothing varies, and a
+// request without Origin gets "*" too.
 func (c *CORS) actualAny(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	v := make([]string, c.actualValues)
-	if !hasOrigin(r) {
-		c.setAny(h, v)
+	if hasOrigin(r) && !c.methodAllowed(r.Method) {
 		return
 	}
-	prior := h[hVary]
-	presetVary(h, prior, v, true)
-	c.rs.ServeHTTP(w, r, noop)
-	restoreVary(h, prior)
-	if _, ok := h[hACAO]; ok {
-		c.setAny(h, v)
-	}
+	c.setAny(w.Header())
 }
 
 // withoutOrigin adds what an actual request without Origin gets.
 func (c *CORS) withoutOrigin(h http.Header) {
 	if c.allOrigins {
-		c.setAny(h, make([]string, c.actualValues))
+		c.setAny(h)
 		return
 	}
 	addVary(h, varyOrigin)
 }
 
 // setAny sets Allow-Origin "*" and Expose-Headers from fresh values.
-func (c *CORS) setAny(h http.Header, v []string) {
-	v[0] = "*"
+func (c *CORS) setAny(h http.Header) {
+	v := []string{"*", c.exposed}
 	h[hACAO] = v[0:1:1]
 	if c.exposed != "" {
-		v[1] = c.exposed
 		h[hACEH] = v[1:2:2]
 	}
 }
