@@ -11,6 +11,7 @@ import (
 	rscors "github.com/rs/cors"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/httpx"
 )
 
 // MaxMaxAge is the longest Options.MaxAge accepted: 24 hours, Firefox's
@@ -190,7 +191,7 @@ func New(o Options) (*CORS, error) {
 		methods = []string{http.MethodGet, http.MethodHead, http.MethodPost}
 	}
 	for _, m := range methods {
-		if !validToken(m) {
+		if !httpx.IsToken(m) {
 			return nil, errs.Configf("cors: allowed method %q is not a valid method token", m)
 		}
 		if m == "*" {
@@ -219,7 +220,7 @@ func New(o Options) (*CORS, error) {
 			c.headers.all = true
 			continue
 		}
-		if !validToken(h) || len(h) > maxHeaderLen {
+		if !httpx.IsToken(h) || len(h) > maxHeaderLen {
 			return nil, errs.Configf("cors: allowed header %q is not a valid header name", h)
 		}
 		lh := strings.ToLower(h)
@@ -229,7 +230,7 @@ func New(o Options) (*CORS, error) {
 
 	exposed := make([]string, 0, len(o.ExposedHeaders))
 	for _, h := range o.ExposedHeaders {
-		if !validToken(h) {
+		if !httpx.IsToken(h) {
 			return nil, errs.Configf("cors: exposed header %q is not a valid header name", h)
 		}
 		if h == "*" && o.AllowCredentials {
@@ -363,8 +364,8 @@ func (c *CORS) allowsOrigin(r *http.Request, origin string) bool {
 	if c.originFunc == nil {
 		return false
 	}
-	scheme, ok := serializedOrigin(origin)
-	if !ok || (scheme == "http" && !c.funcHTTP) {
+	o, err := httpx.ParseOrigin(origin)
+	if err != nil || (o.Scheme == "http" && !c.funcHTTP) {
 		return false
 	}
 	return c.originFunc(r, origin)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	rscors "github.com/rs/cors"
+
+	"github.com/covetgo/covet/internal/httpx"
 )
 
 var fuzzAllowed = []string{"accept", "authorization", "content-type", "x-request-id"}
@@ -27,7 +29,7 @@ func referenceAccepts(lines []string) bool {
 			if item == "" {
 				continue
 			}
-			if n++; n > maxACRHNames || !validToken(item) {
+			if n++; n > maxACRHNames || !httpx.IsToken(item) {
 				return false
 			}
 			found := false

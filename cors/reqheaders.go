@@ -1,5 +1,7 @@
 package cors
 
+import "github.com/covetgo/covet/internal/httpx"
+
 // Limits on Access-Control-Request-Headers. A browser sends one line of
 // lowercase names; the limits leave room for proxies that split or pad the
 // field while keeping hostile input cheap: anything beyond them is refused
@@ -46,7 +48,7 @@ func (s *headerSet) acceptsRequestHeaders(lines []string) bool {
 			}
 			start := i
 			upper := false
-			for i < len(l) && isTokenChar(l[i]) {
+			for i < len(l) && httpx.IsTokenChar(l[i]) {
 				if l[i] >= 'A' && l[i] <= 'Z' {
 					upper = true
 				}
@@ -88,39 +90,6 @@ func (s *headerSet) acceptsRequestHeaders(lines []string) bool {
 			if _, ok := s.names[name]; !ok {
 				return false
 			}
-		}
-	}
-	return true
-}
-
-// isTokenChar reports whether c may appear in an RFC 9110 token.
-func isTokenChar(c byte) bool {
-	return tokenTable[c]
-}
-
-var tokenTable = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
-
-// validToken reports whether s is a non-empty RFC 9110 token (a method or a
-// header name).
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenChar(s[i]) {
-			return false
 		}
 	}
 	return true

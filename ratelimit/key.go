@@ -9,6 +9,7 @@ import (
 
 	"github.com/covetgo/covet/clientip"
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/httpx"
 )
 
 // Key says what a limit is counted per: the client's network, the
@@ -105,7 +106,7 @@ func (k Key) validate() (Key, error) {
 			}
 		case partAPIKey:
 			for i := 0; i < len(p.header); i++ {
-				if !isTokenChar(p.header[i]) {
+				if !httpx.IsTokenChar(p.header[i]) {
 					return k, errs.Configf("ratelimit: ByAPIKey header %q is not a valid header name", p.header)
 				}
 			}
@@ -119,12 +120,6 @@ func (k Key) validate() (Key, error) {
 		}
 	}
 	return Key{parts: out}, nil
-}
-
-func isTokenChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
-		c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' || c == '~'
 }
 
 // keyOutcome is what building a request's key found.

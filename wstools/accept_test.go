@@ -30,6 +30,8 @@ func TestNewValidates(t *testing.T) {
 		{name: "origin with other scheme", opts: Options{Origins: []string{"ftp://example.com"}}},
 		{name: "null origin", opts: Options{Origins: []string{"null"}}},
 		{name: "origin with credentials", opts: Options{Origins: []string{"https://u:p@example.com"}}},
+		{name: "origin with the default port", opts: Options{Origins: []string{"https://example.com:443"}}},
+		{name: "origin with a trailing slash", opts: Options{Origins: []string{"https://example.com/"}}},
 		{name: "bad subprotocol", opts: Options{Subprotocols: []string{"chat v1"}}},
 		{name: "negative message size", opts: Options{MaxMessageBytes: -5}},
 		{name: "message size cannot be unlimited", opts: Options{MaxMessageBytes: Unlimited}},
@@ -105,6 +107,9 @@ func TestRefusedBeforeUpgrade(t *testing.T) {
 		{name: "same host other port", mod: func(r *http.Request) { r.Header.Set("Origin", "http://chat.example.com:8080") }, wantStatus: 403, wantCode: "ws_origin_refused"},
 		{name: "null origin", mod: func(r *http.Request) { r.Header.Set("Origin", "null") }, wantStatus: 403, wantCode: "ws_origin_refused"},
 		{name: "garbage origin", mod: func(r *http.Request) { r.Header.Set("Origin", "http://%zz") }, wantStatus: 403, wantCode: "ws_origin_refused"},
+		{name: "origin not lowercase as browsers send it", mod: func(r *http.Request) { r.Header.Set("Origin", "http://Chat.example.com") }, wantStatus: 403, wantCode: "ws_origin_refused"},
+		{name: "origin with its default port written out", mod: func(r *http.Request) { r.Header.Set("Origin", "http://chat.example.com:80") }, wantStatus: 403, wantCode: "ws_origin_refused"},
+		{name: "origin with a trailing slash", mod: func(r *http.Request) { r.Header.Set("Origin", "http://chat.example.com/") }, wantStatus: 403, wantCode: "ws_origin_refused"},
 		{name: "two origins", mod: func(r *http.Request) {
 			r.Header.Add("Origin", "http://chat.example.com")
 			r.Header.Add("Origin", "https://evil.example")
@@ -161,13 +166,13 @@ func TestSameOrigin(t *testing.T) {
 	}{
 		{"http default port", "chat.example.com", false, "http://chat.example.com", true},
 		{"behind TLS proxy", "chat.example.com", false, "https://chat.example.com", true},
-		{"case-insensitive host", "Chat.Example.com", false, "http://chat.EXAMPLE.com", true},
+		{"case-insensitive host", "Chat.Example.com", false, "http://chat.example.com", true},
 		{"explicit port matches", "chat.example.com:8080", false, "http://chat.example.com:8080", true},
 		{"explicit port differs", "chat.example.com:8080", false, "http://chat.example.com", false},
 		{"TLS wants https", "chat.example.com", true, "http://chat.example.com", false},
 		{"TLS refuses http on the TLS port", "chat.example.com", true, "http://chat.example.com:443", false},
 		{"TLS https", "chat.example.com", true, "https://chat.example.com", true},
-		{"TLS https explicit default port", "chat.example.com", true, "https://chat.example.com:443", true},
+		{"TLS https explicit port", "chat.example.com:443", true, "https://chat.example.com", true},
 		{"IPv6", "[::1]:8080", false, "http://[::1]:8080", true},
 		{"IPv6 other port", "[::1]:8080", false, "http://[::1]:8081", false},
 		{"other host", "chat.example.com", false, "http://example.com", false},
@@ -180,9 +185,9 @@ func TestSameOrigin(t *testing.T) {
 			if tt.tls {
 				r.TLS = &tls.ConnectionState{}
 			}
-			origin, ok := originOf(tt.origin)
-			if !ok {
-				t.Fatalf("originOf(%q) failed", tt.origin)
+			origin, err := webOrigin(tt.origin)
+			if err != nil {
+				t.Fatalf("webOrigin(%q): %v", tt.origin, err)
 			}
 			if got := sameOrigin(r, origin); got != tt.want {
 				t.Fatalf("sameOrigin(%q, %q) = %v", tt.host, tt.origin, got)
@@ -307,12 +312,12 @@ func FuzzHandshakeHeaders(f *testing.F) {
 		if s.checkOrigin(r) != nil {
 			return
 		}
-		norm, ok := originOf(origin)
-		if !ok {
-			t.Fatalf("accepted unparsable origin %q", origin)
+		o, err := webOrigin(origin)
+		if err != nil {
+			t.Fatalf("accepted origin %q, which is not one a browser sends: %v", origin, err)
 		}
-		if norm != "https://app.example.com:443" && !strings.EqualFold(norm[strings.Index(norm, "://")+3:strings.LastIndexByte(norm, ':')], hostOnly(host)) {
-			t.Fatalf("accepted origin %q (%s) for host %q", origin, norm, host)
+		if origin != "https://app.example.com" && !strings.EqualFold(o.Host, hostOnly(host)) {
+			t.Fatalf("accepted origin %q for host %q", origin, host)
 		}
 	})
 }

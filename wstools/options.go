@@ -4,11 +4,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/httpx"
 )
 
 // Defaults applied to zero-valued Options fields.
@@ -224,7 +224,7 @@ func (o *Options) settings() (*settings, error) {
 		s.origins[norm] = struct{}{}
 	}
 	for _, p := range o.Subprotocols {
-		if p == "" || !isToken(p) {
+		if p == "" || !httpx.IsToken(p) {
 			return nil, errs.Configf("wstools: Subprotocols entry %q is not a valid token", p)
 		}
 	}
@@ -320,62 +320,34 @@ func positiveDuration(name string, v, def time.Duration, unlimited bool) (time.D
 	return v, nil
 }
 
-// normalizeOrigin checks an allowlist entry and returns it in the form
-// originOf produces for a request's Origin header.
+// normalizeOrigin checks an allowlist entry and returns it lowercased, in
+// the form browsers send in the Origin header: the rules are
+// httpx.ParseOrigin's, the ones the cors stage applies, and the scheme must
+// be http or https.
 func normalizeOrigin(s string) (string, error) {
-	if s == "*" || strings.Contains(s, "*") {
+	if strings.Contains(s, "*") {
 		return "", errorString("wildcards are not supported; set AllowAnyOrigin to accept every origin")
 	}
-	norm, ok := originOf(s)
-	if !ok {
-		return "", errorString(`want scheme://host[:port] with scheme http or https and nothing after the host`)
+	s = strings.ToLower(s)
+	if _, err := webOrigin(s); err != nil {
+		return "", err
 	}
-	return norm, nil
+	return s, nil
 }
 
-// originOf parses an origin (as sent in the Origin header) into the
-// canonical "scheme://host:port" form: lower case, default port explicit.
-func originOf(s string) (string, bool) {
-	if s == "" || s == "null" || len(s) > 2048 {
-		return "", false
+// webOrigin parses an origin as a browser sends it and accepts only the
+// http and https schemes, the ones a WebSocket page can have.
+func webOrigin(s string) (httpx.Origin, error) {
+	o, err := httpx.ParseOrigin(s)
+	if err != nil {
+		return o, err
 	}
-	u, err := url.Parse(s)
-	if err != nil || u.Opaque != "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") || u.RawPath != "" {
-		return "", false
+	if o.Scheme != "http" && o.Scheme != "https" {
+		return httpx.Origin{}, errorString("want an http or https origin")
 	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme != "http" && scheme != "https" {
-		return "", false
-	}
-	host := strings.ToLower(u.Hostname())
-	if host == "" {
-		return "", false
-	}
-	port := u.Port()
-	if port == "" {
-		if scheme == "https" {
-			port = "443"
-		} else {
-			port = "80"
-		}
-	}
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	return scheme + "://" + host + ":" + port, true
+	return o, nil
 }
 
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
-
-// isToken reports whether s is an RFC 7230 token.
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
-			return false
-		}
-	}
-	return s != ""
-}
