@@ -4,11 +4,11 @@
 //
 // # What rs/cors does
 //
-// rs/cors answers preflights. It asks this package whether the Origin is
-// allowed, checks the requested method (case-sensitively), and writes
-// Access-Control-Allow-Origin, Access-Control-Allow-Methods and -Headers
-// (echoed from the preflight), Access-Control-Allow-Private-Network and the
-// preflight's Vary fields.
+// rs/cors answers the preflights whose Origin and request headers this
+// package has allowed: it checks the requested method (case-sensitively)
+// and writes Access-Control-Allow-Origin, Access-Control-Allow-Methods and
+// -Headers (echoed from the preflight), Access-Control-Allow-Private-Network
+// and the preflight's Vary fields.
 //
 // # What this package adds
 //
@@ -56,7 +56,7 @@
 //     lines is refused, as no browser sends one.
 //   - A refused preflight can be answered with 403 problem+json
 //     (RefusePreflightWith403) instead of a bare 204.
-//   - Per-route policies: each CORS value is one policy; mount separate
+//   - Per-route policies: each Policy value is one policy; mount separate
 //     values on separate subtrees.
 //
 // Mount the stage outside method routing (on the router or subrouter, not

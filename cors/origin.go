@@ -154,21 +154,27 @@ func (m *matcher) allowed(origin string) bool {
 	if err != nil {
 		return false
 	}
-	if len(m.anyPort) > 0 {
-		base := origin
-		if o.Port != "" {
-			base = origin[:len(origin)-len(o.Port)-1]
-		}
-		if _, ok := m.anyPort[base]; ok {
-			return true
-		}
+	return m.anyPortAllows(origin, o) || m.wildAllows(o)
+}
+
+// anyPortAllows matches origin against the ":*" entries.
+func (m *matcher) anyPortAllows(origin string, o httpx.Origin) bool {
+	if len(m.anyPort) == 0 {
+		return false
 	}
+	base := origin
+	if o.Port != "" {
+		base = origin[:len(origin)-len(o.Port)-1]
+	}
+	_, ok := m.anyPort[base]
+	return ok
+}
+
+// wildAllows matches o against the "*." entries.
+func (m *matcher) wildAllows(o httpx.Origin) bool {
 	for i := range m.wild {
 		g := &m.wild[i]
-		if g.scheme != o.Scheme || (!g.anyPort && g.port != o.Port) {
-			continue
-		}
-		if g.matchSubdomain(o.Host) {
+		if g.scheme == o.Scheme && (g.anyPort || g.port == o.Port) && g.matchSubdomain(o.Host) {
 			return true
 		}
 	}

@@ -26,6 +26,32 @@ type headerSet struct {
 // empty list elements. Work is bounded by maxACRHBytes before anything is
 // scanned, and nothing is allocated.
 func (s *headerSet) acceptsRequestHeaders(lines []string) bool {
+	if !withinBounds(lines) {
+		return false
+	}
+	names := 0
+	for _, l := range lines {
+		for i := 0; i < len(l); {
+			if c := l[i]; c == ',' || c == ' ' || c == '\t' {
+				i++ // separators and optional whitespace
+				continue
+			}
+			name, next, ok := nextName(l, i)
+			if !ok {
+				return false
+			}
+			i = next
+			if names++; names > maxACRHNames || !s.allows(name) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// withinBounds checks the number of lines and bytes before anything is
+// scanned.
+func withinBounds(lines []string) bool {
 	if len(lines) > maxACRHLines {
 		return false
 	}
@@ -33,64 +59,57 @@ func (s *headerSet) acceptsRequestHeaders(lines []string) bool {
 	for _, l := range lines {
 		total += len(l)
 	}
-	if total > maxACRHBytes {
+	return total <= maxACRHBytes
+}
+
+// nextName reads the name that starts at l[i] and the optional whitespace
+// after it, which must end the line or come before a comma. It returns the
+// name and where scanning goes on.
+func nextName(l string, i int) (name string, next int, ok bool) {
+	start := i
+	for i < len(l) && httpx.IsTokenChar(l[i]) {
+		i++
+	}
+	if i == start {
+		return "", i, false // a byte that is neither a token byte, OWS nor a comma
+	}
+	name = l[start:i]
+	for i < len(l) && (l[i] == ' ' || l[i] == '\t') {
+		i++
+	}
+	if i < len(l) && l[i] != ',' {
+		return "", i, false
+	}
+	return name, i, true
+}
+
+// allows reports whether the set holds name, compared case-insensitively,
+// without allocating.
+func (s *headerSet) allows(name string) bool {
+	if s.all {
+		return true
+	}
+	if len(name) > s.maxLen || len(name) > maxHeaderLen {
 		return false
 	}
-	names := 0
-	var buf [maxHeaderLen]byte
-	for _, l := range lines {
-		for i := 0; i < len(l); {
-			// Skip separators and optional whitespace.
-			c := l[i]
-			if c == ',' || c == ' ' || c == '\t' {
-				i++
-				continue
-			}
-			start := i
-			upper := false
-			for i < len(l) && httpx.IsTokenChar(l[i]) {
-				if l[i] >= 'A' && l[i] <= 'Z' {
-					upper = true
-				}
-				i++
-			}
-			if i == start {
-				return false // a byte that is neither a token byte, OWS nor a comma
-			}
-			// After a name: optional whitespace, then a comma or the end.
-			name := l[start:i]
-			for i < len(l) && (l[i] == ' ' || l[i] == '\t') {
-				i++
-			}
-			if i < len(l) && l[i] != ',' {
-				return false
-			}
-			names++
-			if names > maxACRHNames {
-				return false
-			}
-			if s.all {
-				continue
-			}
-			if len(name) > s.maxLen || len(name) > maxHeaderLen {
-				return false
-			}
-			if upper {
-				n := copy(buf[:], name)
-				for k := 0; k < n; k++ {
-					if b := buf[k]; b >= 'A' && b <= 'Z' {
-						buf[k] = b + ('a' - 'A')
-					}
-				}
-				if _, ok := s.names[string(buf[:n])]; !ok {
-					return false
-				}
-				continue
-			}
-			if _, ok := s.names[name]; !ok {
-				return false
-			}
+	upper := false
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c >= 'A' && c <= 'Z' {
+			upper = true
+			break
 		}
 	}
-	return true
+	if !upper {
+		_, ok := s.names[name]
+		return ok
+	}
+	var buf [maxHeaderLen]byte
+	n := copy(buf[:], name)
+	for k := 0; k < n; k++ {
+		if b := buf[k]; b >= 'A' && b <= 'Z' {
+			buf[k] = b + ('a' - 'A')
+		}
+	}
+	_, ok := s.names[string(buf[:n])]
+	return ok
 }
