@@ -1,6 +1,7 @@
 package wstools
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -191,6 +192,8 @@ type settings struct {
 	logger        *slog.Logger
 }
 
+// settings validates the options and fills in the defaults, one group of
+// options at a time.
 func (o *Options) settings() (*settings, error) {
 	s := &settings{
 		anyOrigin:     o.AllowAnyOrigin,
@@ -202,7 +205,7 @@ func (o *Options) settings() (*settings, error) {
 		onDisconnect:  o.OnDisconnect,
 		overflow:      o.Overflow,
 		onDrop:        o.OnDrop,
-		logger:        o.Logger,
+		logger:        cmp.Or(o.Logger, slog.Default()),
 	}
 	if s.clientIP == nil {
 		s.clientIP = defaultClientIP
@@ -210,82 +213,102 @@ func (o *Options) settings() (*settings, error) {
 	if s.router == nil {
 		s.router = NewRouter()
 	}
-	if s.logger == nil {
-		s.logger = slog.Default()
+	for _, step := range []func(*Options) error{s.setOrigins, s.setSubprotocols, s.setRate, s.setLimits, s.setTimeouts} {
+		if err := step(o); err != nil {
+			return nil, err
+		}
 	}
+	return s, nil
+}
+
+// setOrigins validates the origin allowlist.
+func (s *settings) setOrigins(o *Options) error {
 	if len(o.Origins) > 0 {
 		s.origins = make(map[string]struct{}, len(o.Origins))
 	}
 	for _, origin := range o.Origins {
 		norm, err := normalizeOrigin(origin)
 		if err != nil {
-			return nil, errs.Configf("wstools: Origins entry %q: %v", origin, err)
+			return errs.Configf("wstools: Origins entry %q: %v", origin, err)
 		}
 		s.origins[norm] = struct{}{}
 	}
+	return nil
+}
+
+// setSubprotocols validates the subprotocols, which must be tokens.
+func (s *settings) setSubprotocols(o *Options) error {
 	for _, p := range o.Subprotocols {
-		if p == "" || !httpx.IsToken(p) {
-			return nil, errs.Configf("wstools: Subprotocols entry %q is not a valid token", p)
+		if !httpx.IsToken(p) {
+			return errs.Configf("wstools: Subprotocols entry %q is not a valid token", p)
 		}
 	}
 	s.subprotocols = append([]string(nil), o.Subprotocols...)
+	return nil
+}
 
-	var err error
-	if s.maxMessage, err = positive64("MaxMessageBytes", o.MaxMessageBytes, DefaultMaxMessageBytes, false); err != nil {
-		return nil, err
-	}
+// setRate validates the per-connection message rate and its burst.
+func (s *settings) setRate(o *Options) error {
 	switch {
 	case o.MessagesPerSecond == Unlimited:
 		s.rate = 0
 	case o.MessagesPerSecond == 0:
 		s.rate = DefaultMessagesPerSecond
 	case o.MessagesPerSecond < 0 || o.MessagesPerSecond != o.MessagesPerSecond:
-		return nil, errs.Configf("wstools: MessagesPerSecond %v is negative (use Unlimited to switch the limit off)", o.MessagesPerSecond)
+		return errs.Configf("wstools: MessagesPerSecond %v is negative (use Unlimited to switch the limit off)", o.MessagesPerSecond)
 	default:
 		s.rate = o.MessagesPerSecond
 	}
 	switch {
 	case o.Burst < 0:
-		return nil, errs.Configf("wstools: Burst %d is negative", o.Burst)
+		return errs.Configf("wstools: Burst %d is negative", o.Burst)
 	case o.Burst == 0:
-		s.burst = 2 * s.rate
-		if s.burst < 1 {
-			s.burst = 1
-		}
+		s.burst = max(2*s.rate, 1)
 	default:
 		s.burst = float64(o.Burst)
 	}
-	if s.writeTimeout, err = positiveDuration("WriteTimeout", o.WriteTimeout, DefaultWriteTimeout, false); err != nil {
-		return nil, err
+	return nil
+}
+
+// setLimits validates the size and count limits.
+func (s *settings) setLimits(o *Options) error {
+	if o.Overflow > Disconnect {
+		return errs.Configf("wstools: unknown Overflow policy %d", o.Overflow)
+	}
+	var err error
+	if s.maxMessage, err = positive64("MaxMessageBytes", o.MaxMessageBytes, DefaultMaxMessageBytes, false); err != nil {
+		return err
 	}
 	if s.maxPerIP, err = positiveInt("MaxConnsPerIP", o.MaxConnsPerIP, DefaultMaxConnsPerIP, true); err != nil {
-		return nil, err
+		return err
 	}
 	if s.maxPerUser, err = positiveInt("MaxConnsPerUser", o.MaxConnsPerUser, DefaultMaxConnsPerUser, true); err != nil {
-		return nil, err
-	}
-	if s.pingInterval, err = positiveDuration("PingInterval", o.PingInterval, DefaultPingInterval, true); err != nil {
-		return nil, err
-	}
-	if s.pongTimeout, err = positiveDuration("PongTimeout", o.PongTimeout, DefaultPongTimeout, false); err != nil {
-		return nil, err
+		return err
 	}
 	if s.queueBytes, err = positiveInt("SendQueueBytes", o.SendQueueBytes, DefaultSendQueueBytes, false); err != nil {
-		return nil, err
-	}
-	if o.Overflow > Disconnect {
-		return nil, errs.Configf("wstools: unknown Overflow policy %d", o.Overflow)
+		return err
 	}
 	if s.maxMalformed, err = positiveInt("MaxMalformed", o.MaxMalformed, DefaultMaxMalformed, false); err != nil {
-		return nil, err
+		return err
 	}
-	if s.maxRooms, err = positiveInt("MaxRoomsPerConn", o.MaxRoomsPerConn, DefaultMaxRoomsPerConn, true); err != nil {
-		return nil, err
+	s.maxRooms, err = positiveInt("MaxRoomsPerConn", o.MaxRoomsPerConn, DefaultMaxRoomsPerConn, true)
+	return err
+}
+
+// setTimeouts validates the write, heartbeat and drain timeouts.
+func (s *settings) setTimeouts(o *Options) error {
+	var err error
+	if s.writeTimeout, err = positiveDuration("WriteTimeout", o.WriteTimeout, DefaultWriteTimeout, false); err != nil {
+		return err
 	}
-	if s.drainTimeout, err = positiveDuration("DrainTimeout", o.DrainTimeout, DefaultDrainTimeout, false); err != nil {
-		return nil, err
+	if s.pingInterval, err = positiveDuration("PingInterval", o.PingInterval, DefaultPingInterval, true); err != nil {
+		return err
 	}
-	return s, nil
+	if s.pongTimeout, err = positiveDuration("PongTimeout", o.PongTimeout, DefaultPongTimeout, false); err != nil {
+		return err
+	}
+	s.drainTimeout, err = positiveDuration("DrainTimeout", o.DrainTimeout, DefaultDrainTimeout, false)
+	return err
 }
 
 func positiveInt(name string, v, def int, unlimited bool) (int, error) {
