@@ -124,9 +124,9 @@ func (c *Policy) actual(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// methodAllowed reports whether an actual request's method gets CORS
-// headers: OPTIONS, the CORS-safelisted methods and AllowedMethods, compared
-// case-sensitively, as rs/cors does.
+// methodAllowed reports whether a method is allowed, for an actual request
+// or the one a preflight asks for: OPTIONS, the CORS-safelisted methods and
+// AllowedMethods, compared case-sensitively, as rs/cors does.
 func (c *Policy) methodAllowed(m string) bool {
 	switch m {
 	case http.MethodGet, http.MethodPost, http.MethodHead, http.MethodOptions:
@@ -163,27 +163,23 @@ func (c *Policy) setAny(h http.Header) {
 	}
 }
 
-// preflight checks the origin and what rs/cors does not (one Origin and
-// one method line, the request headers within bounds), lets rs/cors answer,
-// adds the constant-valued headers from fresh memory, and writes the status
-// or hands over to next.
+// preflight decides on a preflight (see preflightAllowed), lets rs/cors
+// write the answer, adds the constant-valued headers from fresh memory, and
+// writes the status or hands over to next.
 func (c *Policy) preflight(w http.ResponseWriter, r *http.Request, next http.Handler, acrm []string) {
-	if !c.preflightAllowed(r, acrm) {
+	acrh := r.Header["Access-Control-Request-Headers"]
+	if !c.preflightAllowed(r, acrm, acrh) {
 		c.refusePreflight(w, r, next)
 		return
 	}
 	h := w.Header()
 	v := make([]string, c.preflightValues)
 	presetVary(h, v)
+	// rs/cors allows what preflightAllowed allows: it writes Allow-Origin,
+	// -Methods and -Headers, Allow-Private-Network and Vary.
 	c.rs.ServeHTTP(w, r, noop)
-	if _, ok := h[hACAO]; !ok {
-		// rs/cors refused the method. Vary already holds the preflight
-		// fields, in this response's memory.
-		c.refuse(w, r, next)
-		return
-	}
 	c.setPreflightValues(h, v)
-	if acrh := r.Header["Access-Control-Request-Headers"]; len(acrh) > 1 {
+	if len(acrh) > 1 {
 		// rs/cors echoes the field lines as they came; one line is what
 		// browsers expect.
 		h[hACAH] = []string{strings.Join(acrh, ",")}
@@ -195,18 +191,18 @@ func (c *Policy) preflight(w http.ResponseWriter, r *http.Request, next http.Han
 	w.WriteHeader(c.status)
 }
 
-// preflightAllowed checks what rs/cors is not asked about: a single
-// Origin line that the policy allows, a single method line, and request
+// preflightAllowed checks a preflight before rs/cors sees it: a single
+// Origin line that the policy allows, a single method line naming an
+// allowed method (case-sensitively, as rs/cors compares), and request
 // headers within bounds that are all allowed.
-func (c *Policy) preflightAllowed(r *http.Request, acrm []string) bool {
+func (c *Policy) preflightAllowed(r *http.Request, acrm, acrh []string) bool {
 	origin := r.Header["Origin"]
-	if len(acrm) != 1 || len(origin) != 1 || origin[0] == "" {
+	if len(acrm) != 1 || len(origin) != 1 || origin[0] == "" || !c.methodAllowed(acrm[0]) {
 		return false
 	}
 	if !c.allOrigins && !c.allowsOrigin(r, origin[0]) {
 		return false
 	}
-	acrh := r.Header["Access-Control-Request-Headers"]
 	return len(acrh) == 0 || c.headers.acceptsRequestHeaders(acrh)
 }
 
