@@ -19,6 +19,7 @@ import (
 )
 
 func TestNewValidates(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		opts Options
@@ -76,6 +77,7 @@ func handshake(mod func(r *http.Request)) *http.Request {
 }
 
 func TestRefusedBeforeUpgrade(t *testing.T) {
+	t.Parallel()
 	authFail := func(r *http.Request) (string, error) {
 		switch r.Header.Get("Authorization") {
 		case "Bearer good":
@@ -157,6 +159,7 @@ func checkProblem(t *testing.T, w *httptest.ResponseRecorder, status int, code s
 }
 
 func TestSameOrigin(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		host   string
@@ -197,6 +200,7 @@ func TestSameOrigin(t *testing.T) {
 }
 
 func TestAcceptedOverRealSocket(t *testing.T) {
+	t.Parallel()
 	auth := func(r *http.Request) (string, error) {
 		if u := r.URL.Query().Get("user"); u != "" {
 			return u, nil
@@ -257,11 +261,13 @@ func dialRefused(t *testing.T, url string, opts *websocket.DialOptions, status i
 }
 
 func TestAllowAnyOrigin(t *testing.T) {
+	t.Parallel()
 	_, url := serve(t, Options{AllowAnyOrigin: true})
 	dial(t, url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"https://anything.example"}}})
 }
 
 func TestClientIPCapKeysIPv6By64(t *testing.T) {
+	t.Parallel()
 	addrs := []string{"2001:db8:1:2::1", "2001:db8:1:2::ffff", "2001:db8:1:3::1"}
 	i := 0
 	h, err := New(Options{MaxConnsPerIP: 1, ClientIP: func(*http.Request) netip.Addr {
