@@ -264,7 +264,7 @@ func compileHeaders(o Options) (headerSet, error) {
 	if len(hdrs) == 0 {
 		hdrs = []string{"Accept", "Content-Type", "X-Requested-With"}
 	}
-	s := headerSet{names: make(map[string]struct{}, len(hdrs))}
+	var s headerSet
 	for _, h := range hdrs {
 		if h == "*" {
 			if o.AllowCredentials {
@@ -276,9 +276,7 @@ func compileHeaders(o Options) (headerSet, error) {
 		if !httpx.IsToken(h) || len(h) > maxHeaderLen {
 			return s, errs.Configf("cors: allowed header %q is not a valid header name", h)
 		}
-		lh := strings.ToLower(h)
-		s.names[lh] = struct{}{}
-		s.maxLen = max(s.maxLen, len(lh))
+		s.add(strings.ToLower(h))
 	}
 	return s, nil
 }

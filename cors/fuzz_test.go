@@ -1,6 +1,7 @@
 package cors
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -58,10 +59,13 @@ func FuzzRequestHeaders(f *testing.F) {
 		f.Add(s, "")
 		f.Add(s, "authorization")
 	}
-	s := headerSet{names: map[string]struct{}{}}
+	var s, big headerSet // big holds the same names beyond maxFewHeaders
 	for _, a := range fuzzAllowed {
-		s.names[a] = struct{}{}
-		s.maxLen = max(s.maxLen, len(a))
+		s.add(a)
+		big.add(a)
+	}
+	for i := range maxFewHeaders {
+		big.add(fmt.Sprintf("x-filler-%d", i))
 	}
 	rs := rscors.New(rscors.Options{AllowedOrigins: []string{"https://a.test"}, AllowedMethods: []string{"PUT"}, AllowedHeaders: fuzzAllowed})
 	rsHandler := rs.Handler(http.NotFoundHandler())
@@ -73,6 +77,9 @@ func FuzzRequestHeaders(f *testing.F) {
 		got := s.acceptsRequestHeaders(lines)
 		if want := referenceAccepts(lines); got != want {
 			t.Fatalf("accepts(%q) = %v, reference says %v", lines, got, want)
+		}
+		if !strings.Contains(strings.ToLower(line1+line2), "x-filler") && big.acceptsRequestHeaders(lines) != got {
+			t.Fatalf("accepts(%q) differs between a small and a large set", lines)
 		}
 		if len(strings.Join(lines, "")) > maxACRHBytes || strings.ContainsAny(line1+line2, "\r\n\x00") {
 			return
