@@ -307,31 +307,11 @@ func testCrossInstance(t *testing.T, brokerA, brokerB Broker, subscribers func(r
 		return subscribers(allRoom) == 2 && subscribers("room-1") == 2 && subscribers("room-2") == 1 && subscribers("room-3") == 0
 	})
 
-	var mu sync.Mutex
-	received := map[string][]frame{}
-	collect := func(name string, c *websocket.Conn) {
-		go func() {
-			for {
-				_, msg, err := c.Read(context.Background())
-				if err != nil {
-					return
-				}
-				var f frame
-				_ = json.Unmarshal(msg, &f)
-				mu.Lock()
-				received[name] = append(received[name], f)
-				mu.Unlock()
-			}
-		}()
-	}
-	collect("a", a)
-	collect("b", b)
-	collect("bOnly", bOnly)
-	got := func(name string) []frame {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]frame(nil), received[name]...)
-	}
+	var rec frameCollector
+	rec.collect("a", a)
+	rec.collect("b", b)
+	rec.collect("bOnly", bOnly)
+	got := rec.got
 
 	if err := ha.Broadcast(ctx, "room-1", "chat", "from A"); err != nil {
 		t.Fatal(err)
@@ -355,23 +335,7 @@ func testCrossInstance(t *testing.T, brokerA, brokerB Broker, subscribers func(r
 		"bOnly": {`"A to room-2"`, `"all"`},
 	}
 	for name, w := range want {
-		g := got(name)
-		var datas []string
-		for _, f := range g {
-			datas = append(datas, string(f.Data))
-		}
-		if !sameSet(datas, w) {
-			t.Fatalf("%s received %v, want each of %v exactly once", name, datas, w)
-		}
-		var seq uint64
-		for _, f := range g {
-			if f.Room == "room-1" {
-				seq++
-				if f.Seq != seq {
-					t.Fatalf("%s: room-1 seq %d, want %d", name, f.Seq, seq)
-				}
-			}
-		}
+		checkDelivered(t, name, got(name), w)
 	}
 	if st := hb.Stats(); st.RemoteIn != 2 {
 		t.Fatalf("B RemoteIn = %d, want 2 (room-1 and room-2 from A)", st.RemoteIn)
@@ -379,6 +343,61 @@ func testCrossInstance(t *testing.T, brokerA, brokerB Broker, subscribers func(r
 	// Leaving the last local member unsubscribes.
 	_ = bOnly.Close(websocket.StatusNormalClosure, "")
 	eventually(t, "room-2 unsubscribed", func() bool { return subscribers("room-2") == 0 })
+}
+
+// frameCollector gathers the frames WebSocket clients receive, by name.
+type frameCollector struct {
+	mu       sync.Mutex
+	received map[string][]frame
+}
+
+// collect reads c's frames in the background until it closes.
+func (r *frameCollector) collect(name string, c *websocket.Conn) {
+	go func() {
+		for {
+			_, msg, err := c.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var f frame
+			_ = json.Unmarshal(msg, &f)
+			r.mu.Lock()
+			if r.received == nil {
+				r.received = map[string][]frame{}
+			}
+			r.received[name] = append(r.received[name], f)
+			r.mu.Unlock()
+		}
+	}()
+}
+
+// got returns a copy of the frames name has received so far.
+func (r *frameCollector) got(name string) []frame {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]frame(nil), r.received[name]...)
+}
+
+// checkDelivered fails unless frames hold each of want exactly once, with
+// room-1's sequence numbers counting up from 1.
+func checkDelivered(t *testing.T, name string, frames []frame, want []string) {
+	t.Helper()
+	var datas []string
+	for _, f := range frames {
+		datas = append(datas, string(f.Data))
+	}
+	if !sameSet(datas, want) {
+		t.Fatalf("%s received %v, want each of %v exactly once", name, datas, want)
+	}
+	var seq uint64
+	for _, f := range frames {
+		if f.Room == "room-1" {
+			seq++
+			if f.Seq != seq {
+				t.Fatalf("%s: room-1 seq %d, want %d", name, f.Seq, seq)
+			}
+		}
+	}
 }
 
 func sameSet(got, want []string) bool {
