@@ -16,7 +16,7 @@ func (w benchWriter) Header() http.Header         { return w.h }
 func (w benchWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w benchWriter) WriteHeader(int)             {}
 
-func benchServe(b *testing.B, c *CORS, r *http.Request) {
+func benchServe(b *testing.B, c *Policy, r *http.Request) {
 	h := c.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	w := benchWriter{h: http.Header{}}
 	b.ReportAllocs()

@@ -11,6 +11,7 @@ import (
 	rscors "github.com/rs/cors"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/httpx"
 )
 
 // MaxMaxAge is the longest Options.MaxAge accepted: 24 hours, Firefox's
@@ -115,9 +116,9 @@ type Options struct {
 	RefusePreflightWith403 bool
 }
 
-// CORS is a compiled policy. It is safe for concurrent use.
-type CORS struct {
-	rs         *rscors.Cors // the protocol, configured from the validated Options
+// Policy is a compiled CORS policy. It is safe for concurrent use.
+type Policy struct {
+	rs         *rscors.Cors // answers preflights, configured from the validated Options
 	match      *matcher
 	originFunc func(*http.Request, string) bool
 	// funcHTTP: originFunc may see http: origins.
@@ -135,9 +136,15 @@ type CORS struct {
 	refuse403      bool
 	varyPreflight  string
 
-	actualValues    int // fresh values an actual request may need
-	preflightValues int // fresh values an allowed preflight may need
+	methods         []string // allowed methods beyond GET, HEAD and POST
+	actualValues    int      // fresh values an allowed actual request needs beyond Vary
+	preflightValues int      // fresh values an allowed preflight may need
 }
+
+// CORS is the former name of Policy.
+//
+// Deprecated: use Policy.
+type CORS = Policy
 
 var errPreflightRefused = errs.New(errs.KindAuthorization, "cors_preflight_refused",
 	"The cross-origin request is not allowed by the CORS policy.")
@@ -146,10 +153,13 @@ var errPreflightRefused = errs.New(errs.KindAuthorization, "cors_preflight_refus
 // 2606): an origin function that allows it allows every origin.
 const probeOrigin = "https://origin-probe.invalid"
 
+// safelisted are the methods browsers never ask permission for.
+var safelisted = []string{http.MethodGet, http.MethodHead, http.MethodPost}
+
 // New validates o and compiles the policy. Invalid or insecure settings give
 // a configuration error naming the offending entry.
-func New(o Options) (*CORS, error) {
-	c := &CORS{
+func New(o Options) (*Policy, error) {
+	c := &Policy{
 		credentials:    o.AllowCredentials,
 		refuse403:      o.RefusePreflightWith403,
 		originFunc:     o.AllowOriginFunc,
@@ -157,128 +167,165 @@ func New(o Options) (*CORS, error) {
 		privateNetwork: o.AllowPrivateNetwork,
 		passthrough:    o.PreflightPassthrough,
 	}
+	var err error
+	if err = c.compileOrigins(o); err != nil {
+		return nil, err
+	}
+	if c.methods, err = extraMethods(o.AllowedMethods); err != nil {
+		return nil, err
+	}
+	if c.headers, err = compileHeaders(o); err != nil {
+		return nil, err
+	}
+	if c.exposed, err = exposedHeaders(o); err != nil {
+		return nil, err
+	}
+	if c.maxAge, err = maxAgeValue(o); err != nil {
+		return nil, err
+	}
+	if err := c.checkPreflightOptions(o); err != nil {
+		return nil, err
+	}
+	c.varyPreflight = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+	if c.privateNetwork {
+		c.varyPreflight += ", Access-Control-Request-Private-Network"
+	}
+	c.actualValues = count(c.credentials, c.exposed != "")
+	c.preflightValues = 1 + count(c.allOrigins, c.credentials, c.maxAge != "", c.privateNetwork)
+	c.rs = c.newPreflightEngine()
+	return c, nil
+}
+
+// count returns how many of bs are true.
+func count(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+// compileOrigins validates AllowedOrigins and AllowOriginFunc and builds
+// the matcher.
+func (c *Policy) compileOrigins(o Options) error {
 	var ps []pattern
 	for _, raw := range o.AllowedOrigins {
 		if raw == "*" {
 			if o.AllowCredentials {
-				return nil, errs.Configf(`cors: allowed origin "*" together with AllowCredentials would let every site act as the user; list the origins`)
+				return errs.Configf(`cors: allowed origin "*" together with AllowCredentials would let every site act as the user; list the origins`)
 			}
 			if len(o.AllowedOrigins) > 1 {
-				return nil, errs.Configf(`cors: allowed origin "*" must be the only entry`)
+				return errs.Configf(`cors: allowed origin "*" must be the only entry`)
 			}
 			c.allOrigins = true
 			continue
 		}
 		p, err := parsePattern(raw)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if o.AllowCredentials && p.scheme == "http" && !o.DangerouslyAllowHTTPOriginsWithCredentials {
-			return nil, errs.Configf("cors: allowed origin %q: an http: origin with AllowCredentials lets anyone on its network path act as the user; use https, or set DangerouslyAllowHTTPOriginsWithCredentials for local development", raw)
+			return errs.Configf("cors: allowed origin %q: an http: origin with AllowCredentials lets anyone on its network path act as the user; use https, or set DangerouslyAllowHTTPOriginsWithCredentials for local development", raw)
 		}
 		ps = append(ps, p)
 	}
 	c.match = newMatcher(ps)
 	if err := c.checkOriginFunc(o); err != nil {
-		return nil, err
+		return err
 	}
 	c.none = !c.allOrigins && len(ps) == 0 && c.originFunc == nil
+	return nil
+}
 
-	methods := o.AllowedMethods
-	if len(methods) == 0 {
-		methods = []string{http.MethodGet, http.MethodHead, http.MethodPost}
-	}
+// extraMethods validates AllowedMethods (empty: GET, HEAD and POST) and
+// returns those beyond the CORS-safelisted ones.
+func extraMethods(methods []string) ([]string, error) {
+	var extra []string
 	for _, m := range methods {
-		if !validToken(m) {
+		if !httpx.IsToken(m) {
 			return nil, errs.Configf("cors: allowed method %q is not a valid method token", m)
 		}
 		if m == "*" {
 			return nil, errs.Configf(`cors: allowed method "*": list the methods`)
 		}
-	}
-	// Browsers never ask permission for the CORS-safelisted methods.
-	rsMethods := []string{http.MethodGet, http.MethodHead, http.MethodPost}
-	for _, m := range methods {
-		if !slices.Contains(rsMethods, m) {
-			rsMethods = append(rsMethods, m)
+		if !slices.Contains(safelisted, m) && !slices.Contains(extra, m) {
+			extra = append(extra, m)
 		}
 	}
+	return extra, nil
+}
 
+// compileHeaders validates AllowedHeaders (empty: Accept, Content-Type and
+// X-Requested-With) into the set preflights are checked against.
+func compileHeaders(o Options) (headerSet, error) {
 	hdrs := o.AllowedHeaders
 	if len(hdrs) == 0 {
 		hdrs = []string{"Accept", "Content-Type", "X-Requested-With"}
 	}
-	c.headers.names = make(map[string]struct{}, len(hdrs))
+	var s headerSet
 	for _, h := range hdrs {
 		if h == "*" {
 			if o.AllowCredentials {
-				return nil, errs.Configf(`cors: allowed header "*" together with AllowCredentials would let every allowed origin send Authorization and cookies-bearing custom headers; list the headers`)
+				return s, errs.Configf(`cors: allowed header "*" together with AllowCredentials would let every allowed origin send Authorization and cookies-bearing custom headers; list the headers`)
 			}
-			c.headers.all = true
+			s.all = true
 			continue
 		}
-		if !validToken(h) || len(h) > maxHeaderLen {
-			return nil, errs.Configf("cors: allowed header %q is not a valid header name", h)
+		if !httpx.IsToken(h) || len(h) > maxHeaderLen {
+			return s, errs.Configf("cors: allowed header %q is not a valid header name", h)
 		}
-		lh := strings.ToLower(h)
-		c.headers.names[lh] = struct{}{}
-		c.headers.maxLen = max(c.headers.maxLen, len(lh))
+		s.add(strings.ToLower(h))
 	}
+	return s, nil
+}
 
+// exposedHeaders validates ExposedHeaders and returns the field value.
+func exposedHeaders(o Options) (string, error) {
 	exposed := make([]string, 0, len(o.ExposedHeaders))
 	for _, h := range o.ExposedHeaders {
-		if !validToken(h) {
-			return nil, errs.Configf("cors: exposed header %q is not a valid header name", h)
+		if !httpx.IsToken(h) {
+			return "", errs.Configf("cors: exposed header %q is not a valid header name", h)
 		}
 		if h == "*" && o.AllowCredentials {
-			return nil, errs.Configf(`cors: exposed header "*" means the literal name "*" when credentials are allowed; list the headers`)
+			return "", errs.Configf(`cors: exposed header "*" means the literal name "*" when credentials are allowed; list the headers`)
 		}
 		exposed = append(exposed, http.CanonicalHeaderKey(h))
 	}
-	c.exposed = strings.Join(exposed, ", ")
+	return strings.Join(exposed, ", "), nil
+}
 
+// maxAgeValue validates MaxAge and DisablePreflightCache and returns the
+// Access-Control-Max-Age value, "" for none.
+func maxAgeValue(o Options) (string, error) {
 	switch {
 	case o.MaxAge < 0:
-		return nil, errs.Configf("cors: MaxAge %v is negative; set DisablePreflightCache to send Access-Control-Max-Age: 0", o.MaxAge)
+		return "", errs.Configf("cors: MaxAge %v is negative; set DisablePreflightCache to send Access-Control-Max-Age: 0", o.MaxAge)
 	case o.MaxAge > MaxMaxAge:
-		return nil, errs.Configf("cors: MaxAge %v is over 24h (86400 s), which browsers ignore; Chromium caps it at 2h", o.MaxAge)
+		return "", errs.Configf("cors: MaxAge %v is over 24h (86400 s), which browsers ignore; Chromium caps it at 2h", o.MaxAge)
 	case o.DisablePreflightCache && o.MaxAge != 0:
-		return nil, errs.Configf("cors: DisablePreflightCache together with MaxAge %v: choose one", o.MaxAge)
+		return "", errs.Configf("cors: DisablePreflightCache together with MaxAge %v: choose one", o.MaxAge)
 	case o.DisablePreflightCache:
-		c.maxAge = "0"
+		return "0", nil
 	case o.MaxAge >= time.Second:
-		c.maxAge = strconv.FormatInt(int64(o.MaxAge/time.Second), 10)
+		return strconv.FormatInt(int64(o.MaxAge/time.Second), 10), nil
 	}
+	return "", nil
+}
 
-	if err := c.checkPreflightOptions(o); err != nil {
-		return nil, err
-	}
-
-	c.varyPreflight = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
-	if c.privateNetwork {
-		c.varyPreflight += ", Access-Control-Request-Private-Network"
-	}
-	c.actualValues, c.preflightValues = 1, 1
-	for _, b := range []bool{c.credentials, c.exposed != ""} {
-		if b {
-			c.actualValues++
-		}
-	}
-	for _, b := range []bool{c.allOrigins, c.credentials, c.maxAge != "", c.privateNetwork} {
-		if b {
-			c.preflightValues++
-		}
-	}
-
+// newPreflightEngine configures rs/cors for the preflights this policy
+// lets it answer.
+func (c *Policy) newPreflightEngine() *rscors.Cors {
 	ro := rscors.Options{
-		AllowedMethods: rsMethods,
+		AllowedMethods: append(slices.Clip(safelisted), c.methods...),
 		// The request headers are checked here before rs/cors runs (see
 		// acceptsRequestHeaders); rs/cors only echoes them.
 		AllowedHeaders: []string{"*"},
-		// Allow-Credentials, Expose-Headers and Max-Age are constants that
-		// rs/cors would share between responses; they are added here, from
-		// memory of each response's own, when rs/cors has allowed a request.
-		AllowPrivateNetwork: o.AllowPrivateNetwork,
+		// Allow-Credentials and Max-Age are constants that rs/cors would
+		// share between responses; they are added here, from memory of each
+		// response's own, when rs/cors has allowed a request.
+		AllowPrivateNetwork: c.privateNetwork,
 		// The status, the refusal and the hand-over to next are decided
 		// here, once the headers are this response's own.
 		OptionsPassthrough: true,
@@ -286,14 +333,14 @@ func New(o Options) (*CORS, error) {
 	if c.allOrigins {
 		ro.AllowedOrigins = []string{"*"}
 	} else {
-		ro.AllowOriginVaryRequestFunc = c.originAllowed
+		// preflight has checked the Origin before rs/cors sees it.
+		ro.AllowOriginVaryRequestFunc = originChecked
 	}
-	c.rs = rscors.New(ro)
-	return c, nil
+	return rscors.New(ro)
 }
 
 // checkOriginFunc refuses an AllowOriginFunc that cannot be used safely.
-func (c *CORS) checkOriginFunc(o Options) error {
+func (c *Policy) checkOriginFunc(o Options) error {
 	if o.AllowOriginFunc == nil {
 		return nil
 	}
@@ -315,7 +362,7 @@ func (c *CORS) checkOriginFunc(o Options) error {
 }
 
 // checkPreflightOptions validates the options that shape preflight answers.
-func (c *CORS) checkPreflightOptions(o Options) error {
+func (c *Policy) checkPreflightOptions(o Options) error {
 	switch {
 	case o.PreflightStatus == 0:
 		c.status = http.StatusNoContent
@@ -339,7 +386,7 @@ func (c *CORS) checkPreflightOptions(o Options) error {
 
 // Must is New that panics on a configuration error, for package-level
 // policies built from constants.
-func Must(o Options) *CORS {
+func Must(o Options) *Policy {
 	c, err := New(o)
 	if err != nil {
 		panic(err)
@@ -347,18 +394,22 @@ func Must(o Options) *CORS {
 	return c
 }
 
-// originAllowed is the origin check rs/cors calls: the static allowlist,
-// then AllowOriginFunc on well-formed origins only.
-func (c *CORS) originAllowed(r *http.Request, origin string) (bool, []string) {
+// originChecked is the origin check rs/cors calls: it is only given
+// preflights whose Origin the policy allows.
+func originChecked(*http.Request, string) (bool, []string) { return true, nil }
+
+// allowsOrigin checks the static allowlist, then AllowOriginFunc on
+// well-formed origins only.
+func (c *Policy) allowsOrigin(r *http.Request, origin string) bool {
 	if c.match.allowed(origin) {
-		return true, nil
+		return true
 	}
 	if c.originFunc == nil {
-		return false, nil
+		return false
 	}
-	scheme, ok := serializedOrigin(origin)
-	if !ok || (scheme == "http" && !c.funcHTTP) {
-		return false, nil
+	o, err := httpx.ParseOrigin(origin)
+	if err != nil || (o.Scheme == "http" && !c.funcHTTP) {
+		return false
 	}
-	return c.originFunc(r, origin), nil
+	return c.originFunc(r, origin)
 }

@@ -16,7 +16,7 @@ import (
 
 const varyPre = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
 
-func policies(t *testing.T) map[string]*CORS {
+func policies(t *testing.T) map[string]*Policy {
 	t.Helper()
 	full := Options{
 		AllowedOrigins:   []string{"https://app.example.com", "https://*.example.org", "https://api.example.net:8443"},
@@ -35,7 +35,7 @@ func policies(t *testing.T) map[string]*CORS {
 		"none": {},
 		"dev":  {AllowedOrigins: []string{"http://localhost:*", "http://[::1]:*"}},
 	}
-	out := map[string]*CORS{}
+	out := map[string]*Policy{}
 	for k, o := range opts {
 		c, err := New(o)
 		if err != nil {
@@ -50,6 +50,7 @@ func policies(t *testing.T) map[string]*CORS {
 type hdr []string
 
 func TestFetchTable(t *testing.T) {
+	t.Parallel()
 	ps := policies(t)
 	const (
 		app = "https://app.example.com"
@@ -205,6 +206,7 @@ func TestFetchTable(t *testing.T) {
 }
 
 func TestRefused403IsProblemJSON(t *testing.T) {
+	t.Parallel()
 	c := Must(Options{AllowedOrigins: []string{"https://app.example.com"}, RefusePreflightWith403: true})
 	rec := httptest.NewRecorder()
 	r := httptest.NewRequest("OPTIONS", "/x", nil)
@@ -224,6 +226,7 @@ func TestRefused403IsProblemJSON(t *testing.T) {
 }
 
 func TestRefusedConfigurations(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		o    Options
@@ -279,6 +282,7 @@ func TestRefusedConfigurations(t *testing.T) {
 }
 
 func TestAcceptedConfigurations(t *testing.T) {
+	t.Parallel()
 	for _, o := range []Options{
 		{},
 		{AllowedOrigins: []string{"*"}},
@@ -298,6 +302,7 @@ func TestAcceptedConfigurations(t *testing.T) {
 }
 
 func TestVaryAppended(t *testing.T) {
+	t.Parallel()
 	c := Must(Options{AllowedOrigins: []string{"https://app.example.com"}})
 	for _, tc := range []struct {
 		name     string
@@ -342,6 +347,7 @@ func TestVaryAppended(t *testing.T) {
 // slices in place, concurrently. With shared slices (rs/cors#198) the race
 // detector reports it and later responses carry the edits.
 func TestHandlerMutatesHeadersRace(t *testing.T) {
+	t.Parallel()
 	c := Must(Options{
 		AllowedOrigins: []string{"https://app.example.com"}, AllowCredentials: true,
 		ExposedHeaders: []string{"X-Total"}, MaxAge: time.Hour, AllowedMethods: []string{"PUT"},
@@ -452,8 +458,9 @@ func TestACRHBounds(t *testing.T) {
 // the stage hands out, or appends into, memory another response can see;
 // without -race, a later response sees an earlier one's edits.
 func TestVaryEditedInPlaceParallel(t *testing.T) {
+	t.Parallel()
 	upstream := []string{"Accept-Language"}
-	policies := map[string]*CORS{
+	policies := map[string]*Policy{
 		"list": Must(Options{AllowedOrigins: []string{"https://app.example.com"}, AllowedMethods: []string{"PUT"}, AllowCredentials: true, MaxAge: time.Minute}),
 		"star": Must(Options{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"PUT"}}),
 	}
@@ -515,5 +522,27 @@ func TestVaryEditedInPlaceParallel(t *testing.T) {
 	}
 	if upstream[0] != "Accept-Language" {
 		t.Errorf("the earlier stage's slice was written to: %q", upstream)
+	}
+}
+
+// TestOneAllocationPerActualRequest holds the stage to its design: every
+// header value an allowed actual request gets, beyond the request's own
+// Origin slice, comes from one array.
+func TestOneAllocationPerActualRequest(t *testing.T) {
+	c := Must(Options{AllowedOrigins: []string{"https://app.example.com"}, AllowCredentials: true, ExposedHeaders: []string{"X-Total"}})
+	h := c.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Origin", "https://app.example.com")
+	w := httptest.NewRecorder()
+	serve := func() {
+		clear(w.Header())
+		h.ServeHTTP(w, r)
+	}
+	serve()
+	if got := w.Header().Get("Access-Control-Expose-Headers"); got != "X-Total" {
+		t.Fatalf("Expose-Headers = %q", got)
+	}
+	if n := testing.AllocsPerRun(100, serve); n != 1 {
+		t.Errorf("an allowed actual request allocates %v times, want 1", n)
 	}
 }

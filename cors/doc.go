@@ -4,12 +4,11 @@
 //
 // # What rs/cors does
 //
-// rs/cors does the protocol. It tells preflights from actual requests,
-// asks this package whether the Origin is allowed, checks the method
-// (case-sensitively), and writes Access-Control-Allow-Origin (the request's
-// own Origin, or "*"), Access-Control-Allow-Methods and -Headers (echoed
-// from the preflight), Access-Control-Allow-Private-Network and the Vary
-// fields.
+// rs/cors answers the preflights whose Origin and request headers this
+// package has allowed: it checks the requested method (case-sensitively)
+// and writes Access-Control-Allow-Origin, Access-Control-Allow-Methods and
+// -Headers (echoed from the preflight), Access-Control-Allow-Private-Network
+// and the preflight's Vary fields.
 //
 // # What this package adds
 //
@@ -32,6 +31,11 @@
 //     no regular expressions, and compares case-sensitively, as browsers
 //     send origins in lowercase. AllowOriginFunc is asked only after the
 //     list, and only about single, well-formed origins.
+//   - Actual requests. For a request that is not a preflight, rs/cors would
+//     only echo the Origin and add constant headers; this package writes
+//     them itself, with the same rules (Vary: Origin always, the CORS
+//     headers only for an allowed Origin and method), the differential fuzz
+//     test against plain rs/cors keeping the two alike.
 //   - Header slices of each response's own. rs/cors assigns package-level
 //     slices such as Vary: Origin and Access-Control-Allow-Credentials: true
 //     into the response header map, so a handler that edits
@@ -39,8 +43,9 @@
 //     Vary slice rs/cors appends to is this response's, and the
 //     constant-valued headers (Allow-Credentials, Expose-Headers, Max-Age,
 //     "*", Allow-Private-Network) are written from one fresh array per
-//     response. That array is the one allocation the stage adds to plain
-//     rs/cors (BenchmarkWrapperCost measures the difference).
+//     response; Access-Control-Allow-Origin is the request's own Origin
+//     slice. That array is the stage's one allocation on an actual request
+//     (BenchmarkWrapperCost compares the stage with plain rs/cors).
 //   - Vary is appended to, never replaced, and Origin is not listed twice.
 //   - Access-Control-Request-Headers is checked here, within fixed bounds
 //     (lines, bytes, names, name length) checked before the value is
@@ -51,7 +56,7 @@
 //     lines is refused, as no browser sends one.
 //   - A refused preflight can be answered with 403 problem+json
 //     (RefusePreflightWith403) instead of a bare 204.
-//   - Per-route policies: each CORS value is one policy; mount separate
+//   - Per-route policies: each Policy value is one policy; mount separate
 //     values on separate subtrees.
 //
 // Mount the stage outside method routing (on the router or subrouter, not

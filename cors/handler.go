@@ -2,6 +2,7 @@ package cors
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/covetgo/covet/errs"
@@ -36,7 +37,7 @@ func noop(http.ResponseWriter, *http.Request) {}
 // to: a handler that adds its own field should use Header().Add("Vary", ...),
 // since Set would drop Origin and let caches mix up responses for different
 // origins.
-func (c *CORS) Handler(next http.Handler) http.Handler {
+func (c *Policy) Handler(next http.Handler) http.Handler {
 	if c.none {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if acrm := preflightMethod(r); acrm != nil && hasOrigin(r) {
@@ -77,30 +78,41 @@ func hasOrigin(r *http.Request) bool {
 	return len(o) > 0 && o[0] != ""
 }
 
-// actual lets rs/cors add the headers of an actual (non-preflight)
-// request, then adds the constant-valued ones from fresh memory.
-func (c *CORS) actual(w http.ResponseWriter, r *http.Request) {
+// actual adds the headers of an actual (non-preflight) request under an
+// origin list. rs/cors is not asked: for an actual request it would only
+// compare the method and echo the Origin, and it would hand out its shared
+// Vary and Allow-Credentials slices (and allocate for its debug log), all
+// of which this package would then have to undo. Instead, every value this
+// response needs beyond the request's own Origin comes from one fresh
+// array, in the order Vary, Allow-Credentials, Expose-Headers.
+func (c *Policy) actual(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	v := make([]string, c.actualValues)
+	origin := r.Header["Origin"]
+	// Several Origin lines: no browser sends that, so nothing is allowed.
+	allowed := len(origin) == 1 && c.methodAllowed(r.Method) && c.allowsOrigin(r, origin[0])
 	prior := h[hVary]
-	keep := prior != nil && listsOrigin(prior)
-	presetVary(h, prior, v, keep)
-	c.rs.ServeHTTP(w, r, noop)
-	if keep {
-		h[hVary] = prior // Origin is listed already
+	n := 0
+	if prior == nil || !listsOrigin(prior) {
+		n = len(prior) + 1
 	}
-	acao, ok := h[hACAO]
-	if !ok {
+	if allowed {
+		n += c.actualValues
+	}
+	if n == 0 {
+		return // Origin is listed already, and nothing is allowed
+	}
+	v := make([]string, n)
+	i := 0
+	if prior == nil || !listsOrigin(prior) {
+		i = copy(v, prior)
+		v[i] = varyOrigin
+		i++
+		h[hVary] = v[:i:i]
+	}
+	if !allowed {
 		return
 	}
-	if len(acao) != 1 {
-		// Several Origin lines, which rs/cors echoes all: no browser sends
-		// that, so nothing is allowed.
-		delete(h, hACAO)
-		return
-	}
-	// Allow-Origin is the request's own Origin slice.
-	i := 1
+	h[hACAO] = origin[:1:1]
 	if c.credentials {
 		v[i] = "true"
 		h[hACAC] = v[i : i+1 : i+1]
@@ -112,102 +124,61 @@ func (c *CORS) actual(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// methodAllowed reports whether a method is allowed, for an actual request
+// or the one a preflight asks for: OPTIONS, the CORS-safelisted methods and
+// AllowedMethods, compared case-sensitively, as rs/cors does.
+func (c *Policy) methodAllowed(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	return slices.Contains(c.methods, m)
+}
+
 // actualAny serves an actual request under AllowedOrigins "*". The answer
-// is the same for every request, Origin or not, so nothing varies: the
-// Vary: Origin rs/cors adds is taken back, and a request without Origin
-// gets "*" too.
-func (c *CORS) actualAny(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	v := make([]string, c.actualValues)
-	if !hasOrigin(r) {
-		c.setAny(h, v)
+// is the same for every request, Origin or not, so nothing varies, and a
+// request without Origin gets "*" too.
+func (c *Policy) actualAny(w http.ResponseWriter, r *http.Request) {
+	if hasOrigin(r) && !c.methodAllowed(r.Method) {
 		return
 	}
-	prior := h[hVary]
-	presetVary(h, prior, v, true)
-	c.rs.ServeHTTP(w, r, noop)
-	restoreVary(h, prior)
-	if _, ok := h[hACAO]; ok {
-		c.setAny(h, v)
-	}
+	c.setAny(w.Header())
 }
 
 // withoutOrigin adds what an actual request without Origin gets.
-func (c *CORS) withoutOrigin(h http.Header) {
+func (c *Policy) withoutOrigin(h http.Header) {
 	if c.allOrigins {
-		c.setAny(h, make([]string, c.actualValues))
+		c.setAny(h)
 		return
 	}
 	addVary(h, varyOrigin)
 }
 
 // setAny sets Allow-Origin "*" and Expose-Headers from fresh values.
-func (c *CORS) setAny(h http.Header, v []string) {
-	v[0] = "*"
+func (c *Policy) setAny(h http.Header) {
+	v := []string{"*", c.exposed}
 	h[hACAO] = v[0:1:1]
 	if c.exposed != "" {
-		v[1] = c.exposed
 		h[hACEH] = v[1:2:2]
 	}
 }
 
-// preflight checks what rs/cors does not (one method line, the request
-// headers within bounds), lets rs/cors answer, adds the constant-valued
-// headers from fresh memory, and writes the status or hands over to next.
-func (c *CORS) preflight(w http.ResponseWriter, r *http.Request, next http.Handler, acrm []string) {
-	h := w.Header()
+// preflight decides on a preflight (see preflightAllowed), lets rs/cors
+// write the answer, adds the constant-valued headers from fresh memory, and
+// writes the status or hands over to next.
+func (c *Policy) preflight(w http.ResponseWriter, r *http.Request, next http.Handler, acrm []string) {
 	acrh := r.Header["Access-Control-Request-Headers"]
-	if len(acrm) != 1 || (len(acrh) > 0 && !c.headers.acceptsRequestHeaders(acrh)) {
+	if !c.preflightAllowed(r, acrm, acrh) {
 		c.refusePreflight(w, r, next)
 		return
 	}
-	prior := h[hVary]
+	h := w.Header()
 	v := make([]string, c.preflightValues)
-	presetVary(h, prior, v, false)
+	presetVary(h, v)
+	// rs/cors allows what preflightAllowed allows: it writes Allow-Origin,
+	// -Methods and -Headers, Allow-Private-Network and Vary.
 	c.rs.ServeHTTP(w, r, noop)
-	acao, ok := h[hACAO]
-	if !ok || len(acao) != 1 {
-		if ok {
-			// Several Origin lines, which rs/cors echoes all: no browser
-			// sends that, so nothing is allowed.
-			for _, k := range [...]string{hACAO, hACAM, hACAH, hACAPN} {
-				delete(h, k)
-			}
-		}
-		if !hasOrigin(r) {
-			// No preflight without Origin, though rs/cors takes it for
-			// one: an actual request that nothing allows.
-			restoreVary(h, prior)
-			c.withoutOrigin(h)
-			next.ServeHTTP(w, r)
-			return
-		}
-		// Vary already holds the preflight fields, in this response's memory.
-		c.refuse(w, r, next)
-		return
-	}
-	i := 1
-	if c.allOrigins {
-		v[i] = "*"
-		h[hACAO] = v[i : i+1 : i+1]
-		i++
-	}
-	if c.credentials {
-		v[i] = "true"
-		h[hACAC] = v[i : i+1 : i+1]
-		i++
-	}
-	if c.maxAge != "" {
-		v[i] = c.maxAge
-		h[hMaxAge] = v[i : i+1 : i+1]
-		i++
-	}
-	if c.privateNetwork {
-		if _, ok := h[hACAPN]; ok {
-			v[i] = "true"
-			h[hACAPN] = v[i : i+1 : i+1]
-		}
-	}
+	c.setPreflightValues(h, v)
 	if len(acrh) > 1 {
 		// rs/cors echoes the field lines as they came; one line is what
 		// browsers expect.
@@ -220,10 +191,50 @@ func (c *CORS) preflight(w http.ResponseWriter, r *http.Request, next http.Handl
 	w.WriteHeader(c.status)
 }
 
+// preflightAllowed checks a preflight before rs/cors sees it: a single
+// Origin line that the policy allows, a single method line naming an
+// allowed method (case-sensitively, as rs/cors compares), and request
+// headers within bounds that are all allowed.
+func (c *Policy) preflightAllowed(r *http.Request, acrm, acrh []string) bool {
+	origin := r.Header["Origin"]
+	if len(acrm) != 1 || len(origin) != 1 || origin[0] == "" || !c.methodAllowed(acrm[0]) {
+		return false
+	}
+	if !c.allOrigins && !c.allowsOrigin(r, origin[0]) {
+		return false
+	}
+	return len(acrh) == 0 || c.headers.acceptsRequestHeaders(acrh)
+}
+
+// setPreflightValues writes the constant-valued headers of an allowed
+// preflight from v, this response's own array; v[0] holds Vary.
+func (c *Policy) setPreflightValues(h http.Header, v []string) {
+	i := 1
+	set := func(key, value string) {
+		v[i] = value
+		h[key] = v[i : i+1 : i+1]
+		i++
+	}
+	if c.allOrigins {
+		set(hACAO, "*")
+	}
+	if c.credentials {
+		set(hACAC, "true")
+	}
+	if c.maxAge != "" {
+		set(hMaxAge, c.maxAge)
+	}
+	if c.privateNetwork {
+		if _, ok := h[hACAPN]; ok { // rs/cors answered a private-network request
+			set(hACAPN, "true")
+		}
+	}
+}
+
 // refusePreflight refuses a preflight rs/cors was not asked about. Without
 // Origin the request was no preflight: it goes to next as an actual
 // request that nothing allows.
-func (c *CORS) refusePreflight(w http.ResponseWriter, r *http.Request, next http.Handler) {
+func (c *Policy) refusePreflight(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	h := w.Header()
 	if !hasOrigin(r) {
 		c.withoutOrigin(h)
@@ -234,17 +245,8 @@ func (c *CORS) refusePreflight(w http.ResponseWriter, r *http.Request, next http
 	c.refuse(w, r, next)
 }
 
-// restoreVary puts back the Vary a request came in with.
-func restoreVary(h http.Header, prior []string) {
-	if prior == nil {
-		delete(h, hVary)
-	} else {
-		h[hVary] = prior
-	}
-}
-
 // refuse answers a refused preflight.
-func (c *CORS) refuse(w http.ResponseWriter, r *http.Request, next http.Handler) {
+func (c *Policy) refuse(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	switch {
 	case c.refuse403:
 		errs.Write(w, r, errPreflightRefused)
@@ -257,11 +259,12 @@ func (c *CORS) refuse(w http.ResponseWriter, r *http.Request, next http.Handler)
 
 // presetVary puts a Vary slice of this response's own into h before
 // rs/cors runs. rs/cors appends its field to whatever Vary it finds, and
-// assigns a package-level slice when it finds none; with room for exactly
-// one more element, its append writes into this response's memory instead.
-// With scratch set, or without a prior Vary, the room is v[0].
-func presetVary(h http.Header, prior, v []string, scratch bool) {
-	if scratch || prior == nil {
+// assigns a slice shared between responses when it finds none; with room
+// for exactly one more element, its append writes into this response's
+// memory instead: v[0] without a prior Vary, else a copy of the prior one.
+func presetVary(h http.Header, v []string) {
+	prior := h[hVary]
+	if prior == nil {
 		h[hVary] = v[0:0:1]
 		return
 	}

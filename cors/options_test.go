@@ -14,7 +14,7 @@ import (
 
 // serve runs one request through c with a handler that records whether it
 // ran and answers 200 (or code, when the handler is reached by a preflight).
-func serve(t *testing.T, c *CORS, method string, h hdr) (*httptest.ResponseRecorder, bool) {
+func serve(t *testing.T, c *Policy, method string, h hdr) (*httptest.ResponseRecorder, bool) {
 	t.Helper()
 	called := false
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -35,6 +35,7 @@ func preflightHdr(origin, method string, more ...string) hdr {
 }
 
 func TestAllowOriginFunc(t *testing.T) {
+	t.Parallel()
 	var seen atomic.Value
 	c := Must(Options{
 		AllowedOrigins: []string{"https://app.example.com"},
@@ -85,6 +86,7 @@ func TestAllowOriginFunc(t *testing.T) {
 }
 
 func TestAllowOriginFuncHTTPWithoutCredentials(t *testing.T) {
+	t.Parallel()
 	c := Must(Options{AllowOriginFunc: func(_ *http.Request, o string) bool { return o == "http://localhost:5173" }})
 	rec, _ := serve(t, c, "GET", hdr{"Origin", "http://localhost:5173"})
 	if got := rec.Header().Get("Access-Control-Allow-Origin"); got != "http://localhost:5173" {
@@ -93,6 +95,7 @@ func TestAllowOriginFuncHTTPWithoutCredentials(t *testing.T) {
 }
 
 func TestOptionRefusals(t *testing.T) {
+	t.Parallel()
 	reflectAll := func(*http.Request, string) bool { return true }
 	one := []string{"https://app.example.com"}
 	for _, tc := range []struct {
@@ -128,6 +131,7 @@ func TestOptionRefusals(t *testing.T) {
 }
 
 func TestAllowPrivateNetwork(t *testing.T) {
+	t.Parallel()
 	c := Must(Options{AllowedOrigins: []string{"https://app.example.com"}, AllowPrivateNetwork: true, AllowCredentials: true})
 	const vary = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network"
 	for _, tc := range []struct {
@@ -163,6 +167,7 @@ func TestAllowPrivateNetwork(t *testing.T) {
 }
 
 func TestPreflightPassthrough(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name          string
 		refuse403     bool
@@ -199,6 +204,7 @@ func TestPreflightPassthrough(t *testing.T) {
 }
 
 func TestPreflightStatus(t *testing.T) {
+	t.Parallel()
 	c := Must(Options{AllowedOrigins: []string{"https://app.example.com"}, AllowedMethods: []string{"PUT"}, PreflightStatus: http.StatusOK})
 	for origin, acao := range map[string]string{"https://app.example.com": "https://app.example.com", "https://evil.example": ""} {
 		rec, called := serve(t, c, "OPTIONS", preflightHdr(origin, "PUT"))
@@ -209,6 +215,7 @@ func TestPreflightStatus(t *testing.T) {
 }
 
 func TestDisablePreflightCache(t *testing.T) {
+	t.Parallel()
 	c := Must(Options{AllowedOrigins: []string{"https://app.example.com"}, DisablePreflightCache: true})
 	rec, _ := serve(t, c, "OPTIONS", preflightHdr("https://app.example.com", "GET"))
 	if got, ok := rec.Header()["Access-Control-Max-Age"]; !ok || len(got) != 1 || got[0] != "0" {
@@ -227,6 +234,7 @@ func TestDisablePreflightCache(t *testing.T) {
 // TestActualMethodNotAllowed: rs/cors adds no CORS headers to an actual
 // request whose method a preflight would have refused.
 func TestActualMethodNotAllowed(t *testing.T) {
+	t.Parallel()
 	c := Must(Options{AllowedOrigins: []string{"https://app.example.com"}, AllowedMethods: []string{"PUT"}})
 	rec, called := serve(t, c, "DELETE", hdr{"Origin", "https://app.example.com"})
 	if !called || rec.Header().Get("Access-Control-Allow-Origin") != "" || rec.Header().Get("Vary") != "Origin" {

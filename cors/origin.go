@@ -1,16 +1,11 @@
 package cors
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/httpx"
 )
-
-// maxOriginLen bounds the Origin values the matcher looks at. A browser's
-// serialized origin is a scheme, a host of at most 253 bytes and a port;
-// anything longer is refused before any work is done on it.
-const maxOriginLen = 320
 
 // pattern is one parsed entry of Options.AllowedOrigins.
 type pattern struct {
@@ -22,153 +17,34 @@ type pattern struct {
 }
 
 // parsePattern validates one configured origin and explains a refusal.
+// Apart from its two wildcards, an entry follows the rules of a browser's
+// Origin header (httpx.ParseOrigin), after lowercasing.
 func parsePattern(raw string) (pattern, error) {
 	var p pattern
 	bad := func(why string) (pattern, error) {
-		return p, errs.Configf("cors: allowed origin %q: %s", raw, why)
+		return pattern{}, errs.Configf("cors: allowed origin %q: %s", raw, why)
 	}
-	s := raw
-	if s == "" {
-		return bad("empty origin")
+	s := strings.ToLower(raw)
+	if scheme, rest, ok := strings.Cut(s, "://"); ok {
+		rest, p.subdomain = strings.CutPrefix(rest, "*.")
+		rest, p.anyPort = strings.CutSuffix(rest, ":*")
+		s = scheme + "://" + rest
 	}
-	if strings.EqualFold(s, "null") {
-		return bad(`the "null" origin is shared by sandboxed iframes, file: pages and redirects; it cannot be trusted`)
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c >= 0x7f {
-			return bad("contains a space, a control character or a non-ASCII byte (use the punycode form)")
-		}
-	}
-	s = strings.ToLower(s)
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
-		return bad(`want scheme://host[:port], for example "https://app.example.com"`)
-	}
-	if !validScheme(scheme) {
-		return bad("invalid scheme")
-	}
-	switch scheme {
-	case "file":
-		return bad("file: origins are opaque (browsers send \"null\") and cannot be allowed")
-	case "data", "javascript", "blob", "about":
-		return bad("this scheme has no origin of its own")
-	}
-	if strings.ContainsAny(rest, "/?#") {
-		return bad("an origin has no path, query, fragment or trailing slash")
-	}
-	if strings.ContainsAny(rest, "@") {
-		return bad("an origin has no userinfo")
-	}
-	host, port := rest, ""
-	if strings.HasPrefix(rest, "[") {
-		end := strings.IndexByte(rest, ']')
-		if end < 0 {
-			return bad("unterminated IPv6 literal")
-		}
-		host, port = rest[:end+1], rest[end+1:]
-		if port != "" {
-			if port[0] != ':' {
-				return bad("garbage after the IPv6 literal")
-			}
-			port = port[1:]
-			if port == "" {
-				return bad("empty port")
-			}
-		}
-		if !validIPv6Literal(host) {
-			return bad("invalid IPv6 literal")
-		}
-	} else if i := strings.LastIndexByte(rest, ':'); i >= 0 {
-		host, port = rest[:i], rest[i+1:]
-		if port == "" {
-			return bad("empty port")
-		}
-	}
-	if port == "*" {
-		p.anyPort = true
-		port = ""
-	} else if port != "" {
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 || port[0] == '0' {
-			return bad("invalid port")
-		}
-		if (scheme == "https" && n == 443) || (scheme == "http" && n == 80) {
-			return bad("browsers omit the default port from the Origin header, so this entry would never match; drop the port")
-		}
-	}
-	if rest, ok := strings.CutPrefix(host, "*."); ok {
-		p.subdomain = true
-		host = rest
-		if strings.Count(host, ".") < 1 {
-			return bad(`a wildcard needs a registrable domain after "*." (such as "*.example.com"), not a bare top-level domain`)
-		}
-	}
-	if strings.Contains(host, "*") {
+	if strings.Contains(s, "*") {
 		return bad(`the only wildcards are one leading "*." label and a ":*" port; "*" anywhere else would let a suffix such as "evilexample.com" match`)
 	}
-	if !strings.HasPrefix(host, "[") && !validHostname(host) {
-		return bad("invalid host name")
+	o, err := httpx.ParseOrigin(s)
+	if err != nil {
+		return bad(err.Error())
 	}
-	p.scheme, p.host, p.port = scheme, host, port
+	switch {
+	case p.subdomain && (o.Host[0] == '[' || !strings.Contains(o.Host, ".")):
+		return bad(`a wildcard needs a registrable domain after "*." (such as "*.example.com"), not a bare top-level domain or an IP address`)
+	case p.anyPort && o.Port != "":
+		return bad(`a ":*" port after a port`)
+	}
+	p.scheme, p.host, p.port = o.Scheme, o.Host, o.Port
 	return p, nil
-}
-
-func validScheme(s string) bool {
-	if s == "" || s[0] < 'a' || s[0] > 'z' {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
-// validHostname accepts dot-separated, non-empty labels of letters, digits,
-// '-' and '_' (lowercase, as browsers serialize them), at most 253 bytes.
-func validHostname(h string) bool {
-	if h == "" || len(h) > 253 {
-		return false
-	}
-	label := 0
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		switch {
-		case c == '.':
-			if label == 0 {
-				return false
-			}
-			label = 0
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
-			label++
-			if label > 63 {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return label > 0
-}
-
-func validIPv6Literal(h string) bool {
-	if len(h) < 4 || h[0] != '[' || h[len(h)-1] != ']' {
-		return false
-	}
-	colons := 0
-	for i := 1; i < len(h)-1; i++ {
-		c := h[i]
-		switch {
-		case c == ':':
-			colons++
-		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c == '.':
-		default:
-			return false
-		}
-	}
-	return colons >= 2
 }
 
 // matcher answers "is this Origin allowed" in time linear in the origin's
@@ -260,7 +136,7 @@ func (m *matcher) addWild(p pattern) {
 // Matching is case-sensitive: browsers serialize origins in lowercase, so an
 // uppercase Origin did not come from one and is refused.
 func (m *matcher) allowed(origin string) bool {
-	if len(origin) > maxOriginLen {
+	if len(origin) > httpx.MaxOriginLen {
 		return false
 	}
 	for _, o := range m.few {
@@ -274,35 +150,42 @@ func (m *matcher) allowed(origin string) bool {
 	if len(m.anyPort) == 0 && len(m.wild) == 0 {
 		return false
 	}
-	scheme, host, port, ok := splitOrigin(origin)
-	if !ok {
+	o, err := httpx.ParseOrigin(origin)
+	if err != nil {
 		return false
 	}
-	if len(m.anyPort) > 0 {
-		base := origin
-		if port != "" {
-			base = origin[:len(origin)-len(port)-1]
-		}
-		if _, ok := m.anyPort[base]; ok {
-			return true
-		}
+	return m.anyPortAllows(origin, o) || m.wildAllows(o)
+}
+
+// anyPortAllows matches origin against the ":*" entries.
+func (m *matcher) anyPortAllows(origin string, o httpx.Origin) bool {
+	if len(m.anyPort) == 0 {
+		return false
 	}
+	base := origin
+	if o.Port != "" {
+		base = origin[:len(origin)-len(o.Port)-1]
+	}
+	_, ok := m.anyPort[base]
+	return ok
+}
+
+// wildAllows matches o against the "*." entries.
+func (m *matcher) wildAllows(o httpx.Origin) bool {
 	for i := range m.wild {
 		g := &m.wild[i]
-		if g.scheme != scheme || (!g.anyPort && g.port != port) {
-			continue
-		}
-		if g.matchSubdomain(host) {
+		if g.scheme == o.Scheme && (g.anyPort || g.port == o.Port) && g.matchSubdomain(o.Host) {
 			return true
 		}
 	}
 	return false
 }
 
-// matchSubdomain walks host's labels from the right; it matches when a
-// terminal node is reached with at least one valid label still in front.
+// matchSubdomain walks the labels of a valid host from the right; it
+// matches when a terminal node is reached with at least one label still in
+// front.
 func (g *wildGroup) matchSubdomain(host string) bool {
-	if host == "" || host[0] == '[' || !validHostname(host) {
+	if host[0] == '[' {
 		return false
 	}
 	n := g.root
@@ -321,72 +204,4 @@ func (g *wildGroup) matchSubdomain(host string) bool {
 			return true
 		}
 	}
-}
-
-// splitOrigin splits a serialized origin into scheme, host and port without
-// allocating. It does not validate the host's characters.
-func splitOrigin(o string) (scheme, host, port string, ok bool) {
-	i := strings.Index(o, "://")
-	if i <= 0 {
-		return "", "", "", false
-	}
-	scheme, rest := o[:i], o[i+3:]
-	if rest == "" {
-		return "", "", "", false
-	}
-	host = rest
-	if rest[0] == '[' {
-		end := strings.IndexByte(rest, ']')
-		if end < 0 {
-			return "", "", "", false
-		}
-		host = rest[:end+1]
-		if tail := rest[end+1:]; tail != "" {
-			if tail[0] != ':' {
-				return "", "", "", false
-			}
-			port = tail[1:]
-		}
-	} else if j := strings.LastIndexByte(rest, ':'); j >= 0 {
-		host, port = rest[:j], rest[j+1:]
-	}
-	if port != "" || strings.HasSuffix(o, ":") {
-		if port == "" || len(port) > 5 {
-			return "", "", "", false
-		}
-		for k := 0; k < len(port); k++ {
-			if port[k] < '0' || port[k] > '9' {
-				return "", "", "", false
-			}
-		}
-	}
-	return scheme, host, port, true
-}
-
-// serializedOrigin reports whether o is one origin as a browser serializes
-// it (lowercase scheme://host[:port], a valid host name or IPv6 literal, no
-// default port) and returns its scheme.
-func serializedOrigin(o string) (string, bool) {
-	if len(o) > maxOriginLen {
-		return "", false
-	}
-	scheme, host, port, ok := splitOrigin(o)
-	if !ok || !validScheme(scheme) || host == "" {
-		return "", false
-	}
-	if host[0] == '[' {
-		if !validIPv6Literal(host) {
-			return "", false
-		}
-	} else if !validHostname(host) {
-		return "", false
-	}
-	if port != "" {
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 || port[0] == '0' ||
-			(scheme == "https" && n == 443) || (scheme == "http" && n == 80) {
-			return "", false
-		}
-	}
-	return scheme, true
 }

@@ -1,5 +1,11 @@
 package cors
 
+import (
+	"slices"
+
+	"github.com/covetgo/covet/internal/httpx"
+)
+
 // Limits on Access-Control-Request-Headers. A browser sends one line of
 // lowercase names; the limits leave room for proxies that split or pad the
 // field while keeping hostile input cheap: anything beyond them is refused
@@ -11,11 +17,35 @@ const (
 	maxHeaderLen = 128  // bytes of one name
 )
 
+// maxFewHeaders is the size up to which a headerSet compares names
+// directly: cheaper than hashing for the few headers most policies allow.
+const maxFewHeaders = 8
+
 // headerSet is the set of allowed request-header names, lowercase.
 type headerSet struct {
-	names  map[string]struct{}
-	all    bool // "*": any syntactically valid name
+	few    []string            // the names, when names is nil
+	names  map[string]struct{} // the names, when there are more than maxFewHeaders
+	all    bool                // "*": any syntactically valid name
 	maxLen int
+}
+
+// add puts a lowercase name in the set.
+func (s *headerSet) add(name string) {
+	s.maxLen = max(s.maxLen, len(name))
+	switch {
+	case s.names != nil:
+		s.names[name] = struct{}{}
+	case slices.Contains(s.few, name):
+	case len(s.few) < maxFewHeaders:
+		s.few = append(s.few, name)
+	default:
+		s.names = make(map[string]struct{}, 2*maxFewHeaders)
+		for _, n := range s.few {
+			s.names[n] = struct{}{}
+		}
+		s.names[name] = struct{}{}
+		s.few = nil
+	}
 }
 
 // acceptsRequestHeaders reports whether every name listed in the
@@ -24,6 +54,32 @@ type headerSet struct {
 // empty list elements. Work is bounded by maxACRHBytes before anything is
 // scanned, and nothing is allocated.
 func (s *headerSet) acceptsRequestHeaders(lines []string) bool {
+	if !withinBounds(lines) {
+		return false
+	}
+	names := 0
+	for _, l := range lines {
+		for i := 0; i < len(l); {
+			if c := l[i]; c == ',' || c == ' ' || c == '\t' {
+				i++ // separators and optional whitespace
+				continue
+			}
+			name, next, upper, ok := nextName(l, i)
+			if !ok {
+				return false
+			}
+			i = next
+			if names++; names > maxACRHNames || !s.allows(name, upper) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// withinBounds checks the number of lines and bytes before anything is
+// scanned.
+func withinBounds(lines []string) bool {
 	if len(lines) > maxACRHLines {
 		return false
 	}
@@ -31,97 +87,68 @@ func (s *headerSet) acceptsRequestHeaders(lines []string) bool {
 	for _, l := range lines {
 		total += len(l)
 	}
-	if total > maxACRHBytes {
+	return total <= maxACRHBytes
+}
+
+// nextName reads the name that starts at l[i] and the optional whitespace
+// after it, which must end the line or come before a comma. It returns the
+// name, where scanning goes on, and whether the name has uppercase letters.
+func nextName(l string, i int) (name string, next int, upper, ok bool) {
+	start := i
+	for ; i < len(l) && httpx.IsTokenChar(l[i]); i++ {
+		if l[i] <= 'Z' && l[i] >= 'A' {
+			upper = true
+		}
+	}
+	if i == start {
+		return "", i, false, false // a byte that is neither a token byte, OWS nor a comma
+	}
+	name = l[start:i]
+	for i < len(l) && (l[i] == ' ' || l[i] == '\t') {
+		i++
+	}
+	if i < len(l) && l[i] != ',' {
+		return "", i, false, false
+	}
+	return name, i, upper, true
+}
+
+// allows reports whether the set holds name, compared case-insensitively,
+// without allocating; upper says whether name has uppercase letters.
+func (s *headerSet) allows(name string, upper bool) bool {
+	if s.all {
+		return true
+	}
+	if len(name) > s.maxLen || len(name) > maxHeaderLen {
 		return false
 	}
-	names := 0
+	if !upper {
+		return s.has(name)
+	}
 	var buf [maxHeaderLen]byte
-	for _, l := range lines {
-		for i := 0; i < len(l); {
-			// Skip separators and optional whitespace.
-			c := l[i]
-			if c == ',' || c == ' ' || c == '\t' {
-				i++
-				continue
-			}
-			start := i
-			upper := false
-			for i < len(l) && isTokenChar(l[i]) {
-				if l[i] >= 'A' && l[i] <= 'Z' {
-					upper = true
-				}
-				i++
-			}
-			if i == start {
-				return false // a byte that is neither a token byte, OWS nor a comma
-			}
-			// After a name: optional whitespace, then a comma or the end.
-			name := l[start:i]
-			for i < len(l) && (l[i] == ' ' || l[i] == '\t') {
-				i++
-			}
-			if i < len(l) && l[i] != ',' {
-				return false
-			}
-			names++
-			if names > maxACRHNames {
-				return false
-			}
-			if s.all {
-				continue
-			}
-			if len(name) > s.maxLen || len(name) > maxHeaderLen {
-				return false
-			}
-			if upper {
-				n := copy(buf[:], name)
-				for k := 0; k < n; k++ {
-					if b := buf[k]; b >= 'A' && b <= 'Z' {
-						buf[k] = b + ('a' - 'A')
-					}
-				}
-				if _, ok := s.names[string(buf[:n])]; !ok {
-					return false
-				}
-				continue
-			}
-			if _, ok := s.names[name]; !ok {
-				return false
-			}
+	n := copy(buf[:], name)
+	for k := 0; k < n; k++ {
+		if b := buf[k]; b >= 'A' && b <= 'Z' {
+			buf[k] = b + ('a' - 'A')
 		}
 	}
-	return true
-}
-
-// isTokenChar reports whether c may appear in an RFC 9110 token.
-func isTokenChar(c byte) bool {
-	return tokenTable[c]
-}
-
-var tokenTable = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
+	if s.names != nil {
+		_, ok := s.names[string(buf[:n])]
+		return ok
 	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
-
-// validToken reports whether s is a non-empty RFC 9110 token (a method or a
-// header name).
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenChar(s[i]) {
-			return false
+	for _, f := range s.few {
+		if string(buf[:n]) == f {
+			return true
 		}
 	}
-	return true
+	return false
+}
+
+// has reports whether the set holds name, which is lowercase.
+func (s *headerSet) has(name string) bool {
+	if s.names == nil {
+		return slices.Contains(s.few, name)
+	}
+	_, ok := s.names[name]
+	return ok
 }

@@ -14,6 +14,7 @@ import (
 // with ServeMux, and checks that each subtree answers with its own policy,
 // including preflights of routes registered for one method only.
 func TestPerRoutePolicies(t *testing.T) {
+	t.Parallel()
 	api := cors.Must(cors.Options{AllowedOrigins: []string{"https://app.example.com"}, AllowedMethods: []string{"PUT"}, AllowCredentials: true})
 	public := cors.Must(cors.Options{AllowedOrigins: []string{"*"}})
 	ok := func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }
@@ -67,6 +68,7 @@ func TestPerRoutePolicies(t *testing.T) {
 // TestMountedOnRouteOnly shows why the stage belongs outside method
 // routing: attached to the PUT route alone, the preflight never reaches it.
 func TestMountedOnRouteOnly(t *testing.T) {
+	t.Parallel()
 	api := cors.Must(cors.Options{AllowedOrigins: []string{"https://app.example.com"}, AllowedMethods: []string{"PUT"}})
 	r := chi.NewRouter()
 	r.With(api.Handler).Put("/notes/{id}", func(w http.ResponseWriter, r *http.Request) {})

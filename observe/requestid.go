@@ -10,6 +10,8 @@ import (
 	"net/textproto"
 	"unsafe"
 
+	"github.com/covetgo/covet/internal/httpx"
+
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -79,7 +81,7 @@ func NewRequestID(opts RequestIDOptions) (*RequestIDStage, error) {
 		h = DefaultRequestIDHeader
 	}
 	for i := 0; i < len(h); i++ {
-		if !isTokenChar(h[i]) {
+		if !httpx.IsTokenChar(h[i]) {
 			return nil, errors.New("observe: RequestIDOptions.Header is not a valid header name")
 		}
 	}
@@ -250,17 +252,6 @@ func ValidRequestID(id string) bool {
 		}
 	}
 	return true
-}
-
-func isTokenChar(c byte) bool {
-	if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-		return true
-	}
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
 }
 
 // RequestIDFrom returns the request ID stored by the RequestID stage, or ""

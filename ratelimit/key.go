@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"net/netip"
 	"net/textproto"
-	"strings"
 
 	"github.com/covetgo/covet/clientip"
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/httpx"
 )
 
 // Key says what a limit is counted per: the client's network, the
@@ -106,7 +106,7 @@ func (k Key) validate() (Key, error) {
 			}
 		case partAPIKey:
 			for i := 0; i < len(p.header); i++ {
-				if !isTokenChar(p.header[i]) {
+				if !httpx.IsTokenChar(p.header[i]) {
 					return k, errs.Configf("ratelimit: ByAPIKey header %q is not a valid header name", p.header)
 				}
 			}
@@ -120,15 +120,6 @@ func (k Key) validate() (Key, error) {
 		}
 	}
 	return Key{parts: out}, nil
-}
-
-// tokenSymbols are the characters besides letters and digits RFC 9110
-// allows in a token (a header name).
-const tokenSymbols = "!#$%&'*+-.^_`|~"
-
-func isTokenChar(c byte) bool {
-	lower := c | 0x20 // folds ASCII letters to lower case, and no other byte into a-z
-	return 'a' <= lower && lower <= 'z' || '0' <= c && c <= '9' || strings.IndexByte(tokenSymbols, c) >= 0
 }
 
 // keyOutcome is what building a request's key found.

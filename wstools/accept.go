@@ -9,6 +9,7 @@ import (
 
 	"github.com/covetgo/covet/clientip"
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/httpx"
 )
 
 // Errors written (as problem+json) for handshakes refused before the upgrade.
@@ -83,11 +84,11 @@ func (s *settings) checkOrigin(r *http.Request) *errs.Error {
 	if s.anyOrigin {
 		return nil
 	}
-	origin, ok := originOf(values[0])
-	if !ok {
+	origin, err := webOrigin(values[0])
+	if err != nil {
 		return ErrOriginRefused
 	}
-	if _, ok := s.origins[origin]; ok {
+	if _, ok := s.origins[values[0]]; ok {
 		return nil
 	}
 	if sameOrigin(r, origin) {
@@ -96,15 +97,13 @@ func (s *settings) checkOrigin(r *http.Request) *errs.Error {
 	return ErrOriginRefused
 }
 
-// sameOrigin reports whether the normalized origin is the endpoint's own.
+// sameOrigin reports whether the origin is the endpoint's own.
 // Over TLS the origin must be https with the request's host and port. Over
 // plain HTTP the server may sit behind a TLS-terminating proxy, so either
 // scheme is accepted with the request's host, and with its port when the
 // Host header names one (else the scheme's default port).
-func sameOrigin(r *http.Request, origin string) bool {
-	scheme, hostport, _ := strings.Cut(origin, "://")
-	oport := hostport[strings.LastIndexByte(hostport, ':')+1:]
-	ohost := hostport[:len(hostport)-len(oport)-1]
+func sameOrigin(r *http.Request, origin httpx.Origin) bool {
+	scheme, ohost, oport := origin.Scheme, origin.Host, origin.EffectivePort()
 	rhost, rport := splitHostPort(r.Host)
 	if rhost == "" || !strings.EqualFold(ohost, rhost) {
 		return false

@@ -28,7 +28,7 @@ func channelPrefix() string {
 
 func redisBroker(t *testing.T, c redis.UniversalClient, prefix string) wstools.Broker {
 	t.Helper()
-	b, err := wstools.NewRedisBroker(wstools.RedisOptions{Client: c, Prefix: prefix})
+	b, err := wstools.NewRedisBroker(c, wstools.RedisOptions{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -97,7 +97,7 @@
 //	})
 //
 //	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-//	broker, err := wstools.NewRedisBroker(wstools.RedisOptions{Client: rdb, Prefix: "chat:ws:"})
+//	broker, err := wstools.NewRedisBroker(rdb, wstools.RedisOptions{Prefix: "chat:ws:"})
 //	if err != nil {
 //		log.Fatal(err)
 //	}

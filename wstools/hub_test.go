@@ -3,6 +3,7 @@ package wstools
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -39,12 +40,7 @@ func TestRoomsAndSequence(t *testing.T) {
 		}
 	}
 	for _, conn := range []*websocket.Conn{a, b} {
-		for i := 1; i <= 3; i++ {
-			f := readFrame(t, conn)
-			if f.Type != "chat" || f.Room != "lobby" || f.Seq != uint64(i) || string(f.Data) != `{"n":`+string(rune('0'+i))+`}` {
-				t.Fatalf("message %d = %+v", i, f)
-			}
-		}
+		readLobbyChats(t, conn, 3)
 	}
 	// c is in another room: the next thing it sees is the hub-wide broadcast.
 	if err := h.BroadcastAll(ctx, "notice", "maintenance"); err != nil {
@@ -68,8 +64,24 @@ func TestRoomsAndSequence(t *testing.T) {
 	}
 	_ = a.Close(websocket.StatusNormalClosure, "")
 	eventually(t, "room emptied", func() bool { return h.Presence("lobby") == 0 && h.Stats().Rooms == 1 })
+}
 
-	// Bad names are refused.
+// readLobbyChats reads messages 1..n broadcast to the lobby as {"n":i}.
+func readLobbyChats(t *testing.T, conn *websocket.Conn, n int) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		f := readFrame(t, conn)
+		if f.Type != "chat" || f.Room != "lobby" || f.Seq != uint64(i) || string(f.Data) != fmt.Sprintf(`{"n":%d}`, i) {
+			t.Fatalf("message %d = %+v", i, f)
+		}
+	}
+}
+
+func TestBadNamesRefused(t *testing.T) {
+	var h *Hub
+	h, url := serve(t, Options{Router: joinRouter(&h)})
+	c := dial(t, url, nil)
+	ctx := context.Background()
 	for _, bad := range []string{"", "a b", strings.Repeat("r", MaxRoomLength+1), `x"y`} {
 		if err := h.Broadcast(ctx, bad, "chat", 1); err == nil {
 			t.Fatalf("Broadcast to %q accepted", bad)
@@ -197,22 +209,7 @@ func TestSlowConsumer(t *testing.T) {
 			for _, c := range fast {
 				join(t, c, "feed")
 			}
-			payload := strings.Repeat("p", size)
-			ctx := context.Background()
-			for i := 1; i <= msgs; i++ {
-				start := time.Now()
-				if err := h.Broadcast(ctx, "feed", "chunk", payload); err != nil {
-					t.Fatal(err)
-				}
-				if d := time.Since(start); d > time.Second {
-					t.Fatalf("broadcast %d took %v: the slow client blocked the hub", i, d)
-				}
-				for _, c := range fast {
-					if f := readFrame(t, c); f.Seq != uint64(i) {
-						t.Fatalf("fast client got seq %d, want %d", f.Seq, i)
-					}
-				}
-			}
+			feedFast(t, h, fast, msgs, strings.Repeat("p", size))
 			eventually(t, "drops reported", func() bool { return drops.Load() > 0 })
 			if got := dropPolicy.Load().(Overflow); got != policy {
 				t.Fatalf("OnDrop policy = %v", got)
@@ -233,25 +230,52 @@ func TestSlowConsumer(t *testing.T) {
 				}
 				// One more message, then the slow client reads everything:
 				// it sees a gap in the sequence before the last one.
-				_ = h.Broadcast(ctx, "feed", "chunk", "end")
+				_ = h.Broadcast(context.Background(), "feed", "chunk", "end")
 				for _, c := range fast {
 					readFrame(t, c)
 				}
-				var last uint64
-				gap := false
-				for last < msgs+1 {
-					f := readFrame(t, slow)
-					if f.Seq != last+1 {
-						gap = true
-					}
-					last = f.Seq
-				}
-				if !gap {
+				if !sawGap(t, slow, msgs+1) {
 					t.Fatal("slow client saw no sequence gap")
 				}
 			}
 		})
 	}
+}
+
+// feedFast broadcasts msgs payloads to the "feed" room, each within a
+// second, and checks that every fast client reads each one in order.
+func feedFast(t *testing.T, h *Hub, fast []*websocket.Conn, msgs int, payload string) {
+	t.Helper()
+	for i := 1; i <= msgs; i++ {
+		start := time.Now()
+		if err := h.Broadcast(context.Background(), "feed", "chunk", payload); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("broadcast %d took %v: the slow client blocked the hub", i, d)
+		}
+		for _, c := range fast {
+			if f := readFrame(t, c); f.Seq != uint64(i) {
+				t.Fatalf("fast client got seq %d, want %d", f.Seq, i)
+			}
+		}
+	}
+}
+
+// sawGap reads frames up to sequence number last and reports whether one
+// was missing.
+func sawGap(t *testing.T, conn *websocket.Conn, last uint64) bool {
+	t.Helper()
+	var seq uint64
+	gap := false
+	for seq < last {
+		f := readFrame(t, conn)
+		if f.Seq != seq+1 {
+			gap = true
+		}
+		seq = f.Seq
+	}
+	return gap
 }
 
 // TestCrossInstanceMemory runs two hubs on one MemoryBroker, as two
@@ -283,31 +307,11 @@ func testCrossInstance(t *testing.T, brokerA, brokerB Broker, subscribers func(r
 		return subscribers(allRoom) == 2 && subscribers("room-1") == 2 && subscribers("room-2") == 1 && subscribers("room-3") == 0
 	})
 
-	var mu sync.Mutex
-	received := map[string][]frame{}
-	collect := func(name string, c *websocket.Conn) {
-		go func() {
-			for {
-				_, msg, err := c.Read(context.Background())
-				if err != nil {
-					return
-				}
-				var f frame
-				_ = json.Unmarshal(msg, &f)
-				mu.Lock()
-				received[name] = append(received[name], f)
-				mu.Unlock()
-			}
-		}()
-	}
-	collect("a", a)
-	collect("b", b)
-	collect("bOnly", bOnly)
-	got := func(name string) []frame {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]frame(nil), received[name]...)
-	}
+	var rec frameCollector
+	rec.collect("a", a)
+	rec.collect("b", b)
+	rec.collect("bOnly", bOnly)
+	got := rec.got
 
 	if err := ha.Broadcast(ctx, "room-1", "chat", "from A"); err != nil {
 		t.Fatal(err)
@@ -331,23 +335,7 @@ func testCrossInstance(t *testing.T, brokerA, brokerB Broker, subscribers func(r
 		"bOnly": {`"A to room-2"`, `"all"`},
 	}
 	for name, w := range want {
-		g := got(name)
-		var datas []string
-		for _, f := range g {
-			datas = append(datas, string(f.Data))
-		}
-		if !sameSet(datas, w) {
-			t.Fatalf("%s received %v, want each of %v exactly once", name, datas, w)
-		}
-		var seq uint64
-		for _, f := range g {
-			if f.Room == "room-1" {
-				seq++
-				if f.Seq != seq {
-					t.Fatalf("%s: room-1 seq %d, want %d", name, f.Seq, seq)
-				}
-			}
-		}
+		checkDelivered(t, name, got(name), w)
 	}
 	if st := hb.Stats(); st.RemoteIn != 2 {
 		t.Fatalf("B RemoteIn = %d, want 2 (room-1 and room-2 from A)", st.RemoteIn)
@@ -355,6 +343,61 @@ func testCrossInstance(t *testing.T, brokerA, brokerB Broker, subscribers func(r
 	// Leaving the last local member unsubscribes.
 	_ = bOnly.Close(websocket.StatusNormalClosure, "")
 	eventually(t, "room-2 unsubscribed", func() bool { return subscribers("room-2") == 0 })
+}
+
+// frameCollector gathers the frames WebSocket clients receive, by name.
+type frameCollector struct {
+	mu       sync.Mutex
+	received map[string][]frame
+}
+
+// collect reads c's frames in the background until it closes.
+func (r *frameCollector) collect(name string, c *websocket.Conn) {
+	go func() {
+		for {
+			_, msg, err := c.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var f frame
+			_ = json.Unmarshal(msg, &f)
+			r.mu.Lock()
+			if r.received == nil {
+				r.received = map[string][]frame{}
+			}
+			r.received[name] = append(r.received[name], f)
+			r.mu.Unlock()
+		}
+	}()
+}
+
+// got returns a copy of the frames name has received so far.
+func (r *frameCollector) got(name string) []frame {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]frame(nil), r.received[name]...)
+}
+
+// checkDelivered fails unless frames hold each of want exactly once, with
+// room-1's sequence numbers counting up from 1.
+func checkDelivered(t *testing.T, name string, frames []frame, want []string) {
+	t.Helper()
+	var datas []string
+	for _, f := range frames {
+		datas = append(datas, string(f.Data))
+	}
+	if !sameSet(datas, want) {
+		t.Fatalf("%s received %v, want each of %v exactly once", name, datas, want)
+	}
+	var seq uint64
+	for _, f := range frames {
+		if f.Room == "room-1" {
+			seq++
+			if f.Seq != seq {
+				t.Fatalf("%s: room-1 seq %d, want %d", name, f.Seq, seq)
+			}
+		}
+	}
 }
 
 func sameSet(got, want []string) bool {

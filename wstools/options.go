@@ -1,14 +1,15 @@
 package wstools
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/httpx"
 )
 
 // Defaults applied to zero-valued Options fields.
@@ -191,6 +192,8 @@ type settings struct {
 	logger        *slog.Logger
 }
 
+// settings validates the options and fills in the defaults, one group of
+// options at a time.
 func (o *Options) settings() (*settings, error) {
 	s := &settings{
 		anyOrigin:     o.AllowAnyOrigin,
@@ -202,7 +205,7 @@ func (o *Options) settings() (*settings, error) {
 		onDisconnect:  o.OnDisconnect,
 		overflow:      o.Overflow,
 		onDrop:        o.OnDrop,
-		logger:        o.Logger,
+		logger:        cmp.Or(o.Logger, slog.Default()),
 	}
 	if s.clientIP == nil {
 		s.clientIP = defaultClientIP
@@ -210,82 +213,102 @@ func (o *Options) settings() (*settings, error) {
 	if s.router == nil {
 		s.router = NewRouter()
 	}
-	if s.logger == nil {
-		s.logger = slog.Default()
+	for _, step := range []func(*Options) error{s.setOrigins, s.setSubprotocols, s.setRate, s.setLimits, s.setTimeouts} {
+		if err := step(o); err != nil {
+			return nil, err
+		}
 	}
+	return s, nil
+}
+
+// setOrigins validates the origin allowlist.
+func (s *settings) setOrigins(o *Options) error {
 	if len(o.Origins) > 0 {
 		s.origins = make(map[string]struct{}, len(o.Origins))
 	}
 	for _, origin := range o.Origins {
 		norm, err := normalizeOrigin(origin)
 		if err != nil {
-			return nil, errs.Configf("wstools: Origins entry %q: %v", origin, err)
+			return errs.Configf("wstools: Origins entry %q: %v", origin, err)
 		}
 		s.origins[norm] = struct{}{}
 	}
+	return nil
+}
+
+// setSubprotocols validates the subprotocols, which must be tokens.
+func (s *settings) setSubprotocols(o *Options) error {
 	for _, p := range o.Subprotocols {
-		if p == "" || !isToken(p) {
-			return nil, errs.Configf("wstools: Subprotocols entry %q is not a valid token", p)
+		if !httpx.IsToken(p) {
+			return errs.Configf("wstools: Subprotocols entry %q is not a valid token", p)
 		}
 	}
 	s.subprotocols = append([]string(nil), o.Subprotocols...)
+	return nil
+}
 
-	var err error
-	if s.maxMessage, err = positive64("MaxMessageBytes", o.MaxMessageBytes, DefaultMaxMessageBytes, false); err != nil {
-		return nil, err
-	}
+// setRate validates the per-connection message rate and its burst.
+func (s *settings) setRate(o *Options) error {
 	switch {
 	case o.MessagesPerSecond == Unlimited:
 		s.rate = 0
 	case o.MessagesPerSecond == 0:
 		s.rate = DefaultMessagesPerSecond
 	case o.MessagesPerSecond < 0 || o.MessagesPerSecond != o.MessagesPerSecond:
-		return nil, errs.Configf("wstools: MessagesPerSecond %v is negative (use Unlimited to switch the limit off)", o.MessagesPerSecond)
+		return errs.Configf("wstools: MessagesPerSecond %v is negative (use Unlimited to switch the limit off)", o.MessagesPerSecond)
 	default:
 		s.rate = o.MessagesPerSecond
 	}
 	switch {
 	case o.Burst < 0:
-		return nil, errs.Configf("wstools: Burst %d is negative", o.Burst)
+		return errs.Configf("wstools: Burst %d is negative", o.Burst)
 	case o.Burst == 0:
-		s.burst = 2 * s.rate
-		if s.burst < 1 {
-			s.burst = 1
-		}
+		s.burst = max(2*s.rate, 1)
 	default:
 		s.burst = float64(o.Burst)
 	}
-	if s.writeTimeout, err = positiveDuration("WriteTimeout", o.WriteTimeout, DefaultWriteTimeout, false); err != nil {
-		return nil, err
+	return nil
+}
+
+// setLimits validates the size and count limits.
+func (s *settings) setLimits(o *Options) error {
+	if o.Overflow > Disconnect {
+		return errs.Configf("wstools: unknown Overflow policy %d", o.Overflow)
+	}
+	var err error
+	if s.maxMessage, err = positive64("MaxMessageBytes", o.MaxMessageBytes, DefaultMaxMessageBytes, false); err != nil {
+		return err
 	}
 	if s.maxPerIP, err = positiveInt("MaxConnsPerIP", o.MaxConnsPerIP, DefaultMaxConnsPerIP, true); err != nil {
-		return nil, err
+		return err
 	}
 	if s.maxPerUser, err = positiveInt("MaxConnsPerUser", o.MaxConnsPerUser, DefaultMaxConnsPerUser, true); err != nil {
-		return nil, err
-	}
-	if s.pingInterval, err = positiveDuration("PingInterval", o.PingInterval, DefaultPingInterval, true); err != nil {
-		return nil, err
-	}
-	if s.pongTimeout, err = positiveDuration("PongTimeout", o.PongTimeout, DefaultPongTimeout, false); err != nil {
-		return nil, err
+		return err
 	}
 	if s.queueBytes, err = positiveInt("SendQueueBytes", o.SendQueueBytes, DefaultSendQueueBytes, false); err != nil {
-		return nil, err
-	}
-	if o.Overflow > Disconnect {
-		return nil, errs.Configf("wstools: unknown Overflow policy %d", o.Overflow)
+		return err
 	}
 	if s.maxMalformed, err = positiveInt("MaxMalformed", o.MaxMalformed, DefaultMaxMalformed, false); err != nil {
-		return nil, err
+		return err
 	}
-	if s.maxRooms, err = positiveInt("MaxRoomsPerConn", o.MaxRoomsPerConn, DefaultMaxRoomsPerConn, true); err != nil {
-		return nil, err
+	s.maxRooms, err = positiveInt("MaxRoomsPerConn", o.MaxRoomsPerConn, DefaultMaxRoomsPerConn, true)
+	return err
+}
+
+// setTimeouts validates the write, heartbeat and drain timeouts.
+func (s *settings) setTimeouts(o *Options) error {
+	var err error
+	if s.writeTimeout, err = positiveDuration("WriteTimeout", o.WriteTimeout, DefaultWriteTimeout, false); err != nil {
+		return err
 	}
-	if s.drainTimeout, err = positiveDuration("DrainTimeout", o.DrainTimeout, DefaultDrainTimeout, false); err != nil {
-		return nil, err
+	if s.pingInterval, err = positiveDuration("PingInterval", o.PingInterval, DefaultPingInterval, true); err != nil {
+		return err
 	}
-	return s, nil
+	if s.pongTimeout, err = positiveDuration("PongTimeout", o.PongTimeout, DefaultPongTimeout, false); err != nil {
+		return err
+	}
+	s.drainTimeout, err = positiveDuration("DrainTimeout", o.DrainTimeout, DefaultDrainTimeout, false)
+	return err
 }
 
 func positiveInt(name string, v, def int, unlimited bool) (int, error) {
@@ -320,62 +343,34 @@ func positiveDuration(name string, v, def time.Duration, unlimited bool) (time.D
 	return v, nil
 }
 
-// normalizeOrigin checks an allowlist entry and returns it in the form
-// originOf produces for a request's Origin header.
+// normalizeOrigin checks an allowlist entry and returns it lowercased, in
+// the form browsers send in the Origin header: the rules are
+// httpx.ParseOrigin's, the ones the cors stage applies, and the scheme must
+// be http or https.
 func normalizeOrigin(s string) (string, error) {
-	if s == "*" || strings.Contains(s, "*") {
+	if strings.Contains(s, "*") {
 		return "", errorString("wildcards are not supported; set AllowAnyOrigin to accept every origin")
 	}
-	norm, ok := originOf(s)
-	if !ok {
-		return "", errorString(`want scheme://host[:port] with scheme http or https and nothing after the host`)
+	s = strings.ToLower(s)
+	if _, err := webOrigin(s); err != nil {
+		return "", err
 	}
-	return norm, nil
+	return s, nil
 }
 
-// originOf parses an origin (as sent in the Origin header) into the
-// canonical "scheme://host:port" form: lower case, default port explicit.
-func originOf(s string) (string, bool) {
-	if s == "" || s == "null" || len(s) > 2048 {
-		return "", false
+// webOrigin parses an origin as a browser sends it and accepts only the
+// http and https schemes, the ones a WebSocket page can have.
+func webOrigin(s string) (httpx.Origin, error) {
+	o, err := httpx.ParseOrigin(s)
+	if err != nil {
+		return o, err
 	}
-	u, err := url.Parse(s)
-	if err != nil || u.Opaque != "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") || u.RawPath != "" {
-		return "", false
+	if o.Scheme != "http" && o.Scheme != "https" {
+		return httpx.Origin{}, errorString("want an http or https origin")
 	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme != "http" && scheme != "https" {
-		return "", false
-	}
-	host := strings.ToLower(u.Hostname())
-	if host == "" {
-		return "", false
-	}
-	port := u.Port()
-	if port == "" {
-		if scheme == "https" {
-			port = "443"
-		} else {
-			port = "80"
-		}
-	}
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	return scheme + "://" + host + ":" + port, true
+	return o, nil
 }
 
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
-
-// isToken reports whether s is an RFC 7230 token.
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
-			return false
-		}
-	}
-	return s != ""
-}

@@ -44,19 +44,7 @@ func TestBroadcastDuringBrokerOutage(t *testing.T) {
 			}
 			var lat []time.Duration
 			for range 5 {
-				began := time.Now()
-				send(t, sender, `{"type":"say","id":"m1","room":"r","text":"hello"}`)
-				if f := readFrame(t, sender); f.Type != "said" || string(f.Data) != `"hello"` {
-					t.Fatalf("sender: local delivery missing: %+v", f)
-				}
-				f := readFrame(t, sender)
-				lat = append(lat, time.Since(began))
-				if f.Type != "error" || f.ID != "m1" || f.Error == nil || f.Error.Code != "ws_broker_unavailable" || f.Error.Status != 503 {
-					t.Fatalf("sender: want an ws_broker_unavailable error message, got %+v", f)
-				}
-				if f := readFrame(t, member); f.Type != "said" {
-					t.Fatalf("member: local delivery missing: %+v", f)
-				}
+				lat = append(lat, sayDuringOutage(t, sender, member))
 			}
 			slices.Sort(lat)
 			t.Logf("wstools broker, Redis %s: p50 %v, max %v over %d messages", mode, lat[len(lat)/2], lat[len(lat)-1], len(lat))
@@ -75,6 +63,27 @@ func TestBroadcastDuringBrokerOutage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sayDuringOutage sends a message for its room while the broker is down:
+// both members get it locally and the sender an error saying the other
+// instances did not. It returns how long the sender waited for the error.
+func sayDuringOutage(t *testing.T, sender, member *websocket.Conn) time.Duration {
+	t.Helper()
+	began := time.Now()
+	send(t, sender, `{"type":"say","id":"m1","room":"r","text":"hello"}`)
+	if f := readFrame(t, sender); f.Type != "said" || string(f.Data) != `"hello"` {
+		t.Fatalf("sender: local delivery missing: %+v", f)
+	}
+	f := readFrame(t, sender)
+	took := time.Since(began)
+	if f.Type != "error" || f.ID != "m1" || f.Error == nil || f.Error.Code != "ws_broker_unavailable" || f.Error.Status != 503 {
+		t.Fatalf("sender: want an ws_broker_unavailable error message, got %+v", f)
+	}
+	if f := readFrame(t, member); f.Type != "said" {
+		t.Fatalf("member: local delivery missing: %+v", f)
+	}
+	return took
 }
 
 func TestCloseUserLocal(t *testing.T) {

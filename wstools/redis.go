@@ -21,11 +21,6 @@ const DefaultRedisPrefix = "covet:ws:"
 
 // RedisOptions configures a RedisBroker.
 type RedisOptions struct {
-	// Client is the Redis client to publish and subscribe with (single
-	// node, Sentinel or Cluster). Required, and it must be built with
-	// ContextTimeoutEnabled: true, so that Timeout bounds every publish.
-	// The broker never closes it.
-	Client redis.UniversalClient
 	// Prefix is prepended to room names to form channel names, so several
 	// applications can share a server. Empty: DefaultRedisPrefix.
 	Prefix string
@@ -72,9 +67,14 @@ type redisOp struct {
 
 // NewRedisBroker validates opts and starts the subscriber goroutines. Call
 // Close when done.
-func NewRedisBroker(opts RedisOptions) (*RedisBroker, error) {
-	if opts.Client == nil {
-		return nil, errs.Configf("wstools: RedisOptions.Client is required")
+//
+// client is the Redis client to publish and subscribe with (single node,
+// Sentinel or Cluster). It is required, and it must be built with
+// ContextTimeoutEnabled: true, so that opts.Timeout bounds every publish.
+// The broker never closes it.
+func NewRedisBroker(client redis.UniversalClient, opts RedisOptions) (*RedisBroker, error) {
+	if client == nil {
+		return nil, errs.Configf("wstools: NewRedisBroker needs a Redis client")
 	}
 	prefix := opts.Prefix
 	if prefix == "" {
@@ -83,7 +83,7 @@ func NewRedisBroker(opts RedisOptions) (*RedisBroker, error) {
 	if strings.ContainsAny(prefix, "*?[]") {
 		return nil, errs.Configf("wstools: RedisOptions.Prefix %q must not contain glob characters", prefix)
 	}
-	if !redisclient.HonoursDeadlines(opts.Client) {
+	if !redisclient.HonoursDeadlines(client) {
 		return nil, errs.Configf("wstools: the Redis client must set ContextTimeoutEnabled, or RedisOptions.Timeout cannot bound a publish (go-redis otherwise waits its own ReadTimeout)")
 	}
 	if opts.Timeout < 0 {
@@ -99,11 +99,11 @@ func NewRedisBroker(opts RedisOptions) (*RedisBroker, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &RedisBroker{
-		client:  opts.Client,
+		client:  client,
 		timeout: timeout,
 		prefix:  prefix,
 		logger:  logger,
-		ps:      opts.Client.Subscribe(ctx),
+		ps:      client.Subscribe(ctx),
 		subs:    make(map[string]map[*redisSub]struct{}),
 		wake:    make(chan struct{}, 1),
 		ctx:     ctx,

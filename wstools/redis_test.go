@@ -25,7 +25,7 @@ func testPrefix() string {
 func newRedisBroker(t testing.TB, addr, prefix string) (*RedisBroker, *redis.Client) {
 	t.Helper()
 	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second, ContextTimeoutEnabled: true})
-	b, err := NewRedisBroker(RedisOptions{Client: client, Prefix: prefix, Logger: discardLogger})
+	b, err := NewRedisBroker(client, RedisOptions{Prefix: prefix, Logger: discardLogger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,20 +49,20 @@ func redisSubscribers(client *redis.Client, prefix string) func(room string) int
 }
 
 func TestNewRedisBrokerValidates(t *testing.T) {
-	if _, err := NewRedisBroker(RedisOptions{}); err == nil {
+	if _, err := NewRedisBroker(nil, RedisOptions{}); err == nil {
 		t.Fatal("nil client accepted")
 	}
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 	defer client.Close()
-	if _, err := NewRedisBroker(RedisOptions{Client: client, Prefix: "app:*"}); err == nil {
+	if _, err := NewRedisBroker(client, RedisOptions{Prefix: "app:*"}); err == nil {
 		t.Fatal("glob prefix accepted")
 	}
-	if _, err := NewRedisBroker(RedisOptions{Client: client, Timeout: -1}); err == nil {
+	if _, err := NewRedisBroker(client, RedisOptions{Timeout: -1}); err == nil {
 		t.Fatal("negative timeout accepted")
 	}
 	plain := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	defer plain.Close()
-	if _, err := NewRedisBroker(RedisOptions{Client: plain}); err == nil {
+	if _, err := NewRedisBroker(plain, RedisOptions{}); err == nil {
 		t.Fatal("a client that ignores context deadlines was accepted")
 	}
 }

@@ -155,7 +155,7 @@ func decodeEnvelope(b []byte) (typ, id string, err error) {
 		return "", "", ErrMalformedMessage
 	}
 	i = skipSpace(b, i+1)
-	var haveType, haveID bool
+	var env envelope
 	for i < len(b) && b[i] != '}' {
 		// b[i] is '"': json.Valid guarantees the object's shape.
 		kEnd, kEsc := scanString(b, i)
@@ -166,35 +166,46 @@ func decodeEnvelope(b []byte) (typ, id string, err error) {
 		i = skipSpace(b, kEnd+1) // at ':'
 		i = skipSpace(b, i+1)    // at the value
 		vEnd := skipValue(b, i)
-		switch string(key) {
-		case "type":
-			if haveType || b[i] != '"' {
-				return "", "", ErrMalformedMessage
-			}
-			haveType = true
-			typ = stringValue(b[i:vEnd])
-			if !validName(typ, MaxTypeLength) {
-				return "", "", ErrMalformedMessage
-			}
-		case "id":
-			if haveID || b[i] != '"' {
-				return "", "", ErrMalformedMessage
-			}
-			haveID = true
-			id = stringValue(b[i:vEnd])
-			if len(id) > MaxIDLength {
-				return "", "", ErrMalformedMessage
-			}
+		if !env.member(string(key), b[i:vEnd]) {
+			return "", "", ErrMalformedMessage
 		}
 		i = skipSpace(b, vEnd)
 		if i < len(b) && b[i] == ',' {
 			i = skipSpace(b, i+1)
 		}
 	}
-	if !haveType {
+	if !env.haveType {
 		return "", "", ErrMalformedMessage
 	}
-	return typ, id, nil
+	return env.typ, env.id, nil
+}
+
+// envelope collects the members decodeEnvelope reads.
+type envelope struct {
+	typ, id          string
+	haveType, haveID bool
+}
+
+// member takes one member of the object, value being its JSON text, and
+// reports whether the envelope is still well-formed.
+func (e *envelope) member(key string, value []byte) bool {
+	switch key {
+	case "type":
+		if e.haveType || value[0] != '"' {
+			return false
+		}
+		e.haveType = true
+		e.typ = stringValue(value)
+		return validName(e.typ, MaxTypeLength)
+	case "id":
+		if e.haveID || value[0] != '"' {
+			return false
+		}
+		e.haveID = true
+		e.id = stringValue(value)
+		return len(e.id) <= MaxIDLength
+	}
+	return true
 }
 
 func skipSpace(b []byte, i int) int {
@@ -226,27 +237,42 @@ func skipValue(b []byte, i int) int {
 		end, _ := scanString(b, i)
 		return end + 1
 	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				j, _ = scanString(b, j)
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return len(b)
+		return skipComposite(b, i)
 	}
 	j := i
-	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+	for j < len(b) && !endsScalar(b[j]) {
 		j++
 	}
 	return j
+}
+
+// skipComposite returns the index just after the object or array starting
+// at b[i].
+func skipComposite(b []byte, i int) int {
+	depth := 0
+	for j := i; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			j, _ = scanString(b, j)
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return j + 1
+			}
+		}
+	}
+	return len(b)
+}
+
+// endsScalar reports whether c ends a number, true, false or null.
+func endsScalar(c byte) bool {
+	switch c {
+	case ',', '}', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
 }
 
 // stringValue returns the Go string of a JSON string literal.

@@ -11,6 +11,7 @@ import (
 )
 
 func TestDecodeEnvelope(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		in      string
@@ -53,6 +54,7 @@ func TestDecodeEnvelope(t *testing.T) {
 }
 
 func TestAppendFrameIsJSON(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		typ, room string
 		seq       uint64
@@ -74,6 +76,7 @@ func TestAppendFrameIsJSON(t *testing.T) {
 }
 
 func TestRouterHandlePanics(t *testing.T) {
+	t.Parallel()
 	h := func(context.Context, *Conn, Message) error { return nil }
 	for name, reg := range map[string]func(rt *Router){
 		"invalid type": func(rt *Router) { rt.Handle("bad type", h) },
@@ -177,6 +180,7 @@ type envelopeView struct {
 }
 
 func TestMessageDecodeIsStrict(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		in   string

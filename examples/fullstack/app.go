@@ -52,7 +52,7 @@ type app struct {
 
 	ips       *clientip.Resolver
 	requestID *observe.RequestIDStage
-	cors      *cors.CORS
+	cors      *cors.Policy
 	metrics   *metrics.Metrics
 	registry  *prometheus.Registry
 	accessLog *observe.AccessLogStage

@@ -61,7 +61,7 @@ func (a *app) newBroker() (wstools.Broker, error) {
 		return nb, nil
 	}
 	if a.rdb != nil {
-		rb, err := wstools.NewRedisBroker(wstools.RedisOptions{Client: a.rdb, Prefix: a.cfg.RedisPrefix + "ws:", Logger: a.log})
+		rb, err := wstools.NewRedisBroker(a.rdb, wstools.RedisOptions{Prefix: a.cfg.RedisPrefix + "ws:", Logger: a.log})
 		if err != nil {
 			return nil, err
 		}

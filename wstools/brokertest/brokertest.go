@@ -251,15 +251,7 @@ func testHubs(t *testing.T, srv Server) {
 	})
 	time.Sleep(200 * time.Millisecond)
 	for name, c := range map[string]*client{"a": a, "b": b, "b2": b2} {
-		got := c.data("chat")
-		for i, d := range got {
-			if d != fmt.Sprint(i) {
-				t.Fatalf("client %s got %v, want 0..19 once each, in order", name, got)
-			}
-		}
-		if len(got) != 20 {
-			t.Fatalf("client %s got %d chat messages, want 20", name, len(got))
-		}
+		checkInOrder(t, name, c.data("chat"), 20)
 	}
 
 	// Closing a user's connections reaches every instance.
@@ -276,6 +268,19 @@ func testHubs(t *testing.T, srv Server) {
 		t.Fatal(err)
 	}
 	eventually(t, "bob still connected", func() bool { return b.count("chat", `"still here"`) == 1 })
+}
+
+// checkInOrder fails unless got is 0..n-1, once each, in order.
+func checkInOrder(t *testing.T, name string, got []string, n int) {
+	t.Helper()
+	for i, d := range got {
+		if d != fmt.Sprint(i) {
+			t.Fatalf("client %s got %v, want 0..%d once each, in order", name, got, n-1)
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("client %s got %d chat messages, want %d", name, len(got), n)
+	}
 }
 
 func testOutage(t *testing.T, srv Server, down, up func(t *testing.T)) {
