@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	gmysql "gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -87,6 +88,10 @@ type Config struct {
 	// turned on for SQLite and left as given (off by default) for the
 	// others.
 	GORM *gorm.Config
+	// TracerProvider, when set, gives every statement a client span under
+	// the span in its context, with the SQL text as written (placeholders,
+	// never the bound parameters). Nil: no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // DB is an open database: a GORM handle on a tuned pool, with health,
@@ -176,6 +181,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, errs.Wrap(redact(err, cfg.DSN), errs.KindServiceUnavailable, CodeUnavailable, "dbkit: initialising GORM failed")
 	}
 	if err := d.registerCallbacks(); err != nil {
+		_ = d.sql.Close()
+		return nil, err
+	}
+	if err := d.enableTracing(cfg.TracerProvider); err != nil {
 		_ = d.sql.Close()
 		return nil, err
 	}
