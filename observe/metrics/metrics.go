@@ -14,6 +14,11 @@
 // counted as OverflowRoute. A scan of random URLs or methods therefore
 // cannot grow the number of series.
 //
+// When a tracing stage is mounted outside this one and the request's span
+// is sampled, each duration observation carries the trace ID as an
+// exemplar (label ExemplarLabel), which Endpoint exposes to scrapers that
+// ask for the OpenMetrics format.
+//
 // # Prometheus RED metrics with bounded labels
 //
 // metrics.New registers http_requests_total{method,route,status},
@@ -111,6 +116,8 @@ type seriesKey struct {
 type series struct {
 	count    prometheus.Counter
 	duration prometheus.Observer
+	// exemplar is duration's exemplar side (nil if the observer has none).
+	exemplar prometheus.ExemplarObserver
 }
 
 var metricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
@@ -252,7 +259,7 @@ func (m *Metrics) Handler(next http.Handler) http.Handler {
 			sw.Release()
 			s := m.seriesFor(methodLabel(r.Method), observe.Route(r), status)
 			s.count.Inc()
-			s.duration.Observe(elapsed.Seconds())
+			s.observe(r, elapsed.Seconds())
 		}()
 		next.ServeHTTP(sw, r)
 		done = true
@@ -285,6 +292,7 @@ func (m *Metrics) seriesFor(method, route string, status int) *series {
 			count:    m.requests.WithLabelValues(key.method, key.route, statusLabel(status)),
 			duration: m.duration.WithLabelValues(key.method, key.route),
 		}
+		s.exemplar, _ = s.duration.(prometheus.ExemplarObserver)
 		m.series[key] = s
 	}
 	return s
@@ -292,10 +300,13 @@ func (m *Metrics) seriesFor(method, route string, status int) *series {
 
 // Endpoint returns the handler that serves the metrics in the Prometheus
 // exposition format; mount it at /metrics (on an internal listener when the
-// service is public). At most four scrapes are gathered at once; more get a
+// service is public). A scraper that asks for OpenMetrics
+// (Accept: application/openmetrics-text, as Prometheus does) gets that
+// format, which carries the duration exemplars; others get the classic
+// text format. At most four scrapes are gathered at once; more get a
 // 503.
 func (m *Metrics) Endpoint() http.Handler {
-	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{MaxRequestsInFlight: 4})
+	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{MaxRequestsInFlight: 4, EnableOpenMetrics: true})
 }
 
 // methodLabel bounds the method label to the standard methods.
