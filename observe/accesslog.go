@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultAccessLogMessage is the message of every access-log record unless
@@ -93,6 +95,8 @@ func AccessLog(next http.Handler) http.Handler { return defaultAccessLog.Handler
 //	duration    the time next took
 //	client_ip   from AccessLogOptions.ClientIP
 //	request_id  from RequestIDFrom, when the RequestID stage ran
+//	trace_id    the active span's trace ID, when a span is active
+//	span_id     the active span's span ID, when a span is active
 //
 // followed by the attributes inner stages added with AddAttrs, and
 // "hijacked" or "panic" (true) when the connection was hijacked or next
@@ -160,6 +164,7 @@ func (s *AccessLogStage) log(r *http.Request, rec *requestRecord, sw *StatusWrit
 		start: start, level: level, msg: s.message,
 		method: r.Method, route: Route(r), clientIP: s.clientIP(r),
 		requestID: RequestIDFrom(ctx), extra: rec.addedAttrs(),
+		span:   trace.SpanContextFromContext(ctx),
 		status: status, bytes: sw.bytes, elapsed: elapsed,
 		hijacked: sw.hijacked, panicked: panicked,
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // lineWriter writes access-log records to AccessLogOptions.Writer as JSON
@@ -36,6 +38,7 @@ type accessFields struct {
 	msg                     string
 	method, route, clientIP string
 	requestID               string
+	span                    trace.SpanContext // logged when local and valid
 	status                  int
 	bytes                   int64
 	elapsed                 time.Duration
@@ -97,6 +100,14 @@ func appendAccessJSON(b []byte, f *accessFields) ([]byte, bool) {
 		b = append(b, `,"request_id":`...)
 		b = appendJSONString(b, f.requestID)
 	}
+	if f.traced() {
+		tid, sid := f.span.TraceID(), f.span.SpanID()
+		b = append(b, `,"trace_id":"`...)
+		b = appendHex(b, tid[:])
+		b = append(b, `","span_id":"`...)
+		b = appendHex(b, sid[:])
+		b = append(b, '"')
+	}
 	for _, a := range f.extra {
 		if a.Key == "" {
 			return b, false // slog drops some of these and inlines others
@@ -143,6 +154,12 @@ func appendAccessSlog(b []byte, f *accessFields) []byte {
 	return buf.Bytes()
 }
 
+// traced reports whether the record carries trace_id and span_id: a span
+// this process started is active (see activeSpan).
+func (f *accessFields) traced() bool {
+	return f.span.IsValid() && !f.span.IsRemote()
+}
+
 // record returns f as a slog record. Its time is when the request
 // arrived, as in common access-log formats.
 func (f *accessFields) record() slog.Record {
@@ -157,6 +174,11 @@ func (f *accessFields) record() slog.Record {
 	)
 	if f.requestID != "" {
 		attrs = append(attrs, slog.String("request_id", f.requestID))
+	}
+	if f.traced() {
+		attrs = append(attrs,
+			slog.String("trace_id", f.span.TraceID().String()),
+			slog.String("span_id", f.span.SpanID().String()))
 	}
 	attrs = append(attrs, f.extra...)
 	if f.hijacked {

@@ -125,6 +125,9 @@ func FuzzWriterLine(f *testing.F) {
 			},
 			hijacked: n%3 == 0, panicked: n%5 == 0,
 		}
+		if n%7 == 0 {
+			fl.span = spanContext(n%2 == 0)
+		}
 		got, _ := writerLine(&fl)
 		if want := slogLine(t, &fl); got != want {
 			t.Fatalf("Writer line differs from slog's JSON handler:\n got %q\nwant %q", got, want)

@@ -24,6 +24,12 @@
 // writes, for services where the access log is the largest cost of a
 // request.
 //
+// When a span this process started is active in the request's context (put
+// there by observe/tracing, mounted before RequestID), the correlation ID is
+// its trace ID, and access-log lines also carry trace_id and span_id; an
+// incoming X-Request-ID is then kept apart, as offered_request_id or, from a
+// trusted gateway, incoming_request_id. Only the OpenTelemetry API is used.
+//
 // The package imports no other Covet package, so any stage can use it.
 //
 // # Correlation IDs

@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"net/textproto"
 	"unsafe"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultRequestIDHeader is the header RequestID reads and writes by default.
@@ -20,6 +22,11 @@ const MaxRequestIDLength = 64
 // OfferedRequestIDAttr is the access-log attribute that records an incoming
 // request ID the stage did not believe.
 const OfferedRequestIDAttr = "offered_request_id"
+
+// IncomingRequestIDAttr is the access-log attribute that records a trusted
+// incoming request ID when a span is active: the trace ID is then the
+// correlation ID, and the gateway's ID is kept beside it.
+const IncomingRequestIDAttr = "incoming_request_id"
 
 // RequestIDOptions configures the RequestID stage. The zero value uses the
 // X-Request-ID header and believes no incoming ID: a client does not choose
@@ -166,20 +173,43 @@ func (s *RequestIDStage) Handler(next http.Handler) http.Handler {
 		c := &idContext{}
 		c.Context = r.Context()
 		c.attrs, c.tracks = c.inline[:0], true
-		in := r.Header[s.header]
-		valid := !s.ignoreIncoming && len(in) == 1 && ValidRequestID(in[0])
-		if valid && s.trusts(r) {
-			c.id = in[0]
-		} else {
-			c.id = newID(&c.buf)
-			if valid {
-				AddAttrs(c, slog.String(OfferedRequestIDAttr, in[0]))
-			}
-		}
+		s.assign(c, r)
 		c.hdr[0] = c.id
 		w.Header()[s.header] = c.hdr[:]
 		next.ServeHTTP(w, r.WithContext(c))
 	})
+}
+
+// assign chooses c's ID: the trace ID when a span is active, else a
+// trusted incoming ID, else a fresh one. A valid incoming ID that does not
+// become the correlation ID is kept on the access log (and the span).
+func (s *RequestIDStage) assign(c *idContext, r *http.Request) {
+	in := r.Header[s.header]
+	valid := !s.ignoreIncoming && len(in) == 1 && ValidRequestID(in[0])
+	trusted := valid && s.trusts(r)
+	if sc, ok := activeSpan(r.Context()); ok {
+		c.id = hexID(&c.buf, sc.TraceID())
+		if !valid {
+			return
+		}
+		attr, spanAttr := OfferedRequestIDAttr, spanOfferedRequestID
+		if trusted {
+			attr, spanAttr = IncomingRequestIDAttr, spanIncomingRequestID
+		}
+		AddAttrs(c, slog.String(attr, in[0]))
+		if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
+			span.SetAttributes(spanAttr.String(in[0]))
+		}
+		return
+	}
+	if trusted {
+		c.id = in[0]
+		return
+	}
+	c.id = newID(&c.buf)
+	if valid {
+		AddAttrs(c, slog.String(OfferedRequestIDAttr, in[0]))
+	}
 }
 
 const hexDigits = "0123456789abcdef"

@@ -1,0 +1,214 @@
+package tracing
+
+import (
+	"errors"
+	"net/http"
+	"net/netip"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/covetgo/covet/observe"
+)
+
+// RouteKey is the semantic-convention attribute that carries the matched
+// route pattern on the server span.
+const RouteKey = attribute.Key("http.route")
+
+// Options configures the tracing stage. The zero value starts a server span
+// per request on the global tracer provider (otel.GetTracerProvider()),
+// reads and writes trace context with the global propagator
+// (otel.GetTextMapPropagator()), and does not let a client choose the
+// trace: an incoming traceparent becomes a link on a new trace, not its
+// parent.
+//
+// The global tracer provider and propagator delegate to whatever the
+// program sets later with otel.SetTracerProvider and
+// otel.SetTextMapPropagator, so New may run before the SDK is set up. Until
+// a propagator is set, the global one reads and writes nothing: a program
+// that wants W3C Trace Context (and baggage) sets
+//
+//	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
+//		propagation.TraceContext{}, propagation.Baggage{}))
+//
+// or passes that as Propagators.
+type Options struct {
+	// TracerProvider creates the server spans. Nil: otel.GetTracerProvider().
+	TracerProvider trace.TracerProvider
+	// Propagators extract the incoming trace context (traceparent,
+	// tracestate, and baggage when the propagator includes
+	// propagation.Baggage). Nil: otel.GetTextMapPropagator(). Baggage is
+	// client input whoever sent it; never treat it as authenticated.
+	Propagators propagation.TextMapPropagator
+	// TrustedProxies are the networks of the peers (RemoteAddr, the hop
+	// that connected to this server) whose incoming trace context is
+	// continued: the server span becomes a child of the remote span, and
+	// so the request's correlation ID is the caller's trace ID. From every
+	// other peer the incoming context is only linked.
+	TrustedProxies []netip.Prefix
+	// TrustIncoming, when set, decides per request whether the incoming
+	// trace context is continued (in addition to TrustedProxies), for
+	// example with a clientip.Resolver's trust.
+	TrustIncoming func(r *http.Request) bool
+	// TrustAllIncoming continues the incoming trace context from any peer.
+	// Only for a service that nothing reaches except through callers that
+	// are part of the same system.
+	TrustAllIncoming bool
+	// SkipPaths lists exact URL paths (such as "/healthz") that get no
+	// span. Each must start with "/".
+	SkipPaths []string
+}
+
+// Stage starts an OpenTelemetry server span for every request; see
+// Stage.Handler.
+type Stage struct {
+	provider    trace.TracerProvider
+	propagators propagation.TextMapPropagator
+	trustAll    bool
+	trusted     []netip.Prefix
+	trust       func(*http.Request) bool
+	skip        map[string]struct{}
+}
+
+// New validates opts and returns the stage.
+func New(opts Options) (*Stage, error) {
+	s := &Stage{
+		provider:    opts.TracerProvider,
+		propagators: opts.Propagators,
+		trustAll:    opts.TrustAllIncoming,
+		trust:       opts.TrustIncoming,
+	}
+	if s.provider == nil {
+		s.provider = otel.GetTracerProvider()
+	}
+	if s.propagators == nil {
+		s.propagators = otel.GetTextMapPropagator()
+	}
+	for _, p := range opts.TrustedProxies {
+		if !p.IsValid() {
+			return nil, errors.New("tracing: Options.TrustedProxies holds an invalid prefix")
+		}
+		p = p.Masked()
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		s.trusted = append(s.trusted, p)
+	}
+	for _, p := range opts.SkipPaths {
+		if len(p) == 0 || p[0] != '/' {
+			return nil, errors.New("tracing: Options.SkipPaths entries must be URL paths starting with /")
+		}
+		if s.skip == nil {
+			s.skip = make(map[string]struct{}, len(opts.SkipPaths))
+		}
+		s.skip[p] = struct{}{}
+	}
+	return s, nil
+}
+
+// Handler returns the stage wrapped around next. Mount it outermost, before
+// observe.RequestID, so the span is active when the correlation ID is
+// chosen (it is then the trace ID) and covers every other stage:
+//
+//	r.Use(t.Handler, observe.RequestID, errs.Recover, accessLog.Handler)
+//
+// The span is started by otelhttp, which gives it the current HTTP
+// semantic-convention attributes (method, scheme, server address, peer,
+// user agent, status code, body sizes) and an error status for 5xx. It is
+// named "METHOD" when it starts and renamed "METHOD ROUTE" once next has
+// returned, with the route pattern the router matched (chi's route
+// pattern, http.ServeMux's Request.Pattern, or observe.SetRoute; resolved
+// by observe.Route) also set as http.route. The raw path is never the
+// name: a request no route matched keeps the name "METHOD". Methods other
+// than the standard nine are named "HTTP". On http.ServeMux with stages
+// between this one and the mux that copy the request, put
+// observe.CaptureRoute right around the mux, as for the access log.
+//
+// The stage writes no trace header on the response: the correlation ID
+// header that observe.RequestID sets already carries the trace ID, and
+// span IDs are internal. Calls the handler makes downstream carry the trace
+// when they use a propagating client such as otelhttp.NewTransport.
+//
+// otelhttp's own HTTP metrics are not recorded (observe/metrics exports the
+// RED metrics); requests whose path is in SkipPaths are passed on untouched.
+func (s *Stage) Handler(next http.Handler) http.Handler {
+	named := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
+			if route, ok := matchedRoute(r); ok {
+				span.SetName(spanName(r.Method, route))
+				span.SetAttributes(RouteKey.String(route))
+			}
+		}
+	})
+	otelOpts := []otelhttp.Option{
+		otelhttp.WithTracerProvider(s.provider),
+		otelhttp.WithPropagators(s.propagators),
+		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			route, _ := matchedRoute(r)
+			return spanName(r.Method, route)
+		}),
+	}
+	if !s.trustAll {
+		otelOpts = append(otelOpts, otelhttp.WithPublicEndpointFn(func(r *http.Request) bool { return !s.trusts(r) }))
+	}
+	traced := otelhttp.NewMiddleware("", otelOpts...)(named)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.skip != nil {
+			if _, ok := s.skip[r.URL.Path]; ok {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		traced.ServeHTTP(w, observe.Track(r))
+	})
+}
+
+// trusts reports whether r's incoming trace context is continued.
+func (s *Stage) trusts(r *http.Request) bool {
+	if len(s.trusted) > 0 {
+		var a netip.Addr
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			a = ap.Addr()
+		} else if b, err := netip.ParseAddr(r.RemoteAddr); err == nil {
+			a = b
+		}
+		a = a.Unmap().WithZone("")
+		for _, p := range s.trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+	}
+	return s.trust != nil && s.trust(r)
+}
+
+// matchedRoute returns the route pattern of r and true, or "" and false
+// when no router matched it.
+func matchedRoute(r *http.Request) (string, bool) {
+	route := observe.Route(r)
+	if route == observe.UnmatchedRoute {
+		return "", false
+	}
+	return route, true
+}
+
+// spanName returns "METHOD ROUTE", or "METHOD" when route is empty, with
+// non-standard methods as "HTTP" so a client cannot mint span names.
+func spanName(method, route string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+	default:
+		method = "HTTP"
+	}
+	if route == "" {
+		return method
+	}
+	return method + " " + route
+}
