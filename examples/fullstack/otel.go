@@ -60,11 +60,20 @@ func loadTracing(getenv func(string) string) (tracingConfig, error) {
 	if strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true") {
 		tc.Exporter = tracesOff
 	}
-	if tc.Exporter != tracesOTLP {
-		return tc, nil
+	if tc.Exporter == tracesOTLP {
+		var err error
+		if tc.OTLPURL, err = otlpTracesURL(generic, traces); err != nil {
+			return tc, err
+		}
 	}
-	// The per-signal variable is the whole URL; the generic one is a base
-	// that /v1/traces is added to (the OTLP exporter specification).
+	return tc, nil
+}
+
+// otlpTracesURL returns the OTLP/HTTP URL that spans are posted to. The
+// per-signal variable (traces) is the whole URL; the generic one is a base
+// that /v1/traces is added to (the OTLP exporter specification); with
+// neither, the collector on localhost.
+func otlpTracesURL(generic, traces string) (string, error) {
 	name, raw := "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", traces
 	if raw == "" {
 		name, raw = "OTEL_EXPORTER_OTLP_ENDPOINT", generic
@@ -74,13 +83,12 @@ func loadTracing(getenv func(string) string) (tracingConfig, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return tc, &configError{name, "want an http:// or https:// URL without credentials"}
+		return "", &configError{name, "want an http:// or https:// URL without credentials"}
 	}
 	if name == "OTEL_EXPORTER_OTLP_ENDPOINT" {
 		u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/traces"
 	}
-	tc.OTLPURL = u.String()
-	return tc, nil
+	return u.String(), nil
 }
 
 // newExporter returns the span exporter tc asks for, or nil when tracing

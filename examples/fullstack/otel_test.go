@@ -81,19 +81,29 @@ func TestTracingOneTracePerRequest(t *testing.T) {
 		t.Errorf("the server span has a parent %s; the request carried no trace context", server.Parent.SpanID())
 	}
 
-	// Every span of the trace hangs from the server span.
+	sql, redis := checkTree(t, spans, *server, email, wrong)
+	if len(sql) == 0 || len(redis) == 0 {
+		t.Errorf("trace %s has SQL spans %q and Redis spans %q; want both", tid, sql, redis)
+	}
+}
+
+// checkTree checks that every span of server's trace descends from server
+// and that no attribute carries one of secrets, and returns the names of
+// the trace's SQL and Redis spans.
+func checkTree(t *testing.T, spans tracetest.SpanStubs, server tracetest.SpanStub, secrets ...string) (sql, redis []string) {
+	t.Helper()
 	byID := map[trace.SpanID]tracetest.SpanStub{}
 	for _, s := range spans {
-		if s.SpanContext.TraceID() == tid {
+		if s.SpanContext.TraceID() == server.SpanContext.TraceID() {
 			byID[s.SpanContext.SpanID()] = s
 		}
 	}
-	var sql, redis []string
-	for _, s := range byID {
-		if s.SpanContext.SpanID() == server.SpanContext.SpanID() {
+	root := server.SpanContext.SpanID()
+	for id, s := range byID {
+		if id == root {
 			continue
 		}
-		if !descends(byID, s, server.SpanContext.SpanID()) {
+		if !descends(byID, s, root) {
 			t.Errorf("span %q of the trace does not descend from the server span", s.Name)
 		}
 		switch {
@@ -103,14 +113,14 @@ func TestTracingOneTracePerRequest(t *testing.T) {
 			redis = append(redis, s.Name)
 		}
 		for _, kv := range s.Attributes {
-			if v := kv.Value.String(); strings.Contains(v, wrong) || strings.Contains(v, email) {
-				t.Errorf("span %q attribute %s carries request data: %q", s.Name, kv.Key, v)
+			for _, secret := range secrets {
+				if v := kv.Value.String(); strings.Contains(v, secret) {
+					t.Errorf("span %q attribute %s carries request data: %q", s.Name, kv.Key, v)
+				}
 			}
 		}
 	}
-	if len(sql) == 0 || len(redis) == 0 {
-		t.Errorf("trace %s has SQL spans %q and Redis spans %q; want both", tid, sql, redis)
-	}
+	return sql, redis
 }
 
 // descends reports whether s has ancestor among the spans of its trace.

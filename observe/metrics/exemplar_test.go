@@ -113,3 +113,16 @@ func TestNoExemplarAllocationsWhenUnsampled(t *testing.T) {
 		t.Errorf("an unsampled span costs %.0f allocations per request, a request without one %.0f", got, base)
 	}
 }
+
+// The cost of the exemplar: a request whose span is sampled, next to
+// BenchmarkHandler (no span).
+func BenchmarkHandlerSampledSpan(b *testing.B) {
+	m, _ := newMetrics(b, metrics.Options{})
+	h := m.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	req := withSpan("/users/1", trace.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, trace.FlagsSampled)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, req)
+	}
+}
