@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 func stackRequest(b *testing.B) *http.Request {
@@ -26,10 +29,16 @@ func runStack(b *testing.B, h http.Handler) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := accessLogCPU()
+	n := 0
 	for b.Loop() {
 		clear(w.h)
 		h.ServeHTTP(w, r)
+		n++
 	}
+	// CPU time per request (all threads, GC included): on a shared machine
+	// it stays comparable between runs when wall time does not.
+	b.ReportMetric(float64(accessLogCPU()-cpu0)/float64(n), "cpu-ns/op")
 }
 
 type statusWriter struct {
@@ -58,6 +67,25 @@ func covet(b *testing.B, cache bool) http.Handler {
 func BenchmarkFullStack_CovetCached(b *testing.B)   { runStack(b, covet(b, true)) }
 func BenchmarkFullStack_CovetUncached(b *testing.B) { runStack(b, covet(b, false)) }
 func BenchmarkFullStack_Peers(b *testing.B)         { runStack(b, PeerStack(io.Discard)) }
+
+// The cached stack with the tracing stage outermost: with no tracer
+// provider set (the global default) and with the API's no-op provider.
+// BenchmarkFullStack_CovetCached is the same stack with tracing off.
+func BenchmarkFullStack_CovetCachedTraced_NoProvider(b *testing.B) {
+	runStack(b, traced(b, covet(b, true), nil))
+}
+
+func BenchmarkFullStack_CovetCachedTraced_Noop(b *testing.B) {
+	runStack(b, traced(b, covet(b, true), tracenoop.NewTracerProvider()))
+}
+
+func traced(b *testing.B, h http.Handler, tp trace.TracerProvider) http.Handler {
+	h, err := TracedStack(h, tp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h
+}
 
 // runStackParallel is runStack on every P at once, as a server under load
 // runs it: shared state (the rate limiter's bucket, the token cache) is

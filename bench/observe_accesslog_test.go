@@ -159,3 +159,19 @@ func BenchmarkAccessLog_SlogJSONFloor(b *testing.B) {
 	}
 	b.ReportMetric(float64(accessLogCPU()-cpu0)/float64(n), "cpu-ns/op")
 }
+
+// WithRequestID: RequestID and the access log together, as every stack
+// mounts them (the log inside the ID stage), so the number includes how the
+// two share the per-request record.
+
+func BenchmarkAccessLog_WithRequestID_Covet(b *testing.B) {
+	runAccessLog(b, observe.RequestID(covetAccessLog(b)(http.HandlerFunc(accessLogHandler))), "/users/42")
+}
+
+func BenchmarkAccessLog_WithRequestID_CovetLines(b *testing.B) {
+	runAccessLog(b, observe.RequestID(covetAccessLines(b)(http.HandlerFunc(accessLogHandler))), "/users/42")
+}
+
+func BenchmarkAccessLog_WithRequestID_Chi(b *testing.B) {
+	runAccessLog(b, middleware.RequestID(chiLogger()(http.HandlerFunc(accessLogHandler))), "/users/42")
+}

@@ -12,12 +12,15 @@ import (
 	"github.com/go-chi/httprate"
 	"github.com/golang-jwt/jwt/v5"
 	rscors "github.com/rs/cors"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/covetgo/covet/authn"
 	"github.com/covetgo/covet/authz"
 	"github.com/covetgo/covet/cors"
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/observe"
+	"github.com/covetgo/covet/observe/tracing"
 	"github.com/covetgo/covet/ratelimit"
 )
 
@@ -128,6 +131,17 @@ func CovetStack(cache bool, logs StackLog) (h http.Handler, close func() error, 
 	h = c.Handler(h)
 	h = errs.Recover(h)
 	return observe.RequestID(h), limit.Close, nil
+}
+
+// TracedStack puts the tracing stage outermost around a stack (before
+// RequestID, so the trace ID becomes the correlation ID), with tp as the
+// tracer provider (nil: the global one) and W3C Trace Context propagation.
+func TracedStack(h http.Handler, tp trace.TracerProvider) (http.Handler, error) {
+	t, err := tracing.New(tracing.Options{TracerProvider: tp, Propagators: propagation.TraceContext{}})
+	if err != nil {
+		return nil, err
+	}
+	return t.Handler(h), nil
 }
 
 // peerJWT is the small JWT middleware a team writes around golang-jwt.

@@ -9,4 +9,9 @@ require (
 	github.com/klauspost/compress v1.20.4
 )
 
-require github.com/go-chi/chi/v5 v5.5.0 // indirect
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/go-chi/chi/v5 v5.5.0 // indirect
+	go.opentelemetry.io/otel v1.47.0 // indirect
+	go.opentelemetry.io/otel/trace v1.47.0 // indirect
+)

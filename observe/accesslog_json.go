@@ -78,6 +78,25 @@ func appendAccessJSON(b []byte, f *accessFields) ([]byte, bool) {
 	if y := f.start.Year(); y < 0 || y > 9999 || f.start.IsZero() {
 		return b, false // slog writes an error or no time at all
 	}
+	b = appendFixedFields(b, f)
+	for _, a := range f.extra {
+		var ok bool
+		if b, ok = appendAttr(b, a); !ok {
+			return b, false
+		}
+	}
+	if f.hijacked {
+		b = append(b, `,"hijacked":true`...)
+	}
+	if f.panicked {
+		b = append(b, `,"panic":true`...)
+	}
+	return append(b, "}\n"...), true
+}
+
+// appendFixedFields appends the record's opening brace and the fields every
+// record has, through the trace IDs.
+func appendFixedFields(b []byte, f *accessFields) []byte {
 	b = append(b, `{"time":"`...)
 	b = f.start.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","level":`...)
@@ -108,43 +127,41 @@ func appendAccessJSON(b []byte, f *accessFields) ([]byte, bool) {
 		b = appendHex(b, sid[:])
 		b = append(b, '"')
 	}
-	for _, a := range f.extra {
-		if a.Key == "" {
-			return b, false // slog drops some of these and inlines others
-		}
-		b = append(b, ',')
-		b = appendJSONString(b, a.Key)
-		b = append(b, ':')
-		switch v := a.Value; v.Kind() {
-		case slog.KindString:
-			b = appendJSONString(b, v.String())
-		case slog.KindInt64:
-			b = strconv.AppendInt(b, v.Int64(), 10)
-		case slog.KindUint64:
-			b = strconv.AppendUint(b, v.Uint64(), 10)
-		case slog.KindBool:
-			b = strconv.AppendBool(b, v.Bool())
-		case slog.KindDuration:
-			b = strconv.AppendInt(b, int64(v.Duration()), 10)
-		case slog.KindTime:
-			t := v.Time()
-			if y := t.Year(); y < 0 || y > 9999 {
-				return b, false
-			}
-			b = append(b, '"')
-			b = t.AppendFormat(b, time.RFC3339Nano)
-			b = append(b, '"')
-		default:
+	return b
+}
+
+// appendAttr appends an added attribute as `,"key":value`, or reports
+// false for one only slog's handler encodes.
+func appendAttr(b []byte, a slog.Attr) ([]byte, bool) {
+	if a.Key == "" {
+		return b, false // slog drops some of these and inlines others
+	}
+	b = append(b, ',')
+	b = appendJSONString(b, a.Key)
+	b = append(b, ':')
+	switch v := a.Value; v.Kind() {
+	case slog.KindString:
+		b = appendJSONString(b, v.String())
+	case slog.KindInt64:
+		b = strconv.AppendInt(b, v.Int64(), 10)
+	case slog.KindUint64:
+		b = strconv.AppendUint(b, v.Uint64(), 10)
+	case slog.KindBool:
+		b = strconv.AppendBool(b, v.Bool())
+	case slog.KindDuration:
+		b = strconv.AppendInt(b, int64(v.Duration()), 10)
+	case slog.KindTime:
+		t := v.Time()
+		if y := t.Year(); y < 0 || y > 9999 {
 			return b, false
 		}
+		b = append(b, '"')
+		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	default:
+		return b, false
 	}
-	if f.hijacked {
-		b = append(b, `,"hijacked":true`...)
-	}
-	if f.panicked {
-		b = append(b, `,"panic":true`...)
-	}
-	return append(b, "}\n"...), true
+	return b, true
 }
 
 // appendAccessSlog appends f as slog's JSON handler writes it.

@@ -46,6 +46,7 @@ type logValuer struct{}
 func (logValuer) LogValue() slog.Value { return slog.StringValue("resolved") }
 
 func TestWriterLineMatchesSlog(t *testing.T) {
+	t.Parallel()
 	zone := time.FixedZone("", -(3*3600 + 30*60))
 	tests := []struct {
 		name   string
@@ -150,6 +151,7 @@ func (w *panickingWriter) Write(p []byte) (int, error) {
 // A Writer that panics does not leave the lock held: the next record is
 // still written.
 func TestWriterLinePanickingWriter(t *testing.T) {
+	t.Parallel()
 	w := &panickingWriter{}
 	lw := &lineWriter{w: w}
 	f := baseFields()
@@ -174,6 +176,7 @@ func TestWriterLinePanickingWriter(t *testing.T) {
 
 // A huge record is written whole, and its buffer is not kept for reuse.
 func TestWriterLineHugeRecord(t *testing.T) {
+	t.Parallel()
 	f := baseFields()
 	f.route = strings.Repeat("r", 3*maxPooledLine)
 	got, fast := writerLine(&f)

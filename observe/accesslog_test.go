@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -32,14 +33,45 @@ var trustAllRequestID = func() func(http.Handler) http.Handler {
 
 // logSink collects JSON access-log records written by a slog handler.
 type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu       sync.Mutex
+	buf      bytes.Buffer
+	lines    int
+	wrote    *sync.Cond // set by wait
+	timedOut bool
 }
 
 func (s *logSink) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.lines += bytes.Count(p, []byte("\n"))
+	if s.wrote != nil {
+		s.wrote.Broadcast()
+	}
 	return s.buf.Write(p)
+}
+
+// wait blocks until n lines have been written, failing the test after a
+// generous timeout: the server writes them from its own goroutines.
+func (s *logSink) wait(t *testing.T, n int) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.wrote == nil {
+		s.wrote = sync.NewCond(&s.mu)
+	}
+	timer := time.AfterFunc(10*time.Second, func() {
+		s.mu.Lock()
+		s.timedOut = true
+		s.wrote.Broadcast()
+		s.mu.Unlock()
+	})
+	defer timer.Stop()
+	for s.lines < n && !s.timedOut {
+		s.wrote.Wait()
+	}
+	if s.lines < n {
+		t.Fatalf("%d log lines after 10s, want %d", s.lines, n)
+	}
 }
 
 func (s *logSink) records(t *testing.T) []map[string]any {
@@ -88,6 +120,12 @@ func newAccessLog(t *testing.T, opts observe.AccessLogOptions) (*observe.AccessL
 }
 
 func TestAccessLogFields(t *testing.T) {
+	t.Parallel()
+	// The bubble's clock makes the handler's 2ms exact and instant.
+	synctest.Test(t, testAccessLogFields)
+}
+
+func testAccessLogFields(t *testing.T) {
 	al, sink := newAccessLog(t, observe.AccessLogOptions{})
 	r := chi.NewRouter()
 	r.Use(trustAllRequestID, al.Handler)
@@ -119,8 +157,8 @@ func TestAccessLogFields(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, got[k], v)
 		}
 	}
-	if d, ok := got["duration"].(float64); !ok || d < float64(2*time.Millisecond) {
-		t.Errorf("duration = %v, want at least 2ms in nanoseconds", got["duration"])
+	if d, ok := got["duration"].(float64); !ok || d != float64(2*time.Millisecond) {
+		t.Errorf("duration = %v, want 2ms in nanoseconds", got["duration"])
 	}
 	if _, ok := got["time"]; !ok {
 		t.Error("record has no time")
@@ -131,6 +169,7 @@ func TestAccessLogFields(t *testing.T) {
 }
 
 func TestAccessLogLevels(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		handler   http.HandlerFunc
@@ -183,6 +222,7 @@ func TestAccessLogLevels(t *testing.T) {
 }
 
 func TestAccessLogSkipPaths(t *testing.T) {
+	t.Parallel()
 	al, sink := newAccessLog(t, observe.AccessLogOptions{SkipPaths: []string{"/healthz", "/readyz"}})
 	called := 0
 	h := al.Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { called++ }))
@@ -198,6 +238,7 @@ func TestAccessLogSkipPaths(t *testing.T) {
 }
 
 func TestNewAccessLogRejectsBadOptions(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		opts observe.AccessLogOptions
@@ -225,6 +266,7 @@ func copyRequest(next http.Handler) http.Handler {
 }
 
 func TestAccessLogAttrsAndRouteFromInnerStages(t *testing.T) {
+	t.Parallel()
 	al, sink := newAccessLog(t, observe.AccessLogOptions{})
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		observe.AddAttrs(r.Context(), slog.String("user", "alice"))
@@ -251,6 +293,7 @@ func TestAccessLogAttrsAndRouteFromInnerStages(t *testing.T) {
 }
 
 func TestAddAttrsWithoutAccessLogIsNoop(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	observe.AddAttrs(ctx, slog.String("user", "alice"))
 	observe.SetRoute(ctx, "/x")
@@ -261,6 +304,7 @@ func TestAddAttrsWithoutAccessLogIsNoop(t *testing.T) {
 }
 
 func TestRoute(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		handler func(wrap func(http.Handler) http.Handler) http.Handler
@@ -348,6 +392,7 @@ func TestRoute(t *testing.T) {
 }
 
 func TestTrackKeepsAnExistingRecord(t *testing.T) {
+	t.Parallel()
 	r := observe.Track(httptest.NewRequest(http.MethodGet, "/", nil))
 	if again := observe.Track(r); again != r {
 		t.Error("Track copied a request that already had a record")
@@ -355,6 +400,7 @@ func TestTrackKeepsAnExistingRecord(t *testing.T) {
 }
 
 func TestAccessLogClientIP(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		opts       observe.AccessLogOptions
@@ -380,6 +426,7 @@ func TestAccessLogClientIP(t *testing.T) {
 }
 
 func TestAccessLogHostileRequest(t *testing.T) {
+	t.Parallel()
 	al, sink := newAccessLog(t, observe.AccessLogOptions{})
 	h := al.Handler(http.NotFoundHandler())
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -397,6 +444,7 @@ func TestAccessLogHostileRequest(t *testing.T) {
 }
 
 func TestAccessLogDisabledLevel(t *testing.T) {
+	t.Parallel()
 	sink := &logSink{}
 	logger := slog.New(slog.NewJSONHandler(sink, &slog.HandlerOptions{Level: slog.LevelError}))
 	al, err := observe.NewAccessLog(observe.AccessLogOptions{Logger: logger})
@@ -432,7 +480,49 @@ func TestAccessLogDefaultLogger(t *testing.T) {
 // net/http's own, and checks that what a handler reaches through the
 // wrapper (directly or with http.ResponseController) still works.
 func TestAccessLogWriterInterfaces(t *testing.T) {
+	t.Parallel()
 	al, sink := newAccessLog(t, observe.AccessLogOptions{})
+	srv := httptest.NewServer(al.Handler(writerInterfacesMux(t)))
+	defer srv.Close()
+
+	for _, tc := range []struct{ path, body string }{
+		{"/flush", "first;second"},
+		{"/deadline", ""},
+		{"/readfrom", strings.Repeat("z", 4096)},
+		{"/hijack", "hijacked"},
+	} {
+		resp, err := http.Get(srv.URL + tc.path)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != tc.body {
+			t.Errorf("%s: body %q, want %q", tc.path, b, tc.body)
+		}
+	}
+	srv.Close()
+	// Close does not wait for a handler that hijacked its connection.
+	sink.wait(t, 4)
+
+	byRoute := map[string]map[string]any{}
+	for _, rec := range sink.records(t) {
+		byRoute[rec["route"].(string)] = rec
+	}
+	if got := byRoute["/readfrom"]["bytes"]; got != float64(4096) {
+		t.Errorf("ReadFrom bytes logged = %v, want 4096", got)
+	}
+	if got := byRoute["/flush"]["bytes"]; got != float64(len("first;second")) {
+		t.Errorf("flush bytes logged = %v", got)
+	}
+	if got := byRoute["/hijack"]["hijacked"]; got != true {
+		t.Errorf("hijacked = %v, want true: %v", got, byRoute["/hijack"])
+	}
+}
+
+// writerInterfacesMux has one route per optional interface, each checking
+// that it works through the access log's writer.
+func writerInterfacesMux(t *testing.T) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /flush", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := w.(http.Flusher); !ok {
@@ -476,50 +566,14 @@ func TestAccessLogWriterInterfaces(t *testing.T) {
 		_, _ = brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
 		_ = brw.Flush()
 	})
-	srv := httptest.NewServer(al.Handler(mux))
-	defer srv.Close()
-
-	for _, tc := range []struct{ path, body string }{
-		{"/flush", "first;second"},
-		{"/deadline", ""},
-		{"/readfrom", strings.Repeat("z", 4096)},
-		{"/hijack", "hijacked"},
-	} {
-		resp, err := http.Get(srv.URL + tc.path)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.path, err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if string(b) != tc.body {
-			t.Errorf("%s: body %q, want %q", tc.path, b, tc.body)
-		}
-	}
-	srv.Close()
-	// Close does not wait for a handler that hijacked its connection.
-	for deadline := time.Now().Add(5 * time.Second); len(sink.records(t)) < 4 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
-
-	byRoute := map[string]map[string]any{}
-	for _, rec := range sink.records(t) {
-		byRoute[rec["route"].(string)] = rec
-	}
-	if got := byRoute["/readfrom"]["bytes"]; got != float64(4096) {
-		t.Errorf("ReadFrom bytes logged = %v, want 4096", got)
-	}
-	if got := byRoute["/flush"]["bytes"]; got != float64(len("first;second")) {
-		t.Errorf("flush bytes logged = %v", got)
-	}
-	if got := byRoute["/hijack"]["hijacked"]; got != true {
-		t.Errorf("hijacked = %v, want true: %v", got, byRoute["/hijack"])
-	}
+	return mux
 }
 
 // TestAccessLogWriterWithoutOptionalInterfaces wraps a writer that has none
 // of the optional interfaces: the wrapper must report ErrNotSupported
 // through ResponseController instead of panicking, and still copy bodies.
 func TestAccessLogWriterWithoutOptionalInterfaces(t *testing.T) {
+	t.Parallel()
 	al, sink := newAccessLog(t, observe.AccessLogOptions{})
 	h := al.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, _, err := http.NewResponseController(w).Hijack(); err == nil {
@@ -578,6 +632,7 @@ func benchAccessLog(b *testing.B, opts observe.AccessLogOptions) {
 // The Writer option writes the records the Logger option gives a slog
 // JSON handler: same fields, same values, in every outcome.
 func TestAccessLogWriterMatchesLogger(t *testing.T) {
+	t.Parallel()
 	var lines bytes.Buffer
 	byWriter, err := observe.NewAccessLog(observe.AccessLogOptions{Writer: &lines})
 	if err != nil {
@@ -638,6 +693,7 @@ func TestAccessLogWriterMatchesLogger(t *testing.T) {
 type unsafeBuffer struct{ bytes.Buffer }
 
 func TestAccessLogWriterConcurrentLines(t *testing.T) {
+	t.Parallel()
 	var out unsafeBuffer
 	al, err := observe.NewAccessLog(observe.AccessLogOptions{Writer: &out})
 	if err != nil {
@@ -689,6 +745,7 @@ func BenchmarkAccessLogSkipped(b *testing.B) {
 // The record that carries attributes and the route from inner stages to
 // the log line works whichever of RequestID and AccessLog is outside.
 func TestAccessLogWithRequestIDInEitherOrder(t *testing.T) {
+	t.Parallel()
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		observe.AddAttrs(r.Context(), slog.String("user", "alice"))
 		observe.SetRoute(r.Context(), "/files/{name}")

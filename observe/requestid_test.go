@@ -37,6 +37,7 @@ func isFresh(id string) bool {
 }
 
 func TestRequestID(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("a", 65)
 	tests := []struct {
 		name   string
@@ -81,6 +82,7 @@ func TestRequestID(t *testing.T) {
 }
 
 func TestRequestIDCustomHeaderAndUniqueness(t *testing.T) {
+	t.Parallel()
 	s, err := NewRequestID(RequestIDOptions{Header: "x-correlation-id", TrustAllIncoming: true})
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +105,7 @@ func TestRequestIDCustomHeaderAndUniqueness(t *testing.T) {
 }
 
 func TestRequestIDFromOutsideRequest(t *testing.T) {
+	t.Parallel()
 	if RequestIDFrom(context.Background()) != "" {
 		t.Fatal("want empty ID without the stage")
 	}
@@ -144,6 +147,7 @@ func FuzzValidRequestID(f *testing.F) {
 // options do not trust, an incoming ID is replaced by a fresh one and
 // recorded only as a separate access-log attribute.
 func TestRequestIDNotChosenByClient(t *testing.T) {
+	t.Parallel()
 	gateway := netip.MustParsePrefix("10.0.0.0/8")
 	byProxies, err := NewRequestID(RequestIDOptions{TrustedProxies: []netip.Prefix{gateway}})
 	if err != nil {

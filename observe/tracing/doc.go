@@ -10,10 +10,12 @@
 // http.ServeMux's Request.Pattern, observe.SetRoute), as the span name and
 // as http.route, and a trust decision for the incoming trace context.
 //
-// Only the OpenTelemetry API is used. With no tracer provider set (the
-// global default) the spans are non-recording and the stage does no more
-// than otelhttp's bookkeeping; the program that wants traces sets up the
-// SDK and an exporter itself:
+// Only the OpenTelemetry API is used. While nothing could record a span
+// (no tracer provider set, so the global default, or the API's no-op
+// provider) the stage skips otelhttp: it starts no span and allocates
+// nothing, only handing a trusted caller's trace context on to downstream
+// calls. The program that wants traces sets up the SDK and an exporter
+// itself:
 //
 //	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter))
 //	t, err := tracing.New(tracing.Options{

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"reflect"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
@@ -11,6 +12,7 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/covetgo/covet/observe"
 )
@@ -72,6 +74,11 @@ type Stage struct {
 	trusted     []netip.Prefix
 	trust       func(*http.Request) bool
 	skip        map[string]struct{}
+	// off: the provider is the API's no-op one. unsetGlobal: the global
+	// provider as New found it, before any otel.SetTracerProvider; while
+	// the global is still that, nothing can record a span.
+	off         bool
+	unsetGlobal trace.TracerProvider
 }
 
 // New validates opts and returns the stage.
@@ -82,8 +89,14 @@ func New(opts Options) (*Stage, error) {
 		trustAll:    opts.TrustAllIncoming,
 		trust:       opts.TrustIncoming,
 	}
-	if s.provider == nil {
+	switch s.provider.(type) {
+	case nil:
 		s.provider = otel.GetTracerProvider()
+		if isUnsetGlobal(s.provider) {
+			s.unsetGlobal = s.provider
+		}
+	case tracenoop.TracerProvider, *tracenoop.TracerProvider:
+		s.off = true
 	}
 	if s.propagators == nil {
 		s.propagators = otel.GetTextMapPropagator()
@@ -133,6 +146,10 @@ func New(opts Options) (*Stage, error) {
 // span IDs are internal. Calls the handler makes downstream carry the trace
 // when they use a propagating client such as otelhttp.NewTransport.
 //
+// While the provider cannot record (the API's no-op provider, or the
+// global one before otel.SetTracerProvider) no span is started and
+// otelhttp is skipped; the first request after the SDK is set is traced.
+//
 // otelhttp's own HTTP metrics are not recorded (observe/metrics exports the
 // RED metrics); requests whose path is in SkipPaths are passed on untouched.
 func (s *Stage) Handler(next http.Handler) http.Handler {
@@ -165,8 +182,40 @@ func (s *Stage) Handler(next http.Handler) http.Handler {
 				return
 			}
 		}
+		if s.off || s.unsetGlobal != nil && otel.GetTracerProvider() == s.unsetGlobal {
+			s.untraced(w, r, next)
+			return
+		}
 		traced.ServeHTTP(w, observe.Track(r))
 	})
+}
+
+// untraced serves r when no span could record: the API's no-op provider,
+// or the global one while no SDK has been set. It starts no span, so it
+// costs next to nothing, and still hands a trusted incoming trace context
+// (and baggage) on to the calls the handler makes downstream.
+func (s *Stage) untraced(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if !s.trustAll && !s.trusts(r) {
+		next.ServeHTTP(w, r)
+		return
+	}
+	ctx := s.propagators.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	if ctx != r.Context() {
+		r = r.WithContext(ctx)
+	}
+	next.ServeHTTP(w, r)
+}
+
+// isUnsetGlobal reports whether tp is OpenTelemetry's global delegating
+// provider, which otel.GetTracerProvider returns until a program calls
+// otel.SetTracerProvider. Its type is internal to the otel module, so it is
+// recognized by its package path.
+func isUnsetGlobal(tp trace.TracerProvider) bool {
+	t := reflect.TypeOf(tp)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.PkgPath() == "go.opentelemetry.io/otel/internal/global"
 }
 
 // trusts reports whether r's incoming trace context is continued.

@@ -63,33 +63,38 @@ func serve(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
 
 func ok(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }
 
+// The routers the naming test mounts the stage on.
+
+func chiRouter(s *tracing.Stage) http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.Handler)
+	r.Get("/notes/{id}", ok)
+	r.Route("/users/{user}", func(r chi.Router) { r.Get("/files/*", ok) })
+	return r
+}
+
+func serveMux(s *tracing.Stage) http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /notes/{id}", ok)
+	m.HandleFunc("/users/{user}/files/", ok)
+	return s.Handler(m)
+}
+
+// copyingMux has a stage between the tracing stage and the mux that copies
+// the request, hiding r.Pattern; CaptureRoute hands it back.
+func copyingMux(s *tracing.Stage) http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /notes/{id}", ok)
+	copying := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(r.Context()))
+		})
+	}
+	return s.Handler(copying(observe.CaptureRoute(m)))
+}
+
 func TestSpanNamedByRoutePattern(t *testing.T) {
 	t.Parallel()
-	chiRouter := func(s *tracing.Stage) http.Handler {
-		r := chi.NewRouter()
-		r.Use(s.Handler)
-		r.Get("/notes/{id}", ok)
-		r.Route("/users/{user}", func(r chi.Router) { r.Get("/files/*", ok) })
-		return r
-	}
-	mux := func(s *tracing.Stage) http.Handler {
-		m := http.NewServeMux()
-		m.HandleFunc("GET /notes/{id}", ok)
-		m.HandleFunc("/users/{user}/files/", ok)
-		return s.Handler(m)
-	}
-	// A stage between this one and the mux that copies the request hides
-	// r.Pattern; CaptureRoute hands it back.
-	copyingMux := func(s *tracing.Stage) http.Handler {
-		m := http.NewServeMux()
-		m.HandleFunc("GET /notes/{id}", ok)
-		copying := func(next http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				next.ServeHTTP(w, r.WithContext(r.Context()))
-			})
-		}
-		return s.Handler(copying(observe.CaptureRoute(m)))
-	}
 	tests := []struct {
 		name      string
 		router    func(*tracing.Stage) http.Handler
@@ -104,9 +109,9 @@ func TestSpanNamedByRoutePattern(t *testing.T) {
 		{"chi unmatched", chiRouter, "GET", "/secret/abc123", "GET", "", 404},
 		{"chi wrong method", chiRouter, "POST", "/notes/42", "POST", "", 405},
 		{"chi unknown method", chiRouter, "BREW", "/notes/42", "HTTP", "", 405},
-		{"mux", mux, "GET", "/notes/42", "GET /notes/{id}", "/notes/{id}", 200},
-		{"mux subtree", mux, "PUT", "/users/7/files/x", "PUT /users/{user}/files/", "/users/{user}/files/", 200},
-		{"mux unmatched", mux, "GET", "/secret/abc123", "GET", "", 404},
+		{"mux", serveMux, "GET", "/notes/42", "GET /notes/{id}", "/notes/{id}", 200},
+		{"mux subtree", serveMux, "PUT", "/users/7/files/x", "PUT /users/{user}/files/", "/users/{user}/files/", 200},
+		{"mux unmatched", serveMux, "GET", "/secret/abc123", "GET", "", 404},
 		{"mux behind a copying stage", copyingMux, "GET", "/notes/42", "GET /notes/{id}", "/notes/{id}", 200},
 	}
 	for _, tt := range tests {
@@ -297,19 +302,7 @@ func TestCorrelationIDIsTraceID(t *testing.T) {
 			t.Parallel()
 			rec := &recorder{}
 			var logBuf bytes.Buffer
-			accessLog, err := observe.NewAccessLog(observe.AccessLogOptions{Logger: slog.New(slog.NewJSONHandler(&logBuf, nil))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			requestID, err := observe.NewRequestID(observe.RequestIDOptions{TrustAllIncoming: tt.trust})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := chi.NewRouter()
-			r.Use(newStage(t, rec, tracing.Options{}).Handler, requestID.Handler, accessLog.Handler)
-			r.Get("/notes/{id}", errs.Handle(func(w http.ResponseWriter, r *http.Request) error {
-				return errs.New(errs.KindNotFound, "note_not_found", "no such note")
-			}))
+			r := correlatedStack(t, rec, &logBuf, tt.trust)
 			req := httptest.NewRequest("GET", "/notes/9", nil)
 			req.Header.Set("X-Request-ID", "gateway-id-1")
 			w := serve(r, req)
@@ -344,6 +337,49 @@ func TestCorrelationIDIsTraceID(t *testing.T) {
 				t.Errorf("span name %q", s.name)
 			}
 		})
+	}
+}
+
+// correlatedStack is tracing, RequestID and the access log (into logBuf)
+// on a chi router whose one route answers with a 404 problem.
+func correlatedStack(t *testing.T, rec *recorder, logBuf *bytes.Buffer, trustIDs bool) http.Handler {
+	t.Helper()
+	accessLog, err := observe.NewAccessLog(observe.AccessLogOptions{Logger: slog.New(slog.NewJSONHandler(logBuf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requestID, err := observe.NewRequestID(observe.RequestIDOptions{TrustAllIncoming: trustIDs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := chi.NewRouter()
+	r.Use(newStage(t, rec, tracing.Options{}).Handler, requestID.Handler, accessLog.Handler)
+	r.Get("/notes/{id}", errs.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errs.New(errs.KindNotFound, "note_not_found", "no such note")
+	}))
+	return r
+}
+
+// With the API's no-op provider the stage starts no span and allocates
+// nothing for an untrusted peer; a trusted peer's trace context is still
+// handed on (as a remote span context) to calls made downstream. Not
+// parallel: it counts allocations.
+func TestNoopProviderStartsNoSpan(t *testing.T) {
+	for _, trusted := range []bool{false, true} {
+		s := newStage(t, tracenoop.NewTracerProvider(), tracing.Options{TrustIncoming: func(*http.Request) bool { return trusted }})
+		var inner trace.SpanContext
+		h := s.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inner = trace.SpanContextFromContext(r.Context())
+		}))
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Traceparent", incomingTraceparent)
+		serve(h, req)
+		if got := inner.IsValid() && inner.IsRemote() && inner.TraceID().String() == incomingTraceID; got != trusted {
+			t.Errorf("trusted %v: handler sees span context %v (remote %v)", trusted, inner.TraceID(), inner.IsRemote())
+		}
+		if !trusted {
+			assertNoAllocs(t, s, req)
+		}
 	}
 }
 
