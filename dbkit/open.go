@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	gmysql "gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -88,6 +89,10 @@ type Options struct {
 	// turned on for SQLite and left as given (off by default) for the
 	// others.
 	GORM *gorm.Config
+	// TracerProvider, when set, gives every statement a client span under
+	// the span in its context, with the SQL text as written (placeholders,
+	// never the bound parameters). Nil: no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // DB is an open database: a GORM handle on a tuned pool, with health,
@@ -144,6 +149,10 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		return nil, errs.Wrap(redact(err, o.DSN), errs.KindServiceUnavailable, CodeUnavailable, "dbkit: initialising GORM failed")
 	}
 	if err := d.registerCallbacks(); err != nil {
+		_ = d.sql.Close()
+		return nil, err
+	}
+	if err := d.enableTracing(o.TracerProvider); err != nil {
 		_ = d.sql.Close()
 		return nil, err
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/covetgo/covet/authn"
 	"github.com/covetgo/covet/authn/issuer"
@@ -30,6 +32,7 @@ import (
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/observe"
 	"github.com/covetgo/covet/observe/metrics"
+	"github.com/covetgo/covet/observe/tracing"
 	"github.com/covetgo/covet/ratelimit"
 	"github.com/covetgo/covet/sanitize"
 	"github.com/covetgo/covet/session"
@@ -49,6 +52,10 @@ type app struct {
 	migrator *dbkit.Migrator
 	rdb      redis.UniversalClient // nil without COVET_REDIS_ADDR
 	nats     *nats.Conn            // nil without COVET_NATS_URL
+	// Tracing (otel.go); all nil when it is off.
+	tp      *sdktrace.TracerProvider
+	traces  trace.TracerProvider
+	tracing *tracing.Stage
 
 	ips       *clientip.Resolver
 	requestID *observe.RequestIDStage
@@ -97,6 +104,11 @@ type app struct {
 // handler assembles the stack: the model way to mount Covet on chi.
 func (a *app) handler() http.Handler {
 	r := chi.NewRouter()
+	if a.tracing != nil {
+		// Outermost: the span covers every stage, and its trace ID becomes
+		// the correlation ID.
+		r.Use(a.tracing.Handler)
+	}
 	// The client-IP stage runs before the access log and metrics, so behind
 	// a trusted proxy they record the client, not the proxy.
 	r.Use(a.requestID.Handler, errs.Recover, a.ips.Handler, a.cors.Handler, a.metrics.Handler, a.accessLog.Handler,
@@ -198,9 +210,12 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger) (_ *app, err 
 		}
 	}()
 
+	if err := a.buildTracing(ctx); err != nil {
+		return nil, err
+	}
 	a.db, err = dbkit.Open(ctx, dbkit.Options{
 		Driver: dbkit.Driver(cfg.DBDriver), DSN: cfg.DBDSN, Name: "app",
-		Logger: logger, Registerer: a.registry,
+		Logger: logger, Registerer: a.registry, TracerProvider: a.traces,
 		// Never bound values, even in development: they are password
 		// hashes, sealed TOTP secrets and emails.
 		Log: dbkit.LoggerOptions{LogParams: false},
@@ -219,6 +234,9 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger) (_ *app, err 
 		// does, and the stores use it as soon as it answers.
 		a.rdb = newRedis(cfg.RedisAddrs)
 		a.closers = append(a.closers, a.rdb)
+		if err := a.traceRedis(); err != nil {
+			return nil, err
+		}
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
 		if err := pingRedis(pctx, a.rdb); err != nil {
 			logger.Warn("Redis does not answer yet; not ready until it does", "error", err.Error())

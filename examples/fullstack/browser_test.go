@@ -36,7 +36,8 @@ func TestBrowser(t *testing.T) {
 	allowedLn, _ := net.Listen("tcp", "127.0.0.1:0")
 	refusedLn, _ := net.Listen("tcp", "127.0.0.1:0")
 	allowed := "http://" + allowedLn.Addr().String()
-	in := start(t, testEnv(t, map[string]string{"COVET_CORS_ORIGINS": allowed}))
+	// With tracing on: the stage sits outside everything, WebSocket included.
+	in, exp := startTraced(t, testEnv(t, map[string]string{"COVET_CORS_ORIGINS": allowed}))
 	otherOrigin(t, allowedLn, in.URL)
 	refused := otherOrigin(t, refusedLn, in.URL)
 
@@ -109,6 +110,18 @@ func TestBrowser(t *testing.T) {
 	}
 	if title := pageTitle(ctx, t, refused); title != "blocked" {
 		t.Fatalf("refused origin: title %q, want blocked", title)
+	}
+	tracedNote := false
+	spans := flushed(t, in, exp)
+	for _, s := range spans {
+		if s.Name == "POST /api/notes" {
+			for _, c := range spans {
+				tracedNote = tracedNote || (c.Parent.SpanID() == s.SpanContext.SpanID() && c.Name == "insert notes")
+			}
+		}
+	}
+	if !tracedNote {
+		t.Errorf("no POST /api/notes span with its SQL insert among %d spans", len(spans))
 	}
 }
 

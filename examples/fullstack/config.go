@@ -37,6 +37,7 @@ type config struct {
 	AdminEmail     string // canonical (canonicalEmail); that account is the admin
 	MetricsAddr    string // internal address serving /metrics
 	MetricsToken   string // bearer token for /metrics on the main address
+	Tracing        tracingConfig
 
 	// Limits, per minute; a load test lifts them.
 	RateGlobal int // per client IP, every route
@@ -143,6 +144,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		}
 	}
 	if err := parseMetricsConfig(c, getenv); err != nil {
+		return nil, err
+	}
+	if c.Tracing, err = loadTracing(getenv); err != nil {
 		return nil, err
 	}
 	for _, l := range []struct {

@@ -109,9 +109,19 @@ func launch(t *testing.T, env map[string]string) *instance {
 // launchLogged is launch with the app's logs also written to logs.
 func launchLogged(t *testing.T, env map[string]string, logs io.Writer) *instance {
 	t.Helper()
+	return launchConfigured(t, env, logs, nil)
+}
+
+// launchConfigured is launchLogged with the configuration adjusted by
+// tweak (when set) before the app is built.
+func launchConfigured(t *testing.T, env map[string]string, logs io.Writer, tweak func(*config)) *instance {
+	t.Helper()
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("config: %v", err)
+	}
+	if tweak != nil {
+		tweak(cfg)
 	}
 	var out io.Writer = io.Discard
 	if logs != nil {

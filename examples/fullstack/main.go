@@ -34,6 +34,13 @@
 // only through one of these two), and
 // the per-minute limits COVET_RATE_GLOBAL, COVET_RATE_AUTH and COVET_RATE_API.
 //
+// Tracing is off unless asked for: COVET_OTEL=stdout prints spans on
+// standard output, and OTEL_EXPORTER_OTLP_ENDPOINT (or
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) sends them over OTLP/HTTP
+// (COVET_OTEL=otlp or off chooses explicitly). A request then has one
+// trace: the server span, with the SQL and Redis spans below it, and its
+// trace ID is the correlation ID in problems and logs.
+//
 // The app starts while Redis or NATS is down: /healthz answers 200, /readyz
 // 503 until they answer, and the stores use them as soon as they do, with
 // no restart. While Redis is down, requests that need it fail fast: the

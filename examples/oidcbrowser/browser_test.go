@@ -13,9 +13,13 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/covetgo/covet/examples/internal/headless"
 	"github.com/covetgo/covet/internal/redirect/redirecttest"
+	"github.com/covetgo/covet/observe/tracing"
 )
 
 // TestOIDCReturnToBrowser lets headless Chromium follow an application's
@@ -79,7 +83,15 @@ func TestOIDCReturnToBrowser(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte("<!doctype html><title>app</title>"))
 	})
-	app := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// The application runs with tracing on, as a deployment would.
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	traced, err := tracing.New(tracing.Options{TracerProvider: tp, Propagators: propagation.TraceContext{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := &http.Server{Handler: traced.Handler(mux), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = app.Serve(appLn) }()
 	t.Cleanup(func() { _ = app.Close() })
 
@@ -133,6 +145,15 @@ func TestOIDCReturnToBrowser(t *testing.T) {
 	}
 	if n := evilHits.Load(); n != 0 {
 		t.Errorf("%s received %d visits", redirecttest.EvilHost, n)
+	}
+	callbacks := 0
+	for _, s := range spans.GetSpans() {
+		if s.Name == "GET /cb" {
+			callbacks++
+		}
+	}
+	if callbacks < len(rets) {
+		t.Errorf("%d server spans named GET /cb, want one per return path (%d)", callbacks, len(rets))
 	}
 	t.Logf("%d distinct return paths followed in Chromium", len(rets))
 }

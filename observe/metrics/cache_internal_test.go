@@ -14,6 +14,7 @@ import (
 // TestSeriesCacheBounded: an app that labels by raw path must not grow
 // the stage's own cache either, only the overflow series.
 func TestSeriesCacheBounded(t *testing.T) {
+	t.Parallel()
 	m, err := New(Options{Registerer: prometheus.NewRegistry(), MaxRoutes: 5})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,11 @@
 // counted as OverflowRoute. A scan of random URLs or methods therefore
 // cannot grow the number of series.
 //
+// When a tracing stage is mounted outside this one and the request's span
+// is sampled, each duration observation carries the trace ID as an
+// exemplar (label ExemplarLabel), which Endpoint exposes to scrapers that
+// ask for the OpenMetrics format.
+//
 // # Prometheus RED metrics with bounded labels
 //
 // metrics.New registers http_requests_total{method,route,status},
@@ -111,12 +116,52 @@ type seriesKey struct {
 type series struct {
 	count    prometheus.Counter
 	duration prometheus.Observer
+	// exemplar is duration's exemplar side (nil if the observer has none).
+	exemplar prometheus.ExemplarObserver
 }
 
 var metricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
 
 // New validates opts, registers the collectors and returns the stage.
 func New(opts Options) (*Metrics, error) {
+	buckets, err := opts.validate()
+	if err != nil {
+		return nil, err
+	}
+	m := &Metrics{
+		maxRoutes: opts.MaxRoutes,
+		series:    make(map[seriesKey]*series),
+		routes:    make(map[string]struct{}),
+	}
+	if m.maxRoutes == 0 {
+		m.maxRoutes = DefaultMaxRoutes
+	}
+	for _, p := range opts.SkipPaths {
+		if m.skip == nil {
+			m.skip = make(map[string]struct{}, len(opts.SkipPaths))
+		}
+		m.skip[p] = struct{}{}
+	}
+	reg := opts.Registerer
+	if reg == nil {
+		reg = prometheus.DefaultRegisterer
+	}
+	m.gatherer = opts.Gatherer
+	if m.gatherer == nil {
+		if g, ok := reg.(prometheus.Gatherer); ok {
+			m.gatherer = g
+		} else {
+			m.gatherer = prometheus.DefaultGatherer
+		}
+	}
+	if err := m.register(reg, opts.Namespace, buckets); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// validate checks opts and returns the histogram buckets to use.
+func (opts Options) validate() ([]float64, error) {
 	if opts.Namespace != "" && !metricName.MatchString(opts.Namespace) {
 		return nil, fmt.Errorf("metrics: Options.Namespace %q is not a valid Prometheus name", opts.Namespace)
 	}
@@ -135,67 +180,45 @@ func New(opts Options) (*Metrics, error) {
 			return nil, errors.New("metrics: Options.Buckets must be strictly increasing numbers")
 		}
 	}
-	m := &Metrics{
-		maxRoutes: opts.MaxRoutes,
-		series:    make(map[seriesKey]*series),
-		routes:    make(map[string]struct{}),
-	}
-	if m.maxRoutes == 0 {
-		m.maxRoutes = DefaultMaxRoutes
-	}
 	for _, p := range opts.SkipPaths {
 		if len(p) == 0 || p[0] != '/' {
 			return nil, errors.New("metrics: Options.SkipPaths entries must be URL paths starting with /")
 		}
-		if m.skip == nil {
-			m.skip = make(map[string]struct{}, len(opts.SkipPaths))
-		}
-		m.skip[p] = struct{}{}
 	}
+	return buckets, nil
+}
 
-	reg := opts.Registerer
-	if reg == nil {
-		reg = prometheus.DefaultRegisterer
-	}
-	m.gatherer = opts.Gatherer
-	if m.gatherer == nil {
-		if g, ok := reg.(prometheus.Gatherer); ok {
-			m.gatherer = g
-		} else {
-			m.gatherer = prometheus.DefaultGatherer
-		}
-	}
-
+// register creates the three collectors and registers them on reg (or
+// takes the ones already registered there under the same names).
+func (m *Metrics) register(reg prometheus.Registerer, namespace string, buckets []float64) error {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: opts.Namespace,
+		Namespace: namespace,
 		Subsystem: "http",
 		Name:      "requests_total",
 		Help:      "HTTP requests completed, by method, route pattern and status.",
 	}, []string{"method", "route", "status"})
 	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: opts.Namespace,
+		Namespace: namespace,
 		Subsystem: "http",
 		Name:      "request_duration_seconds",
 		Help:      "Time to serve HTTP requests, by method and route pattern.",
 		Buckets:   slices.Clone(buckets),
 	}, []string{"method", "route"})
 	inFlight := prometheus.NewGauge(prometheus.GaugeOpts{
-		Namespace: opts.Namespace,
+		Namespace: namespace,
 		Subsystem: "http",
 		Name:      "requests_in_flight",
 		Help:      "HTTP requests being served.",
 	})
 	var err error
 	if m.requests, err = register(reg, requests); err != nil {
-		return nil, err
+		return err
 	}
 	if m.duration, err = register(reg, duration); err != nil {
-		return nil, err
+		return err
 	}
-	if m.inFlight, err = register(reg, inFlight); err != nil {
-		return nil, err
-	}
-	return m, nil
+	m.inFlight, err = register(reg, inFlight)
+	return err
 }
 
 // register registers c, or returns the collector of the same description
@@ -252,7 +275,7 @@ func (m *Metrics) Handler(next http.Handler) http.Handler {
 			sw.Release()
 			s := m.seriesFor(methodLabel(r.Method), observe.Route(r), status)
 			s.count.Inc()
-			s.duration.Observe(elapsed.Seconds())
+			s.observe(r, elapsed.Seconds())
 		}()
 		next.ServeHTTP(sw, r)
 		done = true
@@ -285,6 +308,7 @@ func (m *Metrics) seriesFor(method, route string, status int) *series {
 			count:    m.requests.WithLabelValues(key.method, key.route, statusLabel(status)),
 			duration: m.duration.WithLabelValues(key.method, key.route),
 		}
+		s.exemplar, _ = s.duration.(prometheus.ExemplarObserver)
 		m.series[key] = s
 	}
 	return s
@@ -292,10 +316,13 @@ func (m *Metrics) seriesFor(method, route string, status int) *series {
 
 // Endpoint returns the handler that serves the metrics in the Prometheus
 // exposition format; mount it at /metrics (on an internal listener when the
-// service is public). At most four scrapes are gathered at once; more get a
+// service is public). A scraper that asks for OpenMetrics
+// (Accept: application/openmetrics-text, as Prometheus does) gets that
+// format, which carries the duration exemplars; others get the classic
+// text format. At most four scrapes are gathered at once; more get a
 // 503.
 func (m *Metrics) Endpoint() http.Handler {
-	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{MaxRequestsInFlight: 4})
+	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{MaxRequestsInFlight: 4, EnableOpenMetrics: true})
 }
 
 // methodLabel bounds the method label to the standard methods.

@@ -62,6 +62,7 @@ func serve(h http.Handler, method, target string) *httptest.ResponseRecorder {
 }
 
 func TestLabelsComeFromPatterns(t *testing.T) {
+	t.Parallel()
 	m, reg := newMetrics(t, metrics.Options{})
 	r := chi.NewRouter()
 	r.Use(m.Handler)
@@ -106,6 +107,7 @@ func keys(m map[string]*dto.Metric) []string {
 // TestCardinalityBounded throws random paths and methods at the stage: the
 // number of series must not follow the traffic.
 func TestCardinalityBounded(t *testing.T) {
+	t.Parallel()
 	m, reg := newMetrics(t, metrics.Options{})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/items/{id}", func(http.ResponseWriter, *http.Request) {})
@@ -140,6 +142,7 @@ func TestCardinalityBounded(t *testing.T) {
 }
 
 func TestMaxRoutesOverflow(t *testing.T) {
+	t.Parallel()
 	m, reg := newMetrics(t, metrics.Options{MaxRoutes: 2})
 	h := m.Handler(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		observe.SetRoute(r.Context(), r.URL.Path) // a careless app labelling by path
@@ -164,6 +167,7 @@ func TestMaxRoutesOverflow(t *testing.T) {
 }
 
 func TestInFlightAndStatuses(t *testing.T) {
+	t.Parallel()
 	m, reg := newMetrics(t, metrics.Options{})
 	release := make(chan struct{})
 	entered := make(chan struct{})
@@ -217,6 +221,7 @@ func TestInFlightAndStatuses(t *testing.T) {
 }
 
 func TestSkipPaths(t *testing.T) {
+	t.Parallel()
 	m, reg := newMetrics(t, metrics.Options{SkipPaths: []string{"/metrics", "/healthz"}})
 	h := m.Handler(http.NotFoundHandler())
 	serve(h, http.MethodGet, "/metrics")
@@ -232,6 +237,7 @@ func TestSkipPaths(t *testing.T) {
 }
 
 func TestEndpoint(t *testing.T) {
+	t.Parallel()
 	m, _ := newMetrics(t, metrics.Options{Namespace: "shop"})
 	serve(m.Handler(http.NotFoundHandler()), http.MethodGet, "/x")
 	rec := serve(m.Endpoint(), http.MethodGet, "/metrics")
@@ -251,6 +257,7 @@ func TestEndpoint(t *testing.T) {
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		opts metrics.Options
@@ -275,6 +282,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 }
 
 func TestNewSharesCollectorsOnOneRegistry(t *testing.T) {
+	t.Parallel()
 	reg := prometheus.NewRegistry()
 	a, err := metrics.New(metrics.Options{Registerer: reg})
 	if err != nil {
@@ -299,6 +307,7 @@ func TestNewSharesCollectorsOnOneRegistry(t *testing.T) {
 }
 
 func TestSharedRecordWithAccessLog(t *testing.T) {
+	t.Parallel()
 	m, reg := newMetrics(t, metrics.Options{})
 	al, err := observe.NewAccessLog(observe.AccessLogOptions{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -319,6 +328,7 @@ func TestSharedRecordWithAccessLog(t *testing.T) {
 }
 
 func TestWriterInterfaces(t *testing.T) {
+	t.Parallel()
 	m, reg := newMetrics(t, metrics.Options{})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /stream", func(w http.ResponseWriter, _ *http.Request) {
