@@ -102,6 +102,7 @@ func liveClaims() map[string]any {
 }
 
 func TestJWKSRotationAndOutage(t *testing.T) {
+	t.Parallel()
 	p := newJWKSProvider(t)
 	k1 := p.addKey("k1")
 	j := newTestJWKS(t, p, nil)
@@ -165,6 +166,7 @@ func TestJWKSRotationAndOutage(t *testing.T) {
 }
 
 func TestJWKSSingleflight(t *testing.T) {
+	t.Parallel()
 	p := newJWKSProvider(t)
 	p.addKey("k1")
 	j := newTestJWKS(t, p, nil)
@@ -198,6 +200,7 @@ func TestJWKSSingleflight(t *testing.T) {
 }
 
 func TestJWKSBackgroundRefresh(t *testing.T) {
+	t.Parallel()
 	p := newJWKSProvider(t)
 	p.addKey("k1")
 	p.set(func(p *jwksProvider) { p.maxAge = "0" })
@@ -222,6 +225,7 @@ func TestJWKSBackgroundRefresh(t *testing.T) {
 }
 
 func TestJWKSLimits(t *testing.T) {
+	t.Parallel()
 	p := newJWKSProvider(t)
 	p.addKey("k1")
 	p.set(func(p *jwksProvider) { p.body = []byte(`{"keys":[` + strings.Repeat(" ", 300<<10) + `]}`) })
@@ -243,6 +247,7 @@ func TestJWKSLimits(t *testing.T) {
 }
 
 func TestJWKSOptionsRefused(t *testing.T) {
+	t.Parallel()
 	for name, o := range map[string]JWKSOptions{
 		"http":              {URL: "http://idp.test/jwks", AllowedHosts: []string{"idp.test"}},
 		"no hosts":          {URL: "https://idp.test/jwks"},
@@ -261,6 +266,7 @@ func TestJWKSOptionsRefused(t *testing.T) {
 }
 
 func TestJWKSClamp(t *testing.T) {
+	t.Parallel()
 	j, _ := NewJWKS(JWKSOptions{URL: "https://idp.test/jwks", AllowedHosts: []string{"idp.test"}})
 	cases := []struct {
 		cc   string
@@ -282,6 +288,7 @@ func TestJWKSClamp(t *testing.T) {
 }
 
 func TestParseJWK(t *testing.T) {
+	t.Parallel()
 	k := keys(t)
 	good := func(key Key) string {
 		j, err := PublicJWK(key)

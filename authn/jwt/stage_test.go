@@ -35,6 +35,7 @@ type problem struct {
 // with it on, every request is sent twice, so the second one of a valid
 // token is answered from the cache.
 func TestHandler(t *testing.T) {
+	t.Parallel()
 	t.Run("uncached", func(t *testing.T) { testHandler(t, 0) })
 	t.Run("cached", func(t *testing.T) { testHandler(t, 64) })
 }
@@ -205,6 +206,7 @@ func TestAudit(t *testing.T) {
 }
 
 func TestOnOutcome(t *testing.T) {
+	t.Parallel()
 	k := keys(t)
 	v := newTestVerifier(t, nil)
 	var got []string

@@ -28,6 +28,7 @@ func newTestIntrospector(t *testing.T, p *testProvider, clock *time.Time, o Intr
 
 // TestIntrospectorTokenKinds: only access tokens for this API pass.
 func TestIntrospectorTokenKinds(t *testing.T) {
+	t.Parallel()
 	p := newTestProvider(t)
 	exp := time.Now().Add(time.Hour).Unix()
 	p.active["access"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: exp, Aud: authn.Scopes{"api"}, TokenType: "access_token"}
@@ -61,6 +62,7 @@ func TestIntrospectorTokenKinds(t *testing.T) {
 // TestIntrospectorCoalesces: concurrent checks of one token make one
 // upstream call, and an inactive answer is reused for InactiveTTL.
 func TestIntrospectorCoalesces(t *testing.T) {
+	t.Parallel()
 	p := newTestProvider(t)
 	p.active["good"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: time.Now().Add(time.Hour).Unix(), Aud: authn.Scopes{"api"}}
 	clock := time.Now()
