@@ -407,16 +407,19 @@ func TestNewAndBuildersRefuse(t *testing.T) {
 }
 
 func TestAuditDecisions(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
-	errs.Configure(errs.Config{AuditLogger: slog.New(slog.NewJSONHandler(&buf, nil))})
-	t.Cleanup(func() { errs.Configure(errs.Config{}) })
+	rd, err := errs.NewRenderer(errs.Options{AuditLogger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	a, _ := New(Options{Decider: MustRBAC(testPolicy()), AuditAllowed: true})
 	p := &principal.Principal{Subject: "alice", Roles: []string{"reader"}}
 	load := func(*http.Request) (Resource, error) { return Resource{ID: "notes/7", Owner: "bob"}, nil }
-	withPrincipal(p, a.Require("notes:read")(ok)).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	withPrincipal(p, a.RequireOwner(load, "notes:*")(ok)).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	withPrincipal(p, a.RequireRole("admin")(ok)).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	withPrincipal(p, a.RequireScope("notes:write")(ok)).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	rd.Handler(withPrincipal(p, a.Require("notes:read")(ok))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	rd.Handler(withPrincipal(p, a.RequireOwner(load, "notes:*")(ok))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	rd.Handler(withPrincipal(p, a.RequireRole("admin")(ok))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	rd.Handler(withPrincipal(p, a.RequireScope("notes:write")(ok))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	var decisions []map[string]any
 	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
 	for _, line := range lines {
