@@ -9,6 +9,7 @@ import (
 )
 
 func TestAPIKeys(t *testing.T) {
+	t.Parallel()
 	store := NewMemoryAPIKeys()
 	now := time.Unix(1_800_000_000, 0)
 	mint := func(sub string, exp time.Time) string {

@@ -18,6 +18,7 @@ var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 })
 
 func TestNewRefuses(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		opts Options
@@ -37,6 +38,7 @@ func TestNewRefuses(t *testing.T) {
 }
 
 func TestParseBearer(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		values []string
@@ -77,6 +79,7 @@ func TestParseBearer(t *testing.T) {
 }
 
 func TestBearerChallenge(t *testing.T) {
+	t.Parallel()
 	got := BearerChallenge("a\"b\r\n", "insufficient_scope", "need more", "notes:read", "notes:write")
 	want := `Bearer realm="a\"b", error="insufficient_scope", error_description="need more", scope="notes:read notes:write"`
 	if got != want {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -97,8 +98,13 @@ func TestSpanRecordsDecision(t *testing.T) {
 			}
 			span.mu.Lock()
 			defer span.mu.Unlock()
-			if ownAttrs(span.attrs) != len(tt.want) {
+			// The stage's own attributes are exactly these; a refusal
+			// also carries the problem errs rendered.
+			if got := withPrefix(span.attrs, "covet.authn."); len(got) != len(tt.want) {
 				t.Errorf("attributes %v, want %v", span.attrs, tt.want)
+			}
+			if got, want := span.attrs["covet.problem.status"], problemStatus(tt.status); got != want {
+				t.Errorf("covet.problem.status = %q, want %q", got, want)
 			}
 			for k, v := range tt.want {
 				if span.attrs[k] != v {
@@ -130,14 +136,22 @@ func TestSpanRecordingFreeWhenOff(t *testing.T) {
 	}
 }
 
-// ownAttrs counts the attributes this stage recorded; errs adds its own
-// covet.problem.* attributes when it renders the refusal.
-func ownAttrs(attrs map[attribute.Key]string) int {
-	n := 0
-	for k := range attrs {
-		if strings.HasPrefix(string(k), "covet.authn.") {
-			n++
+// withPrefix returns the attributes whose names start with prefix.
+func withPrefix(attrs map[attribute.Key]string, prefix string) map[attribute.Key]string {
+	out := map[attribute.Key]string{}
+	for k, v := range attrs {
+		if strings.HasPrefix(string(k), prefix) {
+			out[k] = v
 		}
 	}
-	return n
+	return out
+}
+
+// problemStatus is the covet.problem.status a response with status
+// records: none for a success.
+func problemStatus(status int) string {
+	if status < 400 {
+		return ""
+	}
+	return strconv.Itoa(status)
 }

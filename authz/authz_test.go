@@ -30,6 +30,7 @@ func testPolicy() Policy {
 }
 
 func TestRBACAllowed(t *testing.T) {
+	t.Parallel()
 	r := MustRBAC(testPolicy())
 	cases := []struct {
 		roles []string
@@ -78,6 +79,7 @@ func TestRBACAllowed(t *testing.T) {
 }
 
 func TestRBACFlattened(t *testing.T) {
+	t.Parallel()
 	r := MustRBAC(testPolicy())
 	got := strings.Join(r.Permissions("admin"), ",")
 	want := "comments:read,notes:*,notes:read,notes:write,users:*"
@@ -93,6 +95,7 @@ func TestRBACFlattened(t *testing.T) {
 }
 
 func TestRBACRefused(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		p    Policy
@@ -120,6 +123,7 @@ func TestRBACRefused(t *testing.T) {
 }
 
 func TestParsePolicy(t *testing.T) {
+	t.Parallel()
 	good := `{"roles":{"reader":{"permissions":["notes:read"]},"editor":{"inherits":["reader"],"permissions":["notes:write"]}}}`
 	p, err := ParsePolicy(strings.NewReader(good))
 	if err != nil {
@@ -152,6 +156,7 @@ func TestParsePolicy(t *testing.T) {
 }
 
 func TestParsePolicyYAML(t *testing.T) {
+	t.Parallel()
 	good := "roles:\n  reader: {permissions: [\"notes:read\"]}\n  editor:\n    inherits: [reader]\n    permissions:\n      - \"notes:write\"\n"
 	p, err := ParsePolicyYAML(strings.NewReader(good))
 	if err != nil {
@@ -195,6 +200,7 @@ func TestParsePolicyYAML(t *testing.T) {
 }
 
 func TestLoadPolicyFileByExtension(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	yml := filepath.Join(dir, "policy.yaml")
 	js := filepath.Join(dir, "policy.json")
@@ -247,6 +253,7 @@ func decode(t *testing.T, body []byte) (code string) {
 }
 
 func TestMiddleware(t *testing.T) {
+	t.Parallel()
 	a, err := New(Options{Decider: MustRBAC(testPolicy()), Realm: "api"})
 	if err != nil {
 		t.Fatal(err)
@@ -318,6 +325,7 @@ func TestMiddleware(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	a, _ := New(Options{Decider: MustRBAC(testPolicy())})
 	ctx := principal.With(context.Background(), &principal.Principal{Subject: "a", Roles: []string{"reader"}})
 	if err := a.Check(ctx, "notes:read"); err != nil {
@@ -332,6 +340,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCustomDecider(t *testing.T) {
+	t.Parallel()
 	var asked []string
 	d := DeciderFunc(func(_ context.Context, p *principal.Principal, perm string) (bool, error) {
 		asked = append(asked, p.Subject+" "+perm)
@@ -370,6 +379,7 @@ func TestCustomDecider(t *testing.T) {
 }
 
 func TestNewAndBuildersRefuse(t *testing.T) {
+	t.Parallel()
 	if _, err := New(Options{}); !errors.Is(err, errs.KindConfiguration) {
 		t.Fatalf("New without decider: %v", err)
 	}
@@ -397,16 +407,19 @@ func TestNewAndBuildersRefuse(t *testing.T) {
 }
 
 func TestAuditDecisions(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
-	errs.Configure(errs.Config{AuditLogger: slog.New(slog.NewJSONHandler(&buf, nil))})
-	t.Cleanup(func() { errs.Configure(errs.Config{}) })
+	rd, err := errs.NewRenderer(errs.Options{AuditLogger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	a, _ := New(Options{Decider: MustRBAC(testPolicy()), AuditAllowed: true})
 	p := &principal.Principal{Subject: "alice", Roles: []string{"reader"}}
 	load := func(*http.Request) (Resource, error) { return Resource{ID: "notes/7", Owner: "bob"}, nil }
-	withPrincipal(p, a.Require("notes:read")(ok)).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	withPrincipal(p, a.RequireOwner(load, "notes:*")(ok)).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	withPrincipal(p, a.RequireRole("admin")(ok)).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	withPrincipal(p, a.RequireScope("notes:write")(ok)).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	rd.Handler(withPrincipal(p, a.Require("notes:read")(ok))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	rd.Handler(withPrincipal(p, a.RequireOwner(load, "notes:*")(ok))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	rd.Handler(withPrincipal(p, a.RequireRole("admin")(ok))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	rd.Handler(withPrincipal(p, a.RequireScope("notes:write")(ok))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	var decisions []map[string]any
 	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
 	for _, line := range lines {

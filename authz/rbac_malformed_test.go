@@ -5,6 +5,7 @@ import "testing"
 // Allowed must not grant a permission that could never be compiled, even to
 // a holder of the matching wildcard: handlers pass strings they built.
 func TestAllowedRefusesMalformedPermissions(t *testing.T) {
+	t.Parallel()
 	r := MustRBAC(Policy{Roles: map[string]Role{"editor": {Permissions: []string{"notes:*"}}, "root": {Permissions: []string{"*"}}}})
 	for _, perm := range []string{"notes:", "notes:read:extra", "notes: read", "notes:\x00", ":read", "notes", ""} {
 		for _, role := range []string{"editor", "root"} {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -85,8 +86,12 @@ func TestSpanRecordsDecision(t *testing.T) {
 			span.mu.Lock()
 			defer span.mu.Unlock()
 			want := map[attribute.Key]string{attrPolicy: tt.policy, attrDecision: tt.decision}
-			if ownAttrs(span.attrs) != len(want) || span.attrs[attrPolicy] != tt.policy || span.attrs[attrDecision] != tt.decision {
+			if len(withPrefix(span.attrs, "covet.authz.")) != len(want) || span.attrs[attrPolicy] != tt.policy || span.attrs[attrDecision] != tt.decision {
 				t.Errorf("attributes %v, want %v", span.attrs, want)
+			}
+			// A refusal also carries the problem errs rendered.
+			if got, want := span.attrs["covet.problem.status"], problemStatus(tt.status); got != want {
+				t.Errorf("covet.problem.status = %q, want %q", got, want)
 			}
 		})
 	}
@@ -118,14 +123,22 @@ func TestSpanRecordingFreeWhenOff(t *testing.T) {
 	}
 }
 
-// ownAttrs counts the attributes this stage recorded; errs adds its own
-// covet.problem.* attributes when it renders the refusal.
-func ownAttrs(attrs map[attribute.Key]string) int {
-	n := 0
-	for k := range attrs {
-		if strings.HasPrefix(string(k), "covet.authz.") {
-			n++
+// withPrefix returns the attributes whose names start with prefix.
+func withPrefix(attrs map[attribute.Key]string, prefix string) map[attribute.Key]string {
+	out := map[attribute.Key]string{}
+	for k, v := range attrs {
+		if strings.HasPrefix(string(k), prefix) {
+			out[k] = v
 		}
 	}
-	return n
+	return out
+}
+
+// problemStatus is the covet.problem.status a response with status
+// records: none for a success.
+func problemStatus(status int) string {
+	if status < 400 {
+		return ""
+	}
+	return strconv.Itoa(status)
 }

@@ -142,64 +142,96 @@ func New(opts Options) (*Issuer, error) {
 		return nil, errs.Configf("authn: Options.Audience is required")
 	}
 	i := &Issuer{opts: opts, now: opts.Now}
-	switch opts.Algorithm {
-	case "", "EdDSA":
-		i.opts.Algorithm, i.method = "EdDSA", jwt.SigningMethodEdDSA
-	case "ES256":
-		i.method = jwt.SigningMethodES256
-	default:
-		return nil, errs.Configf("authn: Options.Algorithm %q: use EdDSA or ES256", opts.Algorithm)
+	var err error
+	if i.opts.Algorithm, i.method, err = signingMethod(opts.Algorithm); err != nil {
+		return nil, err
 	}
-	defaults := []struct {
-		d        *time.Duration
-		def, max time.Duration
-		name     string
-	}{
-		{&i.opts.AccessTTL, 15 * time.Minute, 24 * time.Hour, "AccessTTL"},
-		{&i.opts.RotateEvery, 24 * time.Hour, 365 * 24 * time.Hour, "RotateEvery"},
-		{&i.opts.RefreshTTL, 14 * 24 * time.Hour, 365 * 24 * time.Hour, "RefreshTTL"},
-		{&i.opts.RefreshFamilyTTL, 90 * 24 * time.Hour, 3 * 365 * 24 * time.Hour, "RefreshFamilyTTL"},
-		{&i.opts.RefreshReuseGrace, 10 * time.Second, time.Minute, "RefreshReuseGrace"},
-	}
-	for _, d := range defaults {
-		if *d.d == 0 {
-			*d.d = d.def
-		}
-		if *d.d < time.Second || *d.d > d.max {
-			return nil, errs.Configf("authn: Options.%s %s is outside 1s..%s", d.name, *d.d, d.max)
-		}
-	}
-	if i.opts.RefreshTTL > i.opts.RefreshFamilyTTL {
-		return nil, errs.Configf("authn: Options.RefreshTTL is longer than RefreshFamilyTTL")
+	if err := i.opts.setLifetimes(); err != nil {
+		return nil, err
 	}
 	if i.now == nil {
 		i.now = time.Now
 	}
-	now := i.now()
 	if opts.KeySeed != nil {
-		if len(opts.KeySeed) < 32 {
-			return nil, errs.Configf("authn: Options.KeySeed must hold at least 32 bytes")
-		}
-		i.opts.KeySeed = append([]byte(nil), opts.KeySeed...)
-		k, err := hkdf.Key(sha256.New, i.opts.KeySeed, nil, "covet authn refresh successor", 32)
-		if err != nil {
-			return nil, errs.Wrap(err, errs.KindInternal, "", "")
-		}
-		i.successorKey = k
-		return i, i.seedKeys(now)
+		return i.fromSeed(opts.KeySeed)
 	}
+	if err := i.randomKeys(); err != nil {
+		return nil, err
+	}
+	return i, nil
+}
+
+// signingMethod maps Options.Algorithm to its name and method; "" is EdDSA.
+func signingMethod(alg string) (string, jwt.SigningMethod, error) {
+	switch alg {
+	case "", "EdDSA":
+		return "EdDSA", jwt.SigningMethodEdDSA, nil
+	case "ES256":
+		return alg, jwt.SigningMethodES256, nil
+	default:
+		return "", nil, errs.Configf("authn: Options.Algorithm %q: use EdDSA or ES256", alg)
+	}
+}
+
+// setLifetimes fills the zero durations with their defaults and refuses
+// one outside its bounds, or refresh tokens that outlive their family.
+func (opts *Options) setLifetimes() error {
+	lifetimes := []struct {
+		d        *time.Duration
+		def, max time.Duration
+		name     string
+	}{
+		{&opts.AccessTTL, 15 * time.Minute, 24 * time.Hour, "AccessTTL"},
+		{&opts.RotateEvery, 24 * time.Hour, 365 * 24 * time.Hour, "RotateEvery"},
+		{&opts.RefreshTTL, 14 * 24 * time.Hour, 365 * 24 * time.Hour, "RefreshTTL"},
+		{&opts.RefreshFamilyTTL, 90 * 24 * time.Hour, 3 * 365 * 24 * time.Hour, "RefreshFamilyTTL"},
+		{&opts.RefreshReuseGrace, 10 * time.Second, time.Minute, "RefreshReuseGrace"},
+	}
+	for _, d := range lifetimes {
+		if *d.d == 0 {
+			*d.d = d.def
+		}
+		if *d.d < time.Second || *d.d > d.max {
+			return errs.Configf("authn: Options.%s %s is outside 1s..%s", d.name, *d.d, d.max)
+		}
+	}
+	if opts.RefreshTTL > opts.RefreshFamilyTTL {
+		return errs.Configf("authn: Options.RefreshTTL is longer than RefreshFamilyTTL")
+	}
+	return nil
+}
+
+// fromSeed derives the successor key and the signing keys from seed, so
+// that every instance given it signs alike.
+func (i *Issuer) fromSeed(seed []byte) (*Issuer, error) {
+	if len(seed) < 32 {
+		return nil, errs.Configf("authn: Options.KeySeed must hold at least 32 bytes")
+	}
+	i.opts.KeySeed = append([]byte(nil), seed...)
+	k, err := hkdf.Key(sha256.New, i.opts.KeySeed, nil, "covet authn refresh successor", 32)
+	if err != nil {
+		return nil, errs.Wrap(err, errs.KindInternal, "", "")
+	}
+	i.successorKey = k
+	return i, i.seedKeys(i.now())
+}
+
+// randomKeys generates the successor key, the current signing key and the
+// next one, which starts signing after RotateEvery.
+func (i *Issuer) randomKeys() error {
+	now := i.now()
 	i.successorKey = make([]byte, 32)
 	_, _ = rand.Read(i.successorKey)
 	cur, err := i.newKey(now)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	next, err := i.newKey(now.Add(i.opts.RotateEvery))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	i.keys = []*signingKey{cur, next}
-	return i, nil
+	return nil
 }
 
 func (i *Issuer) newKey(active time.Time) (*signingKey, error) {
@@ -515,51 +547,81 @@ func (i *Issuer) Refresh(ctx context.Context, refreshToken string) (TokenPair, e
 		Family: fam, Hash: hashRefresh(refreshToken), NextHash: hashRefresh(next),
 		Now: now, NextExpiresAt: now.Add(i.opts.RefreshTTL), Grace: i.opts.RefreshReuseGrace,
 	})
-	switch {
-	case errors.Is(err, ErrRefreshUnknown):
-		return TokenPair{}, authn.WithReason(ErrInvalidGrant, "unknown", err)
-	case errors.Is(err, ErrRefreshRevoked):
-		return TokenPair{}, authn.WithReason(ErrInvalidGrant, "revoked", err)
-	case errors.Is(err, ErrRefreshReused):
-		errs.Audit(ctx, "authn.refresh_reuse", slog.String("outcome", "family_revoked"))
-		return TokenPair{}, authn.WithReason(ErrInvalidGrant, "reused", err)
-	case err != nil:
-		return TokenPair{}, authn.ErrUnavailable.WithCause(err)
+	if err != nil {
+		return TokenPair{}, rotationError(ctx, err)
 	}
-	g := rec.Grant
-	if r := i.opts.Revocations; r != nil {
-		before, err := r.RevokedBefore(ctx, g.Subject)
-		if err != nil {
-			return TokenPair{}, authn.ErrUnavailable.WithCause(err)
-		}
-		if revokedByCutoff(rec.AuthTime, before, true) {
-			if err := i.opts.Refresh.RevokeFamily(ctx, fam, rec.FamilyExpiresAt); err != nil {
-				return TokenPair{}, authn.ErrUnavailable.WithCause(err)
-			}
-			return TokenPair{}, authn.WithReason(ErrInvalidGrant, "revoked", nil)
-		}
+	if err := i.checkCutoff(ctx, fam, &rec); err != nil {
+		return TokenPair{}, err
 	}
-	if i.opts.Reload != nil {
-		g, err = i.opts.Reload(ctx, rec.Grant)
-		if errors.Is(err, ErrGrantRevoked) {
-			if err := i.opts.Refresh.RevokeFamily(ctx, fam, rec.FamilyExpiresAt); err != nil {
-				return TokenPair{}, authn.ErrUnavailable.WithCause(err)
-			}
-			errs.Audit(ctx, "authn.refresh_refused", slog.String("reason", "grant_revoked"))
-			return TokenPair{}, authn.WithReason(ErrInvalidGrant, "grant_revoked", err)
-		}
-		if err != nil {
-			return TokenPair{}, authn.ErrUnavailable.WithCause(err)
-		}
-		if g.Subject != rec.Grant.Subject {
-			return TokenPair{}, errs.New(errs.KindInternal, "", "authn: Options.Reload changed the subject")
-		}
+	g, err := i.reloadGrant(ctx, fam, &rec)
+	if err != nil {
+		return TokenPair{}, err
 	}
 	access, _, err := i.issue(g, fam)
 	if err != nil {
 		return TokenPair{}, err
 	}
 	return TokenPair{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(i.opts.AccessTTL / time.Second), RefreshToken: next, LoginID: fam}, nil
+}
+
+// rotationError is the refusal of a refresh token the store would not
+// rotate; a reused one is audited, since its family has just been revoked.
+func rotationError(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, ErrRefreshUnknown):
+		return authn.WithReason(ErrInvalidGrant, "unknown", err)
+	case errors.Is(err, ErrRefreshRevoked):
+		return authn.WithReason(ErrInvalidGrant, "revoked", err)
+	case errors.Is(err, ErrRefreshReused):
+		errs.Audit(ctx, "authn.refresh_reuse", slog.String("outcome", "family_revoked"))
+		return authn.WithReason(ErrInvalidGrant, "reused", err)
+	default:
+		return authn.ErrUnavailable.WithCause(err)
+	}
+}
+
+// checkCutoff refuses, and revokes the family of, a login made before its
+// subject's revocation cut-off (RevokeSubject).
+func (i *Issuer) checkCutoff(ctx context.Context, fam string, rec *RefreshRecord) error {
+	r := i.opts.Revocations
+	if r == nil {
+		return nil
+	}
+	before, err := r.RevokedBefore(ctx, rec.Grant.Subject)
+	if err != nil {
+		return authn.ErrUnavailable.WithCause(err)
+	}
+	if !revokedByCutoff(rec.AuthTime, before, true) {
+		return nil
+	}
+	if err := i.opts.Refresh.RevokeFamily(ctx, fam, rec.FamilyExpiresAt); err != nil {
+		return authn.ErrUnavailable.WithCause(err)
+	}
+	return authn.WithReason(ErrInvalidGrant, "revoked", nil)
+}
+
+// reloadGrant returns the grant the new access token carries: the one
+// stored at login, or Options.Reload's current one. A subject Reload
+// refuses has its family revoked.
+func (i *Issuer) reloadGrant(ctx context.Context, fam string, rec *RefreshRecord) (Grant, error) {
+	if i.opts.Reload == nil {
+		return rec.Grant, nil
+	}
+	g, err := i.opts.Reload(ctx, rec.Grant)
+	if errors.Is(err, ErrGrantRevoked) {
+		if err := i.opts.Refresh.RevokeFamily(ctx, fam, rec.FamilyExpiresAt); err != nil {
+			return Grant{}, authn.ErrUnavailable.WithCause(err)
+		}
+		errs.Audit(ctx, "authn.refresh_refused", slog.String("reason", "grant_revoked"))
+		return Grant{}, authn.WithReason(ErrInvalidGrant, "grant_revoked", err)
+	}
+	if err != nil {
+		return Grant{}, authn.ErrUnavailable.WithCause(err)
+	}
+	if g.Subject != rec.Grant.Subject {
+		return Grant{}, errs.New(errs.KindInternal, "", "authn: Options.Reload changed the subject")
+	}
+	return g, nil
 }
 
 // Revoke ends the login a refresh token belongs to (its whole family). A

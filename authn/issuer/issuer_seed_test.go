@@ -28,6 +28,7 @@ func seededIssuer(t *testing.T, alg string, seed []byte, c *clock) *Issuer {
 // Two instances with one seed verify each other's tokens, across a
 // scheduled rotation and with their clocks apart, without sharing state.
 func TestIssuerKeySeedAcrossInstances(t *testing.T) {
+	t.Parallel()
 	seed := bytes.Repeat([]byte("s"), 32)
 	for _, alg := range []string{"EdDSA", "ES256"} {
 		t.Run(alg, func(t *testing.T) {
@@ -89,6 +90,7 @@ func TestIssuerKeySeedAcrossInstances(t *testing.T) {
 }
 
 func TestIssuerKeySeedOptions(t *testing.T) {
+	t.Parallel()
 	_, err := New(Options{Issuer: "i", Audience: []string{"a"}, KeySeed: []byte("short")})
 	if !errors.Is(err, errs.KindConfiguration) {
 		t.Fatalf("a short seed: %v", err)

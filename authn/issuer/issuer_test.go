@@ -41,6 +41,7 @@ func newTestIssuer(t *testing.T, alg string, store RefreshStore, c *clock) *Issu
 }
 
 func TestIssuerIssueAndVerify(t *testing.T) {
+	t.Parallel()
 	for _, alg := range []string{"EdDSA", "ES256"} {
 		t.Run(alg, func(t *testing.T) {
 			c := &clock{t: time.Now()}
@@ -102,6 +103,7 @@ func TestIssuerIssueAndVerify(t *testing.T) {
 }
 
 func TestIssuerRotation(t *testing.T) {
+	t.Parallel()
 	c := &clock{t: time.Now()}
 	iss := newTestIssuer(t, "EdDSA", nil, c)
 	v, _ := iss.Verifier(jwt.VerifierOptions{})
@@ -179,6 +181,7 @@ func mustB64(t *testing.T, s string) []byte {
 }
 
 func TestIssuerOptionsRefused(t *testing.T) {
+	t.Parallel()
 	for name, o := range map[string]Options{
 		"no issuer":         {Audience: []string{"a"}},
 		"no audience":       {Issuer: "i"},
@@ -212,6 +215,7 @@ func refreshStores(t *testing.T) map[string]RefreshStore {
 }
 
 func TestRefreshRotation(t *testing.T) {
+	t.Parallel()
 	for name, store := range refreshStores(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
@@ -265,6 +269,7 @@ func TestRefreshRotation(t *testing.T) {
 }
 
 func TestRefreshExpiryAndRevoke(t *testing.T) {
+	t.Parallel()
 	for name, store := range refreshStores(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
@@ -305,6 +310,7 @@ func TestRefreshExpiryAndRevoke(t *testing.T) {
 // original) both get the same successor; at the store, two rotations of one
 // token to different successors see one success and one reuse.
 func TestRefreshRace(t *testing.T) {
+	t.Parallel()
 	for name, store := range refreshStores(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()

@@ -23,6 +23,7 @@ import (
 // same successor, not see the first run's rotation as reuse and revoke the
 // login, and the client's own retry must get that successor too.
 func TestRefreshRetriedAcrossStallDoesNotRevoke(t *testing.T) {
+	t.Parallel()
 	child := testsvc.StartRedis(t)
 	rdb := redistest.ChildClient(t, child, func(o *redis.Options) {
 		o.ReadTimeout = 100 * time.Millisecond // shorter than the stall
@@ -70,6 +71,7 @@ func TestRefreshRetriedAcrossStallDoesNotRevoke(t *testing.T) {
 // each store fails within its timeout, and the library answers 503, never
 // 401 or 403.
 func TestStoresFailFastWhenRedisIsDown(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"paused", "killed"} {
 		t.Run(mode, func(t *testing.T) {
 			child := testsvc.StartRedis(t)
@@ -120,6 +122,7 @@ func TestStoresFailFastWhenRedisIsDown(t *testing.T) {
 }
 
 func TestRedisStoresRefuseUnboundedClients(t *testing.T) {
+	t.Parallel()
 	noCtx := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	defer func() { _ = noCtx.Close() }()
 	ok := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
@@ -162,6 +165,7 @@ func TestRedisStoresRefuseUnboundedClients(t *testing.T) {
 // max), and once the stall ends every user refreshes with the token they
 // held; none was logged out.
 func TestOutageCostsNoLogin(t *testing.T) {
+	t.Parallel()
 	child := testsvc.StartRedis(t)
 	rdb := redistest.ChildClient(t, child, func(o *redis.Options) { o.PoolSize = 64 })
 	opts := authn.RedisOptions{Prefix: "t:"} // the default timeout

@@ -53,6 +53,7 @@ func tokenStores(t *testing.T, now func() time.Time) map[string]struct {
 // A demoted admin loses the role at the next refresh; a disabled user
 // cannot refresh at all, and the login is revoked.
 func TestRefreshReloadsGrant(t *testing.T) {
+	t.Parallel()
 	for name, store := range refreshStores(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
@@ -105,6 +106,7 @@ func TestRefreshReloadsGrant(t *testing.T) {
 // A Reload that fails for another reason (the user database is down) is a
 // 503: the client keeps its token and retries.
 func TestRefreshReloadFailureIsUnavailable(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := &clock{t: time.Now()}
 	down := true
@@ -134,6 +136,7 @@ func TestRefreshReloadFailureIsUnavailable(t *testing.T) {
 // Access tokens are revoked before they expire, by jti and by subject
 // ("issued before T"), and a cached verification still sees it.
 func TestRevocation(t *testing.T) {
+	t.Parallel()
 	c := &clock{t: time.Now().Truncate(time.Second).Add(100 * time.Millisecond)}
 	for name, st := range tokenStores(t, c.Now) {
 		t.Run(name, func(t *testing.T) {
@@ -209,6 +212,7 @@ func TestRevocation(t *testing.T) {
 // refresh token; RevokeLogin does the same from a login ID kept in a
 // session.
 func TestLogoutRevokesLogin(t *testing.T) {
+	t.Parallel()
 	c := &clock{t: time.Now()}
 	for name, st := range tokenStores(t, c.Now) {
 		t.Run(name, func(t *testing.T) {
@@ -254,6 +258,7 @@ func TestLogoutRevokesLogin(t *testing.T) {
 // The same refresh token presented again within the reuse interval gets
 // the same successor; after it, reuse revokes the family.
 func TestRefreshReuseGrace(t *testing.T) {
+	t.Parallel()
 	for name, store := range refreshStores(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
@@ -301,6 +306,7 @@ func TestRefreshReuseGrace(t *testing.T) {
 }
 
 func TestIssuerGraceRefused(t *testing.T) {
+	t.Parallel()
 	for _, g := range []time.Duration{-time.Second, time.Millisecond, 2 * time.Minute} {
 		if _, err := New(Options{Issuer: "i", Audience: []string{"a"}, RefreshReuseGrace: g}); err == nil {
 			t.Fatalf("RefreshReuseGrace %s accepted", g)
@@ -311,6 +317,7 @@ func TestIssuerGraceRefused(t *testing.T) {
 // A store failure reaches the client as 503 problem+json with Retry-After,
 // never 401.
 func TestUnavailableIs503WithRetryAfter(t *testing.T) {
+	t.Parallel()
 	iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, Revocations: failingRevocations{}})
 	if err != nil {
 		t.Fatal(err)

@@ -73,48 +73,63 @@ func parseClaims(b []byte, c *authn.Claims, dates *[3]gojwt.NumericDate) error {
 		if err != nil || !ok {
 			return err
 		}
-		if isTimeClaim(name) {
-			// RFC 7519 NumericDate is a JSON number; golang-jwt would
-			// also take a string.
-			if val[0] != '-' && !isDigit(val[0]) {
-				return errNumericDate
-			}
-			// The verifier checks only the exact names, but an
-			// application decoding the payload with encoding/json would
-			// take "Nbf" for its nbf field: such a spelling is refused
-			// rather than left unchecked.
-			if n := string(name); n != "exp" && n != "nbf" && n != "iat" {
-				return errTimeClaimCase
-			}
+		if err := checkTimeClaim(name, val); err != nil {
+			return err
 		}
-		switch string(name) {
-		case "iss":
-			c.Issuer, err = stringValue(val)
-		case "sub":
-			c.Subject, err = stringValue(val)
-		case "jti":
-			c.ID, err = stringValue(val)
-		case "client_id":
-			c.ClientID, err = stringValue(val)
-		case "aud":
-			c.Audience, err = stringList(val, true)
-		case "roles":
-			c.Roles, err = stringList(val, false)
-		case "exp":
-			c.ExpiresAt, err = numericDate(val, &dates[0])
-		case "nbf":
-			c.NotBefore, err = numericDate(val, &dates[1])
-		case "iat":
-			c.IssuedAt, err = numericDate(val, &dates[2])
-		case "scope":
-			err = c.Scope.UnmarshalJSON(val)
-		case "scp":
-			err = c.Scp.UnmarshalJSON(val)
-		}
-		if err != nil {
+		if err := setClaim(c, dates, name, val); err != nil {
 			return err
 		}
 	}
+}
+
+// checkTimeClaim refuses a member that encoding/json would take for exp,
+// nbf or iat unless it is a JSON number under its exact lower-case name.
+func checkTimeClaim(name, val []byte) error {
+	if !isTimeClaim(name) {
+		return nil
+	}
+	// RFC 7519 NumericDate is a JSON number; golang-jwt would also take a
+	// string.
+	if val[0] != '-' && !isDigit(val[0]) {
+		return errNumericDate
+	}
+	// The verifier checks only the exact names, but an application
+	// decoding the payload with encoding/json would take "Nbf" for its nbf
+	// field: such a spelling is refused rather than left unchecked.
+	if n := string(name); n != "exp" && n != "nbf" && n != "iat" {
+		return errTimeClaimCase
+	}
+	return nil
+}
+
+// setClaim decodes the member name (matched exactly) into its field of c
+// when it is one the verifier reads; other members are ignored.
+func setClaim(c *authn.Claims, dates *[3]gojwt.NumericDate, name, val []byte) (err error) {
+	switch string(name) {
+	case "iss":
+		c.Issuer, err = stringValue(val)
+	case "sub":
+		c.Subject, err = stringValue(val)
+	case "jti":
+		c.ID, err = stringValue(val)
+	case "client_id":
+		c.ClientID, err = stringValue(val)
+	case "aud":
+		c.Audience, err = stringList(val, true)
+	case "roles":
+		c.Roles, err = stringList(val, false)
+	case "exp":
+		c.ExpiresAt, err = numericDate(val, &dates[0])
+	case "nbf":
+		c.NotBefore, err = numericDate(val, &dates[1])
+	case "iat":
+		c.IssuedAt, err = numericDate(val, &dates[2])
+	case "scope":
+		err = c.Scope.UnmarshalJSON(val)
+	case "scp":
+		err = c.Scp.UnmarshalJSON(val)
+	}
+	return err
 }
 
 // numericDate decodes a NumericDate into dst as golang-jwt does, with a

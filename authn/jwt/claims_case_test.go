@@ -12,6 +12,7 @@ import (
 // case, the last one winning, so the duplicate and NumericDate checks
 // compare names the same way.
 func TestPayloadNamesComparedIgnoringCase(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		payload string
 		want    error

@@ -87,36 +87,55 @@ func scanNumber(b []byte, i int) int {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-	default:
+	if i = scanIntegerPart(b, i); i < 0 {
 		return -1
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		if i >= len(b) || !isDigit(b[i]) {
+		if i = scanDigits(b, i+1); i < 0 {
 			return -1
-		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) || !isDigit(b[i]) {
+		if i = scanExponent(b, i+1); i < 0 {
 			return -1
 		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
+	}
+	return i
+}
+
+// scanIntegerPart returns the index after a number's integer part at b[i]:
+// a single 0, or digits that do not start with 0; -1 when there is none.
+func scanIntegerPart(b []byte, i int) int {
+	if i < len(b) && b[i] == '0' {
+		return i + 1
+	}
+	if i < len(b) && '1' <= b[i] && b[i] <= '9' {
+		return skipDigits(b, i)
+	}
+	return -1
+}
+
+// scanExponent returns the index after an exponent's optional sign and
+// digits at b[i] (just past the 'e'), or -1.
+func scanExponent(b []byte, i int) int {
+	if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		i++
+	}
+	return scanDigits(b, i)
+}
+
+// scanDigits returns the index after the one or more digits at b[i], or -1
+// when there is no digit there.
+func scanDigits(b []byte, i int) int {
+	if i >= len(b) || !isDigit(b[i]) {
+		return -1
+	}
+	return skipDigits(b, i)
+}
+
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && isDigit(b[i]) {
+		i++
 	}
 	return i
 }
@@ -127,50 +146,12 @@ func scanValue(b []byte, i, depth int) int {
 	if i >= len(b) {
 		return -1
 	}
-	switch c := b[i]; c {
+	switch b[i] {
 	case '"':
 		end, _ := scanString(b, i)
 		return end
 	case '{', '[':
-		if depth >= maxJSONDepth {
-			return -1
-		}
-		closer := byte('}')
-		if c == '[' {
-			closer = ']'
-		}
-		i = skipWS(b, i+1)
-		if i < len(b) && b[i] == closer {
-			return i + 1
-		}
-		for {
-			if c == '{' {
-				if i >= len(b) || b[i] != '"' {
-					return -1
-				}
-				if i, _ = scanString(b, i); i < 0 {
-					return -1
-				}
-				if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
-					return -1
-				}
-				i = skipWS(b, i+1)
-			}
-			if i = scanValue(b, i, depth+1); i < 0 {
-				return -1
-			}
-			if i = skipWS(b, i); i >= len(b) {
-				return -1
-			}
-			switch b[i] {
-			case ',':
-				i = skipWS(b, i+1)
-			case closer:
-				return i + 1
-			default:
-				return -1
-			}
-		}
+		return scanContainer(b, i, depth)
 	case 't':
 		return literal(b, i, "true")
 	case 'f':
@@ -180,6 +161,59 @@ func scanValue(b []byte, i, depth int) int {
 	default:
 		return scanNumber(b, i)
 	}
+}
+
+// scanContainer returns the index after the object or array that opens at
+// b[i], or -1 when it is not valid or nests deeper than maxJSONDepth.
+func scanContainer(b []byte, i, depth int) int {
+	if depth >= maxJSONDepth {
+		return -1
+	}
+	object := b[i] == '{'
+	closer := byte(']')
+	if object {
+		closer = '}'
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == closer {
+		return i + 1
+	}
+	for {
+		if object {
+			if i = scanNameColon(b, i); i < 0 {
+				return -1
+			}
+		}
+		if i = scanValue(b, i, depth+1); i < 0 {
+			return -1
+		}
+		if i = skipWS(b, i); i >= len(b) {
+			return -1
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case closer:
+			return i + 1
+		default:
+			return -1
+		}
+	}
+}
+
+// scanNameColon returns the index of the value after the member name and
+// colon at b[i], or -1.
+func scanNameColon(b []byte, i int) int {
+	if i >= len(b) || b[i] != '"' {
+		return -1
+	}
+	if i, _ = scanString(b, i); i < 0 {
+		return -1
+	}
+	if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
+		return -1
+	}
+	return skipWS(b, i+1)
 }
 
 func literal(b []byte, i int, lit string) int {
@@ -223,35 +257,17 @@ func newMembers(b []byte) (members, error) {
 
 // next returns the next member; ok is false at the end of the object.
 func (m *members) next() (name, val []byte, ok bool, err error) {
-	b, i := m.b, m.i
 	if m.done {
 		return nil, nil, false, nil
 	}
+	b, i := m.b, m.i
 	if i < len(b) && b[i] == '}' {
-		return m.finish(i) // "{}"; a "}" after a comma is refused below
+		return m.finish(i) // "{}"; a "}" after a comma is refused by separator
 	}
-	if i >= len(b) || b[i] != '"' {
-		return nil, nil, false, errJSON
-	}
-	end, complex := scanString(b, i)
-	if end < 0 {
-		return nil, nil, false, errJSON
-	}
-	name = b[i+1 : end-1]
-	if complex {
-		var s string
-		if s, err = decodeString(b[i:end]); err != nil {
-			return nil, nil, false, err
-		}
-		name = []byte(s)
-		err = m.rememberFolded(name)
-	} else {
-		err = m.remember(i+1, end-1)
-	}
-	if err != nil {
+	if name, i, err = m.name(i); err != nil {
 		return nil, nil, false, err
 	}
-	if i = skipWS(b, end); i >= len(b) || b[i] != ':' {
+	if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
 		return nil, nil, false, errJSON
 	}
 	start := skipWS(b, i+1)
@@ -259,23 +275,54 @@ func (m *members) next() (name, val []byte, ok bool, err error) {
 		return nil, nil, false, errJSON
 	}
 	val, m.val = b[start:i], [2]int{start, i}
+	if err = m.separator(i); err != nil {
+		return nil, nil, false, err
+	}
+	return name, val, true, nil
+}
+
+// name reads the member name at b[i], fails if an equal name was seen,
+// and returns it unescaped with the index after its closing quote.
+func (m *members) name(i int) ([]byte, int, error) {
+	b := m.b
+	if i >= len(b) || b[i] != '"' {
+		return nil, 0, errJSON
+	}
+	end, complex := scanString(b, i)
+	if end < 0 {
+		return nil, 0, errJSON
+	}
+	if !complex {
+		return b[i+1 : end-1], end, m.remember(i+1, end-1)
+	}
+	s, err := decodeString(b[i:end])
+	if err != nil {
+		return nil, 0, err
+	}
+	name := []byte(s)
+	return name, end, m.rememberFolded(name)
+}
+
+// separator reads what follows a member's value, which ends at b[i]: a
+// comma and another member, or the closing brace and nothing after it.
+func (m *members) separator(i int) error {
+	b := m.b
 	if i = skipWS(b, i); i >= len(b) {
-		return nil, nil, false, errJSON
+		return errJSON
 	}
 	switch b[i] {
 	case ',':
 		m.i = skipWS(b, i+1)
 		if m.i < len(b) && b[m.i] == '}' {
-			return nil, nil, false, errJSON
+			return errJSON
 		}
+		return nil
 	case '}':
-		if _, _, _, err := m.finish(i); err != nil {
-			return nil, nil, false, err
-		}
+		_, _, _, err := m.finish(i)
+		return err
 	default:
-		return nil, nil, false, errJSON
+		return errJSON
 	}
-	return name, val, true, nil
 }
 
 // valSpan returns where in the object the value next last returned is.
@@ -374,22 +421,41 @@ func stringValue(val []byte) (string, error) {
 // stringList decodes a JSON array of strings; null is nil. A string alone
 // is a list of one when single is set (the "aud" claim).
 func stringList(val []byte, single bool) ([]string, error) {
-	if string(val) == "null" {
+	switch {
+	case string(val) == "null":
 		return nil, nil
-	}
-	if len(val) > 0 && val[0] == '"' {
-		if !single {
-			return nil, errClaimType
-		}
-		s, err := stringValue(val)
-		if err != nil {
-			return nil, err
-		}
-		return []string{s}, nil
-	}
-	if len(val) < 2 || val[0] != '[' {
+	case len(val) > 0 && val[0] == '"':
+		return singleString(val, single)
+	case len(val) < 2 || val[0] != '[':
 		return nil, errClaimType
 	}
+	out, err := stringArray(val)
+	if err != nil {
+		return nil, err
+	}
+	if out == nil && !single {
+		out = []string{}
+	}
+	return out, nil
+}
+
+// singleString decodes a string where a list is expected: a list of one
+// when single is set, else a type error.
+func singleString(val []byte, single bool) ([]string, error) {
+	if !single {
+		return nil, errClaimType
+	}
+	s, err := stringValue(val)
+	if err != nil {
+		return nil, err
+	}
+	return []string{s}, nil
+}
+
+// stringArray decodes the JSON array val, which the scanner has already
+// found valid, and fails unless every element is a string; an empty array
+// is nil.
+func stringArray(val []byte) ([]string, error) {
 	var out []string
 	i := skipWS(val, 1)
 	for i < len(val) && val[i] != ']' {
@@ -411,9 +477,6 @@ func stringList(val []byte, single bool) ([]string, error) {
 		if i = skipWS(val, end); i < len(val) && val[i] == ',' {
 			i = skipWS(val, i+1)
 		}
-	}
-	if out == nil && !single {
-		out = []string{}
 	}
 	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/covetgo/covet/authn"
@@ -102,6 +103,7 @@ func liveClaims() map[string]any {
 }
 
 func TestJWKSRotationAndOutage(t *testing.T) {
+	t.Parallel()
 	p := newJWKSProvider(t)
 	k1 := p.addKey("k1")
 	j := newTestJWKS(t, p, nil)
@@ -165,63 +167,93 @@ func TestJWKSRotationAndOutage(t *testing.T) {
 }
 
 func TestJWKSSingleflight(t *testing.T) {
+	t.Parallel()
 	p := newJWKSProvider(t)
 	p.addKey("k1")
-	j := newTestJWKS(t, p, nil)
-	ctx := context.Background()
-	if err := j.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	p.set(func(p *jwksProvider) { p.delay = 200 * time.Millisecond })
-	k2 := p.addKey("k2")
-	tok := sign(t, gojwt.SigningMethodEdDSA, k2, map[string]any{"kid": "k2"}, liveClaims())
-	v := jwksVerifier(t, j)
-	before := p.hits.Load()
-	var ok atomic.Int32
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() {
-			if _, err := v.Verify(ctx, tok); err == nil {
-				ok.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if got := p.hits.Load() - before; got != 1 {
-		t.Fatalf("20 concurrent unknown-kid requests fetched %d times, want 1", got)
-	}
-	// Every request either shared the fetch or failed fast; most share it.
-	if ok.Load() == 0 {
-		t.Fatal("no request was served by the shared refresh")
-	}
+	// In a synctest bubble with the provider served in process, the slow
+	// fetch's delay is fake time: it passes only once every request is
+	// blocked on the fetch or has given up.
+	synctest.Test(t, func(t *testing.T) {
+		j := newTestJWKS(t, p, inProcess(p))
+		ctx := context.Background()
+		if err := j.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		p.set(func(p *jwksProvider) { p.delay = 200 * time.Millisecond })
+		k2 := p.addKey("k2")
+		tok := sign(t, gojwt.SigningMethodEdDSA, k2, map[string]any{"kid": "k2"}, liveClaims())
+		v := jwksVerifier(t, j)
+		before := p.hits.Load()
+		var ok atomic.Int32
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				if _, err := v.Verify(ctx, tok); err == nil {
+					ok.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if got := p.hits.Load() - before; got != 1 {
+			t.Fatalf("20 concurrent unknown-kid requests fetched %d times, want 1", got)
+		}
+		// Every request either shared the fetch or failed fast; the one
+		// that started it shares it.
+		if ok.Load() == 0 {
+			t.Fatal("no request was served by the shared refresh")
+		}
+	})
 }
 
 func TestJWKSBackgroundRefresh(t *testing.T) {
+	t.Parallel()
 	p := newJWKSProvider(t)
 	p.addKey("k1")
 	p.set(func(p *jwksProvider) { p.maxAge = "0" })
-	j := newTestJWKS(t, p, func(o *JWKSOptions) { o.MinRefresh = time.Second })
-	if err := j.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	k2 := p.addKey("k2")
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, ok, _ := j.lookup("k2"); ok {
-			if j.Fetches() < 2 {
-				t.Fatal("k2 known without a second fetch")
-			}
-			_ = k2
-			return
+	synctest.Test(t, func(t *testing.T) {
+		j := newTestJWKS(t, p, func(o *JWKSOptions) {
+			inProcess(p)(o)
+			o.MinRefresh = time.Second
+		})
+		if err := j.Start(context.Background()); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		defer j.Close()
+		p.addKey("k2")
+		if _, ok, _ := j.lookup("k2"); ok {
+			t.Fatal("k2 known before a refresh")
+		}
+		time.Sleep(time.Second) // fake time: the refresh is due
+		synctest.Wait()         // and has finished
+		if _, ok, _ := j.lookup("k2"); !ok {
+			t.Fatal("background refresh did not pick up the new key")
+		}
+		if j.Fetches() != 2 {
+			t.Fatalf("%d fetches after one refresh interval, want 2", j.Fetches())
+		}
+	})
+}
+
+// inProcess makes a JWKS reach p through its handler, without a network
+// connection, so that the JWKS can run in a synctest bubble.
+func inProcess(p *jwksProvider) func(*JWKSOptions) {
+	return func(o *JWKSOptions) {
+		o.Client = &http.Client{Transport: handlerTransport{p.srv.Config.Handler}}
 	}
-	t.Fatal("background refresh did not pick up the new key")
+}
+
+// handlerTransport serves requests with an in-process handler.
+type handlerTransport struct{ h http.Handler }
+
+func (ht handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	w := httptest.NewRecorder()
+	ht.h.ServeHTTP(w, r)
+	return w.Result(), nil
 }
 
 func TestJWKSLimits(t *testing.T) {
+	t.Parallel()
 	p := newJWKSProvider(t)
 	p.addKey("k1")
 	p.set(func(p *jwksProvider) { p.body = []byte(`{"keys":[` + strings.Repeat(" ", 300<<10) + `]}`) })
@@ -243,6 +275,7 @@ func TestJWKSLimits(t *testing.T) {
 }
 
 func TestJWKSOptionsRefused(t *testing.T) {
+	t.Parallel()
 	for name, o := range map[string]JWKSOptions{
 		"http":              {URL: "http://idp.test/jwks", AllowedHosts: []string{"idp.test"}},
 		"no hosts":          {URL: "https://idp.test/jwks"},
@@ -261,6 +294,7 @@ func TestJWKSOptionsRefused(t *testing.T) {
 }
 
 func TestJWKSClamp(t *testing.T) {
+	t.Parallel()
 	j, _ := NewJWKS(JWKSOptions{URL: "https://idp.test/jwks", AllowedHosts: []string{"idp.test"}})
 	cases := []struct {
 		cc   string
@@ -282,6 +316,7 @@ func TestJWKSClamp(t *testing.T) {
 }
 
 func TestParseJWK(t *testing.T) {
+	t.Parallel()
 	k := keys(t)
 	good := func(key Key) string {
 		j, err := PublicJWK(key)

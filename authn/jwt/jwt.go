@@ -77,41 +77,8 @@ type Verifier struct {
 
 // NewVerifier validates opts and returns a Verifier.
 func NewVerifier(opts VerifierOptions) (*Verifier, error) {
-	if opts.Keys == nil {
-		return nil, errs.Configf("authn: VerifierOptions.Keys is required")
-	}
-	if len(opts.Algorithms) == 0 {
-		return nil, errs.Configf("authn: VerifierOptions.Algorithms is required")
-	}
-	for _, a := range opts.Algorithms {
-		if strings.EqualFold(a, "none") {
-			return nil, errs.Configf("authn: algorithm \"none\" is never accepted")
-		}
-		if err := checkKey(Key{Algorithm: a}); err != nil && !strings.Contains(err.Error(), "needs") {
-			return nil, errs.Configf("authn: VerifierOptions.Algorithms: unsupported algorithm %q", a)
-		}
-	}
-	if sk, ok := opts.Keys.(*StaticKeys); ok {
-		for _, a := range sk.algorithms() {
-			if !slices.Contains(opts.Algorithms, a) {
-				return nil, errs.Configf("authn: key algorithm %q is not in VerifierOptions.Algorithms", a)
-			}
-		}
-	}
-	if opts.Issuer == "" {
-		return nil, errs.Configf("authn: VerifierOptions.Issuer is required")
-	}
-	if len(opts.Audience) == 0 || slices.Contains(opts.Audience, "") {
-		return nil, errs.Configf("authn: VerifierOptions.Audience is required and may not contain \"\"")
-	}
-	if opts.Leeway < 0 || opts.Leeway > maxLeeway {
-		return nil, errs.Configf("authn: VerifierOptions.Leeway %s is outside 0..%s", opts.Leeway, maxLeeway)
-	}
-	if opts.CacheSize < 0 {
-		return nil, errs.Configf("authn: VerifierOptions.CacheSize is negative")
-	}
-	if opts.CacheTTL < 0 {
-		return nil, errs.Configf("authn: VerifierOptions.CacheTTL is negative")
+	if err := opts.validate(); err != nil {
+		return nil, err
 	}
 	now := opts.Now
 	if now == nil {
@@ -119,12 +86,12 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	}
 	v := &Verifier{
 		keys:      opts.Keys,
+		algs:      slices.Clone(opts.Algorithms),
 		typ:       normalizeTyp(opts.Type),
 		revoked:   opts.Revocation,
 		principal: opts.Principal,
 		now:       now,
 	}
-	v.algs = slices.Clone(opts.Algorithms)
 	v.validator = gojwt.NewValidator(
 		gojwt.WithIssuer(opts.Issuer),
 		gojwt.WithAudience(opts.Audience...),
@@ -141,6 +108,56 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 		v.cache = tokencache.New(opts.CacheSize, ttl)
 	}
 	return v, nil
+}
+
+// validate refuses missing or insecure options.
+func (opts *VerifierOptions) validate() error {
+	if opts.Keys == nil {
+		return errs.Configf("authn: VerifierOptions.Keys is required")
+	}
+	if err := checkAlgorithms(opts.Algorithms, opts.Keys); err != nil {
+		return err
+	}
+	if opts.Issuer == "" {
+		return errs.Configf("authn: VerifierOptions.Issuer is required")
+	}
+	if len(opts.Audience) == 0 || slices.Contains(opts.Audience, "") {
+		return errs.Configf("authn: VerifierOptions.Audience is required and may not contain \"\"")
+	}
+	if opts.Leeway < 0 || opts.Leeway > maxLeeway {
+		return errs.Configf("authn: VerifierOptions.Leeway %s is outside 0..%s", opts.Leeway, maxLeeway)
+	}
+	if opts.CacheSize < 0 {
+		return errs.Configf("authn: VerifierOptions.CacheSize is negative")
+	}
+	if opts.CacheTTL < 0 {
+		return errs.Configf("authn: VerifierOptions.CacheTTL is negative")
+	}
+	return nil
+}
+
+// checkAlgorithms refuses an empty list, "none", an algorithm golang-jwt
+// cannot verify, and a static key whose algorithm is not listed.
+func checkAlgorithms(algs []string, keys KeySet) error {
+	if len(algs) == 0 {
+		return errs.Configf("authn: VerifierOptions.Algorithms is required")
+	}
+	for _, a := range algs {
+		if strings.EqualFold(a, "none") {
+			return errs.Configf("authn: algorithm \"none\" is never accepted")
+		}
+		if err := checkKey(Key{Algorithm: a}); err != nil && !strings.Contains(err.Error(), "needs") {
+			return errs.Configf("authn: VerifierOptions.Algorithms: unsupported algorithm %q", a)
+		}
+	}
+	if sk, ok := keys.(*StaticKeys); ok {
+		for _, a := range sk.algorithms() {
+			if !slices.Contains(algs, a) {
+				return errs.Configf("authn: key algorithm %q is not in VerifierOptions.Algorithms", a)
+			}
+		}
+	}
+	return nil
 }
 
 func normalizeTyp(t string) string {
@@ -327,39 +344,79 @@ func (v *Verifier) verifyCold(ctx context.Context, token string, c *authn.Claims
 		return authn.WithReason(authn.ErrInvalidToken, "malformed", nil)
 	}
 	if err := parseClaims(payload, c, dates); err != nil {
-		if errors.Is(err, errDuplicateClaim) {
-			return authn.WithReason(authn.ErrInvalidToken, "duplicate_claim", err)
-		}
-		return authn.WithReason(authn.ErrInvalidToken, "malformed", err)
+		return claimsError(err)
 	}
 	sig, ok := decodeB64URL(make([]byte, len(token[j+1:])*3/4+3), token[j+1:])
 	if !ok {
 		return authn.WithReason(authn.ErrInvalidToken, "malformed", nil)
 	}
-	alg := ""
-	rawAlg := header[h.alg[0]:h.alg[1]]
-	if len(rawAlg) > 1 && rawAlg[0] == '"' {
-		for _, a := range v.algs {
-			if string(rawAlg[1:len(rawAlg)-1]) == a {
-				alg = a
-				break
-			}
-		}
+	alg, method, err := v.signingMethod(header[h.alg[0]:h.alg[1]])
+	if err != nil {
+		return err
 	}
+	if err := v.checkHeader(&h); err != nil {
+		return err
+	}
+	if err := v.checkSignature(ctx, token[:j], sig, h.kid, alg, method); err != nil {
+		return err
+	}
+	if err := v.validator.Validate(c); err != nil {
+		return v.mapError(err)
+	}
+	return nil
+}
+
+// claimsError is the refusal of a payload parseClaims could not read.
+func claimsError(err error) error {
+	if errors.Is(err, errDuplicateClaim) {
+		return authn.WithReason(authn.ErrInvalidToken, "duplicate_claim", err)
+	}
+	return authn.WithReason(authn.ErrInvalidToken, "malformed", err)
+}
+
+// signingMethod returns the accepted algorithm the raw header value alg
+// names and golang-jwt's method for it.
+func (v *Verifier) signingMethod(rawAlg []byte) (string, gojwt.SigningMethod, error) {
+	alg := v.acceptedAlg(rawAlg)
 	if alg == "" {
-		// Not an accepted algorithm. golang-jwt's names for the two
-		// cases: one it does not know is unverifiable, one it knows but
-		// the verifier does not accept fails like a bad signature.
-		name, err := stringValue(rawAlg)
-		if err != nil || len(rawAlg) == 0 || gojwt.GetSigningMethod(name) == nil {
-			return authn.WithReason(authn.ErrInvalidToken, "unverifiable", nil)
-		}
-		return authn.WithReason(authn.ErrInvalidToken, "bad_signature", nil)
+		return "", nil, refusedAlg(rawAlg)
 	}
 	method := gojwt.GetSigningMethod(alg)
 	if method == nil {
+		return "", nil, authn.WithReason(authn.ErrInvalidToken, "unverifiable", nil)
+	}
+	return alg, method, nil
+}
+
+// acceptedAlg returns the algorithm of v.algs that the raw header value
+// names (a plain JSON string), or "".
+func (v *Verifier) acceptedAlg(rawAlg []byte) string {
+	if len(rawAlg) < 2 || rawAlg[0] != '"' {
+		return ""
+	}
+	for _, a := range v.algs {
+		if string(rawAlg[1:len(rawAlg)-1]) == a {
+			return a
+		}
+	}
+	return ""
+}
+
+// refusedAlg is the refusal of an algorithm the verifier does not accept,
+// under golang-jwt's names for the two cases: one it does not know is
+// unverifiable, one it knows but the verifier does not accept fails like
+// a bad signature.
+func refusedAlg(rawAlg []byte) error {
+	name, err := stringValue(rawAlg)
+	if err != nil || len(rawAlg) == 0 || gojwt.GetSigningMethod(name) == nil {
 		return authn.WithReason(authn.ErrInvalidToken, "unverifiable", nil)
 	}
+	return authn.WithReason(authn.ErrInvalidToken, "bad_signature", nil)
+}
+
+// checkHeader refuses a header with a critical extension, the wrong typ
+// or a kid that is not a non-empty string.
+func (v *Verifier) checkHeader(h *jwsHeader) error {
 	if h.crit {
 		// No extension is understood, so a critical one must be refused
 		// (RFC 7515 section 4.1.11).
@@ -371,18 +428,21 @@ func (v *Verifier) verifyCold(ctx context.Context, token string, c *authn.Claims
 	if h.badKid {
 		return authn.WithReason(authn.ErrInvalidToken, "malformed", nil)
 	}
-	key, err := v.keys.VerificationKey(ctx, h.kid)
+	return nil
+}
+
+// checkSignature finds the key named kid and checks that it is for alg
+// and that sig signs signed (the header and payload segments).
+func (v *Verifier) checkSignature(ctx context.Context, signed string, sig []byte, kid, alg string, method gojwt.SigningMethod) error {
+	key, err := v.keys.VerificationKey(ctx, kid)
 	if err != nil {
 		return v.mapError(fmt.Errorf("%w: %w", gojwt.ErrTokenUnverifiable, err))
 	}
 	if key.Algorithm != alg {
 		return authn.WithReason(authn.ErrInvalidToken, "alg_mismatch", nil)
 	}
-	if err := method.Verify(token[:j], sig, key.Key); err != nil {
+	if err := method.Verify(signed, sig, key.Key); err != nil {
 		return authn.WithReason(authn.ErrInvalidToken, "bad_signature", err)
-	}
-	if err := v.validator.Validate(c); err != nil {
-		return v.mapError(err)
 	}
 	return nil
 }

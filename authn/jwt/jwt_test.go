@@ -26,6 +26,7 @@ func hdr(kv ...any) map[string]any {
 }
 
 func TestVerifierAccepts(t *testing.T) {
+	t.Parallel()
 	k := keys(t)
 	v := newTestVerifier(t, nil)
 	cases := []struct {
@@ -68,6 +69,7 @@ func TestVerifierAccepts(t *testing.T) {
 // TestAttackTable is the list of tokens that must all be refused, each for
 // the reason named.
 func TestAttackTable(t *testing.T) {
+	t.Parallel()
 	k := keys(t)
 	v := newTestVerifier(t, nil)
 	good := goodClaims()
@@ -169,6 +171,7 @@ func TestAttackTable(t *testing.T) {
 }
 
 func TestVerifierLeeway(t *testing.T) {
+	t.Parallel()
 	k := keys(t)
 	expired := sign(t, gojwt.SigningMethodEdDSA, k.ed, hdr("kid", "ed1"), withClaims(func(c map[string]any) { c["exp"] = testNow.Add(-30 * time.Second).Unix() }))
 	strict := newTestVerifier(t, nil)
@@ -182,6 +185,7 @@ func TestVerifierLeeway(t *testing.T) {
 }
 
 func TestVerifierOptionsRefused(t *testing.T) {
+	t.Parallel()
 	k := keys(t)
 	set := k.set(t)
 	base := func() VerifierOptions {
@@ -218,6 +222,7 @@ func TestVerifierOptionsRefused(t *testing.T) {
 }
 
 func TestStaticKeysRefused(t *testing.T) {
+	t.Parallel()
 	k := keys(t)
 	cases := []struct {
 		name string
@@ -244,6 +249,7 @@ func TestStaticKeysRefused(t *testing.T) {
 }
 
 func TestSingleKeyWithoutKID(t *testing.T) {
+	t.Parallel()
 	k := keys(t)
 	set, err := NewStaticKeys(Key{ID: "ed1", Algorithm: "EdDSA", Key: k.ed.Public()})
 	if err != nil {
@@ -271,6 +277,7 @@ func (c *countingRevocation) Revoked(_ context.Context, cl *authn.Claims) (bool,
 }
 
 func TestVerifierCache(t *testing.T) {
+	t.Parallel()
 	k := keys(t)
 	now := testNow
 	rev := &countingRevocation{revoked: map[string]bool{}}
@@ -323,6 +330,7 @@ func TestVerifierCache(t *testing.T) {
 // A Principal hook that keeps no claims must not switch revocation off for
 // cached tokens.
 func TestCacheRevocationWithCustomPrincipal(t *testing.T) {
+	t.Parallel()
 	k := keys(t)
 	rev := &countingRevocation{revoked: map[string]bool{}}
 	v := newTestVerifier(t, func(o *VerifierOptions) {

@@ -42,39 +42,62 @@ var errUnknownKID = errors.New("no key with this kid")
 func checkKey(k Key) error {
 	switch k.Algorithm {
 	case "HS256", "HS384", "HS512":
-		b, ok := k.Key.([]byte)
-		if !ok {
-			return errs.Configf("authn: key %q: %s needs a []byte secret, got %T", k.ID, k.Algorithm, k.Key)
-		}
-		if len(b) < 32 {
-			return errs.Configf("authn: key %q: HMAC secret is %d bytes, want at least 32", k.ID, len(b))
-		}
+		return checkHMACKey(k)
 	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
-		pk, ok := k.Key.(*rsa.PublicKey)
-		if !ok || pk == nil {
-			return errs.Configf("authn: key %q: %s needs an *rsa.PublicKey, got %T", k.ID, k.Algorithm, k.Key)
-		}
-		if pk.N.BitLen() < 2048 {
-			return errs.Configf("authn: key %q: RSA key is %d bits, want at least 2048", k.ID, pk.N.BitLen())
-		}
+		return checkRSAKey(k)
 	case "ES256", "ES384", "ES512":
-		pk, ok := k.Key.(*ecdsa.PublicKey)
-		if !ok || pk == nil {
-			return errs.Configf("authn: key %q: %s needs an *ecdsa.PublicKey, got %T", k.ID, k.Algorithm, k.Key)
-		}
-		want := map[string]elliptic.Curve{"ES256": elliptic.P256(), "ES384": elliptic.P384(), "ES512": elliptic.P521()}[k.Algorithm]
-		if pk.Curve != want {
-			return errs.Configf("authn: key %q: %s needs curve %s", k.ID, k.Algorithm, want.Params().Name)
-		}
+		return checkECDSAKey(k)
 	case "EdDSA":
-		pk, ok := k.Key.(ed25519.PublicKey)
-		if !ok || len(pk) != ed25519.PublicKeySize {
-			return errs.Configf("authn: key %q: EdDSA needs an ed25519.PublicKey, got %T", k.ID, k.Key)
-		}
+		return checkEdDSAKey(k)
 	case "", "none":
 		return errs.Configf("authn: key %q: Algorithm is required (and never \"none\")", k.ID)
 	default:
 		return errs.Configf("authn: key %q: unsupported algorithm %q", k.ID, k.Algorithm)
+	}
+}
+
+// checkHMACKey wants a []byte secret of at least 32 bytes.
+func checkHMACKey(k Key) error {
+	b, ok := k.Key.([]byte)
+	if !ok {
+		return errs.Configf("authn: key %q: %s needs a []byte secret, got %T", k.ID, k.Algorithm, k.Key)
+	}
+	if len(b) < 32 {
+		return errs.Configf("authn: key %q: HMAC secret is %d bytes, want at least 32", k.ID, len(b))
+	}
+	return nil
+}
+
+// checkRSAKey wants an RSA public key of at least 2048 bits.
+func checkRSAKey(k Key) error {
+	pk, ok := k.Key.(*rsa.PublicKey)
+	if !ok || pk == nil {
+		return errs.Configf("authn: key %q: %s needs an *rsa.PublicKey, got %T", k.ID, k.Algorithm, k.Key)
+	}
+	if pk.N.BitLen() < 2048 {
+		return errs.Configf("authn: key %q: RSA key is %d bits, want at least 2048", k.ID, pk.N.BitLen())
+	}
+	return nil
+}
+
+// checkECDSAKey wants an ECDSA public key on the algorithm's own curve.
+func checkECDSAKey(k Key) error {
+	pk, ok := k.Key.(*ecdsa.PublicKey)
+	if !ok || pk == nil {
+		return errs.Configf("authn: key %q: %s needs an *ecdsa.PublicKey, got %T", k.ID, k.Algorithm, k.Key)
+	}
+	want := map[string]elliptic.Curve{"ES256": elliptic.P256(), "ES384": elliptic.P384(), "ES512": elliptic.P521()}[k.Algorithm]
+	if pk.Curve != want {
+		return errs.Configf("authn: key %q: %s needs curve %s", k.ID, k.Algorithm, want.Params().Name)
+	}
+	return nil
+}
+
+// checkEdDSAKey wants an Ed25519 public key.
+func checkEdDSAKey(k Key) error {
+	pk, ok := k.Key.(ed25519.PublicKey)
+	if !ok || len(pk) != ed25519.PublicKeySize {
+		return errs.Configf("authn: key %q: EdDSA needs an ed25519.PublicKey, got %T", k.ID, k.Key)
 	}
 	return nil
 }

@@ -35,6 +35,7 @@ type problem struct {
 // with it on, every request is sent twice, so the second one of a valid
 // token is answered from the cache.
 func TestHandler(t *testing.T) {
+	t.Parallel()
 	t.Run("uncached", func(t *testing.T) { testHandler(t, 0) })
 	t.Run("cached", func(t *testing.T) { testHandler(t, 64) })
 }
@@ -144,17 +145,20 @@ func testHandler(t *testing.T, cacheSize int) {
 	}
 }
 
-// captureAudit routes errs' audit log into a buffer for the test.
-func captureAudit(t *testing.T) *bytes.Buffer {
+// captureAudit returns a renderer whose audit log goes into a buffer.
+func captureAudit(t *testing.T) (*bytes.Buffer, *errs.Renderer) {
 	t.Helper()
 	var buf bytes.Buffer
-	errs.Configure(errs.Config{AuditLogger: slog.New(slog.NewJSONHandler(&buf, nil))})
-	t.Cleanup(func() { errs.Configure(errs.Config{}) })
-	return &buf
+	rd, err := errs.NewRenderer(errs.Options{AuditLogger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &buf, rd
 }
 
 func TestAudit(t *testing.T) {
-	buf := captureAudit(t)
+	t.Parallel()
+	buf, rd := captureAudit(t)
 	k := keys(t)
 	v := newTestVerifier(t, nil)
 	a, err := authn.New(authn.Options{Authenticators: []authn.Authenticator{authn.Bearer(v)}})
@@ -167,7 +171,7 @@ func TestAudit(t *testing.T) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.RemoteAddr = "203.0.113.9:4242"
 		r.Header.Set("Authorization", "Bearer "+tok)
-		a.Handler(whoami).ServeHTTP(httptest.NewRecorder(), r)
+		rd.Handler(a.Handler(whoami)).ServeHTTP(httptest.NewRecorder(), r)
 	}
 	var events []map[string]any
 	for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
@@ -205,6 +209,7 @@ func TestAudit(t *testing.T) {
 }
 
 func TestOnOutcome(t *testing.T) {
+	t.Parallel()
 	k := keys(t)
 	v := newTestVerifier(t, nil)
 	var got []string

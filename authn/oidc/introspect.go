@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -103,36 +104,10 @@ type Introspector struct {
 
 // NewIntrospector validates opts and returns an Introspector.
 func NewIntrospector(opts IntrospectorOptions) (*Introspector, error) {
-	if u, err := url.Parse(opts.URL); err != nil || u.Scheme != "https" || u.Host == "" {
-		return nil, errs.Configf("authn: IntrospectorOptions.URL %q must be an https URL", opts.URL)
+	if err := opts.validate(); err != nil {
+		return nil, err
 	}
-	if opts.ClientID == "" || opts.ClientSecret == "" {
-		return nil, errs.Configf("authn: IntrospectorOptions.ClientID and ClientSecret are required")
-	}
-	if opts.CacheSize < 0 || opts.CacheTTL < 0 || opts.MaxBodySize < 0 || opts.InactiveCacheSize < 0 {
-		return nil, errs.Configf("authn: IntrospectorOptions: negative CacheSize, CacheTTL, InactiveCacheSize or MaxBodySize")
-	}
-	if len(opts.Audience) == 0 && !opts.AnyAudience {
-		return nil, errs.Configf("authn: IntrospectorOptions.Audience is required (or set AnyAudience)")
-	}
-	if len(opts.Audience) > 0 && opts.AnyAudience {
-		return nil, errs.Configf("authn: IntrospectorOptions: Audience and AnyAudience are exclusive")
-	}
-	if opts.TokenTypes == nil {
-		opts.TokenTypes = []string{"access_token", "Bearer"}
-	}
-	if opts.InactiveTTL == 0 {
-		opts.InactiveTTL = 5 * time.Second
-	}
-	if opts.InactiveCacheSize == 0 {
-		opts.InactiveCacheSize = 4096
-	}
-	if opts.CacheTTL == 0 {
-		opts.CacheTTL = time.Minute
-	}
-	if opts.MaxBodySize == 0 {
-		opts.MaxBodySize = 64 << 10
-	}
+	opts.setDefaults()
 	i := &Introspector{opts: opts, client: outbound.Client(opts.Client, 5*time.Second), now: opts.Now}
 	if i.now == nil {
 		i.now = time.Now
@@ -144,6 +119,40 @@ func NewIntrospector(opts IntrospectorOptions) (*Introspector, error) {
 		i.inactive = tokencache.New(opts.InactiveCacheSize, opts.InactiveTTL)
 	}
 	return i, nil
+}
+
+// validate refuses a non-https endpoint, missing client credentials,
+// negative sizes and an audience rule that is missing or ambiguous.
+func (opts *IntrospectorOptions) validate() error {
+	if u, err := url.Parse(opts.URL); err != nil || u.Scheme != "https" || u.Host == "" {
+		return errs.Configf("authn: IntrospectorOptions.URL %q must be an https URL", opts.URL)
+	}
+	if opts.ClientID == "" || opts.ClientSecret == "" {
+		return errs.Configf("authn: IntrospectorOptions.ClientID and ClientSecret are required")
+	}
+	if opts.CacheSize < 0 || opts.CacheTTL < 0 || opts.MaxBodySize < 0 || opts.InactiveCacheSize < 0 {
+		return errs.Configf("authn: IntrospectorOptions: negative CacheSize, CacheTTL, InactiveCacheSize or MaxBodySize")
+	}
+	if len(opts.Audience) == 0 && !opts.AnyAudience {
+		return errs.Configf("authn: IntrospectorOptions.Audience is required (or set AnyAudience)")
+	}
+	if len(opts.Audience) > 0 && opts.AnyAudience {
+		return errs.Configf("authn: IntrospectorOptions: Audience and AnyAudience are exclusive")
+	}
+	return nil
+}
+
+// setDefaults fills the zero values that mean a default.
+func (opts *IntrospectorOptions) setDefaults() {
+	if opts.TokenTypes == nil {
+		opts.TokenTypes = []string{"access_token", "Bearer"}
+	}
+	if opts.InactiveTTL == 0 {
+		opts.InactiveTTL = 5 * time.Second
+	}
+	opts.InactiveCacheSize = cmp.Or(opts.InactiveCacheSize, 4096)
+	opts.CacheTTL = cmp.Or(opts.CacheTTL, time.Minute)
+	opts.MaxBodySize = cmp.Or(opts.MaxBodySize, 64<<10)
 }
 
 // Method reports MethodIntrospection, so Bearer labels principals with it.
@@ -211,50 +220,91 @@ func (i *Introspector) shared(ctx context.Context, token string) (*Introspection
 // check turns an introspection response into a principal, or the reason
 // the token is refused.
 func (i *Introspector) check(res *IntrospectionResponse, now time.Time) (*authn.Principal, error) {
+	if err := checkActive(res, now); err != nil {
+		return nil, err
+	}
+	if err := i.checkTokenType(res); err != nil {
+		return nil, err
+	}
+	if err := i.checkIssuerAudience(res); err != nil {
+		return nil, err
+	}
+	return i.principalFor(res)
+}
+
+// checkActive refuses a token the server calls inactive, and one whose
+// exp or nbf says it is not valid at now.
+func checkActive(res *IntrospectionResponse, now time.Time) error {
 	if !res.Active {
-		return nil, authn.WithReason(authn.ErrInvalidToken, "inactive", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "inactive", nil)
 	}
 	if res.Exp != 0 && res.Exp <= now.Unix() {
-		return nil, authn.WithReason(authn.ErrInvalidToken, "expired", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "expired", nil)
 	}
 	if res.Nbf != 0 && res.Nbf > now.Unix() {
-		return nil, authn.WithReason(authn.ErrInvalidToken, "not_yet_valid", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "not_yet_valid", nil)
 	}
+	return nil
+}
+
+// checkTokenType refuses a token whose token_type is not one of
+// TokenTypes, or whose token_use says it is not an access token.
+func (i *Introspector) checkTokenType(res *IntrospectionResponse) error {
 	if res.TokenType != "" && !slices.ContainsFunc(i.opts.TokenTypes, func(t string) bool { return strings.EqualFold(t, res.TokenType) }) {
-		return nil, authn.WithReason(authn.ErrInvalidToken, "bad_token_type", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "bad_token_type", nil)
 	}
 	if res.TokenUse != "" && !strings.EqualFold(res.TokenUse, "access_token") && !strings.EqualFold(res.TokenUse, "access") {
-		return nil, authn.WithReason(authn.ErrInvalidToken, "bad_token_type", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "bad_token_type", nil)
 	}
+	return nil
+}
+
+// checkIssuerAudience refuses a token from another issuer (when Issuer is
+// set) or for none of the accepted audiences (unless AnyAudience).
+func (i *Introspector) checkIssuerAudience(res *IntrospectionResponse) error {
 	if i.opts.Issuer != "" && res.Iss != i.opts.Issuer {
-		return nil, authn.WithReason(authn.ErrInvalidToken, "bad_issuer", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "bad_issuer", nil)
 	}
 	if !i.opts.AnyAudience && !slices.ContainsFunc(res.Aud, func(a string) bool { return slices.Contains(i.opts.Audience, a) }) {
-		return nil, authn.WithReason(authn.ErrInvalidToken, "bad_audience", nil)
+		return authn.WithReason(authn.ErrInvalidToken, "bad_audience", nil)
 	}
-	var err error
+	return nil
+}
+
+// principalFor maps an accepted response to a principal with Options.Principal,
+// or else with introspectedPrincipal; it must have a subject.
+func (i *Introspector) principalFor(res *IntrospectionResponse) (*authn.Principal, error) {
 	var p *authn.Principal
 	if i.opts.Principal != nil {
+		var err error
 		if p, err = i.opts.Principal(res); err != nil {
 			return nil, authn.WithReason(authn.ErrInvalidToken, "principal", err)
 		}
 	} else {
-		sub := res.Sub
-		if sub == "" {
-			sub = res.ClientID
-		}
-		p = &authn.Principal{Subject: sub, Method: authn.MethodIntrospection, Scopes: strings.Fields(res.Scope), Roles: res.Roles}
-		if res.Exp != 0 {
-			p.ExpiresAt = time.Unix(res.Exp, 0)
-		}
-		if res.ClientID != "" {
-			p.Attributes = map[string]string{"client_id": res.ClientID}
-		}
+		p = introspectedPrincipal(res)
 	}
 	if p == nil || p.Subject == "" {
 		return nil, authn.WithReason(authn.ErrInvalidToken, "missing_sub", nil)
 	}
 	return p, nil
+}
+
+// introspectedPrincipal is the default principal of a response: the
+// subject (or, for a client's own token, its client_id), scopes, roles,
+// expiry, and client_id as an attribute.
+func introspectedPrincipal(res *IntrospectionResponse) *authn.Principal {
+	sub := res.Sub
+	if sub == "" {
+		sub = res.ClientID
+	}
+	p := &authn.Principal{Subject: sub, Method: authn.MethodIntrospection, Scopes: strings.Fields(res.Scope), Roles: res.Roles}
+	if res.Exp != 0 {
+		p.ExpiresAt = time.Unix(res.Exp, 0)
+	}
+	if res.ClientID != "" {
+		p.Attributes = map[string]string{"client_id": res.ClientID}
+	}
+	return p
 }
 
 func (i *Introspector) introspect(ctx context.Context, token string) (*IntrospectionResponse, error) {

@@ -3,8 +3,11 @@ package oidc
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/covetgo/covet/authn"
@@ -28,6 +31,7 @@ func newTestIntrospector(t *testing.T, p *testProvider, clock *time.Time, o Intr
 
 // TestIntrospectorTokenKinds: only access tokens for this API pass.
 func TestIntrospectorTokenKinds(t *testing.T) {
+	t.Parallel()
 	p := newTestProvider(t)
 	exp := time.Now().Add(time.Hour).Unix()
 	p.active["access"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: exp, Aud: authn.Scopes{"api"}, TokenType: "access_token"}
@@ -61,42 +65,52 @@ func TestIntrospectorTokenKinds(t *testing.T) {
 // TestIntrospectorCoalesces: concurrent checks of one token make one
 // upstream call, and an inactive answer is reused for InactiveTTL.
 func TestIntrospectorCoalesces(t *testing.T) {
+	t.Parallel()
 	p := newTestProvider(t)
-	p.active["good"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: time.Now().Add(time.Hour).Unix(), Aud: authn.Scopes{"api"}}
-	clock := time.Now()
-	in := newTestIntrospector(t, p, &clock, IntrospectorOptions{}) // no positive cache
-	gate := make(chan struct{})
-	p.mu.Lock()
-	p.gate = gate
-	p.mu.Unlock()
-	const n = 20
-	var wg sync.WaitGroup
-	errc := make(chan error, n)
-	for range n {
-		wg.Go(func() {
-			_, err := in.Verify(context.Background(), "good")
-			errc <- err
-		})
-	}
-	for p.hits.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(200 * time.Millisecond) // let the others join the call in flight
-	close(gate)
-	wg.Wait()
-	close(errc)
-	for err := range errc {
+	// The callers run in a synctest bubble, with the provider's handler
+	// served in process, so synctest.Wait tells when every caller is
+	// blocked on the one call in flight.
+	synctest.Test(t, func(t *testing.T) {
+		p.mu.Lock()
+		p.active["good"] = IntrospectionResponse{Active: true, Sub: "alice", Exp: time.Now().Add(time.Hour).Unix(), Aud: authn.Scopes{"api"}}
+		gate := make(chan struct{})
+		p.gate = gate
+		p.mu.Unlock()
+		in, err := NewIntrospector(IntrospectorOptions{
+			URL: p.srv.URL + "/introspect", ClientID: testClientID, ClientSecret: testClientSecret,
+			Audience: []string{"api"}, Client: &http.Client{Transport: handlerTransport{p.srv.Config.Handler}},
+		}) // no positive cache
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if h := p.hits.Load(); h != 1 {
-		t.Fatalf("%d concurrent checks of one token made %d upstream calls", n, h)
-	}
-	p.mu.Lock()
-	p.gate = nil
-	p.mu.Unlock()
+		const n = 20
+		var wg sync.WaitGroup
+		errc := make(chan error, n)
+		for range n {
+			wg.Go(func() {
+				_, err := in.Verify(context.Background(), "good")
+				errc <- err
+			})
+		}
+		synctest.Wait() // all n wait for the call blocked at the gate
+		close(gate)
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if h := p.hits.Load(); h != 1 {
+			t.Fatalf("%d concurrent checks of one token made %d upstream calls", n, h)
+		}
+		p.mu.Lock()
+		p.gate = nil
+		p.mu.Unlock()
+	})
 
+	clock := time.Now()
+	in := newTestIntrospector(t, p, &clock, IntrospectorOptions{}) // no positive cache
 	// Inactive answers are remembered for InactiveTTL (5 s by default).
 	p.hits.Store(0)
 	for range 10 {
@@ -111,4 +125,13 @@ func TestIntrospectorCoalesces(t *testing.T) {
 	if _, err := in.Verify(context.Background(), "unknown"); !errors.Is(err, authn.ErrInvalidToken) || p.hits.Load() != 2 {
 		t.Fatalf("after InactiveTTL: %v, %d calls", err, p.hits.Load())
 	}
+}
+
+// handlerTransport serves requests with an in-process handler.
+type handlerTransport struct{ h http.Handler }
+
+func (ht handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	w := httptest.NewRecorder()
+	ht.h.ServeHTTP(w, r)
+	return w.Result(), nil
 }

@@ -184,23 +184,9 @@ func (o *Client) Callback(w http.ResponseWriter, r *http.Request) (*authn.Princi
 }
 
 func (o *Client) callback(w http.ResponseWriter, r *http.Request) (*authn.Principal, *oauth2.Token, string, error) {
-	st, err := o.states.TakeLoginState(w, r)
+	st, code, err := o.takeCode(w, r)
 	if err != nil {
-		return nil, nil, "", authn.WithReason(ErrLoginFailed, "no_state", err)
-	}
-	q := r.URL.Query()
-	if st.Expires < time.Now().Unix() {
-		return nil, nil, "", authn.WithReason(ErrLoginFailed, "state_expired", nil)
-	}
-	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(st.State)) != 1 || st.State == "" {
-		return nil, nil, "", authn.WithReason(ErrLoginFailed, "state_mismatch", nil)
-	}
-	if e := q.Get("error"); e != "" {
-		return nil, nil, "", authn.WithReason(ErrLoginFailed, "provider_error", errors.New(e))
-	}
-	code := q.Get("code")
-	if code == "" || len(code) > 2048 {
-		return nil, nil, "", authn.WithReason(ErrLoginFailed, "no_code", nil)
+		return nil, nil, "", err
 	}
 	ctx := gooidc.ClientContext(r.Context(), o.client)
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, o.client)
@@ -208,41 +194,101 @@ func (o *Client) callback(w http.ResponseWriter, r *http.Request) (*authn.Princi
 	if err != nil {
 		return nil, nil, "", authn.WithReason(ErrLoginFailed, "exchange", err)
 	}
+	idt, c, err := o.verifyIDToken(ctx, tok, st.Nonce)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	p, err := o.principalFor(idt, c, tok)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	ret := st.ReturnTo
+	if !redirect.LocalPath(ret) {
+		ret = "" // saved by an older version or another store
+	}
+	return p, tok, ret, nil
+}
+
+// takeCode takes the saved login state and checks the provider's redirect
+// against it: unexpired, the same state, no error, and a code of sane
+// length, which it returns.
+func (o *Client) takeCode(w http.ResponseWriter, r *http.Request) (LoginState, string, error) {
+	st, err := o.states.TakeLoginState(w, r)
+	if err != nil {
+		return st, "", authn.WithReason(ErrLoginFailed, "no_state", err)
+	}
+	q := r.URL.Query()
+	if st.Expires < time.Now().Unix() {
+		return st, "", authn.WithReason(ErrLoginFailed, "state_expired", nil)
+	}
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(st.State)) != 1 || st.State == "" {
+		return st, "", authn.WithReason(ErrLoginFailed, "state_mismatch", nil)
+	}
+	if e := q.Get("error"); e != "" {
+		return st, "", authn.WithReason(ErrLoginFailed, "provider_error", errors.New(e))
+	}
+	code := q.Get("code")
+	if code == "" || len(code) > 2048 {
+		return st, "", authn.WithReason(ErrLoginFailed, "no_code", nil)
+	}
+	return st, code, nil
+}
+
+// verifyIDToken verifies the token response's ID token (signature,
+// issuer, audience, expiry, nonce, at_hash and azp) and reads its claims.
+func (o *Client) verifyIDToken(ctx context.Context, tok *oauth2.Token, nonce string) (*gooidc.IDToken, *authn.Claims, error) {
 	raw, ok := tok.Extra("id_token").(string)
 	if !ok || raw == "" || len(raw) > jwt.MaxTokenSize {
-		return nil, nil, "", authn.WithReason(ErrLoginFailed, "id_token", errors.New("no usable id_token in the token response"))
+		return nil, nil, authn.WithReason(ErrLoginFailed, "id_token", errors.New("no usable id_token in the token response"))
 	}
 	idt, err := o.verifier.Verify(ctx, raw)
 	if err != nil {
-		return nil, nil, "", authn.WithReason(ErrLoginFailed, "id_token", err)
+		return nil, nil, authn.WithReason(ErrLoginFailed, "id_token", err)
 	}
-	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(st.Nonce)) != 1 {
-		return nil, nil, "", authn.WithReason(ErrLoginFailed, "nonce_mismatch", nil)
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
+		return nil, nil, authn.WithReason(ErrLoginFailed, "nonce_mismatch", nil)
 	}
 	if idt.AccessTokenHash != "" {
 		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
-			return nil, nil, "", authn.WithReason(ErrLoginFailed, "at_hash", err)
+			return nil, nil, authn.WithReason(ErrLoginFailed, "at_hash", err)
 		}
 	}
+	c, err := o.idTokenClaims(idt)
+	if err != nil {
+		return nil, nil, err
+	}
+	return idt, c, nil
+}
+
+// idTokenClaims checks the verified ID token's authorized party and reads
+// its claims.
+func (o *Client) idTokenClaims(idt *gooidc.IDToken) (*authn.Claims, error) {
 	var payload json.RawMessage
 	if err := idt.Claims(&payload); err != nil {
-		return nil, nil, "", authn.WithReason(ErrLoginFailed, "id_token", err)
+		return nil, authn.WithReason(ErrLoginFailed, "id_token", err)
 	}
 	if err := checkAZP(payload, idt.Audience, o.cfg.ClientID); err != nil {
-		return nil, nil, "", authn.WithReason(ErrLoginFailed, "bad_azp", err)
+		return nil, authn.WithReason(ErrLoginFailed, "bad_azp", err)
 	}
 	var c authn.Claims
 	if err := jwt.ParseClaims(payload, &c); err != nil {
-		return nil, nil, "", authn.WithReason(ErrLoginFailed, "id_token", err)
+		return nil, authn.WithReason(ErrLoginFailed, "id_token", err)
 	}
+	return &c, nil
+}
+
+// principalFor maps the verified login to a principal: Options.Principal
+// when set, else the ID token's subject, roles and expiry with the granted
+// scopes (the requested ones when the provider does not say).
+func (o *Client) principalFor(idt *gooidc.IDToken, c *authn.Claims, tok *oauth2.Token) (*authn.Principal, error) {
 	var p *authn.Principal
 	if o.principal != nil {
-		p, err = o.principal(&c, tok)
-		if err != nil {
-			return nil, nil, "", authn.WithReason(ErrLoginFailed, "principal", err)
+		var err error
+		if p, err = o.principal(c, tok); err != nil {
+			return nil, authn.WithReason(ErrLoginFailed, "principal", err)
 		}
 	} else {
-		p = &authn.Principal{Subject: idt.Subject, Method: authn.MethodOIDC, Roles: c.Roles, Claims: &c, ExpiresAt: idt.Expiry}
+		p = &authn.Principal{Subject: idt.Subject, Method: authn.MethodOIDC, Roles: c.Roles, Claims: c, ExpiresAt: idt.Expiry}
 		if s, ok := tok.Extra("scope").(string); ok {
 			p.Scopes = strings.Fields(s)
 		} else {
@@ -250,13 +296,9 @@ func (o *Client) callback(w http.ResponseWriter, r *http.Request) (*authn.Princi
 		}
 	}
 	if p == nil || p.Subject == "" {
-		return nil, nil, "", authn.WithReason(ErrLoginFailed, "no_subject", nil)
+		return nil, authn.WithReason(ErrLoginFailed, "no_subject", nil)
 	}
-	ret := st.ReturnTo
-	if !redirect.LocalPath(ret) {
-		ret = "" // saved by an older version or another store
-	}
-	return p, tok, ret, nil
+	return p, nil
 }
 
 // checkAZP applies OpenID Connect Core 3.1.3.7: when the ID token has

@@ -9,6 +9,7 @@ import (
 // TestOIDCAuthorizedParty: an ID token with several audiences, or with an
 // azp claim, is accepted only when azp names this client.
 func TestOIDCAuthorizedParty(t *testing.T) {
+	t.Parallel()
 	p := newTestProvider(t)
 	o := newTestOIDC(t, p)
 	for _, tc := range []struct {

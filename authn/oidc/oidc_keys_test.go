@@ -14,6 +14,7 @@ import (
 // TestOIDCKeySetHardening: the OIDC login's ID token keys follow the JWKS
 // client's rules.
 func TestOIDCKeySetHardening(t *testing.T) {
+	t.Parallel()
 	weak, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,7 @@ func loginReturn(t *testing.T, p *testProvider, o *Client, returnTo string) stri
 // round trip; whatever Callback returns, once written by http.Redirect,
 // must keep a browser on the application's origin.
 func TestOIDCReturnToCorpus(t *testing.T) {
+	t.Parallel()
 	p := newTestProvider(t)
 	o := newTestOIDC(t, p)
 	base, _ := url.Parse("https://app.test/callback")

@@ -26,6 +26,7 @@ type returnLocation struct {
 // sure the file it reads is what the code gives today (go test -run
 // TestOIDCReturnLocations -update ./authn rewrites it).
 func TestOIDCReturnLocations(t *testing.T) {
+	t.Parallel()
 	p := newTestProvider(t)
 	o := newTestOIDC(t, p)
 	var got []returnLocation

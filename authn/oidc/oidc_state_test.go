@@ -12,6 +12,7 @@ import (
 // is not trusted to delete it) does not complete a second login, even
 // with a fresh code issued for the same authorization request.
 func TestOIDCStateReplay(t *testing.T) {
+	t.Parallel()
 	p := newTestProvider(t)
 	o := newTestOIDC(t, p)
 	authURL, cookie := startLogin(t, o, "/x")
@@ -26,6 +27,7 @@ func TestOIDCStateReplay(t *testing.T) {
 }
 
 func TestCookieStateStoreBounds(t *testing.T) {
+	t.Parallel()
 	s, err := NewCookieStateStore(make([]byte, 32), false)
 	if err != nil {
 		t.Fatal(err)

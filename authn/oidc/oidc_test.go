@@ -237,6 +237,7 @@ func callback(o *Client, query string, c *http.Cookie) (*authn.Principal, string
 }
 
 func TestOIDCLogin(t *testing.T) {
+	t.Parallel()
 	p := newTestProvider(t)
 	o := newTestOIDC(t, p)
 	authURL, cookie := startLogin(t, o, "/dashboard")
@@ -255,6 +256,7 @@ func TestOIDCLogin(t *testing.T) {
 }
 
 func TestOIDCCallbackRefusals(t *testing.T) {
+	t.Parallel()
 	p := newTestProvider(t)
 	o := newTestOIDC(t, p)
 	evil, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -331,6 +333,7 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 }
 
 func TestOIDCOptionsRefused(t *testing.T) {
+	t.Parallel()
 	p := newTestProvider(t)
 	states, _ := NewCookieStateStore(make([]byte, 32), false)
 	for name, o := range map[string]Options{
@@ -351,6 +354,7 @@ func TestOIDCOptionsRefused(t *testing.T) {
 }
 
 func TestIntrospector(t *testing.T) {
+	t.Parallel()
 	p := newTestProvider(t)
 	now := time.Now()
 	p.active["good"] = IntrospectionResponse{Active: true, Sub: "alice", Scope: "notes:read", Exp: now.Add(time.Hour).Unix(), Iss: p.srv.URL, Aud: authn.Scopes{"api"}}

@@ -28,6 +28,7 @@ func cleartextSink(t *testing.T) (*httptest.Server, *atomic.Int32) {
 // http:// URL must not receive the client credentials, the code or the
 // token there, and its answer is not trusted.
 func TestCredentialsStayOnTLS(t *testing.T) {
+	t.Parallel()
 	p := newTestProvider(t)
 	sink, hits := cleartextSink(t)
 

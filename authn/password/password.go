@@ -1,6 +1,7 @@
 package password
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -120,46 +121,52 @@ const (
 
 // New validates opts and returns a Hasher.
 func New(opts Options) (*Hasher, error) {
-	p := &Hasher{m: opts.Memory, t: opts.Iterations, p: opts.Parallelism, bcryptMax: opts.BcryptMaxCost}
-	if p.m == 0 {
-		p.m = owaspMinMemory
+	p := &Hasher{
+		m:         cmp.Or(opts.Memory, owaspMinMemory),
+		t:         cmp.Or(opts.Iterations, owaspMinIterations),
+		p:         cmp.Or(opts.Parallelism, 1),
+		bcryptMax: cmp.Or(opts.BcryptMaxCost, DefaultBcryptMaxCost),
 	}
-	if p.t == 0 {
-		p.t = owaspMinIterations
-	}
-	if p.p == 0 {
-		p.p = 1
-	}
-	if p.bcryptMax == 0 {
-		p.bcryptMax = DefaultBcryptMaxCost
-	}
-	if p.m < owaspMinMemory || p.m > argonMaxMemory {
-		return nil, errs.Configf("password: Options.Memory %d KiB is outside %d..%d", p.m, owaspMinMemory, argonMaxMemory)
-	}
-	if p.t > argonMaxIterations {
-		return nil, errs.Configf("password: Options.Iterations %d is above %d", p.t, argonMaxIterations)
-	}
-	if p.t < owaspMinIterations && p.m < owaspOneIterationMemory {
-		return nil, errs.Configf("password: Options: %d iteration(s) needs at least %d KiB of Memory (OWASP), not %d", p.t, owaspOneIterationMemory, p.m)
-	}
-	if p.p > argonMaxParallelism {
-		return nil, errs.Configf("password: Options.Parallelism %d is above %d", p.p, argonMaxParallelism)
-	}
-	if p.bcryptMax < bcrypt.MinCost || p.bcryptMax > 16 {
-		return nil, errs.Configf("password: Options.BcryptMaxCost %d is outside %d..16", p.bcryptMax, bcrypt.MinCost)
+	if err := p.checkCosts(); err != nil {
+		return nil, err
 	}
 	if opts.MaxConcurrent < 0 || opts.MaxQueue < 0 {
 		return nil, errs.Configf("password: Options.MaxConcurrent or MaxQueue is negative")
 	}
-	n := opts.MaxConcurrent
-	if n == 0 {
-		n = runtime.GOMAXPROCS(0)
-	}
+	n := cmp.Or(opts.MaxConcurrent, runtime.GOMAXPROCS(0))
 	p.sem = make(chan struct{}, n)
-	p.maxWaiting = int64(opts.MaxQueue)
-	if p.maxWaiting == 0 {
-		p.maxWaiting = 8 * int64(n)
+	p.maxWaiting = cmp.Or(int64(opts.MaxQueue), 8*int64(n))
+	if err := p.makeDummy(); err != nil {
+		return nil, err
 	}
+	return p, nil
+}
+
+// checkCosts refuses Argon2id parameters below OWASP's minimums or above
+// the bounds the parser accepts, and a bcrypt cost outside MinCost..16.
+func (p *Hasher) checkCosts() error {
+	if p.m < owaspMinMemory || p.m > argonMaxMemory {
+		return errs.Configf("password: Options.Memory %d KiB is outside %d..%d", p.m, owaspMinMemory, argonMaxMemory)
+	}
+	if p.t > argonMaxIterations {
+		return errs.Configf("password: Options.Iterations %d is above %d", p.t, argonMaxIterations)
+	}
+	if p.t < owaspMinIterations && p.m < owaspOneIterationMemory {
+		return errs.Configf("password: Options: %d iteration(s) needs at least %d KiB of Memory (OWASP), not %d", p.t, owaspOneIterationMemory, p.m)
+	}
+	if p.p > argonMaxParallelism {
+		return errs.Configf("password: Options.Parallelism %d is above %d", p.p, argonMaxParallelism)
+	}
+	if p.bcryptMax < bcrypt.MinCost || p.bcryptMax > 16 {
+		return errs.Configf("password: Options.BcryptMaxCost %d is outside %d..16", p.bcryptMax, bcrypt.MinCost)
+	}
+	return nil
+}
+
+// makeDummy hashes a fixed password with the current parameters, the hash
+// an unknown account is checked against, and times it as the first
+// Argon2id sample.
+func (p *Hasher) makeDummy() error {
 	salt := make([]byte, argonSaltLen)
 	_, _ = rand.Read(salt)
 	start := time.Now()
@@ -167,9 +174,9 @@ func New(opts Options) (*Hasher, error) {
 	p.argonNS.Store(int64(time.Since(start)))
 	if _, err := parseArgon2id(p.dummy, p); err != nil {
 		// The parser must accept what Hash makes, or nobody could log in.
-		return nil, errs.Configf("password: Options make hashes the parser refuses: %v", err)
+		return errs.Configf("password: Options make hashes the parser refuses: %v", err)
 	}
-	return p, nil
+	return nil
 }
 
 // acquire takes a hashing slot, waiting while at most maxWaiting others
@@ -269,39 +276,64 @@ func parseArgon2id(s string, cfg *Hasher) (argonParams, error) {
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v=19" {
 		return a, ErrMalformedHash
 	}
-	params := strings.Split(parts[3], ",")
-	if len(params) != 3 {
-		return a, ErrMalformedHash
-	}
-	vals := [3]uint64{}
-	for i, name := range [3]string{"m=", "t=", "p="} {
-		v, ok := strings.CutPrefix(params[i], name)
-		if !ok {
-			return a, ErrMalformedHash
-		}
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil {
-			return a, ErrMalformedHash
-		}
-		vals[i] = n
-	}
+	vals, ok := parseArgonCosts(parts[3])
 	// Bounds keep a corrupted or hostile stored hash from costing
 	// unbounded memory or time.
-	if vals[0] < 8 || vals[0] > argonMaxMemory || vals[1] < 1 || vals[1] > argonMaxIterations || vals[2] < 1 || vals[2] > argonMaxParallelism {
-		return a, ErrMalformedHash
-	}
-	if cfg != nil && (vals[0] > argonMaxFactor*uint64(cfg.m) || vals[1] > argonMaxFactor*uint64(cfg.t) || vals[2] > argonMaxFactor*uint64(cfg.p)) {
+	if !ok || !argonCostsInBounds(vals) || (cfg != nil && !cfg.allowsCosts(vals)) {
 		return a, ErrMalformedHash
 	}
 	a.m, a.t, a.p = uint32(vals[0]), uint32(vals[1]), uint8(vals[2])
-	var err error
-	if a.salt, err = base64.RawStdEncoding.Strict().DecodeString(parts[4]); err != nil || len(a.salt) < 8 || len(a.salt) > 64 {
+	if a.salt, ok = decodeArgonField(parts[4], 8, 64); !ok {
 		return a, ErrMalformedHash
 	}
-	if a.key, err = base64.RawStdEncoding.Strict().DecodeString(parts[5]); err != nil || len(a.key) < 16 || len(a.key) > 128 {
+	if a.key, ok = decodeArgonField(parts[5], 16, 128); !ok {
 		return a, ErrMalformedHash
 	}
 	return a, nil
+}
+
+// parseArgonCosts parses "m=..,t=..,p=.." (in that order) into m, t, p.
+func parseArgonCosts(field string) (vals [3]uint64, ok bool) {
+	params := strings.Split(field, ",")
+	if len(params) != 3 {
+		return vals, false
+	}
+	for i, name := range [3]string{"m=", "t=", "p="} {
+		v, ok := strings.CutPrefix(params[i], name)
+		if !ok {
+			return vals, false
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return vals, false
+		}
+		vals[i] = n
+	}
+	return vals, true
+}
+
+// argonCostsInBounds reports whether m, t and p are within what any
+// Hasher would accept.
+func argonCostsInBounds(v [3]uint64) bool {
+	return v[0] >= 8 && v[0] <= argonMaxMemory &&
+		v[1] >= 1 && v[1] <= argonMaxIterations &&
+		v[2] >= 1 && v[2] <= argonMaxParallelism
+}
+
+// allowsCosts reports whether m, t and p are each at most argonMaxFactor
+// times p's own.
+func (p *Hasher) allowsCosts(v [3]uint64) bool {
+	return v[0] <= argonMaxFactor*uint64(p.m) && v[1] <= argonMaxFactor*uint64(p.t) && v[2] <= argonMaxFactor*uint64(p.p)
+}
+
+// decodeArgonField decodes a salt or key field (strict unpadded standard
+// base64) and checks that it is minLen..maxLen bytes long.
+func decodeArgonField(s string, minLen, maxLen int) ([]byte, bool) {
+	b, err := base64.RawStdEncoding.Strict().DecodeString(s)
+	if err != nil || len(b) < minLen || len(b) > maxLen {
+		return nil, false
+	}
+	return b, true
 }
 
 // Verify reports whether password matches hash (Argon2id PHC or bcrypt).

@@ -14,6 +14,7 @@ import (
 )
 
 func TestPasswords(t *testing.T) {
+	t.Parallel()
 	pw, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +93,7 @@ func TestPasswords(t *testing.T) {
 }
 
 func TestPasswordOptionsRefused(t *testing.T) {
+	t.Parallel()
 	for name, o := range map[string]Options{
 		"weak memory":          {Memory: 1024},
 		"huge memory":          {Memory: 1 << 22},
@@ -114,6 +116,7 @@ func TestPasswordOptionsRefused(t *testing.T) {
 }
 
 func TestPasswordConcurrencyBound(t *testing.T) {
+	t.Parallel()
 	pw, err := New(Options{MaxConcurrent: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -144,6 +147,7 @@ func TestPasswordConcurrencyBound(t *testing.T) {
 }
 
 func TestPasswordOptionsOWASP(t *testing.T) {
+	t.Parallel()
 	for name, o := range map[string]Options{
 		"46 MiB, 1 iteration":  {Memory: 47104, Iterations: 1},
 		"19 MiB, 2 iterations": {Memory: 19456, Iterations: 2},
@@ -168,6 +172,7 @@ func TestPasswordOptionsOWASP(t *testing.T) {
 // TestPasswordHashBounds: stored hashes asking for more than a small
 // multiple of the configured work are malformed, refused before hashing.
 func TestPasswordHashBounds(t *testing.T) {
+	t.Parallel()
 	pw, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -202,6 +207,7 @@ func TestPasswordHashBounds(t *testing.T) {
 // TestPasswordVerifyHonoursContext: Verify returns when its context ends,
 // even in the middle of a hash.
 func TestPasswordVerifyHonoursContext(t *testing.T) {
+	t.Parallel()
 	pw, err := New(Options{MaxConcurrent: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -255,6 +261,7 @@ func TestPasswordQueueBound(t *testing.T) {
 // TestPasswordAnswersAlike: every kind of account gives the same answer
 // to the same kind of attempt.
 func TestPasswordAnswersAlike(t *testing.T) {
+	t.Parallel()
 	pw, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)

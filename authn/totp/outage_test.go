@@ -18,6 +18,7 @@ import (
 // Verify and VerifyRecoveryCode fail within the store timeout with 503,
 // never 401 or 403.
 func TestFailsFastWhenRedisIsDown(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"paused", "killed"} {
 		t.Run(mode, func(t *testing.T) {
 			child := testsvc.StartRedis(t)
@@ -87,6 +88,7 @@ func TestRedisStoreRefusesUnboundedClients(t *testing.T) {
 // the server was only stalled, both copies run. The second must not refuse
 // the first's step as a replay.
 func TestTOTPStepRetriedAcrossStall(t *testing.T) {
+	t.Parallel()
 	child := testsvc.StartRedis(t)
 	rdb := redistest.ChildClient(t, child, func(o *redis.Options) {
 		o.ReadTimeout = 300 * time.Millisecond
@@ -124,6 +126,7 @@ func TestTOTPStepRetriedAcrossStall(t *testing.T) {
 // The same for a recovery code: the retried SREM must not report the code
 // its first copy consumed as wrong.
 func TestRecoveryCodeRetriedAcrossStall(t *testing.T) {
+	t.Parallel()
 	child := testsvc.StartRedis(t)
 	rdb := redistest.ChildClient(t, child, func(o *redis.Options) {
 		o.ReadTimeout = 300 * time.Millisecond

@@ -15,6 +15,7 @@ import (
 // (8 digits; SHA-1, SHA-256 and SHA-512, each with its own seed) through
 // Verify, and that each algorithm refuses the others' codes.
 func TestTOTPRFC6238Vectors(t *testing.T) {
+	t.Parallel()
 	seeds := map[string]string{
 		"SHA1":   "12345678901234567890",
 		"SHA256": "12345678901234567890123456789012",
@@ -68,6 +69,7 @@ func TestTOTPRFC6238Vectors(t *testing.T) {
 // The default stays what authenticator apps expect: SHA-1 and 6 digits
 // (the last six digits of the RFC's 8-digit SHA-1 vector).
 func TestTOTPDefaultIsSHA1SixDigits(t *testing.T) {
+	t.Parallel()
 	secret := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString([]byte("12345678901234567890"))
 	now := time.Unix(1111111109, 0)
 	tp, err := New(Options{Issuer: "RFC", Store: NewMemoryStore(nil), Now: func() time.Time { return now }})
@@ -87,6 +89,7 @@ func TestTOTPDefaultIsSHA1SixDigits(t *testing.T) {
 }
 
 func TestTOTPEnrollCarriesOptions(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		alg   string
 		bytes int

@@ -1,6 +1,7 @@
 package totp
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -102,47 +103,70 @@ func New(opts Options) (*Verifier, error) {
 	if opts.Store == nil {
 		return nil, errs.Configf("authn: Options.Store is required (replay protection needs it)")
 	}
-	t := &Verifier{issuer: opts.Issuer, store: opts.Store, recovery: opts.Recovery, skew: int64(opts.Skew), max: opts.MaxFailures, window: opts.FailureWindow, now: opts.Now}
-	if opts.Skew == 0 {
-		t.skew = 1
+	t := &Verifier{
+		issuer:   opts.Issuer,
+		store:    opts.Store,
+		recovery: opts.Recovery,
+		skew:     int64(cmp.Or(opts.Skew, 1)),
+		max:      cmp.Or(opts.MaxFailures, 5),
+		window:   cmp.Or(opts.FailureWindow, 15*time.Minute),
+		now:      opts.Now,
 	}
-	if t.skew < 0 || t.skew > 2 {
-		return nil, errs.Configf("authn: Options.Skew %d is outside 0..2", opts.Skew)
+	if err := t.checkLimits(); err != nil {
+		return nil, err
 	}
-	if t.max == 0 {
-		t.max = 5
+	var err error
+	if t.alg, err = parseAlgorithm(opts.Algorithm); err != nil {
+		return nil, err
 	}
-	if t.max < 0 {
-		return nil, errs.Configf("authn: Options.MaxFailures is negative")
-	}
-	if t.window == 0 {
-		t.window = 15 * time.Minute
-	}
-	if t.window < 0 {
-		return nil, errs.Configf("authn: Options.FailureWindow is negative")
-	}
-	switch strings.ToUpper(strings.ReplaceAll(opts.Algorithm, "-", "")) {
-	case "", "SHA1":
-		t.alg = otp.AlgorithmSHA1
-	case "SHA256":
-		t.alg = otp.AlgorithmSHA256
-	case "SHA512":
-		t.alg = otp.AlgorithmSHA512
-	default:
-		return nil, errs.Configf("authn: Options.Algorithm %q: use SHA1, SHA256 or SHA512", opts.Algorithm)
-	}
-	switch opts.Digits {
-	case 0, 6:
-		t.digits = otp.DigitsSix
-	case 8:
-		t.digits = otp.DigitsEight
-	default:
-		return nil, errs.Configf("authn: Options.Digits %d: use 6 or 8", opts.Digits)
+	if t.digits, err = parseDigits(opts.Digits); err != nil {
+		return nil, err
 	}
 	if t.now == nil {
 		t.now = time.Now
 	}
 	return t, nil
+}
+
+// checkLimits refuses a skew outside 0..2 steps and a negative failure
+// limit or window.
+func (t *Verifier) checkLimits() error {
+	if t.skew < 0 || t.skew > 2 {
+		return errs.Configf("authn: Options.Skew %d is outside 0..2", t.skew)
+	}
+	if t.max < 0 {
+		return errs.Configf("authn: Options.MaxFailures is negative")
+	}
+	if t.window < 0 {
+		return errs.Configf("authn: Options.FailureWindow is negative")
+	}
+	return nil
+}
+
+// parseAlgorithm maps Options.Algorithm to its HMAC hash; "" is SHA-1.
+func parseAlgorithm(name string) (otp.Algorithm, error) {
+	switch strings.ToUpper(strings.ReplaceAll(name, "-", "")) {
+	case "", "SHA1":
+		return otp.AlgorithmSHA1, nil
+	case "SHA256":
+		return otp.AlgorithmSHA256, nil
+	case "SHA512":
+		return otp.AlgorithmSHA512, nil
+	default:
+		return 0, errs.Configf("authn: Options.Algorithm %q: use SHA1, SHA256 or SHA512", name)
+	}
+}
+
+// parseDigits maps Options.Digits to a code length; 0 is 6.
+func parseDigits(n int) (otp.Digits, error) {
+	switch n {
+	case 0, 6:
+		return otp.DigitsSix, nil
+	case 8:
+		return otp.DigitsEight, nil
+	default:
+		return 0, errs.Configf("authn: Options.Digits %d: use 6 or 8", n)
+	}
 }
 
 // Enrollment is a new TOTP secret for an account: store Secret (encrypted at

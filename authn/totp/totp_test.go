@@ -37,6 +37,7 @@ func code(t *testing.T, secret string, at time.Time) string {
 }
 
 func TestTOTP(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1_800_000_000, 0)
 	tp, _ := newTestTOTP(t, &now)
 	ctx := context.Background()
@@ -83,6 +84,7 @@ func TestTOTP(t *testing.T) {
 }
 
 func TestTOTPAttemptLimit(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1_800_000_000, 0)
 	tp, _ := newTestTOTP(t, &now)
 	ctx := context.Background()
@@ -108,6 +110,7 @@ func TestTOTPAttemptLimit(t *testing.T) {
 
 // Two concurrent uses of one code: exactly one succeeds.
 func TestTOTPRace(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1_800_000_000, 0)
 	for trial := range 50 {
 		tp, _ := newTestTOTP(t, &now)
@@ -133,6 +136,7 @@ func TestTOTPRace(t *testing.T) {
 }
 
 func TestRecoveryCodes(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1_800_000_000, 0)
 	tp, store := newTestTOTP(t, &now)
 	ctx := context.Background()
@@ -169,6 +173,7 @@ func TestRecoveryCodes(t *testing.T) {
 }
 
 func TestTOTPOptionsRefused(t *testing.T) {
+	t.Parallel()
 	store := NewMemoryStore(nil)
 	for name, o := range map[string]Options{
 		"no issuer":    {Store: store},
@@ -201,6 +206,7 @@ func redisTOTPStores(t *testing.T) map[string]*RedisStore {
 // TestTOTPRedis runs replay, race, limits and recovery codes against a
 // real Redis node and a real Redis Cluster.
 func TestTOTPRedis(t *testing.T) {
+	t.Parallel()
 	for name, store := range redisTOTPStores(t) {
 		t.Run(name, func(t *testing.T) { testTOTPRedis(t, store) })
 	}
@@ -278,6 +284,7 @@ func (s slowCountStore) AddFailure(ctx context.Context, account string, window t
 // The slow in-memory store runs in a synctest bubble, so its delay is fake
 // time and every guess overlaps the others deterministically.
 func TestTOTPConcurrentGuessesStayUnderLimit(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { return now }
 	t.Run("memory (slow)", func(t *testing.T) {
