@@ -75,9 +75,13 @@
 // sends while a connection is being opened (too many connections, starting
 // up, not accepting connections). Responses never contain SQL or values;
 // errors.As reaches the classified *Error and the driver's own error.
-// (GORM's TranslateError knows only duplicate keys and foreign keys, and
-// no HTTP status.) The Logger is GORM's slog logger with the request ID on every line, bound
-// values dropped in Production, and failed statements logged by dbkit: by
+// What depends on the errs mode (a unique constraint's name in a response,
+// bound values and driver messages in logs) follows the errs Renderer of the
+// request's context (MapErrorContext, statements run with r.Context()), and
+// the package default where there is none. (GORM's TranslateError knows
+// only duplicate keys and foreign keys, and no HTTP status.) The Logger is
+// GORM's slog logger with the request ID on every line, bound values
+// dropped in Production, and failed statements logged by dbkit: by
 // their classified text rather than the driver's message (which may quote
 // values), handled failures at Debug, an unavailable or slow database at
 // Warn, and only unrecognised failures at Error (GORM's logs every failure
@@ -141,7 +145,7 @@
 //				return tx.Create(&Note{Body: r.FormValue("body")}).Error
 //			})
 //			if err != nil {
-//				errs.Write(w, r, db.MapError(err)) // 409 on a duplicate, 504 on a timeout, ...
+//				errs.Write(w, r, db.MapErrorContext(r.Context(), err)) // 409 on a duplicate, 504 on a timeout, ...
 //				return
 //			}
 //			w.WriteHeader(http.StatusCreated)

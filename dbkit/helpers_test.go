@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"go.uber.org/goleak"
 
+	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/internal/testsvc"
 )
 
@@ -163,3 +166,20 @@ func firstLine(s string) string {
 func testsvcPostgres(t testing.TB) string { return testsvc.PostgresDSN(t) }
 
 func tkMySQLDSNAdmin(t testing.TB) string { return testsvc.MySQLDSN(t) }
+
+// tkRenderer returns an errs Renderer in mode that logs nowhere.
+func tkRenderer(t testing.TB, mode errs.Mode) *errs.Renderer {
+	t.Helper()
+	rd, err := errs.NewRenderer(errs.Options{Mode: mode, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rd
+}
+
+// tkRequest returns a request whose context carries a Renderer in mode.
+func tkRequest(t testing.TB, method, target string, mode errs.Mode) *http.Request {
+	t.Helper()
+	r := httptest.NewRequest(method, target, nil)
+	return r.WithContext(errs.WithRenderer(r.Context(), tkRenderer(t, mode)))
+}

@@ -111,10 +111,8 @@ func TestOpenNeverShowsThePassword(t *testing.T) {
 				db.Close()
 				t.Fatal("Open succeeded")
 			}
-			errs.SetMode(errs.Development)
 			rec := httptest.NewRecorder()
-			errs.Write(rec, httptest.NewRequest(http.MethodGet, "/", nil), err)
-			errs.SetMode(errs.Production)
+			errs.Write(rec, tkRequest(t, http.MethodGet, "/", errs.Development), err)
 			for where, text := range map[string]string{"error": err.Error(), "response": rec.Body.String(), "logs": logs.String()} {
 				if strings.Contains(text, pw) {
 					t.Errorf("%s shows the password: %s", where, text)
@@ -250,9 +248,8 @@ func TestLoggerSlowQueryWithRequestIDAndNoParams(t *testing.T) {
 	}{{errs.Production, false}, {errs.Development, true}}
 	for _, tc := range cases {
 		buf.Reset()
-		errs.SetMode(tc.mode)
-		err := db.WithContext(ctx).Exec(`INSERT INTO secrets (v) VALUES (?)`, "hunter2-param").Error
-		errs.SetMode(errs.Production)
+		rctx := errs.WithRenderer(ctx, tkRenderer(t, tc.mode))
+		err := db.WithContext(rctx).Exec(`INSERT INTO secrets (v) VALUES (?)`, "hunter2-param").Error
 		if err != nil {
 			t.Fatal(err)
 		}
