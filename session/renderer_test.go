@@ -48,30 +48,15 @@ func TestTwoRenderersInOneProcess(t *testing.T) {
 		t.Cleanup(srv.Close)
 		for range perApp {
 			wg.Go(func() {
-				jar, _ := cookiejar.New(nil)
-				c := &http.Client{Transport: srv.Client().Transport, Jar: jar}
-				var res *http.Response
-				for _, path := range []string{"/start", "/renew", "/late"} {
-					r, err := c.Get(srv.URL + path)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					res = r
-					if path != "/late" {
-						_ = r.Body.Close()
-					}
-				}
-				defer res.Body.Close()
-				body, _ := io.ReadAll(res.Body)
+				status, body := lateChange(t, srv)
 				switch mode {
 				case errs.Development:
-					if res.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), "session_changed_after_headers") {
-						t.Errorf("Development app: %d %s, want 500 session_changed_after_headers", res.StatusCode, body)
+					if status != http.StatusInternalServerError || !strings.Contains(body, "session_changed_after_headers") {
+						t.Errorf("Development app: %d %s, want 500 session_changed_after_headers", status, body)
 					}
 				default:
-					if res.StatusCode != http.StatusOK || string(body) != "body" {
-						t.Errorf("Production app: %d %q, want 200 body", res.StatusCode, body)
+					if status != http.StatusOK || body != "body" {
+						t.Errorf("Production app: %d %q, want 200 body", status, body)
 					}
 				}
 			})
@@ -81,4 +66,27 @@ func TestTwoRenderersInOneProcess(t *testing.T) {
 	if n := strings.Count(audit.String(), "session.renewed"); n != perApp {
 		t.Errorf("Production audit log has %d renewals, want %d (one per Production request, none from Development):\n%s", n, perApp, audit.String())
 	}
+}
+
+// lateChange starts a session on srv, renews it, and then asks for the
+// change made after the headers; it returns that response.
+func lateChange(t *testing.T, srv *httptest.Server) (int, string) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Transport: srv.Client().Transport, Jar: jar}
+	for _, path := range []string{"/start", "/renew"} {
+		res, err := c.Get(srv.URL + path)
+		if err != nil {
+			t.Error(err)
+			return 0, ""
+		}
+		_ = res.Body.Close()
+	}
+	res, err := c.Get(srv.URL + "/late")
+	if err != nil {
+		t.Error(err)
+		return 0, ""
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
 }
