@@ -25,6 +25,7 @@ import (
 	gormlogger "gorm.io/gorm/logger"
 
 	"github.com/covetgo/covet/dbkit"
+	"github.com/covetgo/covet/dbkit/shard"
 )
 
 // dbkitItem is the row every variant reads and writes.
@@ -279,7 +280,7 @@ func BenchmarkDBKit_ForKey(b *testing.B) {
 	for i := range shards {
 		shards[i] = kit.Gorm()
 	}
-	set, err := dbkit.NewShardSet(dbkit.ShardSetOptions{Shards: shards})
+	set, err := shard.New(shard.Options{Shards: shards})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -85,7 +85,13 @@ const (
 // CovetStack builds the stack from Covet's stages; close releases the rate
 // limiter's store.
 func CovetStack(cache bool, logs StackLog) (h http.Handler, close func() error, err error) {
-	errs.Configure(errs.Config{Logger: slog.New(slog.DiscardHandler)})
+	// The benchmark process is one application: its renderer is the
+	// package default, so the stack carries no per-request Renderer stage.
+	rd, err := errs.NewRenderer(errs.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, nil, err
+	}
+	errs.SetDefault(rd)
 	keys, err := authnjwt.NewStaticKeys(authnjwt.Key{ID: "k1", Algorithm: "HS256", Key: stackSecret})
 	if err != nil {
 		return nil, nil, err

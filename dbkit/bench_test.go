@@ -2,41 +2,11 @@ package dbkit
 
 import (
 	"context"
-	"strconv"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 )
-
-func BenchmarkForKey(b *testing.B) {
-	db := tkOpen(b, Options{Driver: SQLite, DSN: ":memory:"}).Gorm()
-	shards := make([]*gorm.DB, 8)
-	for i := range shards {
-		shards[i] = db
-	}
-	s, err := NewShardSet(ShardSetOptions{Shards: shards, Pinned: map[string]int{"vip": 1}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	keys := make([]string, 1024)
-	for i := range keys {
-		keys[i] = "tenant-" + strconv.Itoa(i*7919)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		_ = s.ForKey(keys[i&1023])
-	}
-}
-
-func BenchmarkIDGeneratorNext(b *testing.B) {
-	g, _ := NewIDGenerator(1)
-	b.ReportAllocs()
-	for b.Loop() {
-		_, _ = g.Next()
-	}
-}
 
 func BenchmarkMapError(b *testing.B) {
 	err := &pgconn.PgError{Code: "23505", ConstraintName: "users_email_key"}
@@ -80,3 +50,10 @@ func BenchmarkTxSQLite(b *testing.B) {
 		}
 	}
 }
+
+type tkUser struct {
+	ID     int64 `gorm:"primaryKey;autoIncrement:false"`
+	Tenant string
+}
+
+func (tkUser) TableName() string { return "tk_users" }

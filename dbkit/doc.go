@@ -1,8 +1,8 @@
 // Package dbkit makes GORM production-ready for a web service: it opens
 // PostgreSQL, MySQL/MariaDB and SQLite on tuned pools, checks their health,
-// routes reads to replicas, shards data across databases, retries
-// transactions that lost a race, applies migrations, and turns database
-// errors into problem+json responses.
+// routes reads to replicas, retries transactions that lost a race, and
+// turns database errors into problem+json responses. Its subpackages shard
+// data across databases (shard) and apply migrations (migrate).
 //
 // # Open, pool and health
 //
@@ -46,24 +46,12 @@
 // retried. The Middleware gives each request its handle (From) and can
 // wrap the request in a transaction committed only on a 1xx-3xx status.
 //
-// # Sharding
+// # Sharding and migrations
 //
-// GORM's sharding plugin splits tables within one database; dbkit routes
-// whole keys to databases.
-// A ShardSet routes a key to one of several databases with jump consistent
-// hash over logical shards (ForKey does not allocate), with pinned keys for
-// tenants that need their own database. Logical shards are placed on
-// databases by rendezvous hashing (DefaultPlacement), so appending a
-// database moves only the logical shards it wins, about 1/N of the keys for
-// N databases; MovedLogical lists exactly which. The balance is
-// statistical: with the default 1024 logical shards each database holds
-// within about 6 % of its share up to 8 databases (pass Placement for an
-// exact split). Note that this placement differs from the contiguous ranges
-// of earlier versions: a deployment that relied on those must pass them as
-// Placement. Gather and Each query every shard with a concurrency bound and
-// a per-shard timeout; MergeSorted combines per-shard sorted pages; Moves
-// plans a change of the logical shard count; IDGenerator issues IDs unique
-// across shards, with node numbers leased from the database.
+// Two concerns next to the GORM layer live in packages of their own:
+// package shard routes keys to databases, queries every shard and issues
+// IDs unique across shards; package migrate applies versioned SQL
+// migrations under a lock. Both take what Open returns.
 //
 // # Errors
 //
@@ -75,32 +63,17 @@
 // sends while a connection is being opened (too many connections, starting
 // up, not accepting connections). Responses never contain SQL or values;
 // errors.As reaches the classified *Error and the driver's own error.
-// (GORM's TranslateError knows only duplicate keys and foreign keys, and
-// no HTTP status.) The Logger is GORM's slog logger with the request ID on every line, bound
-// values dropped in Production, and failed statements logged by dbkit: by
+// What depends on the errs mode (a unique constraint's name in a response,
+// bound values and driver messages in logs) follows the errs Renderer of the
+// request's context (MapErrorContext, statements run with r.Context()), and
+// the package default where there is none. (GORM's TranslateError knows
+// only duplicate keys and foreign keys, and no HTTP status.) The Logger is
+// GORM's slog logger with the request ID on every line, bound values
+// dropped in Production, and failed statements logged by dbkit: by
 // their classified text rather than the driver's message (which may quote
 // values), handled failures at Debug, an unavailable or slow database at
 // Warn, and only unrecognised failures at Error (GORM's logs every failure
 // at Error).
-//
-// # Migrations
-//
-// Migrator applies versioned SQL migrations from an fs.FS (an embed.FS)
-// with goose's Provider. Down and DownTo roll back; Ready fails until the
-// schema is current. Instances starting together apply each migration
-// once, under one lock per version table: on PostgreSQL goose's table
-// locker (rather than its session locker, because a lock row also holds
-// behind PgBouncer in transaction pooling, where a session advisory lock
-// does not). goose has no locker for MySQL/MariaDB or SQLite, so dbkit
-// keeps its own there (GET_LOCK on a connection of its own; an flock on a
-// file next to the SQLite database), held around the whole operation
-// because goose computes what is pending before it locks. On MySQL/MariaDB,
-// whose DDL is not transactional, a failed migration may be partly applied;
-// the error names the version and says what to check: keep one DDL
-// statement per migration there. Use Migrator for every schema a deployed
-// service depends on; GORM's AutoMigrate suits prototypes and tests, since
-// it never drops or renames, keeps no history, and two instances running
-// it at once race each other.
 //
 // # Example
 //
@@ -120,7 +93,7 @@
 //		defer db.Close()
 //
 //		files, _ := fs.Sub(migrations, "migrations")
-//		m, err := dbkit.NewMigrator(db, dbkit.MigrateOptions{FS: files})
+//		m, err := migrate.New(db, migrate.Options{FS: files})
 //		if err != nil {
 //			return err
 //		}
@@ -141,7 +114,7 @@
 //				return tx.Create(&Note{Body: r.FormValue("body")}).Error
 //			})
 //			if err != nil {
-//				errs.Write(w, r, db.MapError(err)) // 409 on a duplicate, 504 on a timeout, ...
+//				errs.Write(w, r, db.MapErrorContext(r.Context(), err)) // 409 on a duplicate, 504 on a timeout, ...
 //				return
 //			}
 //			w.WriteHeader(http.StatusCreated)
@@ -151,20 +124,4 @@
 //
 // db.Ready and m.Ready have the signature of a readiness check
 // (func(context.Context) error).
-//
-// For sharded data:
-//
-//	set, err := dbkit.NewShardSet(dbkit.ShardSetOptions{
-//		Shards:  []*gorm.DB{shard0.Gorm(), shard1.Gorm(), shard2.Gorm()},
-//		Pinned:  map[string]int{"big-customer": 2},
-//		Timeout: 500 * time.Millisecond,
-//	})
-//	// one tenant
-//	set.ForKey(tenantID).WithContext(ctx).Create(&order)
-//	// all tenants: newest 20 orders across shards
-//	pages, err := dbkit.Gather(ctx, set, func(ctx context.Context, shard int, db *gorm.DB) ([]Order, error) {
-//		var page []Order
-//		return page, db.Order("id DESC").Limit(20).Find(&page).Error
-//	})
-//	// err is a *dbkit.GatherError when some shards failed; the others' results are valid.
 package dbkit

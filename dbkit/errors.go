@@ -389,7 +389,19 @@ const (
 // No message contains SQL text or bound values. MapError(nil) is nil; an
 // *errs.Error passes through unchanged; a canceled context maps as errs.From
 // maps it.
+//
+// MapError asks the package default errs Renderer (errs.Default) whether it
+// is in Development; a handler uses MapErrorContext with the request's
+// context, so each application's Renderer decides.
 func MapError(err error) *errs.Error {
+	return MapErrorContext(context.Background(), err)
+}
+
+// MapErrorContext is MapError for a request: the constraint name of a
+// unique violation is shown only when the errs Renderer of ctx
+// (errs.RendererFrom, the package default when ctx carries none) is in
+// Development.
+func MapErrorContext(ctx context.Context, err error) *errs.Error {
 	if err == nil {
 		return nil
 	}
@@ -423,7 +435,7 @@ func MapError(err error) *errs.Error {
 	if r.retry {
 		e = e.WithHeader("Retry-After", "1")
 	}
-	if d.Class == ClassUnique && d.Constraint != "" && errs.CurrentMode() == errs.Development {
+	if d.Class == ClassUnique && d.Constraint != "" && errs.RendererFrom(ctx).Mode() == errs.Development {
 		e = e.WithPublic("constraint", d.Constraint)
 	}
 	return e

@@ -137,10 +137,9 @@ func TestMapErrorOnRealDatabases(t *testing.T) {
 func tkCheckResponse(t *testing.T, err error, status int, code, secret string) {
 	t.Helper()
 	for _, mode := range []errs.Mode{errs.Production, errs.Development} {
-		errs.SetMode(mode)
 		rec := httptest.NewRecorder()
-		errs.Write(rec, httptest.NewRequest(http.MethodPost, "/items", nil), MapError(err))
-		errs.SetMode(errs.Production)
+		req := tkRequest(t, http.MethodPost, "/items", mode)
+		errs.Write(rec, req, MapErrorContext(req.Context(), err))
 		body := rec.Body.String()
 		if rec.Code != status {
 			t.Errorf("%v: status %d; want %d: %s", mode, rec.Code, status, body)
@@ -161,15 +160,15 @@ func tkCheckResponse(t *testing.T, err error, status int, code, secret string) {
 }
 
 func TestUniqueConstraintNameOnlyInDevelopment(t *testing.T) {
+	t.Parallel()
 	err := &Error{Driver: "postgres", Code: "23505", Class: ClassUnique, Constraint: "users_email_key"}
 	for _, tc := range []struct {
 		mode errs.Mode
 		want bool
 	}{{errs.Production, false}, {errs.Staging, false}, {errs.Development, true}} {
-		errs.SetMode(tc.mode)
 		rec := httptest.NewRecorder()
-		errs.Write(rec, httptest.NewRequest(http.MethodGet, "/", nil), MapError(err))
-		errs.SetMode(errs.Production)
+		req := tkRequest(t, http.MethodGet, "/", tc.mode)
+		errs.Write(rec, req, MapErrorContext(req.Context(), err))
 		if got := strings.Contains(rec.Body.String(), "users_email_key"); got != tc.want {
 			t.Errorf("%v: constraint shown = %v; want %v: %s", tc.mode, got, tc.want, rec.Body)
 		}

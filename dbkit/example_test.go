@@ -103,46 +103,6 @@ func ExampleTx() {
 	// notes: 1
 }
 
-// A shard set routes each tenant to one database; Gather queries all of
-// them and MergeSorted merges their sorted pages.
-func ExampleShardSet() {
-	var shards []*gorm.DB
-	for range 3 {
-		db, cleanup := exampleDB()
-		defer cleanup()
-		_ = db.Gorm().AutoMigrate(&Note{})
-		shards = append(shards, db.Gorm())
-	}
-	set, err := dbkit.NewShardSet(dbkit.ShardSetOptions{Shards: shards})
-	if err != nil {
-		panic(err)
-	}
-	ctx := context.Background()
-	for i := int64(1); i <= 9; i++ {
-		tenant := fmt.Sprintf("tenant-%d", i)
-		set.ForKey(tenant).WithContext(ctx).Create(&Note{ID: i, Body: tenant})
-	}
-	pages, err := dbkit.Gather(ctx, set, func(ctx context.Context, shard int, db *gorm.DB) ([]Note, error) {
-		var notes []Note
-		return notes, db.Order("id").Limit(4).Find(&notes).Error
-	})
-	if err != nil {
-		panic(err)
-	}
-	var perShard [][]Note
-	for _, p := range pages {
-		perShard = append(perShard, p.Value)
-	}
-	for _, n := range dbkit.MergeSorted(perShard, func(a, b Note) int { return int(a.ID - b.ID) }, 4) {
-		fmt.Println(n.ID, n.Body)
-	}
-	// Output:
-	// 1 tenant-1
-	// 2 tenant-2
-	// 3 tenant-3
-	// 4 tenant-4
-}
-
 // A per-request transaction commits on success and rolls back on an error
 // response.
 func ExampleMiddleware_transaction() {

@@ -23,6 +23,9 @@ type LoggerOptions struct {
 	Level gormlogger.LogLevel
 	// LogParams includes bound parameter values in the logged SQL. It is
 	// ignored in errs.Production: production logs show placeholders only.
+	// The mode is that of the statement's context's errs Renderer
+	// (errs.RendererFrom: the request's when the statement runs with the
+	// request's context, else the package default).
 	LogParams bool
 }
 
@@ -76,9 +79,9 @@ func (l *Logger) LogMode(level gormlogger.LogLevel) gormlogger.Interface {
 }
 
 // ParamsFilter drops bound values from logged SQL unless LogParams is set
-// and the mode is not Production.
-func (l *Logger) ParamsFilter(_ context.Context, sql string, params ...any) (string, []any) {
-	if l.logParams && errs.CurrentMode() != errs.Production {
+// and the errs Renderer of ctx (errs.RendererFrom) is not in Production.
+func (l *Logger) ParamsFilter(ctx context.Context, sql string, params ...any) (string, []any) {
+	if l.logParams && errs.RendererFrom(ctx).Mode() != errs.Production {
 		return sql, params
 	}
 	return sql, nil
@@ -108,7 +111,7 @@ func (l *Logger) failed(ctx context.Context, begin time.Time, fc func() (string,
 	text := "dbkit: unclassified database error"
 	if d := Classify(err); d != nil {
 		text = d.Error()
-	} else if errs.CurrentMode() != errs.Production {
+	} else if errs.RendererFrom(ctx).Mode() != errs.Production {
 		text = err.Error()
 	}
 	sql, rows := fc()

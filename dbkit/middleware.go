@@ -117,7 +117,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			}
 			tx := m.db.gorm.WithContext(ctx).Begin(opts)
 			if tx.Error != nil {
-				errs.Write(w, r, m.db.MapError(tx.Error))
+				errs.Write(w, r, m.db.MapErrorContext(r.Context(), tx.Error))
 				return
 			}
 			st := &txState{}
@@ -189,7 +189,7 @@ func (w *txWriter) decide(rw http.ResponseWriter, code int) error {
 		if code >= 400 {
 			tx.Rollback()
 		} else if err := commit(w.ctx, tx); err != nil {
-			errs.Write(rw, w.r, w.m.db.MapError(err))
+			errs.Write(rw, w.r, w.m.db.MapErrorContext(w.r.Context(), err))
 			return errResponseReplaced
 		}
 	}

@@ -444,12 +444,20 @@ func (d *DB) Ready(ctx context.Context) error { return d.Ping(ctx) }
 
 // MapError is the package's MapError plus pool exhaustion: a deadline that
 // passed while every connection of the primary was in use and requests were
-// waiting is reported as 503 database_busy rather than 504.
+// waiting is reported as 503 database_busy rather than 504. Like the
+// package's MapError it follows the package default errs Renderer; a
+// handler uses MapErrorContext.
 func (d *DB) MapError(err error) *errs.Error {
+	return d.MapErrorContext(context.Background(), err)
+}
+
+// MapErrorContext is the package's MapErrorContext plus pool exhaustion (see
+// DB.MapError): ctx's errs Renderer decides what the error reveals.
+func (d *DB) MapErrorContext(ctx context.Context, err error) *errs.Error {
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && d.poolSaturated() {
-		return MapError(fmt.Errorf("%w: %w", ErrPoolExhausted, err))
+		return MapErrorContext(ctx, fmt.Errorf("%w: %w", ErrPoolExhausted, err))
 	}
-	return MapError(err)
+	return MapErrorContext(ctx, err)
 }
 
 func (d *DB) poolSaturated() bool {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -111,10 +112,8 @@ func TestOpenNeverShowsThePassword(t *testing.T) {
 				db.Close()
 				t.Fatal("Open succeeded")
 			}
-			errs.SetMode(errs.Development)
 			rec := httptest.NewRecorder()
-			errs.Write(rec, httptest.NewRequest(http.MethodGet, "/", nil), err)
-			errs.SetMode(errs.Production)
+			errs.Write(rec, tkRequest(t, http.MethodGet, "/", errs.Development), err)
 			for where, text := range map[string]string{"error": err.Error(), "response": rec.Body.String(), "logs": logs.String()} {
 				if strings.Contains(text, pw) {
 					t.Errorf("%s shows the password: %s", where, text)
@@ -250,9 +249,8 @@ func TestLoggerSlowQueryWithRequestIDAndNoParams(t *testing.T) {
 	}{{errs.Production, false}, {errs.Development, true}}
 	for _, tc := range cases {
 		buf.Reset()
-		errs.SetMode(tc.mode)
-		err := db.WithContext(ctx).Exec(`INSERT INTO secrets (v) VALUES (?)`, "hunter2-param").Error
-		errs.SetMode(errs.Production)
+		rctx := errs.WithRenderer(ctx, tkRenderer(t, tc.mode))
+		err := db.WithContext(rctx).Exec(`INSERT INTO secrets (v) VALUES (?)`, "hunter2-param").Error
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,4 +335,48 @@ func tkCountSeries(g prometheus.Gatherer, names ...string) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// TestLoggerLevelsFollowTheError logs a unique violation (answered 409) at
+// Debug and an unrecognised failure at Error.
+func TestLoggerLevelsFollowTheError(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	db := tkOpen(t, Options{Driver: SQLite, DSN: tkSQLitePath(t), Logger: l})
+	tkExec(t, db, `CREATE TABLE tk_levels (id INTEGER PRIMARY KEY)`, `INSERT INTO tk_levels VALUES (1)`)
+	cases := []struct {
+		sql, level string
+	}{
+		{`INSERT INTO tk_levels VALUES (1)`, `"level":"DEBUG"`},
+		{`INSERT INTO tk_missing VALUES (1)`, `"level":"ERROR"`},
+	}
+	for _, tc := range cases {
+		buf.Reset()
+		if err := db.Gorm().Exec(tc.sql).Error; err == nil {
+			t.Fatalf("%s succeeded", tc.sql)
+		}
+		if out := buf.String(); !strings.Contains(out, "query failed") || !strings.Contains(out, tc.level) {
+			t.Errorf("%s logged %s; want %s", tc.sql, out, tc.level)
+		}
+	}
+}
+
+// TestOpenMySQLURL opens MariaDB with a mysql:// URL.
+func TestOpenMySQLURL(t *testing.T) {
+	mc, err := mysql.ParseDSN(tkMySQLDB(t, "mysqlurl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := url.URL{Scheme: "mysql", User: url.UserPassword(mc.User, mc.Passwd), Host: mc.Addr, Path: "/" + mc.DBName}
+	if mc.Passwd == "" {
+		u.User = url.User(mc.User)
+	}
+	db := tkOpen(t, Options{Driver: MySQL, DSN: u.String()})
+	var name string
+	if err := db.Gorm().Raw(`SELECT DATABASE()`).Scan(&name).Error; err != nil || name != mc.DBName {
+		t.Fatalf("connected to %q (%v); want %s", name, err, mc.DBName)
+	}
+	if _, err := Open(context.Background(), Options{Driver: MySQL, DSN: "mysql://u:sekrit-pw@127.0.0.1:1/x"}); err == nil || strings.Contains(err.Error(), "sekrit-pw") {
+		t.Errorf("Open of an unreachable URL: %v; want an error without the password", err)
+	}
 }

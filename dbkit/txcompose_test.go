@@ -3,9 +3,7 @@ package dbkit
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
@@ -143,54 +141,5 @@ func TestTxCommitRolledBack(t *testing.T) {
 	}
 	if code := MapError(err).Code(); code == CodeCommitUnknown {
 		t.Errorf("MapError code %s", code)
-	}
-}
-
-// TestIDGeneratorCloseTwiceAndConcurrently closes a leased generator from
-// several goroutines and again afterwards.
-func TestIDGeneratorCloseTwiceAndConcurrently(t *testing.T) {
-	db := tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "idclose")})
-	ctx := context.Background()
-	g, err := LeaseIDGenerator(ctx, db.Gorm(), LeaseOptions{Table: "tk_nodes_close"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Hold the lease row locked, so the release waits until the lock goes.
-	lock := db.Gorm().Begin()
-	if err := lock.Exec(`SELECT 1 FROM tk_nodes_close WHERE node = ? FOR UPDATE`, g.Node()).Error; err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		time.Sleep(300 * time.Millisecond)
-		lock.Rollback()
-	}()
-	held := func() int64 {
-		var n int64
-		if err := db.Gorm().Raw(`SELECT count(*) FROM tk_nodes_close WHERE node = ?`, g.Node()).Scan(&n).Error; err != nil {
-			t.Error(err)
-		}
-		return n
-	}
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for range 8 {
-		wg.Go(func() {
-			<-start
-			if err := g.Close(ctx); err != nil {
-				t.Error(err)
-			}
-			// Every Close returns once the node is released.
-			if n := held(); n != 0 {
-				t.Errorf("Close returned while the node was still leased")
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if err := g.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := g.Next(); !errors.Is(err, ErrNodeLeaseLost) {
-		t.Errorf("Next after Close: %v; want ErrNodeLeaseLost", err)
 	}
 }

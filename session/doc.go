@@ -17,8 +17,9 @@
 // session that was only read is not written back, except for a throttled
 // touch that refreshes its idle timer. A change made after the headers went
 // out cannot reach the client and is refused: it is logged as an error
-// naming the caller, and in Development mode (errs.CurrentMode) the
-// response is held back until the handler returns and replaced by a 500.
+// naming the caller, and when the request's errs Renderer (errs.RendererFrom)
+// is in Development mode the response is held back until the handler returns
+// and replaced by a 500.
 //
 // # IDs and cookies
 //

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/covetgo/covet/errs"
 )
 
 var testKey = bytes.Repeat([]byte("k"), 32)
@@ -184,4 +186,15 @@ func runSteps(t *testing.T, m *Manager, steps ...func(*testing.T, *Session)) {
 	for range steps {
 		c.get("/")
 	}
+}
+
+// testRenderer returns an errs Renderer in mode, auditing to audit when it
+// is not nil, for tests that mount it in front of the session stage.
+func testRenderer(t testing.TB, mode errs.Mode, audit *slog.Logger) *errs.Renderer {
+	t.Helper()
+	rd, err := errs.NewRenderer(errs.Options{Mode: mode, Logger: slog.New(slog.DiscardHandler), AuditLogger: audit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rd
 }

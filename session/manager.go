@@ -313,9 +313,9 @@ func (m *Manager) CookieName() string { return m.name }
 //
 // If saving fails, the handler's response is replaced by a 500 (503 when
 // the store is unreachable) problem+json. A change made after the headers
-// went out is refused and logged as an error; in Development mode
-// (errs.CurrentMode) the response is held back until the handler returns
-// so that such a change turns it into a 500.
+// went out is refused and logged as an error; when the request's errs
+// Renderer (errs.RendererFrom) is in Development mode the response is held
+// back until the handler returns so that such a change turns it into a 500.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := &Session{m: m, r: r, ctx: r.Context()}
@@ -324,7 +324,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 			errs.Write(w, r, err)
 			return
 		}
-		rw := newResponseWriter(w, s, r, errs.CurrentMode() == errs.Development)
+		rw := newResponseWriter(w, s, r, errs.RendererFrom(r.Context()).Mode() == errs.Development)
 		next.ServeHTTP(&rw.out, r)
 		rw.finish()
 	})
@@ -479,8 +479,8 @@ func (m *Manager) commitStored(s *Session, p plan, h http.Header, now time.Time)
 		if err := m.store.Delete(s.ctx, s.endedKey); err != nil {
 			return storeErr(err)
 		}
-		if errs.AuditEnabled() {
-			errs.Audit(s.ctx, "session.destroyed", slog.String("session", s.endedKey.String()))
+		if rd := errs.RendererFrom(s.ctx); rd.AuditEnabled() {
+			rd.Audit(s.ctx, "session.destroyed", slog.String("session", s.endedKey.String()))
 		}
 	}
 	if p.dropChanges {
@@ -532,8 +532,8 @@ func (m *Manager) save(s *Session, p plan, h http.Header, now time.Time) error {
 		if err := m.store.Save(s.ctx, key, rec, m.ttl(&rec, now)); err != nil {
 			return storeErr(err)
 		}
-		if p.write == writeRotate && errs.AuditEnabled() {
-			errs.Audit(s.ctx, "session.renewed", slog.String("user_id", rec.UserID), slog.String("session", key.String()))
+		if rd := errs.RendererFrom(s.ctx); p.write == writeRotate && rd.AuditEnabled() {
+			rd.Audit(s.ctx, "session.renewed", slog.String("user_id", rec.UserID), slog.String("session", key.String()))
 		}
 		value, err := m.codecs[0].Encode(m.name, id)
 		if err != nil {

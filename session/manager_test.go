@@ -295,10 +295,10 @@ func TestNilSessionIsSafe(t *testing.T) {
 }
 
 func TestChangeAfterHeaders(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []errs.Mode{errs.Production, errs.Development} {
 		t.Run(mode.String(), func(t *testing.T) {
-			errs.SetMode(mode)
-			t.Cleanup(func() { errs.SetMode(errs.Production) })
+			t.Parallel()
 			var logs logBuffer
 			st := &countingStore{Store: NewMemoryStore(MemoryOptions{})}
 			m := newTestManager(t, Options{Store: st, Logger: logs.logger()})
@@ -307,6 +307,7 @@ func TestChangeAfterHeaders(t *testing.T) {
 				_, _ = w.Write([]byte("body"))
 				s.Set("late", "value")
 			})
+			c.h = testRenderer(t, mode, nil).Handler(c.h)
 			rec := c.get("/")
 			if st.saves.Load() != 0 {
 				t.Errorf("a change after the headers was saved")
@@ -333,8 +334,7 @@ func TestChangeAfterHeaders(t *testing.T) {
 }
 
 func TestDevelopmentHoldKeepsResponse(t *testing.T) {
-	errs.SetMode(errs.Development)
-	t.Cleanup(func() { errs.SetMode(errs.Production) })
+	t.Parallel()
 	m := newTestManager(t, Options{})
 	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
 		From(r).Set("a", 1)
@@ -343,6 +343,7 @@ func TestDevelopmentHoldKeepsResponse(t *testing.T) {
 		w.Header().Set("X-After", "ignored")
 		_, _ = w.Write([]byte("held"))
 	})
+	c.h = testRenderer(t, errs.Development, nil).Handler(c.h)
 	rec := c.get("/")
 	if rec.Code != http.StatusCreated || rec.Body.String() != "held" || rec.Header().Get("X-Before") != "1" ||
 		rec.Header().Get("X-After") != "" || c.cookie == "" {

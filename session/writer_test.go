@@ -15,12 +15,11 @@ import (
 // handler wants its client to see it now); writes after it go straight
 // through, and ReadFrom is held like Write.
 func TestDevelopmentHoldReleasesOnFlush(t *testing.T) {
-	errs.SetMode(errs.Development)
-	t.Cleanup(func() { errs.SetMode(errs.Production) })
+	t.Parallel()
 	m := newTestManager(t, Options{})
 	var flushedBody string
 	var rec *httptest.ResponseRecorder
-	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := testRenderer(t, errs.Development, nil).Handler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		From(r).Set("a", 1)
 		w.Header().Set("X-Kind", "stream")
 		_, _ = io.Copy(w, struct{ io.Reader }{strings.NewReader("held,")})
@@ -32,7 +31,7 @@ func TestDevelopmentHoldReleasesOnFlush(t *testing.T) {
 		}
 		flushedBody = rec.Body.String()
 		_, _ = io.WriteString(w, "after")
-	}))
+	})))
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	if flushedBody != "held," || !rec.Flushed {

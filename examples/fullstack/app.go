@@ -29,6 +29,7 @@ import (
 	"github.com/covetgo/covet/compress"
 	"github.com/covetgo/covet/cors"
 	"github.com/covetgo/covet/dbkit"
+	"github.com/covetgo/covet/dbkit/migrate"
 	"github.com/covetgo/covet/errs"
 	"github.com/covetgo/covet/observe"
 	"github.com/covetgo/covet/observe/metrics"
@@ -49,7 +50,7 @@ type app struct {
 	log      *slog.Logger
 	db       *dbkit.DB
 	store    *store
-	migrator *dbkit.Migrator
+	migrator *migrate.Migrator
 	rdb      redis.UniversalClient // nil without COVET_REDIS_ADDR
 	nats     *nats.Conn            // nil without COVET_NATS_URL
 	// Tracing (otel.go); all nil when it is off.

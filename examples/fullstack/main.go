@@ -75,7 +75,11 @@ func run(ctx context.Context, getenv func(string) string, logs io.Writer) error 
 		return err
 	}
 	logger := newLogger(cfg.Mode, logs)
-	errs.Configure(errs.Config{Mode: cfg.Mode, Logger: logger, AuditLogger: logger.With("log", "audit")})
+	rd, err := errs.NewRenderer(errs.Options{Mode: cfg.Mode, Logger: logger, AuditLogger: logger.With("log", "audit")})
+	if err != nil {
+		return err
+	}
+	errs.SetDefault(rd)
 	warnGeneratedSecret(logger, cfg)
 
 	// Bind first: a port in use should fail in a second, not after the

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 
 	"github.com/covetgo/covet/dbkit"
+	"github.com/covetgo/covet/dbkit/migrate"
 )
 
 // migrationFiles holds one folder of goose migrations per dialect, so each
@@ -16,10 +17,10 @@ var migrationFiles embed.FS
 
 // newMigrator returns the migrator for the database's dialect. Its lock lets
 // several instances start together and still apply each migration once.
-func newMigrator(db *dbkit.DB) (*dbkit.Migrator, error) {
+func newMigrator(db *dbkit.DB) (*migrate.Migrator, error) {
 	dir, err := fs.Sub(migrationFiles, "migrations/"+string(db.Driver()))
 	if err != nil {
 		return nil, err
 	}
-	return dbkit.NewMigrator(db, dbkit.MigrateOptions{FS: dir})
+	return migrate.New(db, migrate.Options{FS: dir})
 }

@@ -31,7 +31,11 @@ import (
 
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{ReplaceAttr: errs.DefaultSanitizer().ReplaceAttr}))
-	errs.Configure(errs.Config{Mode: errs.Development, Logger: logger})
+	rd, err := errs.NewRenderer(errs.Options{Mode: errs.Development, Logger: logger})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stdlib:", err)
+		os.Exit(1)
+	}
 	keys := authn.NewMemoryAPIKeys()
 	key, rec, err := authn.NewAPIKey("demo")
 	if err != nil {
@@ -44,7 +48,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "stdlib:", err)
 		os.Exit(1)
 	}
-	srv, err := serve.New(serve.Options{Addr: "127.0.0.1:8081", Handler: h, Logger: logger})
+	srv, err := serve.New(serve.Options{Addr: "127.0.0.1:8081", Handler: h, Logger: logger, Errors: rd})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "stdlib:", err)
 		os.Exit(1)

@@ -1,4 +1,4 @@
-package dbkit
+package migrate
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/covetgo/covet/dbkit"
 	"github.com/covetgo/covet/errs"
 )
 
@@ -37,7 +38,7 @@ func TestMigratorUpStatusReady(t *testing.T) {
 	for drv, db := range tkAll(t, "migrate") {
 		t.Run(string(drv), func(t *testing.T) {
 			ctx := context.Background()
-			m, err := NewMigrator(db, MigrateOptions{FS: tkMigrations(t), Logger: tkQuiet})
+			m, err := New(db, Options{FS: tkMigrations(t), Logger: tkQuiet})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,16 +79,16 @@ func TestMigratorConcurrentInstancesApplyOnce(t *testing.T) {
 		"00001_runs.sql":  {Data: []byte("-- +goose Up\nCREATE TABLE tk_runs (n INTEGER);\n")},
 		"00002_count.sql": {Data: []byte("-- +goose Up\nINSERT INTO tk_runs (n) VALUES (1);\n")},
 	}
-	dbs := map[Driver]*DB{
-		Postgres: tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "migrace")}),
-		MySQL:    tkOpen(t, Options{Driver: MySQL, DSN: tkMySQLDB(t, "migrace")}),
+	dbs := map[dbkit.Driver]*dbkit.DB{
+		dbkit.Postgres: tkOpen(t, dbkit.Options{Driver: dbkit.Postgres, DSN: tkPostgresDB(t, "migrace")}),
+		dbkit.MySQL:    tkOpen(t, dbkit.Options{Driver: dbkit.MySQL, DSN: tkMySQLDB(t, "migrace")}),
 	}
 	for drv, db := range dbs {
 		t.Run(string(drv), func(t *testing.T) {
 			var wg sync.WaitGroup
 			applied := make([]int, 4)
 			for i := range applied {
-				m, err := NewMigrator(db, MigrateOptions{FS: files, Logger: tkQuiet, LockTimeout: 30 * time.Second})
+				m, err := New(db, Options{FS: files, Logger: tkQuiet, LockTimeout: 30 * time.Second})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -126,7 +127,7 @@ func TestMigratorFailedMigrationIsNotADeadEnd(t *testing.T) {
 	for drv, db := range tkAll(t, "migfail") {
 		t.Run(string(drv), func(t *testing.T) {
 			ctx := context.Background()
-			m, err := NewMigrator(db, MigrateOptions{FS: broken, Logger: tkQuiet})
+			m, err := New(db, Options{FS: broken, Logger: tkQuiet})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +141,7 @@ func TestMigratorFailedMigrationIsNotADeadEnd(t *testing.T) {
 				t.Fatal("Ready passed with a failed migration")
 			}
 			// The next deploy carries a fixed migration 2: it simply runs.
-			m2, err := NewMigrator(db, MigrateOptions{FS: fixed, Logger: tkQuiet})
+			m2, err := New(db, Options{FS: fixed, Logger: tkQuiet})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,9 +167,9 @@ func tkNeedFileLocking(t *testing.T) {
 // tkUpTimesOut returns a Migrator of tkMigrations on db with the given
 // lock timeout, after checking that its Up, while another holder has the
 // lock, gives up with a lock timeout in reasonable time.
-func tkUpTimesOut(t *testing.T, db *DB, timeout time.Duration) *Migrator {
+func tkUpTimesOut(t *testing.T, db *dbkit.DB, timeout time.Duration) *Migrator {
 	t.Helper()
-	m, err := NewMigrator(db, MigrateOptions{FS: tkMigrations(t), Logger: tkQuiet, LockTimeout: timeout})
+	m, err := New(db, Options{FS: tkMigrations(t), Logger: tkQuiet, LockTimeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +185,7 @@ func tkUpTimesOut(t *testing.T, db *DB, timeout time.Duration) *Migrator {
 
 func TestMigratorMySQLLockTimeout(t *testing.T) {
 	tkNoLeaks(t)
-	db := tkOpen(t, Options{Driver: MySQL, DSN: tkMySQLDB(t, "miglock")})
+	db := tkOpen(t, dbkit.Options{Driver: dbkit.MySQL, DSN: tkMySQLDB(t, "miglock")})
 	ctx := context.Background()
 	conn, err := db.SQL().Conn(ctx)
 	if err != nil {
@@ -206,21 +207,21 @@ func TestMigratorMySQLLockTimeout(t *testing.T) {
 
 func TestNewMigratorValidates(t *testing.T) {
 	t.Parallel()
-	db := tkOpen(t, Options{Driver: SQLite, DSN: ":memory:"})
+	db := tkOpen(t, dbkit.Options{Driver: dbkit.SQLite, DSN: ":memory:"})
 	cases := []struct {
 		name string
-		db   *DB
-		o    MigrateOptions
+		db   *dbkit.DB
+		o    Options
 	}{
-		{"nil db", nil, MigrateOptions{FS: tkMigrations(t)}},
-		{"nil fs", db, MigrateOptions{}},
-		{"bad table", db, MigrateOptions{FS: tkMigrations(t), Table: "v; drop"}},
-		{"negative timeout", db, MigrateOptions{FS: tkMigrations(t), LockTimeout: -1}},
-		{"no migrations", db, MigrateOptions{FS: fstest.MapFS{}}},
+		{"nil db", nil, Options{FS: tkMigrations(t)}},
+		{"nil fs", db, Options{}},
+		{"bad table", db, Options{FS: tkMigrations(t), Table: "v; drop"}},
+		{"negative timeout", db, Options{FS: tkMigrations(t), LockTimeout: -1}},
+		{"no migrations", db, Options{FS: fstest.MapFS{}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := NewMigrator(tc.db, tc.o); errs.KindOf(err) != errs.KindConfiguration {
+			if _, err := New(tc.db, tc.o); errs.KindOf(err) != errs.KindConfiguration {
 				t.Fatalf("err %v; want a configuration error", err)
 			}
 		})
@@ -240,7 +241,7 @@ WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000)
 }
 
 // tkRuns returns how many times migration 2 of tkCountingMigrations ran.
-func tkRuns(t *testing.T, db *DB) int64 {
+func tkRuns(t *testing.T, db *dbkit.DB) int64 {
 	t.Helper()
 	var runs int64
 	if err := db.Gorm().Table("tk_runs").Count(&runs).Error; err != nil {
@@ -261,13 +262,13 @@ func TestMigratorSQLiteInstancesApplyOnce(t *testing.T) {
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		applied := make([]int, 4)
-		var first *DB
+		var first *dbkit.DB
 		for i := range applied {
-			db := tkOpen(t, Options{Driver: SQLite, DSN: path})
+			db := tkOpen(t, dbkit.Options{Driver: dbkit.SQLite, DSN: path})
 			if first == nil {
 				first = db
 			}
-			m, err := NewMigrator(db, MigrateOptions{FS: tkCountingMigrations, Logger: tkQuiet, LockTimeout: 5 * time.Minute})
+			m, err := New(db, Options{FS: tkCountingMigrations, Logger: tkQuiet, LockTimeout: 5 * time.Minute})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -300,8 +301,8 @@ func TestMigratorSQLiteInstancesApplyOnce(t *testing.T) {
 func TestMigratorSQLiteProcessesApplyOnce(t *testing.T) {
 	tkNeedFileLocking(t)
 	if path := os.Getenv("DBKIT_TEST_MIGRATE_CHILD"); path != "" {
-		db := tkOpen(t, Options{Driver: SQLite, DSN: path})
-		m, err := NewMigrator(db, MigrateOptions{FS: tkCountingMigrations, Logger: tkQuiet, LockTimeout: 5 * time.Minute})
+		db := tkOpen(t, dbkit.Options{Driver: dbkit.SQLite, DSN: path})
+		m, err := New(db, Options{FS: tkCountingMigrations, Logger: tkQuiet, LockTimeout: 5 * time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -322,7 +323,7 @@ func TestMigratorSQLiteProcessesApplyOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if runs := tkRuns(t, tkOpen(t, Options{Driver: SQLite, DSN: path})); runs != 1 {
+	if runs := tkRuns(t, tkOpen(t, dbkit.Options{Driver: dbkit.SQLite, DSN: path})); runs != 1 {
 		t.Fatalf("migration 2 ran %d times across the processes; want 1", runs)
 	}
 }
@@ -331,7 +332,7 @@ func TestMigratorSQLiteLockTimeout(t *testing.T) {
 	tkNeedFileLocking(t)
 	tkNoLeaks(t)
 	path := tkSQLitePath(t)
-	db := tkOpen(t, Options{Driver: SQLite, DSN: path})
+	db := tkOpen(t, dbkit.Options{Driver: dbkit.SQLite, DSN: path})
 	ctx := context.Background()
 	release, err := lockFile(ctx, path+"-goose_db_version.migrate.lock")
 	if err != nil {
@@ -340,7 +341,7 @@ func TestMigratorSQLiteLockTimeout(t *testing.T) {
 	m := tkUpTimesOut(t, db, 300*time.Millisecond)
 	// The caller's deadline ends the wait before the lock timeout does:
 	// that is the caller's error, not a lock timeout.
-	patient, err := NewMigrator(db, MigrateOptions{FS: tkMigrations(t), Logger: tkQuiet, LockTimeout: time.Minute})
+	patient, err := New(db, Options{FS: tkMigrations(t), Logger: tkQuiet, LockTimeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +365,7 @@ func TestMigratorSQLiteUnlockedAndInMemory(t *testing.T) {
 	tkNoLeaks(t)
 	ctx := context.Background()
 	path := tkSQLitePath(t)
-	m, err := NewMigrator(tkOpen(t, Options{Driver: SQLite, DSN: path}), MigrateOptions{FS: tkMigrations(t), Logger: tkQuiet, DisableLocking: true})
+	m, err := New(tkOpen(t, dbkit.Options{Driver: dbkit.SQLite, DSN: path}), Options{FS: tkMigrations(t), Logger: tkQuiet, DisableLocking: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,11 +375,11 @@ func TestMigratorSQLiteUnlockedAndInMemory(t *testing.T) {
 	if _, err := os.Stat(path + "-goose_db_version.migrate.lock"); !os.IsNotExist(err) {
 		t.Errorf("DisableLocking made a lock file: %v", err)
 	}
-	mem := tkOpen(t, Options{Driver: SQLite, DSN: ":memory:"})
+	mem := tkOpen(t, dbkit.Options{Driver: dbkit.SQLite, DSN: ":memory:"})
 	if file, err := sqliteMainFile(ctx, mem.SQL()); err != nil || file != "" {
 		t.Fatalf("in-memory main file = %q, %v; want none", file, err)
 	}
-	if file, err := sqliteMainFile(ctx, tkOpen(t, Options{Driver: SQLite, DSN: path}).SQL()); err != nil || file == "" {
+	if file, err := sqliteMainFile(ctx, tkOpen(t, dbkit.Options{Driver: dbkit.SQLite, DSN: path}).SQL()); err != nil || file == "" {
 		t.Fatalf("file database main file = %q, %v", file, err)
 	}
 }

@@ -1,4 +1,4 @@
-package dbkit
+package shard
 
 import (
 	"strconv"
@@ -22,11 +22,11 @@ func TestDefaultPlacementMovesAboutOneNth(t *testing.T) {
 	}
 	for _, step := range [][2]int{{4, 5}, {1, 2}, {9, 10}} {
 		from, to := step[0], step[1]
-		old, err := NewShardSet(ShardSetOptions{Shards: dbs(from)})
+		old, err := New(Options{Shards: dbs(from)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		grown, err := NewShardSet(ShardSetOptions{Shards: dbs(to)})
+		grown, err := New(Options{Shards: dbs(to)})
 		if err != nil {
 			t.Fatal(err)
 		}

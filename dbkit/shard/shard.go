@@ -1,16 +1,17 @@
-package dbkit
+package shard
 
 import (
-	"github.com/cespare/xxhash/v2"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 
 	"gorm.io/gorm"
 
 	"github.com/covetgo/covet/errs"
 )
 
-// ShardSetOptions configures a ShardSet.
-type ShardSetOptions struct {
+// Options configures a Set.
+type Options struct {
 	// Shards are the physical databases. Their order is their identity:
 	// never reorder them, append new ones at the end.
 	Shards []*gorm.DB
@@ -35,9 +36,9 @@ type ShardSetOptions struct {
 	Timeout time.Duration
 }
 
-// ShardSet routes keys to one of several databases and runs queries on all
+// Set routes keys to one of several databases and runs queries on all
 // of them. It is immutable and safe for concurrent use.
-type ShardSet struct {
+type Set struct {
 	shards      []*gorm.DB
 	logical     int
 	placement   []uint16
@@ -46,25 +47,25 @@ type ShardSet struct {
 	timeout     time.Duration
 }
 
-// NewShardSet validates o and returns the shard set.
-func NewShardSet(o ShardSetOptions) (*ShardSet, error) {
+// New validates o and returns the shard set.
+func New(o Options) (*Set, error) {
 	n := len(o.Shards)
 	if n == 0 {
-		return nil, errs.Configf("dbkit: ShardSetOptions.Shards is empty")
+		return nil, errs.Configf("shard: Options.Shards is empty")
 	}
 	if n > 1<<16 {
-		return nil, errs.Configf("dbkit: %d shards; at most 65536 are supported", n)
+		return nil, errs.Configf("shard: %d shards; at most 65536 are supported", n)
 	}
 	for i, db := range o.Shards {
 		if db == nil {
-			return nil, errs.Configf("dbkit: ShardSetOptions.Shards[%d] is nil", i)
+			return nil, errs.Configf("shard: Options.Shards[%d] is nil", i)
 		}
 	}
 	if o.Logical == 0 {
 		o.Logical = 1024
 	}
 	if o.Logical < n || o.Logical > 1<<16 {
-		return nil, errs.Configf("dbkit: ShardSetOptions.Logical is %d; it must be between len(Shards) (%d) and 65536", o.Logical, n)
+		return nil, errs.Configf("shard: Options.Logical is %d; it must be between len(Shards) (%d) and 65536", o.Logical, n)
 	}
 	placement, err := placementOf(o.Placement, o.Logical, n)
 	if err != nil {
@@ -74,7 +75,7 @@ func NewShardSet(o ShardSetOptions) (*ShardSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &ShardSet{
+	s := &Set{
 		shards:      append([]*gorm.DB(nil), o.Shards...),
 		logical:     o.Logical,
 		placement:   placement,
@@ -94,12 +95,12 @@ func placementOf(given []int, logical, n int) ([]uint16, error) {
 	if given == nil {
 		given = DefaultPlacement(logical, n)
 	} else if len(given) != logical {
-		return nil, errs.Configf("dbkit: ShardSetOptions.Placement has %d entries; want Logical (%d)", len(given), logical)
+		return nil, errs.Configf("shard: Options.Placement has %d entries; want Logical (%d)", len(given), logical)
 	}
 	out := make([]uint16, logical)
 	for l, p := range given {
 		if p < 0 || p >= n {
-			return nil, errs.Configf("dbkit: ShardSetOptions.Placement[%d] is %d; want 0..%d", l, p, n-1)
+			return nil, errs.Configf("shard: Options.Placement[%d] is %d; want 0..%d", l, p, n-1)
 		}
 		out[l] = uint16(p)
 	}
@@ -114,7 +115,7 @@ func pinnedOf(pinned map[string]int, n int) (map[uint64][]pin, error) {
 	out := make(map[uint64][]pin, len(pinned))
 	for k, p := range pinned {
 		if p < 0 || p >= n {
-			return nil, errs.Configf("dbkit: ShardSetOptions.Pinned[%q] is %d; want 0..%d", k, p, n-1)
+			return nil, errs.Configf("shard: Options.Pinned[%q] is %d; want 0..%d", k, p, n-1)
 		}
 		h := HashKey(k)
 		out[h] = append(out[h], pin{key: k, index: p})
@@ -122,7 +123,7 @@ func pinnedOf(pinned map[string]int, n int) (map[uint64][]pin, error) {
 	return out, nil
 }
 
-// HashKey is the stable 64-bit hash ShardSet uses for keys: XXH64 with
+// HashKey is the stable 64-bit hash Set uses for keys: XXH64 with
 // seed 0 (github.com/cespare/xxhash/v2), a published algorithm, so other
 // languages can route keys identically. It never changes between releases,
 // since changing it would move every key.
@@ -142,7 +143,7 @@ func JumpHash(key uint64, buckets int) int {
 	return int(max(b, 0))
 }
 
-// DefaultPlacement is the placement ShardSet uses when none is given:
+// DefaultPlacement is the placement Set uses when none is given:
 // rendezvous (highest random weight) hashing of each logical shard over the
 // databases, scoring logical shard l on database d with the SplitMix64
 // finalizer of l<<32 | d and taking the highest score. Appending a database
@@ -171,11 +172,11 @@ func splitmix64(x uint64) uint64 {
 }
 
 // Logical returns the logical shard of key (ignoring pins).
-func (s *ShardSet) Logical(key string) int { return JumpHash(HashKey(key), s.logical) }
+func (s *Set) Logical(key string) int { return JumpHash(HashKey(key), s.logical) }
 
 // Index returns the index of the database key lives on: its pinned
 // database, or the placement of its logical shard.
-func (s *ShardSet) Index(key string) int {
+func (s *Set) Index(key string) int {
 	h := HashKey(key)
 	if s.pinned != nil {
 		for _, p := range s.pinned[h] {
@@ -193,10 +194,10 @@ type pin struct {
 }
 
 // ForKey returns the database key lives on. It does not allocate.
-func (s *ShardSet) ForKey(key string) *gorm.DB { return s.shards[s.Index(key)] }
+func (s *Set) ForKey(key string) *gorm.DB { return s.shards[s.Index(key)] }
 
-// Shard returns database i (as in ShardSetOptions.Shards).
-func (s *ShardSet) Shard(i int) *gorm.DB { return s.shards[i] }
+// Shard returns database i (as in Options.Shards).
+func (s *Set) Shard(i int) *gorm.DB { return s.shards[i] }
 
 // Len returns the number of databases.
-func (s *ShardSet) Len() int { return len(s.shards) }
+func (s *Set) Len() int { return len(s.shards) }

@@ -1,4 +1,4 @@
-package dbkit
+package shard
 
 import (
 	"cmp"
@@ -17,6 +17,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/covetgo/covet/dbkit"
 	"github.com/covetgo/covet/errs"
 )
 
@@ -29,23 +30,23 @@ func (tkUser) TableName() string { return "tk_users" }
 
 func TestNewShardSetValidates(t *testing.T) {
 	t.Parallel()
-	db := tkOpen(t, Options{Driver: SQLite, DSN: ":memory:"}).Gorm()
+	db := tkOpen(t, dbkit.Options{Driver: dbkit.SQLite, DSN: ":memory:"}).Gorm()
 	two := []*gorm.DB{db, db}
 	cases := []struct {
 		name string
-		o    ShardSetOptions
+		o    Options
 	}{
-		{"no shards", ShardSetOptions{}},
-		{"nil shard", ShardSetOptions{Shards: []*gorm.DB{db, nil}}},
-		{"fewer logical than physical", ShardSetOptions{Shards: two, Logical: 1}},
-		{"too many logical", ShardSetOptions{Shards: two, Logical: 1<<16 + 1}},
-		{"placement length", ShardSetOptions{Shards: two, Logical: 4, Placement: []int{0, 1}}},
-		{"placement range", ShardSetOptions{Shards: two, Logical: 2, Placement: []int{0, 2}}},
-		{"pin range", ShardSetOptions{Shards: two, Pinned: map[string]int{"acme": 5}}},
+		{"no shards", Options{}},
+		{"nil shard", Options{Shards: []*gorm.DB{db, nil}}},
+		{"fewer logical than physical", Options{Shards: two, Logical: 1}},
+		{"too many logical", Options{Shards: two, Logical: 1<<16 + 1}},
+		{"placement length", Options{Shards: two, Logical: 4, Placement: []int{0, 1}}},
+		{"placement range", Options{Shards: two, Logical: 2, Placement: []int{0, 2}}},
+		{"pin range", Options{Shards: two, Pinned: map[string]int{"acme": 5}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := NewShardSet(tc.o); errs.KindOf(err) != errs.KindConfiguration {
+			if _, err := New(tc.o); errs.KindOf(err) != errs.KindConfiguration {
 				t.Fatalf("err %v; want a configuration error", err)
 			}
 		})
@@ -53,9 +54,9 @@ func TestNewShardSetValidates(t *testing.T) {
 }
 
 func TestShardRouting(t *testing.T) {
-	db := tkOpen(t, Options{Driver: SQLite, DSN: ":memory:"}).Gorm()
+	db := tkOpen(t, dbkit.Options{Driver: dbkit.SQLite, DSN: ":memory:"}).Gorm()
 	shards := []*gorm.DB{db, db, db, db}
-	s, err := NewShardSet(ShardSetOptions{Shards: shards, Logical: 1024, Pinned: map[string]int{"big-tenant": 3}})
+	s, err := New(Options{Shards: shards, Logical: 1024, Pinned: map[string]int{"big-tenant": 3}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,14 +127,14 @@ func TestMovesAboutOneNth(t *testing.T) {
 }
 
 // tkShardSets builds a shard set of three PostgreSQL databases and one of
-// three SQLite files, each with the users table.
-func tkShardSets(t *testing.T) map[string]*ShardSet {
+// three dbkit.SQLite files, each with the users table.
+func tkShardSets(t *testing.T) map[string]*Set {
 	t.Helper()
-	out := map[string]*ShardSet{}
+	out := map[string]*Set{}
 	var pg, lite []*gorm.DB
 	for i := range 3 {
-		pg = append(pg, tkOpen(t, Options{Driver: Postgres, DSN: tkPostgresDB(t, "shard"+strconv.Itoa(i))}).Gorm())
-		lite = append(lite, tkOpen(t, Options{Driver: SQLite, DSN: tkSQLitePath(t)}).Gorm())
+		pg = append(pg, tkOpen(t, dbkit.Options{Driver: dbkit.Postgres, DSN: tkPostgresDB(t, "shard"+strconv.Itoa(i))}).Gorm())
+		lite = append(lite, tkOpen(t, dbkit.Options{Driver: dbkit.SQLite, DSN: tkSQLitePath(t)}).Gorm())
 	}
 	for name, dbs := range map[string][]*gorm.DB{"postgres": pg, "sqlite": lite} {
 		for _, db := range dbs {
@@ -141,7 +142,7 @@ func tkShardSets(t *testing.T) map[string]*ShardSet {
 				t.Fatal(err)
 			}
 		}
-		s, err := NewShardSet(ShardSetOptions{Shards: dbs, Logical: 64, Timeout: 300 * time.Millisecond})
+		s, err := New(Options{Shards: dbs, Logical: 64, Timeout: 300 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,9 +217,9 @@ func TestShardSetOnRealDatabases(t *testing.T) {
 func TestGatherIsolatesSlowDeadAndPanickingShards(t *testing.T) {
 	tkNoLeaks(t)
 	s := tkShardSets(t)["postgres"]
-	dead := tkOpen(t, Options{Driver: SQLite, DSN: tkSQLitePath(t)})
+	dead := tkOpen(t, dbkit.Options{Driver: dbkit.SQLite, DSN: tkSQLitePath(t)})
 	shards := []*gorm.DB{s.Shard(0), s.Shard(1), s.Shard(2), dead.Gorm()}
-	set, err := NewShardSet(ShardSetOptions{Shards: shards, Timeout: 300 * time.Millisecond, Concurrency: 2})
+	set, err := New(Options{Shards: shards, Timeout: 300 * time.Millisecond, Concurrency: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func TestGatherIsolatesSlowDeadAndPanickingShards(t *testing.T) {
 	if res[0].Err != nil || res[0].Value != 1 {
 		t.Errorf("healthy shard result %+v", res[0])
 	}
-	if MapError(res[1].Err).Status() != 504 {
+	if dbkit.MapError(res[1].Err).Status() != 504 {
 		t.Errorf("slow shard error %v; want a timeout", res[1].Err)
 	}
 	if peak.Load() > 2 {
@@ -423,7 +424,7 @@ func TestLeaseRenewalLoop(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		db, err := Open(ctx, Options{Driver: SQLite, DSN: ":memory:", Logger: slog.New(slog.DiscardHandler)})
+		db, err := dbkit.Open(ctx, dbkit.Options{Driver: dbkit.SQLite, DSN: ":memory:", Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)
 		}

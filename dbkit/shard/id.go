@@ -1,4 +1,4 @@
-package dbkit
+package shard
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/covetgo/covet/dbkit"
+	"github.com/covetgo/covet/dbkit/internal/sqlname"
 	"github.com/covetgo/covet/errs"
 )
 
@@ -33,7 +35,7 @@ var IDEpoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // ErrNodeLeaseLost is returned by Next when the generator's node lease
 // could not be renewed in time: another instance may now hold the node.
-var ErrNodeLeaseLost = errors.New("dbkit: ID node lease lost")
+var ErrNodeLeaseLost = errors.New("shard: ID node lease lost")
 
 // IDGenerator issues unique 64-bit IDs (a Snowflake layout). Uniqueness
 // across instances rests on the node number: use NewIDGenerator only when
@@ -55,7 +57,7 @@ type IDGenerator struct {
 // guarantees unique among live instances (0..MaxNode).
 func NewIDGenerator(node int) (*IDGenerator, error) {
 	if node < 0 || node > MaxNode {
-		return nil, errs.Configf("dbkit: ID node %d is out of range 0..%d", node, MaxNode)
+		return nil, errs.Configf("shard: ID node %d is out of range 0..%d", node, MaxNode)
 	}
 	return &IDGenerator{node: int64(node)}, nil
 }
@@ -132,14 +134,14 @@ func LeaseIDGenerator(ctx context.Context, db *gorm.DB, o LeaseOptions) (*IDGene
 	if o.Table == "" {
 		o.Table = "dbkit_id_nodes"
 	}
-	if !sqlIdentifier(o.Table) {
-		return nil, errs.Configf("dbkit: LeaseOptions.Table %q is not a plain SQL identifier", o.Table)
+	if !sqlname.Valid(o.Table) {
+		return nil, errs.Configf("shard: LeaseOptions.Table %q is not a plain SQL identifier", o.Table)
 	}
 	if o.TTL == 0 {
 		o.TTL = time.Minute
 	}
 	if o.TTL < 100*time.Millisecond {
-		return nil, errs.Configf("dbkit: LeaseOptions.TTL %v is too short", o.TTL)
+		return nil, errs.Configf("shard: LeaseOptions.TTL %v is too short", o.TTL)
 	}
 	g := db.WithContext(ctx)
 	if err := createLeaseTable(ctx, g, o.Table); err != nil {
@@ -153,14 +155,14 @@ func LeaseIDGenerator(ctx context.Context, db *gorm.DB, o LeaseOptions) (*IDGene
 		node := (start + i) % (MaxNode + 1)
 		claimed, err := l.claim(g, node)
 		if err != nil {
-			return nil, fmt.Errorf("dbkit: claiming an ID node: %w", err)
+			return nil, fmt.Errorf("shard: claiming an ID node: %w", err)
 		}
 		if claimed {
 			go l.renew()
 			return &IDGenerator{node: int64(node), lease: l}, nil
 		}
 	}
-	return nil, errs.New(errs.KindServiceUnavailable, CodeUnavailable, "dbkit: every ID node number is leased")
+	return nil, errs.New(errs.KindServiceUnavailable, dbkit.CodeUnavailable, "shard: every ID node number is leased")
 }
 
 // createLeaseTable creates the lease table unless it exists. PostgreSQL's
@@ -178,7 +180,7 @@ func createLeaseTable(ctx context.Context, g *gorm.DB, table string) error {
 			break
 		}
 	}
-	return fmt.Errorf("dbkit: creating the ID lease table: %w", err)
+	return fmt.Errorf("shard: creating the ID lease table: %w", err)
 }
 
 // claim takes node for l when its lease expired or it was never leased.
@@ -191,7 +193,7 @@ func (l *nodeLease) claim(g *gorm.DB, node int) (bool, error) {
 	}
 	if res.RowsAffected != 1 {
 		err := g.Exec(`INSERT INTO `+l.table+` (node, holder, expires_at) VALUES (?, ?, ?)`, node, l.holder, exp).Error
-		if d := Classify(err); d != nil && d.Class == ClassUnique {
+		if d := dbkit.Classify(err); d != nil && d.Class == dbkit.ClassUnique {
 			return false, nil
 		}
 		if err != nil {
@@ -266,15 +268,14 @@ func (g *IDGenerator) Close(ctx context.Context) error {
 	return l.err
 }
 
-func sqlIdentifier(s string) bool {
-	if s == "" || len(s) > 63 {
-		return false
+// sleep waits d, or until ctx ends, whose error it then returns.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }

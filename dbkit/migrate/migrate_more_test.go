@@ -1,17 +1,13 @@
-package dbkit
+package migrate
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
-	"net/url"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-
+	"github.com/covetgo/covet/dbkit"
 	"github.com/covetgo/covet/errs"
 )
 
@@ -21,7 +17,7 @@ func TestMigratorDown(t *testing.T) {
 	for drv, db := range tkAll(t, "migdown") {
 		t.Run(string(drv), func(t *testing.T) {
 			ctx := context.Background()
-			m, err := NewMigrator(db, MigrateOptions{FS: tkMigrations(t), Logger: tkQuiet})
+			m, err := New(db, Options{FS: tkMigrations(t), Logger: tkQuiet})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -52,7 +48,7 @@ func TestMigratorDown(t *testing.T) {
 // TestMigratorLockFollowsTable holds the MariaDB migration lock of one
 // version table: a migration set with another table must not wait for it.
 func TestMigratorLockFollowsTable(t *testing.T) {
-	db := tkOpen(t, Options{Driver: MySQL, DSN: tkMySQLDB(t, "miglocktable")})
+	db := tkOpen(t, dbkit.Options{Driver: dbkit.MySQL, DSN: tkMySQLDB(t, "miglocktable")})
 	ctx := context.Background()
 	conn, err := db.SQL().Conn(ctx)
 	if err != nil {
@@ -67,7 +63,7 @@ func TestMigratorLockFollowsTable(t *testing.T) {
 			t.Fatalf("holding the lock %s: %d, %v", name, got, err)
 		}
 	}
-	m, err := NewMigrator(db, MigrateOptions{FS: tkMigrations(t), Logger: tkQuiet, Table: "other_versions", LockTimeout: time.Second})
+	m, err := New(db, Options{FS: tkMigrations(t), Logger: tkQuiet, Table: "other_versions", LockTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +76,11 @@ func TestMigratorLockFollowsTable(t *testing.T) {
 // statement fails on MariaDB: the first stays applied, and the error names
 // the version and says so.
 func TestMigratorMariaDBPartialFailure(t *testing.T) {
-	db := tkOpen(t, Options{Driver: MySQL, DSN: tkMySQLDB(t, "migpartial")})
+	db := tkOpen(t, dbkit.Options{Driver: dbkit.MySQL, DSN: tkMySQLDB(t, "migpartial")})
 	fsys := fstest.MapFS{
 		"00001_two_tables.sql": {Data: []byte("-- +goose Up\nCREATE TABLE tk_part_a (id INT);\nCREATE TABLE tk_part_a (id INT);\n\n-- +goose Down\nDROP TABLE tk_part_a;\n")},
 	}
-	m, err := NewMigrator(db, MigrateOptions{FS: fsys, Logger: tkQuiet})
+	m, err := New(db, Options{FS: fsys, Logger: tkQuiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,49 +99,5 @@ func TestMigratorMariaDBPartialFailure(t *testing.T) {
 	}
 	if e := errs.From(err); e.Code() != CodeMigrationFailed {
 		t.Errorf("code %s", e.Code())
-	}
-}
-
-// TestLoggerLevelsFollowTheError logs a unique violation (answered 409) at
-// Debug and an unrecognised failure at Error.
-func TestLoggerLevelsFollowTheError(t *testing.T) {
-	var buf bytes.Buffer
-	l := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	db := tkOpen(t, Options{Driver: SQLite, DSN: tkSQLitePath(t), Logger: l})
-	tkExec(t, db, `CREATE TABLE tk_levels (id INTEGER PRIMARY KEY)`, `INSERT INTO tk_levels VALUES (1)`)
-	cases := []struct {
-		sql, level string
-	}{
-		{`INSERT INTO tk_levels VALUES (1)`, `"level":"DEBUG"`},
-		{`INSERT INTO tk_missing VALUES (1)`, `"level":"ERROR"`},
-	}
-	for _, tc := range cases {
-		buf.Reset()
-		if err := db.Gorm().Exec(tc.sql).Error; err == nil {
-			t.Fatalf("%s succeeded", tc.sql)
-		}
-		if out := buf.String(); !strings.Contains(out, "query failed") || !strings.Contains(out, tc.level) {
-			t.Errorf("%s logged %s; want %s", tc.sql, out, tc.level)
-		}
-	}
-}
-
-// TestOpenMySQLURL opens MariaDB with a mysql:// URL.
-func TestOpenMySQLURL(t *testing.T) {
-	mc, err := mysql.ParseDSN(tkMySQLDB(t, "mysqlurl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := url.URL{Scheme: "mysql", User: url.UserPassword(mc.User, mc.Passwd), Host: mc.Addr, Path: "/" + mc.DBName}
-	if mc.Passwd == "" {
-		u.User = url.User(mc.User)
-	}
-	db := tkOpen(t, Options{Driver: MySQL, DSN: u.String()})
-	var name string
-	if err := db.Gorm().Raw(`SELECT DATABASE()`).Scan(&name).Error; err != nil || name != mc.DBName {
-		t.Fatalf("connected to %q (%v); want %s", name, err, mc.DBName)
-	}
-	if _, err := Open(context.Background(), Options{Driver: MySQL, DSN: "mysql://u:sekrit-pw@127.0.0.1:1/x"}); err == nil || strings.Contains(err.Error(), "sekrit-pw") {
-		t.Errorf("Open of an unreachable URL: %v; want an error without the password", err)
 	}
 }

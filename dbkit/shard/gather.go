@@ -1,4 +1,4 @@
-package dbkit
+package shard
 
 import (
 	"context"
@@ -36,7 +36,7 @@ func (e *GatherError) Error() string {
 	}
 	sort.Ints(idx)
 	var b strings.Builder
-	fmt.Fprintf(&b, "dbkit: %d of %d shards failed", len(idx), e.Total)
+	fmt.Fprintf(&b, "shard: %d of %d shards failed", len(idx), e.Total)
 	for _, i := range idx {
 		b.WriteString("; shard ")
 		b.WriteString(strconv.Itoa(i))
@@ -60,13 +60,13 @@ func (e *GatherError) Unwrap() []error {
 // in shard order. A failing, slow or panicking shard does not affect the
 // others: its Result carries the error and the returned error is a
 // *GatherError naming every failed shard (nil when all succeeded).
-func Gather[T any](ctx context.Context, s *ShardSet, fn func(ctx context.Context, shard int, db *gorm.DB) (T, error)) ([]Result[T], error) {
+func Gather[T any](ctx context.Context, s *Set, fn func(ctx context.Context, shard int, db *gorm.DB) (T, error)) ([]Result[T], error) {
 	return gather(ctx, s, fn, false)
 }
 
 // GatherAll is Gather for all-or-nothing callers: the first failure cancels
 // the shards still running and is returned alone, with no results.
-func GatherAll[T any](ctx context.Context, s *ShardSet, fn func(ctx context.Context, shard int, db *gorm.DB) (T, error)) ([]Result[T], error) {
+func GatherAll[T any](ctx context.Context, s *Set, fn func(ctx context.Context, shard int, db *gorm.DB) (T, error)) ([]Result[T], error) {
 	res, err := gather(ctx, s, fn, true)
 	if err != nil {
 		return nil, err
@@ -76,14 +76,14 @@ func GatherAll[T any](ctx context.Context, s *ShardSet, fn func(ctx context.Cont
 
 // Each runs fn on every shard as Gather does; the error is a *GatherError
 // when some shards failed.
-func (s *ShardSet) Each(ctx context.Context, fn func(ctx context.Context, shard int, db *gorm.DB) error) error {
+func (s *Set) Each(ctx context.Context, fn func(ctx context.Context, shard int, db *gorm.DB) error) error {
 	_, err := gather(ctx, s, func(ctx context.Context, shard int, db *gorm.DB) (struct{}, error) {
 		return struct{}{}, fn(ctx, shard, db)
 	}, false)
 	return err
 }
 
-func gather[T any](ctx context.Context, s *ShardSet, fn func(context.Context, int, *gorm.DB) (T, error), allOrNothing bool) ([]Result[T], error) {
+func gather[T any](ctx context.Context, s *Set, fn func(context.Context, int, *gorm.DB) (T, error), allOrNothing bool) ([]Result[T], error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	n := len(s.shards)
@@ -115,7 +115,7 @@ func gather[T any](ctx context.Context, s *ShardSet, fn func(context.Context, in
 			if err != nil && allOrNothing {
 				mu.Lock()
 				if firstErr == nil {
-					firstErr = fmt.Errorf("dbkit: shard %d: %w", i, err)
+					firstErr = fmt.Errorf("shard: shard %d: %w", i, err)
 					cancel()
 				}
 				mu.Unlock()
@@ -144,7 +144,7 @@ func gather[T any](ctx context.Context, s *ShardSet, fn func(context.Context, in
 func callShard[T any](ctx context.Context, i int, db *gorm.DB, fn func(context.Context, int, *gorm.DB) (T, error)) (v T, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("dbkit: shard %d panicked: %v", i, r)
+			err = fmt.Errorf("shard: shard %d panicked: %v", i, r)
 		}
 	}()
 	return fn(ctx, i, db)

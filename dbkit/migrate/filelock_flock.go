@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly || illumos
 
-package dbkit
+package migrate
 
 import (
 	"context"

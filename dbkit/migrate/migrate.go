@@ -1,4 +1,4 @@
-package dbkit
+package migrate
 
 import (
 	"cmp"
@@ -13,9 +13,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
+	"github.com/covetgo/covet/dbkit"
+	"github.com/covetgo/covet/dbkit/internal/sqlname"
 	"github.com/covetgo/covet/errs"
 )
 
@@ -23,8 +26,8 @@ import (
 // are pending.
 const CodeSchemaPending = "schema_pending"
 
-// MigrateOptions configures a Migrator.
-type MigrateOptions struct {
+// Options configures a Migrator.
+type Options struct {
 	// FS holds the goose migration files (NNNNN_name.sql with
 	// "-- +goose Up" / "-- +goose Down" sections) at its root; for an
 	// embed.FS use fs.Sub(files, "migrations"). Required.
@@ -67,32 +70,32 @@ type Migrator struct {
 	current atomic.Bool
 }
 
-// NewMigrator prepares the migrations in o.FS for db.
-func NewMigrator(db *DB, o MigrateOptions) (*Migrator, error) {
+// New prepares the migrations in o.FS for db.
+func New(db *dbkit.DB, o Options) (*Migrator, error) {
 	if db == nil {
-		return nil, errs.Configf("dbkit: NewMigrator needs a DB")
+		return nil, errs.Configf("migrate: New needs a DB")
 	}
 	if o.FS == nil {
-		return nil, errs.Configf("dbkit: MigrateOptions.FS is nil")
+		return nil, errs.Configf("migrate: Options.FS is nil")
 	}
 	if o.LockTimeout == 0 {
 		o.LockTimeout = 5 * time.Minute
 	}
 	if o.LockTimeout < 0 {
-		return nil, errs.Configf("dbkit: MigrateOptions.LockTimeout is negative")
+		return nil, errs.Configf("migrate: Options.LockTimeout is negative")
 	}
 	l := cmp.Or(o.Logger, slog.Default())
 	table := cmp.Or(o.Table, "goose_db_version")
-	if !sqlIdentifier(table) {
-		return nil, errs.Configf("dbkit: MigrateOptions.Table %q is not a plain SQL identifier", o.Table)
+	if !sqlname.Valid(table) {
+		return nil, errs.Configf("migrate: Options.Table %q is not a plain SQL identifier", o.Table)
 	}
 	opts := []goose.ProviderOption{goose.WithSlog(l), goose.WithDisableGlobalRegistry(true), goose.WithTableName(table)}
-	dialect := map[Driver]goose.Dialect{Postgres: goose.DialectPostgres, MySQL: goose.DialectMySQL, SQLite: goose.DialectSQLite3}[db.driver]
+	dialect := map[dbkit.Driver]goose.Dialect{dbkit.Postgres: goose.DialectPostgres, dbkit.MySQL: goose.DialectMySQL, dbkit.SQLite: goose.DialectSQLite3}[db.Driver()]
 	var whole wholeLocker
 	if !o.DisableLocking {
 		var locker goose.ProviderOption
 		var err error
-		locker, whole, err = migrationLock(db.driver, table, o.LockTimeout, l)
+		locker, whole, err = migrationLock(db.Driver(), table, o.LockTimeout, l)
 		if err != nil {
 			return nil, err
 		}
@@ -100,25 +103,25 @@ func NewMigrator(db *DB, o MigrateOptions) (*Migrator, error) {
 			opts = append(opts, locker)
 		}
 	}
-	p, err := goose.NewProvider(dialect, db.sql, o.FS, opts...)
+	p, err := goose.NewProvider(dialect, db.SQL(), o.FS, opts...)
 	if err != nil {
-		return nil, errs.Configf("dbkit: migrations: %v", err)
+		return nil, errs.Configf("migrate: migrations: %v", err)
 	}
-	return &Migrator{p: p, db: db.sql, whole: whole, mysql: db.driver == MySQL}, nil
+	return &Migrator{p: p, db: db.SQL(), whole: whole, mysql: db.Driver() == dbkit.MySQL}, nil
 }
 
 // migrationLock returns the migration lock for drv: goose's table locker
-// on PostgreSQL, handed to goose; dbkit's own locker, held around whole
+// on PostgreSQL, handed to goose; this package's own locker, held around whole
 // operations, on MySQL/MariaDB and SQLite. goose checks for pending
 // migrations before it locks: on MySQL, whose DDL is not transactional,
 // that check can see the version table another instance is still
 // creating, and on either an instance that computed its pending list
 // before another one applied it would apply the same migration again.
-func migrationLock(drv Driver, table string, timeout time.Duration, l *slog.Logger) (goose.ProviderOption, wholeLocker, error) {
+func migrationLock(drv dbkit.Driver, table string, timeout time.Duration, l *slog.Logger) (goose.ProviderOption, wholeLocker, error) {
 	switch drv {
-	case MySQL:
+	case dbkit.MySQL:
 		return nil, &mysqlLocker{timeout: timeout, table: table}, nil
-	case SQLite:
+	case dbkit.SQLite:
 		return nil, &sqliteLocker{timeout: timeout, table: table}, nil
 	}
 	interval := min(time.Second, max(timeout/20, 100*time.Millisecond))
@@ -126,12 +129,12 @@ func migrationLock(drv Driver, table string, timeout time.Duration, l *slog.Logg
 		lock.WithTableName("dbkit_migration_lock"),
 		// One lock per version table: unrelated migration sets on one
 		// database do not wait on each other.
-		lock.WithTableLockID(int64(HashKey(table)>>1)),
+		lock.WithTableLockID(int64(xxhash.Sum64String(table)>>1)),
 		lock.WithTableLockTimeout(interval, uint64(max(timeout/interval, 1))),
 		lock.WithTableLogger(l),
 	)
 	if err != nil {
-		return nil, nil, errs.Configf("dbkit: migration lock: %v", err)
+		return nil, nil, errs.Configf("migrate: migration lock: %v", err)
 	}
 	return goose.WithLocker(locker), nil, nil
 }
@@ -176,11 +179,11 @@ const CodeMigrationFailed = "migration_failed"
 // failed wraps a migration error. On MySQL/MariaDB, whose DDL commits
 // implicitly, it says that the failed version may be partly applied.
 func (m *Migrator) failed(err error, doing string) error {
-	msg := "dbkit: " + doing + " migrations failed"
+	msg := "migrate: " + doing + " migrations failed"
 	var pe *goose.PartialError
 	if errors.As(err, &pe) && pe.Failed != nil && pe.Failed.Source != nil {
 		v := strconv.FormatInt(pe.Failed.Source.Version, 10)
-		msg = "dbkit: " + doing + " migration " + v + " (" + path.Base(pe.Failed.Source.Path) + ") failed"
+		msg = "migrate: " + doing + " migration " + v + " (" + path.Base(pe.Failed.Source.Path) + ") failed"
 		if m.mysql {
 			msg += "; MySQL/MariaDB commits DDL statement by statement, so the statements of version " + v +
 				" before the failing one may have been applied although the version is not recorded: " +
@@ -245,10 +248,10 @@ func (m *Migrator) Ready(ctx context.Context) error {
 	}
 	pending, err := m.p.HasPending(ctx)
 	if err != nil {
-		return errs.Wrap(err, errs.KindServiceUnavailable, CodeUnavailable, "dbkit: reading the schema version failed")
+		return errs.Wrap(err, errs.KindServiceUnavailable, dbkit.CodeUnavailable, "migrate: reading the schema version failed")
 	}
 	if pending {
-		return errs.New(errs.KindServiceUnavailable, CodeSchemaPending, "dbkit: database migrations are pending")
+		return errs.New(errs.KindServiceUnavailable, CodeSchemaPending, "migrate: database migrations are pending")
 	}
 	m.current.Store(true)
 	return nil
@@ -284,7 +287,7 @@ func (l *mysqlLocker) lock(ctx context.Context, conn *sql.Conn) (string, error) 
 	}
 	name := "covet_migrate:" + dbName.String + "." + l.table
 	if len(name) > 64 {
-		name = "covet_migrate:" + strconv.FormatUint(HashKey(dbName.String+"."+l.table), 16)
+		name = "covet_migrate:" + strconv.FormatUint(xxhash.Sum64String(dbName.String+"."+l.table), 16)
 	}
 	secs := max(int64(l.timeout/time.Second), 1)
 	var got sql.NullInt64
@@ -292,7 +295,7 @@ func (l *mysqlLocker) lock(ctx context.Context, conn *sql.Conn) (string, error) 
 		return "", err
 	}
 	if !got.Valid || got.Int64 != 1 {
-		return "", fmt.Errorf("dbkit: migration lock %q not acquired within %v: %w", name, l.timeout, errLockTimeout)
+		return "", fmt.Errorf("migrate: migration lock %q not acquired within %v: %w", name, l.timeout, errLockTimeout)
 	}
 	return name, nil
 }
@@ -303,7 +306,7 @@ func (l *mysqlLocker) unlock(ctx context.Context, conn *sql.Conn, name string) e
 		return err
 	}
 	if released.Int64 != 1 {
-		return fmt.Errorf("dbkit: migration lock %q was not held", name)
+		return fmt.Errorf("migrate: migration lock %q was not held", name)
 	}
 	return nil
 }
@@ -336,10 +339,10 @@ func (l *sqliteLocker) acquire(ctx context.Context, db *sql.DB) (func(context.Co
 	defer cancel()
 	release, err := lockFile(wait, path)
 	if err != nil && ctx.Err() == nil && wait.Err() != nil {
-		return nil, fmt.Errorf("dbkit: migration lock %q not acquired within %v: %w", path, l.timeout, errLockTimeout)
+		return nil, fmt.Errorf("migrate: migration lock %q not acquired within %v: %w", path, l.timeout, errLockTimeout)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("dbkit: migration lock %q: %w", path, err)
+		return nil, fmt.Errorf("migrate: migration lock %q: %w", path, err)
 	}
 	return func(context.Context) error { return release() }, nil
 }

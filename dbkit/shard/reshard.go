@@ -1,4 +1,4 @@
-package dbkit
+package shard
 
 import "strconv"
 
@@ -12,7 +12,7 @@ type Move struct {
 // buckets, for planning a reshard: copy those keys' rows from From to To,
 // then switch the count. Growing from n to m buckets moves about
 // (m-n)/m of the keys, each to one of the new buckets; the rest stay put.
-// For a ShardSet, pass its logical shard counts, or use the database
+// For a Set, pass its logical shard counts, or use the database
 // counts when each logical shard is its own database.
 func Moves(keys []string, oldN, newN int) []Move {
 	var out []Move
@@ -26,7 +26,7 @@ func Moves(keys []string, oldN, newN int) []Move {
 	return out
 }
 
-// MovedLogical lists, for a change of a ShardSet's Placement, the logical
+// MovedLogical lists, for a change of a Set's Placement, the logical
 // shards whose database changes: the unit to copy when rebalancing without
 // rehashing any key. oldPlacement and newPlacement must have equal length.
 // The plan for appending a database under the default placement is
