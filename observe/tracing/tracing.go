@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -44,7 +45,10 @@ type Options struct {
 	// Propagators extract the incoming trace context (traceparent,
 	// tracestate, and baggage when the propagator includes
 	// propagation.Baggage). Nil: otel.GetTextMapPropagator(). Baggage is
-	// client input whoever sent it; never treat it as authenticated.
+	// kept only from a peer whose trace context is continued (see
+	// TrustedProxies); from any other peer it is dropped, so a client
+	// cannot hand entries to the services this one calls. Even trusted
+	// baggage is caller input; never treat it as authenticated.
 	Propagators propagation.TextMapPropagator
 	// TrustedProxies are the networks of the peers (RemoteAddr, the hop
 	// that connected to this server) whose incoming trace context is
@@ -154,6 +158,12 @@ func New(opts Options) (*Stage, error) {
 // RED metrics); requests whose path is in SkipPaths are passed on untouched.
 func (s *Stage) Handler(next http.Handler) http.Handler {
 	named := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// otelhttp starts a new trace for an untrusted peer but leaves the
+		// peer's baggage in the context; it is dropped here, as untraced
+		// does not extract it.
+		if !s.trustAll && baggage.FromContext(r.Context()).Len() > 0 && !s.trusts(r) {
+			r = r.WithContext(baggage.ContextWithoutBaggage(r.Context()))
+		}
 		next.ServeHTTP(w, r)
 		if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
 			if route, ok := matchedRoute(r); ok {

@@ -258,23 +258,33 @@ func FuzzTraceContextHeaders(f *testing.F) {
 	})
 }
 
+// Baggage reaches the handler (and so the calls it makes downstream) only
+// from a peer whose trace context is continued, whether or not a span can
+// record.
 func TestBaggageWhenConfigured(t *testing.T) {
 	t.Parallel()
+	gateway := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	for _, tt := range []struct {
 		name        string
+		provider    trace.TracerProvider
 		propagators propagation.TextMapPropagator
+		remote      string
 		want        string
 	}{
-		{"with the baggage propagator", w3c, "alice"},
-		{"trace context only", propagation.TraceContext{}, ""},
+		{"with the baggage propagator", &recorder{}, w3c, "10.1.2.3:4000", "alice"},
+		{"trace context only", &recorder{}, propagation.TraceContext{}, "10.1.2.3:4000", ""},
+		{"untrusted peer", &recorder{}, w3c, "203.0.113.9:4000", ""},
+		{"untrusted peer, no-op provider", tracenoop.NewTracerProvider(), w3c, "203.0.113.9:4000", ""},
+		{"trusted peer, no-op provider", tracenoop.NewTracerProvider(), w3c, "10.1.2.3:4000", "alice"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var got string
-			h := newStage(t, &recorder{}, tracing.Options{Propagators: tt.propagators}).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := newStage(t, tt.provider, tracing.Options{Propagators: tt.propagators, TrustedProxies: gateway}).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				got = baggage.FromContext(r.Context()).Member("user").Value()
 			}))
 			req := httptest.NewRequest("GET", "/", nil)
+			req.RemoteAddr = tt.remote
 			req.Header.Set("Baggage", "user=alice")
 			serve(h, req)
 			if got != tt.want {
