@@ -177,6 +177,7 @@ func TestIncomingTraceContextTrust(t *testing.T) {
 			req := httptest.NewRequest("GET", "/", nil)
 			req.RemoteAddr = tt.remote
 			req.Header.Set("Traceparent", incomingTraceparent)
+			req.Header.Set("Tracestate", "congo=t61rcWkgMzE")
 			req.Header.Set("X-Gw", "1")
 			w := serve(h, req)
 			s := onlySpan(t, rec)
@@ -185,12 +186,18 @@ func TestIncomingTraceContextTrust(t *testing.T) {
 				if got != incomingTraceID || s.parent.SpanID().String() != incomingSpanID {
 					t.Errorf("trace %s parent %s, want the incoming trace continued", got, s.parent.SpanID())
 				}
+				if ts := s.parent.TraceState().String(); ts != "congo=t61rcWkgMzE" {
+					t.Errorf("parent tracestate %q, want the trusted peer's", ts)
+				}
 			} else {
 				if got == incomingTraceID || s.parent.IsValid() {
 					t.Errorf("an untrusted peer chose the trace (%s)", got)
 				}
 				if len(s.links) != 1 || s.links[0].SpanContext.TraceID().String() != incomingTraceID {
-					t.Errorf("links %v, want one to the offered span context", s.links)
+					t.Fatalf("links %v, want one to the offered span context", s.links)
+				}
+				if ts := s.links[0].SpanContext.TraceState().String(); ts != "" {
+					t.Errorf("link tracestate %q, want an untrusted peer's dropped", ts)
 				}
 			}
 			if seenID != got || w.Header().Get("X-Request-ID") != got {
