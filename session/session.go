@@ -393,7 +393,10 @@ func (s *Session) Renew() error {
 
 // Destroy ends the session: its record is deleted from the store and the
 // cookie expired when the response goes out. Values set afterwards start a
-// new session with a new ID.
+// new session with a new ID. A request that still holds the ID a renewal
+// left behind gets ErrRenewedElsewhere and nothing changes: that ID cannot
+// reach the session the renewal created, so ending it would report a
+// logout while the session stays live.
 func (s *Session) Destroy() error {
 	if s == nil {
 		return ErrNoSession
@@ -403,6 +406,9 @@ func (s *Session) Destroy() error {
 	s.ensure()
 	if s.refused("destroy", "") {
 		return errChangedAfterHeaders
+	}
+	if s.state.retired() {
+		return ErrRenewedElsewhere
 	}
 	if s.state.stored() {
 		s.endedKey, s.ended = s.key, true
@@ -415,9 +421,10 @@ func (s *Session) Destroy() error {
 	return nil
 }
 
-// ErrRenewedElsewhere is what Renew returns for a request that still holds
-// the ID another request's renewal retired (409, code "session_renewed"):
-// the client should retry with the new cookie it has been sent.
+// ErrRenewedElsewhere is what Renew and Destroy return for a request that
+// still holds the ID another request's renewal retired (409, code
+// "session_renewed"): the client should retry with the new cookie it has
+// been sent.
 var ErrRenewedElsewhere = errs.New(errs.KindConflict, "session_renewed", "The session was renewed by another request; retry with the new session cookie.")
 
 var errChangedAfterHeaders = errs.New(errs.KindInternal, "session_changed_after_headers",

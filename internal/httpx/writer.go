@@ -17,7 +17,9 @@ type Hook interface {
 	// before the first final WriteHeader, Write, ReadFrom, Flush or
 	// Hijack reaches w (the writer the Writer wraps). code is the status
 	// about to be sent: the handler's, 200 when it writes without one, 101
-	// for Hijack. BeforeStart may change w.Header().
+	// for Hijack (not for a Hijack the connection underneath cannot grant,
+	// which is refused without starting the response). BeforeStart may
+	// change w.Header().
 	//
 	// A nil result lets the handler's response go out. A non-nil result
 	// means the hook wrote a response of its own to w instead: from then
@@ -180,10 +182,18 @@ func (w *Writer) FlushError() error {
 // Flush is FlushError for handlers that use http.Flusher.
 func (w *Writer) Flush() { _ = w.FlushError() }
 
-// Hijack hands the connection over. The hook runs first, with 101.
+// Hijack hands the connection over. The hook runs first, with 101, unless
+// the writer underneath cannot be hijacked (an HTTP/2 request): then
+// Hijack returns http.ErrNotSupported and the response has not started.
 func (w *Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.replaced != nil {
 		return nil, nil, w.replaced
+	}
+	if !w.started && !canHijack(w.rw) {
+		// Refused before the hook runs: the response has not started,
+		// and the handler's answer to the refusal (an HTTP/2 request, a
+		// writer without a connection) gets the hook with its own status.
+		return nil, nil, http.ErrNotSupported
 	}
 	// The status stays unset: a hijacked connection has none.
 	if !w.started && !w.start(http.StatusSwitchingProtocols, 0) {
@@ -194,6 +204,21 @@ func (w *Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		w.hijacked = true
 	}
 	return c, brw, err
+}
+
+// canHijack reports whether rw can hand its connection over, looking
+// through wrappers that Unwrap to the writer underneath, as
+// http.ResponseController does: wrappers such as Writer offer Hijack
+// whether or not the connection below them can be taken.
+func canHijack(rw http.ResponseWriter) bool {
+	for {
+		u, ok := rw.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			_, ok = rw.(http.Hijacker)
+			return ok
+		}
+		rw = u.Unwrap()
+	}
 }
 
 // writerOnly hides every method but Write, so io.Copy does not call back

@@ -319,6 +319,32 @@ func TestWriterHijackRunsHookWith101(t *testing.T) {
 	}
 }
 
+// A hijack the connection underneath cannot grant (HTTP/2, a recorder) is
+// refused before the hook runs, even through other wrappers: the response
+// has not started, and the error the handler writes next is what the hook
+// and the status see.
+func TestWriterRefusedHijackDoesNotStart(t *testing.T) {
+	t.Parallel()
+	h := &hookRecorder{}
+	rec := httptest.NewRecorder()
+	var outer, w Writer
+	outer.Reset(rec, nil)
+	w.Reset(&outer, h)
+	if _, _, err := w.Hijack(); !errors.Is(err, http.ErrNotSupported) {
+		t.Fatalf("hijack: err %v, want http.ErrNotSupported", err)
+	}
+	if len(h.codes) != 0 || w.Started() || outer.Started() {
+		t.Fatalf("after a refused hijack: hook saw %v, started %v/%v", h.codes, w.Started(), outer.Started())
+	}
+	http.Error(&w, "cannot upgrade", http.StatusInternalServerError)
+	if len(h.codes) != 1 || h.codes[0] != http.StatusInternalServerError {
+		t.Errorf("hook saw %v, want [500]", h.codes)
+	}
+	if w.Status() != http.StatusInternalServerError || outer.Status() != http.StatusInternalServerError || rec.Code != http.StatusInternalServerError {
+		t.Errorf("status %d/%d, sent %d, want 500", w.Status(), outer.Status(), rec.Code)
+	}
+}
+
 func TestWriterAllocations(t *testing.T) {
 	rec := httptest.NewRecorder()
 	body := []byte("hello")

@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -44,7 +45,10 @@ type Options struct {
 	// Propagators extract the incoming trace context (traceparent,
 	// tracestate, and baggage when the propagator includes
 	// propagation.Baggage). Nil: otel.GetTextMapPropagator(). Baggage is
-	// client input whoever sent it; never treat it as authenticated.
+	// kept only from a peer whose trace context is continued (see
+	// TrustedProxies); from any other peer it is dropped, so a client
+	// cannot hand entries to the services this one calls. Even trusted
+	// baggage is caller input; never treat it as authenticated.
 	Propagators propagation.TextMapPropagator
 	// TrustedProxies are the networks of the peers (RemoteAddr, the hop
 	// that connected to this server) whose incoming trace context is
@@ -171,10 +175,12 @@ func (s *Stage) Handler(next http.Handler) http.Handler {
 			return spanName(r.Method, route)
 		}),
 	}
-	if !s.trustAll {
-		otelOpts = append(otelOpts, otelhttp.WithPublicEndpointFn(func(r *http.Request) bool { return !s.trusts(r) }))
-	}
 	traced := otelhttp.NewMiddleware("", otelOpts...)(named)
+	// An untrusted peer's request starts a new trace, linked to the
+	// offered span; its tracestate and baggage are not taken.
+	public := otelhttp.NewMiddleware("", append(otelOpts[:len(otelOpts):len(otelOpts)],
+		otelhttp.WithPropagators(linkOnly{s.propagators}),
+		otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }))...)(named)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.skip != nil {
 			if _, ok := s.skip[r.URL.Path]; ok {
@@ -186,9 +192,38 @@ func (s *Stage) Handler(next http.Handler) http.Handler {
 			s.untraced(w, r, next)
 			return
 		}
-		traced.ServeHTTP(w, observe.Track(r))
+		if s.trustAll || s.trusts(r) {
+			traced.ServeHTTP(w, observe.Track(r))
+		} else {
+			public.ServeHTTP(w, observe.Track(r))
+		}
 	})
 }
+
+// linkOnly extracts, from a peer whose trace context is not continued,
+// only the remote span's identity, which becomes a link of the new trace.
+// The peer's tracestate (up to 32 entries of its choosing) and baggage are
+// dropped: a span link would carry the first into every exported span, and
+// the second would reach the services the handler calls.
+type linkOnly struct{ inner propagation.TextMapPropagator }
+
+// Extract returns ctx with the carrier's remote span context, stripped of
+// its tracestate, when it holds a valid one.
+func (p linkOnly) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	sc := trace.SpanContextFromContext(p.inner.Extract(context.Background(), carrier))
+	if !sc.IsValid() {
+		return ctx
+	}
+	return trace.ContextWithRemoteSpanContext(ctx, sc.WithTraceState(trace.TraceState{}))
+}
+
+// Inject writes ctx's trace context with the inner propagator.
+func (p linkOnly) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
+	p.inner.Inject(ctx, carrier)
+}
+
+// Fields returns the inner propagator's header names.
+func (p linkOnly) Fields() []string { return p.inner.Fields() }
 
 // untraced serves r when no span could record: the API's no-op provider,
 // or the global one while no SDK has been set. It starts no span, so it

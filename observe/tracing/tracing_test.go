@@ -177,6 +177,7 @@ func TestIncomingTraceContextTrust(t *testing.T) {
 			req := httptest.NewRequest("GET", "/", nil)
 			req.RemoteAddr = tt.remote
 			req.Header.Set("Traceparent", incomingTraceparent)
+			req.Header.Set("Tracestate", "congo=t61rcWkgMzE")
 			req.Header.Set("X-Gw", "1")
 			w := serve(h, req)
 			s := onlySpan(t, rec)
@@ -185,12 +186,18 @@ func TestIncomingTraceContextTrust(t *testing.T) {
 				if got != incomingTraceID || s.parent.SpanID().String() != incomingSpanID {
 					t.Errorf("trace %s parent %s, want the incoming trace continued", got, s.parent.SpanID())
 				}
+				if ts := s.parent.TraceState().String(); ts != "congo=t61rcWkgMzE" {
+					t.Errorf("parent tracestate %q, want the trusted peer's", ts)
+				}
 			} else {
 				if got == incomingTraceID || s.parent.IsValid() {
 					t.Errorf("an untrusted peer chose the trace (%s)", got)
 				}
 				if len(s.links) != 1 || s.links[0].SpanContext.TraceID().String() != incomingTraceID {
-					t.Errorf("links %v, want one to the offered span context", s.links)
+					t.Fatalf("links %v, want one to the offered span context", s.links)
+				}
+				if ts := s.links[0].SpanContext.TraceState().String(); ts != "" {
+					t.Errorf("link tracestate %q, want an untrusted peer's dropped", ts)
 				}
 			}
 			if seenID != got || w.Header().Get("X-Request-ID") != got {
@@ -258,23 +265,33 @@ func FuzzTraceContextHeaders(f *testing.F) {
 	})
 }
 
+// Baggage reaches the handler (and so the calls it makes downstream) only
+// from a peer whose trace context is continued, whether or not a span can
+// record.
 func TestBaggageWhenConfigured(t *testing.T) {
 	t.Parallel()
+	gateway := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	for _, tt := range []struct {
 		name        string
+		provider    trace.TracerProvider
 		propagators propagation.TextMapPropagator
+		remote      string
 		want        string
 	}{
-		{"with the baggage propagator", w3c, "alice"},
-		{"trace context only", propagation.TraceContext{}, ""},
+		{"with the baggage propagator", &recorder{}, w3c, "10.1.2.3:4000", "alice"},
+		{"trace context only", &recorder{}, propagation.TraceContext{}, "10.1.2.3:4000", ""},
+		{"untrusted peer", &recorder{}, w3c, "203.0.113.9:4000", ""},
+		{"untrusted peer, no-op provider", tracenoop.NewTracerProvider(), w3c, "203.0.113.9:4000", ""},
+		{"trusted peer, no-op provider", tracenoop.NewTracerProvider(), w3c, "10.1.2.3:4000", "alice"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var got string
-			h := newStage(t, &recorder{}, tracing.Options{Propagators: tt.propagators}).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := newStage(t, tt.provider, tracing.Options{Propagators: tt.propagators, TrustedProxies: gateway}).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				got = baggage.FromContext(r.Context()).Member("user").Value()
 			}))
 			req := httptest.NewRequest("GET", "/", nil)
+			req.RemoteAddr = tt.remote
 			req.Header.Set("Baggage", "user=alice")
 			serve(h, req)
 			if got != tt.want {
