@@ -47,5 +47,15 @@
 // Options trust (TrustedProxies, TrustIncoming, TrustAllIncoming); from
 // anyone else the server span starts a new trace and links to the offered
 // span context, so the caller's trace can still be found. A malformed
-// traceparent is ignored: the request gets a fresh trace.
+// traceparent is ignored: the request gets a fresh trace. From such a peer
+// only the offered span's identity is linked: its tracestate and baggage
+// are dropped.
+//
+// # What a span records
+//
+// otelhttp records the semantic-convention attributes, among them url.path
+// (never the query string). A route that carries a secret in its path, such
+// as a token in a link, puts that secret in every exported span: keep
+// secrets out of paths, or drop the attribute in the SDK (a span processor)
+// before export.
 package tracing
