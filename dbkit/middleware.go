@@ -22,7 +22,10 @@ type MiddlewareOptions struct {
 	// sent, so a failed commit still becomes a problem response) and rolls
 	// back on 4xx/5xx or a panic. It is not retried: a conflict at COMMIT is
 	// answered with 409 and Retry-After. All database work must happen
-	// before the handler writes its status.
+	// before the handler writes its status. Stages that act when the
+	// response starts run innermost first, so mount this stage outside the
+	// session stage and bodylimit: the commit then comes after they have
+	// settled the response, never before a response they replace.
 	Transaction bool
 	// Isolation and ReadOnly configure that transaction.
 	Isolation sql.IsolationLevel
