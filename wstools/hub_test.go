@@ -328,17 +328,35 @@ func testCrossInstance(t *testing.T, brokerA, brokerB Broker, subscribers func(r
 	eventually(t, "deliveries", func() bool {
 		return len(got("a")) >= 3 && len(got("b")) >= 3 && len(got("bOnly")) >= 2
 	})
-	time.Sleep(200 * time.Millisecond) // room for duplicates to show up
+	// A duplicate would come down the same path (hub, room) as the
+	// message, and each path delivers in order: one end marker sent down
+	// every path used above arrives after any duplicate could have.
+	if err := ha.Broadcast(ctx, "room-1", "end", "A"); err != nil {
+		t.Fatal(err)
+	}
+	if err := hb.Broadcast(ctx, "room-1", "end", "B"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ha.Broadcast(ctx, "room-2", "end", "A"); err != nil {
+		t.Fatal(err)
+	}
+	if err := hb.BroadcastAll(ctx, "end", "B"); err != nil {
+		t.Fatal(err)
+	}
+	ends := func(name string) int { return len(got(name)) - len(withoutEnds(got(name))) }
+	eventually(t, "end markers", func() bool {
+		return ends("a") >= 3 && ends("b") >= 3 && ends("bOnly") >= 2
+	})
 	want := map[string][]string{
 		"a":     {`"from A"`, `"from B"`, `"all"`},
 		"b":     {`"from A"`, `"from B"`, `"all"`},
 		"bOnly": {`"A to room-2"`, `"all"`},
 	}
 	for name, w := range want {
-		checkDelivered(t, name, got(name), w)
+		checkDelivered(t, name, withoutEnds(got(name)), w)
 	}
-	if st := hb.Stats(); st.RemoteIn != 2 {
-		t.Fatalf("B RemoteIn = %d, want 2 (room-1 and room-2 from A)", st.RemoteIn)
+	if st := hb.Stats(); st.RemoteIn != 4 {
+		t.Fatalf("B RemoteIn = %d, want 4 (a message and a marker each to room-1 and room-2 from A)", st.RemoteIn)
 	}
 	// Leaving the last local member unsubscribes.
 	_ = bOnly.Close(websocket.StatusNormalClosure, "")
@@ -380,6 +398,17 @@ func (r *frameCollector) got(name string) []frame {
 
 // checkDelivered fails unless frames hold each of want exactly once, with
 // room-1's sequence numbers counting up from 1.
+// withoutEnds returns frames without the "end" markers.
+func withoutEnds(frames []frame) []frame {
+	var out []frame
+	for _, f := range frames {
+		if f.Type != "end" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 func checkDelivered(t *testing.T, name string, frames []frame, want []string) {
 	t.Helper()
 	var datas []string
