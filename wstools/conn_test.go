@@ -130,6 +130,7 @@ func TestFloodBeyondRate(t *testing.T) {
 // TestRateRefills sends one message per refill period with a burst of one:
 // every message is allowed. In a synctest bubble the periods are exact.
 func TestRateRefills(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var h *Hub
 		h, dial := servePipe(t, Options{Router: joinRouter(&h), MessagesPerSecond: 50, Burst: 1})
@@ -150,7 +151,9 @@ func TestRateRefills(t *testing.T) {
 // TestHeartbeat serves the hub in a synctest bubble: the ping ticker and
 // the pong timeout run on the bubble's clock.
 func TestHeartbeat(t *testing.T) {
+	t.Parallel()
 	t.Run("healthy peer stays", func(t *testing.T) {
+		t.Parallel()
 		synctest.Test(t, func(t *testing.T) {
 			var h *Hub
 			h, dial := servePipe(t, Options{Router: joinRouter(&h), PingInterval: 30 * time.Millisecond, PongTimeout: time.Second})
@@ -175,6 +178,7 @@ func TestHeartbeat(t *testing.T) {
 		})
 	})
 	t.Run("dead peer closed", func(t *testing.T) {
+		t.Parallel()
 		synctest.Test(t, func(t *testing.T) {
 			var h *Hub
 			h, dial := servePipe(t, Options{Router: joinRouter(&h), PingInterval: 30 * time.Millisecond, PongTimeout: time.Second})
@@ -236,6 +240,7 @@ func TestClientCloseCode(t *testing.T) {
 // client stops reading, so the hub's first write blocks, and WriteTimeout
 // later (on the bubble's clock) the connection is closed with 1008.
 func TestWriteTimeout(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		closed := make(chan websocket.StatusCode, 1)
 		var h *Hub
