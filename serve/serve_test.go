@@ -451,6 +451,9 @@ func TestSecondSignalCutsTheDrainShort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The drains start once the relay has taken the first signal.
+	draining := make(chan struct{})
+	s.Drain("witness", func(context.Context) error { close(draining); return nil })
 	done := make(chan error, 1)
 	go func() { done <- s.Run(context.Background()) }()
 	<-s.Started()
@@ -463,8 +466,10 @@ func TestSecondSignalCutsTheDrainShort(t *testing.T) {
 	}()
 	<-entered
 	_ = syscall.Kill(os.Getpid(), syscall.SIGUSR2)
-	for s.Ready() { // the signal comes from the kernel, outside any bubble
-		time.Sleep(time.Millisecond)
+	select {
+	case <-draining:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first signal did not start the drain")
 	}
 	// The relay has taken the first signal; the second is buffered if it
 	// arrives before the relay waits for it.

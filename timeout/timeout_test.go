@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -337,36 +338,55 @@ func TestHijackThroughStage(t *testing.T) {
 
 // Writers racing the deadline: every response is either entirely the
 // handler's or entirely the 503, never a mix, and -race sees no data race.
+// In a bubble the waits are exact: some handlers start writing before the
+// deadline, some after it, and some at the very instant it fires.
 func TestRaceAtTheDeadline(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testRaceAtTheDeadline)
+}
+
+func testRaceAtTheDeadline(t *testing.T) {
 	s := newStage(t, time.Millisecond)
 	h := s.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wait, err := time.ParseDuration(r.URL.Query().Get("wait"))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		w.Header().Set("X-I", "x")
+		time.Sleep(wait)
 		for i := 0; i < 50; i++ {
 			w.Header().Set("X-I", "x")
 			if _, err := io.WriteString(w, "a"); err != nil {
 				return
 			}
-			time.Sleep(20 * time.Microsecond)
+			time.Sleep(time.Microsecond)
 		}
 	}))
+	// The first write comes before the 1ms deadline, at it, or after it.
+	waits := []string{"999us", "1ms", "1001us"}
+	var ok, late atomic.Int32
 	var wg sync.WaitGroup
 	for i := 0; i < 64; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/?wait="+waits[i%len(waits)], nil))
 			switch rec.Code {
 			case http.StatusOK:
+				ok.Add(1)
 				if strings.Trim(rec.Body.String(), "a") != "" {
 					t.Errorf("200 with a mixed body %q", rec.Body)
 				}
 			case http.StatusServiceUnavailable:
+				late.Add(1)
 				decodeProblem(t, rec.Body.Bytes())
 			default:
 				t.Errorf("status %d", rec.Code)
 			}
-		}()
+		})
 	}
 	wg.Wait()
+	if ok.Load() == 0 || late.Load() == 0 {
+		t.Errorf("%d answers 200 and %d answers 503, want both", ok.Load(), late.Load())
+	}
 }

@@ -2,8 +2,10 @@ package wstools
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/coder/websocket"
@@ -125,50 +127,78 @@ func TestFloodBeyondRate(t *testing.T) {
 	eventually(t, "RateLimited counted", func() bool { return h.Stats().RateLimited == 1 })
 }
 
+// TestRateRefills sends one message per refill period with a burst of one:
+// every message is allowed. In a synctest bubble the periods are exact.
 func TestRateRefills(t *testing.T) {
-	var h *Hub
-	_, url := serve(t, Options{Router: joinRouter(&h), MessagesPerSecond: 50, Burst: 1})
-	c := dial(t, url, nil)
-	for i := 0; i < 5; i++ {
-		send(t, c, `{"type":"echo","data":1}`)
-		if f := readFrame(t, c); f.Type != "echo" {
-			t.Fatalf("message %d: %+v", i, f)
-		}
-		time.Sleep(30 * time.Millisecond)
-	}
-}
-
-func TestHeartbeat(t *testing.T) {
-	var h *Hub
-	h, url := serve(t, Options{Router: joinRouter(&h), PingInterval: 30 * time.Millisecond, PongTimeout: time.Second})
-
-	t.Run("healthy peer stays", func(t *testing.T) {
-		c := dial(t, url, nil)
-		got := make(chan frame, 1)
-		go func() {
-			// Reading answers pings.
-			_, b, err := c.Read(context.Background())
-			if err == nil {
-				got <- frame{Type: string(b)}
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var h *Hub
+		h, dial := servePipe(t, Options{Router: joinRouter(&h), MessagesPerSecond: 50, Burst: 1})
+		c, _ := dial()
+		for i := 0; i < 5; i++ {
+			send(t, c, `{"type":"echo","data":1}`)
+			if f := readFrame(t, c); f.Type != "echo" {
+				t.Fatalf("message %d: %+v", i, f)
 			}
-			close(got)
-		}()
-		time.Sleep(400 * time.Millisecond) // many ping intervals
-		send(t, c, `{"type":"echo","data":1}`)
-		if f, ok := <-got; !ok || !strings.Contains(f.Type, `"echo"`) {
-			t.Fatalf("healthy connection lost: %+v %v", f, ok)
+			time.Sleep(20 * time.Millisecond) // one token at 50 per second
 		}
-		if n := h.Stats().DeadPeers; n != 0 {
-			t.Fatalf("DeadPeers = %d", n)
+		if n := h.Stats().RateLimited; n != 0 {
+			t.Fatalf("RateLimited = %d", n)
 		}
 	})
+}
+
+// TestHeartbeat serves the hub in a synctest bubble: the ping ticker and
+// the pong timeout run on the bubble's clock.
+func TestHeartbeat(t *testing.T) {
+	t.Parallel()
+	t.Run("healthy peer stays", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			var h *Hub
+			h, dial := servePipe(t, Options{Router: joinRouter(&h), PingInterval: 30 * time.Millisecond, PongTimeout: time.Second})
+			c, _ := dial()
+			got := make(chan frame, 1)
+			go func() {
+				// Reading answers pings.
+				_, b, err := c.Read(context.Background())
+				if err == nil {
+					got <- frame{Type: string(b)}
+				}
+				close(got)
+			}()
+			time.Sleep(10 * time.Second) // hundreds of ping intervals, ten pong timeouts
+			send(t, c, `{"type":"echo","data":1}`)
+			if f, ok := <-got; !ok || !strings.Contains(f.Type, `"echo"`) {
+				t.Fatalf("healthy connection lost: %+v %v", f, ok)
+			}
+			if n := h.Stats().DeadPeers; n != 0 {
+				t.Fatalf("DeadPeers = %d", n)
+			}
+		})
+	})
 	t.Run("dead peer closed", func(t *testing.T) {
-		eventually(t, "previous connection gone", func() bool { return h.Len() == 0 })
-		c := dial(t, url, nil) // never reads, so never answers a ping
-		eventually(t, "connection registered", func() bool { return h.Len() == 1 })
-		eventually(t, "dead peer detected", func() bool { return h.Stats().DeadPeers == 1 })
-		eventually(t, "dead peer removed", func() bool { return h.Len() == 0 })
-		_ = c
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			var h *Hub
+			h, dial := servePipe(t, Options{Router: joinRouter(&h), PingInterval: 30 * time.Millisecond, PongTimeout: time.Second})
+			// The peer's network stack takes every byte, as a kernel buffer
+			// would, but the peer never reads a frame, so never answers a ping.
+			_, raw := dial()
+			go func() { _, _ = io.Copy(io.Discard, raw) }()
+			synctest.Wait()
+			if h.Len() != 1 {
+				t.Fatalf("Len = %d, want 1", h.Len())
+			}
+			time.Sleep(30*time.Millisecond + time.Second) // the first ping and its pong timeout
+			synctest.Wait()
+			if n := h.Stats().DeadPeers; n != 1 {
+				t.Fatalf("DeadPeers = %d, want 1", n)
+			}
+			if n := h.Len(); n != 0 {
+				t.Fatalf("Len = %d after the dead peer, want 0", n)
+			}
+		})
 	})
 }
 
@@ -206,33 +236,42 @@ func TestClientCloseCode(t *testing.T) {
 	}
 }
 
+// TestWriteTimeout serves the hub over a pipe in a synctest bubble: the
+// client stops reading, so the hub's first write blocks, and WriteTimeout
+// later (on the bubble's clock) the connection is closed with 1008.
 func TestWriteTimeout(t *testing.T) {
-	closed := make(chan websocket.StatusCode, 1)
-	var h *Hub
-	h, url := serve(t, Options{
-		Router:         joinRouter(&h),
-		WriteTimeout:   200 * time.Millisecond,
-		SendQueueBytes: 64 << 20, // the queue never overflows: only the timeout can act
-		OnDisconnect:   func(c *Conn) { closed <- c.CloseStatus() },
-	})
-	c := dial(t, url, slowDialOptions()) // never reads
-	join(t, c, "feed")
-	chunk := strings.Repeat("w", 16<<10)
-	ctx := context.Background()
-	deadline := time.Now().Add(10 * time.Second)
-	for h.Stats().WriteFailures == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no write timed out")
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		closed := make(chan websocket.StatusCode, 1)
+		var h *Hub
+		h, dial := servePipe(t, Options{
+			Router:         joinRouter(&h),
+			WriteTimeout:   200 * time.Millisecond,
+			SendQueueBytes: 64 << 20, // the queue never overflows: only the timeout can act
+			OnDisconnect:   func(c *Conn) { closed <- c.CloseStatus() },
+		})
+		c, _ := dial()
+		join(t, c, "feed") // and read no more
+		if err := h.Broadcast(context.Background(), "feed", "chunk", strings.Repeat("w", 16<<10)); err != nil {
+			t.Fatal(err)
 		}
-		_ = h.Broadcast(ctx, "feed", "chunk", chunk)
+		time.Sleep(199 * time.Millisecond)
+		synctest.Wait()
+		if n := h.Stats().WriteFailures; n != 0 {
+			t.Fatalf("WriteFailures = %d before the write timeout", n)
+		}
 		time.Sleep(time.Millisecond)
-	}
-	select {
-	case code := <-closed:
-		if code != websocket.StatusPolicyViolation {
-			t.Fatalf("closed with %v, want 1008", code)
+		synctest.Wait()
+		if n := h.Stats().WriteFailures; n != 1 {
+			t.Fatalf("WriteFailures = %d at the write timeout, want 1", n)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("connection not closed after the write timeout")
-	}
+		select {
+		case code := <-closed:
+			if code != websocket.StatusPolicyViolation {
+				t.Fatalf("closed with %v, want 1008", code)
+			}
+		default:
+			t.Fatal("connection not closed at the write timeout")
+		}
+	})
 }

@@ -120,28 +120,8 @@ func (h *Hub) Handler(next http.Handler) http.Handler {
 // for a refused origin, 401 (or the application's error) for failed
 // authentication, 429 over a connection cap, 503 while shutting down.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s := h.s
-	if e := checkHandshake(r); e != nil {
-		h.refuse(w, r, e)
-		return
-	}
-	if e := s.checkOrigin(r); e != nil {
-		h.refuse(w, r, e.With("origin", r.Header.Get("Origin")))
-		return
-	}
-	proto, ok := s.selectSubprotocol(r)
+	proto, user, ipKey, ok := h.admit(w, r)
 	if !ok {
-		h.refuse(w, r, ErrSubprotocolRequired.WithPublic("subprotocols", strings.Join(s.subprotocols, ", ")))
-		return
-	}
-	user, err := s.authenticateRequest(r)
-	if err != nil {
-		h.refuse(w, r, err)
-		return
-	}
-	ipKey := clientip.Prefix(s.clientIP(r))
-	if err := h.reserve(ipKey, user); err != nil {
-		h.refuse(w, r, err)
 		return
 	}
 	var protos []string
@@ -154,6 +134,48 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.stats.refused.Add(1)
 		return
 	}
+	c := h.newConn(ws, r, user, ipKey)
+	h.register(c)
+	c.run()
+	h.finish(c)
+}
+
+// admit runs the checks made before the upgrade: the handshake, the origin,
+// the subprotocol, authentication and the per-IP and per-user connection
+// caps. On refusal it has written the problem and returns ok false; on
+// success the caller owns the reservation of ipKey and user.
+func (h *Hub) admit(w http.ResponseWriter, r *http.Request) (proto, user string, ipKey netip.Prefix, ok bool) {
+	s := h.s
+	if e := checkHandshake(r); e != nil {
+		h.refuse(w, r, e)
+		return "", "", netip.Prefix{}, false
+	}
+	if e := s.checkOrigin(r); e != nil {
+		h.refuse(w, r, e.With("origin", r.Header.Get("Origin")))
+		return "", "", netip.Prefix{}, false
+	}
+	proto, ok = s.selectSubprotocol(r)
+	if !ok {
+		h.refuse(w, r, ErrSubprotocolRequired.WithPublic("subprotocols", strings.Join(s.subprotocols, ", ")))
+		return "", "", netip.Prefix{}, false
+	}
+	user, err := s.authenticateRequest(r)
+	if err != nil {
+		h.refuse(w, r, err)
+		return "", "", netip.Prefix{}, false
+	}
+	ipKey = clientip.Prefix(s.clientIP(r))
+	if err := h.reserve(ipKey, user); err != nil {
+		h.refuse(w, r, err)
+		return "", "", netip.Prefix{}, false
+	}
+	return proto, user, ipKey, true
+}
+
+// newConn wraps an accepted WebSocket in a Conn with its own context, send
+// queue, token bucket and (stopped) write deadline.
+func (h *Hub) newConn(ws *websocket.Conn, r *http.Request, user string, ipKey netip.Prefix) *Conn {
+	s := h.s
 	ws.SetReadLimit(s.maxMessage)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	c := &Conn{
@@ -175,6 +197,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.deadline = time.AfterFunc(time.Hour, c.writeTimedOut)
 	c.deadline.Stop()
+	return c
+}
+
+// register adds c to the hub; if the hub is already shutting down, c is
+// closed with 1001 at once.
+func (h *Hub) register(c *Conn) {
 	h.mu.Lock()
 	h.conns[c] = struct{}{}
 	closing := h.closing
@@ -183,16 +211,20 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if closing {
 		c.closeWith(websocket.StatusGoingAway, "server shutting down")
 	}
-	c.run()
-	// Leave the rooms at once, but stay in h.conns until the close
-	// handshake is over, so Shutdown can still abort it at its deadline.
+}
+
+// finish tears c down after its loops have ended: it leaves the rooms at
+// once, but stays in h.conns until the close handshake is over, so Shutdown
+// can still abort it at its deadline; then it gives back the reservation
+// and calls OnDisconnect.
+func (h *Hub) finish(c *Conn) {
 	h.leaveAll(c)
 	c.wg.Wait()
-	cancel()
+	c.cancel()
 	h.remove(c)
-	h.release(ipKey, user)
-	if s.onDisconnect != nil {
-		s.onDisconnect(c)
+	h.release(c.ipKey, c.user)
+	if h.s.onDisconnect != nil {
+		h.s.onDisconnect(c)
 	}
 }
 

@@ -328,17 +328,17 @@ func testCrossInstance(t *testing.T, brokerA, brokerB Broker, subscribers func(r
 	eventually(t, "deliveries", func() bool {
 		return len(got("a")) >= 3 && len(got("b")) >= 3 && len(got("bOnly")) >= 2
 	})
-	time.Sleep(200 * time.Millisecond) // room for duplicates to show up
+	sendEndMarkers(t, ha, hb, got)
 	want := map[string][]string{
 		"a":     {`"from A"`, `"from B"`, `"all"`},
 		"b":     {`"from A"`, `"from B"`, `"all"`},
 		"bOnly": {`"A to room-2"`, `"all"`},
 	}
 	for name, w := range want {
-		checkDelivered(t, name, got(name), w)
+		checkDelivered(t, name, withoutEnds(got(name)), w)
 	}
-	if st := hb.Stats(); st.RemoteIn != 2 {
-		t.Fatalf("B RemoteIn = %d, want 2 (room-1 and room-2 from A)", st.RemoteIn)
+	if st := hb.Stats(); st.RemoteIn != 4 {
+		t.Fatalf("B RemoteIn = %d, want 4 (a message and a marker each to room-1 and room-2 from A)", st.RemoteIn)
 	}
 	// Leaving the last local member unsubscribes.
 	_ = bOnly.Close(websocket.StatusNormalClosure, "")
@@ -380,6 +380,40 @@ func (r *frameCollector) got(name string) []frame {
 
 // checkDelivered fails unless frames hold each of want exactly once, with
 // room-1's sequence numbers counting up from 1.
+// sendEndMarkers sends an "end" marker down every path (hub, room) that
+// testCrossInstance uses and waits until each client has its markers. A
+// duplicate would come down the same path as its message, and each path
+// delivers in order, so once the markers are in, any duplicate is too.
+func sendEndMarkers(t *testing.T, ha, hb *Hub, got func(string) []frame) {
+	t.Helper()
+	ctx := context.Background()
+	for _, send := range []func() error{
+		func() error { return ha.Broadcast(ctx, "room-1", "end", "A") },
+		func() error { return hb.Broadcast(ctx, "room-1", "end", "B") },
+		func() error { return ha.Broadcast(ctx, "room-2", "end", "A") },
+		func() error { return hb.BroadcastAll(ctx, "end", "B") },
+	} {
+		if err := send(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ends := func(name string) int { return len(got(name)) - len(withoutEnds(got(name))) }
+	eventually(t, "end markers", func() bool {
+		return ends("a") >= 3 && ends("b") >= 3 && ends("bOnly") >= 2
+	})
+}
+
+// withoutEnds returns frames without the "end" markers.
+func withoutEnds(frames []frame) []frame {
+	var out []frame
+	for _, f := range frames {
+		if f.Type != "end" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 func checkDelivered(t *testing.T, name string, frames []frame, want []string) {
 	t.Helper()
 	var datas []string

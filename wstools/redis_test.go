@@ -124,14 +124,31 @@ func TestRedisReconnect(t *testing.T) {
 	if cb.has(`"during"`) {
 		t.Fatal("B received a message published while Redis was down")
 	}
-	for _, c := range []*collector{ca, cb} {
-		for _, d := range []string{`"before"`, `"after"`, `"after from B"`} {
-			eventually(t, "each message once", func() bool { return c.count(d) == 1 })
+	expectEachOnce(t, ha, hb, []*collector{ca, cb}, `"before"`, `"after"`, `"after from B"`)
+}
+
+// expectEachOnce waits until every collector has each of datas, then sends
+// an end marker from each hub to room "r" and checks, once the markers are
+// in, that no message came twice. A duplicate would come down the same
+// path (hub, room) as its message, and each path delivers in order, so it
+// would have arrived before the marker.
+func expectEachOnce(t *testing.T, ha, hb *Hub, cols []*collector, datas ...string) {
+	t.Helper()
+	for _, c := range cols {
+		for _, d := range datas {
+			eventually(t, "each message", func() bool { return c.count(d) >= 1 })
 		}
 	}
-	time.Sleep(100 * time.Millisecond)
-	for _, c := range []*collector{ca, cb} {
-		for _, d := range []string{`"before"`, `"after"`, `"after from B"`} {
+	ctx := context.Background()
+	if err := ha.Broadcast(ctx, "r", "m", "end from A"); err != nil {
+		t.Fatal(err)
+	}
+	if err := hb.Broadcast(ctx, "r", "m", "end from B"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cols {
+		eventually(t, "end markers", func() bool { return c.has(`"end from A"`) && c.has(`"end from B"`) })
+		for _, d := range datas {
 			if n := c.count(d); n != 1 {
 				t.Fatalf("%s delivered %d times", d, n)
 			}

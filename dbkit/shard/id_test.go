@@ -24,9 +24,26 @@ func TestIDGeneratorCloseTwiceAndConcurrently(t *testing.T) {
 	if err := lock.Exec(`SELECT 1 FROM tk_nodes_close WHERE node = ? FOR UPDATE`, g.Node()).Error; err != nil {
 		t.Fatal(err)
 	}
+	// Let the lock go once a Close is waiting for it in PostgreSQL.
 	go func() {
-		time.Sleep(300 * time.Millisecond)
-		lock.Rollback()
+		defer lock.Rollback()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var waiting int64
+			if err := db.Gorm().Raw(`SELECT count(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting).Error; err != nil {
+				t.Error(err)
+				return
+			}
+			if waiting > 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Error("no Close waited for the locked lease row")
+				return
+			}
+			time.Sleep(5 * time.Millisecond) // polls PostgreSQL, a separate process
+		}
 	}()
 	held := func() int64 {
 		var n int64

@@ -66,28 +66,62 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		RateAuth:    30,
 		RateAPI:     300,
 	}
+	// In this order, so that of several wrong variables the same one is
+	// reported first every time.
+	for _, load := range []func(*config, func(string) string) error{
+		(*config).loadServer,
+		(*config).loadDatabase,
+		(*config).loadStores,
+		(*config).loadDrainDelay,
+		(*config).loadRedisPrefixAndOrigins,
+		(*config).loadSecret,
+		(*config).loadAccess,
+		parseMetricsConfig,
+		(*config).loadTracing,
+		(*config).loadRates,
+	} {
+		if err := load(c, getenv); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// loadServer checks the listen address and reads the mode.
+func (c *config) loadServer(getenv func(string) string) error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		return nil, &configError{"COVET_ADDR", "want host:port, got " + strconv.Quote(c.Addr)}
+		return &configError{"COVET_ADDR", "want host:port, got " + strconv.Quote(c.Addr)}
 	}
 	mode, err := errs.ParseMode(or(getenv("COVET_ENV"), "development"))
 	if err != nil {
-		return nil, &configError{"COVET_ENV", "want development, staging or production"}
+		return &configError{"COVET_ENV", "want development, staging or production"}
 	}
 	c.Mode = mode
+	return nil
+}
 
+// loadDatabase reads COVET_DB_DSN; without it the app uses a SQLite file
+// in the data directory.
+func (c *config) loadDatabase(getenv func(string) string) error {
 	c.DBDSN, c.DBInDataDir = filepath.Join(c.DataDir, "covet-fullstack.db"), true
 	if dsn := strings.TrimSpace(getenv("COVET_DB_DSN")); dsn != "" {
 		c.DBInDataDir = false
+		var err error
 		c.DBDriver, c.DBDSN, err = parseDSN(dsn)
 		if err != nil {
-			return nil, &configError{"COVET_DB_DSN", err.Error()}
+			return &configError{"COVET_DB_DSN", err.Error()}
 		}
 	}
+	return nil
+}
+
+// loadStores splits the Redis addresses and checks the NATS URL.
+func (c *config) loadStores(getenv func(string) string) error {
 	if c.RedisAddr != "" {
 		for _, addr := range strings.Split(c.RedisAddr, ",") {
 			addr = strings.TrimSpace(addr)
 			if _, _, err := net.SplitHostPort(addr); err != nil {
-				return nil, &configError{"COVET_REDIS_ADDR", "want host:port, or a comma-separated list of Redis Cluster nodes"}
+				return &configError{"COVET_REDIS_ADDR", "want host:port, or a comma-separated list of Redis Cluster nodes"}
 			}
 			c.RedisAddrs = append(c.RedisAddrs, addr)
 		}
@@ -95,60 +129,92 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	if u := strings.TrimSpace(getenv("COVET_NATS_URL")); u != "" {
 		p, err := url.Parse(u)
 		if err != nil || (p.Scheme != "nats" && p.Scheme != "tls") || p.Host == "" {
-			return nil, &configError{"COVET_NATS_URL", "want nats://host:port"}
+			return &configError{"COVET_NATS_URL", "want nats://host:port"}
 		}
 		c.NATSURL = u
 	}
-	// Behind a load balancer, readiness fails first and the listener
-	// closes this much later, so the balancer stops sending before
-	// connections are refused.
+	return nil
+}
+
+// loadDrainDelay sets how long the listener stays open after readiness
+// fails: behind a load balancer, readiness fails first and the listener
+// closes this much later, so the balancer stops sending before
+// connections are refused.
+func (c *config) loadDrainDelay(getenv func(string) string) error {
 	if c.Mode != errs.Development {
 		c.DrainDelay = 5 * time.Second
 	}
 	if v := strings.TrimSpace(getenv("COVET_DRAIN_DELAY")); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 || d > 5*time.Minute {
-			return nil, &configError{"COVET_DRAIN_DELAY", "want a duration from 0s to 5m, such as 5s"}
+			return &configError{"COVET_DRAIN_DELAY", "want a duration from 0s to 5m, such as 5s"}
 		}
 		c.DrainDelay = d
 	}
+	return nil
+}
+
+// loadRedisPrefixAndOrigins checks the Redis key prefix and reads the CORS
+// origins (cors.New validates them).
+func (c *config) loadRedisPrefixAndOrigins(getenv func(string) string) error {
 	if strings.ContainsAny(c.RedisPrefix, "{} \t\r\n") || len(c.RedisPrefix) > 64 {
-		return nil, &configError{"COVET_REDIS_PREFIX", "at most 64 characters, without braces or white space"}
+		return &configError{"COVET_REDIS_PREFIX", "at most 64 characters, without braces or white space"}
 	}
 	for _, o := range strings.Split(getenv("COVET_CORS_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.CORSOrigins = append(c.CORSOrigins, o)
 		}
 	}
-	if key := getenv("COVET_SECRET_KEY"); key != "" {
+	return nil
+}
+
+// loadSecret reads COVET_SECRET_KEY: required outside Development, where a
+// random key for this process is the fallback.
+func (c *config) loadSecret(getenv func(string) string) error {
+	key := getenv("COVET_SECRET_KEY")
+	switch {
+	case key != "":
 		if len(key) < 32 {
-			return nil, &configError{"COVET_SECRET_KEY", "must be at least 32 characters"}
+			return &configError{"COVET_SECRET_KEY", "must be at least 32 characters"}
 		}
 		c.SecretKey, c.SecretFromEnv = []byte(key), true
-	} else if c.Mode != errs.Development {
-		return nil, &configError{"COVET_SECRET_KEY", "is required in " + c.Mode.String() + " (at least 32 random characters)"}
-	} else {
+	case c.Mode != errs.Development:
+		return &configError{"COVET_SECRET_KEY", "is required in " + c.Mode.String() + " (at least 32 random characters)"}
+	default:
 		c.SecretKey = make([]byte, 32)
 		_, _ = rand.Read(c.SecretKey)
 	}
+	return nil
+}
+
+// loadAccess reads who is trusted: the proxies whose forwarded client
+// address counts, and the admin's email address.
+func (c *config) loadAccess(getenv func(string) string) error {
 	if p := getenv("COVET_TRUSTED_PROXIES"); p != "" {
+		var err error
 		c.TrustedProxies, err = clientip.ParsePrefixes(strings.Split(p, ",")...)
 		if err != nil {
-			return nil, &configError{"COVET_TRUSTED_PROXIES", err.Error()}
+			return &configError{"COVET_TRUSTED_PROXIES", err.Error()}
 		}
 	}
 	if e := getenv("COVET_ADMIN_EMAIL"); strings.TrimSpace(e) != "" {
 		c.AdminEmail = canonicalEmail(e)
 		if at := strings.LastIndexByte(c.AdminEmail, '@'); at < 1 || at == len(c.AdminEmail)-1 || strings.ContainsAny(c.AdminEmail, " \t\r\n") {
-			return nil, &configError{"COVET_ADMIN_EMAIL", "want an email address"}
+			return &configError{"COVET_ADMIN_EMAIL", "want an email address"}
 		}
 	}
-	if err := parseMetricsConfig(c, getenv); err != nil {
-		return nil, err
-	}
-	if c.Tracing, err = loadTracing(getenv); err != nil {
-		return nil, err
-	}
+	return nil
+}
+
+// loadTracing reads the OpenTelemetry settings.
+func (c *config) loadTracing(getenv func(string) string) error {
+	var err error
+	c.Tracing, err = loadTracing(getenv)
+	return err
+}
+
+// loadRates reads the per-minute rate limits.
+func (c *config) loadRates(getenv func(string) string) error {
 	for _, l := range []struct {
 		name string
 		dst  *int
@@ -156,12 +222,12 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		if v := getenv(l.name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 60_000_000 {
-				return nil, &configError{l.name, "want a whole number of requests per minute from 1 to 60000000"}
+				return &configError{l.name, "want a whole number of requests per minute from 1 to 60000000"}
 			}
 			*l.dst = n
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // parseDSN picks the driver from the DSN: postgres:// or postgresql://,
