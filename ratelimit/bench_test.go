@@ -198,32 +198,3 @@ func BenchmarkMemoryDecideKeys(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkSetHeaders measures the RateLimit field formatting alone, to
-// weigh it against the whole stage (BenchmarkHandlerMemory).
-func BenchmarkSetHeaders(b *testing.B) {
-	for _, legacy := range []bool{false, true} {
-		name := "RateLimit"
-		if legacy {
-			name = "Legacy"
-		}
-		b.Run(name, func(b *testing.B) {
-			set, err := compileSet("", []Policy{PerSecond("burst", 20), PerHour("hour", 1000)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			l := &Limiter{legacy: legacy}
-			var res Result
-			res.n = 2
-			res.d[0] = Decision{Policy: "burst", Allowed: true, Limit: 20, Remaining: 19, ResetAfter: time.Second}
-			res.d[1] = Decision{Policy: "hour", Allowed: true, Limit: 1000, Remaining: 999, ResetAfter: time.Hour}
-			res.summarize()
-			h := make(http.Header, 8)
-			b.ReportAllocs()
-			for b.Loop() {
-				clear(h)
-				l.setHeaders(h, set, &res)
-			}
-		})
-	}
-}
