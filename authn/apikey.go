@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/httpx"
 )
 
 // APIKey is the stored form of an API key: everything but the secret, of
@@ -127,10 +128,10 @@ func (a *APIKeys) Challenge(realm, code string) string {
 	s := "APIKey"
 	sep := " "
 	if realm != "" {
-		s += sep + "realm=" + quote(realm)
+		s += sep + "realm=" + httpx.Quote(realm)
 		sep = ", "
 	}
-	return s + sep + "header=" + quote(a.header)
+	return s + sep + "header=" + httpx.Quote(a.header)
 }
 
 // dummyHash keeps the unknown-ID path doing the same hashing work.

@@ -2,7 +2,6 @@ package authn
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/covetgo/covet/authn/principal"
 	"github.com/covetgo/covet/errs"
@@ -73,26 +72,6 @@ func Reason(err error) string {
 		return re.Reason
 	}
 	return ""
-}
-
-// quote returns s as an RFC 9110 quoted-string, dropping characters that
-// cannot appear in one.
-func quote(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c == '\t' || (c >= 0x20 && c < 0x7f):
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
 
 // BearerChallenge returns an RFC 6750 WWW-Authenticate challenge for the

@@ -112,19 +112,8 @@ func (s *RequestIDStage) trusts(r *http.Request) bool {
 	if s.trustAll {
 		return true
 	}
-	if len(s.trusted) > 0 {
-		var a netip.Addr
-		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-			a = ap.Addr()
-		} else if b, err := netip.ParseAddr(r.RemoteAddr); err == nil {
-			a = b
-		}
-		a = a.Unmap().WithZone("")
-		for _, p := range s.trusted {
-			if p.Contains(a) {
-				return true
-			}
-		}
+	if httpx.PeerIn(r, s.trusted) {
+		return true
 	}
 	return s.trust != nil && s.trust(r)
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/covetgo/covet/errs"
+	"github.com/covetgo/covet/internal/httpx"
 )
 
 // ErrNoCredentials: the request carries no credentials and the stage
@@ -24,7 +25,7 @@ func BearerChallenge(realm, code, description string, scope ...string) string {
 		b.WriteString(sep)
 		b.WriteString(k)
 		b.WriteByte('=')
-		b.WriteString(quote(v))
+		b.WriteString(httpx.Quote(v))
 		sep = ", "
 	}
 	if realm != "" {
@@ -39,25 +40,5 @@ func BearerChallenge(realm, code, description string, scope ...string) string {
 	if len(scope) > 0 {
 		add("scope", strings.Join(scope, " "))
 	}
-	return b.String()
-}
-
-// quote returns s as an RFC 9110 quoted-string, dropping characters that
-// cannot appear in one.
-func quote(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c == '\t' || (c >= 0x20 && c < 0x7f):
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
 	return b.String()
 }

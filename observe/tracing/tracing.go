@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/covetgo/covet/internal/httpx"
 	"github.com/covetgo/covet/observe"
 )
 
@@ -255,19 +256,8 @@ func isUnsetGlobal(tp trace.TracerProvider) bool {
 
 // trusts reports whether r's incoming trace context is continued.
 func (s *Stage) trusts(r *http.Request) bool {
-	if len(s.trusted) > 0 {
-		var a netip.Addr
-		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-			a = ap.Addr()
-		} else if b, err := netip.ParseAddr(r.RemoteAddr); err == nil {
-			a = b
-		}
-		a = a.Unmap().WithZone("")
-		for _, p := range s.trusted {
-			if p.Contains(a) {
-				return true
-			}
-		}
+	if httpx.PeerIn(r, s.trusted) {
+		return true
 	}
 	return s.trust != nil && s.trust(r)
 }
