@@ -159,7 +159,8 @@ func ceilSeconds(d time.Duration) int64 {
 func (l *Limiter) setHeaders(h http.Header, set *policySet, res *Result) {
 	var tmp [256]byte
 	b, ends, nv := l.formatValues(tmp[:0], set, res)
-	vals := storeValues(b, ends[:nv])
+	vals := storeValues(b, ends[:nv], set.header[0])
+	policy := vals[nv : nv+1 : nv+1]
 	var prev []string
 	if len(h) > 0 {
 		prev = h[headerRateLimit]
@@ -171,7 +172,7 @@ func (l *Limiter) setHeaders(h http.Header, set *policySet, res *Result) {
 		h[headerPolicy] = append(pol[:len(pol):len(pol)], set.header[0])
 		h[headerRateLimit] = append(prev[:len(prev):len(prev)], vals[0])
 	} else {
-		h[headerPolicy] = set.header
+		h[headerPolicy] = policy
 		h[headerRateLimit] = vals[0:1:1]
 	}
 	if l.legacy {
@@ -212,21 +213,23 @@ func (l *Limiter) formatValues(b []byte, set *policySet, res *Result) ([]byte, [
 // a fifth of the stage's time (BenchmarkRatelimit in bench/: 332 vs 269
 // ns/op on one hot key), so the values share their block. Each value slice
 // is capped at length 1, so a later Header.Add copies instead of writing
-// into the block.
+// into the block. The block also holds this response's own slot for the
+// policy value, so no header slice is shared between responses and a
+// handler may edit any of them in place.
 type (
 	shortBlock struct {
-		vals [1]string
+		vals [2]string
 		buf  [48]byte
 	}
 	longBlock struct {
-		vals [4]string
+		vals [5]string
 		buf  [128]byte
 	}
 )
 
 // storeValues copies b into memory the response keeps and slices it into
-// the values that end at ends.
-func storeValues(b []byte, ends []int) []string {
+// the values that end at ends, followed by policy.
+func storeValues(b []byte, ends []int, policy string) []string {
 	var vals []string
 	var dst []byte
 	switch {
@@ -235,10 +238,11 @@ func storeValues(b []byte, ends []int) []string {
 		vals, dst = blk.vals[:], blk.buf[:len(b)]
 	case len(b) <= len(longBlock{}.buf):
 		blk := new(longBlock)
-		vals, dst = blk.vals[:len(ends)], blk.buf[:len(b)]
+		vals, dst = blk.vals[:len(ends)+1], blk.buf[:len(b)]
 	default:
-		vals, dst = make([]string, len(ends)), make([]byte, len(b))
+		vals, dst = make([]string, len(ends)+1), make([]byte, len(b))
 	}
+	vals[len(ends)] = policy
 	copy(dst, b)
 	start := 0
 	for i, end := range ends {

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -513,5 +514,41 @@ func TestByIPHashKeepsClientsApart(t *testing.T) {
 		add(a, "a "+v6.String()+"/64", v6)
 		b16[15], b16[9] = 7, 3 // same /64
 		add(a, "a "+v6.String()+"/64", netip.AddrFrom16(b16))
+	}
+}
+
+// TestHeadersEditedInPlaceParallel has handlers overwrite every RateLimit
+// header value in place while other requests are served: each response
+// must own its slices, so the race detector sees nothing and every
+// response still carries the policy.
+func TestHeadersEditedInPlaceParallel(t *testing.T) {
+	t.Parallel()
+	for _, legacy := range []bool{false, true} {
+		l := newLimiter(t, Options{LegacyHeaders: legacy, Policies: []Policy{PerMinute("m", 1_000_000)}})
+		edit := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for _, k := range []string{"RateLimit-Policy", "RateLimit", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} {
+				if v := w.Header()[http.CanonicalHeaderKey(k)]; len(v) > 0 {
+					v[0] = "edited"
+				}
+			}
+		})
+		h := l.Handler(edit)
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 50 {
+					w := serve(h, "192.0.2."+strconv.Itoa(g+1)+":"+strconv.Itoa(i+1))
+					if got := w.Header().Get("RateLimit-Policy"); got != "edited" {
+						t.Errorf("RateLimit-Policy %q after the handler's edit", got)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if got := serve(l.Handler(okHandler), "192.0.2.9:1").Header().Get("RateLimit-Policy"); got != `"m";q=1000000;w=60` {
+			t.Fatalf("a later response's RateLimit-Policy %q: an earlier handler's edit reached it", got)
+		}
 	}
 }
