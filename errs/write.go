@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -70,7 +71,9 @@ func (rd *Renderer) send(w http.ResponseWriter, r *http.Request, e *Error, statu
 		delete(h, k)
 	}
 	for k, v := range e.header {
-		h[k] = v
+		// A copy: e may be a package-level error shared by every request,
+		// and the response's header values must be its own to edit.
+		h[k] = slices.Clone(v)
 	}
 	h.Set("Content-Type", ContentType)
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -545,3 +545,20 @@ func TestInstanceIsURIReference(t *testing.T) {
 		})
 	}
 }
+
+// TestHeaderValuesAreTheResponsesOwn writes one shared error twice and
+// edits the first response's header in place: the second response, and the
+// error, must be untouched.
+func TestHeaderValuesAreTheResponsesOwn(t *testing.T) {
+	t.Parallel()
+	shared := New(KindAuthentication, "no_token", "A bearer token is required.").WithHeader("WWW-Authenticate", `Bearer realm="api"`)
+	for i := range 2 {
+		w := httptest.NewRecorder()
+		Write(w, httptest.NewRequest(http.MethodGet, "/", nil), shared)
+		v := w.Header()["Www-Authenticate"]
+		if len(v) != 1 || v[0] != `Bearer realm="api"` {
+			t.Fatalf("response %d: WWW-Authenticate = %q", i, v)
+		}
+		v[0] = "edited"
+	}
+}

@@ -420,10 +420,6 @@ func newID() []byte {
 	return id
 }
 
-// varyCookie is shared by every response: net/http only reads it, and
-// appending to it (len = cap) copies.
-var varyCookie = []string{"Cookie"}
-
 // commit saves the session if it changed and sets the cookie headers. It
 // runs once, before the response headers go out: decide says what to do,
 // and commit carries it out.
@@ -445,11 +441,9 @@ func (m *Manager) commit(s *Session, h http.Header) error {
 	case refuseLoad:
 		return s.err
 	}
-	if len(h["Vary"]) == 0 {
-		h["Vary"] = varyCookie
-	} else {
-		h.Add("Vary", "Cookie")
-	}
+	// A slice of this response's own: a stage or handler may edit its
+	// Vary in place.
+	h.Add("Vary", "Cookie")
 	var err error
 	if m.stateless != nil {
 		err = m.commitStateless(s, p, h, now)

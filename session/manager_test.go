@@ -551,3 +551,21 @@ func TestPersistentCookieNeverOutlivesTheSession(t *testing.T) {
 		t.Fatalf("renewed cookie must carry the remaining 11h, got %q", line)
 	}
 }
+
+// TestVaryIsTheResponsesOwn edits a response's Vary in place after the
+// session committed it: the next response must still say Cookie, so no
+// Vary slice is shared between responses.
+func TestVaryIsTheResponsesOwn(t *testing.T) {
+	t.Parallel()
+	m := newTestManager(t, Options{})
+	h := m.Handler(http.HandlerFunc(app))
+	for i := range 3 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/set?v=a", nil))
+		v := rec.Header()["Vary"]
+		if len(v) != 1 || v[0] != "Cookie" {
+			t.Fatalf("response %d: Vary = %q, want [Cookie]", i, v)
+		}
+		v[0] = "edited"
+	}
+}
