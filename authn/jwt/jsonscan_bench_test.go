@@ -41,22 +41,9 @@ func claimsWithJSONText(b []byte, c *authn.Claims, dates *[3]gojwt.NumericDate) 
 		if err != nil {
 			return err
 		}
-		switch name {
-		case "iss":
-			c.Issuer, err = stringValue(val)
-		case "sub":
-			c.Subject, err = stringValue(val)
-		case "aud":
-			c.Audience, err = stringList(val, true)
-		case "roles":
-			c.Roles, err = stringList(val, false)
-		case "exp":
-			c.ExpiresAt, err = numericDate(val, &dates[0])
-		case "iat":
-			c.IssuedAt, err = numericDate(val, &dates[2])
-		case "scope":
-			err = c.Scope.UnmarshalJSON(val)
-		}
+		// The same claim decoding as the scanner's, so only the reading
+		// differs.
+		err = setClaim(c, dates, []byte(name), val)
 		if err != nil {
 			return err
 		}
