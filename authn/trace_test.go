@@ -4,36 +4,14 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/covetgo/covet/internal/spantest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 )
-
-// recordingSpan is a span that records: the attributes set on it are kept
-// for the test to read. It is built from the OTel API alone (no SDK).
-type recordingSpan struct {
-	noop.Span
-	mu    sync.Mutex
-	attrs map[attribute.Key]string
-}
-
-func (s *recordingSpan) IsRecording() bool { return true }
-
-func (s *recordingSpan) SetAttributes(kv ...attribute.KeyValue) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.attrs == nil {
-		s.attrs = map[attribute.Key]string{}
-	}
-	for _, a := range kv {
-		s.attrs[a.Key] = a.Value.String()
-	}
-}
 
 // tokenFunc is a TokenVerifier over a function.
 type tokenFunc func(ctx context.Context, token string) (*Principal, error)
@@ -85,7 +63,7 @@ func TestSpanRecordsDecision(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			span := &recordingSpan{}
+			span := &spantest.Span{}
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
 			r = r.WithContext(trace.ContextWithSpan(r.Context(), span))
 			if tt.auth != "" {
@@ -96,22 +74,21 @@ func TestSpanRecordsDecision(t *testing.T) {
 			if w.Code != tt.status {
 				t.Fatalf("status %d, want %d", w.Code, tt.status)
 			}
-			span.mu.Lock()
-			defer span.mu.Unlock()
+			attrs := span.Attrs()
 			// The stage's own attributes are exactly these; a refusal
 			// also carries the problem errs rendered.
-			if got := withPrefix(span.attrs, "covet.authn."); len(got) != len(tt.want) {
-				t.Errorf("attributes %v, want %v", span.attrs, tt.want)
+			if got := spantest.WithPrefix(attrs, "covet.authn."); len(got) != len(tt.want) {
+				t.Errorf("attributes %v, want %v", attrs, tt.want)
 			}
-			if got, want := span.attrs["covet.problem.status"], problemStatus(tt.status); got != want {
+			if got, want := attrs["covet.problem.status"], spantest.ProblemStatus(tt.status); got != want {
 				t.Errorf("covet.problem.status = %q, want %q", got, want)
 			}
 			for k, v := range tt.want {
-				if span.attrs[k] != v {
-					t.Errorf("%s = %q, want %q", k, span.attrs[k], v)
+				if attrs[k] != v {
+					t.Errorf("%s = %q, want %q", k, attrs[k], v)
 				}
 			}
-			for k, v := range span.attrs {
+			for k, v := range attrs {
 				if strings.Contains(v, secret) || strings.Contains(v, "alice") {
 					t.Errorf("%s carries a credential or subject: %q", k, v)
 				}
@@ -134,24 +111,4 @@ func TestSpanRecordingFreeWhenOff(t *testing.T) {
 			t.Errorf("%s: %v allocations, want 0", name, n)
 		}
 	}
-}
-
-// withPrefix returns the attributes whose names start with prefix.
-func withPrefix(attrs map[attribute.Key]string, prefix string) map[attribute.Key]string {
-	out := map[attribute.Key]string{}
-	for k, v := range attrs {
-		if strings.HasPrefix(string(k), prefix) {
-			out[k] = v
-		}
-	}
-	return out
-}
-
-// problemStatus is the covet.problem.status a response with status
-// records: none for a success.
-func problemStatus(status int) string {
-	if status < 400 {
-		return ""
-	}
-	return strconv.Itoa(status)
 }

@@ -5,37 +5,14 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/covetgo/covet/authn/principal"
+	"github.com/covetgo/covet/internal/spantest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 )
-
-// recordingSpan is a span that records: the attributes set on it are kept
-// for the test to read. It is built from the OTel API alone (no SDK).
-type recordingSpan struct {
-	noop.Span
-	mu    sync.Mutex
-	attrs map[attribute.Key]string
-}
-
-func (s *recordingSpan) IsRecording() bool { return true }
-
-func (s *recordingSpan) SetAttributes(kv ...attribute.KeyValue) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.attrs == nil {
-		s.attrs = map[attribute.Key]string{}
-	}
-	for _, a := range kv {
-		s.attrs[a.Key] = a.Value.String()
-	}
-}
 
 func TestSpanRecordsDecision(t *testing.T) {
 	t.Parallel()
@@ -73,7 +50,7 @@ func TestSpanRecordsDecision(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			span := &recordingSpan{}
+			span := &spantest.Span{}
 			ctx := trace.ContextWithSpan(context.Background(), span)
 			if tt.p != nil {
 				ctx = principal.With(ctx, tt.p)
@@ -83,29 +60,27 @@ func TestSpanRecordsDecision(t *testing.T) {
 			if w.Code != tt.status {
 				t.Fatalf("status %d, want %d", w.Code, tt.status)
 			}
-			span.mu.Lock()
-			defer span.mu.Unlock()
+			attrs := span.Attrs()
 			want := map[attribute.Key]string{attrPolicy: tt.policy, attrDecision: tt.decision}
-			if len(withPrefix(span.attrs, "covet.authz.")) != len(want) || span.attrs[attrPolicy] != tt.policy || span.attrs[attrDecision] != tt.decision {
-				t.Errorf("attributes %v, want %v", span.attrs, want)
+			if len(spantest.WithPrefix(attrs, "covet.authz.")) != len(want) || attrs[attrPolicy] != tt.policy || attrs[attrDecision] != tt.decision {
+				t.Errorf("attributes %v, want %v", attrs, want)
 			}
 			// A refusal also carries the problem errs rendered.
-			if got, want := span.attrs["covet.problem.status"], problemStatus(tt.status); got != want {
+			if got, want := attrs["covet.problem.status"], spantest.ProblemStatus(tt.status); got != want {
 				t.Errorf("covet.problem.status = %q, want %q", got, want)
 			}
 		})
 	}
 	t.Run("Check", func(t *testing.T) {
 		t.Parallel()
-		span := &recordingSpan{}
+		span := &spantest.Span{}
 		ctx := principal.With(trace.ContextWithSpan(context.Background(), span), reader)
 		if err := a.Check(ctx, "users:delete"); !errors.Is(err, ErrForbidden) {
 			t.Fatalf("Check = %v", err)
 		}
-		span.mu.Lock()
-		defer span.mu.Unlock()
-		if span.attrs[attrPolicy] != "users:delete" || span.attrs[attrDecision] != "deny" {
-			t.Errorf("attributes %v", span.attrs)
+		attrs := span.Attrs()
+		if attrs[attrPolicy] != "users:delete" || attrs[attrDecision] != "deny" {
+			t.Errorf("attributes %v", attrs)
 		}
 	})
 }
@@ -121,24 +96,4 @@ func TestSpanRecordingFreeWhenOff(t *testing.T) {
 			t.Errorf("%s: %v allocations, want 0", name, n)
 		}
 	}
-}
-
-// withPrefix returns the attributes whose names start with prefix.
-func withPrefix(attrs map[attribute.Key]string, prefix string) map[attribute.Key]string {
-	out := map[attribute.Key]string{}
-	for k, v := range attrs {
-		if strings.HasPrefix(string(k), prefix) {
-			out[k] = v
-		}
-	}
-	return out
-}
-
-// problemStatus is the covet.problem.status a response with status
-// records: none for a success.
-func problemStatus(status int) string {
-	if status < 400 {
-		return ""
-	}
-	return strconv.Itoa(status)
 }
