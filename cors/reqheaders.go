@@ -2,6 +2,7 @@ package cors
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/covetgo/covet/internal/httpx"
 )
@@ -59,22 +60,38 @@ func (s *headerSet) acceptsRequestHeaders(lines []string) bool {
 	}
 	names := 0
 	for _, l := range lines {
-		for i := 0; i < len(l); {
-			if c := l[i]; c == ',' || c == ' ' || c == '\t' {
-				i++ // separators and optional whitespace
+		for l != "" {
+			var item string
+			item, l, _ = strings.Cut(l, ",")
+			item = trimOWS(item)
+			if item == "" {
 				continue
 			}
-			name, next, upper, ok := nextName(l, i)
-			if !ok {
+			if names++; names > maxACRHNames {
 				return false
 			}
-			i = next
-			if names++; names > maxACRHNames || !s.allows(name, upper) {
+			// The set holds only valid lowercase names, so an exact hit
+			// needs no further check: the form browsers send.
+			if !s.all && s.has(item) {
+				continue
+			}
+			if !s.allows(item) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// trimOWS removes optional whitespace (spaces and tabs) around s.
+func trimOWS(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // withinBounds checks the number of lines and bytes before anything is
@@ -90,40 +107,17 @@ func withinBounds(lines []string) bool {
 	return total <= maxACRHBytes
 }
 
-// nextName reads the name that starts at l[i] and the optional whitespace
-// after it, which must end the line or come before a comma. It returns the
-// name, where scanning goes on, and whether the name has uppercase letters.
-func nextName(l string, i int) (name string, next int, upper, ok bool) {
-	start := i
-	for ; i < len(l) && httpx.IsTokenChar(l[i]); i++ {
-		if l[i] <= 'Z' && l[i] >= 'A' {
-			upper = true
-		}
+// allows reports whether name is a valid header name that the set holds,
+// compared case-insensitively, without allocating.
+func (s *headerSet) allows(name string) bool {
+	if !httpx.IsToken(name) {
+		return false
 	}
-	if i == start {
-		return "", i, false, false // a byte that is neither a token byte, OWS nor a comma
-	}
-	name = l[start:i]
-	for i < len(l) && (l[i] == ' ' || l[i] == '\t') {
-		i++
-	}
-	if i < len(l) && l[i] != ',' {
-		return "", i, false, false
-	}
-	return name, i, upper, true
-}
-
-// allows reports whether the set holds name, compared case-insensitively,
-// without allocating; upper says whether name has uppercase letters.
-func (s *headerSet) allows(name string, upper bool) bool {
 	if s.all {
 		return true
 	}
 	if len(name) > s.maxLen || len(name) > maxHeaderLen {
 		return false
-	}
-	if !upper {
-		return s.has(name)
 	}
 	var buf [maxHeaderLen]byte
 	n := copy(buf[:], name)
@@ -132,16 +126,7 @@ func (s *headerSet) allows(name string, upper bool) bool {
 			buf[k] = b + ('a' - 'A')
 		}
 	}
-	if s.names != nil {
-		_, ok := s.names[string(buf[:n])]
-		return ok
-	}
-	for _, f := range s.few {
-		if string(buf[:n]) == f {
-			return true
-		}
-	}
-	return false
+	return s.has(string(buf[:n]))
 }
 
 // has reports whether the set holds name, which is lowercase.
