@@ -82,6 +82,50 @@ func BenchmarkCORS(b *testing.B) {
 	}
 }
 
+// BenchmarkCORSFloor measures the least any stage that has rs/cors write
+// its headers, and keeps rs/cors's shared slices out of the response, must
+// add to plain rs/cors: one fresh array per response, a Vary slice in it
+// that rs/cors appends to (a map write), and Access-Control-Allow-Credentials
+// written from it (the map write plain rs/cors makes too). It checks
+// nothing else: no dispatch, no refusal handling, no Vary from earlier
+// stages. The stage's own cost is to be read against it.
+func BenchmarkCORSFloor(b *testing.B) {
+	noop := func(http.ResponseWriter, *http.Request) {}
+	o := rscors.Options{
+		AllowedOrigins: []string{"https://app.example.com"}, AllowedMethods: []string{"GET", "POST", "PUT"},
+		AllowedHeaders: []string{"Authorization", "Content-Type"}, OptionsPassthrough: true,
+	}
+	inner := rscors.New(o)
+	o.AllowCredentials, o.OptionsPassthrough = true, false
+	plain := rscors.New(o).Handler(http.HandlerFunc(noop))
+	floor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		v := make([]string, 2)
+		h["Vary"] = v[0:0:1]
+		inner.ServeHTTP(w, r, noop)
+		v[1] = "true"
+		h["Access-Control-Allow-Credentials"] = v[1:2:2]
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
+	for _, tc := range corsCases()[:2] {
+		for _, s := range []struct {
+			name string
+			h    http.Handler
+		}{{"floor", floor}, {"rscors", plain}} {
+			b.Run(tc.name+"/"+s.name, func(b *testing.B) {
+				w := &discardWriter{h: http.Header{}}
+				b.ReportAllocs()
+				for b.Loop() {
+					clear(w.h)
+					s.h.ServeHTTP(w, tc.req)
+				}
+			})
+		}
+	}
+}
+
 // TestCORSPeersAgree checks that the three stages answer the benchmark
 // requests alike, so the comparison is between equal work.
 func TestCORSPeersAgree(t *testing.T) {
