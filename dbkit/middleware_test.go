@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -123,6 +124,30 @@ func TestMiddlewareTransactionPerRequest(t *testing.T) {
 			db.Gorm().Model(&tkAccount{}).Where("id = ?", 999999).Count(&n)
 			if n != 0 {
 				t.Error("the failed nested Tx's row was committed")
+			}
+			// net/http panics on a status outside 100-999 when it is
+			// written: the transaction must not be committed first.
+			for i, code := range []int{0, 99, 1000} {
+				t.Run(fmt.Sprintf("invalid status %d rolls back", code), func(t *testing.T) {
+					rowID := int64(5001 + i)
+					h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						From(r.Context()).Create(&tkAccount{ID: rowID})
+						w.WriteHeader(code)
+					}))
+					func() {
+						defer func() {
+							if r := recover(); r == nil {
+								t.Fatalf("WriteHeader(%d) did not panic", code)
+							}
+						}()
+						h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/", nil))
+					}()
+					var n int64
+					db.Gorm().Model(&tkAccount{}).Where("id = ?", rowID).Count(&n)
+					if n != 0 {
+						t.Fatalf("a request that wrote status %d committed", code)
+					}
+				})
 			}
 			t.Run("panic rolls back and re-panics", func(t *testing.T) {
 				h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

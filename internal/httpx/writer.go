@@ -127,6 +127,13 @@ func (w *Writer) WriteHeader(code int) {
 	if w.replaced != nil {
 		return
 	}
+	if code < 100 || code > 999 {
+		// net/http panics on such a code: it goes straight there, so no
+		// hook commits, saves or decides anything on a response that
+		// never starts.
+		w.rw.WriteHeader(code)
+		return
+	}
 	if !informational(code) && !w.started && !w.start(code, code) {
 		return
 	}

@@ -376,3 +376,25 @@ func TestWriterHookSkipsInformational(t *testing.T) {
 		t.Fatalf("hook saw %v, codes passed on %v", h.codes, rec.codes)
 	}
 }
+
+// TestWriterInvalidCodeRunsNoHook: net/http panics on a status outside
+// 100-999, so the hook (a commit, a session save) must not run first.
+func TestWriterInvalidCodeRunsNoHook(t *testing.T) {
+	t.Parallel()
+	for _, code := range []int{-1, 0, 99, 1000} {
+		h := &hookRecorder{}
+		var w Writer
+		w.Reset(httptest.NewRecorder(), h)
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("WriteHeader(%d) did not panic", code)
+				}
+			}()
+			w.WriteHeader(code)
+		}()
+		if len(h.codes) != 0 || w.Started() {
+			t.Errorf("WriteHeader(%d) ran the hook (%v) or started the response", code, h.codes)
+		}
+	}
+}
