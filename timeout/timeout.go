@@ -287,9 +287,13 @@ func (tw *writer) FlushError() error {
 func (tw *writer) Flush() { _ = tw.FlushError() }
 
 // Hijack hands the connection over; the deadline then writes nothing.
+// Past the deadline the 503 goes out instead, as for a status.
 func (tw *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
+	if tw.state == pending {
+		tw.answerIfExpired()
+	}
 	if tw.state == timedOut {
 		return nil, nil, http.ErrHandlerTimeout
 	}
