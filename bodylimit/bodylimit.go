@@ -65,6 +65,9 @@ func (s *Stage) Handler(next http.Handler) http.Handler {
 			return
 		}
 		lw := &limitWriter{req: r, err: s.err}
+		if h := w.Header(); len(h) > 0 {
+			lw.outer = h.Clone()
+		}
 		lw.out.Reset(w, lw)
 		r.Body = &limitBody{ReadCloser: http.MaxBytesReader(w, r.Body, s.max), w: lw}
 		next.ServeHTTP(&lw.out, r)
@@ -88,7 +91,12 @@ func (b *limitBody) Read(p []byte) (int, error) {
 }
 
 // limitWriter replaces the handler's answer with 413 when the body crossed
-// the cap before the response started. The handler writes through out,
+// the cap before the response started. The 413 goes out with the headers
+// the response had when the request reached the stage (outer's copy:
+// security headers, CORS, Vary of the stages outside) and the problem's
+// own: whatever the handler or a stage inside set for the answer it meant
+// to send (a session cookie, Location, Content-Disposition, ETag, a cache
+// policy) is not part of the 413. The handler writes through out,
 // the shared wrapper, which asks BeforeStart as the response starts. The
 // body is read on the handler's goroutine, but a stage inside this one
 // (timeout) may write from another, so the crossing is an atomic; out is
@@ -97,6 +105,7 @@ type limitWriter struct {
 	out      httpx.Writer
 	req      *http.Request
 	err      error
+	outer    http.Header // the headers as the stage received the response
 	exceeded atomic.Bool
 }
 
@@ -104,15 +113,25 @@ type limitWriter struct {
 // when the body crossed the cap (a 413 of the handler's own goes out).
 func (lw *limitWriter) BeforeStart(w http.ResponseWriter, code int) error {
 	if lw.exceeded.Load() && code != http.StatusRequestEntityTooLarge {
-		errs.Write(w, lw.req, lw.err)
+		lw.answer(w)
 		return lw.err
 	}
 	return nil
 }
 
+// answer writes the 413 to w, on the headers the stage received.
+func (lw *limitWriter) answer(w http.ResponseWriter) {
+	h := w.Header()
+	clear(h)
+	for k, v := range lw.outer {
+		h[k] = v
+	}
+	errs.Write(w, lw.req, lw.err)
+}
+
 // finish answers 413 for a handler that crossed the cap and wrote nothing.
 func (lw *limitWriter) finish() {
 	if lw.exceeded.Load() && !lw.out.Started() {
-		errs.Write(lw.out.Unwrap(), lw.req, lw.err)
+		lw.answer(lw.out.Unwrap())
 	}
 }

@@ -12,6 +12,13 @@
 // response has its answer replaced by the stage's 413 problem
 // (code "payload_too_large").
 //
+// A 413 that replaces the handler's answer is the stage's own response: it
+// carries the headers the response had when the request reached the stage
+// (what the stages outside set: security headers, CORS, Vary) and the
+// problem's own, and none of the headers the handler or a stage inside set
+// for the answer it meant to send, such as a renewed session cookie,
+// Location, Content-Disposition, ETag or Cache-Control.
+//
 // Mount it per route with the cap each route needs; smaller caps inside
 // (such as validate's own body limit) still apply:
 //

@@ -16,7 +16,10 @@ import (
 // the response had already started, a second response would corrupt it, so
 // Recover aborts the connection instead (by panicking with
 // http.ErrAbortHandler after logging), which the client sees as a truncated
-// response.
+// response. The 500 carries neither the handler's representation headers
+// nor the ones that belong to the answer it meant to send (Set-Cookie,
+// Location, Content-Location, Refresh, Link); the other headers, such as
+// the security headers and Vary of the stages outside, stay.
 func Recover(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tw := httpx.Acquire(w, nil)
@@ -64,9 +67,22 @@ func handlePanic(w http.ResponseWriter, r *http.Request, v any, started bool) {
 	if started {
 		panic(http.ErrAbortHandler)
 	}
+	// The 500 replaces the handler's answer: what the handler set for it
+	// does not go out with the problem (send drops the representation
+	// headers).
+	h := w.Header()
+	for _, k := range answerHeaders {
+		delete(h, k)
+	}
 	// Write logs 5xx errors itself; this one is logged above, with the stack.
 	rd.send(w, r, e, http.StatusInternalServerError, observe.RequestIDFrom(r.Context()))
 }
+
+// answerHeaders are the headers, besides the representation headers, that
+// belong to the answer a handler meant to send and not to a response that
+// replaces it: a cookie whose state change did not finish, a redirect, a
+// refresh, hints for the content.
+var answerHeaders = []string{"Set-Cookie", "Location", "Content-Location", "Refresh", "Link"}
 
 var representationHeaders = []string{
 	"Content-Type", "Content-Length", "Content-Encoding", "Content-Disposition",

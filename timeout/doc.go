@@ -8,7 +8,11 @@
 // (code "request_timeout", with the correlation ID) and every later write of
 // the handler fails with http.ErrHandlerTimeout. A response that had already
 // started when the deadline passed is left alone: the handler sees the
-// cancelled context and decides.
+// cancelled context and decides. An informational response (such as 103
+// Early Hints) does not start the response: it goes out with the headers
+// the handler has set so far, which reach the final response only as they
+// stand when it starts and never the 503; a 1xx written after the deadline
+// is not sent.
 //
 // Unlike http.TimeoutHandler, the stage does not buffer the response: the
 // handler's writes go straight to the connection, so streaming, Flush,

@@ -201,12 +201,51 @@ func (tw *writer) WriteHeader(code int) {
 		return
 	}
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
-		copyHeader(tw.w.Header(), tw.header)
-		tw.w.WriteHeader(code)
+		tw.inform(code)
 		return
 	}
 	tw.start()
 	tw.w.WriteHeader(code)
+}
+
+// inform sends the informational response code. Before the response
+// starts, it goes out with the handler's headers on top of the real ones,
+// which are then put back as they were: the handler's headers reach the
+// final response only as they stand when it starts (as net/http sends
+// them), and never the stage's 503. Past the deadline the 503 goes out
+// instead. The caller holds mu.
+func (tw *writer) inform(code int) {
+	if tw.state == pending {
+		tw.answerIfExpired()
+	}
+	switch tw.state {
+	case timedOut:
+		return
+	case started:
+		tw.w.WriteHeader(code)
+		return
+	}
+	h := tw.w.Header()
+	var prev http.Header // the real values the handler's headers cover
+	for k, v := range tw.header {
+		if old, ok := h[k]; ok {
+			if prev == nil {
+				prev = make(http.Header)
+			}
+			prev[k] = old
+		}
+		h[k] = v
+	}
+	// net/http has written the 1xx when WriteHeader returns (HTTP/2 waits
+	// for the frame too), so the map is free to restore.
+	tw.w.WriteHeader(code)
+	for k := range tw.header {
+		if old, ok := prev[k]; ok {
+			h[k] = old
+		} else {
+			delete(h, k)
+		}
+	}
 }
 
 func (tw *writer) Write(p []byte) (int, error) {
@@ -248,9 +287,13 @@ func (tw *writer) FlushError() error {
 func (tw *writer) Flush() { _ = tw.FlushError() }
 
 // Hijack hands the connection over; the deadline then writes nothing.
+// Past the deadline the 503 goes out instead, as for a status.
 func (tw *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
+	if tw.state == pending {
+		tw.answerIfExpired()
+	}
 	if tw.state == timedOut {
 		return nil, nil, http.ErrHandlerTimeout
 	}
