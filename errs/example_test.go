@@ -80,3 +80,24 @@ func ExampleRenderer_Handler() {
 	// Output:
 	// 404 {"type":"about:blank","title":"Not Found","status":404,"detail":"No note has this ID.","instance":"/notes/7","code":"note_not_found","context":{"id":7}}
 }
+
+// A stage that saves state as the response starts replaces the handler's
+// answer when the save fails: the cookie and redirect meant for that answer
+// do not go out with the problem, the outer stages' headers do.
+func ExampleReplace() {
+	save := func() error { return errs.New(errs.KindServiceUnavailable, "store_unavailable", "The store is unavailable.") }
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "step", Value: "2"})
+		w.Header().Set("Location", "/wizard/2")
+		if err := save(); err != nil {
+			errs.Replace(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusSeeOther)
+	}
+	rec := httptest.NewRecorder()
+	rec.Header().Set("X-Content-Type-Options", "nosniff") // an outer stage's
+	handler(rec, httptest.NewRequest(http.MethodPost, "/wizard/1", nil))
+	fmt.Println(rec.Code, rec.Header().Get("Set-Cookie") == "", rec.Header().Get("Location") == "", rec.Header().Get("X-Content-Type-Options"))
+	// Output: 503 true true nosniff
+}

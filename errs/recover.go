@@ -69,20 +69,11 @@ func handlePanic(w http.ResponseWriter, r *http.Request, v any, started bool) {
 	}
 	// The 500 replaces the handler's answer: what the handler set for it
 	// does not go out with the problem (send drops the representation
-	// headers).
-	h := w.Header()
-	for _, k := range answerHeaders {
-		delete(h, k)
-	}
+	// headers), as with Replace.
+	dropAnswerHeaders(w.Header())
 	// Write logs 5xx errors itself; this one is logged above, with the stack.
 	rd.send(w, r, e, http.StatusInternalServerError, observe.RequestIDFrom(r.Context()))
 }
-
-// answerHeaders are the headers, besides the representation headers, that
-// belong to the answer a handler meant to send and not to a response that
-// replaces it: a cookie whose state change did not finish, a redirect, a
-// refresh, hints for the content.
-var answerHeaders = []string{"Set-Cookie", "Location", "Content-Location", "Refresh", "Link"}
 
 var representationHeaders = []string{
 	"Content-Type", "Content-Length", "Content-Encoding", "Content-Disposition",

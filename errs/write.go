@@ -36,6 +36,31 @@ func Write(w http.ResponseWriter, r *http.Request, err error) {
 	rendererFor(r).Write(w, r, err)
 }
 
+// Replace writes err, as Write does, as the response that replaces the one
+// the handler meant to send: for a stage that refuses the handler's answer
+// as it starts (a commit or a session save that failed). Besides the
+// representation headers Write drops, the headers that belong to that
+// answer (Set-Cookie, Location, Content-Location, Refresh, Link) do not go
+// out; the others, such as the security headers and Vary of the stages
+// outside, stay. Recover's 500 follows the same rule.
+func Replace(w http.ResponseWriter, r *http.Request, err error) {
+	dropAnswerHeaders(w.Header())
+	Write(w, r, err)
+}
+
+// answerHeaders are the headers, besides the representation headers, that
+// belong to the answer a handler meant to send and not to a response that
+// replaces it: a cookie whose state change did not finish, a redirect, a
+// refresh, hints for the content.
+var answerHeaders = []string{"Set-Cookie", "Location", "Content-Location", "Refresh", "Link"}
+
+// dropAnswerHeaders deletes answerHeaders from h.
+func dropAnswerHeaders(h http.Header) {
+	for _, k := range answerHeaders {
+		delete(h, k)
+	}
+}
+
 // Write renders err as an RFC 9457 problem+json response (see the package
 // function Write for the shape). Validation errors add "errors": [{field,
 // pointer, rule, param, message}]. What else is shown depends on the Mode.
