@@ -183,8 +183,8 @@ func (w *txWriter) BeforeStart(rw http.ResponseWriter, code int) error {
 }
 
 // decide commits on a 1xx-3xx status and rolls back on 4xx/5xx. When the
-// commit fails it answers with the problem on rw and returns
-// errResponseReplaced.
+// commit fails it answers with the problem on rw, without the headers of
+// the handler's answer (errs.Replace), and returns errResponseReplaced.
 func (w *txWriter) decide(rw http.ResponseWriter, code int) error {
 	w.decided = true
 	if tx := w.tx; tx != nil {
@@ -192,7 +192,7 @@ func (w *txWriter) decide(rw http.ResponseWriter, code int) error {
 		if code >= 400 {
 			tx.Rollback()
 		} else if err := commit(w.ctx, tx); err != nil {
-			errs.Write(rw, w.r, w.m.db.MapErrorContext(w.r.Context(), err))
+			errs.Replace(rw, w.r, w.m.db.MapErrorContext(w.r.Context(), err))
 			return errResponseReplaced
 		}
 	}

@@ -189,13 +189,25 @@ func TestMiddlewareCommitFailureBecomesProblem(t *testing.T) {
 		if err := g.Exec(`INSERT INTO tk_deferred VALUES (1, 'a@example.com'), (2, 'a@example.com')`).Error; err != nil {
 			t.Fatalf("deferred insert failed early: %v", err)
 		}
+		// Headers of the answer the handler meant to send.
+		http.SetCookie(w, &http.Cookie{Name: "signed_up", Value: "1"})
+		w.Header().Set("Location", "/accounts/1")
 		_, err := w.Write([]byte("secret body"))
 		if err == nil {
 			t.Error("Write after a failed commit succeeded")
 		}
 	}))
 	rec := httptest.NewRecorder()
+	rec.Header().Set("X-Frame-Options", "DENY") // an outer stage's
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", nil))
+	for _, k := range []string{"Set-Cookie", "Location"} {
+		if v := rec.Header().Get(k); v != "" {
+			t.Errorf("the problem replacing the handler's answer carries its %s: %q", k, v)
+		}
+	}
+	if rec.Header().Get("X-Frame-Options") != "DENY" {
+		t.Error("an outer stage's header was dropped")
+	}
 	if rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), CodeUniqueViolation) {
 		t.Fatalf("status %d %s; want 409 %s", rec.Code, rec.Body, CodeUniqueViolation)
 	}
