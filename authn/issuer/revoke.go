@@ -10,8 +10,10 @@ import (
 )
 
 // RevocationStore revokes access tokens before they expire: one token by
-// its "jti", or every token of a subject issued before a time (a password
-// change, a disabled account, "log out everywhere"). It is a
+// its "jti", every token of one login by its "sid" (a login ended by
+// Logout, RevokeLogin, Revoke or refresh-token reuse), or every token of a
+// subject issued before a time (a password change, a disabled account,
+// "log out everywhere"). It is a
 // RevocationList, so a Verifier consults it on every request, cached tokens
 // included; give it to Options.Revocations and the Issuer's verifiers
 // and refreshes use it too.
@@ -24,6 +26,10 @@ type RevocationStore interface {
 	// RevokeToken revokes the token of subject with the given jti until
 	// exp (its expiry: after that the verifier refuses it anyway).
 	RevokeToken(ctx context.Context, subject, jti string, exp time.Time) error
+	// RevokeLogin revokes every token of subject whose "sid" is loginID,
+	// issued before or after the call, remembering it until keepUntil
+	// (when the last token the login may hold has expired).
+	RevokeLogin(ctx context.Context, subject, loginID string, keepUntil time.Time) error
 	// RevokeSubject revokes every token of subject issued before before,
 	// remembering the cut-off until keepUntil (the end of the longest-lived
 	// credential it must catch). A later cut-off replaces an earlier one;
@@ -58,7 +64,8 @@ type MemoryRevocations struct {
 
 type memRevoked struct {
 	before, keep time.Time
-	jtis         map[string]time.Time // jti → exp
+	jtis         map[string]time.Time // jti → until
+	sids         map[string]time.Time // login → until
 }
 
 // NewMemoryRevocations returns an empty list. now may be nil (time.Now).
@@ -79,6 +86,11 @@ func (m *MemoryRevocations) Revoked(_ context.Context, c *authn.Claims) (bool, e
 	}
 	if c.ID != "" {
 		if _, ok := r.jtis[c.ID]; ok {
+			return true, nil
+		}
+	}
+	if c.SessionID != "" {
+		if _, ok := r.sids[c.SessionID]; ok {
 			return true, nil
 		}
 	}
@@ -108,15 +120,17 @@ func (m *MemoryRevocations) sweep() {
 	}
 	m.lastScan = now
 	for s, r := range m.subjects {
-		for j, exp := range r.jtis {
-			if !now.Before(exp) {
-				delete(r.jtis, j)
+		for _, set := range []map[string]time.Time{r.jtis, r.sids} {
+			for k, until := range set {
+				if !now.Before(until) {
+					delete(set, k)
+				}
 			}
 		}
 		if !now.Before(r.keep) {
 			r.before, r.keep = time.Time{}, time.Time{}
 		}
-		if len(r.jtis) == 0 && r.before.IsZero() {
+		if len(r.jtis) == 0 && len(r.sids) == 0 && r.before.IsZero() {
 			delete(m.subjects, s)
 		}
 	}
@@ -134,6 +148,23 @@ func (m *MemoryRevocations) RevokeToken(_ context.Context, subject, jti string, 
 		r.jtis = map[string]time.Time{}
 	}
 	r.jtis[jti] = exp
+	return nil
+}
+
+// RevokeLogin implements RevocationStore.
+func (m *MemoryRevocations) RevokeLogin(_ context.Context, subject, loginID string, keepUntil time.Time) error {
+	if loginID == "" {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.entry(subject)
+	if r.sids == nil {
+		r.sids = map[string]time.Time{}
+	}
+	if keepUntil.After(r.sids[loginID]) {
+		r.sids[loginID] = keepUntil
+	}
 	return nil
 }
 

@@ -348,9 +348,107 @@ func (failingRevocations) Revoked(context.Context, *authn.Claims) (bool, error) 
 func (failingRevocations) RevokeToken(context.Context, string, string, time.Time) error {
 	return errStoreDown
 }
+func (failingRevocations) RevokeLogin(context.Context, string, string, time.Time) error {
+	return errStoreDown
+}
 func (failingRevocations) RevokeSubject(context.Context, string, time.Time, time.Time) error {
 	return errStoreDown
 }
 func (failingRevocations) RevokedBefore(context.Context, string) (time.Time, error) {
 	return time.Time{}, errStoreDown
+}
+
+// Ending a login ends its access tokens too, cached ones included: every
+// token whose "sid" is the login, whichever device holds it, when the
+// refresh token is reused (theft), on RevokeLogin, on Logout with another
+// of its access tokens, and on Revoke with its refresh token. Other logins
+// of the same subject go on.
+func TestRevokedLoginRevokesItsAccessTokens(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Now()}
+	for name, st := range tokenStores(t, c.Now) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: st.refresh, Revocations: st.revoked, RefreshReuseGrace: time.Second, Now: c.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := iss.Verifier(jwt.VerifierOptions{CacheSize: 100})
+			subject := "kim-" + name
+			login := func() TokenPair {
+				t.Helper()
+				p, err := iss.IssuePair(ctx, Grant{Subject: subject})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			refresh := func(tok string) TokenPair {
+				t.Helper()
+				p, err := iss.Refresh(ctx, tok)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			valid := func(what string, toks ...string) {
+				t.Helper()
+				for _, tok := range toks {
+					if _, err := v.Verify(ctx, tok); err != nil {
+						t.Fatalf("%s: %v (%s)", what, err, authn.Reason(err))
+					}
+				}
+			}
+			revoked := func(what string, toks ...string) {
+				t.Helper()
+				for _, tok := range toks {
+					if _, err := v.Verify(ctx, tok); !errors.Is(err, authn.ErrInvalidToken) || authn.Reason(err) != "revoked" {
+						t.Fatalf("%s: %v (%s)", what, err, authn.Reason(err))
+					}
+				}
+			}
+			stolen, other := login(), login()
+			next := refresh(stolen.RefreshToken)
+			valid("before reuse", stolen.AccessToken, next.AccessToken, other.AccessToken) // now cached
+
+			// The old refresh token comes back after the reuse interval:
+			// someone copied it. Both copies of the login's access tokens go.
+			c.Add(2 * time.Second)
+			if _, err := iss.Refresh(ctx, stolen.RefreshToken); authn.Reason(err) != "reused" {
+				t.Fatalf("reuse: %v (%s)", err, authn.Reason(err))
+			}
+			revoked("access token of a reused login", stolen.AccessToken, next.AccessToken)
+			valid("another login of the subject after reuse", other.AccessToken)
+
+			// RevokeLogin by the ID kept server-side.
+			other2 := refresh(other.RefreshToken)
+			third := login()
+			if err := iss.RevokeLogin(ctx, other.LoginID); err != nil {
+				t.Fatal(err)
+			}
+			revoked("access token after RevokeLogin", other.AccessToken, other2.AccessToken)
+			valid("another login after RevokeLogin", third.AccessToken)
+
+			// Logout with one access token ends the login's others too.
+			third2 := refresh(third.RefreshToken)
+			fourth := login()
+			p, err := v.Verify(ctx, third2.AccessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := iss.Logout(ctx, p.Claims); err != nil {
+				t.Fatal(err)
+			}
+			revoked("the login's other access token after Logout", third.AccessToken)
+			valid("another login after Logout", fourth.AccessToken)
+
+			// Revoke with the refresh token (RFC 7009 section 2.1).
+			fifth := login()
+			if err := iss.Revoke(ctx, fourth.RefreshToken); err != nil {
+				t.Fatal(err)
+			}
+			revoked("access token after Revoke", fourth.AccessToken)
+			valid("another login after Revoke", fifth.AccessToken)
+		})
+	}
 }
