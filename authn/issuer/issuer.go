@@ -635,12 +635,6 @@ func (i *Issuer) reloadGrant(ctx context.Context, fam string, rec *RefreshRecord
 	return g, nil
 }
 
-// revocationMargin is how long past the expiry of the last access token
-// it may catch a revocation is kept: the longest Leeway a Verifier
-// accepts (5 minutes, during which it still takes an expired token), and
-// a minute of clock skew between instances.
-const revocationMargin = 6 * time.Minute
-
 // revokeAccess revokes, through Options.Revocations, every access token of
 // subject whose "sid" is fam, until the last one the login may hold has
 // expired. A login has no new access token once its family is revoked, so
@@ -650,7 +644,7 @@ func (i *Issuer) revokeAccess(ctx context.Context, subject, fam string) error {
 	if r == nil || subject == "" || fam == "" {
 		return nil
 	}
-	if err := r.RevokeLogin(ctx, subject, fam, i.now().Add(i.opts.AccessTTL+revocationMargin)); err != nil {
+	if err := r.RevokeLogin(ctx, subject, fam, i.now().Add(i.opts.AccessTTL+RevocationMargin)); err != nil {
 		return authn.ErrUnavailable.WithCause(err)
 	}
 	return nil
@@ -749,8 +743,9 @@ func (i *Issuer) RevokeSubject(ctx context.Context, subject string, before time.
 		return errs.Configf("authn: Options.Revocations is not set")
 	}
 	// The cut-off must outlive every credential it catches: the longest
-	// login, and the access tokens issued in it.
-	keep := i.now().Add(max(i.opts.RefreshFamilyTTL, i.opts.AccessTTL) + time.Minute)
+	// login, and the access tokens issued in it, which verifiers take
+	// for their leeway past expiry.
+	keep := i.now().Add(max(i.opts.RefreshFamilyTTL, i.opts.AccessTTL+RevocationMargin))
 	if err := r.RevokeSubject(ctx, subject, before, keep); err != nil {
 		return authn.ErrUnavailable.WithCause(err)
 	}

@@ -23,8 +23,10 @@ import (
 // made right after a revocation is not caught by it.
 type RevocationStore interface {
 	jwt.RevocationList
-	// RevokeToken revokes the token of subject with the given jti until
-	// exp (its expiry: after that the verifier refuses it anyway).
+	// RevokeToken revokes the token of subject with the given jti, whose
+	// expiry is exp. The store keeps the revocation for the longest
+	// verifier leeway past exp (RevocationMargin): a Verifier with Leeway
+	// still takes the token that long.
 	RevokeToken(ctx context.Context, subject, jti string, exp time.Time) error
 	// RevokeLogin revokes every token of subject whose "sid" is loginID,
 	// issued before or after the call, remembering it until keepUntil
@@ -38,6 +40,12 @@ type RevocationStore interface {
 	// RevokedBefore returns subject's cut-off (zero when none).
 	RevokedBefore(ctx context.Context, subject string) (time.Time, error)
 }
+
+// RevocationMargin is how long past the expiry of the last access token it
+// may catch a revocation is kept: the longest Leeway a Verifier accepts
+// (5 minutes, during which it still takes an expired token), and a minute
+// of clock skew between instances.
+const RevocationMargin = 6 * time.Minute
 
 // revokedByCutoff reports whether a token issued at iat falls before the
 // cut-off (both at one-second precision). A token without iat cannot show
@@ -147,7 +155,7 @@ func (m *MemoryRevocations) RevokeToken(_ context.Context, subject, jti string, 
 	if r.jtis == nil {
 		r.jtis = map[string]time.Time{}
 	}
-	r.jtis[jti] = exp
+	r.jtis[jti] = exp.Add(RevocationMargin)
 	return nil
 }
 

@@ -96,12 +96,13 @@ func parseCutoff(v any) (time.Time, error) {
 
 // RevokeToken implements RevocationStore.
 func (s *RedisRevocations) RevokeToken(ctx context.Context, subject, jti string, exp time.Time) error {
-	if jti == "" || !exp.After(time.Now()) {
+	until := exp.Add(RevocationMargin)
+	if jti == "" || !until.After(time.Now()) {
 		return nil
 	}
 	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
-	return s.r.RDB.SetArgs(ctx, s.base(subject)+"jti:"+jti, "1", redis.SetArgs{ExpireAt: exp.Add(time.Second)}).Err()
+	return s.r.RDB.SetArgs(ctx, s.base(subject)+"jti:"+jti, "1", redis.SetArgs{ExpireAt: until}).Err()
 }
 
 // RevokeLogin implements RevocationStore.

@@ -452,3 +452,73 @@ func TestRevokedLoginRevokesItsAccessTokens(t *testing.T) {
 		})
 	}
 }
+
+// A verifier with Leeway takes a token for up to five minutes past its
+// exp, so a revocation must outlive the expiry by as much: a token revoked
+// by jti, or caught by a subject's cut-off, stays refused through the
+// leeway.
+func TestRevocationOutlivesLeeway(t *testing.T) {
+	t.Parallel()
+	// The token expired a minute ago (real time, which Redis expires
+	// keys by) and is still within the verifier's leeway.
+	for name, st := range tokenStores(t, nil) {
+		t.Run(name, func(t *testing.T) {
+			c := &clock{t: time.Now().Add(-2 * time.Minute)}
+			if _, ok := st.revoked.(*MemoryRevocations); ok {
+				st.revoked = NewMemoryRevocations(c.Now)
+			}
+			ctx := context.Background()
+			iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, AccessTTL: time.Minute, Revocations: st.revoked, Now: c.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, _, err := iss.Issue(ctx, Grant{Subject: "lee-" + name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := iss.Verifier(jwt.VerifierOptions{Leeway: 5 * time.Minute, Now: time.Now})
+			p, err := v.Verify(ctx, tok)
+			if err != nil {
+				t.Fatalf("an expired token within the leeway: %v", err)
+			}
+			if err := iss.Logout(ctx, p.Claims); err != nil {
+				t.Fatal(err)
+			}
+			// The memory list sweeps what has expired at a write a
+			// minute after the last sweep.
+			c.Add(2 * time.Minute)
+			if err := st.revoked.RevokeToken(ctx, "someone-else", "j", time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := v.Verify(ctx, tok); authn.Reason(err) != "revoked" {
+				t.Fatalf("revoked token within the leeway: %v (%s)", err, authn.Reason(err))
+			}
+		})
+	}
+}
+
+// A subject's cut-off is kept until the last access token it catches has
+// expired, leeway included, even when access tokens outlive logins.
+func TestCutoffOutlivesLeeway(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := &clock{t: time.Now()}
+	list := NewMemoryRevocations(c.Now)
+	iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, AccessTTL: time.Hour, RefreshTTL: time.Minute, RefreshFamilyTTL: time.Minute, Revocations: list, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := iss.Verifier(jwt.VerifierOptions{Leeway: 5 * time.Minute})
+	tok, _, _ := iss.Issue(ctx, Grant{Subject: "cy"})
+	c.Add(time.Second)
+	if err := iss.RevokeSubject(ctx, "cy", c.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(time.Hour + 3*time.Minute) // past exp, within the leeway
+	if err := list.RevokeToken(ctx, "someone-else", "j", c.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err) // a write sweeps what has expired
+	}
+	if _, err := v.Verify(ctx, tok); authn.Reason(err) != "revoked" {
+		t.Fatalf("token before the cut-off, within the leeway: %v (%s)", err, authn.Reason(err))
+	}
+}
