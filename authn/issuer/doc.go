@@ -11,6 +11,11 @@
 // [Issuer.Logout], [Issuer.RevokeLogin] and [Issuer.RevokeSubject] end
 // logins server-side through a [RevocationStore], which the issuer's
 // verifier ([Issuer.Verifier], an authn.Verifier) asks on every request.
+// Access tokens carry their login as "sid" ([LoginID]): when a login ends
+// (logout, RevokeLogin, Revoke, a reused refresh token, a subject
+// Options.Reload refuses) the store revokes every access token of it, on
+// every device, cached verifications included, in the same store lookup
+// as the other revocations.
 //
 // Stores are in memory ([NewMemoryRefreshStore], [NewMemoryRevocations])
 // or in Redis ([NewRedisRefreshStore], [NewRedisRevocations], each taking

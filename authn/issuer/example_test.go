@@ -15,7 +15,7 @@ import (
 )
 
 // Ending logins: a logout endpoint that revokes the caller's login (its
-// refresh family and its access token) from the access token alone, a
+// refresh family and every access token of it) from the access token alone, a
 // password change that revokes every earlier login of the user, and a
 // Reload hook that gives each refresh the user's current roles.
 func ExampleIssuer_Logout() {
@@ -66,6 +66,8 @@ func ExampleIssuer_Logout() {
 	fmt.Println("logout again with the same token:", call("POST", "/logout", next.AccessToken))
 	_, err := iss.Refresh(ctx, next.RefreshToken)
 	fmt.Println("refresh after logout:", errors.Is(err, issuer.ErrInvalidGrant), authn.Reason(err))
+	_, err = verifier.Verify(ctx, login.AccessToken) // the login's earlier token
+	fmt.Println("the login's other access token:", authn.Reason(err))
 
 	// A password change: every login made before now ends.
 	phone, _ := iss.IssuePair(ctx, issuer.Grant{Subject: "alice"})
@@ -80,6 +82,7 @@ func ExampleIssuer_Logout() {
 	// logout: 204
 	// logout again with the same token: 401
 	// refresh after logout: true revoked
+	// the login's other access token: revoked
 	// other device's access token: revoked
 	// other device's refresh: revoked
 }

@@ -77,7 +77,10 @@ type Options struct {
 	// Revocations, when set, revokes access tokens before they expire:
 	// Logout and RevokeSubject write to it, the Issuer's verifiers read
 	// it, and a refresh of a login made before the subject's cut-off
-	// (RevokeSubject) is refused and its family revoked.
+	// (RevokeSubject) is refused and its family revoked. A login that
+	// ends (Logout, RevokeLogin, Revoke, a reused refresh token, a
+	// subject Reload refuses) takes every access token carrying its
+	// "sid" with it, on every device.
 	Revocations RevocationStore
 	// Now is the clock. Nil: time.Now.
 	Now func() time.Time
@@ -548,7 +551,15 @@ func (i *Issuer) Refresh(ctx context.Context, refreshToken string) (TokenPair, e
 		Now: now, NextExpiresAt: now.Add(i.opts.RefreshTTL), Grace: i.opts.RefreshReuseGrace,
 	})
 	if err != nil {
-		return TokenPair{}, rotationError(ctx, err)
+		refusal := rotationError(ctx, err)
+		if errors.Is(err, ErrRefreshReused) || errors.Is(err, ErrRefreshRevoked) {
+			// The login has ended: so have its access tokens (again, for
+			// a revoked one, in case an outage cut that short before).
+			if err := i.revokeAccess(ctx, rec.Grant.Subject, fam); err != nil {
+				return TokenPair{}, err
+			}
+		}
+		return TokenPair{}, refusal
 	}
 	if err := i.checkCutoff(ctx, fam, &rec); err != nil {
 		return TokenPair{}, err
@@ -594,8 +605,8 @@ func (i *Issuer) checkCutoff(ctx context.Context, fam string, rec *RefreshRecord
 	if !revokedByCutoff(rec.AuthTime, before, true) {
 		return nil
 	}
-	if err := i.opts.Refresh.RevokeFamily(ctx, fam, rec.FamilyExpiresAt); err != nil {
-		return authn.ErrUnavailable.WithCause(err)
+	if err := i.endLogin(ctx, fam, rec.Grant.Subject, rec.FamilyExpiresAt); err != nil {
+		return err
 	}
 	return authn.WithReason(ErrInvalidGrant, "revoked", nil)
 }
@@ -609,8 +620,8 @@ func (i *Issuer) reloadGrant(ctx context.Context, fam string, rec *RefreshRecord
 	}
 	g, err := i.opts.Reload(ctx, rec.Grant)
 	if errors.Is(err, ErrGrantRevoked) {
-		if err := i.opts.Refresh.RevokeFamily(ctx, fam, rec.FamilyExpiresAt); err != nil {
-			return Grant{}, authn.ErrUnavailable.WithCause(err)
+		if err := i.endLogin(ctx, fam, rec.Grant.Subject, rec.FamilyExpiresAt); err != nil {
+			return Grant{}, err
 		}
 		errs.Audit(ctx, "authn.refresh_refused", slog.String("reason", "grant_revoked"))
 		return Grant{}, authn.WithReason(ErrInvalidGrant, "grant_revoked", err)
@@ -624,8 +635,38 @@ func (i *Issuer) reloadGrant(ctx context.Context, fam string, rec *RefreshRecord
 	return g, nil
 }
 
-// Revoke ends the login a refresh token belongs to (its whole family). A
-// token that is malformed or unknown is not an error.
+// revokeAccess revokes, through Options.Revocations, every access token of
+// subject whose "sid" is fam, until the last one the login may hold has
+// expired. A login has no new access token once its family is revoked, so
+// that is AccessTTL from now.
+func (i *Issuer) revokeAccess(ctx context.Context, subject, fam string) error {
+	r := i.opts.Revocations
+	if r == nil || subject == "" || fam == "" {
+		return nil
+	}
+	if err := r.RevokeLogin(ctx, subject, fam, i.now().Add(i.opts.AccessTTL+RevocationMargin)); err != nil {
+		return authn.ErrUnavailable.WithCause(err)
+	}
+	return nil
+}
+
+// endLogin revokes the family fam until at least until, then the login's
+// access tokens. subject is the login's when the caller knows it, else
+// the store names it.
+func (i *Issuer) endLogin(ctx context.Context, fam, subject string, until time.Time) error {
+	stored, err := i.opts.Refresh.RevokeFamily(ctx, fam, until)
+	if err != nil {
+		return authn.ErrUnavailable.WithCause(err)
+	}
+	if subject == "" {
+		subject = stored
+	}
+	return i.revokeAccess(ctx, subject, fam)
+}
+
+// Revoke ends the login a refresh token belongs to (its whole family,
+// and with Options.Revocations its access tokens, as RFC 7009 section 2.1
+// advises). A token that is malformed or unknown is not an error.
 func (i *Issuer) Revoke(ctx context.Context, refreshToken string) error {
 	if i.opts.Refresh == nil {
 		return errs.Configf("authn: Options.Refresh is not set")
@@ -634,16 +675,20 @@ func (i *Issuer) Revoke(ctx context.Context, refreshToken string) error {
 	if !ok {
 		return nil
 	}
-	if err := i.opts.Refresh.Revoke(ctx, fam, hashRefresh(refreshToken)); err != nil {
+	subject, err := i.opts.Refresh.Revoke(ctx, fam, hashRefresh(refreshToken))
+	if err != nil {
 		return authn.ErrUnavailable.WithCause(err)
 	}
-	return nil
+	return i.revokeAccess(ctx, subject, fam)
 }
 
 // RevokeLogin ends a login by its ID (TokenPair.LoginID, the "sid" claim
 // of its access tokens) without the refresh token: the server-side half of
-// a logout, for example from the ID kept in a session. Access tokens of the
-// login stay valid until they expire unless they are revoked too (Logout).
+// a logout, for example from the ID kept in a session. With
+// Options.Revocations the login's access tokens are revoked too, on every
+// device that holds one; without it they stay valid until they expire.
+// An error leaves the login possibly half ended: call again (it is
+// idempotent).
 func (i *Issuer) RevokeLogin(ctx context.Context, loginID string) error {
 	if i.opts.Refresh == nil {
 		return errs.Configf("authn: Options.Refresh is not set")
@@ -651,31 +696,23 @@ func (i *Issuer) RevokeLogin(ctx context.Context, loginID string) error {
 	if len(loginID) != 32 {
 		return nil // not one of ours
 	}
-	if err := i.opts.Refresh.RevokeFamily(ctx, loginID, i.now().Add(i.opts.RefreshFamilyTTL)); err != nil {
-		return authn.ErrUnavailable.WithCause(err)
-	}
-	return nil
+	return i.endLogin(ctx, loginID, "", i.now().Add(i.opts.RefreshFamilyTTL))
 }
 
 // LoginID returns the login (refresh family) of verified access-token
-// claims: their "sid" claim, or "" when they have none.
+// claims: their "sid" claim (Claims.SessionID), or "" when they have none.
 func LoginID(c *authn.Claims) string {
 	if c == nil {
 		return ""
 	}
-	var v struct {
-		SID string `json:"sid"`
-	}
-	if err := c.Decode(&v); err != nil {
-		return ""
-	}
-	return v.SID
+	return c.SessionID
 }
 
 // Logout ends the login of a verified access token: it revokes the token
-// itself (through Options.Revocations, when set) and the refresh
-// family named by its "sid" claim (when Options.Refresh is set), so
-// the client need not send its refresh token.
+// itself and every other access token of its login (through
+// Options.Revocations, when set) and the refresh family named by its
+// "sid" claim (when Options.Refresh is set), so the client need not send
+// its refresh token.
 func (i *Issuer) Logout(ctx context.Context, c *authn.Claims) error {
 	if c == nil {
 		return nil
@@ -685,10 +722,14 @@ func (i *Issuer) Logout(ctx context.Context, c *authn.Claims) error {
 			return authn.ErrUnavailable.WithCause(err)
 		}
 	}
-	if sid := LoginID(c); sid != "" && i.opts.Refresh != nil {
-		return i.RevokeLogin(ctx, sid)
+	sid := LoginID(c)
+	if sid == "" {
+		return nil
 	}
-	return nil
+	if i.opts.Refresh == nil {
+		return i.revokeAccess(ctx, c.Subject, sid)
+	}
+	return i.endLogin(ctx, sid, c.Subject, i.now().Add(i.opts.RefreshFamilyTTL))
 }
 
 // RevokeSubject revokes every access token and every login of subject made
@@ -702,8 +743,9 @@ func (i *Issuer) RevokeSubject(ctx context.Context, subject string, before time.
 		return errs.Configf("authn: Options.Revocations is not set")
 	}
 	// The cut-off must outlive every credential it catches: the longest
-	// login, and the access tokens issued in it.
-	keep := i.now().Add(max(i.opts.RefreshFamilyTTL, i.opts.AccessTTL) + time.Minute)
+	// login, and the access tokens issued in it, which verifiers take
+	// for their leeway past expiry.
+	keep := i.now().Add(max(i.opts.RefreshFamilyTTL, i.opts.AccessTTL+RevocationMargin))
 	if err := r.RevokeSubject(ctx, subject, before, keep); err != nil {
 		return authn.ErrUnavailable.WithCause(err)
 	}

@@ -253,3 +253,89 @@ func setup(t *testing.T, step func() error) {
 		t.Fatal(err)
 	}
 }
+
+// Reuse detected while the revocation list is down answers 503; once it is
+// back, the next presentation of the token (now of a revoked login)
+// revokes the login's access tokens after all, so an outage does not leave
+// a thief's access token alive.
+func TestReuseDuringRevocationOutageRevokesAccessLater(t *testing.T) {
+	t.Parallel()
+	child := testsvc.StartRedis(t)
+	rdb := redistest.ChildClient(t, child, nil)
+	revoked, _ := NewRedisRevocations(rdb, authn.RedisOptions{Prefix: "t:", Timeout: 200 * time.Millisecond})
+	ctx := context.Background()
+	c := &clock{t: time.Now()}
+	iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: NewMemoryRefreshStore(), Revocations: revoked, RefreshReuseGrace: time.Second, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := iss.Verifier(jwt.VerifierOptions{CacheSize: 10})
+	pair, err := iss.IssuePair(ctx, Grant{Subject: "eve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var next TokenPair
+	setup(t, func() (err error) { next, err = iss.Refresh(ctx, pair.RefreshToken); return err })
+	setup(t, func() error { _, err := v.Verify(ctx, next.AccessToken); return err })
+	c.Add(2 * time.Second)
+	child.Pause()
+	if _, err := iss.Refresh(ctx, pair.RefreshToken); !errors.Is(err, authn.ErrUnavailable) {
+		t.Fatalf("reuse with the revocation list down: %v (%s), want 503", err, authn.Reason(err))
+	}
+	child.Resume()
+	// A loaded machine may let the short timeout expire: try again then.
+	retry := func(call func() error) (err error) {
+		for range 5 {
+			if err = call(); !errors.Is(err, authn.ErrUnavailable) {
+				break
+			}
+		}
+		return err
+	}
+	refusal := retry(func() error { _, err := iss.Refresh(ctx, pair.RefreshToken); return err })
+	if authn.Reason(refusal) != "revoked" {
+		t.Fatalf("the token again after the outage: %v (%s)", refusal, authn.Reason(refusal))
+	}
+	verr := retry(func() error { _, err := v.Verify(ctx, next.AccessToken); return err })
+	if authn.Reason(verr) != "revoked" {
+		t.Fatalf("access token of the reused login after the outage: %v (%s)", verr, authn.Reason(verr))
+	}
+}
+
+// A family stored before its subject was recorded (an older version of
+// the store) learns it at its next rotation, so RevokeLogin revokes the
+// access tokens issued from then on.
+func TestRedisFamilyLearnsItsSubjectAtRotation(t *testing.T) {
+	t.Parallel()
+	for name, rdb := range redistest.Targets(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			prefix := redistest.Prefix(t, rdb)
+			opts := authn.RedisOptions{Prefix: prefix, Timeout: redistest.StoreTimeout}
+			refresh, _ := NewRedisRefreshStore(rdb, opts)
+			revoked, _ := NewRedisRevocations(rdb, opts)
+			iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: refresh, Revocations: revoked})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := iss.Verifier(jwt.VerifierOptions{})
+			pair, err := iss.IssuePair(ctx, Grant{Subject: "old"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rdb.Del(ctx, prefix+"rs:{"+pair.LoginID+"}").Err(); err != nil {
+				t.Fatal(err)
+			}
+			next, err := iss.Refresh(ctx, pair.RefreshToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := iss.RevokeLogin(ctx, pair.LoginID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := v.Verify(ctx, next.AccessToken); authn.Reason(err) != "revoked" {
+				t.Fatalf("access token after RevokeLogin: %v (%s)", err, authn.Reason(err))
+			}
+		})
+	}
+}

@@ -72,6 +72,11 @@ var (
 // one success and one ErrRefreshReused, and running one Rotate twice (a
 // client library's retry after a timeout) must answer the same successor
 // both times.
+//
+// A store also tells whose login it revoked (the subject of the family's
+// Grant), so that the Issuer can revoke the login's access tokens through
+// Options.Revocations; a store that cannot tell answers "" and those
+// access tokens live until they expire.
 type RefreshStore interface {
 	// Create stores the first token of a new family.
 	Create(ctx context.Context, hash string, rec RefreshRecord) error
@@ -81,14 +86,18 @@ type RefreshStore interface {
 	// ErrRefreshRevoked; a used one is ErrRefreshReused (and the family is
 	// revoked), except within r.Grace of its first use with the same
 	// r.NextHash while the successor is unused, which returns the
-	// successor's record again.
+	// successor's record again. With ErrRefreshRevoked and
+	// ErrRefreshReused it returns the presented token's record (at least
+	// its Grant), whose login has ended.
 	Rotate(ctx context.Context, r Rotation) (RefreshRecord, error)
 	// Revoke revokes family when the token hash belongs to it (logout
-	// with a refresh token). An unknown token is not an error.
-	Revoke(ctx context.Context, family, hash string) error
+	// with a refresh token) and returns the login's subject. An unknown
+	// token is not an error: it revokes nothing and returns "".
+	Revoke(ctx context.Context, family, hash string) (subject string, err error)
 	// RevokeFamily revokes family, whatever its tokens (server-side
-	// logout), until at least until (the family's latest possible end).
-	RevokeFamily(ctx context.Context, family string, until time.Time) error
+	// logout), until at least until (the family's latest possible end),
+	// and returns the login's subject ("" when the family is unknown).
+	RevokeFamily(ctx context.Context, family string, until time.Time) (subject string, err error)
 }
 
 // MemoryRefreshStore is an in-process RefreshStore. While the process runs
@@ -97,7 +106,13 @@ type MemoryRefreshStore struct {
 	mu       sync.Mutex
 	tokens   map[string]*memRefresh
 	revoked  map[string]time.Time // family → until
+	logins   map[string]memLogin  // family → its subject
 	lastScan time.Time
+}
+
+type memLogin struct {
+	subject string
+	end     time.Time
 }
 
 type memRefresh struct {
@@ -108,7 +123,7 @@ type memRefresh struct {
 
 // NewMemoryRefreshStore returns an empty store.
 func NewMemoryRefreshStore() *MemoryRefreshStore {
-	return &MemoryRefreshStore{tokens: map[string]*memRefresh{}, revoked: map[string]time.Time{}}
+	return &MemoryRefreshStore{tokens: map[string]*memRefresh{}, revoked: map[string]time.Time{}, logins: map[string]memLogin{}}
 }
 
 // Create implements RefreshStore.
@@ -117,6 +132,7 @@ func (m *MemoryRefreshStore) Create(_ context.Context, hash string, rec RefreshR
 	defer m.mu.Unlock()
 	m.sweep(time.Now())
 	m.tokens[hash] = &memRefresh{rec: rec}
+	m.logins[rec.Family] = memLogin{rec.Grant.Subject, rec.FamilyExpiresAt}
 	return nil
 }
 
@@ -136,6 +152,11 @@ func (m *MemoryRefreshStore) sweep(now time.Time) {
 			delete(m.revoked, f)
 		}
 	}
+	for f, l := range m.logins {
+		if !now.Before(l.end) {
+			delete(m.logins, f)
+		}
+	}
 }
 
 // Rotate implements RefreshStore.
@@ -147,7 +168,7 @@ func (m *MemoryRefreshStore) Rotate(_ context.Context, r Rotation) (RefreshRecor
 		return RefreshRecord{}, ErrRefreshUnknown
 	}
 	if _, revoked := m.revoked[t.rec.Family]; revoked {
-		return RefreshRecord{}, ErrRefreshRevoked
+		return t.rec, ErrRefreshRevoked
 	}
 	if !t.usedAt.IsZero() {
 		if t.next == r.NextHash && r.Now.Before(t.usedAt.Add(r.Grace)) {
@@ -156,7 +177,7 @@ func (m *MemoryRefreshStore) Rotate(_ context.Context, r Rotation) (RefreshRecor
 			}
 		}
 		m.revoked[t.rec.Family] = t.rec.FamilyExpiresAt
-		return RefreshRecord{}, ErrRefreshReused
+		return t.rec, ErrRefreshReused
 	}
 	if !r.Now.Before(t.rec.ExpiresAt) {
 		return RefreshRecord{}, ErrRefreshUnknown
@@ -172,21 +193,23 @@ func (m *MemoryRefreshStore) Rotate(_ context.Context, r Rotation) (RefreshRecor
 }
 
 // Revoke implements RefreshStore.
-func (m *MemoryRefreshStore) Revoke(_ context.Context, family, hash string) error {
+func (m *MemoryRefreshStore) Revoke(_ context.Context, family, hash string) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if t, ok := m.tokens[hash]; ok && t.rec.Family == family {
-		m.revoked[family] = t.rec.FamilyExpiresAt
+	t, ok := m.tokens[hash]
+	if !ok || t.rec.Family != family {
+		return "", nil
 	}
-	return nil
+	m.revoked[family] = t.rec.FamilyExpiresAt
+	return t.rec.Grant.Subject, nil
 }
 
 // RevokeFamily implements RefreshStore.
-func (m *MemoryRefreshStore) RevokeFamily(_ context.Context, family string, until time.Time) error {
+func (m *MemoryRefreshStore) RevokeFamily(_ context.Context, family string, until time.Time) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if old, ok := m.revoked[family]; !ok || old.Before(until) {
 		m.revoked[family] = until
 	}
-	return nil
+	return m.logins[family].subject, nil
 }

@@ -10,8 +10,10 @@ import (
 )
 
 // RevocationStore revokes access tokens before they expire: one token by
-// its "jti", or every token of a subject issued before a time (a password
-// change, a disabled account, "log out everywhere"). It is a
+// its "jti", every token of one login by its "sid" (a login ended by
+// Logout, RevokeLogin, Revoke or refresh-token reuse), or every token of a
+// subject issued before a time (a password change, a disabled account,
+// "log out everywhere"). It is a
 // RevocationList, so a Verifier consults it on every request, cached tokens
 // included; give it to Options.Revocations and the Issuer's verifiers
 // and refreshes use it too.
@@ -21,9 +23,15 @@ import (
 // made right after a revocation is not caught by it.
 type RevocationStore interface {
 	jwt.RevocationList
-	// RevokeToken revokes the token of subject with the given jti until
-	// exp (its expiry: after that the verifier refuses it anyway).
+	// RevokeToken revokes the token of subject with the given jti, whose
+	// expiry is exp. The store keeps the revocation for the longest
+	// verifier leeway past exp (RevocationMargin): a Verifier with Leeway
+	// still takes the token that long.
 	RevokeToken(ctx context.Context, subject, jti string, exp time.Time) error
+	// RevokeLogin revokes every token of subject whose "sid" is loginID,
+	// issued before or after the call, remembering it until keepUntil
+	// (when the last token the login may hold has expired).
+	RevokeLogin(ctx context.Context, subject, loginID string, keepUntil time.Time) error
 	// RevokeSubject revokes every token of subject issued before before,
 	// remembering the cut-off until keepUntil (the end of the longest-lived
 	// credential it must catch). A later cut-off replaces an earlier one;
@@ -32,6 +40,12 @@ type RevocationStore interface {
 	// RevokedBefore returns subject's cut-off (zero when none).
 	RevokedBefore(ctx context.Context, subject string) (time.Time, error)
 }
+
+// RevocationMargin is how long past the expiry of the last access token it
+// may catch a revocation is kept: the longest Leeway a Verifier accepts
+// (5 minutes, during which it still takes an expired token), and a minute
+// of clock skew between instances.
+const RevocationMargin = 6 * time.Minute
 
 // revokedByCutoff reports whether a token issued at iat falls before the
 // cut-off (both at one-second precision). A token without iat cannot show
@@ -58,7 +72,8 @@ type MemoryRevocations struct {
 
 type memRevoked struct {
 	before, keep time.Time
-	jtis         map[string]time.Time // jti → exp
+	jtis         map[string]time.Time // jti → until
+	sids         map[string]time.Time // login → until
 }
 
 // NewMemoryRevocations returns an empty list. now may be nil (time.Now).
@@ -79,6 +94,11 @@ func (m *MemoryRevocations) Revoked(_ context.Context, c *authn.Claims) (bool, e
 	}
 	if c.ID != "" {
 		if _, ok := r.jtis[c.ID]; ok {
+			return true, nil
+		}
+	}
+	if c.SessionID != "" {
+		if _, ok := r.sids[c.SessionID]; ok {
 			return true, nil
 		}
 	}
@@ -108,15 +128,17 @@ func (m *MemoryRevocations) sweep() {
 	}
 	m.lastScan = now
 	for s, r := range m.subjects {
-		for j, exp := range r.jtis {
-			if !now.Before(exp) {
-				delete(r.jtis, j)
+		for _, set := range []map[string]time.Time{r.jtis, r.sids} {
+			for k, until := range set {
+				if !now.Before(until) {
+					delete(set, k)
+				}
 			}
 		}
 		if !now.Before(r.keep) {
 			r.before, r.keep = time.Time{}, time.Time{}
 		}
-		if len(r.jtis) == 0 && r.before.IsZero() {
+		if len(r.jtis) == 0 && len(r.sids) == 0 && r.before.IsZero() {
 			delete(m.subjects, s)
 		}
 	}
@@ -133,7 +155,24 @@ func (m *MemoryRevocations) RevokeToken(_ context.Context, subject, jti string, 
 	if r.jtis == nil {
 		r.jtis = map[string]time.Time{}
 	}
-	r.jtis[jti] = exp
+	r.jtis[jti] = exp.Add(RevocationMargin)
+	return nil
+}
+
+// RevokeLogin implements RevocationStore.
+func (m *MemoryRevocations) RevokeLogin(_ context.Context, subject, loginID string, keepUntil time.Time) error {
+	if loginID == "" {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.entry(subject)
+	if r.sids == nil {
+		r.sids = map[string]time.Time{}
+	}
+	if keepUntil.After(r.sids[loginID]) {
+		r.sids[loginID] = keepUntil
+	}
 	return nil
 }
 

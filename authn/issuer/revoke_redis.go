@@ -13,11 +13,12 @@ import (
 
 // RedisRevocations is a RevocationStore in Redis (7.0 or later), shared by
 // every instance, single node, Sentinel or Cluster. A subject's cut-off is the key
-// Prefix+"rv:{"+subject+"}:before" (Unix seconds) and a revoked token the
-// key Prefix+"rv:{"+subject+"}:jti:"+jti, each expiring when it can no
-// longer matter. A check is one MGET of the two keys, which share the
-// subject's hash tag and so one Cluster slot: one round trip per verified
-// request (bench/ states the cost).
+// Prefix+"rv:{"+subject+"}:before" (Unix seconds), a revoked token the
+// key Prefix+"rv:{"+subject+"}:jti:"+jti and a revoked login the key
+// Prefix+"rv:{"+subject+"}:sid:"+sid, each expiring when it can no
+// longer matter. A check is one MGET of the keys that apply to the token
+// (at most three), which share the subject's hash tag and so one Cluster
+// slot: one round trip per verified request (bench/ states the cost).
 //
 // While Redis is down or stalled, each check fails after
 // RedisOptions.Timeout and the request gets 503 (ErrUnavailable, with
@@ -47,18 +48,25 @@ func (s *RedisRevocations) Revoked(ctx context.Context, c *authn.Claims) (bool, 
 	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
 	base := s.base(c.Subject)
-	var vals []any
-	var err error
+	var buf [3]string
+	keys := append(buf[:0], base+"before")
 	if c.ID != "" {
-		vals, err = s.r.RDB.MGet(ctx, base+"before", base+"jti:"+c.ID).Result()
-	} else {
-		vals, err = s.r.RDB.MGet(ctx, base+"before").Result()
+		keys = append(keys, base+"jti:"+c.ID)
 	}
+	if c.SessionID != "" {
+		keys = append(keys, base+"sid:"+c.SessionID)
+	}
+	vals, err := s.r.RDB.MGet(ctx, keys...).Result()
 	if err != nil {
 		return false, err
 	}
-	if len(vals) > 1 && vals[1] != nil {
-		return true, nil
+	if len(vals) != len(keys) {
+		return false, errors.New("authn: short reply to the revocation check")
+	}
+	for _, v := range vals[1:] {
+		if v != nil {
+			return true, nil
+		}
 	}
 	cutoff, err := parseCutoff(vals[0])
 	if err != nil {
@@ -88,12 +96,38 @@ func parseCutoff(v any) (time.Time, error) {
 
 // RevokeToken implements RevocationStore.
 func (s *RedisRevocations) RevokeToken(ctx context.Context, subject, jti string, exp time.Time) error {
-	if jti == "" || !exp.After(time.Now()) {
+	until := exp.Add(RevocationMargin)
+	if jti == "" || !until.After(time.Now()) {
 		return nil
 	}
 	ctx, cancel := s.r.Ctx(ctx)
 	defer cancel()
-	return s.r.RDB.SetArgs(ctx, s.base(subject)+"jti:"+jti, "1", redis.SetArgs{ExpireAt: exp.Add(time.Second)}).Err()
+	return s.r.RDB.SetArgs(ctx, s.base(subject)+"jti:"+jti, "1", redis.SetArgs{ExpireAt: until}).Err()
+}
+
+// RevokeLogin implements RevocationStore.
+func (s *RedisRevocations) RevokeLogin(ctx context.Context, subject, loginID string, keepUntil time.Time) error {
+	if loginID == "" || !keepUntil.After(time.Now()) {
+		return nil
+	}
+	ctx, cancel := s.r.Ctx(ctx)
+	defer cancel()
+	// A login revoked again keeps the later of the two expiries.
+	key := s.base(subject) + "sid:" + loginID
+	until := keepUntil.UnixMilli()
+	var set, extend *redis.Cmd
+	_, err := s.r.RDB.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		set = p.Do(ctx, "SET", key, "1", "PXAT", until, "NX")
+		extend = p.Do(ctx, "PEXPIREAT", key, until, "GT")
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	if err := set.Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return err // NX answers nil when the login was already revoked
+	}
+	return extend.Err()
 }
 
 // cutoffScript: KEYS[1] the cut-off key; ARGV[1] the cut-off (Unix s),

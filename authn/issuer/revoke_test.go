@@ -348,9 +348,177 @@ func (failingRevocations) Revoked(context.Context, *authn.Claims) (bool, error) 
 func (failingRevocations) RevokeToken(context.Context, string, string, time.Time) error {
 	return errStoreDown
 }
+func (failingRevocations) RevokeLogin(context.Context, string, string, time.Time) error {
+	return errStoreDown
+}
 func (failingRevocations) RevokeSubject(context.Context, string, time.Time, time.Time) error {
 	return errStoreDown
 }
 func (failingRevocations) RevokedBefore(context.Context, string) (time.Time, error) {
 	return time.Time{}, errStoreDown
+}
+
+// Ending a login ends its access tokens too, cached ones included: every
+// token whose "sid" is the login, whichever device holds it, when the
+// refresh token is reused (theft), on RevokeLogin, on Logout with another
+// of its access tokens, and on Revoke with its refresh token. Other logins
+// of the same subject go on.
+func TestRevokedLoginRevokesItsAccessTokens(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Now()}
+	for name, st := range tokenStores(t, c.Now) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, Refresh: st.refresh, Revocations: st.revoked, RefreshReuseGrace: time.Second, Now: c.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := iss.Verifier(jwt.VerifierOptions{CacheSize: 100})
+			subject := "kim-" + name
+			login := func() TokenPair {
+				t.Helper()
+				p, err := iss.IssuePair(ctx, Grant{Subject: subject})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			refresh := func(tok string) TokenPair {
+				t.Helper()
+				p, err := iss.Refresh(ctx, tok)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			valid := func(what string, toks ...string) {
+				t.Helper()
+				for _, tok := range toks {
+					if _, err := v.Verify(ctx, tok); err != nil {
+						t.Fatalf("%s: %v (%s)", what, err, authn.Reason(err))
+					}
+				}
+			}
+			revoked := func(what string, toks ...string) {
+				t.Helper()
+				for _, tok := range toks {
+					if _, err := v.Verify(ctx, tok); !errors.Is(err, authn.ErrInvalidToken) || authn.Reason(err) != "revoked" {
+						t.Fatalf("%s: %v (%s)", what, err, authn.Reason(err))
+					}
+				}
+			}
+			stolen, other := login(), login()
+			next := refresh(stolen.RefreshToken)
+			valid("before reuse", stolen.AccessToken, next.AccessToken, other.AccessToken) // now cached
+
+			// The old refresh token comes back after the reuse interval:
+			// someone copied it. Both copies of the login's access tokens go.
+			c.Add(2 * time.Second)
+			if _, err := iss.Refresh(ctx, stolen.RefreshToken); authn.Reason(err) != "reused" {
+				t.Fatalf("reuse: %v (%s)", err, authn.Reason(err))
+			}
+			revoked("access token of a reused login", stolen.AccessToken, next.AccessToken)
+			valid("another login of the subject after reuse", other.AccessToken)
+
+			// RevokeLogin by the ID kept server-side.
+			other2 := refresh(other.RefreshToken)
+			third := login()
+			if err := iss.RevokeLogin(ctx, other.LoginID); err != nil {
+				t.Fatal(err)
+			}
+			revoked("access token after RevokeLogin", other.AccessToken, other2.AccessToken)
+			valid("another login after RevokeLogin", third.AccessToken)
+
+			// Logout with one access token ends the login's others too.
+			third2 := refresh(third.RefreshToken)
+			fourth := login()
+			p, err := v.Verify(ctx, third2.AccessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := iss.Logout(ctx, p.Claims); err != nil {
+				t.Fatal(err)
+			}
+			revoked("the login's other access token after Logout", third.AccessToken)
+			valid("another login after Logout", fourth.AccessToken)
+
+			// Revoke with the refresh token (RFC 7009 section 2.1).
+			fifth := login()
+			if err := iss.Revoke(ctx, fourth.RefreshToken); err != nil {
+				t.Fatal(err)
+			}
+			revoked("access token after Revoke", fourth.AccessToken)
+			valid("another login after Revoke", fifth.AccessToken)
+		})
+	}
+}
+
+// A verifier with Leeway takes a token for up to five minutes past its
+// exp, so a revocation must outlive the expiry by as much: a token revoked
+// by jti, or caught by a subject's cut-off, stays refused through the
+// leeway.
+func TestRevocationOutlivesLeeway(t *testing.T) {
+	t.Parallel()
+	// The token expired a minute ago (real time, which Redis expires
+	// keys by) and is still within the verifier's leeway.
+	for name, st := range tokenStores(t, nil) {
+		t.Run(name, func(t *testing.T) {
+			c := &clock{t: time.Now().Add(-2 * time.Minute)}
+			if _, ok := st.revoked.(*MemoryRevocations); ok {
+				st.revoked = NewMemoryRevocations(c.Now)
+			}
+			ctx := context.Background()
+			iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, AccessTTL: time.Minute, Revocations: st.revoked, Now: c.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, _, err := iss.Issue(ctx, Grant{Subject: "lee-" + name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := iss.Verifier(jwt.VerifierOptions{Leeway: 5 * time.Minute, Now: time.Now})
+			p, err := v.Verify(ctx, tok)
+			if err != nil {
+				t.Fatalf("an expired token within the leeway: %v", err)
+			}
+			if err := iss.Logout(ctx, p.Claims); err != nil {
+				t.Fatal(err)
+			}
+			// The memory list sweeps what has expired at a write a
+			// minute after the last sweep.
+			c.Add(2 * time.Minute)
+			if err := st.revoked.RevokeToken(ctx, "someone-else", "j", time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := v.Verify(ctx, tok); authn.Reason(err) != "revoked" {
+				t.Fatalf("revoked token within the leeway: %v (%s)", err, authn.Reason(err))
+			}
+		})
+	}
+}
+
+// A subject's cut-off is kept until the last access token it catches has
+// expired, leeway included, even when access tokens outlive logins.
+func TestCutoffOutlivesLeeway(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := &clock{t: time.Now()}
+	list := NewMemoryRevocations(c.Now)
+	iss, err := New(Options{Issuer: "https://auth.test", Audience: []string{"api"}, AccessTTL: time.Hour, RefreshTTL: time.Minute, RefreshFamilyTTL: time.Minute, Revocations: list, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := iss.Verifier(jwt.VerifierOptions{Leeway: 5 * time.Minute})
+	tok, _, _ := iss.Issue(ctx, Grant{Subject: "cy"})
+	c.Add(time.Second)
+	if err := iss.RevokeSubject(ctx, "cy", c.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(time.Hour + 3*time.Minute) // past exp, within the leeway
+	if err := list.RevokeToken(ctx, "someone-else", "j", c.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err) // a write sweeps what has expired
+	}
+	if _, err := v.Verify(ctx, tok); authn.Reason(err) != "revoked" {
+		t.Fatalf("token before the cut-off, within the leeway: %v (%s)", err, authn.Reason(err))
+	}
 }

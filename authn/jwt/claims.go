@@ -13,8 +13,8 @@ import (
 
 // ParseClaims reads a verified JWT payload into c as the Verifier does:
 // one JSON object, no member name repeated in any letter case, exp, nbf
-// and iat JSON numbers, the registered, scope, roles and client_id claims
-// filled. It does not check signatures or validate the claims; the OIDC
+// and iat JSON numbers, the registered, scope, roles, client_id and sid
+// claims filled. It does not check signatures or validate the claims; the OIDC
 // client uses it for ID tokens that go-oidc has verified. The claims keep
 // payload for Claims.Decode.
 func ParseClaims(payload []byte, c *authn.Claims) error {
@@ -57,8 +57,8 @@ func lowerASCII(c byte) byte {
 }
 
 // parseClaims checks that b is one JSON object with no repeated member
-// names and fills c from it: the registered claims, roles, client_id and
-// both scope claims. Names match exactly (RFC 7519 claim names are case
+// names and fills c from it: the registered claims, roles, client_id,
+// sid and both scope claims. Names match exactly (RFC 7519 claim names are case
 // sensitive); exp, nbf and iat must be JSON numbers in any letter case,
 // since an application decoding the payload with encoding/json would
 // match "Exp" to its exp field. The three dates point into dates. It never
@@ -114,6 +114,8 @@ func setClaim(c *authn.Claims, dates *[3]gojwt.NumericDate, name, val []byte) (e
 		c.ID, err = stringValue(val)
 	case "client_id":
 		c.ClientID, err = stringValue(val)
+	case "sid":
+		c.SessionID, err = stringValue(val)
 	case "aud":
 		c.Audience, err = stringList(val, true)
 	case "roles":

@@ -56,3 +56,20 @@ func checkPayload(b []byte) error {
 	var c authn.Claims
 	return parseClaims(b, &c, new([3]gojwt.NumericDate))
 }
+
+// The claims a revocation list reads are filled in the one pass: the
+// session ("sid") beside jti and sub; a sid that is not a string is
+// refused like any mistyped claim the verifier reads.
+func TestParseClaimsSessionID(t *testing.T) {
+	t.Parallel()
+	var c authn.Claims
+	if err := ParseClaims([]byte(`{"sub":"u","jti":"j","sid":"0123456789abcdef0123456789abcdef","client_id":"c"}`), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.SessionID != "0123456789abcdef0123456789abcdef" || c.Subject != "u" || c.ID != "j" || c.ClientID != "c" {
+		t.Fatalf("claims %+v", c)
+	}
+	if err := ParseClaims([]byte(`{"sid":7}`), new(authn.Claims)); err == nil {
+		t.Fatal("a numeric sid was accepted")
+	}
+}

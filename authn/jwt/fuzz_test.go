@@ -44,7 +44,7 @@ func FuzzVerify(f *testing.F) {
 // nor calls one without such a name a duplicate.
 func FuzzParseClaims(f *testing.F) {
 	for _, s := range []string{`{"a":1,"b":2}`, `{"a":1,"a":2}`, `{"\u0061":1,"a":2}`, `{"a":{"a":1},"b":[1,"]"]}`, `{}`, `{"exp":"1"}`, `{ "x" : [ {"y":"\"}"} ] , "x":0}`,
-		`{"iss":"https://auth.test","sub":"u","aud":["api","x"],"exp":1e3,"nbf":-1,"iat":1.5,"scope":"a b","roles":["r"],"client_id":"c"}`, `{"a":1,}`, `{"a":01}`, `{"a":"\x"}`, `{"a":tru}`, `{"a":1} x`} {
+		`{"iss":"https://auth.test","sub":"u","aud":["api","x"],"exp":1e3,"nbf":-1,"iat":1.5,"scope":"a b","roles":["r"],"client_id":"c","sid":"s"}`, `{"sid":1}`, `{"a":1,}`, `{"a":01}`, `{"a":"\x"}`, `{"a":tru}`, `{"a":1} x`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -11,8 +11,8 @@ import (
 )
 
 // Claims are the verified claims of a JWT: the registered claims, the OAuth2
-// scope claims, a roles claim, and the raw payload for everything else
-// (see Decode). authn's verifier fills them in one strict pass over the
+// scope claims, a roles claim, the session ("sid"), and the raw payload for
+// everything else (see Decode). authn's verifier fills them in one strict pass over the
 // payload: claim names match exactly (RFC 7519), a name that appears twice
 // in any letter case is refused, and exp, nbf and iat must be numbers.
 type Claims struct {
@@ -26,6 +26,9 @@ type Claims struct {
 	Roles []string `json:"roles,omitempty"`
 	// ClientID is the "client_id" claim (RFC 9068).
 	ClientID string `json:"client_id,omitempty"`
+	// SessionID is the "sid" claim (OpenID Connect): the login a token
+	// belongs to, which a revocation list can revoke as a whole.
+	SessionID string `json:"sid,omitempty"`
 
 	raw   []byte // the payload, when kept
 	token string // else the token, to decode the payload from on demand
