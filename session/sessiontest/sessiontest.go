@@ -3,7 +3,8 @@
 // user indexes list and delete (a login racing log-out-everywhere is never
 // left out of its user's index), and the Manager's security properties
 // (no fixation, renewal, idle and absolute expiry, log-out-everywhere)
-// hold on top of it. Run it from a store's tests:
+// hold on top of it. The tests run in parallel, each on a fresh store from
+// the factory. Run it from a store's tests:
 //
 //	func TestMyStore(t *testing.T) {
 //		sessiontest.Run(t, func(t *testing.T, now func() time.Time) session.Store {
@@ -57,19 +58,33 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// Run runs the store conformance tests and the Manager flow tests.
+// Run runs the store conformance tests and the Manager flow tests. The
+// tests run in parallel with each other, each on a store of its own: newStore
+// is called from several goroutines at once, and the stores it returns must
+// not share records (give each its own key prefix or table).
 func Run(t *testing.T, newStore Factory) {
-	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, newStore) })
-	t.Run("TouchKeepsValues", func(t *testing.T) { testTouch(t, newStore) })
-	t.Run("UserIndex", func(t *testing.T) { testUserIndex(t, newStore) })
-	t.Run("Fixation", func(t *testing.T) { testFixation(t, newStore) })
-	t.Run("Renew", func(t *testing.T) { testRenew(t, newStore) })
-	t.Run("Expiry", func(t *testing.T) { testExpiry(t, newStore) })
-	t.Run("LogoutEverywhere", func(t *testing.T) { testLogoutEverywhere(t, newStore) })
-	t.Run("Destroy", func(t *testing.T) { testDestroy(t, newStore) })
-	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore) })
-	t.Run("DestroyedDuringRequest", func(t *testing.T) { testDestroyedDuringRequest(t, newStore) })
-	t.Run("LoginDuringLogoutEverywhere", func(t *testing.T) { testLoginDuringLogoutEverywhere(t, newStore) })
+	tests := []struct {
+		name string
+		run  func(*testing.T, Factory)
+	}{
+		{"RoundTrip", testRoundTrip},
+		{"TouchKeepsValues", testTouch},
+		{"UserIndex", testUserIndex},
+		{"Fixation", testFixation},
+		{"Renew", testRenew},
+		{"Expiry", testExpiry},
+		{"LogoutEverywhere", testLogoutEverywhere},
+		{"Destroy", testDestroy},
+		{"Concurrent", testConcurrent},
+		{"DestroyedDuringRequest", testDestroyedDuringRequest},
+		{"LoginDuringLogoutEverywhere", testLoginDuringLogoutEverywhere},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.run(t, newStore)
+		})
+	}
 }
 
 func randomKey(t *testing.T) session.Key {
