@@ -77,6 +77,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Destroy", testDestroy},
 		{"Concurrent", testConcurrent},
 		{"DestroyedDuringRequest", testDestroyedDuringRequest},
+		{"EndKeepsRetired", testEnd},
 		{"LoginDuringLogoutEverywhere", testLoginDuringLogoutEverywhere},
 	}
 	for _, tt := range tests {
@@ -550,6 +551,59 @@ func testDestroyedDuringRequest(t *testing.T, newStore Factory) {
 	<-done
 	if got := b.get("/whoami").Body.String(); got != "" {
 		t.Fatalf("a session destroyed during a request came back as %q", got)
+	}
+}
+
+// testEnd: a store that is a session.Ender deletes a live record and a
+// missing one counts as ended, but a retired record (one a renewal left
+// behind) stays. Other stores skip.
+func testEnd(t *testing.T, newStore Factory) {
+	ctx := context.Background()
+	clk := NewClock()
+	st := newStore(t, clk.Now)
+	e, ok := st.(session.Ender)
+	if !ok {
+		t.Skip("the store is not a session.Ender")
+	}
+	live, retired := randomKey(t), randomKey(t)
+	if err := st.Save(ctx, live, record(clk.Now(), "u1", nil), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	old := record(clk.Now(), "u1", nil)
+	old.GraceUntil = clk.Now().Add(time.Minute)
+	if err := st.Save(ctx, retired, old, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if ended, err := e.End(ctx, live); err != nil || !ended {
+		t.Fatalf("End of a live record = %v, %v; want true", ended, err)
+	}
+	if _, err := st.Load(ctx, live); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("Load after End: err = %v, want ErrNotFound", err)
+	}
+	if ended, err := e.End(ctx, live); err != nil || !ended {
+		t.Fatalf("End of a missing record = %v, %v; want true", ended, err)
+	}
+	if ended, err := e.End(ctx, retired); err != nil || ended {
+		t.Fatalf("End of a retired record = %v, %v; want false", ended, err)
+	}
+	if _, err := st.Load(ctx, retired); err != nil {
+		t.Fatalf("End removed a retired record: %v", err)
+	}
+	// A record retired by Replace, as a renewal retires it, stays too.
+	if r, ok := st.(session.Replacer); ok {
+		again := old
+		if alive, err := r.Replace(ctx, live, again, time.Minute); err != nil || alive {
+			t.Fatalf("Replace of a missing record = %v, %v", alive, err)
+		}
+		if err := st.Save(ctx, live, record(clk.Now(), "u1", nil), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if alive, err := r.Replace(ctx, live, again, time.Minute); err != nil || !alive {
+			t.Fatalf("Replace = %v, %v", alive, err)
+		}
+		if ended, err := e.End(ctx, live); err != nil || ended {
+			t.Fatalf("End of a record retired by Replace = %v, %v; want false", ended, err)
+		}
 	}
 }
 
