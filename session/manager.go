@@ -470,8 +470,15 @@ func (s *Session) facts() commitFacts {
 // commitStored carries out p for a session kept in the store.
 func (m *Manager) commitStored(s *Session, p plan, h http.Header, now time.Time) error {
 	if p.deleteEnded {
-		if err := m.store.Delete(s.ctx, s.endedKey); err != nil {
+		ended, err := m.end(s.ctx, s.endedKey)
+		if err != nil {
 			return storeErr(err)
+		}
+		if !ended {
+			// Another request renewed the session after this one loaded
+			// it: the ID this request holds cannot reach the session the
+			// renewal created, so the logout is refused, changing nothing.
+			return ErrRenewedElsewhere
 		}
 		if rd := errs.RendererFrom(s.ctx); rd.AuditEnabled() {
 			rd.Audit(s.ctx, "session.destroyed", slog.String("session", s.endedKey.String()))
@@ -488,6 +495,24 @@ func (m *Manager) commitStored(s *Session, p plan, h http.Header, now time.Time)
 		return m.save(s, p, h, now)
 	}
 	return nil
+}
+
+// end deletes the record Destroy ended, reporting false when a renewal
+// retired it during the request (see Ender).
+func (m *Manager) end(ctx context.Context, key Key) (bool, error) {
+	if e, ok := m.store.(Ender); ok {
+		return e.End(ctx, key)
+	}
+	rec, err := m.store.Load(ctx, key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return true, nil
+	case err != nil:
+		return false, err
+	case !rec.GraceUntil.IsZero():
+		return false, nil
+	}
+	return true, m.store.Delete(ctx, key)
 }
 
 // save writes the session's changes: under its own key, or under a new

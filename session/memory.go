@@ -119,6 +119,23 @@ func (s *MemoryStore) Delete(_ context.Context, key Key) error {
 	return nil
 }
 
+// End implements Ender.
+func (s *MemoryStore) End(_ context.Context, key Key) (bool, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.recs[key]
+	if !ok {
+		return true, nil
+	}
+	if now.Before(e.until) && !e.rec.GraceUntil.IsZero() {
+		return false, nil
+	}
+	s.unindex(e.rec.UserID, key)
+	delete(s.recs, key)
+	return true, nil
+}
+
 // UserSessions implements Store.
 func (s *MemoryStore) UserSessions(_ context.Context, userID string) ([]Entry, error) {
 	now := s.now()

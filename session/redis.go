@@ -13,7 +13,8 @@ import (
 
 // RedisStore keeps records in Redis (github.com/redis/go-redis/v9). Each
 // session is a hash under Prefix+"s:"+key with the encoded record, the
-// last-seen time and the user ID, expiring when the session would: its TTL
+// last-seen time, the user ID and, for an ID a renewal left behind, the end
+// of its grace window, expiring when the session would: its TTL
 // is the time left until the idle or the absolute deadline, whichever comes
 // first. Each user's sessions are indexed in a sorted set under
 // Prefix+"u:"+userID, scored by absolute expiry.
@@ -156,7 +157,11 @@ func (s *RedisStore) Save(ctx context.Context, key Key, rec Record, ttl time.Dur
 	rk := s.recKey(key)
 	_, err = s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, rk)
-		p.HSet(ctx, rk, "r", blob, "t", rec.LastSeen.UnixMilli(), "u", rec.UserID)
+		fields := []any{"r", blob, "t", rec.LastSeen.UnixMilli(), "u", rec.UserID}
+		if !rec.GraceUntil.IsZero() {
+			fields = append(fields, "g", rec.GraceUntil.UnixMilli())
+		}
+		p.HSet(ctx, rk, fields...)
 		p.PExpire(ctx, rk, ttl)
 		return nil
 	})
@@ -194,6 +199,9 @@ end
 local old = redis.call('HGET', KEYS[1], 'u') or ''
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'r', ARGV[1], 't', ARGV[2], 'u', ARGV[4])
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[1], 'g', ARGV[5])
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return old`)
 
@@ -207,7 +215,11 @@ func (s *RedisStore) Replace(ctx context.Context, key Key, rec Record, ttl time.
 	ctx, cancel := s.call(ctx)
 	defer cancel()
 	ttl = max(ttl, time.Millisecond)
-	old, err := replaceScript.Run(ctx, s.c, []string{s.recKey(key)}, blob, rec.LastSeen.UnixMilli(), ttl.Milliseconds(), rec.UserID).Text()
+	grace := ""
+	if !rec.GraceUntil.IsZero() {
+		grace = strconv.FormatInt(rec.GraceUntil.UnixMilli(), 10)
+	}
+	old, err := replaceScript.Run(ctx, s.c, []string{s.recKey(key)}, blob, rec.LastSeen.UnixMilli(), ttl.Milliseconds(), rec.UserID, grace).Text()
 	if errors.Is(err, redis.Nil) {
 		return false, nil
 	}
@@ -220,6 +232,26 @@ func (s *RedisStore) Replace(ctx context.Context, key Key, rec Record, ttl time.
 		return true, s.index(ctx, key, &rec, ttl)
 	}
 	return true, nil
+}
+
+// endScript deletes a record unless it is retired: a retired record (one a
+// renewal left behind) carries its grace deadline in the "g" field, which
+// Save and Replace write only for such a record. It returns 1 when the
+// record is gone, 0 when it is retired.
+var endScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], 'g') == 1 then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+return 1`)
+
+// End implements Ender with one script call. The user index forgets the
+// key lazily, as with Delete.
+func (s *RedisStore) End(ctx context.Context, key Key) (bool, error) {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	n, err := endScript.Run(ctx, s.c, []string{s.recKey(key)}).Int()
+	return n == 1, err
 }
 
 var touchScript = redis.NewScript(`

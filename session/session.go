@@ -396,7 +396,10 @@ func (s *Session) Renew() error {
 // new session with a new ID. A request that still holds the ID a renewal
 // left behind gets ErrRenewedElsewhere and nothing changes: that ID cannot
 // reach the session the renewal created, so ending it would report a
-// logout while the session stays live.
+// logout while the session stays live. For the same reason, when another
+// request renews the session after this one loaded it, the response is
+// ErrRenewedElsewhere (409) instead of the handler's, and nothing changes
+// (see Ender).
 func (s *Session) Destroy() error {
 	if s == nil {
 		return ErrNoSession

@@ -111,6 +111,21 @@ type Replacer interface {
 	Replace(ctx context.Context, key Key, rec Record, ttl time.Duration) (bool, error)
 }
 
+// An Ender is a Store that can delete a record unless a renewal has retired
+// it, in one step. The Manager ends the sessions Destroy ends through it
+// when the store has it (MemoryStore and RedisStore do), so that a logout
+// that loaded a session before another request renewed it never deletes
+// only the ID the renewal left behind while the session lives on under the
+// new one: such a logout is refused with ErrRenewedElsewhere. With a store
+// without it the Manager loads the record before deleting it, which leaves
+// that race open for the length of one store call.
+type Ender interface {
+	// End deletes the record under key unless it is retired (its
+	// GraceUntil is set), and reports false for a retired record. A
+	// missing record counts as ended.
+	End(ctx context.Context, key Key) (bool, error)
+}
+
 // wireRecord is the JSON form of a Record, with times as Unix milliseconds.
 type wireRecord struct {
 	U string                     `json:"u,omitempty"`

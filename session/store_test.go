@@ -2,7 +2,8 @@ package session_test
 
 import (
 	"context"
-	"strconv"
+	"crypto/rand"
+	"encoding/hex"
 	"testing"
 	"time"
 
@@ -36,7 +37,10 @@ func TestRedisClusterStore(t *testing.T) {
 	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testsvc.RedisClusterAddrs(t), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = c.Close() })
 	sessiontest.Run(t, func(t *testing.T, _ func() time.Time) session.Store {
-		prefix := "covet_session_test:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
+		// Random, not a timestamp: the suite calls this from parallel tests.
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		prefix := "covet_session_test:" + hex.EncodeToString(b[:]) + ":"
 		t.Cleanup(func() {
 			ctx := context.Background()
 			_ = c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {

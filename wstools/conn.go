@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"runtime/debug"
@@ -45,6 +46,7 @@ type Conn struct {
 	closeReason string
 	done        chan struct{} // closed when the connection starts closing
 	status      atomic.Int32  // the close code sent or received
+	pinging     atomic.Bool   // a heartbeat ping waits for its pong
 
 	rooms map[string]*room // guarded by hub.mu
 
@@ -271,6 +273,9 @@ func (c *Conn) readFailed(err error) {
 		c.closeWith(websocket.StatusMessageTooBig, "message too big")
 	case websocket.CloseStatus(err) != -1:
 		c.closeWith(websocket.CloseStatus(err), "")
+	case c.pinging.Load() && errors.Is(err, net.ErrClosed):
+		// The socket was torn down under a ping that it did not take.
+		c.peerDead()
 	default:
 		c.closeWith(websocket.StatusAbnormalClosure, "")
 	}
@@ -456,17 +461,42 @@ func (c *Conn) heartbeat() {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(c.ctx, s.pongTimeout)
-		err := c.ws.Ping(ctx)
-		cancel()
-		if err != nil {
-			if c.ctx.Err() == nil && !c.closing.Load() {
-				c.hub.stats.deadPeers.Add(1)
-				c.abort(websocket.StatusPolicyViolation, "pong timeout")
-			}
+		if !c.ping(s.pongTimeout) {
 			return
 		}
 	}
+}
+
+// ping sends one ping and reports whether its pong came within timeout.
+// The ping runs on the connection's own context, so coder/websocket does not
+// tear the socket down at the pong timeout; the timer closes the connection
+// as dead first. When the socket does not take the ping (coder/websocket
+// bounds a control frame's write on its own, and then closes the socket),
+// the peer is dead too: the reader, which may see the closed socket before
+// Ping returns, defers to the heartbeat while pinging is set.
+func (c *Conn) ping(timeout time.Duration) bool {
+	c.pinging.Store(true)
+	defer c.pinging.Store(false)
+	t := time.AfterFunc(timeout, c.peerDead)
+	err := c.ws.Ping(c.ctx)
+	t.Stop()
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		c.peerDead()
+	}
+	return false
+}
+
+// peerDead closes a connection whose peer did not answer a ping. Only the
+// call that starts the close counts it, so it is counted once whichever of
+// the pong timer, the heartbeat and the reader gets here first.
+func (c *Conn) peerDead() {
+	if c.closeWith(websocket.StatusPolicyViolation, "pong timeout") {
+		c.hub.stats.deadPeers.Add(1)
+	}
+	c.cancel()
 }
 
 // encodeFrame builds {"type":..,"room":..,"seq":..,"data":..}; room and seq

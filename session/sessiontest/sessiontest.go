@@ -3,7 +3,8 @@
 // user indexes list and delete (a login racing log-out-everywhere is never
 // left out of its user's index), and the Manager's security properties
 // (no fixation, renewal, idle and absolute expiry, log-out-everywhere)
-// hold on top of it. Run it from a store's tests:
+// hold on top of it. The tests run in parallel, each on a fresh store from
+// the factory. Run it from a store's tests:
 //
 //	func TestMyStore(t *testing.T) {
 //		sessiontest.Run(t, func(t *testing.T, now func() time.Time) session.Store {
@@ -57,19 +58,34 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// Run runs the store conformance tests and the Manager flow tests.
+// Run runs the store conformance tests and the Manager flow tests. The
+// tests run in parallel with each other, each on a store of its own: newStore
+// is called from several goroutines at once, and the stores it returns must
+// not share records (give each its own key prefix or table).
 func Run(t *testing.T, newStore Factory) {
-	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, newStore) })
-	t.Run("TouchKeepsValues", func(t *testing.T) { testTouch(t, newStore) })
-	t.Run("UserIndex", func(t *testing.T) { testUserIndex(t, newStore) })
-	t.Run("Fixation", func(t *testing.T) { testFixation(t, newStore) })
-	t.Run("Renew", func(t *testing.T) { testRenew(t, newStore) })
-	t.Run("Expiry", func(t *testing.T) { testExpiry(t, newStore) })
-	t.Run("LogoutEverywhere", func(t *testing.T) { testLogoutEverywhere(t, newStore) })
-	t.Run("Destroy", func(t *testing.T) { testDestroy(t, newStore) })
-	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore) })
-	t.Run("DestroyedDuringRequest", func(t *testing.T) { testDestroyedDuringRequest(t, newStore) })
-	t.Run("LoginDuringLogoutEverywhere", func(t *testing.T) { testLoginDuringLogoutEverywhere(t, newStore) })
+	tests := []struct {
+		name string
+		run  func(*testing.T, Factory)
+	}{
+		{"RoundTrip", testRoundTrip},
+		{"TouchKeepsValues", testTouch},
+		{"UserIndex", testUserIndex},
+		{"Fixation", testFixation},
+		{"Renew", testRenew},
+		{"Expiry", testExpiry},
+		{"LogoutEverywhere", testLogoutEverywhere},
+		{"Destroy", testDestroy},
+		{"Concurrent", testConcurrent},
+		{"DestroyedDuringRequest", testDestroyedDuringRequest},
+		{"EndKeepsRetired", testEnd},
+		{"LoginDuringLogoutEverywhere", testLoginDuringLogoutEverywhere},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.run(t, newStore)
+		})
+	}
 }
 
 func randomKey(t *testing.T) session.Key {
@@ -535,6 +551,59 @@ func testDestroyedDuringRequest(t *testing.T, newStore Factory) {
 	<-done
 	if got := b.get("/whoami").Body.String(); got != "" {
 		t.Fatalf("a session destroyed during a request came back as %q", got)
+	}
+}
+
+// testEnd: a store that is a session.Ender deletes a live record and a
+// missing one counts as ended, but a retired record (one a renewal left
+// behind) stays. Other stores skip.
+func testEnd(t *testing.T, newStore Factory) {
+	ctx := context.Background()
+	clk := NewClock()
+	st := newStore(t, clk.Now)
+	e, ok := st.(session.Ender)
+	if !ok {
+		t.Skip("the store is not a session.Ender")
+	}
+	live, retired := randomKey(t), randomKey(t)
+	if err := st.Save(ctx, live, record(clk.Now(), "u1", nil), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	old := record(clk.Now(), "u1", nil)
+	old.GraceUntil = clk.Now().Add(time.Minute)
+	if err := st.Save(ctx, retired, old, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if ended, err := e.End(ctx, live); err != nil || !ended {
+		t.Fatalf("End of a live record = %v, %v; want true", ended, err)
+	}
+	if _, err := st.Load(ctx, live); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("Load after End: err = %v, want ErrNotFound", err)
+	}
+	if ended, err := e.End(ctx, live); err != nil || !ended {
+		t.Fatalf("End of a missing record = %v, %v; want true", ended, err)
+	}
+	if ended, err := e.End(ctx, retired); err != nil || ended {
+		t.Fatalf("End of a retired record = %v, %v; want false", ended, err)
+	}
+	if _, err := st.Load(ctx, retired); err != nil {
+		t.Fatalf("End removed a retired record: %v", err)
+	}
+	// A record retired by Replace, as a renewal retires it, stays too.
+	if r, ok := st.(session.Replacer); ok {
+		again := old
+		if alive, err := r.Replace(ctx, live, again, time.Minute); err != nil || alive {
+			t.Fatalf("Replace of a missing record = %v, %v", alive, err)
+		}
+		if err := st.Save(ctx, live, record(clk.Now(), "u1", nil), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if alive, err := r.Replace(ctx, live, again, time.Minute); err != nil || !alive {
+			t.Fatalf("Replace = %v, %v", alive, err)
+		}
+		if ended, err := e.End(ctx, live); err != nil || ended {
+			t.Fatalf("End of a record retired by Replace = %v, %v; want false", ended, err)
+		}
 	}
 }
 

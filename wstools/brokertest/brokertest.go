@@ -52,6 +52,7 @@ const PublishDeadline = 1500 * time.Millisecond
 func Run(t *testing.T, srv Server) {
 	t.Run("ExactlyOnceInOrder", func(t *testing.T) { testExactlyOnce(t, srv) })
 	t.Run("Unsubscribe", func(t *testing.T) { testUnsubscribe(t, srv) })
+	t.Run("DistinctRooms", func(t *testing.T) { testDistinctRooms(t, srv) })
 	t.Run("Hubs", func(t *testing.T) { testHubs(t, srv) })
 	t.Run("Killed", func(t *testing.T) {
 		if srv.Kill == nil || srv.Restart == nil {
@@ -201,6 +202,37 @@ func testExactlyOnce(t *testing.T, srv Server) {
 	}
 	if got := payloads(inOther, "A-"); len(got) != 0 {
 		t.Fatalf("another room received %d messages", len(got))
+	}
+}
+
+// testDistinctRooms checks that rooms whose names differ only in the
+// punctuation a room name may hold never receive each other's messages: a
+// broker that maps room names onto its own channel names must keep the
+// mapping one to one.
+func testDistinctRooms(t *testing.T, srv Server) {
+	a, b := srv.NewBroker(t), srv.NewBroker(t)
+	base := room("distinct")
+	names := []string{base + ".x", base + "_x", base + ":x", base + "/x", base + "-x", base + "@x", base + "x"}
+	inboxes := make([]*inbox, len(names))
+	for i, name := range names {
+		inboxes[i], _ = subscribe(t, b, name)
+	}
+	for i, name := range names {
+		ready(t, a, name, inboxes[i])
+	}
+	for _, name := range names {
+		if err := a.Publish(context.Background(), name, []byte("for "+name)); err != nil {
+			t.Fatalf("Publish(%q): %v", name, err)
+		}
+	}
+	for i, name := range names {
+		eventually(t, "the message for "+name, func() bool { return inboxes[i].has("for " + name) })
+	}
+	time.Sleep(200 * time.Millisecond) // room for strays to show up
+	for i, name := range names {
+		if got := payloads(inboxes[i], "for "); len(got) != 1 {
+			t.Errorf("room %q received %v, want only its own message", name, got)
+		}
 	}
 }
 

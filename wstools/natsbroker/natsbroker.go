@@ -4,7 +4,7 @@
 // NATS do not compile its client.
 //
 // Room "lobby" is published on subject Prefix+"r.lobby" (a '.' in a room
-// name becomes '_', which room names cannot contain), Hub.BroadcastAll and
+// name becomes '~', which room names cannot contain), Hub.BroadcastAll and
 // Hub.CloseUser on Prefix+"all". Each broker holds one NATS subscription
 // per room that has local members, so an instance receives only its rooms.
 // NATS keeps the order of one connection's messages on a subject, so each
@@ -113,13 +113,13 @@ func validPrefix(p string) bool {
 }
 
 // subject maps a room to its subject. Room names hold letters, digits and
-// "._:/-@"; '.' (the NATS token separator) becomes '_', which they cannot
+// "._:/-@"; '.' (the NATS token separator) becomes '~', which they cannot
 // hold, so the mapping is one to one and never yields an empty token.
 func (b *Broker) subject(roomName string) string {
 	if roomName == allRoom {
 		return b.prefix + "all"
 	}
-	return b.prefix + "r." + strings.ReplaceAll(roomName, ".", "_")
+	return b.prefix + "r." + strings.ReplaceAll(roomName, ".", "~")
 }
 
 // Publish sends msg to every subscriber of room. It fails at once with
