@@ -20,6 +20,11 @@ const DefaultSessionTable = "covet_session_records"
 // The table (see Migrate) has the columns id (primary key), user_id
 // (indexed, for listing and log-out-everywhere), data, last_seen and
 // expires_at (indexed, for DeleteExpiredSessions).
+//
+// On SQLite, give it a database opened by Open, or with the same settings
+// (_txlock=immediate and a busy_timeout): otherwise a renewal, which reads
+// and then writes in one transaction, fails with SQLITE_BUSY (a 503) when
+// another request writes at the same moment.
 type SessionStore struct {
 	db      *gorm.DB
 	table   string
@@ -140,7 +145,8 @@ func (s *SessionStore) SaveSession(ctx context.Context, key, userID string, data
 // ReplaceSession is SaveSession only while the row is there, reporting
 // whether it wrote: the check and the write run in one transaction, the row
 // locked (FOR UPDATE) on PostgreSQL and MySQL, while SQLite serializes
-// writers itself. It lets session.SQLStore implement session.Replacer.
+// writers (given immediate transactions, as Open sets up). It lets
+// session.SQLStore implement session.Replacer.
 func (s *SessionStore) ReplaceSession(ctx context.Context, key, userID string, data []byte, lastSeen, expiresAt time.Time) (bool, error) {
 	check := "SELECT id FROM " + s.table + " WHERE id = ?"
 	if s.dialect != "sqlite" {
