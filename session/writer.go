@@ -60,8 +60,9 @@ func (w *responseWriter) BeforeStart(http.ResponseWriter, int) error {
 func (w *responseWriter) commit() error {
 	err := w.s.m.commit(w.s, w.real.Header())
 	if err != nil {
-		clear(w.real.Header())
-		errs.Write(w.real, w.r, err)
+		// The problem replaces the handler's answer: without its cookies
+		// and redirect, with the headers of the stages outside.
+		errs.Replace(w.real, w.r, err)
 	}
 	return err
 }
