@@ -224,8 +224,14 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, l *limits) erro
 	return nil
 }
 
+// tooLarge is the 413 for a body over maxBytes. It closes the
+// connection: the rest of the body is unwanted, and without the header
+// net/http reads up to 256 KiB more of it before it sends the answer (its
+// own MaxBytesReader signal does not pass through ResponseWriter
+// wrappers), so a client that stops sending would never see the 413.
 func tooLarge(maxBytes int64) *errs.Error {
-	return ErrTooLarge.WithMessage("The request body is larger than "+strconv.FormatInt(maxBytes, 10)+" bytes.").WithPublic("limit", maxBytes)
+	return ErrTooLarge.WithMessage("The request body is larger than "+strconv.FormatInt(maxBytes, 10)+" bytes.").
+		WithPublic("limit", maxBytes).WithHeader("Connection", "close")
 }
 
 // decodeError maps a decoding failure to a 4xx. Every failure is the
