@@ -288,7 +288,14 @@ func (a *app) buildEdge() (err error) {
 	if a.metrics, err = metrics.New(metrics.Options{Registerer: a.registry, Namespace: "covet", SkipPaths: []string{"/metrics", "/healthz", "/readyz"}}); err != nil {
 		return err
 	}
-	clientIP := func(r *http.Request) string { return clientip.FromRequest(r).String() }
+	// The zero address is a client a trusted proxy did not name usably
+	// ("unknown", a malformed entry): say so, not "invalid IP".
+	clientIP := func(r *http.Request) string {
+		if a := clientip.FromRequest(r); a.IsValid() {
+			return a.String()
+		}
+		return "unknown"
+	}
 	if a.accessLog, err = observe.NewAccessLog(observe.AccessLogOptions{Logger: a.log, ClientIP: clientIP, SkipPaths: []string{"/healthz", "/readyz", "/metrics"}}); err != nil {
 		return err
 	}
