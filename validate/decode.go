@@ -200,6 +200,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, l *limits) erro
 	if len(ct) != 1 || !jsonMediaType(ct[0]) {
 		return ErrUnsupportedMediaType
 	}
+	if contentCoded(r.Header["Content-Encoding"]) {
+		return errContentCoded
+	}
 	if r.ContentLength > l.maxBytes {
 		return tooLarge(l.maxBytes)
 	}
@@ -229,6 +232,30 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, l *limits) erro
 // net/http reads up to 256 KiB more of it before it sends the answer (its
 // own MaxBytesReader signal does not pass through ResponseWriter
 // wrappers), so a client that stops sending would never see the 413.
+// errContentCoded refuses a body with a content coding (RFC 7694): the
+// binder reads the bytes as they come, so a gzip body would otherwise be
+// reported as JSON that is malformed at byte 0, and a body labelled with a
+// coding it does not have would be read differently by whatever decodes
+// the label.
+var errContentCoded = ErrUnsupportedMediaType.
+	WithMessage("The request body must not have a Content-Encoding (send it uncompressed).").
+	WithHeader("Accept-Encoding", "identity")
+
+// contentCoded reports whether the Content-Encoding values name a coding
+// other than identity.
+func contentCoded(values []string) bool {
+	for _, v := range values {
+		for v != "" {
+			var c string
+			c, v, _ = strings.Cut(v, ",")
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func tooLarge(maxBytes int64) *errs.Error {
 	return ErrTooLarge.WithMessage("The request body is larger than "+strconv.FormatInt(maxBytes, 10)+" bytes.").
 		WithPublic("limit", maxBytes).WithHeader("Connection", "close")
