@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -347,13 +348,48 @@ func semanticProblem(sem *json.SemanticError) error {
 // maxNameBytes bounds how much of a client-chosen name goes into a message.
 const maxNameBytes = 128
 
-// clip shortens a client-supplied string for a message and makes it valid
-// UTF-8.
+// clip shortens a client-supplied string for a message, makes it valid
+// UTF-8 and escapes what must not be echoed as it is (escapeUnsafe).
 func clip(s string) string {
 	if len(s) > maxNameBytes {
 		s = s[:maxNameBytes] + "…"
 	}
-	return strings.ToValidUTF8(s, "\uFFFD")
+	return escapeUnsafe(strings.ToValidUTF8(s, "\uFFFD"))
+}
+
+// escapeUnsafe writes control characters (line breaks, NUL, escape), line
+// and paragraph separators and invisible format characters (bidirectional
+// overrides, zero-width marks) as \uXXXX: echoed into a problem, they would
+// forge lines in a plain-text log or reorder what a person reads.
+func escapeUnsafe(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= 0x20 && s[i] < 0x7f {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(s[:i])
+	for _, r := range s[i:] {
+		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
+			const hex = "0123456789abcdef"
+			if r > 0xffff {
+				b.WriteString(`\U`)
+				for shift := 28; shift >= 16; shift -= 4 {
+					b.WriteByte(hex[r>>shift&0xf])
+				}
+			} else {
+				b.WriteString(`\u`)
+			}
+			for shift := 12; shift >= 0; shift -= 4 {
+				b.WriteByte(hex[r>>shift&0xf])
+			}
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // fieldProblem refines base with a field error for the member at ptr; the
