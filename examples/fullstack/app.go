@@ -389,7 +389,10 @@ func (a *app) buildInput() (err error) {
 	if a.pageQuery, err = validate.NewQuery[pageQuery](a.validator, validate.QueryOptions{}); err != nil {
 		return err
 	}
-	if a.html, err = sanitize.NewHTML(sanitize.HTMLOptions{Preset: sanitize.PresetUGC, MaxBytes: 64 << 10}); err != nil {
+	// Anyone who registers writes notes: the policy for strangers, not
+	// PresetUGC's trusted-author extras (id attributes that clobber the
+	// page's element lookups, images from anywhere).
+	if a.html, err = sanitize.NewHTML(sanitize.HTMLOptions{Preset: sanitize.PresetUserContent, MaxBytes: 64 << 10}); err != nil {
 		return err
 	}
 	a.sortBy, err = sanitize.NewIdentifiers(map[string]string{"created_at": "created_at", "title": "title"})
