@@ -48,7 +48,9 @@ const (
 type Options struct {
 	// TrustedProxies are the networks of reverse proxies whose forwarding
 	// header is believed. A request whose RemoteAddr is outside them is
-	// resolved to RemoteAddr, whatever headers it carries.
+	// resolved to RemoteAddr, whatever headers it carries. A network that
+	// holds every address (0.0.0.0/0, ::/0) is refused: every client could
+	// then choose its own address.
 	TrustedProxies []netip.Prefix
 	// Header is the header the trusted proxies set: XForwardedFor (the
 	// default when TrustedProxies is set), Forwarded, or the name of a
@@ -116,6 +118,11 @@ func compileTrusted(in []netip.Prefix) ([]netip.Prefix, error) {
 		p = p.Masked()
 		if p.Addr().Is4In6() {
 			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		if p.Bits() == 0 {
+			// Every peer trusted: a client's own X-Forwarded-For is
+			// believed, and its leftmost entry, the client's pick, wins.
+			return nil, errors.New("clientip: TrustedProxies holds " + p.String() + ", which trusts every address, so any client could choose its own; list the networks of your proxies")
 		}
 		out = append(out, p)
 	}

@@ -299,3 +299,32 @@ func FuzzParseRemoteAddr(f *testing.F) {
 		}
 	})
 }
+
+// TestNewRefusesTrustingEveryone: a trusted network that holds every
+// address ("trust all proxies") would believe any client's own
+// X-Forwarded-For, whose leftmost entry is then the client: the attacker
+// picks its address, for rate limits and logs alike. New refuses it.
+func TestNewRefusesTrustingEveryone(t *testing.T) {
+	t.Parallel()
+	for _, list := range [][]string{{"0.0.0.0/0"}, {"::/0"}, {"::ffff:0.0.0.0/96"}, {"10.0.0.0/8", "::/0"}, {"1.2.3.4/0"}} {
+		p, err := ParsePrefixes(list...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = New(Options{TrustedProxies: p})
+		if err == nil {
+			t.Errorf("TrustedProxies %v accepted", list)
+			continue
+		}
+		if !strings.Contains(err.Error(), "every address") {
+			t.Errorf("TrustedProxies %v: error %q does not say why", list, err)
+		}
+	}
+	// Broad but bounded networks stay allowed.
+	for _, ok := range []string{"0.0.0.0/1", "10.0.0.0/8", "::/1", "fc00::/7"} {
+		p, _ := ParsePrefixes(ok)
+		if _, err := New(Options{TrustedProxies: p}); err != nil {
+			t.Errorf("TrustedProxies %s refused: %v", ok, err)
+		}
+	}
+}

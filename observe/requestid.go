@@ -45,7 +45,8 @@ type RequestIDOptions struct {
 	Header string
 	// TrustedProxies are the networks of the peers (RemoteAddr, the hop
 	// that connected to this server) whose incoming ID is kept. List the
-	// proxies that set or overwrite Header.
+	// proxies that set or overwrite Header; a network holding every
+	// address (0.0.0.0/0, ::/0) is refused, as TrustAllIncoming says that.
 	TrustedProxies []netip.Prefix
 	// TrustIncoming, when set, decides per request whether the incoming ID
 	// is kept (in addition to TrustedProxies). Use it to share the trust
@@ -101,6 +102,10 @@ func NewRequestID(opts RequestIDOptions) (*RequestIDStage, error) {
 		p = p.Masked()
 		if p.Addr().Is4In6() {
 			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		if p.Bits() == 0 {
+			return nil, errors.New("observe: RequestIDOptions.TrustedProxies holds " + p.String() +
+				", which trusts every client; list the proxies' networks, or set TrustAllIncoming if every caller is trusted")
 		}
 		s.trusted = append(s.trusted, p)
 	}

@@ -238,3 +238,19 @@ func BenchmarkRequestID(b *testing.B) {
 		}
 	})
 }
+
+// TestRequestIDRefusesTrustingEveryPeer: a trusted network holding every
+// address is trust in every client, which TrustAllIncoming says openly; as
+// a proxy network it is a mistake, refused.
+func TestRequestIDRefusesTrustingEveryPeer(t *testing.T) {
+	t.Parallel()
+	for _, p := range []string{"0.0.0.0/0", "::/0", "::ffff:0.0.0.0/96"} {
+		_, err := NewRequestID(RequestIDOptions{TrustedProxies: []netip.Prefix{netip.MustParsePrefix(p)}})
+		if err == nil || !strings.Contains(err.Error(), "TrustAllIncoming") {
+			t.Errorf("TrustedProxies %s: %v", p, err)
+		}
+	}
+	if _, err := NewRequestID(RequestIDOptions{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}); err != nil {
+		t.Fatal(err)
+	}
+}

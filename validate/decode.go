@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -200,6 +201,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, l *limits) erro
 	if len(ct) != 1 || !jsonMediaType(ct[0]) {
 		return ErrUnsupportedMediaType
 	}
+	if contentCoded(r.Header["Content-Encoding"]) {
+		return errContentCoded
+	}
 	if r.ContentLength > l.maxBytes {
 		return tooLarge(l.maxBytes)
 	}
@@ -224,8 +228,38 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, l *limits) erro
 	return nil
 }
 
+// tooLarge is the 413 for a body over maxBytes. It closes the
+// connection: the rest of the body is unwanted, and without the header
+// net/http reads up to 256 KiB more of it before it sends the answer (its
+// own MaxBytesReader signal does not pass through ResponseWriter
+// wrappers), so a client that stops sending would never see the 413.
+// errContentCoded refuses a body with a content coding (RFC 7694): the
+// binder reads the bytes as they come, so a gzip body would otherwise be
+// reported as JSON that is malformed at byte 0, and a body labelled with a
+// coding it does not have would be read differently by whatever decodes
+// the label.
+var errContentCoded = ErrUnsupportedMediaType.
+	WithMessage("The request body must not have a Content-Encoding (send it uncompressed).").
+	WithHeader("Accept-Encoding", "identity")
+
+// contentCoded reports whether the Content-Encoding values name a coding
+// other than identity.
+func contentCoded(values []string) bool {
+	for _, v := range values {
+		for v != "" {
+			var c string
+			c, v, _ = strings.Cut(v, ",")
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func tooLarge(maxBytes int64) *errs.Error {
-	return ErrTooLarge.WithMessage("The request body is larger than "+strconv.FormatInt(maxBytes, 10)+" bytes.").WithPublic("limit", maxBytes)
+	return ErrTooLarge.WithMessage("The request body is larger than "+strconv.FormatInt(maxBytes, 10)+" bytes.").
+		WithPublic("limit", maxBytes).WithHeader("Connection", "close")
 }
 
 // decodeError maps a decoding failure to a 4xx. Every failure is the
@@ -314,13 +348,48 @@ func semanticProblem(sem *json.SemanticError) error {
 // maxNameBytes bounds how much of a client-chosen name goes into a message.
 const maxNameBytes = 128
 
-// clip shortens a client-supplied string for a message and makes it valid
-// UTF-8.
+// clip shortens a client-supplied string for a message, makes it valid
+// UTF-8 and escapes what must not be echoed as it is (escapeUnsafe).
 func clip(s string) string {
 	if len(s) > maxNameBytes {
 		s = s[:maxNameBytes] + "…"
 	}
-	return strings.ToValidUTF8(s, "\uFFFD")
+	return escapeUnsafe(strings.ToValidUTF8(s, "\uFFFD"))
+}
+
+// escapeUnsafe writes control characters (line breaks, NUL, escape), line
+// and paragraph separators and invisible format characters (bidirectional
+// overrides, zero-width marks) as \uXXXX: echoed into a problem, they would
+// forge lines in a plain-text log or reorder what a person reads.
+func escapeUnsafe(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= 0x20 && s[i] < 0x7f {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(s[:i])
+	for _, r := range s[i:] {
+		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
+			const hex = "0123456789abcdef"
+			if r > 0xffff {
+				b.WriteString(`\U`)
+				for shift := 28; shift >= 16; shift -= 4 {
+					b.WriteByte(hex[r>>shift&0xf])
+				}
+			} else {
+				b.WriteString(`\u`)
+			}
+			for shift := 12; shift >= 0; shift -= 4 {
+				b.WriteByte(hex[r>>shift&0xf])
+			}
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // fieldProblem refines base with a field error for the member at ptr; the

@@ -8,7 +8,8 @@
 // are then built per request type:
 //
 //   - NewBody[T] reads a JSON body: the Content-Type must be application/json
-//     or a +json type (else 415), the body is capped through
+//     or a +json type and the body must have no Content-Encoding other
+//     than identity (else 415), the body is capped through
 //     http.MaxBytesReader (1 MiB by default, else 413), and decoding is strict
 //     (unknown fields, duplicate names, trailing data, invalid UTF-8,
 //     nesting deeper than a limit and more elements than a limit are 400s
@@ -43,7 +44,7 @@
 // parameter (max=ten), clashing JSON names or a field JSON cannot decode fail at boot, not on the
 // first request. Binders per request type then decode and validate:
 //
-//   - validate.NewBody[T]: application/json or any +json type (else 415), 1 MiB through
+//   - validate.NewBody[T]: application/json or any +json type, uncompressed (else 415), 1 MiB through
 //     http.MaxBytesReader (else 413), strict decoding with go-json-experiment/json: unknown or
 //     duplicate members, trailing data, invalid UTF-8, nesting deeper than 32 levels and a top-level
 //     null are 400s naming the JSON pointer or byte offset; more than 10000 array elements and object

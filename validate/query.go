@@ -163,7 +163,11 @@ func (q *Query[T]) lookup(k string) (int, error) {
 		return -1, nil
 	}
 	key = clip(key)
-	return 0, ErrUnknownParam.WithMessage("The query string has an unknown parameter: " + key + ".").
+	shown := key
+	if shown == "" {
+		shown = `""`
+	}
+	return 0, ErrUnknownParam.WithMessage("The query string has an unknown parameter: " + shown + ".").
 		WithFields(errs.FieldError{Field: key, Rule: "unknown_parameter", Message: key + " is not a known parameter"})
 }
 

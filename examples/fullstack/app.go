@@ -288,7 +288,14 @@ func (a *app) buildEdge() (err error) {
 	if a.metrics, err = metrics.New(metrics.Options{Registerer: a.registry, Namespace: "covet", SkipPaths: []string{"/metrics", "/healthz", "/readyz"}}); err != nil {
 		return err
 	}
-	clientIP := func(r *http.Request) string { return clientip.FromRequest(r).String() }
+	// The zero address is a client a trusted proxy did not name usably
+	// ("unknown", a malformed entry): say so, not "invalid IP".
+	clientIP := func(r *http.Request) string {
+		if a := clientip.FromRequest(r); a.IsValid() {
+			return a.String()
+		}
+		return "unknown"
+	}
 	if a.accessLog, err = observe.NewAccessLog(observe.AccessLogOptions{Logger: a.log, ClientIP: clientIP, SkipPaths: []string{"/healthz", "/readyz", "/metrics"}}); err != nil {
 		return err
 	}
@@ -382,7 +389,10 @@ func (a *app) buildInput() (err error) {
 	if a.pageQuery, err = validate.NewQuery[pageQuery](a.validator, validate.QueryOptions{}); err != nil {
 		return err
 	}
-	if a.html, err = sanitize.NewHTML(sanitize.HTMLOptions{Preset: sanitize.PresetUGC, MaxBytes: 64 << 10}); err != nil {
+	// Anyone who registers writes notes: the policy for strangers, not
+	// PresetUGC's trusted-author extras (id attributes that clobber the
+	// page's element lookups, images from anywhere).
+	if a.html, err = sanitize.NewHTML(sanitize.HTMLOptions{Preset: sanitize.PresetUserContent, MaxBytes: 64 << 10}); err != nil {
 		return err
 	}
 	a.sortBy, err = sanitize.NewIdentifiers(map[string]string{"created_at": "created_at", "title": "title"})

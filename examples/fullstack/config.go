@@ -92,12 +92,31 @@ func (c *config) loadServer(getenv func(string) string) error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return &configError{"COVET_ADDR", "want host:port, got " + strconv.Quote(c.Addr)}
 	}
-	mode, err := errs.ParseMode(or(getenv("COVET_ENV"), "development"))
+	env := strings.TrimSpace(getenv("COVET_ENV"))
+	mode, err := errs.ParseMode(or(env, "development"))
 	if err != nil {
 		return &configError{"COVET_ENV", "want development, staging or production"}
 	}
+	// Development answers a 5xx with its cause and stack trace, serves
+	// /metrics to anyone and sends cookies over plain HTTP: fine on a
+	// laptop, not by accident on a network.
+	if env == "" && !loopback(c.Addr) {
+		return &configError{"COVET_ENV", "is not set, and the default (development) shows stack traces to clients, but COVET_ADDR " +
+			strconv.Quote(c.Addr) + " listens beyond this machine: set COVET_ENV=production (or staging), or COVET_ENV=development to accept that"}
+	}
 	c.Mode = mode
 	return nil
+}
+
+// loopback reports whether the listen address addr (host:port) accepts
+// connections from this machine only.
+func loopback(addr string) bool {
+	host, _, _ := net.SplitHostPort(addr)
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // loadDatabase reads COVET_DB_DSN; without it the app uses a SQLite file

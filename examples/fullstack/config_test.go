@@ -43,6 +43,20 @@ func TestConfig(t *testing.T) {
 		{"short secret", map[string]string{"COVET_SECRET_KEY": "short"}, "COVET_SECRET_KEY", nil},
 		{"bad mode", map[string]string{"COVET_ENV": "prod-ish"}, "COVET_ENV", nil},
 		{"bad addr", map[string]string{"COVET_ADDR": "8080"}, "COVET_ADDR", nil},
+		// Development answers a 5xx with its stack: by default only on
+		// this machine.
+		{"default mode on all interfaces", map[string]string{"COVET_ADDR": ":8080"}, "COVET_ENV", nil},
+		{"default mode on 0.0.0.0", map[string]string{"COVET_ADDR": "0.0.0.0:8080"}, "COVET_ENV", nil},
+		{"default mode on a LAN address", map[string]string{"COVET_ADDR": "192.168.1.10:8080"}, "COVET_ENV", nil},
+		{"default mode on a host name", map[string]string{"COVET_ADDR": "app.internal:8080"}, "COVET_ENV", nil},
+		{"default mode on ::1", map[string]string{"COVET_ADDR": "[::1]:8080"}, "", func(t *testing.T, c *config) {}},
+		{"default mode on localhost", map[string]string{"COVET_ADDR": "localhost:8080"}, "", func(t *testing.T, c *config) {}},
+		{"explicit development on all interfaces", map[string]string{"COVET_ADDR": ":8080", "COVET_ENV": "development"}, "", func(t *testing.T, c *config) {
+			if c.Mode != errs.Development {
+				t.Fatal(c.Mode)
+			}
+		}},
+		{"production on all interfaces", merge(valid, map[string]string{"COVET_ADDR": ":8080", "COVET_ENV": "production"}), "", func(t *testing.T, c *config) {}},
 		{"bad dsn scheme", map[string]string{"COVET_DB_DSN": "mongodb://x"}, "COVET_DB_DSN", nil},
 		{"bad redis", map[string]string{"COVET_REDIS_ADDR": "localhost"}, "COVET_REDIS_ADDR", nil},
 		{"bad redis prefix", map[string]string{"COVET_REDIS_PREFIX": "a{b}"}, "COVET_REDIS_PREFIX", nil},

@@ -16,8 +16,10 @@
 // a port in use fails at once.
 //
 // The environment: COVET_ADDR (127.0.0.1:8080), COVET_ENV (development,
-// staging or production; development), COVET_DATA_DIR (where the default
-// SQLite database covet-fullstack.db lives; covet-fullstack in the user's
+// staging or production; development, which answers errors with stack
+// traces, so it is the default only on a loopback COVET_ADDR),
+// COVET_DATA_DIR (where the default SQLite database covet-fullstack.db
+// lives; covet-fullstack in the user's
 // cache directory, such as ~/.cache/covet-fullstack), COVET_DB_DSN (a
 // SQLite file, a postgres:// or a mysql:// URL; overrides the file in
 // COVET_DATA_DIR), COVET_REDIS_ADDR (empty: memory stores; several

@@ -86,6 +86,33 @@ func TestAccessLogRecordsClientBehindProxy(t *testing.T) {
 	}
 }
 
+// A trusted proxy that forwards no usable address (RFC 7239's "unknown", a
+// malformed entry) leaves the client unknown, and the access log says so
+// instead of printing the zero address as "invalid IP".
+func TestAccessLogUnknownClientBehindProxy(t *testing.T) {
+	var logs syncBuffer
+	in := startLogged(t, testEnv(t, map[string]string{"COVET_TRUSTED_PROXIES": "127.0.0.1/32"}), &logs)
+	c := newClient(t, in.URL)
+	c.hdr.Set("X-Forwarded-For", "unknown")
+	c.do("GET", "/api/me", nil).expect(t, 401, "")
+	var found bool
+	deadline := time.Now().Add(5 * time.Second)
+	for !found && time.Now().Before(deadline) {
+		for _, m := range logLines(t, logs.String(), "http request") {
+			if m["route"] == "/api/*" {
+				found = true
+				if m["client_ip"] != "unknown" {
+					t.Fatalf("access log client_ip %v, want unknown: %v", m["client_ip"], m)
+				}
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !found {
+		t.Fatalf("no access log line: %s", logs.String())
+	}
+}
+
 // Development logs (debug level, every failure) never carry a password
 // hash, a token or the password itself, even when a query fails with the
 // hash among its parameters (a duplicate registration).

@@ -169,6 +169,7 @@ func (s *notes) list(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(out)
 }
 
@@ -190,5 +191,6 @@ func (s *notes) get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || id < 1 || id > len(s.items) || s.items[id-1].Owner != authn.SubjectFrom(r.Context()) {
 		return errs.New(errs.KindNotFound, "note_not_found", "There is no such note.")
 	}
+	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(s.items[id-1])
 }

@@ -51,6 +51,7 @@ func TestStdlibStack(t *testing.T) {
 		{"bad key", "GET", "/notes", "demo_0000000000000000_nope", "", 401, "invalid_credentials"},
 		{"writer creates", "POST", "/notes", writerKey, `{"title":"hi"}`, 201, ""},
 		{"writer reads", "GET", "/notes/1", writerKey, "", 200, ""},
+		{"writer lists", "GET", "/notes", writerKey, "", 200, ""},
 		{"reader may not write", "POST", "/notes", readerKey, `{"title":"hi"}`, 403, "forbidden"},
 		{"reader cannot see another's note", "GET", "/notes/1", readerKey, "", 404, "note_not_found"},
 		{"invalid body", "POST", "/notes", writerKey, `{"title":""}`, 422, "validation_failed"},
@@ -66,6 +67,11 @@ func TestStdlibStack(t *testing.T) {
 			}
 			if tt.code != "" && m["code"] != tt.code {
 				t.Fatalf("code %v, want %s", m["code"], tt.code)
+			}
+			// JSON says so: with nosniff, a sniffed text/plain is what
+			// the client gets.
+			if ct := resp.Header.Get("Content-Type"); resp.StatusCode < 300 && ct != "application/json" {
+				t.Fatalf("Content-Type %q, want application/json", ct)
 			}
 			if resp.Header.Get("X-Request-ID") == "" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 				t.Fatalf("stage headers missing: %v", resp.Header)

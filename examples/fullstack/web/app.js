@@ -53,7 +53,7 @@ async function loadNotes() {
     const title = document.createElement("strong");
     title.textContent = n.title;
     const body = document.createElement("div");
-    body.innerHTML = n.body; // sanitized on the server with the UGC policy
+    body.innerHTML = n.body; // sanitized on the server (sanitize.PresetUserContent)
     const del = document.createElement("button");
     del.textContent = "Delete";
     del.addEventListener("click", async () => {
