@@ -55,7 +55,8 @@ type Options struct {
 	// that connected to this server) whose incoming trace context is
 	// continued: the server span becomes a child of the remote span, and
 	// so the request's correlation ID is the caller's trace ID. From every
-	// other peer the incoming context is only linked.
+	// other peer the incoming context is only linked. A network holding
+	// every address (0.0.0.0/0, ::/0) is refused: that is TrustAllIncoming.
 	TrustedProxies []netip.Prefix
 	// TrustIncoming, when set, decides per request whether the incoming
 	// trace context is continued (in addition to TrustedProxies), for
@@ -113,6 +114,10 @@ func New(opts Options) (*Stage, error) {
 		p = p.Masked()
 		if p.Addr().Is4In6() {
 			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		if p.Bits() == 0 {
+			return nil, errors.New("tracing: Options.TrustedProxies holds " + p.String() +
+				", which trusts every client; list the proxies' networks, or set TrustAllIncoming if every caller is trusted")
 		}
 		s.trusted = append(s.trusted, p)
 	}

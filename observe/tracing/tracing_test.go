@@ -434,8 +434,13 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 	t.Parallel()
 	for name, opts := range map[string]tracing.Options{
 		"invalid prefix": {TrustedProxies: []netip.Prefix{{}}},
-		"relative skip":  {SkipPaths: []string{"healthz"}},
-		"empty skip":     {SkipPaths: []string{""}},
+		// A network holding every address trusts every client: that is
+		// TrustAllIncoming, said openly, never a proxy network.
+		"every IPv4 address":   {TrustedProxies: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}},
+		"every IPv6 address":   {TrustedProxies: []netip.Prefix{netip.MustParsePrefix("::/0")}},
+		"every mapped address": {TrustedProxies: []netip.Prefix{netip.MustParsePrefix("::ffff:0.0.0.0/96")}},
+		"relative skip":        {SkipPaths: []string{"healthz"}},
+		"empty skip":           {SkipPaths: []string{""}},
 	} {
 		if _, err := tracing.New(opts); err == nil {
 			t.Errorf("%s: New accepted it", name)
