@@ -52,9 +52,15 @@
 // paths can be skipped; the writer wrapper is pooled and keeps Flusher, Hijacker,
 // io.ReaderFrom and Unwrap, so http.ResponseController works through it.
 //
+//	clientIP := func(r *http.Request) string { // with a clientip.Resolver
+//		if a := resolver.ClientIP(r); a.IsValid() {
+//			return a.String()
+//		}
+//		return "unknown" // a trusted proxy named no usable address
+//	}
 //	accessLog, err := observe.NewAccessLog(observe.AccessLogOptions{
 //		Logger:    slog.New(slog.NewJSONHandler(os.Stdout, nil)),
-//		ClientIP:  func(r *http.Request) string { return resolver.ClientIP(r).String() }, // clientip.Resolver
+//		ClientIP:  clientIP,
 //		SkipPaths: []string{"/healthz", "/readyz"},
 //	})
 //	if err != nil {
