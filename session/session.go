@@ -399,7 +399,10 @@ func (s *Session) Renew() error {
 // logout while the session stays live. For the same reason, when another
 // request renews the session after this one loaded it, the response is
 // ErrRenewedElsewhere (409) instead of the handler's, and nothing changes
-// (see Ender).
+// (see Ender), as long as the store still keeps the ID the renewal left
+// behind: for Options.RenewGrace after the renewal. With a negative
+// RenewGrace, or a request that commits after that window, the old ID is
+// gone, the Destroy succeeds on it, and the renewed session lives on.
 func (s *Session) Destroy() error {
 	if s == nil {
 		return ErrNoSession

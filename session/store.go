@@ -116,9 +116,11 @@ type Replacer interface {
 // when the store has it (MemoryStore and RedisStore do), so that a logout
 // that loaded a session before another request renewed it never deletes
 // only the ID the renewal left behind while the session lives on under the
-// new one: such a logout is refused with ErrRenewedElsewhere. With a store
-// without it the Manager loads the record before deleting it, which leaves
-// that race open for the length of one store call.
+// new one: such a logout is refused with ErrRenewedElsewhere. It can tell
+// only while the retired record is kept (Options.RenewGrace; a negative
+// RenewGrace deletes it at once): a missing record counts as ended. With a
+// store without it the Manager loads the record before deleting it, which
+// leaves that race open for the length of one store call too.
 type Ender interface {
 	// End deletes the record under key unless it is retired (its
 	// GraceUntil is set), and reports false for a retired record. A
