@@ -429,8 +429,9 @@ func (s *Session) Destroy() error {
 
 // ErrRenewedElsewhere is what Renew and Destroy return for a request that
 // still holds the ID another request's renewal retired (409, code
-// "session_renewed"): the client should retry with the new cookie it has
-// been sent.
+// "session_renewed"), and what answers a request whose logout, change or
+// renewal raced another request's renewal (see Replacer and Ender): the
+// client should retry with the new cookie it has been sent.
 var ErrRenewedElsewhere = errs.New(errs.KindConflict, "session_renewed", "The session was renewed by another request; retry with the new session cookie.")
 
 var errChangedAfterHeaders = errs.New(errs.KindInternal, "session_changed_after_headers",

@@ -105,9 +105,17 @@ type Store interface {
 // SQLStore (over a backend with ReplaceSession, as dbkit's) do; with a
 // store without it, a request in flight when its session is destroyed can
 // still write the session back.
+//
+// MemoryStore and RedisStore also refuse to write over a retired record
+// (one a renewal left behind), so that a request that loaded the session
+// before another request renewed it cannot bring the old ID back to life,
+// nor renew it a second time: its commit fails with ErrRenewedElsewhere.
+// SQLStore cannot tell a retired row, and writes over it.
 type Replacer interface {
 	// Replace stores rec under key, as Save does, only if a live record is
-	// there, and reports whether it did.
+	// there, and reports whether it did. A store that can tell a retired
+	// record (GraceUntil set) returns ErrRenewedElsewhere for one and
+	// leaves it as it is.
 	Replace(ctx context.Context, key Key, rec Record, ttl time.Duration) (bool, error)
 }
 
