@@ -575,7 +575,9 @@ func (s *Session) saved(key Key, rec Record) {
 // record under the session's key. With writeRotate, the old record is
 // retired (deleted, or kept read-only until p.retireUntil) and the caller
 // saves rec under the new key. With a store that is not a Replacer, the
-// session is taken to be alive.
+// session is taken to be alive. When another request renewed the session
+// meanwhile, a Replacer that can tell answers ErrRenewedElsewhere, which
+// fails the commit and leaves the store as it is.
 func (m *Manager) replaceOrRetire(s *Session, p plan, key Key, rec Record, now time.Time) (bool, error) {
 	r, conditional := m.store.(Replacer)
 	if p.write == writeReplace {

@@ -81,13 +81,17 @@ func (s *MemoryStore) saveLocked(now time.Time, key Key, rec Record, ttl time.Du
 }
 
 // Replace implements Replacer: the check and the save happen under one
-// lock, so a Delete or DeleteUser cannot slip in between.
+// lock, so a Delete, DeleteUser or renewal cannot slip in between.
 func (s *MemoryStore) Replace(_ context.Context, key Key, rec Record, ttl time.Duration) (bool, error) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.recs[key]; !ok || !now.Before(e.until) {
+	e, ok := s.recs[key]
+	if !ok || !now.Before(e.until) {
 		return false, nil
+	}
+	if !e.rec.GraceUntil.IsZero() {
+		return false, ErrRenewedElsewhere
 	}
 	s.saveLocked(now, key, rec, ttl)
 	return true, nil

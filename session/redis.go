@@ -187,14 +187,18 @@ func (s *RedisStore) index(ctx context.Context, key Key, rec *Record, ttl time.D
 	return err
 }
 
-// replaceScript is Save that only writes over a live record: the existence
-// check and the write are one atomic step, so a concurrent Delete or
-// DeleteUser cannot be undone by a request that loaded the session before.
+// replaceScript is Save that only writes over a live record: the check and
+// the write are one atomic step, so a concurrent Delete, DeleteUser or
+// renewal cannot be undone by a request that loaded the session before.
 // It touches only the record's key and returns the user ID the record had,
-// or false when there was no record.
+// false when there was no record, or 0 when the record is retired (it has
+// the "g" field).
 var replaceScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return false
+end
+if redis.call('HEXISTS', KEYS[1], 'g') == 1 then
+  return 0
 end
 local old = redis.call('HGET', KEYS[1], 'u') or ''
 redis.call('DEL', KEYS[1])
@@ -219,12 +223,16 @@ func (s *RedisStore) Replace(ctx context.Context, key Key, rec Record, ttl time.
 	if !rec.GraceUntil.IsZero() {
 		grace = strconv.FormatInt(rec.GraceUntil.UnixMilli(), 10)
 	}
-	old, err := replaceScript.Run(ctx, s.c, []string{s.recKey(key)}, blob, rec.LastSeen.UnixMilli(), ttl.Milliseconds(), rec.UserID, grace).Text()
+	res, err := replaceScript.Run(ctx, s.c, []string{s.recKey(key)}, blob, rec.LastSeen.UnixMilli(), ttl.Milliseconds(), rec.UserID, grace).Result()
 	if errors.Is(err, redis.Nil) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
+	}
+	old, ok := res.(string)
+	if !ok {
+		return false, ErrRenewedElsewhere
 	}
 	if rec.UserID != "" && old != rec.UserID {
 		// Records written before the user ID had its own field also come

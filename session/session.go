@@ -399,7 +399,10 @@ func (s *Session) Renew() error {
 // logout while the session stays live. For the same reason, when another
 // request renews the session after this one loaded it, the response is
 // ErrRenewedElsewhere (409) instead of the handler's, and nothing changes
-// (see Ender).
+// (see Ender), as long as the store still keeps the ID the renewal left
+// behind: for Options.RenewGrace after the renewal. With a negative
+// RenewGrace, or a request that commits after that window, the old ID is
+// gone, the Destroy succeeds on it, and the renewed session lives on.
 func (s *Session) Destroy() error {
 	if s == nil {
 		return ErrNoSession
@@ -426,8 +429,9 @@ func (s *Session) Destroy() error {
 
 // ErrRenewedElsewhere is what Renew and Destroy return for a request that
 // still holds the ID another request's renewal retired (409, code
-// "session_renewed"): the client should retry with the new cookie it has
-// been sent.
+// "session_renewed"), and what answers a request whose logout, change or
+// renewal raced another request's renewal (see Replacer and Ender): the
+// client should retry with the new cookie it has been sent.
 var ErrRenewedElsewhere = errs.New(errs.KindConflict, "session_renewed", "The session was renewed by another request; retry with the new session cookie.")
 
 var errChangedAfterHeaders = errs.New(errs.KindInternal, "session_changed_after_headers",

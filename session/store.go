@@ -105,9 +105,17 @@ type Store interface {
 // SQLStore (over a backend with ReplaceSession, as dbkit's) do; with a
 // store without it, a request in flight when its session is destroyed can
 // still write the session back.
+//
+// MemoryStore and RedisStore also refuse to write over a retired record
+// (one a renewal left behind), so that a request that loaded the session
+// before another request renewed it cannot bring the old ID back to life,
+// nor renew it a second time: its commit fails with ErrRenewedElsewhere.
+// SQLStore cannot tell a retired row, and writes over it.
 type Replacer interface {
 	// Replace stores rec under key, as Save does, only if a live record is
-	// there, and reports whether it did.
+	// there, and reports whether it did. A store that can tell a retired
+	// record (GraceUntil set) returns ErrRenewedElsewhere for one and
+	// leaves it as it is.
 	Replace(ctx context.Context, key Key, rec Record, ttl time.Duration) (bool, error)
 }
 
@@ -116,9 +124,11 @@ type Replacer interface {
 // when the store has it (MemoryStore and RedisStore do), so that a logout
 // that loaded a session before another request renewed it never deletes
 // only the ID the renewal left behind while the session lives on under the
-// new one: such a logout is refused with ErrRenewedElsewhere. With a store
-// without it the Manager loads the record before deleting it, which leaves
-// that race open for the length of one store call.
+// new one: such a logout is refused with ErrRenewedElsewhere. It can tell
+// only while the retired record is kept (Options.RenewGrace; a negative
+// RenewGrace deletes it at once): a missing record counts as ended. With a
+// store without it the Manager loads the record before deleting it, which
+// leaves that race open for the length of one store call too.
 type Ender interface {
 	// End deletes the record under key unless it is retired (its
 	// GraceUntil is set), and reports false for a retired record. A

@@ -125,7 +125,16 @@ func TestDeadlineAfterEarlyHintsDropsHandlerHeaders(t *testing.T) {
 	}))))
 	defer srv.Close()
 	defer close(release)
-	resp, body, hints := getRecording1xx(t, srv.Client(), srv.URL)
+	// On a loaded machine the handler may reach its 103 only after the
+	// deadline, which then sends no 103: ask again until one went first.
+	var resp *http.Response
+	var body []byte
+	var hints []informational
+	for range 20 {
+		if resp, body, hints = getRecording1xx(t, srv.Client(), srv.URL); len(hints) > 0 {
+			break
+		}
+	}
 	if len(hints) != 1 || hints[0].header.Get("Link") == "" {
 		t.Fatalf("1xx responses %+v, want one 103 with Link", hints)
 	}
