@@ -119,13 +119,17 @@ func (lw *limitWriter) BeforeStart(w http.ResponseWriter, code int) error {
 	return nil
 }
 
-// answer writes the 413 to w, on the headers the stage received.
+// answer writes the 413 to w, on the headers the stage received. It
+// closes the connection, as the declared-length 413 does: the rest of the
+// body is not wanted, and without it net/http would first try to read it,
+// holding the answer back while the client keeps sending.
 func (lw *limitWriter) answer(w http.ResponseWriter) {
 	h := w.Header()
 	clear(h)
 	for k, v := range lw.outer {
 		h[k] = v
 	}
+	h.Set("Connection", "close")
 	errs.Write(w, lw.req, lw.err)
 }
 
