@@ -6,7 +6,10 @@
 // time. If the deadline passes before the handler has written a status, a
 // body byte or flushed, the stage answers at once with a 503 problem
 // (code "request_timeout", with the correlation ID) and every later write of
-// the handler fails with http.ErrHandlerTimeout. A response that had already
+// the handler fails with http.ErrHandlerTimeout. When the handler is
+// reading the request body at that moment, the client is the slow one: the
+// answer is 408 (code "request_body_timeout"), a client error, so a slow
+// upload does not count as the server's failure. A response that had already
 // started when the deadline passed is left alone: the handler sees the
 // cancelled context and decides. An informational response (such as 103
 // Early Hints) does not start the response: it goes out with the headers

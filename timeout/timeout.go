@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/covetgo/covet/errs"
@@ -20,6 +21,12 @@ const DefaultTimeout = 30 * time.Second
 // ErrTimeout is the problem sent when the deadline passes before the
 // response started: 503, code "request_timeout".
 var ErrTimeout = errs.New(errs.KindServiceUnavailable, "request_timeout", "The request took too long to process.")
+
+// ErrBodyTimeout is the problem sent instead of ErrTimeout when, at the
+// deadline, the handler is still waiting for the request body: the client
+// is the slow one. 408, code "request_body_timeout".
+var ErrBodyTimeout = errs.New(errs.KindBadRequest, "request_body_timeout", "The request body did not arrive in time.").
+	WithStatus(http.StatusRequestTimeout)
 
 // Options configure a Stage.
 type Options struct {
@@ -52,6 +59,10 @@ func (s *Stage) Handler(next http.Handler) http.Handler {
 		ctx, cancel := context.WithTimeout(parent, s.timeout)
 		defer cancel()
 		tw := &writer{w: w, req: r.WithContext(ctx), parent: parent, header: make(http.Header)}
+		if r.Body != nil && r.Body != http.NoBody {
+			tw.body.ReadCloser = r.Body
+			tw.req.Body = &tw.body
+		}
 		// A timer of its own rather than context.AfterFunc, which costs three
 		// more allocations per request; it fires with the context's deadline.
 		timer := time.AfterFunc(s.timeout, tw.expire)
@@ -80,9 +91,23 @@ type writer struct {
 	req    *http.Request   // with the deadline
 	parent context.Context // the request's context without it
 	header http.Header
+	body   body // the request body, as the handler reads it
 
 	mu    sync.Mutex
 	state state
+}
+
+// body tells the deadline whether the handler is waiting for the client:
+// a Read of the request body is under way.
+type body struct {
+	io.ReadCloser
+	reading atomic.Bool
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	b.reading.Store(true)
+	defer b.reading.Store(false)
+	return b.ReadCloser.Read(p)
 }
 
 // expire runs at the deadline. When the client has gone away meanwhile
@@ -103,7 +128,8 @@ func (tw *writer) answerIfExpired() {
 	}
 }
 
-// answer sends the 503 unless the response started. The caller holds mu.
+// answer sends the 503 (408 when the handler is waiting for the request
+// body) unless the response started. The caller holds mu.
 func (tw *writer) answer() {
 	if tw.state != pending {
 		return
@@ -113,7 +139,11 @@ func (tw *writer) answer() {
 	// Connection: close: the client reads a complete response now, although
 	// the connection stays busy until the handler returns.
 	var p rendered
-	errs.Write(&p, tw.req, ErrTimeout)
+	err := ErrTimeout
+	if tw.body.reading.Load() {
+		err = ErrBodyTimeout
+	}
+	errs.Write(&p, tw.req, err)
 	h := tw.w.Header()
 	copyHeader(h, p.header)
 	h.Set("Content-Length", strconv.Itoa(p.body.Len()))
