@@ -85,7 +85,9 @@ func ExampleRenderer_Handler() {
 // answer when the save fails: the cookie and redirect meant for that answer
 // do not go out with the problem, the outer stages' headers do.
 func ExampleReplace() {
-	save := func() error { return errs.New(errs.KindServiceUnavailable, "store_unavailable", "The store is unavailable.") }
+	save := func() error {
+		return errs.New(errs.KindServiceUnavailable, "store_unavailable", "The store is unavailable.")
+	}
 	handler := func(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: "step", Value: "2"})
 		w.Header().Set("Location", "/wizard/2")
