@@ -51,6 +51,12 @@ type Options struct {
 	// subdomain or plain HTTP plant the cookie; a "__Secure-" name requires
 	// Secure. The prefixes are matched ignoring case, as browsers match
 	// them ("__HOST-sid" obeys the __Host- rules).
+	//
+	// Without the __Host- prefix a neighbouring subdomain can plant
+	// cookies of the same name, which browsers may send before this
+	// host's own; the stage then reads the first of them (up to four)
+	// whose signature verifies, and does not expire the cookie when
+	// another of them verifies too.
 	CookieName string
 	// Domain sets the cookie's Domain attribute. Empty (recommended): the
 	// cookie is sent to this host only.
