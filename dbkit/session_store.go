@@ -143,23 +143,40 @@ func (s *SessionStore) SaveSession(ctx context.Context, key, userID string, data
 }
 
 // ReplaceSession is SaveSession only while the row is there, reporting
-// whether it wrote: the check and the write run in one transaction, the row
-// locked (FOR UPDATE) on PostgreSQL and MySQL, while SQLite serializes
-// writers (given immediate transactions, as Open sets up). It lets
-// session.SQLStore implement session.Replacer.
+// whether it wrote. It is ReplaceSessionIf with no check.
 func (s *SessionStore) ReplaceSession(ctx context.Context, key, userID string, data []byte, lastSeen, expiresAt time.Time) (bool, error) {
-	check := "SELECT id FROM " + s.table + " WHERE id = ?"
+	return s.ReplaceSessionIf(ctx, key, userID, data, lastSeen, expiresAt, nil)
+}
+
+// ReplaceSessionIf is SaveSession only while the row is there and check,
+// given the row's current data, returns nil; it reports whether it wrote,
+// and returns check's error as it is. The read, the check and the write
+// run in one transaction, the row locked (FOR UPDATE) on PostgreSQL and
+// MySQL, while SQLite serializes writers (given immediate transactions, as
+// Open sets up), so no other write to the row comes between them. A nil
+// check accepts any row.
+//
+// It lets session.SQLStore implement session.Replacer: its check refuses
+// to write over a record a renewal retired, which it recognises in the
+// data, so this store needs no knowledge of the record's encoding.
+func (s *SessionStore) ReplaceSessionIf(ctx context.Context, key, userID string, data []byte, lastSeen, expiresAt time.Time, check func(current []byte) error) (bool, error) {
+	read := "SELECT data FROM " + s.table + " WHERE id = ?"
 	if s.dialect != "sqlite" {
-		check += " FOR UPDATE"
+		read += " FOR UPDATE"
 	}
 	written := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var ids []string
-		if err := tx.Raw(check, key).Scan(&ids).Error; err != nil {
+		var rows []sessionRow
+		if err := tx.Raw(read, key).Scan(&rows).Error; err != nil {
 			return err
 		}
-		if len(ids) == 0 {
+		if len(rows) == 0 {
 			return nil
+		}
+		if check != nil {
+			if err := check(rows[0].Data); err != nil {
+				return err
+			}
 		}
 		written = true
 		return tx.Exec(s.upsert, key, userID, data, lastSeen.UnixMilli(), expiresAt.UnixMilli()).Error

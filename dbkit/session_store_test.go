@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"testing"
 	"time"
 
@@ -122,5 +123,48 @@ func TestNewSessionStoreRefusesBadTables(t *testing.T) {
 	}
 	if _, err := dbkit.NewSessionStore(nil, dbkit.SessionStoreOptions{}); err == nil {
 		t.Errorf("nil db accepted")
+	}
+}
+
+// ReplaceSessionIf writes only over a row that is there and that check
+// accepts; check sees the row's current data, and its error comes back as
+// it is, with the row unchanged.
+func TestSessionStoreReplaceSessionIf(t *testing.T) {
+	for name, open := range sessionDBs(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := sessionTable(t, open(t))
+			now := time.Now().Truncate(time.Millisecond)
+			refuse := errors.New("refused")
+			called := false
+			ok, err := st.ReplaceSessionIf(ctx, "missing", "u", []byte("x"), now, now.Add(time.Hour), func([]byte) error {
+				called = true
+				return nil
+			})
+			if ok || err != nil || called {
+				t.Fatalf("missing row: %v, %v (check called: %v); want false, nil, not called", ok, err, called)
+			}
+			if err := st.SaveSession(ctx, "k", "u", []byte("old"), now, now.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			var seen []byte
+			ok, err = st.ReplaceSessionIf(ctx, "k", "u", []byte("new"), now, now.Add(time.Hour), func(cur []byte) error {
+				seen = append([]byte(nil), cur...)
+				return refuse
+			})
+			if ok || !errors.Is(err, refuse) || string(seen) != "old" {
+				t.Fatalf("refused: %v, %v, check saw %q; want false, the check's error, old", ok, err, seen)
+			}
+			if data, _, _, _ := st.LoadSession(ctx, "k"); string(data) != "old" {
+				t.Fatalf("a refused replace wrote %q", data)
+			}
+			ok, err = st.ReplaceSessionIf(ctx, "k", "u", []byte("new"), now, now.Add(time.Hour), func([]byte) error { return nil })
+			if !ok || err != nil {
+				t.Fatalf("accepted: %v, %v", ok, err)
+			}
+			if data, _, _, _ := st.LoadSession(ctx, "k"); string(data) != "new" {
+				t.Fatalf("after an accepted replace data = %q", data)
+			}
+		})
 	}
 }

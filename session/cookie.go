@@ -17,10 +17,18 @@ func encodeValue(v any) (json.RawMessage, error) {
 	return json.Marshal(v)
 }
 
-// cookieValue finds the first cookie called name in r's Cookie headers
-// without allocating. Surrounding double quotes are removed; values longer
-// than maxCookieValue are ignored.
-func cookieValue(r *http.Request, name string) (string, bool) {
+// maxSessionCookies bounds how many cookies of the session's name a request
+// is searched for. A sibling subdomain can plant cookies of the same name
+// that the browser sends first (cookie tossing), so the stage looks past
+// the first, but no further than this: a header with thousands of them
+// costs no more than a few signature checks.
+const maxSessionCookies = 4
+
+// cookieValues returns, in header order, the values of the first
+// maxSessionCookies cookies called name in r's Cookie headers that are not
+// empty and not longer than maxCookieValue, without allocating.
+// Surrounding double quotes are removed.
+func cookieValues(r *http.Request, name string) (vals [maxSessionCookies]string, n int) {
 	for _, line := range r.Header["Cookie"] {
 		for len(line) > 0 {
 			var part string
@@ -34,12 +42,21 @@ func cookieValue(r *http.Request, name string) (string, bool) {
 				v = v[1 : len(v)-1]
 			}
 			if v == "" || len(v) > maxCookieValue {
-				return "", false
+				continue
 			}
-			return v, true
+			vals[n] = v
+			if n++; n == maxSessionCookies {
+				return vals, n
+			}
 		}
 	}
-	return "", false
+	return vals, n
+}
+
+// cookieValue returns the first of cookieValues.
+func cookieValue(r *http.Request, name string) (string, bool) {
+	vals, n := cookieValues(r, name)
+	return vals[0], n > 0
 }
 
 // hasPrefixFold reports whether s begins with prefix, ignoring ASCII case,

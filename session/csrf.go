@@ -100,7 +100,12 @@ func (g *csrfGuard) check(r *http.Request, s *Session) error {
 	}
 	err := g.checkRequest(r, s)
 	if err != nil {
-		if _, ok := cookieValue(r, s.m.name); !ok {
+		// "No session cookie" must mean what it means to load: any
+		// cookie of the name that load would consider, not only the
+		// first, counts, so a planted empty or oversized cookie in front
+		// of the session cookie does not pass a forged request off as
+		// cookieless while its session is used.
+		if _, n := cookieValues(r, s.m.name); n == 0 {
 			s.csrfErr = err
 			return nil
 		}

@@ -51,6 +51,12 @@ type Options struct {
 	// subdomain or plain HTTP plant the cookie; a "__Secure-" name requires
 	// Secure. The prefixes are matched ignoring case, as browsers match
 	// them ("__HOST-sid" obeys the __Host- rules).
+	//
+	// Without the __Host- prefix a neighbouring subdomain can plant
+	// cookies of the same name, which browsers may send before this
+	// host's own; the stage then reads the first of them (up to four)
+	// whose signature verifies, and does not expire the cookie when
+	// another of them verifies too.
 	CookieName string
 	// Domain sets the cookie's Domain attribute. Empty (recommended): the
 	// cookie is sent to this host only.
@@ -334,16 +340,22 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 // s.mu.
 func (m *Manager) load(s *Session) {
 	s.state, s.isNew = stateAbsent, true
-	v, ok := cookieValue(s.r, m.name)
-	if !ok {
+	vals, n := cookieValues(s.r, m.name)
+	if n == 0 {
 		return
 	}
 	if m.stateless != nil {
-		m.loadStateless(s, v)
+		m.loadStateless(s, m.firstOpening(vals[:n]))
 		return
 	}
 	var id []byte
-	if !m.decodeID(v, &id) {
+	verified := false
+	for _, v := range vals[:n] {
+		if verified = m.decodeID(v, &id); verified {
+			break
+		}
+	}
+	if !verified {
 		s.state = stateRejected
 		return
 	}
@@ -366,6 +378,50 @@ func (m *Manager) load(s *Session) {
 	if !rec.GraceUntil.IsZero() {
 		s.state = stateRetired
 	}
+}
+
+// firstOpening returns the first of vals that the CookieStore opens, or
+// vals[0] when none does.
+func (m *Manager) firstOpening(vals []string) string {
+	if len(vals) > 1 {
+		for _, v := range vals {
+			if _, err := m.stateless.open(m.name, v); err == nil {
+				return v
+			}
+		}
+	}
+	return vals[0]
+}
+
+// verifies reports whether v is a cookie value this Manager issued: its
+// signature checks out, or, stateless, it opens.
+func (m *Manager) verifies(v string) bool {
+	if m.stateless != nil {
+		_, err := m.stateless.open(m.name, v)
+		return err == nil
+	}
+	var id []byte
+	return m.decodeID(v, &id)
+}
+
+// mayExpireCookie reports whether the response may expire the session
+// cookie of a request whose session was rejected. The expiry reaches the
+// cookie this host set, which need not be the one the session was read
+// from when a sibling domain planted others of the same name; so it is
+// sent only when no more than one of the request's cookies verifies, and
+// cannot remove a valid cookie the request did not use.
+func (m *Manager) mayExpireCookie(r *http.Request) bool {
+	vals, n := cookieValues(r, m.name)
+	if n < 2 {
+		return true
+	}
+	valid := 0
+	for _, v := range vals[:n] {
+		if m.verifies(v) {
+			valid++
+		}
+	}
+	return valid < 2
 }
 
 // decodeID verifies a signed cookie and returns the session ID in it.
@@ -450,7 +506,7 @@ func (m *Manager) commit(s *Session, h http.Header) error {
 	} else {
 		err = m.commitStored(s, p, h, now)
 	}
-	if err == nil && p.expireCookie {
+	if err == nil && p.expireCookie && (s.state != stateRejected || m.mayExpireCookie(s.r)) {
 		h.Add("Set-Cookie", m.expireCookie)
 	}
 	return err

@@ -83,20 +83,55 @@ func (s *SQLStore) Save(ctx context.Context, key Key, rec Record, ttl time.Durat
 	return s.b.SaveSession(ctx, key.String(), rec.UserID, data, rec.LastSeen, s.now().Add(ttl))
 }
 
-// Replace implements Replacer when the backend has ReplaceSession (dbkit's
-// SessionStore does); otherwise it saves unconditionally and reports true.
+// Replace implements Replacer when the backend has a conditional write,
+// one of
+//
+//	ReplaceSessionIf(ctx context.Context, key, userID string, data []byte, lastSeen, expiresAt time.Time, check func(current []byte) error) (bool, error)
+//	ReplaceSession(ctx context.Context, key, userID string, data []byte, lastSeen, expiresAt time.Time) (bool, error)
+//
+// (dbkit's SessionStore has both). Either writes only while the row is
+// there, reporting whether it did. ReplaceSessionIf also hands the locked
+// row's data to check, in the same transaction, and writes only if check
+// returns nil: through it, Replace refuses to write over a retired record
+// (one a renewal left behind) with ErrRenewedElsewhere and leaves it as it
+// is, as MemoryStore and RedisStore do. Over a backend with only
+// ReplaceSession it cannot tell a retired row and writes over it; over one
+// with neither it saves unconditionally and reports true.
 func (s *SQLStore) Replace(ctx context.Context, key Key, rec Record, ttl time.Duration) (bool, error) {
-	r, ok := s.b.(interface {
-		ReplaceSession(ctx context.Context, key, userID string, data []byte, lastSeen, expiresAt time.Time) (bool, error)
-	})
-	if !ok {
-		return true, s.Save(ctx, key, rec, ttl)
-	}
 	data, err := rec.MarshalBinary()
 	if err != nil {
 		return false, err
 	}
-	return r.ReplaceSession(ctx, key.String(), rec.UserID, data, rec.LastSeen, s.now().Add(ttl))
+	expires := s.now().Add(ttl)
+	switch b := s.b.(type) {
+	case interface {
+		ReplaceSessionIf(ctx context.Context, key, userID string, data []byte, lastSeen, expiresAt time.Time, check func(current []byte) error) (bool, error)
+	}:
+		return b.ReplaceSessionIf(ctx, key.String(), rec.UserID, data, rec.LastSeen, expires, refuseRetired)
+	case interface {
+		ReplaceSession(ctx context.Context, key, userID string, data []byte, lastSeen, expiresAt time.Time) (bool, error)
+	}:
+		return b.ReplaceSession(ctx, key.String(), rec.UserID, data, rec.LastSeen, expires)
+	}
+	return true, s.b.SaveSession(ctx, key.String(), rec.UserID, data, rec.LastSeen, expires)
+}
+
+// refuseRetired is the check of Replace's conditional write: it refuses a
+// row whose record a renewal retired. Whether a record is retired (its
+// grace deadline) lives only in the encoded data, which this package
+// defines, so the check runs here, on the row the backend has locked,
+// rather than teaching each backend the encoding or adding a column: the
+// backend already reads the row to see it is there, so the check costs no
+// extra round trip. A row that does not decode is not written over either.
+func refuseRetired(current []byte) error {
+	var rec Record
+	if err := rec.UnmarshalBinary(current); err != nil {
+		return err
+	}
+	if !rec.GraceUntil.IsZero() {
+		return ErrRenewedElsewhere
+	}
+	return nil
 }
 
 // Touch implements Store.

@@ -3,7 +3,9 @@
 // user indexes list and delete (a login racing log-out-everywhere is never
 // left out of its user's index), and the Manager's security properties
 // (no fixation, renewal, idle and absolute expiry, log-out-everywhere)
-// hold on top of it. The tests run in parallel, each on a fresh store from
+// hold on top of it. A store that is a session.Replacer must also refuse
+// to write over a retired record (session.ErrRenewedElsewhere), so that a
+// request racing a renewal cannot bring the old ID back to life. The tests run in parallel, each on a fresh store from
 // the factory. Run it from a store's tests:
 //
 //	func TestMyStore(t *testing.T) {
@@ -78,6 +80,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"Concurrent", testConcurrent},
 		{"DestroyedDuringRequest", testDestroyedDuringRequest},
 		{"EndKeepsRetired", testEnd},
+		{"ReplaceKeepsRetired", testReplaceRetired},
+		{"ChangeRacingRenewal", testChangeRacingRenewal},
 		{"LoginDuringLogoutEverywhere", testLoginDuringLogoutEverywhere},
 	}
 	for _, tt := range tests {
@@ -638,5 +642,108 @@ func testLoginDuringLogoutEverywhere(t *testing.T, newStore Factory) {
 				t.Fatalf("round %d: a session that raced DestroyUser is out of its user's reach", i)
 			}
 		}
+	}
+}
+
+// testReplaceRetired: a session.Replacer refuses to write over a retired
+// record (one a renewal left behind) with session.ErrRenewedElsewhere and
+// leaves it as it is, whatever the record it is given. Other stores skip.
+func testReplaceRetired(t *testing.T, newStore Factory) {
+	ctx := context.Background()
+	clk := NewClock()
+	st := newStore(t, clk.Now)
+	r, ok := st.(session.Replacer)
+	if !ok {
+		t.Skip("the store is not a session.Replacer")
+	}
+	k := randomKey(t)
+	old := record(clk.Now(), "u1", map[string]string{"a": "1"})
+	old.GraceUntil = clk.Now().Add(time.Minute)
+	if err := st.Save(ctx, k, old, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	live := record(clk.Now(), "u2", map[string]string{"a": "2"})
+	again := old
+	again.GraceUntil = clk.Now().Add(2 * time.Minute)
+	for name, rec := range map[string]session.Record{"live": live, "retired": again} {
+		alive, err := r.Replace(ctx, k, rec, time.Hour)
+		if !errors.Is(err, session.ErrRenewedElsewhere) || alive {
+			t.Fatalf("Replace of a retired record with a %s one = %v, %v; want false, ErrRenewedElsewhere", name, alive, err)
+		}
+		got, err := st.Load(ctx, k)
+		if err != nil {
+			t.Fatalf("Load after the refused Replace: %v", err)
+		}
+		if !got.GraceUntil.Equal(old.GraceUntil) {
+			t.Fatalf("the refused Replace changed the grace deadline: %v, want %v", got.GraceUntil, old.GraceUntil)
+		}
+		sameRecord(t, got, old)
+	}
+	if list, _ := st.UserSessions(ctx, "u2"); len(list) != 0 {
+		t.Fatalf("the refused Replace indexed the record under its user: %v", list)
+	}
+}
+
+// testChangeRacingRenewal: a request that loaded the session before
+// another request renewed it cannot write the session back under the ID
+// the renewal retired, nor renew it a second time: it gets 409
+// session_renewed, the renewed session is unaffected and the old ID dies
+// with its grace window. Stores that are not session.Replacers skip.
+func testChangeRacingRenewal(t *testing.T, newStore Factory) {
+	for _, change := range []string{"set", "renew"} {
+		t.Run(change, func(t *testing.T) {
+			clk := NewClock()
+			st := newStore(t, clk.Now)
+			if _, ok := st.(session.Replacer); !ok {
+				t.Skip("the store is not a session.Replacer")
+			}
+			m := manager(t, st, clk, 5*time.Second)
+			loaded, renewed := make(chan struct{}), make(chan struct{})
+			slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/slow" {
+					appHandler(w, r)
+					return
+				}
+				s := session.From(r)
+				_ = s.UserID() // loads the session
+				close(loaded)
+				<-renewed
+				if change == "renew" {
+					_ = s.Renew()
+				}
+				s.Set("late", "write")
+			})
+			b := &browser{t: t, h: m.Handler(slow), name: m.CookieName()}
+			b.get("/login?u=erin")
+			b.get("/set?k=a&v=1")
+			old := b.cookie
+			inflight := &browser{t: t, h: b.h, name: b.name, cookie: old}
+			done := make(chan *httptest.ResponseRecorder, 1)
+			go func() { done <- inflight.get("/slow") }()
+			<-loaded
+			b.get("/login?u=erin")
+			close(renewed)
+			rec := <-done
+			if rec.Code != http.StatusConflict || !bytes.Contains(rec.Body.Bytes(), []byte(`"session_renewed"`)) {
+				t.Fatalf("a %s racing a renewal: %d %s, want 409 session_renewed", change, rec.Code, rec.Body)
+			}
+			if inflight.cookie != old {
+				t.Fatalf("the refused %s changed the session cookie", change)
+			}
+			if b.cookie == old || b.cookie == "" {
+				t.Fatalf("the renewal kept the ID")
+			}
+			if got := b.get("/get?k=late").Body.String(); got != "" {
+				t.Fatalf("the refused %s reached the renewed session: late = %q", change, got)
+			}
+			clk.Advance(6 * time.Second)
+			o := &browser{t: t, h: b.h, name: b.name, cookie: old}
+			if got := o.get("/get?k=a").Body.String(); got != "" {
+				t.Fatalf("after the grace window the old ID still reads %q: the %s brought it back", got, change)
+			}
+			if got := b.get("/whoami").Body.String(); got != "erin" {
+				t.Fatalf("the renewed session is logged in as %q", got)
+			}
+		})
 	}
 }
