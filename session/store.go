@@ -110,7 +110,9 @@ type Store interface {
 // (one a renewal left behind), so that a request that loaded the session
 // before another request renewed it cannot bring the old ID back to life,
 // nor renew it a second time: its commit fails with ErrRenewedElsewhere.
-// SQLStore cannot tell a retired row, and writes over it.
+// SQLStore refuses too when its backend can check the row it replaces
+// (ReplaceSessionIf, as dbkit.SessionStore has); with a backend that has
+// only ReplaceSession it cannot tell a retired row, and writes over it.
 type Replacer interface {
 	// Replace stores rec under key, as Save does, only if a live record is
 	// there, and reports whether it did. A store that can tell a retired
