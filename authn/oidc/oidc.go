@@ -404,15 +404,39 @@ func (s *CookieStateStore) SaveLoginState(w http.ResponseWriter, _ *http.Request
 }
 
 // TakeLoginState implements LoginStateStore: it verifies the signature,
-// deletes the cookie, and refuses a state it has taken before.
+// deletes the cookie, and refuses a state it has taken before. Of several
+// cookies of its name (one planted by a sibling subdomain, which the
+// insecure name cannot keep out), the first that verifies is taken; at
+// most maxLoginCookies are tried.
 func (s *CookieStateStore) TakeLoginState(w http.ResponseWriter, r *http.Request) (LoginState, error) {
-	c, err := r.Cookie(s.name)
-	if err != nil {
-		return LoginState{}, err
+	cookies := r.CookiesNamed(s.name)
+	if len(cookies) == 0 {
+		return LoginState{}, http.ErrNoCookie
 	}
 	http.SetCookie(w, &http.Cookie{Name: s.name, Value: "", Path: "/", MaxAge: -1, Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	payload, sig, ok := strings.Cut(c.Value, ".")
-	if !ok || len(c.Value) > 4096 {
+	var err error
+	for i, c := range cookies {
+		if i == maxLoginCookies {
+			break
+		}
+		var st LoginState
+		if st, err = s.verify(c.Value); err == nil {
+			if err := s.take(st); err != nil {
+				return LoginState{}, err
+			}
+			return st, nil
+		}
+	}
+	return LoginState{}, err
+}
+
+// maxLoginCookies bounds the login cookies TakeLoginState tries.
+const maxLoginCookies = 4
+
+// verify checks a login cookie's signature and decodes its state.
+func (s *CookieStateStore) verify(v string) (LoginState, error) {
+	payload, sig, ok := strings.Cut(v, ".")
+	if !ok || len(v) > 4096 {
 		return LoginState{}, errors.New("malformed login cookie")
 	}
 	b, err1 := base64.RawURLEncoding.DecodeString(payload)
@@ -426,9 +450,6 @@ func (s *CookieStateStore) TakeLoginState(w http.ResponseWriter, r *http.Request
 	}
 	if st.State == "" {
 		return LoginState{}, errors.New("login cookie without state")
-	}
-	if err := s.take(st); err != nil {
-		return LoginState{}, err
 	}
 	return st, nil
 }

@@ -1,6 +1,8 @@
 package oidc
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -46,5 +48,31 @@ func TestCookieStateStoreBounds(t *testing.T) {
 	now = now.Add(time.Minute) // every remembered state has expired
 	if err := s.take(LoginState{State: "one more", Expires: now.Unix() + 600}); err != nil || len(s.used) != 1 {
 		t.Fatalf("after expiry: %v, %d remembered", err, len(s.used))
+	}
+}
+
+// TestCookieStateStorePlantedCookie: without the __Host- prefix (insecure
+// mode) a sibling subdomain can plant a cookie of the same name in front
+// of the real one; the login still completes with the real one.
+func TestCookieStateStorePlantedCookie(t *testing.T) {
+	t.Parallel()
+	s, err := NewCookieStateStore(make([]byte, 32), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	want := LoginState{State: "s1", Expires: time.Now().Add(time.Minute).Unix()}
+	if err := s.SaveLoginState(rec, httptest.NewRequest(http.MethodGet, "/", nil), want); err != nil {
+		t.Fatal(err)
+	}
+	real := rec.Result().Cookies()[0]
+	for _, planted := range []string{"garbage", "a.b", ""} {
+		r := httptest.NewRequest(http.MethodGet, "/callback", nil)
+		r.Header.Set("Cookie", real.Name+"="+planted+"; "+real.Name+"="+real.Value)
+		got, err := s.TakeLoginState(httptest.NewRecorder(), r)
+		if err != nil || got.State != want.State {
+			t.Fatalf("planted %q in front: %+v, %v", planted, got, err)
+		}
+		s.used = map[string]int64{} // take the same state again
 	}
 }
