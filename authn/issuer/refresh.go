@@ -197,8 +197,10 @@ func (m *MemoryRefreshStore) Create(_ context.Context, hash string, rec RefreshR
 	if now.Sub(m.lastScan) >= time.Minute {
 		m.sweep(now)
 	}
-	if _, ok := m.tokens[hash]; !ok && !m.room(now) {
-		return ErrRefreshStoreFull
+	if len(m.tokens) >= m.max {
+		if _, ok := m.tokens[hash]; !ok && !m.room(now) {
+			return ErrRefreshStoreFull
+		}
 	}
 	m.add(hash, &memRefresh{rec: rec})
 	if l, ok := m.logins[rec.Family]; !ok || l.end.Before(rec.FamilyExpiresAt) {
@@ -215,12 +217,9 @@ func (m *MemoryRefreshStore) add(hash string, t *memRefresh) {
 	}
 }
 
-// room reports whether one more token fits, sweeping a full store when a
-// family may have ended (at most once a second); m.mu is held.
+// room reports whether one more token fits in a full store, sweeping it
+// when a family may have ended (at most once a second); m.mu is held.
 func (m *MemoryRefreshStore) room(now time.Time) bool {
-	if len(m.tokens) < m.max {
-		return true
-	}
 	if now.Before(m.earliest) || now.Sub(m.lastScan) < time.Second {
 		return false
 	}
@@ -278,8 +277,10 @@ func (m *MemoryRefreshStore) Rotate(_ context.Context, r Rotation) (RefreshRecor
 	if !r.Now.Before(t.rec.ExpiresAt) {
 		return RefreshRecord{}, ErrRefreshUnknown
 	}
-	if _, ok := m.tokens[r.NextHash]; !ok && !m.room(m.now()) {
-		return RefreshRecord{}, ErrRefreshStoreFull
+	if len(m.tokens) >= m.max {
+		if _, ok := m.tokens[r.NextHash]; !ok && !m.room(m.now()) {
+			return RefreshRecord{}, ErrRefreshStoreFull
+		}
 	}
 	t.usedAt, t.next = r.Now, r.NextHash
 	next := t.rec
