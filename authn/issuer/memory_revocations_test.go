@@ -278,3 +278,21 @@ func TestLogoutWithFullRevocations(t *testing.T) {
 		t.Fatalf("%d entries beyond the bound", n)
 	}
 }
+
+// TestMemoryRevocationsSweptSubjectCounts: a subject whose entries the
+// sweep of a full list removes needs its entry again, within the bound.
+func TestMemoryRevocationsSweptSubjectCounts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := &clock{t: time.Now()}
+	m, _ := NewMemoryRevocationsWith(MemoryRevocationsOptions{MaxEntries: 4, Now: c.Now})
+	_ = m.RevokeSubject(ctx, "a", c.Now(), c.Now().Add(10*time.Second))
+	_ = m.RevokeToken(ctx, "b", "j1", c.Now().Add(time.Hour))
+	_ = m.RevokeToken(ctx, "b", "j2", c.Now().Add(time.Hour))
+	c.Add(20 * time.Second)
+	// Full; the sweep removes a's cut-off, and a needs its entry again.
+	_ = m.RevokeToken(ctx, "a", "j", c.Now().Add(time.Hour))
+	if n := revEntries(m); n > 4 || n != m.n {
+		t.Fatalf("%d entries, counted %d, bound 4", n, m.n)
+	}
+}

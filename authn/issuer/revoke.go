@@ -191,15 +191,17 @@ func (m *MemoryRevocations) entry(subject string, extra int) *memRevoked {
 		m.sweep(now)
 	}
 	r, ok := m.subjects[subject]
-	need := extra
-	if !ok {
-		need++
+	fits := func() bool {
+		if ok {
+			return m.n+extra <= m.max
+		}
+		return m.n+extra+1 <= m.max
 	}
-	if m.n+need > m.max && now.Sub(m.lastScan) >= time.Second {
+	if !fits() && now.Sub(m.lastScan) >= time.Second {
 		m.sweep(now)
 		r, ok = m.subjects[subject]
 	}
-	if m.n+need <= m.max {
+	if fits() {
 		if !ok {
 			r = &memRevoked{}
 			m.subjects[subject] = r
