@@ -249,3 +249,24 @@ func BenchmarkMemoryRevocationsRevokeToken(b *testing.B) {
 		i++
 	}
 }
+
+// TestMemoryRefreshStoreSweptDuringRotate: a token whose login the sweep
+// of a full store ends (the store's clock ahead of the Issuer's) is not
+// rotated into a successor the store no longer knows the login of.
+func TestMemoryRefreshStoreSweptDuringRotate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := &clock{t: time.Now()}
+	m, _ := NewMemoryRefreshStoreWith(MemoryRefreshOptions{MaxEntries: 2, Now: c.Now})
+	issuerNow := c.Now()
+	_ = m.Create(ctx, "a0", RefreshRecord{Family: "a", Grant: Grant{Subject: "s"}, ExpiresAt: issuerNow.Add(time.Minute), FamilyExpiresAt: issuerNow.Add(time.Minute)})
+	_ = m.Create(ctx, "b0", RefreshRecord{Family: "b", Grant: Grant{Subject: "s"}, ExpiresAt: issuerNow.Add(time.Hour), FamilyExpiresAt: issuerNow.Add(time.Hour)})
+	c.Add(2 * time.Minute)
+	_, err := m.Rotate(ctx, Rotation{Family: "a", Hash: "a0", NextHash: "a1", Now: issuerNow, NextExpiresAt: issuerNow.Add(time.Minute)})
+	if !errors.Is(err, ErrRefreshUnknown) {
+		t.Fatalf("rotation of a token the sweep removed: %v", err)
+	}
+	if _, held := m.tokens["a1"]; held || len(m.tokens) != 1 {
+		t.Fatalf("store holds %d tokens, successor held: %v", len(m.tokens), held)
+	}
+}

@@ -281,6 +281,9 @@ func (m *MemoryRefreshStore) Rotate(_ context.Context, r Rotation) (RefreshRecor
 		if _, ok := m.tokens[r.NextHash]; !ok && !m.room(m.now()) {
 			return RefreshRecord{}, ErrRefreshStoreFull
 		}
+		if m.tokens[r.Hash] != t {
+			return RefreshRecord{}, ErrRefreshUnknown // its login ended by the store's clock
+		}
 	}
 	t.usedAt, t.next = r.Now, r.NextHash
 	next := t.rec
