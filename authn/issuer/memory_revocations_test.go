@@ -124,8 +124,9 @@ func TestMemoryRevocationsFull(t *testing.T) {
 		t.Fatalf("s0's cut-off %v is before now", before)
 	}
 
-	// Fill again, then a subject the list does not know: everyone's
-	// cut-off moves to now, and nothing revoked comes back.
+	// Fill again, then a subject the list does not know: the subject
+	// holding the most entries (s1) gives way, and nobody else's tokens
+	// change.
 	for i := 4; revEntries(m) < 10; i++ {
 		s := strconv.Itoa(i)
 		_ = m.RevokeToken(ctx, "s"+s, "j"+s, exp)
@@ -133,25 +134,17 @@ func TestMemoryRevocationsFull(t *testing.T) {
 	if err := m.RevokeLogin(ctx, "newcomer", "loginN", exp); err != nil {
 		t.Fatal(err)
 	}
-	if got := revEntries(m); got > 1 {
-		t.Fatalf("%d entries after the fold for everyone", got)
+	if got := revEntries(m); got > 10 {
+		t.Fatalf("%d entries beyond the bound", got)
 	}
-	for i := range 6 {
-		s := strconv.Itoa(i)
-		if !revoked("s"+s, "j"+s, "", issued) {
-			t.Fatalf("token j%s is not revoked after the fold for everyone", s)
-		}
+	if !revoked("s1", "other", "", issued) || !revoked("newcomer", "y", "loginN", issued) {
+		t.Fatal("the largest subject did not give way, or the newcomer's login is not revoked")
 	}
-	if !revoked("newcomer", "y", "loginN", issued) || !revoked("bystander", "z", "", issued) {
-		t.Fatal("tokens issued before the fold for everyone are not revoked")
+	if revoked("newcomer", "y", "other", issued) || revoked("s4", "other", "", issued) || !revoked("s4", "j4", "", issued) {
+		t.Fatal("a revocation of a subject that did not fill the list became coarser")
 	}
-	if revoked("bystander", "z", "", c.Now().Add(2*time.Second)) {
-		t.Fatal("a token issued after the fold is revoked")
-	}
-	if before, _ := m.RevokedBefore(ctx, "bystander"); before.Before(c.Now()) {
-		t.Fatalf("everyone's cut-off %v is before now", before)
-	}
-	// The list is precise again, and the fold ends when what it covers
+
+	// The list stays precise, and a fold ends when what it covers
 	// has expired.
 	_ = m.RevokeToken(ctx, "late", "jl", exp)
 	later := c.Now().Add(2 * time.Second)
@@ -294,5 +287,91 @@ func TestMemoryRevocationsSweptSubjectCounts(t *testing.T) {
 	_ = m.RevokeToken(ctx, "a", "j", c.Now().Add(time.Hour))
 	if n := revEntries(m); n > 4 || n != m.n {
 		t.Fatalf("%d entries, counted %d, bound 4", n, m.n)
+	}
+}
+
+// TestMemoryRevocationsFullOfSubjects: a list full of subjects holding a
+// single entry each (their cut-offs) has no subject to fold; a new
+// subject's revocation moves everyone's cut-off to now, and nothing
+// revoked comes back.
+func TestMemoryRevocationsFullOfSubjects(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := &clock{t: time.Now()}
+	m, err := NewMemoryRevocationsWith(MemoryRevocationsOptions{MaxEntries: 4, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := c.Now().Add(-time.Minute)
+	exp := c.Now().Add(time.Hour)
+	revoked := func(subject, jti, sid string, iat time.Time) bool {
+		ok, err := m.Revoked(ctx, claimsAt(subject, jti, sid, iat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	for i := range 4 {
+		if err := m.RevokeSubject(ctx, "s"+strconv.Itoa(i), c.Now(), exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := revEntries(m); got != 4 {
+		t.Fatalf("%d entries, want 4", got)
+	}
+	if err := m.RevokeLogin(ctx, "newcomer", "login", exp); err != nil {
+		t.Fatal(err)
+	}
+	if got := revEntries(m); got > 1 {
+		t.Fatalf("%d entries after the fold for everyone", got)
+	}
+	if !revoked("s0", "x", "", issued) || !revoked("newcomer", "y", "login", issued) || !revoked("bystander", "z", "", issued) {
+		t.Fatal("a token issued before the fold for everyone is not revoked")
+	}
+	if revoked("bystander", "z", "", c.Now().Add(2*time.Second)) {
+		t.Fatal("a token issued after the fold is revoked")
+	}
+}
+
+// TestMemoryRevocationsFillerGivesWay: one account that logs in and out in
+// a loop fills the list; another user's logout then folds that account's
+// revocations into its cut-off, and every other user's tokens are as they
+// were.
+func TestMemoryRevocationsFillerGivesWay(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := &clock{t: time.Now()}
+	m, err := NewMemoryRevocationsWith(MemoryRevocationsOptions{MaxEntries: 100, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := c.Now().Add(-time.Minute)
+	exp := c.Now().Add(time.Hour)
+	revoked := func(subject, jti, sid string) bool {
+		ok, err := m.Revoked(ctx, claimsAt(subject, jti, sid, issued))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	_ = m.RevokeToken(ctx, "carol", "c1", exp)
+	for i := 0; revEntries(m) < 100; i++ {
+		_ = m.RevokeLogin(ctx, "mallory", "login"+strconv.Itoa(i), exp)
+	}
+	if err := m.RevokeToken(ctx, "alice", "a1", exp); err != nil {
+		t.Fatal(err)
+	}
+	if got := revEntries(m); got > 100 {
+		t.Fatalf("%d entries beyond the bound", got)
+	}
+	switch {
+	case !revoked("alice", "a1", ""):
+		t.Fatal("alice's logout is lost")
+	case revoked("alice", "a2", ""), revoked("bob", "b1", ""), revoked("carol", "c2", ""):
+		t.Fatal("a token of a user who did not fill the list is revoked")
+	case !revoked("carol", "c1", ""):
+		t.Fatal("carol's revoked token came back")
+	case !revoked("mallory", "any", ""):
+		t.Fatal("the account that filled the list keeps its tokens")
 	}
 }

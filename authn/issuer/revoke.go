@@ -76,13 +76,19 @@ func revokedByCutoff(iat, cutoff time.Time, hasIAT bool) bool {
 //   - for a subject it already knows, the subject's cut-off moves to now
 //     (every token and every login of that subject made before now ends,
 //     and its revoked tokens and logins need no entries of their own);
-//   - otherwise a cut-off for every subject moves to now, and the entries
-//     it covers are dropped: every user signs in again, and the list is
-//     nearly empty.
+//   - for a subject it does not know, the subject holding the most entries
+//     (an account that logs in and out in a loop, say) gives way: its
+//     cut-off moves to now, which frees its entries; if that is not room
+//     enough, the cut-off of every subject with revoked tokens or logins
+//     moves to now;
+//   - only when every subject holds a single entry does a cut-off for
+//     every subject move to now, dropping the entries it covers: every user
+//     signs in again, and the list is nearly empty.
 //
 // Either way memory stays bounded and nothing revoked comes back. The cost
-// falls on the subject whose revocation met the full list, and on everyone
-// only when that subject is new to it. The list's clock
+// falls on the subject whose revocation met the full list, on the one
+// that filled it, or on the subjects with revocations in it, and on
+// everyone only when the list is full of subjects' cut-offs. The list's clock
 // (NewMemoryRevocationsWith's Now) must be the Issuer's, since those
 // cut-offs are set at its now.
 type MemoryRevocations struct {
@@ -211,11 +217,46 @@ func (m *MemoryRevocations) entry(subject string, extra int) *memRevoked {
 	}
 	if ok {
 		m.foldSubject(r, cutoffNow(now), time.Time{})
-	} else {
-		m.foldAll(cutoffNow(now), time.Time{})
+		return nil
 	}
+	// A new subject: the one that filled the list gives way first, so one
+	// account cannot sign everyone out by filling it; then every subject
+	// with revoked tokens or logins; everyone only as the last resort.
+	if big := m.largest(); big != nil && big.entries() > 0 {
+		m.foldSubject(big, cutoffNow(now), time.Time{})
+	}
+	if !fits() {
+		for _, r := range m.subjects {
+			if r.entries() > 0 {
+				m.foldSubject(r, cutoffNow(now), time.Time{})
+			}
+		}
+	}
+	if fits() {
+		r = &memRevoked{}
+		m.subjects[subject] = r
+		m.n++
+		return r
+	}
+	m.foldAll(cutoffNow(now), time.Time{})
 	return nil
 }
+
+// largest returns the subject holding the most revoked tokens and logins,
+// nil when the list is empty; m.mu is held. It scans every subject, which
+// only a full list does.
+func (m *MemoryRevocations) largest() *memRevoked {
+	var big *memRevoked
+	for _, r := range m.subjects {
+		if big == nil || r.entries() > big.entries() {
+			big = r
+		}
+	}
+	return big
+}
+
+// entries counts r's revoked tokens and logins.
+func (r *memRevoked) entries() int { return len(r.jtis) + len(r.sids) }
 
 // foldSubject moves r's cut-off to at least before and drops the tokens
 // and logins it now covers (all of them: each was revoked before now),
