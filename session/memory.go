@@ -2,21 +2,46 @@ package session
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
+
+	"github.com/covetgo/covet/errs"
 )
 
 // MemoryStore keeps records in process memory: for tests, single-instance
 // deployments and the embedded default. Records are shared with callers
 // read-only, so a Load costs a map lookup and no decoding. Expired records
-// are dropped when loaded and by a sweep every few thousand saves.
+// are dropped by a sweep every few thousand saves, and when the store is
+// full.
+//
+// The store holds at most MemoryOptions.MaxEntries records. A save of a
+// new session into a full store first drops the expired records; when
+// every record is still live it is refused with ErrMemoryStoreFull, which
+// the Manager answers with ErrStoreUnavailable (503, Retry-After), and the
+// store takes new sessions again as soon as old ones expire. Sessions it
+// already holds keep working: they are saved, touched, renewed and ended
+// as usual. The store never evicts a live session to make room: whoever
+// can create sessions (any anonymous visitor who gets a CSRF token or a
+// flash) would then decide which signed-in users are logged out, and lose
+// their carts and tokens. Refusing new sessions is what a Store backed by
+// Redis does at its memory limit under the default noeviction policy, and
+// what a gorilla/sessions user expects from a store that cannot save: an
+// error from Save, never a session silently dropped. Limit how fast one
+// client can create sessions with the ratelimit stage, and use the Redis
+// or SQL store when one process cannot hold every live session.
 type MemoryStore struct {
 	now func() time.Time
+	max int
 
 	mu     sync.RWMutex
 	recs   map[Key]memEntry
 	users  map[string]map[Key]struct{}
 	writes uint32
+	// earliest is at or before the expiry of every record: until then a
+	// sweep would free nothing. lastFull is when a full store last swept.
+	earliest, lastFull time.Time
+	sweeps             int // sweeps done, for tests
 }
 
 type memEntry struct {
@@ -28,17 +53,57 @@ type memEntry struct {
 type MemoryOptions struct {
 	// Now is the store's clock for TTLs. Nil: time.Now.
 	Now func() time.Time
+	// MaxEntries is how many records the store holds at most, live and
+	// expired. Zero means DefaultMemoryMaxEntries; a negative value is a
+	// configuration error.
+	MaxEntries int
 }
+
+// DefaultMemoryMaxEntries is the default MemoryOptions.MaxEntries. It is
+// sized for one process: 100,000 sessions of a few hundred bytes to a few
+// kilobytes each are tens to a few hundred megabytes, more signed-in users
+// than one instance serves within an idle timeout, while a script that
+// creates sessions as fast as it can fills it in seconds and then only
+// gets 503s.
+const DefaultMemoryMaxEntries = 100_000
+
+// ErrMemoryStoreFull is the error a MemoryStore returns when it holds
+// MaxEntries live records and is asked to save a new one.
+var ErrMemoryStoreFull = errors.New("session: memory store is full")
 
 // sweepEvery is how many saves pass between sweeps of expired records.
 const sweepEvery = 4096
 
-// NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore(o MemoryOptions) *MemoryStore {
+// fullSweepGap is the least time between two sweeps of a full store: a
+// store full of live records refuses a new session at the cost of a map
+// lookup, not a scan of every record.
+const fullSweepGap = time.Second
+
+// NewMemoryStoreChecked returns an empty MemoryStore, or a configuration
+// error for invalid options (a negative MaxEntries).
+func NewMemoryStoreChecked(o MemoryOptions) (*MemoryStore, error) {
+	if o.MaxEntries < 0 {
+		return nil, errs.Configf("session: MemoryOptions.MaxEntries must not be negative")
+	}
+	if o.MaxEntries == 0 {
+		o.MaxEntries = DefaultMemoryMaxEntries
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &MemoryStore{now: o.Now, recs: make(map[Key]memEntry), users: make(map[string]map[Key]struct{})}
+	return &MemoryStore{now: o.Now, max: o.MaxEntries, recs: make(map[Key]memEntry), users: make(map[string]map[Key]struct{})}, nil
+}
+
+// NewMemoryStore returns an empty MemoryStore. It panics with the
+// configuration error of NewMemoryStoreChecked when the options are
+// invalid (a negative MaxEntries), as regexp.MustCompile does; options
+// that come from configuration belong in NewMemoryStoreChecked.
+func NewMemoryStore(o MemoryOptions) *MemoryStore {
+	s, err := NewMemoryStoreChecked(o)
+	if err != nil {
+		panic(err)
+	}
+	return s
 }
 
 // Load implements Store.
@@ -57,15 +122,22 @@ func (s *MemoryStore) Save(_ context.Context, key Key, rec Record, ttl time.Dura
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.saveLocked(now, key, rec, ttl)
-	return nil
+	return s.saveLocked(now, key, rec, ttl)
 }
 
-func (s *MemoryStore) saveLocked(now time.Time, key Key, rec Record, ttl time.Duration) {
-	if old, ok := s.recs[key]; ok && old.rec.UserID != rec.UserID {
+func (s *MemoryStore) saveLocked(now time.Time, key Key, rec Record, ttl time.Duration) error {
+	old, ok := s.recs[key]
+	if !ok && len(s.recs) >= s.max && !s.makeRoomLocked(now) {
+		return ErrMemoryStoreFull
+	}
+	if ok && old.rec.UserID != rec.UserID {
 		s.unindex(old.rec.UserID, key)
 	}
-	s.recs[key] = memEntry{rec: rec, until: now.Add(ttl)}
+	until := now.Add(ttl)
+	s.recs[key] = memEntry{rec: rec, until: until}
+	if until.Before(s.earliest) || len(s.recs) == 1 {
+		s.earliest = until
+	}
 	if rec.UserID != "" {
 		set := s.users[rec.UserID]
 		if set == nil {
@@ -78,6 +150,18 @@ func (s *MemoryStore) saveLocked(now time.Time, key Key, rec Record, ttl time.Du
 	if s.writes%sweepEvery == 0 {
 		s.sweepLocked(now)
 	}
+	return nil
+}
+
+// makeRoomLocked sweeps a full store when a record may have expired, at
+// most once per fullSweepGap, and reports whether it has room now.
+func (s *MemoryStore) makeRoomLocked(now time.Time) bool {
+	if now.Before(s.earliest) || (!s.lastFull.IsZero() && now.Sub(s.lastFull) < fullSweepGap) {
+		return false
+	}
+	s.lastFull = now
+	s.sweepLocked(now)
+	return len(s.recs) < s.max
 }
 
 // Replace implements Replacer: the check and the save happen under one
@@ -93,8 +177,7 @@ func (s *MemoryStore) Replace(_ context.Context, key Key, rec Record, ttl time.D
 	if !e.rec.GraceUntil.IsZero() {
 		return false, ErrRenewedElsewhere
 	}
-	s.saveLocked(now, key, rec, ttl)
-	return true, nil
+	return true, s.saveLocked(now, key, rec, ttl)
 }
 
 // Touch implements Store.
@@ -109,6 +192,9 @@ func (s *MemoryStore) Touch(_ context.Context, key Key, lastSeen time.Time, ttl 
 	e.rec.LastSeen = lastSeen
 	e.until = now.Add(ttl)
 	s.recs[key] = e
+	if e.until.Before(s.earliest) {
+		s.earliest = e.until
+	}
 	return nil
 }
 
@@ -184,12 +270,17 @@ func (s *MemoryStore) Cleanup() {
 }
 
 func (s *MemoryStore) sweepLocked(now time.Time) {
+	s.sweeps++
+	var earliest time.Time
 	for k, e := range s.recs {
 		if !now.Before(e.until) {
 			s.unindex(e.rec.UserID, k)
 			delete(s.recs, k)
+		} else if earliest.IsZero() || e.until.Before(earliest) {
+			earliest = e.until
 		}
 	}
+	s.earliest = earliest
 }
 
 func (s *MemoryStore) unindex(userID string, key Key) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/covetgo/covet/errs"
 )
 
 // Grant is what a token says about its holder: the subject and what it may
@@ -102,13 +104,58 @@ type RefreshStore interface {
 
 // MemoryRefreshStore is an in-process RefreshStore. While the process runs
 // it cannot be unavailable; a restart forgets every login.
+//
+// It holds at most MaxEntries refresh tokens (MemoryRefreshOptions): a
+// login keeps one token per refresh until the login ends, to recognize
+// a used one presented again. The logins and revoked logins it remembers
+// are never more than its tokens: a revocation is kept while its login
+// may still present a token, and one for a login the store does not hold
+// is not stored (no token of it can come back). When a new login or a
+// refresh would exceed the bound, the store first drops what has expired;
+// when every token is still live it refuses with ErrRefreshStoreFull,
+// which the Issuer answers with ErrUnavailable (503, Retry-After): the
+// client keeps its refresh token and may try again, and the store takes
+// new logins as soon as old ones end. It never evicts a live token or a
+// revocation to make room: without its used tokens a login would no
+// longer notice a stolen token's reuse, and without its revocation a
+// revoked login would work again. Revoking is never refused. Use the
+// Redis store when logins outgrow one process.
 type MemoryRefreshStore struct {
+	now func() time.Time
+	max int
+
 	mu       sync.Mutex
 	tokens   map[string]*memRefresh
 	revoked  map[string]time.Time // family → until
 	logins   map[string]memLogin  // family → its subject
 	lastScan time.Time
+	// earliest is at or before the end of every family held: until
+	// then a sweep frees nothing.
+	earliest time.Time
+	sweeps   int // sweeps done, for tests
 }
+
+// MemoryRefreshOptions configures a MemoryRefreshStore.
+type MemoryRefreshOptions struct {
+	// MaxEntries is how many refresh tokens the store holds at most.
+	// Zero means DefaultRefreshMaxEntries; a negative value is a
+	// configuration error.
+	MaxEntries int
+	// Now is the clock that expires logins when the store sweeps. Nil:
+	// time.Now.
+	Now func() time.Time
+}
+
+// DefaultRefreshMaxEntries is the default MemoryRefreshOptions.MaxEntries.
+// A token costs a few hundred bytes, so the default is tens of megabytes:
+// room for tens of thousands of logins refreshing through a day, in one
+// process, while one client refreshing or logging in as fast as it can
+// fills it and then only gets 503s.
+const DefaultRefreshMaxEntries = 100_000
+
+// ErrRefreshStoreFull is the error a MemoryRefreshStore returns when it
+// holds MaxEntries live tokens and is asked to store another.
+var ErrRefreshStoreFull = errors.New("authn: refresh token store is full")
 
 type memLogin struct {
 	subject string
@@ -121,40 +168,88 @@ type memRefresh struct {
 	next   string    // the successor's hash once used
 }
 
-// NewMemoryRefreshStore returns an empty store.
+// NewMemoryRefreshStore returns an empty store with the default options.
 func NewMemoryRefreshStore() *MemoryRefreshStore {
-	return &MemoryRefreshStore{tokens: map[string]*memRefresh{}, revoked: map[string]time.Time{}, logins: map[string]memLogin{}}
+	m, _ := NewMemoryRefreshStoreWith(MemoryRefreshOptions{})
+	return m
+}
+
+// NewMemoryRefreshStoreWith returns an empty store, or a configuration
+// error for invalid options (a negative MaxEntries).
+func NewMemoryRefreshStoreWith(o MemoryRefreshOptions) (*MemoryRefreshStore, error) {
+	if o.MaxEntries < 0 {
+		return nil, errs.Configf("authn: MemoryRefreshOptions.MaxEntries must not be negative")
+	}
+	if o.MaxEntries == 0 {
+		o.MaxEntries = DefaultRefreshMaxEntries
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &MemoryRefreshStore{now: o.Now, max: o.MaxEntries, tokens: map[string]*memRefresh{}, revoked: map[string]time.Time{}, logins: map[string]memLogin{}}, nil
 }
 
 // Create implements RefreshStore.
 func (m *MemoryRefreshStore) Create(_ context.Context, hash string, rec RefreshRecord) error {
+	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.sweep(time.Now())
-	m.tokens[hash] = &memRefresh{rec: rec}
-	m.logins[rec.Family] = memLogin{rec.Grant.Subject, rec.FamilyExpiresAt}
+	if now.Sub(m.lastScan) >= time.Minute {
+		m.sweep(now)
+	}
+	if len(m.tokens) >= m.max {
+		if _, ok := m.tokens[hash]; !ok && !m.room(now) {
+			return ErrRefreshStoreFull
+		}
+	}
+	m.add(hash, &memRefresh{rec: rec})
+	if l, ok := m.logins[rec.Family]; !ok || l.end.Before(rec.FamilyExpiresAt) {
+		m.logins[rec.Family] = memLogin{rec.Grant.Subject, rec.FamilyExpiresAt}
+	}
 	return nil
 }
 
-// sweep drops families past their end, at most once a minute.
+// add stores a token; m.mu is held.
+func (m *MemoryRefreshStore) add(hash string, t *memRefresh) {
+	m.tokens[hash] = t
+	if end := t.rec.FamilyExpiresAt; end.Before(m.earliest) || len(m.tokens) == 1 {
+		m.earliest = end
+	}
+}
+
+// room reports whether one more token fits in a full store, sweeping it
+// when a family may have ended (at most once a second); m.mu is held.
+func (m *MemoryRefreshStore) room(now time.Time) bool {
+	if now.Before(m.earliest) || now.Sub(m.lastScan) < time.Second {
+		return false
+	}
+	m.sweep(now)
+	return len(m.tokens) < m.max
+}
+
+// sweep drops families past their end, and revocations past their time
+// or of a family no longer held; m.mu is held.
 func (m *MemoryRefreshStore) sweep(now time.Time) {
-	if now.Sub(m.lastScan) < time.Minute {
-		return
-	}
+	m.sweeps++
 	m.lastScan = now
+	var earliest time.Time
 	for h, t := range m.tokens {
-		if !now.Before(t.rec.FamilyExpiresAt) {
-			delete(m.tokens, h)
-		}
-	}
-	for f, end := range m.revoked {
+		end := t.rec.FamilyExpiresAt
 		if !now.Before(end) {
-			delete(m.revoked, f)
+			delete(m.tokens, h)
+		} else if earliest.IsZero() || end.Before(earliest) {
+			earliest = end
 		}
 	}
+	m.earliest = earliest
 	for f, l := range m.logins {
 		if !now.Before(l.end) {
 			delete(m.logins, f)
+		}
+	}
+	for f, end := range m.revoked {
+		if _, held := m.logins[f]; !held || !now.Before(end) {
+			delete(m.revoked, f)
 		}
 	}
 }
@@ -182,13 +277,21 @@ func (m *MemoryRefreshStore) Rotate(_ context.Context, r Rotation) (RefreshRecor
 	if !r.Now.Before(t.rec.ExpiresAt) {
 		return RefreshRecord{}, ErrRefreshUnknown
 	}
+	if len(m.tokens) >= m.max {
+		if _, ok := m.tokens[r.NextHash]; !ok && !m.room(m.now()) {
+			return RefreshRecord{}, ErrRefreshStoreFull
+		}
+		if m.tokens[r.Hash] != t {
+			return RefreshRecord{}, ErrRefreshUnknown // its login ended by the store's clock
+		}
+	}
 	t.usedAt, t.next = r.Now, r.NextHash
 	next := t.rec
 	next.ExpiresAt = r.NextExpiresAt
 	if next.FamilyExpiresAt.Before(next.ExpiresAt) {
 		next.ExpiresAt = next.FamilyExpiresAt
 	}
-	m.tokens[r.NextHash] = &memRefresh{rec: next}
+	m.add(r.NextHash, &memRefresh{rec: next})
 	return next, nil
 }
 
@@ -208,8 +311,12 @@ func (m *MemoryRefreshStore) Revoke(_ context.Context, family, hash string) (str
 func (m *MemoryRefreshStore) RevokeFamily(_ context.Context, family string, until time.Time) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	l, held := m.logins[family]
+	if !held {
+		return "", nil // no token of it is held, none can come back
+	}
 	if old, ok := m.revoked[family]; !ok || old.Before(until) {
 		m.revoked[family] = until
 	}
-	return m.logins[family].subject, nil
+	return l.subject, nil
 }
