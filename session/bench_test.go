@@ -69,7 +69,10 @@ func BenchmarkWrite_Memory(b *testing.B) {
 }
 
 func BenchmarkNewSession_Memory(b *testing.B) {
-	m := newTestManager(b, Options{})
+	// Room for every session the loop creates: a full store would measure
+	// its refusal instead.
+	store := NewMemoryStore(MemoryOptions{MaxEntries: 1 << 30})
+	m := newTestManager(b, Options{Store: store})
 	handler := m.Handler(http.HandlerFunc(writeHandler))
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	w := &benchWriter{h: make(http.Header, 4)}
