@@ -74,20 +74,9 @@ func TestMemoryRevocationsOptions(t *testing.T) {
 func TestMemoryRevocationsFull(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c := &clock{t: time.Now()}
-	m, err := NewMemoryRevocationsWith(MemoryRevocationsOptions{MaxEntries: 10, Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, c, revoked := newBoundedRevocations(t, 10)
 	issued := c.Now().Add(-time.Minute)
 	exp := c.Now().Add(time.Hour)
-	revoked := func(subject, jti, sid string, iat time.Time) bool {
-		ok, err := m.Revoked(ctx, claimsAt(subject, jti, sid, iat))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ok
-	}
 	for i := range 4 {
 		s := strconv.Itoa(i)
 		_ = m.RevokeToken(ctx, "s"+s, "j"+s, exp)
@@ -297,20 +286,9 @@ func TestMemoryRevocationsSweptSubjectCounts(t *testing.T) {
 func TestMemoryRevocationsFullOfSubjects(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c := &clock{t: time.Now()}
-	m, err := NewMemoryRevocationsWith(MemoryRevocationsOptions{MaxEntries: 4, Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, c, revoked := newBoundedRevocations(t, 4)
 	issued := c.Now().Add(-time.Minute)
 	exp := c.Now().Add(time.Hour)
-	revoked := func(subject, jti, sid string, iat time.Time) bool {
-		ok, err := m.Revoked(ctx, claimsAt(subject, jti, sid, iat))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ok
-	}
 	for i := range 4 {
 		if err := m.RevokeSubject(ctx, "s"+strconv.Itoa(i), c.Now(), exp); err != nil {
 			t.Fatal(err)
@@ -340,20 +318,10 @@ func TestMemoryRevocationsFullOfSubjects(t *testing.T) {
 func TestMemoryRevocationsFillerGivesWay(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c := &clock{t: time.Now()}
-	m, err := NewMemoryRevocationsWith(MemoryRevocationsOptions{MaxEntries: 100, Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, c, revokedAt := newBoundedRevocations(t, 100)
 	issued := c.Now().Add(-time.Minute)
 	exp := c.Now().Add(time.Hour)
-	revoked := func(subject, jti, sid string) bool {
-		ok, err := m.Revoked(ctx, claimsAt(subject, jti, sid, issued))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ok
-	}
+	revoked := func(subject, jti, sid string) bool { return revokedAt(subject, jti, sid, issued) }
 	_ = m.RevokeToken(ctx, "carol", "c1", exp)
 	for i := 0; revEntries(m) < 100; i++ {
 		_ = m.RevokeLogin(ctx, "mallory", "login"+strconv.Itoa(i), exp)
@@ -374,4 +342,24 @@ func TestMemoryRevocationsFillerGivesWay(t *testing.T) {
 	case !revoked("mallory", "any", ""):
 		t.Fatal("the account that filled the list keeps its tokens")
 	}
+}
+
+// newBoundedRevocations returns a list of max entries on a test clock, and
+// a check of whether a token of subject (jti, login sid, issued at iat) is
+// revoked.
+func newBoundedRevocations(t *testing.T, max int) (*MemoryRevocations, *clock, func(subject, jti, sid string, iat time.Time) bool) {
+	t.Helper()
+	c := &clock{t: time.Now()}
+	m, err := NewMemoryRevocationsWith(MemoryRevocationsOptions{MaxEntries: max, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked := func(subject, jti, sid string, iat time.Time) bool {
+		ok, err := m.Revoked(context.Background(), claimsAt(subject, jti, sid, iat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	return m, c, revoked
 }
