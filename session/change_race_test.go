@@ -14,17 +14,7 @@ import (
 // cookie), and the old ID stays retired.
 func TestChangeRacingRenewal(t *testing.T) {
 	t.Parallel()
-	stores := map[string]func(t *testing.T) Store{
-		"memory": func(t *testing.T) Store { return NewMemoryStore(MemoryOptions{}) },
-		"redis": func(t *testing.T) Store {
-			c, prefix := testRedis(t)
-			st, err := NewRedisStore(c, RedisOptions{Prefix: prefix})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st
-		},
-	}
+	stores := replacingStores()
 	for name, newStore := range stores {
 		for _, change := range []string{"set", "renew"} {
 			t.Run(name+"/"+change, func(t *testing.T) {
@@ -92,5 +82,21 @@ func TestChangeRacingRenewal(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// replacingStores are the stores that tell a retired record from a live
+// one (Replacer and Ender): in memory and in Redis.
+func replacingStores() map[string]func(t *testing.T) Store {
+	return map[string]func(t *testing.T) Store{
+		"memory": func(t *testing.T) Store { return NewMemoryStore(MemoryOptions{}) },
+		"redis": func(t *testing.T) Store {
+			c, prefix := testRedis(t)
+			st, err := NewRedisStore(c, RedisOptions{Prefix: prefix})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		},
 	}
 }

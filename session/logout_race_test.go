@@ -17,19 +17,9 @@ import (
 // new cookie), and being refused it changes nothing.
 func TestLogoutRacingRenewal(t *testing.T) {
 	t.Parallel()
-	stores := map[string]func(t *testing.T) Store{
-		"memory": func(t *testing.T) Store { return NewMemoryStore(MemoryOptions{}) },
-		"redis": func(t *testing.T) Store {
-			c, prefix := testRedis(t)
-			st, err := NewRedisStore(c, RedisOptions{Prefix: prefix})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st
-		},
-		// A store that is neither a Replacer nor an Ender.
-		"plain": func(t *testing.T) Store { return plainStore{NewMemoryStore(MemoryOptions{})} },
-	}
+	stores := replacingStores()
+	// A store that is neither a Replacer nor an Ender.
+	stores["plain"] = func(t *testing.T) Store { return plainStore{NewMemoryStore(MemoryOptions{})} }
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
