@@ -12,8 +12,9 @@ import (
 	"github.com/covetgo/covet/errs"
 )
 
-// TestMemoryRefreshStoreDefaultBound: one login refreshed again and again,
-// and logins made again and again, stop at the default bound instead of
+// TestMemoryRefreshStoreDefaultBound: one login refreshed again and again
+// keeps working within the default bound (the store forgets its oldest used
+// tokens), and logins made again and again stop at the bound instead of
 // growing the store.
 func TestMemoryRefreshStoreDefaultBound(t *testing.T) {
 	t.Parallel()
@@ -33,8 +34,8 @@ func TestMemoryRefreshStoreDefaultBound(t *testing.T) {
 			break
 		}
 	}
-	if n := len(m.tokens); n > 100_000 || refused == 0 {
-		t.Fatalf("one login holds %d tokens after 100010 refreshes", n)
+	if n := len(m.tokens); n > 100_000 || refused != 0 {
+		t.Fatalf("one login holds %d tokens after 100010 refreshes, %d refused", n, refused)
 	}
 
 	m = NewMemoryRefreshStore()
@@ -114,7 +115,16 @@ func TestMemoryRefreshStoreFull(t *testing.T) {
 	if err := rotate("a", 0, 1); err != nil {
 		t.Fatalf("refresh after a login ended: %v", err)
 	}
-	if err := login("d", 24*time.Hour); !errors.Is(err, ErrRefreshStoreFull) {
+	// The used token a0 is history: the store forgets it to let d in, and
+	// refuses it as unknown from then on; with no history left, the next
+	// login is refused.
+	if err := login("d", 24*time.Hour); err != nil {
+		t.Fatalf("login into a store full of a used token: %v", err)
+	}
+	if err := rotate("a", 0, 2); !errors.Is(err, ErrRefreshUnknown) {
+		t.Fatalf("a forgotten used token: %v", err)
+	}
+	if err := login("e", 24*time.Hour); !errors.Is(err, ErrRefreshStoreFull) {
 		t.Fatalf("login into the full store again: %v", err)
 	}
 	for _, fam := range []string{"b", "c"} {

@@ -111,15 +111,18 @@ type RefreshStore interface {
 // are never more than its tokens: a revocation is kept while its login
 // may still present a token, and one for a login the store does not hold
 // is not stored (no token of it can come back). When a new login or a
-// refresh would exceed the bound, the store first drops what has expired;
-// when every token is still live it refuses with ErrRefreshStoreFull,
-// which the Issuer answers with ErrUnavailable (503, Retry-After): the
-// client keeps its refresh token and may try again, and the store takes
-// new logins as soon as old ones end. It never evicts a live token or a
-// revocation to make room: without its used tokens a login would no
-// longer notice a stolen token's reuse, and without its revocation a
-// revoked login would work again. Revoking is never refused. Use the
-// Redis store when logins outgrow one process.
+// refresh would exceed the bound, the store first drops what has expired,
+// then forgets used tokens, the longest used first: a login refreshing
+// for months would otherwise fill the store with its history. A forgotten
+// token presented again is refused as unknown instead of being caught as
+// reuse; the tokens used last, the ones a thief racing the client
+// presents, go last. When every token is unused it refuses with
+// ErrRefreshStoreFull, which the Issuer answers with ErrUnavailable (503,
+// Retry-After): the client keeps its refresh token and may try again, and
+// the store takes new logins as soon as old ones end. It never evicts an
+// unused token or a revocation: a login would end, or a revoked login work
+// again. Revoking is never refused. Use the Redis store when logins
+// outgrow one process.
 type MemoryRefreshStore struct {
 	now func() time.Time
 	max int
@@ -132,7 +135,10 @@ type MemoryRefreshStore struct {
 	// earliest is at or before the end of every family held: until
 	// then a sweep frees nothing.
 	earliest time.Time
-	sweeps   int // sweeps done, for tests
+	// used lists the hashes of used tokens in the order they were used;
+	// a full store forgets the oldest first (see room).
+	used   []string
+	sweeps int // sweeps done, for tests
 }
 
 // MemoryRefreshOptions configures a MemoryRefreshStore.
@@ -148,9 +154,9 @@ type MemoryRefreshOptions struct {
 
 // DefaultRefreshMaxEntries is the default MemoryRefreshOptions.MaxEntries.
 // A token costs a few hundred bytes, so the default is tens of megabytes:
-// room for tens of thousands of logins refreshing through a day, in one
-// process, while one client refreshing or logging in as fast as it can
-// fills it and then only gets 503s.
+// room for tens of thousands of logins in one process, while one client
+// logging in as fast as it can fills it and then only gets 503s (refreshing
+// as fast as it can only makes the store forget that login's history).
 const DefaultRefreshMaxEntries = 100_000
 
 // ErrRefreshStoreFull is the error a MemoryRefreshStore returns when it
@@ -217,13 +223,25 @@ func (m *MemoryRefreshStore) add(hash string, t *memRefresh) {
 	}
 }
 
-// room reports whether one more token fits in a full store, sweeping it
-// when a family may have ended (at most once a second); m.mu is held.
+// room reports whether one more token fits in a full store. It sweeps
+// the store when a family may have ended (at most once a second), then
+// forgets used tokens, the longest used first, until one fits: a login
+// that refreshes for months would otherwise fill the store with its
+// history and lock new logins out. A forgotten token presented again is
+// refused as unknown, where it would have been caught as reuse; the
+// tokens used last, which a thief racing the client presents, are the
+// last to go. m.mu is held.
 func (m *MemoryRefreshStore) room(now time.Time) bool {
-	if now.Before(m.earliest) || now.Sub(m.lastScan) < time.Second {
-		return false
+	if !now.Before(m.earliest) && now.Sub(m.lastScan) >= time.Second {
+		m.sweep(now)
 	}
-	m.sweep(now)
+	for len(m.tokens) >= m.max && len(m.used) > 0 {
+		h := m.used[0]
+		m.used = m.used[1:]
+		if t, ok := m.tokens[h]; ok && !t.usedAt.IsZero() {
+			delete(m.tokens, h)
+		}
+	}
 	return len(m.tokens) < m.max
 }
 
@@ -242,6 +260,14 @@ func (m *MemoryRefreshStore) sweep(now time.Time) {
 		}
 	}
 	m.earliest = earliest
+	kept := m.used[:0]
+	for _, h := range m.used {
+		if _, ok := m.tokens[h]; ok {
+			kept = append(kept, h)
+		}
+	}
+	clear(m.used[len(kept):])
+	m.used = kept
 	for f, l := range m.logins {
 		if !now.Before(l.end) {
 			delete(m.logins, f)
@@ -286,6 +312,7 @@ func (m *MemoryRefreshStore) Rotate(_ context.Context, r Rotation) (RefreshRecor
 		}
 	}
 	t.usedAt, t.next = r.Now, r.NextHash
+	m.used = append(m.used, r.Hash)
 	next := t.rec
 	next.ExpiresAt = r.NextExpiresAt
 	if next.FamilyExpiresAt.Before(next.ExpiresAt) {
