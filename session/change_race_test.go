@@ -48,25 +48,7 @@ func TestChangeRacingRenewal(t *testing.T) {
 					t.Fatal("the login's cookie does not decode")
 				}
 				oldKey := keyOf(id)
-				inFlight := newClient(t, m, h)
-				inFlight.cookie = current.cookie
-				done := make(chan *struct {
-					code   int
-					cookie string
-					body   string
-				}, 1)
-				go func() {
-					rec := inFlight.do(http.MethodPost, "/slow", "Sec-Fetch-Site", "same-origin")
-					done <- &struct {
-						code   int
-						cookie string
-						body   string
-					}{rec.Code, setCookieHeader(rec, m.CookieName()), rec.Body.String()}
-				}()
-				<-loaded
-				current.get("/renew")
-				close(renewed)
-				res := <-done
+				res := raceRenewal(m, h, current, "/slow", loaded, renewed)
 				if res.code != http.StatusConflict || !strings.Contains(res.body, `"session_renewed"`) {
 					t.Errorf("a %s racing a renewal: %d %s, want 409 session_renewed", change, res.code, res.body)
 				}
@@ -99,4 +81,28 @@ func replacingStores() map[string]func(t *testing.T) Store {
 			return st
 		},
 	}
+}
+
+// raceResult is what a request racing a renewal got.
+type raceResult struct {
+	code         int
+	cookie, body string
+}
+
+// raceRenewal sends a POST to path with current's cookie; once its handler
+// has loaded the session (it closes loaded), current renews the session,
+// then renewed is closed so the handler goes on. It returns what the racing
+// request got.
+func raceRenewal(m *Manager, h http.HandlerFunc, current *client, path string, loaded, renewed chan struct{}) raceResult {
+	inFlight := newClient(current.t, m, h)
+	inFlight.cookie = current.cookie
+	done := make(chan raceResult, 1)
+	go func() {
+		rec := inFlight.do(http.MethodPost, path, "Sec-Fetch-Site", "same-origin")
+		done <- raceResult{rec.Code, setCookieHeader(rec, m.CookieName()), rec.Body.String()}
+	}()
+	<-loaded
+	current.get("/renew")
+	close(renewed)
+	return <-done
 }

@@ -55,25 +55,7 @@ func TestLogoutRacingRenewal(t *testing.T) {
 			}
 			current := newClient(t, m, h)
 			current.get("/login")
-			inFlight := newClient(t, m, h)
-			inFlight.cookie = current.cookie
-			done := make(chan *struct {
-				code   int
-				cookie string
-				body   string
-			}, 1)
-			go func() {
-				rec := inFlight.do(http.MethodPost, "/slow-logout", "Sec-Fetch-Site", "same-origin")
-				done <- &struct {
-					code   int
-					cookie string
-					body   string
-				}{rec.Code, setCookieHeader(rec, m.CookieName()), rec.Body.String()}
-			}()
-			<-loaded
-			current.get("/renew")
-			close(renewed)
-			res := <-done
+			res := raceRenewal(m, h, current, "/slow-logout", loaded, renewed)
 			if res.code != http.StatusConflict || !strings.Contains(res.body, `"session_renewed"`) {
 				t.Fatalf("logout racing a renewal: %d %s, want 409 session_renewed", res.code, res.body)
 			}
